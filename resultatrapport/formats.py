@@ -1,0 +1,390 @@
+"""The source formats of `shared/formats/sources.md`, declared once as data.
+
+Each :class:`SourceFormat` says where a delivery lies in the inbox, its exact header,
+how every column is typed, which columns are personal data (dropped at reading, never
+stored), and the row-level rules a row must satisfy to be used. One reader
+(:mod:`resultatrapport.reader`) serves every format; the same rules are compiled to
+DuckDB SQL (quarantine) and to Great Expectations expectations (asset checks), so the
+two can never drift apart.
+
+Naming convention: a source's ``name`` is the warehouse table name (``ingest.<name>``
+for clean rows, ``raw.<name>`` for rows as delivered) and the last part of its asset
+keys (``raw/<scope>/<name>``, ``ingest/<scope>/<name>``); columns are English
+snake_case; everything a person reads (rule reasons) is Danish.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+ColumnType = Literal[
+    "text",  # kept as text
+    "int",  # whole number
+    "decimal",  # decimal comma, no thousands separator
+    "date_dmy",  # dd-mm-yyyy
+    "date_iso",  # yyyy-mm-dd
+    "date_excel",  # an Excel date cell (xlsx only)
+    "ja_nej",  # 'Ja' / 'Nej' -> boolean
+    "list_pipe",  # values separated by '|' -> list of text
+]
+
+RuleKind = Literal["required", "regex", "in_set", "between", "parsed", "in_year", "unique"]
+
+
+@dataclass(frozen=True)
+class Rule:
+    """A row-level rule. A row breaking any rule is quarantined with the rule's reason.
+
+    ``unique`` is special: it makes the whole file untrustworthy (a blocking check),
+    and every row carrying a duplicated value is quarantined.
+    """
+
+    kind: RuleKind
+    reason: str  # Danish, shown in the quarantine table and the report's data-quality appendix
+    pattern: str | None = None  # regex (full match) on the delivered text
+    values: tuple[str, ...] = ()  # in_set
+    min_value: float | None = None  # between (inclusive)
+    max_value: float | None = None
+    min_exclusive: bool = False
+
+
+@dataclass(frozen=True)
+class Column:
+    header: str  # exact Danish header as delivered
+    name: str  # clean English snake_case name
+    type: ColumnType = "text"
+    personal: bool = False  # PERSONAL DATA or free text: dropped while reading, never stored
+    rules: tuple[Rule, ...] = ()
+
+
+@dataclass(frozen=True)
+class SourceFormat:
+    name: str  # table / asset name, e.g. "crm_cases"
+    title: str  # Danish title for people
+    description: str  # English description for the asset catalogue
+    path: str  # inbox-relative path; {org} and {year} are filled in
+    columns: tuple[Column, ...]
+    file_type: Literal["csv", "xlsx"] = "csv"
+    sheet: str | None = None
+    per_organisation: bool = False
+    # SQL predicate on the raw text columns selecting this partition's rows from a file
+    # that holds several years (e.g. folketal.csv); None: the whole file is the partition
+    year_filter: str | None = None
+    # SQL predicate on the clean typed columns keeping the rows relevant to the year
+    # (e.g. CVR firms alive during the year); None: every valid row
+    clean_filter: str | None = None
+    # derived columns of the clean table: (name, SQL type, SQL expression on clean columns)
+    extra_columns: tuple[tuple[str, str, str], ...] = field(default_factory=tuple)
+
+    @property
+    def headers(self) -> list[str]:
+        return [c.header for c in self.columns]
+
+    @property
+    def kept(self) -> list[Column]:
+        return [c for c in self.columns if not c.personal]
+
+    def relpath(self, year: int, org: str | None = None) -> str:
+        if self.per_organisation and org is None:
+            raise ValueError(f"{self.name} is delivered per organisation: an organisation is needed")
+        return self.path.format(org=org, year=year)
+
+
+# --- shared rules -----------------------------------------------------------------------
+
+CVR = Rule("regex", "Ugyldigt CVR-nummer (skal være 8 cifre, første ciffer 1-9)", r"[1-9][0-9]{7}")
+MUNICIPALITY = Rule("in_set", "Ukendt kommunenummer")  # values filled from the reference list
+DMY = Rule("parsed", "Ugyldig dato (forventet dd-mm-åååå)", r"[0-9]{2}-[0-9]{2}-[0-9]{4}")
+ISO = Rule("parsed", "Ugyldig dato (forventet åååå-mm-dd)", r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+DECIMAL = Rule("parsed", "Ugyldigt tal (forventet decimalkomma)", r"-?[0-9]+(,[0-9]+)?")
+NONNEG_DECIMAL = Rule("parsed", "Ugyldigt tal (forventet decimalkomma)", r"[0-9]+(,[0-9]+)?")
+INT = Rule("parsed", "Ugyldigt heltal", r"-?[0-9]+")
+IN_YEAR = Rule("in_year", "Dato uden for filens år")
+JA_NEJ = Rule("in_set", "Ugyldig værdi (forventet Ja/Nej)", values=("Ja", "Nej"))
+
+
+def required(what: str) -> Rule:
+    return Rule("required", f"{what} mangler")
+
+
+def one_of(what: str, *values: str) -> Rule:
+    return Rule("in_set", f"Ugyldig værdi i {what}", values=values)
+
+
+FOCUS_AREAS = (
+    "Digitalisering og automatisering",
+    "Bæredygtighed (ESG)",
+    "Iværksætteri",
+    "Innovation",
+    "Internationalisering",
+    "Beskæftigelse og uddannelse",
+    "Aktualitet og resiliens",
+    "Detailhandel, turisme og levende bymidter",
+    "Ejerskifte",
+    "Forsvar",
+    "Innovationsmiljøer",
+    "Vidensoverførsel",
+    "Tiltrækning af investeringer",
+    "Arbejdskraft",
+)
+HUBS = ("Hovedstaden", "Midtjylland", "Nordjylland", "Sjælland", "Syddanmark", "Fyn")
+
+CRM_CASES = SourceFormat(
+    name="crm_cases",
+    title="Vejledningsforløb (CRM)",
+    description="Guidance cases started in the year, one row per case, from the organisation's CRM.",
+    path="{org}/crm/vejledningsforloeb_{year}.csv",
+    per_organisation=True,
+    columns=(
+        Column(
+            "Forløbs-ID",
+            "case_id",
+            rules=(
+                required("Forløbs-ID"),
+                Rule("unique", "Forløbs-ID forekommer flere gange i filen"),
+            ),
+        ),
+        Column("CVR-nummer", "cvr", rules=(CVR,)),
+        Column("Virksomhedsnavn", "firm_name", personal=True),
+        Column("Kommunenr", "municipality_code", "int", rules=(required("Kommunenr"), MUNICIPALITY)),
+        Column("Startdato", "start_date", "date_dmy", rules=(required("Startdato"), DMY, IN_YEAR)),
+        Column("Slutdato", "end_date", "date_dmy", rules=(DMY,)),
+        Column(
+            "Vejledningsform",
+            "form",
+            rules=(required("Vejledningsform"), one_of("Vejledningsform", "Individuel", "Kollektiv")),
+        ),
+        Column("Segment", "segment", rules=(one_of("Segment", "Vækst", "Drift"),)),
+        Column(
+            "Forløbstype",
+            "case_type",
+            rules=(
+                one_of(
+                    "Forløbstype",
+                    "Afklaring",
+                    "Specialiseret vejledning",
+                    "Vækstforløb",
+                    "Kollektivt forløb",
+                ),
+            ),
+        ),
+        Column("Fokusområde", "focus_area", rules=(one_of("Fokusområde", *FOCUS_AREAS),)),
+        Column("Henvisninger", "referrals", "list_pipe"),
+        Column("Timer", "hours", "decimal", rules=(NONNEG_DECIMAL,)),
+        Column("Kontaktperson", "contact_person", personal=True),
+        Column("Kontakt-e-mail", "contact_email", personal=True),
+        Column("Konsulent", "adviser", personal=True),
+        Column("Note", "note", personal=True),
+    ),
+)
+
+SURVEY_ANSWERS = SourceFormat(
+    name="survey_answers",
+    title="Brugerevaluering",
+    description="User evaluation answers collected in the year (xlsx, sheet 'Besvarelser').",
+    path="{org}/survey/brugerevaluering_{year}.xlsx",
+    file_type="xlsx",
+    sheet="Besvarelser",
+    per_organisation=True,
+    columns=(
+        Column(
+            "Respondent-ID",
+            "respondent_id",
+            rules=(
+                required("Respondent-ID"),
+                Rule("unique", "Respondent-ID forekommer flere gange i filen"),
+            ),
+        ),
+        Column("Forløbs-ID", "case_id"),
+        Column("CVR-nummer", "cvr", rules=(CVR,)),
+        Column(
+            "Besvarelsesdato",
+            "answered_on",
+            "date_excel",
+            rules=(required("Besvarelsesdato"), ISO, IN_YEAR),
+        ),
+        Column("Segment", "segment", rules=(one_of("Segment", "Vækst", "Drift"),)),
+        Column(
+            "Anbefaling (0-10)",
+            "recommend",
+            "int",
+            rules=(
+                Rule("parsed", "Anbefaling er ikke et heltal 0-10", r"[0-9]{1,2}"),
+                Rule("between", "Anbefaling uden for 0-10", min_value=0, max_value=10),
+            ),
+        ),
+        Column("Henvist", "referred", "ja_nej", rules=(JA_NEJ,)),
+        Column(
+            "Anvendt henvisning",
+            "used_referral",
+            rules=(one_of("Anvendt henvisning", "Ja", "Nej", "Ved ikke"),),
+        ),
+        Column("Vejledt om bæredygtighed", "sustainability_guided", "ja_nej", rules=(JA_NEJ,)),
+        Column(
+            "Bæredygtighed – bedre i stand",
+            "sustainability_better",
+            rules=(
+                one_of(
+                    "Bæredygtighed – bedre i stand",
+                    "I høj grad",
+                    "I nogen grad",
+                    "I mindre grad",
+                    "Slet ikke",
+                    "Ved ikke",
+                ),
+            ),
+        ),
+        Column("Kommentar", "comment", personal=True),
+    ),
+)
+
+AWARENESS = SourceFormat(
+    name="awareness",
+    title="Kendskabsmåling (Erhvervsstyrelsen)",
+    description="Erhvervsstyrelsen's awareness survey of firms in all regions, where held that year.",
+    path="erst/kendskabsmaaling_{year}.csv",
+    columns=(
+        Column(
+            "Respondent-ID",
+            "respondent_id",
+            rules=(
+                required("Respondent-ID"),
+                Rule("unique", "Respondent-ID forekommer flere gange i filen"),
+            ),
+        ),
+        Column("Erhvervshus", "hub", rules=(required("Erhvervshus"), one_of("Erhvervshus", *HUBS))),
+        Column(
+            "Vægt",
+            "weight",
+            "decimal",
+            rules=(
+                required("Vægt"),
+                NONNEG_DECIMAL,
+                Rule("between", "Vægt skal være større end 0", min_value=0, min_exclusive=True),
+            ),
+        ),
+        Column("Kender erhvervshuset", "knows_hub", "ja_nej", rules=(required("Kender"), JA_NEJ)),
+        Column("Kender tilbuddene", "knows_offers", "ja_nej", rules=(JA_NEJ,)),
+    ),
+)
+
+TIME_REGISTRATION = SourceFormat(
+    name="time_registration",
+    title="Tidsregistrering",
+    description="Staff time registration of the organisation, one row per registration.",
+    path="{org}/tid/tidsregistrering_{year}.csv",
+    per_organisation=True,
+    columns=(
+        Column("Medarbejder-ID", "staff_id", rules=(required("Medarbejder-ID"),)),
+        Column("Dato", "date", "date_dmy", rules=(required("Dato"), DMY, IN_YEAR)),
+        Column("Projekt", "project", rules=(required("Projekt"),)),
+        Column("Timer", "hours", "decimal", rules=(required("Timer"), NONNEG_DECIMAL)),
+    ),
+)
+
+CVR_FIRMS = SourceFormat(
+    name="cvr_firms",
+    title="CVR-udtræk",
+    description=(
+        "Firms of the CVR extract (replaced whole at each delivery); a year's partition keeps "
+        "the firms alive at some point during that year."
+    ),
+    path="register/cvr_virksomheder.csv",
+    clean_filter=(
+        "start_date <= make_date({year}, 12, 31) "
+        "AND (end_date IS NULL OR end_date >= make_date({year}, 1, 1))"
+    ),
+    columns=(
+        Column(
+            "CVR-nummer",
+            "cvr",
+            rules=(required("CVR-nummer"), CVR, Rule("unique", "CVR-nummer forekommer flere gange")),
+        ),
+        Column("Navn", "firm_name", personal=True),
+        Column("Startdato", "start_date", "date_iso", rules=(required("Startdato"), ISO)),
+        Column("Ophørsdato", "end_date", "date_iso", rules=(ISO,)),
+        Column("Kommunenr", "municipality_code", "int", rules=(required("Kommunenr"), MUNICIPALITY)),
+        Column(
+            "Branchekode",
+            "industry_code",
+            rules=(Rule("regex", "Ugyldig branchekode (6 cifre)", r"[0-9]{6}"),),
+        ),
+        Column("Virksomhedsform", "legal_form"),
+    ),
+)
+
+FINANCIALS = SourceFormat(
+    name="financials",
+    title="Regnskaber",
+    description="Financial register: one row per firm for the accounting year.",
+    path="register/regnskaber_{year}.csv",
+    columns=(
+        Column("CVR-nummer", "cvr", rules=(required("CVR-nummer"), CVR)),
+        Column("År", "accounting_year", "int", rules=(required("År"), INT, IN_YEAR)),
+        Column("Omsætning", "turnover", "decimal", rules=(DECIMAL,)),
+        Column("Bruttofortjeneste", "gross_profit", "decimal", rules=(DECIMAL,)),
+        Column("Årsværk", "fte", "decimal", rules=(NONNEG_DECIMAL,)),
+    ),
+)
+
+POPULATION = SourceFormat(
+    name="population",
+    title="Folketal (FOLK1A)",
+    description="Population by municipality and quarter (Statistics Denmark, FOLK1A).",
+    path="register/folketal.csv",
+    year_filter="\"TID\" LIKE '{year}K%'",
+    columns=(
+        Column("OMRÅDE", "municipality", rules=(required("OMRÅDE"), Rule("in_set", "Ukendt kommunenavn"))),
+        Column(
+            "TID",
+            "quarter",
+            rules=(required("TID"), Rule("regex", "Ugyldigt kvartal", r"[0-9]{4}K[1-4]")),
+        ),
+        Column("INDHOLD", "inhabitants", "int", rules=(required("INDHOLD"), INT)),
+    ),
+    extra_columns=(
+        (
+            "municipality_code",
+            "INTEGER",
+            "(SELECT m.code FROM ref.municipalities m WHERE m.name = municipality)",
+        ),
+    ),
+)
+
+PRICE_INDEX = SourceFormat(
+    name="price_index",
+    title="Pris- og lønindeks for serviceudgifter",
+    description="KL price and wage index for service expenditure (2020 = 100).",
+    path="register/prisindeks.csv",
+    year_filter="trim(\"År\") = '{year}'",
+    columns=(
+        Column("År", "index_year", "int", rules=(required("År"), INT)),
+        Column(
+            "Indeks",
+            "index",
+            "decimal",
+            rules=(
+                required("Indeks"),
+                NONNEG_DECIMAL,
+                Rule("between", "Indeks skal være større end 0", min_value=0, min_exclusive=True),
+            ),
+        ),
+    ),
+)
+
+FORMATS: dict[str, SourceFormat] = {
+    f.name: f
+    for f in (
+        CRM_CASES,
+        SURVEY_ANSWERS,
+        AWARENESS,
+        TIME_REGISTRATION,
+        CVR_FIRMS,
+        FINANCIALS,
+        POPULATION,
+        PRICE_INDEX,
+    )
+}
+REGISTER_SOURCES = ("awareness", "cvr_firms", "financials", "population", "price_index")
+ORGANISATION_SOURCES = {"crm": "crm_cases", "survey": "survey_answers", "time": "time_registration"}

@@ -1,0 +1,148 @@
+"""The one adapter to Great Expectations 1.x.
+
+It turns a format's declared rules into an expectation suite, validates a partition's raw
+rows with it, and returns plain :class:`RuleOutcome` objects; :func:`check_results` turns
+those into Dagster asset-check results. GX is imported only inside :func:`validate`
+(importing it costs several seconds), with its progress bars and analytics off.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import os
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+
+from resultatrapport.formats import Column, Rule, SourceFormat
+from resultatrapport.rules import rule_values
+
+EXAMPLES = 5
+
+
+@dataclass
+class RuleOutcome:
+    rule: str  # "<column>.<kind>.<i>" as in the quarantine table
+    kind: str
+    column: str | None
+    reason: str
+    success: bool
+    element_count: int
+    unexpected_count: int
+    lines: list[int] = field(default_factory=list)
+    examples: list[dict[str, Any]] = field(default_factory=list)
+
+
+def value_shape(value: object) -> str:
+    """A value's shape without its content: digits -> 9, letters -> x (no identifiers leak)."""
+    if value is None or (isinstance(value, float) and pd.isna(value)):
+        return "(tom)"
+    text = str(value)
+    if text == "[CPR fjernet]":
+        return text
+    shape = re.sub(r"[0-9]", "9", text)
+    shape = re.sub(r"[^\W\d_]", "x", shape)
+    return shape if len(shape) <= 24 else shape[:21] + "..."
+
+
+def _expectation(gxe: Any, column: Column, rule: Rule, year: int) -> Any:
+    name, typed = column.name, column.name + "__typed"
+    match rule.kind:
+        case "required":
+            return gxe.ExpectColumnValuesToNotBeNull(column=name)
+        case "regex" | "parsed":
+            return gxe.ExpectColumnValuesToMatchRegex(column=name, regex=f"^(?:{rule.pattern})$")
+        case "in_set":
+            return gxe.ExpectColumnValuesToBeInSet(
+                column=name, value_set=list(rule_values(column, rule))
+            )
+        case "between":
+            return gxe.ExpectColumnValuesToBeBetween(
+                column=typed,
+                min_value=rule.min_value,
+                max_value=rule.max_value,
+                strict_min=rule.min_exclusive,
+            )
+        case "in_year":
+            if column.type == "int":
+                return gxe.ExpectColumnValuesToBeBetween(column=typed, min_value=year, max_value=year)
+            return gxe.ExpectColumnValuesToBeBetween(
+                column=typed,
+                min_value=dt.datetime(year, 1, 1),
+                max_value=dt.datetime(year, 12, 31),
+            )
+        case "unique":
+            return gxe.ExpectColumnValuesToBeUnique(column=name)
+    raise ValueError(f"unknown rule kind {rule.kind}")
+
+
+def _rules(fmt: SourceFormat) -> Iterable[tuple[str, Column | None, Rule]]:
+    yield "parsed_line", None, Rule("required", "Linjen kunne ikke læses")
+    for column in fmt.kept:
+        for i, rule in enumerate(column.rules):
+            yield f"{column.name}.{rule.kind}.{i}", column, rule
+
+
+def validate(fmt: SourceFormat, frame: pd.DataFrame, year: int) -> list[RuleOutcome]:
+    """Validate the raw rows of one partition against the format's rules."""
+    os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
+    logging.getLogger("great_expectations").setLevel(logging.WARNING)
+    import great_expectations as gx
+    import great_expectations.expectations as gxe
+    from great_expectations.data_context.types.base import ProgressBarsConfig
+
+    context = gx.get_context(mode="ephemeral")
+    context.variables.progress_bars = ProgressBarsConfig(globally=False, metric_calculations=False)
+    batch = (
+        context.data_sources.add_pandas(f"{fmt.name}_{year}")
+        .add_dataframe_asset(fmt.name)
+        .add_batch_definition_whole_dataframe("partition")
+        .get_batch(batch_parameters={"dataframe": frame})
+    )
+    suite = gx.ExpectationSuite(name=f"{fmt.name}_rules")
+    ids: list[tuple[str, Column | None, Rule]] = []
+    for rule_id, column, rule in _rules(fmt):
+        if column is None:
+            suite.add_expectation(gxe.ExpectColumnValuesToBeNull(column="parse_error"))
+        else:
+            suite.add_expectation(_expectation(gxe, column, rule, year))
+        ids.append((rule_id, column, rule))
+    result = batch.validate(
+        suite,
+        result_format={
+            "result_format": "COMPLETE",
+            "unexpected_index_column_names": ["line"],
+            "partial_unexpected_count": EXAMPLES,
+        },
+    )
+    outcomes = []
+    # GX keeps the suite's order in its results
+    for (rule_id, column, rule), res in zip(ids, result.results, strict=True):
+        info = res.result or {}
+        index_list = info.get("unexpected_index_list") or []
+        lines = sorted({int(row["line"]) for row in index_list})
+        examples = []
+        for row in index_list[:EXAMPLES]:
+            example: dict[str, Any] = {"linje": int(row["line"])}
+            if column is not None:
+                value = row.get(column.name, row.get(column.name + "__typed"))
+                example["værdi (form)"] = value_shape(value)
+            examples.append(example)
+        outcomes.append(
+            RuleOutcome(
+                rule=rule_id,
+                kind=rule.kind if column is not None else "parsed_line",
+                column=column.name if column else None,
+                reason=rule.reason,
+                success=bool(res.success),
+                element_count=int(info.get("element_count") or len(frame)),
+                unexpected_count=int(info.get("unexpected_count") or 0),
+                lines=lines,
+                examples=examples,
+            )
+        )
+    return outcomes

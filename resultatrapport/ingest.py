@@ -1,0 +1,147 @@
+"""Ingestion of one partition: delivery -> raw rows -> clean rows + quarantine.
+
+Each step replaces exactly its partition's rows in one transaction, so a failure at any
+point leaves the previous good rows in place.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+
+from resultatrapport.formats import SourceFormat
+from resultatrapport.reader import Delivery, stage_file
+from resultatrapport.rules import SQL_TYPES, clean_select_sql, failures_sql, q, typed_expr
+
+PARTITION = "org IS NOT DISTINCT FROM $org AND year = $year"
+
+
+@contextmanager
+def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
+    con.execute("BEGIN TRANSACTION")
+    try:
+        yield
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    con.execute("COMMIT")
+
+
+def load_raw(
+    con: duckdb.DuckDBPyConnection,
+    fmt: SourceFormat,
+    inbox: Path,
+    year: int,
+    org: str | None,
+    run_id: str | None = None,
+) -> Delivery:
+    """Read the partition's delivery and replace its raw rows and delivery record."""
+    relpath = fmt.relpath(year, org)
+    delivery = stage_file(con, fmt, inbox / relpath, relpath, year, "_stage")
+    params = {"org": org, "year": year}
+    with transaction(con):
+        con.execute(f"DELETE FROM raw.{fmt.name} WHERE {PARTITION}", params)
+        con.execute(f"INSERT INTO raw.{fmt.name} SELECT $org, $year, * FROM _stage", params)
+        con.execute(
+            f"DELETE FROM ingest.deliveries WHERE source = $source AND {PARTITION}",
+            {**params, "source": fmt.name},
+        )
+        con.execute(
+            "INSERT INTO ingest.deliveries VALUES "
+            "($source, $org, $year, $file, $sha, $enc, $rows, $rej, now()::TIMESTAMP, $run)",
+            {
+                **params,
+                "source": fmt.name,
+                "file": relpath,
+                "sha": delivery.sha256,
+                "enc": delivery.encoding,
+                "rows": delivery.rows_read,
+                "rej": delivery.rows_rejected,
+                "run": run_id,
+            },
+        )
+    con.execute("DROP TABLE _stage")
+    return delivery
+
+
+def raw_frame(
+    con: duckdb.DuckDBPyConnection, fmt: SourceFormat, year: int, org: str | None
+) -> pd.DataFrame:
+    """The partition's raw rows with a typed twin (``<col>__typed``) of each typed column."""
+    typed = [
+        f"CAST({typed_expr(c)} AS {SQL_TYPES[c.type]}) AS {q(c.name + '__typed')}"
+        for c in fmt.kept
+        if c.type not in ("text", "list_pipe")
+    ]
+    cols = ", ".join(["line", "parse_error", *(q(c.name) for c in fmt.kept), *typed])
+    return con.execute(
+        f"SELECT {cols} FROM raw.{fmt.name} WHERE {PARTITION} ORDER BY line",
+        {"org": org, "year": year},
+    ).df()
+
+
+@dataclass
+class CleanResult:
+    rows_read: int
+    rows_clean: int
+    rows_quarantined: int
+    rows_out_of_scope: int
+    by_reason: dict[str, int] = field(default_factory=dict)
+
+
+def build_clean(
+    con: duckdb.DuckDBPyConnection, fmt: SourceFormat, year: int, org: str | None
+) -> CleanResult:
+    """Split the partition's raw rows into clean typed rows and quarantined rows."""
+    params = {"org": org, "year": year}
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE _raw_part AS "
+        f"SELECT * EXCLUDE (org, year) FROM raw.{fmt.name} WHERE {PARTITION}",
+        params,
+    )
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE _failures AS {failures_sql(fmt, '_raw_part', year)}"
+    )
+    clean = clean_select_sql(fmt, "_raw_part", "_failures", year)
+    extras = "".join(f", {expr} AS {q(name)}" for name, _, expr in fmt.extra_columns)
+    relpath = fmt.relpath(year, org)
+    with transaction(con):
+        con.execute(f"DELETE FROM ingest.{fmt.name} WHERE {PARTITION}", params)
+        con.execute(
+            f"INSERT INTO ingest.{fmt.name} SELECT $org, $year, *{extras} FROM ({clean})", params
+        )
+        con.execute(
+            f"DELETE FROM ingest.quarantine WHERE source = $source AND {PARTITION}",
+            {**params, "source": fmt.name},
+        )
+        con.execute(
+            "INSERT INTO ingest.quarantine SELECT $source, $org, $year, $file, line, column_name, "
+            "rule, reason, value FROM _failures ORDER BY line, rule",
+            {**params, "source": fmt.name, "file": relpath},
+        )
+    rows_read = _scalar(con, "SELECT count(*) FROM _raw_part")
+    rows_quarantined = _scalar(con, "SELECT count(DISTINCT line) FROM _failures")
+    rows_clean = _scalar(con, f"SELECT count(*) FROM ingest.{fmt.name} WHERE {PARTITION}", params)
+    by_reason = dict(
+        con.execute(
+            "SELECT reason, count(DISTINCT line) FROM _failures GROUP BY reason ORDER BY 2 DESC"
+        ).fetchall()
+    )
+    con.execute("DROP TABLE _raw_part; DROP TABLE _failures")
+    return CleanResult(
+        rows_read=rows_read,
+        rows_clean=rows_clean,
+        rows_quarantined=rows_quarantined,
+        rows_out_of_scope=rows_read - rows_quarantined - rows_clean,
+        by_reason=by_reason,
+    )
+
+
+def _scalar(con: duckdb.DuckDBPyConnection, sql: str, params: dict | None = None) -> int:
+    row = con.execute(sql, params or {}).fetchone()
+    return int(row[0]) if row else 0

@@ -1,0 +1,154 @@
+"""Row-level rules of a format compiled to DuckDB SQL: typing, quarantine, clean rows.
+
+The same declared rules are compiled to Great Expectations expectations in
+:mod:`resultatrapport.gx`; a test holds the two to the same verdicts on sample data.
+"""
+
+from __future__ import annotations
+
+import csv
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+from resultatrapport.formats import Column, Rule, SourceFormat
+
+REFERENCE_DIR = Path(__file__).parent / "reference"
+
+
+@dataclass(frozen=True)
+class Municipality:
+    code: int
+    name: str
+    region_code: int
+    region: str
+
+
+@cache
+def municipalities() -> tuple[Municipality, ...]:
+    with (REFERENCE_DIR / "kommuner.csv").open(encoding="utf-8", newline="") as fh:
+        return tuple(
+            Municipality(int(r["kommunenr"]), r["kommune"], int(r["region_kode"]), r["region"])
+            for r in csv.DictReader(fh, delimiter=";")
+        )
+
+
+def rule_values(column: Column, rule: Rule) -> tuple[str, ...]:
+    """The allowed values of an in_set rule; municipality rules take the reference list."""
+    if rule.values:
+        return rule.values
+    if column.name == "municipality_code":
+        return tuple(str(m.code) for m in municipalities())
+    if column.name == "municipality":
+        return tuple(m.name for m in municipalities())
+    raise ValueError(f"in_set rule on {column.name} has no values")
+
+
+def q(identifier: str) -> str:
+    return '"' + identifier.replace('"', '""') + '"'
+
+
+def lit(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+def typed_expr(column: Column, raw: str | None = None) -> str:
+    """SQL turning the delivered text into the column's type (NULL when it does not parse)."""
+    x = raw or q(column.name)
+    match column.type:
+        case "text":
+            return x
+        case "int":
+            return f"TRY_CAST({x} AS INTEGER)"
+        case "decimal":
+            return f"TRY_CAST(replace({x}, ',', '.') AS DOUBLE)"
+        case "date_dmy":
+            return f"CAST(try_strptime({x}, '%d-%m-%Y') AS DATE)"
+        case "date_iso" | "date_excel":
+            return f"TRY_CAST({x} AS DATE)"
+        case "ja_nej":
+            return f"CASE {x} WHEN 'Ja' THEN true WHEN 'Nej' THEN false END"
+        case "list_pipe":
+            return (
+                f"CASE WHEN {x} IS NULL THEN []::VARCHAR[] ELSE "
+                f"list_filter(list_transform(string_split({x}, '|'), lambda s: trim(s)), "
+                "lambda s: s <> '') END"
+            )
+    raise ValueError(f"unknown column type {column.type}")
+
+
+SQL_TYPES = {
+    "text": "VARCHAR",
+    "int": "INTEGER",
+    "decimal": "DOUBLE",
+    "date_dmy": "DATE",
+    "date_iso": "DATE",
+    "date_excel": "DATE",
+    "ja_nej": "BOOLEAN",
+    "list_pipe": "VARCHAR[]",
+}
+
+
+def valid_predicate(column: Column, rule: Rule, year: int) -> str:
+    """SQL that is true when the row satisfies the rule (on the raw table)."""
+    x = q(column.name)
+    typed = typed_expr(column)
+    match rule.kind:
+        case "required":
+            return f"{x} IS NOT NULL"
+        case "regex":
+            return f"({x} IS NULL OR regexp_full_match({x}, {lit(rule.pattern or '')}))"
+        case "parsed":
+            return (
+                f"({x} IS NULL OR (regexp_full_match({x}, {lit(rule.pattern or '')}) "
+                f"AND {typed} IS NOT NULL))"
+            )
+        case "in_set":
+            values = ", ".join(lit(v) for v in rule_values(column, rule))
+            return f"({x} IS NULL OR {x} IN ({values}))"
+        case "between":
+            parts = []
+            if rule.min_value is not None:
+                parts.append(f"{typed} {'>' if rule.min_exclusive else '>='} {rule.min_value}")
+            if rule.max_value is not None:
+                parts.append(f"{typed} <= {rule.max_value}")
+            return f"({typed} IS NULL OR ({' AND '.join(parts)}))"
+        case "in_year":
+            if column.type == "int":
+                return f"({typed} IS NULL OR {typed} = {year})"
+            return f"({typed} IS NULL OR year({typed}) = {year})"
+        case "unique":
+            return f"({x} IS NULL OR count(*) OVER (PARTITION BY {x}) = 1)"
+    raise ValueError(f"unknown rule kind {rule.kind}")
+
+
+def failures_sql(fmt: SourceFormat, raw_table: str, year: int) -> str:
+    """One row per (line, broken rule): line, column, rule, reason, value (as delivered)."""
+    parts = [
+        f"SELECT line, NULL::VARCHAR AS column_name, 'parsed_line' AS rule, parse_error AS reason, "
+        f"NULL::VARCHAR AS value FROM {raw_table} WHERE parse_error IS NOT NULL"
+    ]
+    for column in fmt.kept:
+        for i, rule in enumerate(column.rules):
+            pred = valid_predicate(column, rule, year)
+            # window functions (unique) cannot stand in WHERE: evaluate in a subquery
+            parts.append(
+                f"SELECT line, {lit(column.name)}, {lit(f'{column.name}.{rule.kind}.{i}')}, "
+                f"{lit(rule.reason)}, {q(column.name)} FROM ("
+                f"SELECT line, {q(column.name)}, {pred} AS ok FROM {raw_table} "
+                f"WHERE parse_error IS NULL) WHERE NOT ok"
+            )
+    return "\nUNION ALL\n".join(parts)
+
+
+def clean_select_sql(fmt: SourceFormat, raw_table: str, failures_table: str, year: int) -> str:
+    """The typed rows of the partition that broke no rule (and pass the format's clean filter)."""
+    typed = ", ".join(
+        f"CAST({typed_expr(c)} AS {SQL_TYPES[c.type]}) AS {q(c.name)}" for c in fmt.kept
+    )
+    inner = (
+        f"SELECT line, {typed} FROM {raw_table} "
+        f"WHERE parse_error IS NULL AND line NOT IN (SELECT line FROM {failures_table})"
+    )
+    where = (fmt.clean_filter or "true").format(year=year)
+    return f"SELECT * FROM ({inner}) WHERE {where}"

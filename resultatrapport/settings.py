@@ -1,0 +1,38 @@
+"""Where things live. Resolved when asked (when a resource is built), never at import.
+
+Each location is an environment variable with a default under the repository's ignored
+``var/`` folder, so a fresh clone works with no configuration at all.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+VAR_DIR = PROJECT_ROOT / "var"
+
+ENV_INBOX = "RESULTATRAPPORT_INBOX"
+ENV_WAREHOUSE = "RESULTATRAPPORT_WAREHOUSE"
+ENV_OUT = "RESULTATRAPPORT_OUT"
+
+
+def _path(env: str, default: Path, configured: str = "") -> Path:
+    value = configured or os.environ.get(env, "")
+    return Path(value).expanduser().resolve() if value else default
+
+
+def inbox_dir(configured: str = "") -> Path:
+    return _path(ENV_INBOX, VAR_DIR / "inbox", configured)
+
+
+def warehouse_path(configured: str = "") -> Path:
+    return _path(ENV_WAREHOUSE, VAR_DIR / "warehouse.duckdb", configured)
+
+
+def out_dir(configured: str = "") -> Path:
+    return _path(ENV_OUT, VAR_DIR / "out", configured)
+
+
+def dagster_home() -> Path:
+    return _path("DAGSTER_HOME", VAR_DIR / "dagster_home")

@@ -1,0 +1,68 @@
+"""The warehouse's tables, derived from the declared formats.
+
+- ``raw.<source>``: rows as delivered (text), personal data removed, one partition per
+  (org, year); ``org`` is NULL for register data.
+- ``ingest.<source>``: typed rows that broke no rule.
+- ``ingest.quarantine``: one row per (line, broken rule) with the reason.
+- ``ingest.deliveries``: what file was read for a partition, its content hash and counts.
+"""
+
+from __future__ import annotations
+
+import duckdb
+
+from resultatrapport.formats import FORMATS
+from resultatrapport.rules import SQL_TYPES, municipalities, q
+
+QUARANTINE_DDL = """
+CREATE TABLE IF NOT EXISTS ingest.quarantine (
+    source VARCHAR NOT NULL, org VARCHAR, year INTEGER NOT NULL, file VARCHAR NOT NULL,
+    line INTEGER, column_name VARCHAR, rule VARCHAR NOT NULL, reason VARCHAR NOT NULL,
+    value VARCHAR
+)"""
+
+DELIVERIES_DDL = """
+CREATE TABLE IF NOT EXISTS ingest.deliveries (
+    source VARCHAR NOT NULL, org VARCHAR, year INTEGER NOT NULL, file VARCHAR NOT NULL,
+    sha256 VARCHAR, encoding VARCHAR, rows_read BIGINT NOT NULL, rows_rejected BIGINT NOT NULL,
+    read_at TIMESTAMP NOT NULL, run_id VARCHAR
+)"""
+
+
+def raw_ddl(name: str) -> str:
+    fmt = FORMATS[name]
+    cols = ", ".join(f"{q(c.name)} VARCHAR" for c in fmt.kept)
+    return (
+        f"CREATE TABLE IF NOT EXISTS raw.{name} (org VARCHAR, year INTEGER NOT NULL, "
+        f"line INTEGER, parse_error VARCHAR, {cols})"
+    )
+
+
+def ingest_ddl(name: str) -> str:
+    fmt = FORMATS[name]
+    cols = [f"{q(c.name)} {SQL_TYPES[c.type]}" for c in fmt.kept]
+    cols += [f"{q(n)} {t}" for n, t, _ in fmt.extra_columns]
+    return (
+        f"CREATE TABLE IF NOT EXISTS ingest.{name} (org VARCHAR, year INTEGER NOT NULL, "
+        f"line INTEGER, {', '.join(cols)})"
+    )
+
+
+def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
+    statements = [f"CREATE SCHEMA IF NOT EXISTS {s}" for s in ("raw", "ingest", "ref")]
+    statements += [QUARANTINE_DDL, DELIVERIES_DDL]
+    for name in FORMATS:
+        statements += [raw_ddl(name), ingest_ddl(name)]
+    for statement in statements:
+        con.execute(statement)
+    if not con.execute(
+        "SELECT 1 FROM duckdb_tables() WHERE schema_name = 'ref' AND table_name = 'municipalities'"
+    ).fetchone():
+        con.execute(
+            "CREATE TABLE ref.municipalities (code INTEGER PRIMARY KEY, name VARCHAR NOT NULL, "
+            "region_code INTEGER NOT NULL, region VARCHAR NOT NULL)"
+        )
+        con.executemany(
+            "INSERT INTO ref.municipalities VALUES (?, ?, ?, ?)",
+            [(m.code, m.name, m.region_code, m.region) for m in municipalities()],
+        )

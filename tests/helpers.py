@@ -1,0 +1,43 @@
+"""Small hand-made deliveries for unit tests (the generator makes the big ones)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from resultatrapport.formats import FORMATS
+
+CRM_ROW = (
+    "{case_id};{cvr};Søren Bæk ApS;{kommune};{start};;Individuel;Vækst;Vækstforløb;Innovation;"
+    "Erhvervshus Midtjylland|Innovationsfonden;12,5;Åse Ærø;aase@example.dk;Jens Øst;{note}"
+)
+
+
+def crm_row(i: int, **kw: object) -> str:
+    values: dict[str, object] = {
+        "case_id": f"EHMJ-2026-{i:05d}",
+        "cvr": 30000000 + i,
+        "kommune": 751,
+        "start": "03-02-2026",
+        "note": "opfølgning",
+    }
+    values.update(kw)
+    return CRM_ROW.format(**values)
+
+
+def write_crm(
+    inbox: Path,
+    rows: list[str],
+    *,
+    year: int = 2026,
+    org: str = "erhvervshus-midtjylland",
+    encoding: str = "utf-8-sig",
+    newline: str = "\r\n",
+    header: str | None = None,
+    trailing: int = 0,
+) -> Path:
+    path = inbox / FORMATS["crm_cases"].relpath(year, org)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    head = header if header is not None else ";".join(FORMATS["crm_cases"].headers)
+    text = newline.join([head, *rows]) + newline + newline * trailing
+    path.write_bytes(text.encode(encoding))
+    return path

@@ -1,0 +1,133 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from resultatrapport.formats import FORMATS
+from resultatrapport.ingest import load_raw
+from resultatrapport.reader import HeaderError, SourceError, detect_encoding
+from tests.helpers import crm_row, write_crm
+
+CRM = FORMATS["crm_cases"]
+ORG = "erhvervshus-midtjylland"
+
+
+@pytest.mark.parametrize(
+    ("encoding", "expected"),
+    [("utf-8-sig", "utf-8-sig"), ("utf-8", "utf-8"), ("cp1252", "cp1252")],
+)
+def test_encoding_is_detected_and_danish_letters_survive(con, tmp_path, encoding, expected):
+    inbox = tmp_path / "inbox"
+    path = write_crm(inbox, [crm_row(1)], encoding=encoding)
+    assert detect_encoding(path, "x") == expected
+    load_raw(con, CRM, inbox, 2026, ORG)
+    assert con.execute("SELECT focus_area, referrals FROM raw.crm_cases").fetchone() == (
+        "Innovation",
+        "Erhvervshus Midtjylland|Innovationsfonden",
+    )
+    assert con.execute("SELECT encoding FROM ingest.deliveries").fetchone() == (expected,)
+
+
+def test_unreadable_bytes_give_a_located_error(con, tmp_path):
+    inbox = tmp_path / "inbox"
+    path = write_crm(inbox, [crm_row(1)])
+    path.write_bytes(path.read_bytes() + b"\x81\x8d\x90 broken\r\n")  # undefined in cp1252 too
+    with pytest.raises(SourceError, match="vejledningsforloeb_2026.csv: filen er hverken UTF-8"):
+        load_raw(con, CRM, inbox, 2026, ORG)
+
+
+def test_changed_header_names_file_line_and_column(con, tmp_path):
+    inbox = tmp_path / "inbox"
+    header = ";".join(CRM.headers).replace("Kommunenr", "Kommunekode")
+    write_crm(inbox, [crm_row(1)], header=header)
+    with pytest.raises(HeaderError) as err:
+        load_raw(con, CRM, inbox, 2026, ORG)
+    message = str(err.value)
+    assert "vejledningsforloeb_2026.csv, linje 1, kolonne 'Kommunekode'" in message
+    assert "kolonne 4 skulle være 'Kommunenr'" in message
+
+
+def test_missing_column_in_header(con, tmp_path):
+    inbox = tmp_path / "inbox"
+    header = ";".join(CRM.headers[:-1])
+    write_crm(inbox, [crm_row(1)], header=header)
+    with pytest.raises(HeaderError, match="mangler kolonne\\(r\\) 'Note'"):
+        load_raw(con, CRM, inbox, 2026, ORG)
+
+
+@pytest.mark.parametrize("newline", ["\r\n", "\n"])
+def test_line_endings_trailing_blank_lines_and_line_numbers(con, tmp_path, newline):
+    inbox = tmp_path / "inbox"
+    rows = [crm_row(1), crm_row(2), "EHMJ-2026-00003;too;few", crm_row(4)]
+    write_crm(inbox, rows, newline=newline, trailing=3)
+    delivery = load_raw(con, CRM, inbox, 2026, ORG)
+    assert delivery.rows_read == 4
+    assert delivery.rows_rejected == 1
+    got = con.execute("SELECT line, case_id, parse_error FROM raw.crm_cases ORDER BY line").fetchall()
+    assert [g[0] for g in got] == [2, 3, 4, 5]
+    assert got[3][1] == "EHMJ-2026-00004"  # the line after the broken one keeps its number
+    assert got[2][1] is None and "MISSING COLUMNS" in got[2][2]
+
+
+def test_personal_data_is_never_stored(con, tmp_path):
+    inbox = tmp_path / "inbox"
+    rows = [crm_row(1, note="CPR 010203-1234"), crm_row(2, cvr="0102031234")]
+    write_crm(inbox, rows)
+    load_raw(con, CRM, inbox, 2026, ORG)
+    stored = con.execute("SELECT * FROM raw.crm_cases").fetchall()
+    text = repr(stored)
+    for secret in ("Åse Ærø", "aase@example.dk", "Jens Øst", "Søren Bæk", "010203-1234", "0102031234"):
+        assert secret not in text
+    assert "[CPR fjernet]" in text  # the CPR-shaped CVR field is masked, not dropped
+    columns = {r[0] for r in con.execute("DESCRIBE raw.crm_cases").fetchall()}
+    assert not columns & {"contact_person", "contact_email", "adviser", "note", "firm_name"}
+
+
+def test_missing_file_is_an_empty_partition_not_an_error(con, tmp_path):
+    delivery = load_raw(con, CRM, tmp_path / "inbox", 2026, ORG)
+    assert delivery.missing
+    assert con.execute("SELECT sha256, rows_read FROM ingest.deliveries").fetchone() == (None, 0)
+
+
+def _write_xlsx(path: Path, header: list[str], rows: list[list[object]], sheet: str = "Besvarelser"):
+    import openpyxl
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = sheet
+    ws.append(header)
+    for row in rows:
+        ws.append(row)
+    ws.append([])
+    wb.save(path)
+
+
+def test_xlsx_survey_dates_numbers_and_comments(con, tmp_path):
+    import datetime as dt
+
+    fmt = FORMATS["survey_answers"]
+    inbox = tmp_path / "inbox"
+    rows = [
+        ["R1", "EHMJ-2026-00001", 12345678, dt.date(2026, 3, 4), "Vækst", 9, "Ja", "Ja", "Nej", None,
+         "Ring til Åse på 12345678, cpr 0102031234"],
+        ["R2", "EHMJ-2026-00002", None, dt.datetime(2026, 5, 6), "Drift", 7.5, "Nej", None, "Ja",
+         "I høj grad", None],
+    ]
+    _write_xlsx(inbox / fmt.relpath(2026, ORG), fmt.headers, rows)
+    delivery = load_raw(con, fmt, inbox, 2026, ORG)
+    assert delivery.rows_read == 2
+    got = con.execute(
+        "SELECT line, cvr, answered_on, recommend FROM raw.survey_answers ORDER BY line"
+    ).fetchall()
+    assert got == [(2, "12345678", "2026-03-04", "9"), (3, None, "2026-05-06", "7.5")]
+    assert "Åse" not in repr(con.execute("SELECT * FROM raw.survey_answers").fetchall())
+
+
+def test_xlsx_without_the_sheet_is_a_located_error(con, tmp_path):
+    fmt = FORMATS["survey_answers"]
+    inbox = tmp_path / "inbox"
+    _write_xlsx(inbox / fmt.relpath(2026, ORG), fmt.headers, [], sheet="Ark1")
+    with pytest.raises(SourceError, match="brugerevaluering_2026.xlsx: arket 'Besvarelser'"):
+        load_raw(con, fmt, inbox, 2026, ORG)
