@@ -15,8 +15,8 @@ def ensure_dagster_home() -> Path:
     home.mkdir(parents=True, exist_ok=True)
     config = home / "dagster.yaml"
     repo_config = settings.PROJECT_ROOT / "dagster.yaml"
-    if "DAGSTER_HOME" not in os.environ and repo_config.exists():
-        if not config.exists() or config.read_bytes() != repo_config.read_bytes():
-            shutil.copyfile(repo_config, config)
+    fresh = not config.exists() or config.read_bytes() != repo_config.read_bytes()
+    if "DAGSTER_HOME" not in os.environ and repo_config.exists() and fresh:
+        shutil.copyfile(repo_config, config)
     os.environ["DAGSTER_HOME"] = str(home)
     return home

@@ -79,11 +79,11 @@ def detect_encoding(path: Path, relpath: str) -> str:
         return "utf-8-sig" if head == codecs.BOM_UTF8 else "utf-8"
     except UnicodeDecodeError as exc:
         utf8_error = f"byte {offset + exc.start}"
-    decoder = codecs.getincrementaldecoder("cp1252")()
+    cp1252 = codecs.getincrementaldecoder("cp1252")()
     try:
         with path.open("rb") as fh:
             for chunk in iter(lambda: fh.read(_CHUNK), b""):
-                decoder.decode(chunk)
+                cp1252.decode(chunk)
         return "cp1252"
     except UnicodeDecodeError as exc:
         raise SourceError(
@@ -140,7 +140,9 @@ def stage_file(
     """
     kept = fmt.kept
     cols_ddl = ", ".join(f"{_quote(c.name)} VARCHAR" for c in kept)
-    con.execute(f"CREATE OR REPLACE TEMP TABLE {target} (line INTEGER, parse_error VARCHAR, {cols_ddl})")
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE {target} (line INTEGER, parse_error VARCHAR, {cols_ddl})"
+    )
     if not path.exists():
         return Delivery(relpath, None, None, 0, 0)
     if not path.is_file():
@@ -237,10 +239,15 @@ def _stage_xlsx(
 ) -> int:
     import pandas as pd
 
+    sheet = fmt.sheet or 0
     try:
-        frame = pd.read_excel(path, sheet_name=fmt.sheet, engine="calamine", dtype=str, header=None)
+        frame: pd.DataFrame = pd.read_excel(
+            path, sheet_name=sheet, engine="calamine", dtype=str, header=None
+        )
     except ValueError as exc:
-        raise SourceError(relpath, f"arket '{fmt.sheet}' findes ikke eller kan ikke læses ({exc})")
+        raise SourceError(
+            relpath, f"arket '{fmt.sheet}' findes ikke eller kan ikke læses ({exc})"
+        ) from None
     except Exception as exc:  # calamine raises its own errors for corrupt files
         raise SourceError(relpath, f"filen kan ikke læses som Excel-projektmappe ({exc})") from None
     if frame.empty:
@@ -259,12 +266,16 @@ def _stage_xlsx(
         for c in fmt.kept:
             raw = f"nullif(trim(c{positions[c.header]}), '')"
             if c.type == "date_excel":  # a date cell arrives as 'yyyy-mm-dd 00:00:00'
-                raw = f"regexp_replace({raw}, '^([0-9]{{4}}-[0-9]{{2}}-[0-9]{{2}}) 00:00:00$', '\\1')"
+                raw = (
+                    f"regexp_replace({raw}, '^([0-9]{{4}}-[0-9]{{2}}-[0-9]{{2}}) 00:00:00$', '\\1')"
+                )
             elif c.type == "int":  # an integral number cell arrives as '9' or '9.0'
                 raw = f"regexp_replace({raw}, '^(-?[0-9]+)\\.0$', '\\1')"
             exprs.append(_mask(raw))
         # rows that are entirely empty (trailing rows of a sheet) are not records
-        nonempty = " OR ".join(f"nullif(trim(c{i}), '') IS NOT NULL" for i in range(len(fmt.columns)))
+        nonempty = " OR ".join(
+            f"nullif(trim(c{i}), '') IS NOT NULL" for i in range(len(fmt.columns))
+        )
         con.execute(
             f"INSERT INTO {target} SELECT line, NULL, {', '.join(exprs)} FROM _xlsx_body "
             f"WHERE {nonempty} ORDER BY line"

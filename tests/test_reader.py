@@ -33,7 +33,7 @@ def test_unreadable_bytes_give_a_located_error(con, tmp_path):
     inbox = tmp_path / "inbox"
     path = write_crm(inbox, [crm_row(1)])
     path.write_bytes(path.read_bytes() + b"\x81\x8d\x90 broken\r\n")  # undefined in cp1252 too
-    with pytest.raises(SourceError, match="vejledningsforloeb_2026.csv: filen er hverken UTF-8"):
+    with pytest.raises(SourceError, match=r"vejledningsforloeb_2026\.csv: filen er hverken UTF-8"):
         load_raw(con, CRM, inbox, 2026, ORG)
 
 
@@ -64,7 +64,9 @@ def test_line_endings_trailing_blank_lines_and_line_numbers(con, tmp_path, newli
     delivery = load_raw(con, CRM, inbox, 2026, ORG)
     assert delivery.rows_read == 4
     assert delivery.rows_rejected == 1
-    got = con.execute("SELECT line, case_id, parse_error FROM raw.crm_cases ORDER BY line").fetchall()
+    got = con.execute(
+        "SELECT line, case_id, parse_error FROM raw.crm_cases ORDER BY line"
+    ).fetchall()
     assert [g[0] for g in got] == [2, 3, 4, 5]
     assert got[3][1] == "EHMJ-2026-00004"  # the line after the broken one keeps its number
     assert got[2][1] is None and "MISSING COLUMNS" in got[2][2]
@@ -77,7 +79,14 @@ def test_personal_data_is_never_stored(con, tmp_path):
     load_raw(con, CRM, inbox, 2026, ORG)
     stored = con.execute("SELECT * FROM raw.crm_cases").fetchall()
     text = repr(stored)
-    for secret in ("Åse Ærø", "aase@example.dk", "Jens Øst", "Søren Bæk", "010203-1234", "0102031234"):
+    for secret in (
+        "Åse Ærø",
+        "aase@example.dk",
+        "Jens Øst",
+        "Søren Bæk",
+        "010203-1234",
+        "0102031234",
+    ):
         assert secret not in text
     assert "[CPR fjernet]" in text  # the CPR-shaped CVR field is masked, not dropped
     columns = {r[0] for r in con.execute("DESCRIBE raw.crm_cases").fetchall()}
@@ -90,7 +99,9 @@ def test_missing_file_is_an_empty_partition_not_an_error(con, tmp_path):
     assert con.execute("SELECT sha256, rows_read FROM ingest.deliveries").fetchone() == (None, 0)
 
 
-def _write_xlsx(path: Path, header: list[str], rows: list[list[object]], sheet: str = "Besvarelser"):
+def _write_xlsx(
+    path: Path, header: list[str], rows: list[list[object]], sheet: str = "Besvarelser"
+):
     import openpyxl
 
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -110,10 +121,32 @@ def test_xlsx_survey_dates_numbers_and_comments(con, tmp_path):
     fmt = FORMATS["survey_answers"]
     inbox = tmp_path / "inbox"
     rows = [
-        ["R1", "EHMJ-2026-00001", 12345678, dt.date(2026, 3, 4), "Vækst", 9, "Ja", "Ja", "Nej", None,
-         "Ring til Åse på 12345678, cpr 0102031234"],
-        ["R2", "EHMJ-2026-00002", None, dt.datetime(2026, 5, 6), "Drift", 7.5, "Nej", None, "Ja",
-         "I høj grad", None],
+        [
+            "R1",
+            "EHMJ-2026-00001",
+            12345678,
+            dt.date(2026, 3, 4),
+            "Vækst",
+            9,
+            "Ja",
+            "Ja",
+            "Nej",
+            None,
+            "Ring til Åse på 12345678, cpr 0102031234",
+        ],
+        [
+            "R2",
+            "EHMJ-2026-00002",
+            None,
+            dt.datetime(2026, 5, 6),
+            "Drift",
+            7.5,
+            "Nej",
+            None,
+            "Ja",
+            "I høj grad",
+            None,
+        ],
     ]
     _write_xlsx(inbox / fmt.relpath(2026, ORG), fmt.headers, rows)
     delivery = load_raw(con, fmt, inbox, 2026, ORG)
@@ -129,5 +162,5 @@ def test_xlsx_without_the_sheet_is_a_located_error(con, tmp_path):
     fmt = FORMATS["survey_answers"]
     inbox = tmp_path / "inbox"
     _write_xlsx(inbox / fmt.relpath(2026, ORG), fmt.headers, [], sheet="Ark1")
-    with pytest.raises(SourceError, match="brugerevaluering_2026.xlsx: arket 'Besvarelser'"):
+    with pytest.raises(SourceError, match=r"brugerevaluering_2026\.xlsx: arket 'Besvarelser'"):
         load_raw(con, fmt, inbox, 2026, ORG)

@@ -56,7 +56,9 @@ def test_duplicate_case_ids_quarantine_every_occurrence(con, tmp_path):
 
 def test_clean_rows_are_typed(con, tmp_path):
     inbox = tmp_path / "inbox"
-    write_crm(inbox, [crm_row(1), crm_row(2).replace("Erhvervshus Midtjylland|Innovationsfonden", "")])
+    write_crm(
+        inbox, [crm_row(1), crm_row(2).replace("Erhvervshus Midtjylland|Innovationsfonden", "")]
+    )
     load_raw(con, CRM, inbox, 2026, ORG)
     build_clean(con, CRM, 2026, ORG)
     rows = con.execute(
@@ -86,7 +88,9 @@ def test_rematerialising_replaces_exactly_the_partition(con, tmp_path):
     write_crm(inbox, [crm_row(i) for i in range(2)], year=2026)
     load_raw(con, CRM, inbox, 2026, ORG)
     build_clean(con, CRM, 2026, ORG)
-    counts = dict(con.execute("SELECT year, count(*) FROM ingest.crm_cases GROUP BY year").fetchall())
+    counts = dict(
+        con.execute("SELECT year, count(*) FROM ingest.crm_cases GROUP BY year").fetchall()
+    )
     assert counts == {2025: 5, 2026: 2}
     assert con.execute("SELECT count(*) FROM ingest.deliveries").fetchone() == (2,)
 
