@@ -5,7 +5,13 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from resultatrapport.kpis.stats import bootstrap_mean, largest_remainder, nps, weighted_share, wilson
+from resultatrapport.kpis.stats import (
+    bootstrap_mean,
+    largest_remainder,
+    nps,
+    weighted_share,
+    wilson,
+)
 
 
 def test_wilson_matches_the_published_example():
