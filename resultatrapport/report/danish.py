@@ -1,0 +1,29 @@
+"""Danish number and date formats for everything a reader or recipient sees (Babel)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from babel.dates import format_date
+from babel.numbers import format_decimal
+
+LOCALE = "da_DK"
+DASH = "–"  # shown for a withheld or missing figure
+
+
+def number(value: float | int | None, decimals: int = 0, grouping: bool = True) -> str:
+    """1234.5 -> '1.234,5' (report); grouping=False -> '1234,5' (CSV submissions)."""
+    if value is None:
+        return DASH
+    pattern = ("#,##0" if grouping else "0") + ("." + "0" * decimals if decimals else "")
+    return format_decimal(round(float(value), decimals), format=pattern, locale=LOCALE)
+
+
+def csv_number(value: float | int | None, decimals: int = 0) -> str:
+    """A CSV field: decimal comma, no thousands separator, empty when missing."""
+    return "" if value is None else number(value, decimals, grouping=False)
+
+
+def long_date(value: dt.date) -> str:
+    """2025-12-19 -> '19. december 2025'."""
+    return format_date(value, format="d. MMMM y", locale=LOCALE)
