@@ -87,7 +87,9 @@ class SourceFormat:
 
     def relpath(self, year: int, org: str | None = None) -> str:
         if self.per_organisation and org is None:
-            raise ValueError(f"{self.name} is delivered per organisation: an organisation is needed")
+            raise ValueError(
+                f"{self.name} is delivered per organisation: an organisation is needed"
+            )
         return self.path.format(org=org, year=year)
 
 
@@ -147,13 +149,18 @@ CRM_CASES = SourceFormat(
         ),
         Column("CVR-nummer", "cvr", rules=(CVR,)),
         Column("Virksomhedsnavn", "firm_name", personal=True),
-        Column("Kommunenr", "municipality_code", "int", rules=(required("Kommunenr"), MUNICIPALITY)),
+        Column(
+            "Kommunenr", "municipality_code", "int", rules=(required("Kommunenr"), MUNICIPALITY)
+        ),
         Column("Startdato", "start_date", "date_dmy", rules=(required("Startdato"), DMY, IN_YEAR)),
         Column("Slutdato", "end_date", "date_dmy", rules=(DMY,)),
         Column(
             "Vejledningsform",
             "form",
-            rules=(required("Vejledningsform"), one_of("Vejledningsform", "Individuel", "Kollektiv")),
+            rules=(
+                required("Vejledningsform"),
+                one_of("Vejledningsform", "Individuel", "Kollektiv"),
+            ),
         ),
         Column("Segment", "segment", rules=(one_of("Segment", "Vækst", "Drift"),)),
         Column(
@@ -299,12 +306,18 @@ CVR_FIRMS = SourceFormat(
         Column(
             "CVR-nummer",
             "cvr",
-            rules=(required("CVR-nummer"), CVR, Rule("unique", "CVR-nummer forekommer flere gange")),
+            rules=(
+                required("CVR-nummer"),
+                CVR,
+                Rule("unique", "CVR-nummer forekommer flere gange"),
+            ),
         ),
         Column("Navn", "firm_name", personal=True),
         Column("Startdato", "start_date", "date_iso", rules=(required("Startdato"), ISO)),
         Column("Ophørsdato", "end_date", "date_iso", rules=(ISO,)),
-        Column("Kommunenr", "municipality_code", "int", rules=(required("Kommunenr"), MUNICIPALITY)),
+        Column(
+            "Kommunenr", "municipality_code", "int", rules=(required("Kommunenr"), MUNICIPALITY)
+        ),
         Column(
             "Branchekode",
             "industry_code",
@@ -335,7 +348,11 @@ POPULATION = SourceFormat(
     path="register/folketal.csv",
     year_filter="\"TID\" LIKE '{year}K%'",
     columns=(
-        Column("OMRÅDE", "municipality", rules=(required("OMRÅDE"), Rule("in_set", "Ukendt kommunenavn"))),
+        Column(
+            "OMRÅDE",
+            "municipality",
+            rules=(required("OMRÅDE"), Rule("in_set", "Ukendt kommunenavn")),
+        ),
         Column(
             "TID",
             "quarter",

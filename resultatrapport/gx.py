@@ -69,7 +69,9 @@ def _expectation(gxe: Any, column: Column, rule: Rule, year: int) -> Any:
             )
         case "in_year":
             if column.type == "int":
-                return gxe.ExpectColumnValuesToBeBetween(column=typed, min_value=year, max_value=year)
+                return gxe.ExpectColumnValuesToBeBetween(
+                    column=typed, min_value=year, max_value=year
+                )
             return gxe.ExpectColumnValuesToBeBetween(
                 column=typed,
                 min_value=dt.datetime(year, 1, 1),

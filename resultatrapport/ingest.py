@@ -104,9 +104,7 @@ def build_clean(
         f"SELECT * EXCLUDE (org, year) FROM raw.{fmt.name} WHERE {PARTITION}",
         params,
     )
-    con.execute(
-        f"CREATE OR REPLACE TEMP TABLE _failures AS {failures_sql(fmt, '_raw_part', year)}"
-    )
+    con.execute(f"CREATE OR REPLACE TEMP TABLE _failures AS {failures_sql(fmt, '_raw_part', year)}")
     clean = clean_select_sql(fmt, "_raw_part", "_failures", year)
     extras = "".join(f", {expr} AS {q(name)}" for name, _, expr in fmt.extra_columns)
     relpath = fmt.relpath(year, org)
