@@ -344,9 +344,14 @@ FINANCIALS = SourceFormat(
 POPULATION = SourceFormat(
     name="population",
     title="Folketal (FOLK1A)",
-    description="Population by municipality and quarter (Statistics Denmark, FOLK1A).",
+    description=(
+        "Population by municipality and quarter (Statistics Denmark, FOLK1A); a year's "
+        "partition holds every quarter up to and including that year."
+    ),
     path="register/folketal.csv",
-    year_filter="\"TID\" LIKE '{year}K%'",
+    # a year's partition holds the series as known in that year (all quarters up to it),
+    # so a budget can use an earlier quarter; unparseable rows stay in to be quarantined
+    year_filter='coalesce(TRY_CAST(left("TID", 4) AS INTEGER) <= {year}, true)',
     columns=(
         Column(
             "OMRÅDE",
@@ -372,9 +377,13 @@ POPULATION = SourceFormat(
 PRICE_INDEX = SourceFormat(
     name="price_index",
     title="Pris- og lønindeks for serviceudgifter",
-    description="KL price and wage index for service expenditure (2020 = 100).",
+    description=(
+        "KL price and wage index for service expenditure (2020 = 100); a year's partition "
+        "holds the series up to and including that year."
+    ),
     path="register/prisindeks.csv",
-    year_filter="trim(\"År\") = '{year}'",
+    # the series up to the year: regulating a sum needs the base year's index too
+    year_filter='coalesce(TRY_CAST(trim("År") AS INTEGER) <= {year}, true)',
     columns=(
         Column("År", "index_year", "int", rules=(required("År"), INT)),
         Column(

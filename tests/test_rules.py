@@ -110,17 +110,17 @@ def test_a_failed_read_leaves_the_previous_good_rows(con, tmp_path):
     assert len(sha) == 1  # the delivery record still describes the file that was read
 
 
-def test_population_names_are_mapped_to_codes(con, tmp_path):
+def test_population_names_are_mapped_to_codes_and_earlier_quarters_kept(con, tmp_path):
     fmt = FORMATS["population"]
     path = tmp_path / "inbox" / fmt.relpath(2023)
     path.parent.mkdir(parents=True)
     path.write_bytes(
         "\ufeffOMRÅDE;TID;INDHOLD\r\nAarhus;2023K1;361544\r\nRingkøbing-Skjern;2023K1;56009\r\n"
-        "Aarhus;2020K1;349983\r\nÅrhus;2023K1;1\r\n".encode()
+        "Aarhus;2024K1;349983\r\nÅrhus;2023K1;1\r\n".encode()
     )
     load_raw(con, fmt, tmp_path / "inbox", 2023, None)
     result = build_clean(con, fmt, 2023, None)
-    assert result.rows_read == 3  # the 2020 row belongs to another partition
+    assert result.rows_read == 3  # the 2024 row belongs to later partitions
     rows = con.execute(
         "SELECT municipality_code, municipality, quarter, inhabitants FROM ingest.population ORDER BY 1"
     ).fetchall()

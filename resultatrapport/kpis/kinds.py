@@ -297,12 +297,13 @@ def activity(
 
 
 def population_by_municipality(
-    con: duckdb.DuckDBPyConnection, quarter: str, codes: Sequence[int]
+    con: duckdb.DuckDBPyConnection, year: int, quarter: str, codes: Sequence[int]
 ) -> dict[int, int]:
+    """Inhabitants in ``quarter`` as known in the ``year`` partition."""
     rows = con.execute(
-        f"SELECT municipality_code, inhabitants FROM ingest.population WHERE quarter = $quarter "
-        f"AND municipality_code IN ({', '.join(str(c) for c in codes)})",
-        {"quarter": quarter},
+        f"SELECT municipality_code, inhabitants FROM ingest.population WHERE year = $year "
+        f"AND quarter = $quarter AND municipality_code IN ({', '.join(str(c) for c in codes)})",
+        {"year": year, "quarter": quarter},
     ).fetchall()
     return {int(code): int(n) for code, n in rows}
 
@@ -323,7 +324,7 @@ def spread(
     """
     if not delivered(con, "crm_cases", year, org):
         return Measure(None, remark=f"CRM-udtræk for {year} mangler")
-    population = population_by_municipality(con, quarter, codes)
+    population = population_by_municipality(con, year, quarter, codes)
     missing = [c for c in codes if c not in population]
     if missing:
         return Measure(None, remark=f"Folketal {quarter} mangler for {len(missing)} kommune(r)")
