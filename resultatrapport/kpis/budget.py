@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal
 
 import duckdb
 
@@ -70,7 +71,8 @@ def indexed_sum(
     if index_year is None or index_base is None:
         missing = [y for y, i in ((base_year, index_base), (year, index_year)) if i is None]
         raise BudgetError(f"Prisindeks mangler for {', '.join(map(str, missing))}")
-    total = int(round(base_amount * index_year / index_base))
+    regulated = Decimal(base_amount) * Decimal(str(index_year)) / Decimal(str(index_base))
+    total = int(regulated.quantize(Decimal(1), rounding=ROUND_HALF_UP))  # whole kroner, half up
     lines = [BudgetLine("total", "Kontraktsum", total)]
     rest = total
     for name, amount in (earmarks or {}).items():
