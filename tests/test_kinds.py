@@ -80,6 +80,7 @@ def test_referrals_to_given_targets(con):
     )
     assert m.value == 3 and m.n == 2  # the duplicate listing on B counts once
     assert kinds.count_referrals(con, ORG, 2026).value == 4
+    assert kinds.count_referrals(con, ORG, 2026, exclude=["Privat rådgiver"]).value == 3
 
 
 def test_young_firms_by_cvr_start_date(con):
@@ -204,7 +205,9 @@ def test_spread_against_population_share(con):
     case(con, "K", None, mun=791, form="Kollektiv")
     m = kinds.spread(con, ORG, 2026, [751, 791], "2026K1", 10.0, {"form": ["Individuel"]})
     # 40 cases: måltal 30 and 10; Aarhus +10.0 % (inside), Viborg -30 % (outside)
-    assert m.value == 1
+    assert m.value == pytest.approx(-30.0)
+    assert m.extra["kommuner_uden_for_spaend"] == 1
+    assert m.remark == "Under spændet (inviteres til dialog): Viborg"
     by_code = {d["kommunenr"]: d for d in m.detail}
     assert by_code[751]["afvigelse_pct"] == pytest.approx(10.0)
     assert by_code[751]["inden_for_spaend"] is True

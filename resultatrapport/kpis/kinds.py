@@ -97,12 +97,15 @@ def count_referrals(
     year: int,
     targets: Sequence[str] | None = None,
     filters: Filters | None = None,
+    exclude: Sequence[str] = (),
 ) -> Measure:
     """Referrals registered on the year's cases (each listed target counts once per case),
-    optionally only to the given targets; detail: referrals per target."""
+    optionally only to the given targets and not to the excluded; detail: per target."""
     if not delivered(con, "crm_cases", year, org):
         return Measure(None, remark=f"CRM-udtræk for {year} mangler")
     allowed = f"AND target IN ({', '.join(lit(t) for t in targets)})" if targets else ""
+    if exclude:
+        allowed += f" AND target NOT IN ({', '.join(lit(t) for t in exclude)})"
     rows = con.execute(
         f"""
         WITH r AS (
@@ -319,8 +322,9 @@ def spread(
 ) -> Measure:
     """Individual guidance per municipality against its population-proportional måltal.
 
-    Value: the number of municipalities outside the band; detail: one row per municipality
-    with cases, måltal, deviation in percent and whether it is inside the band.
+    Value: the deviation (in %) of the municipality furthest from its måltal, signed; detail:
+    one row per municipality with cases, måltal, deviation and whether it is inside the band.
+    The remark names the municipalities outside the band (those below are invited to dialogue).
     """
     if not delivered(con, "crm_cases", year, org):
         return Measure(None, remark=f"CRM-udtræk for {year} mangler")
@@ -341,23 +345,38 @@ def spread(
     )
     names = dict(con.execute("SELECT code, name FROM ref.municipalities").fetchall())
     total_cases = sum(int(v) for v in cases.values())
+    if total_cases == 0:
+        return Measure(None, remark="Ingen individuelle vejledninger i året")
     total_pop = sum(population.values())
-    detail, outside = [], 0
+    detail: list[dict[str, Any]] = []
     for code in codes:
         target = total_cases * population[code] / total_pop
         n = int(cases.get(code, 0))
-        deviation = 100 * (n - target) / target if target else None
-        inside = deviation is not None and abs(deviation) <= band_pct
-        outside += not inside
+        deviation = 100 * (n - target) / target
         detail.append(
             {
                 "kommunenr": code,
                 "kommune": names.get(code, str(code)),
                 "folketal": population[code],
+                "folketal_opgjort": quarter,
                 "individuelle_vejledninger": n,
                 "maaltal": target,
                 "afvigelse_pct": deviation,
-                "inden_for_spaend": inside,
+                "inden_for_spaend": abs(deviation) <= band_pct,
             }
         )
-    return Measure(float(outside), n=total_cases, detail=detail)
+    worst = max(detail, key=lambda d: abs(d["afvigelse_pct"]))
+    below = [d["kommune"] for d in detail if d["afvigelse_pct"] < -band_pct]
+    above = [d["kommune"] for d in detail if d["afvigelse_pct"] > band_pct]
+    remarks = []
+    if below:
+        remarks.append("Under spændet (inviteres til dialog): " + ", ".join(below))
+    if above:
+        remarks.append("Over spændet: " + ", ".join(above))
+    return Measure(
+        float(worst["afvigelse_pct"]),
+        n=total_cases,
+        remark="; ".join(remarks) or "Alle kommuner inden for spændet",
+        detail=detail,
+        extra={"kommuner_uden_for_spaend": len(below) + len(above), "population_quarter": quarter},
+    )
