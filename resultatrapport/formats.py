@@ -99,8 +99,8 @@ CVR = Rule("regex", "Ugyldigt CVR-nummer (skal være 8 cifre, første ciffer 1-9
 MUNICIPALITY = Rule("in_set", "Ukendt kommunenummer")  # values filled from the reference list
 DMY = Rule("parsed", "Ugyldig dato (forventet dd-mm-åååå)", r"[0-9]{2}-[0-9]{2}-[0-9]{4}")
 ISO = Rule("parsed", "Ugyldig dato (forventet åååå-mm-dd)", r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
-DECIMAL = Rule("parsed", "Ugyldigt tal (forventet decimalkomma)", r"-?[0-9]+(,[0-9]+)?")
-NONNEG_DECIMAL = Rule("parsed", "Ugyldigt tal (forventet decimalkomma)", r"[0-9]+(,[0-9]+)?")
+DECIMAL = Rule("parsed", "Ugyldigt tal (forventet decimalkomma)", r"-?[0-9]+(?:,[0-9]+)?")
+NONNEG_DECIMAL = Rule("parsed", "Ugyldigt tal (forventet decimalkomma)", r"[0-9]+(?:,[0-9]+)?")
 INT = Rule("parsed", "Ugyldigt heltal", r"-?[0-9]+")
 IN_YEAR = Rule("in_year", "Dato uden for filens år")
 JA_NEJ = Rule("in_set", "Ugyldig værdi (forventet Ja/Nej)", values=("Ja", "Nej"))

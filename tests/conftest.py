@@ -1,11 +1,13 @@
 from __future__ import annotations
 
 import os
+import shutil
 from pathlib import Path
 
 import duckdb
 import pytest
 
+from resultatrapport.settings import PROJECT_ROOT
 from resultatrapport.warehouse_schema import ensure_schema
 
 # tests never touch the working directory: every location points into a temp dir
@@ -19,6 +21,7 @@ def _isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("RESULTATRAPPORT_OUT", str(tmp_path / "out"))
     monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "dagster_home"))
     (tmp_path / "dagster_home").mkdir()
+    shutil.copyfile(PROJECT_ROOT / "dagster.yaml", tmp_path / "dagster_home" / "dagster.yaml")
     monkeypatch.chdir(tmp_path)
 
 

@@ -165,7 +165,7 @@ def build_source_assets(fmt: SourceFormat, org: str | None) -> list[AssetsDefini
         year = int(context.partition_key)
         with warehouse.connect() as con:
             try:
-                delivery = load_raw(con, fmt, inbox.root, year, org, context.run_id)
+                delivery = load_raw(con, fmt, inbox.root, year, org, context.run.run_id)
             except SourceError as exc:
                 # a file that cannot be read will not read on a retry either
                 raise Failure(

@@ -1,0 +1,156 @@
+"""`resultatrapport`: what report owners and scripts do outside the Dagster UI.
+
+Every command that computes something launches the Dagster asset graph; none of them
+re-implements a step.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+from resultatrapport import settings
+
+DEFAULT_CONTRACT = "kkr-midtjylland-2026"
+DEFAULT_YEAR = 2026
+
+
+def parse_years(text: str) -> list[int]:
+    """'2020-2027' or '2024,2026' -> list of years."""
+    years: list[int] = []
+    for part in text.split(","):
+        part = part.strip()
+        if "-" in part:
+            first, last = (int(p) for p in part.split("-", 1))
+            if last < first:
+                raise argparse.ArgumentTypeError(f"empty year range: {part}")
+            years.extend(range(first, last + 1))
+        elif part:
+            years.append(int(part))
+    if not years:
+        raise argparse.ArgumentTypeError("no years given")
+    return sorted(set(years))
+
+
+def _progress(message: str) -> None:
+    print(f"  {message}", file=sys.stderr, flush=True)
+
+
+def cmd_sample_data(args: argparse.Namespace) -> int:
+    from resultatrapport.sample.generate import generate_inbox
+
+    out = Path(args.out).resolve() if args.out else settings.inbox_dir()
+    started = time.perf_counter()
+    manifest = generate_inbox(out, args.years, scale=args.scale, seed=args.seed, progress=_progress)
+    files = manifest.get("files", {})
+    rows = sum(f.get("rows", 0) for f in files.values())
+    print(
+        f"Sample inbox in {out}: {len(files)} files, {rows:,} data rows "
+        f"(scale {args.scale}, seed {args.seed}) in {time.perf_counter() - started:.1f} s"
+    )
+    return 0
+
+
+def _summary(result, job_name: str, partition: str) -> int:  # type: ignore[no-untyped-def]
+    from dagster import AssetCheckSeverity
+
+    failed_steps = [e.step_key for e in result.all_events if e.is_step_failure]
+    materialised = result.get_asset_materialization_events()
+    print(f"Run {result.run_id} ({job_name}, {partition}):")
+    for event in materialised:
+        mat = event.step_materialization_data.materialization
+        rows = mat.metadata.get("dagster/row_count")
+        extra = f" {rows.value:,} rows" if rows is not None else ""
+        quarantined = mat.metadata.get("rows_quarantined")
+        if quarantined is not None and quarantined.value:
+            extra += f", {quarantined.value:,} quarantined"
+        print(f"  materialised {mat.asset_key.to_user_string()}{extra}")
+    blocking_failed = []
+    for evaluation in result.get_asset_check_evaluations():
+        if evaluation.passed:
+            continue
+        name = f"{evaluation.asset_key.to_user_string()}:{evaluation.check_name}"
+        level = "ERROR" if evaluation.severity == AssetCheckSeverity.ERROR else "WARN"
+        print(f"  check {level} {name}")
+        problems = evaluation.metadata.get("problems")
+        if problems is not None:
+            for line in str(problems.value).splitlines():
+                print(f"      {line}")
+        if level == "ERROR":
+            blocking_failed.append(name)
+    for step in failed_steps:
+        print(f"  FAILED step {step}")
+    for event in result.all_events:
+        if event.is_step_failure and event.step_failure_data and event.step_failure_data.error:
+            print(f"      {event.step_failure_data.error.message.strip().splitlines()[0]}")
+    ok = result.success and not blocking_failed
+    print("OK" if ok else "FAILED", f"- {len(materialised)} assets materialised")
+    return 0 if ok else 1
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from resultatrapport.instance import ensure_dagster_home
+
+    if args.inbox:
+        os.environ[settings.ENV_INBOX] = str(Path(args.inbox).resolve())
+    ensure_dagster_home()
+    from dagster import DagsterInstance
+
+    from resultatrapport.contracts import load_contracts
+    from resultatrapport.pipelines.definitions import defs
+    from resultatrapport.pipelines.jobs import job_name
+
+    contracts = load_contracts()
+    if args.contract not in contracts:
+        print(
+            f"Unknown contract {args.contract!r}; known: {', '.join(sorted(contracts))}",
+            file=sys.stderr,
+        )
+        return 2
+    contract = contracts[args.contract]
+    if not contract.period.first <= args.year <= contract.period.last:
+        print(
+            f"{args.year} is outside the contract period of {contract.id} "
+            f"({contract.period.first}-{contract.period.last})",
+            file=sys.stderr,
+        )
+        return 2
+    name = job_name(contract.id)
+    job = defs.resolve_job_def(name)
+    with DagsterInstance.get() as instance:
+        result = job.execute_in_process(
+            instance=instance, partition_key=str(args.year), raise_on_error=False
+        )
+        return _summary(result, name, str(args.year))
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="resultatrapport", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("sample-data", help="write a generated sample inbox")
+    p.add_argument("--out", help="inbox folder (default: $RESULTATRAPPORT_INBOX or var/inbox)")
+    p.add_argument("--years", type=parse_years, default=parse_years("2020-2027"))
+    p.add_argument("--scale", type=float, default=1.0, help="1 = one region's year")
+    p.add_argument("--seed", type=int, default=20260101)
+    p.set_defaults(func=cmd_sample_data)
+
+    p = sub.add_parser("run", help="materialise a contract's asset graph for one year")
+    p.add_argument("--contract", default=DEFAULT_CONTRACT)
+    p.add_argument("--year", type=int, default=DEFAULT_YEAR)
+    p.add_argument("--inbox", help="inbox folder (default: $RESULTATRAPPORT_INBOX or var/inbox)")
+    p.set_defaults(func=cmd_run)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return int(args.func(args))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

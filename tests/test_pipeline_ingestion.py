@@ -1,0 +1,164 @@
+"""Integration: generated inbox -> the real asset graph through Dagster -> warehouse."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from resultatrapport.cli import main
+from resultatrapport.sample.generate import generate_inbox
+
+pytestmark = pytest.mark.slow
+KKR = "kkr-midtjylland-2026"
+
+
+@pytest.fixture(scope="module")
+def inbox(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("inbox")
+    generate_inbox(root, range(2020, 2028), scale=0.1, seed=7)
+    return root
+
+
+def manifest(inbox: Path) -> dict:
+    return json.loads((inbox / "manifest.json").read_text(encoding="utf-8"))
+
+
+def warehouse(tmp_path: Path) -> duckdb.DuckDBPyConnection:
+    return duckdb.connect(str(tmp_path / "warehouse.duckdb"), read_only=True)
+
+
+def run(inbox: Path, contract: str, year: int) -> int:
+    return main(["run", "--contract", contract, "--year", str(year), "--inbox", str(inbox)])
+
+
+def test_a_year_is_ingested_and_bad_rows_are_quarantined_where_they_were_planted(
+    inbox, tmp_path, capsys
+):
+    assert run(inbox, KKR, 2026) == 0
+    out = capsys.readouterr().out
+    assert "OK - 14 assets materialised" in out
+    assert "check WARN raw/erhvervshus_midtjylland/crm_cases:rows_valid" in out
+    con = warehouse(tmp_path)
+    files = {
+        "erhvervshus-midtjylland/crm/vejledningsforloeb_2026.csv",
+        "erhvervshus-midtjylland/survey/brugerevaluering_2026.xlsx",
+        "register/cvr_virksomheder.csv",
+    }
+    planted = {(b["file"], b["line"]) for b in manifest(inbox)["bad_rows"] if b["file"] in files}
+    found = set(con.execute("SELECT file, line FROM ingest.quarantine").fetchall())
+    assert found == planted
+    # nothing good was lost: every row read is either clean, quarantined or out of scope
+    rows = dict(con.execute("SELECT source, rows_read FROM ingest.deliveries").fetchall())
+    crm_clean = con.execute("SELECT count(*) FROM ingest.crm_cases").fetchone()[0]
+    crm_bad = con.execute(
+        "SELECT count(DISTINCT line) FROM ingest.quarantine WHERE source = 'crm_cases'"
+    ).fetchone()[0]
+    assert (
+        crm_clean + crm_bad
+        == rows["crm_cases"]
+        == manifest(inbox)["files"]["erhvervshus-midtjylland/crm/vejledningsforloeb_2026.csv"][
+            "rows"
+        ]
+    )
+    # the awareness survey was not held in 2026: an empty partition, recorded as missing
+    assert con.execute(
+        "SELECT sha256, rows_read FROM ingest.deliveries WHERE source = 'awareness'"
+    ).fetchone() == (None, 0)
+
+
+def test_no_personal_data_reaches_the_warehouse(inbox, tmp_path):
+    assert run(inbox, KKR, 2026) == 0
+    assert run(inbox, "viborg-ver-2020", 2022) == 0
+    secrets = manifest(inbox)["personal_data"]
+    con = warehouse(tmp_path)
+    text_columns = con.execute(
+        "SELECT table_schema, table_name, column_name FROM information_schema.columns "
+        "WHERE data_type LIKE 'VARCHAR%'"
+    ).fetchall()
+    assert text_columns
+    dump = []
+    for schema, table, column in text_columns:
+        dump += [
+            str(v[0])
+            for v in con.execute(
+                f'SELECT DISTINCT "{column}"::VARCHAR FROM {schema}.{table}'
+            ).fetchall()
+        ]
+    everything = "\n".join(dump)
+    leaked = [s for s in secrets["cpr"] + secrets["emails"] if s in everything]
+    assert leaked == []
+    assert "@" not in everything
+
+
+def test_cp1252_delivery_is_read_with_its_danish_letters(inbox, tmp_path):
+    assert (
+        manifest(inbox)["files"]["viborgegnens-erhvervsraad/crm/vejledningsforloeb_2022.csv"][
+            "encoding"
+        ]
+        == "cp1252"
+    )
+    assert run(inbox, "viborg-ver-2020", 2022) == 0
+    areas = {
+        r[0]
+        for r in warehouse(tmp_path)
+        .execute("SELECT DISTINCT focus_area FROM ingest.crm_cases")
+        .fetchall()
+    }
+    assert "Tiltrækning af investeringer" in areas
+
+
+def test_duplicate_case_ids_block_the_partition_and_keep_the_previous_rows(inbox, tmp_path, capsys):
+    # the 2021 CRM file of the hub has duplicate case ids (planted): a blocking check fails
+    code = main(["run", "--contract", KKR, "--year", "2026", "--inbox", str(inbox)])
+    assert code == 0
+    from dagster import AssetKey, DagsterInstance
+
+    from resultatrapport.pipelines.definitions import defs
+
+    with DagsterInstance.get() as instance:
+        result = (
+            defs.resolve_implicit_global_asset_job_def()
+            .get_subset(
+                asset_selection={
+                    AssetKey(["raw", "erhvervshus_midtjylland", "crm_cases"]),
+                    AssetKey(["ingest", "erhvervshus_midtjylland", "crm_cases"]),
+                }
+            )
+            .execute_in_process(instance=instance, partition_key="2021", raise_on_error=False)
+        )
+    assert not result.success
+    evaluations = {e.check_name: e for e in result.get_asset_check_evaluations()}
+    assert not evaluations["file_trustworthy"].passed
+    assert "Forløbs-ID forekommer flere gange" in str(
+        evaluations["file_trustworthy"].metadata["problems"].value
+    )
+    con = warehouse(tmp_path)
+    assert con.execute("SELECT count(*) FROM ingest.crm_cases WHERE year = 2021").fetchone() == (0,)
+    assert con.execute("SELECT count(*) FROM raw.crm_cases WHERE year = 2021").fetchone()[0] > 0
+
+
+def test_a_changed_header_fails_with_its_location_and_keeps_the_good_data(inbox, tmp_path, capsys):
+    import shutil
+
+    copy = tmp_path / "inbox-copy"
+    shutil.copytree(inbox, copy)
+    assert run(copy, KKR, 2026) == 0
+    con = warehouse(tmp_path)
+    before = con.execute("SELECT count(*) FROM ingest.crm_cases").fetchone()
+    con.close()
+    crm = copy / "erhvervshus-midtjylland/crm/vejledningsforloeb_2026.csv"
+    crm.write_bytes(crm.read_bytes().replace(b"Kommunenr", b"Kommune", 1))
+    capsys.readouterr()
+    assert run(copy, KKR, 2026) == 1
+    out = capsys.readouterr().out
+    assert "FAILED step raw__erhvervshus_midtjylland__crm_cases" in out
+    assert "vejledningsforloeb_2026.csv, linje 1, kolonne 'Kommune'" in out
+    assert warehouse(tmp_path).execute("SELECT count(*) FROM ingest.crm_cases").fetchone() == before
+
+
+def test_year_outside_the_contract_is_refused(inbox, capsys):
+    assert run(inbox, "viborg-ver-2020", 2026) == 2
+    assert "outside the contract period" in capsys.readouterr().err
