@@ -21,6 +21,7 @@ import datetime as dt
 import hashlib
 import io
 import json
+import re
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -88,15 +89,33 @@ class _Writer:
                     encoding, newline, trailing)  # fmt: skip
 
     def xlsx(self, relpath: str, frame: pd.DataFrame, sheet: str) -> None:
+        import zipfile
+
         from openpyxl import Workbook
 
         wb = Workbook(write_only=True)
+        fixed = dt.datetime(2026, 1, 1)  # no save time in the file: same seed, same bytes
+        wb.properties.created = wb.properties.modified = fixed
         ws = wb.create_sheet(sheet)
         ws.append(list(frame.columns))
         for row in frame.itertuples(index=False, name=None):
             ws.append([None if (isinstance(v, float) and np.isnan(v)) else v for v in row])
+        raw = io.BytesIO()
+        wb.save(raw)
+        # rewrite the zip with fixed entry times (openpyxl stamps entries with the clock)
         buffer = io.BytesIO()
-        wb.save(buffer)
+        with zipfile.ZipFile(raw) as src, zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as dst:
+            for info in src.infolist():
+                entry = zipfile.ZipInfo(info.filename, date_time=(2026, 1, 1, 0, 0, 0))
+                entry.compress_type = zipfile.ZIP_DEFLATED
+                data = src.read(info.filename)
+                if info.filename == "docProps/core.xml":
+                    data = re.sub(
+                        rb"<dcterms:modified([^>]*)>[^<]*<",
+                        rb"<dcterms:modified\1>2026-01-01T00:00:00Z<",
+                        data,
+                    )
+                dst.writestr(entry, data)
         self._write(relpath, buffer.getvalue(), len(frame), "xlsx", None, 0)
 
     def _write(self, relpath, data, rows, encoding, newline, trailing) -> None:  # type: ignore[no-untyped-def]
@@ -353,7 +372,7 @@ def generate_inbox(
     # naive vs planted, per cohort, as a plain comparison would see it
     for e in years:
         b, r = e - 1, e + 2
-        if b - 2 not in col or r not in col:
+        if b - 2 < first or r > last:  # the pipeline needs financial files for B-2, B and R
             continue
         ok = alive[:, col[b - 2]] & alive[:, col[r]]
         g_t = 100 * (turnover[:, col[r]] / turnover[:, col[b]] - 1)
