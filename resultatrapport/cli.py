@@ -123,7 +123,11 @@ def cmd_run(args: argparse.Namespace) -> int:
     job = defs.resolve_job_def(name)
     with DagsterInstance.get() as instance:
         result = job.execute_in_process(
-            instance=instance, partition_key=str(args.year), raise_on_error=False
+            instance=instance,
+            partition_key=str(args.year),
+            raise_on_error=False,
+            # the console shows warnings and errors; the full event log is in the instance (UI)
+            run_config={"loggers": {"console": {"config": {"log_level": "WARNING"}}}},
         )
         return _summary(result, name, str(args.year))
 
