@@ -1,23 +1,45 @@
-"""Result contracts as data: typed models for `contracts/<id>.yaml` and their loader.
+"""Result contracts as data: typed models for ``contracts/<id>.yaml`` and their loader.
 
-A contract names its parties, years, budget and KPIs. Each KPI names a kind (written once,
-in :mod:`resultatrapport.kpis.kinds`) and the kind's parameters; a typo in a parameter, a
-missing year or an unknown operator is an error that names the file and the field.
+A contract file names its parties, years, budget and KPIs. Each KPI names a *kind* (the
+computation, written once in :mod:`resultatrapport.kpis`) and the kind's parameters, typed
+per kind: a misspelt parameter, a filter on a column the source does not have, a category
+value the data never holds, a missing year or an unknown operator is an error naming the
+file and the field, e.g.
+``contracts/x.yaml: kpis[3].targets.2026.operator: Input should be '>=', '>', '<=' or '±'``.
+
+Besides the field types, :class:`Contract` checks the rules that span fields: unique KPI
+ids (also after ``-`` → ``_``), a target entry (or an explicit ``null``) for every contract
+year and no other, the sources each kind reads, that the organisation delivers them, the
+unit of each kind, target ranges, paths, and the budget's years. :func:`load_contract` adds
+that the file name is the contract id. The field reference is ``contracts/README.md``.
 """
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 import os
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    ValidationError,
+    model_validator,
+    with_config,
+)
+from typing_extensions import TypedDict
 
 from resultatrapport.settings import PROJECT_ROOT
 
 ENV_CONTRACTS = "RESULTATRAPPORT_CONTRACTS"
+
+# --- vocabularies -----------------------------------------------------------------------
 
 Unit = Literal["antal", "pct.", "NPS", "procentpoint", "årsværk", "kr."]
 Operator = Literal[">=", ">", "<=", "±"]
@@ -31,8 +53,89 @@ Source = Literal[
     "population",
     "price_index",
 ]
-FilterValue = str | bool | int
-Filters = dict[str, list[FilterValue]]
+Delivery = Literal["crm", "survey", "time"]
+Kind = Literal[
+    "count",
+    "young_firms",
+    "share",
+    "weighted_share",
+    "nps",
+    "fte",
+    "effect",
+    "spread",
+    "activity",
+    "external",
+]
+Hub = Literal["Hovedstaden", "Midtjylland", "Nordjylland", "Sjælland", "Syddanmark", "Fyn"]
+Segment = Literal["Vækst", "Drift"]
+Form = Literal["Individuel", "Kollektiv"]
+CaseType = Literal["Afklaring", "Specialiseret vejledning", "Vækstforløb", "Kollektivt forløb"]
+FocusArea = Literal[
+    "Digitalisering og automatisering",
+    "Bæredygtighed (ESG)",
+    "Iværksætteri",
+    "Innovation",
+    "Internationalisering",
+    "Beskæftigelse og uddannelse",
+    "Aktualitet og resiliens",
+    "Detailhandel, turisme og levende bymidter",
+    "Ejerskifte",
+    "Forsvar",
+    "Innovationsmiljøer",
+    "Vidensoverførsel",
+    "Tiltrækning af investeringer",
+    "Arbejdskraft",
+]
+JaNejVedIkke = Literal["Ja", "Nej", "Ved ikke"]
+Degree = Literal["I høj grad", "I nogen grad", "I mindre grad", "Slet ikke", "Ved ikke"]
+
+# the per-organisation sources behind each delivery; the other sources are common registers
+DELIVERY_SOURCES: dict[str, str] = {
+    "crm": "crm_cases",
+    "survey": "survey_answers",
+    "time": "time_registration",
+}
+COMMON_SOURCES = frozenset({"awareness", "cvr_firms", "financials", "population", "price_index"})
+
+# the sources each kind reads (required) and may read (optional)
+KIND_SOURCES: dict[str, frozenset[str]] = {
+    "count": frozenset({"crm_cases"}),
+    "young_firms": frozenset({"crm_cases", "cvr_firms"}),
+    "share": frozenset({"survey_answers"}),
+    "weighted_share": frozenset({"awareness"}),
+    "nps": frozenset({"survey_answers"}),
+    "fte": frozenset({"time_registration"}),
+    "effect": frozenset({"crm_cases", "cvr_firms", "financials"}),
+    "spread": frozenset({"crm_cases", "population"}),
+    "activity": frozenset({"crm_cases"}),
+    "external": frozenset(),
+}
+KIND_OPTIONAL_SOURCES: dict[str, frozenset[str]] = {
+    "activity": frozenset({"time_registration"}),  # hours per project
+    "external": frozenset(get_args(Source)),
+}
+# the unit a kind's result is in (external: whatever the outside goal is measured in)
+KIND_UNIT: dict[str, str] = {
+    "count": "antal",
+    "young_firms": "antal",
+    "share": "pct.",
+    "weighted_share": "pct.",
+    "nps": "NPS",
+    "fte": "årsværk",
+    "effect": "procentpoint",
+    "spread": "pct.",
+    "activity": "antal",
+}
+# the range a target value of a kind can take
+KIND_RANGE: dict[str, tuple[float, float]] = {
+    "count": (0, float("inf")),
+    "young_firms": (0, float("inf")),
+    "share": (0, 100),
+    "weighted_share": (0, 100),
+    "nps": (-100, 100),
+    "fte": (0, float("inf")),
+    "activity": (0, float("inf")),
+}
 
 
 class ContractError(ValueError):
@@ -43,103 +146,200 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-# --- KPI parameters, one model per kind ------------------------------------------------
+NonEmpty = Annotated[str, Field(min_length=1)]
+Year = Annotated[int, Field(ge=2000, le=2100)]
+MunicipalityCode = Annotated[int, Field(ge=101, le=999)]
+Quarter = Annotated[str, Field(pattern=r"^[0-9]{4}K[1-4]$")]
+
+
+# non-empty lists of allowed values, per filterable column
+Forms = Annotated[list[Form], Field(min_length=1)]
+Segments = Annotated[list[Segment], Field(min_length=1)]
+CaseTypes = Annotated[list[CaseType], Field(min_length=1)]
+FocusAreas = Annotated[list[FocusArea], Field(min_length=1)]
+MunicipalityCodes = Annotated[list[MunicipalityCode], Field(min_length=1)]
+Scores = Annotated[list[Annotated[int, Field(ge=0, le=10)]], Field(min_length=1)]
+Bools = Annotated[list[StrictBool], Field(min_length=1)]
+Answers = Annotated[list[JaNejVedIkke], Field(min_length=1)]
+Degrees = Annotated[list[Degree], Field(min_length=1)]
+
+# --- filters: {column: [allowed values]} on a clean table, typed per table ---------------
+# A filter is a plain dict at run time (the kinds turn it into SQL); validation knows each
+# table's filterable columns and their values, so a misspelt column or category fails here.
+
+
+@with_config(ConfigDict(extra="forbid"))
+class CrmFilters(TypedDict, total=False):
+    form: Forms
+    segment: Segments
+    case_type: CaseTypes
+    focus_area: FocusAreas
+    municipality_code: MunicipalityCodes
+
+
+@with_config(ConfigDict(extra="forbid"))
+class SurveyFilters(TypedDict, total=False):
+    segment: Segments
+    recommend: Scores
+    referred: Bools
+    used_referral: Answers
+    sustainability_guided: Bools
+    sustainability_better: Degrees
+
+
+@with_config(ConfigDict(extra="forbid"))
+class AwarenessFilters(TypedDict, total=False):
+    knows_hub: Bools
+    knows_offers: Bools
+
+
+# --- KPI parameters, one model per kind --------------------------------------------------
 
 
 class CountParams(Strict):
-    filters: Filters = {}
-    distinct: Literal["firm", "case"] = "firm"
-    per: str | None = None  # count distinct firms within each group, then add the groups
+    """Count among the year's CRM cases: distinct firms, cases, or referrals."""
 
+    filters: CrmFilters = {}
+    # firm: distinct CVR numbers (a founder without CVR counts once per case);
+    # case: cases; referral: referral targets registered on the cases (once per case)
+    distinct: Literal["firm", "case", "referral"] = "firm"
+    # count distinct within each group of this column, then add the groups
+    per: Literal["form", "segment", "case_type", "focus_area", "municipality_code"] | None = None
+    # distinct: referral only: count only these targets (None: all) and never these
+    referral_targets: list[NonEmpty] | None = None
+    referral_exclude: list[NonEmpty] = []
 
-class ReferralParams(Strict):
-    targets: list[str] | None = None  # None: every referral target
-    exclude: list[str] = []
-    filters: Filters = {}
+    @model_validator(mode="after")
+    def _referral_options(self) -> CountParams:
+        if self.distinct != "referral" and (self.referral_targets or self.referral_exclude):
+            raise ValueError("referral_targets/referral_exclude need distinct: referral")
+        return self
 
 
 class YoungFirmsParams(Strict):
-    max_age_years: int = 3
-    filters: Filters = {}
+    """Distinct firms whose CVR start date is less than ``max_age_years`` before the start
+    of their (first) guidance case in the year."""
+
+    max_age_years: int = Field(default=3, ge=1)
+    filters: CrmFilters = {}
 
 
 class ShareParams(Strict):
-    base: Filters
-    positive: Filters
+    """Share (%) of the survey answers in ``base`` that are ``positive``; Wilson interval."""
+
+    base: SurveyFilters = {}
+    positive: SurveyFilters
+
+    @model_validator(mode="after")
+    def _positive_given(self) -> ShareParams:
+        if not self.positive:
+            raise ValueError("positive: name at least one column")
+        return self
 
 
 class WeightedShareParams(Strict):
-    base: Filters = {}
-    positive: Filters
+    """Weighted share (%) of the organisation's hub's respondents in the awareness survey;
+    design-based interval."""
+
+    base: AwarenessFilters = {}
+    positive: AwarenessFilters
+
+    @model_validator(mode="after")
+    def _positive_given(self) -> WeightedShareParams:
+        if not self.positive:
+            raise ValueError("positive: name at least one column")
+        return self
 
 
 class NpsParams(Strict):
-    filters: Filters = {}
+    """Net Promoter Score of the answers to 'Anbefaling (0-10)' in ``filters``."""
+
+    filters: SurveyFilters = {}
 
 
 class FteParams(Strict):
-    project: str
+    """Årsværk registered on a project: hours / ``hours_per_fte``
+    (inherited from ``settings.hours_per_fte`` unless set here)."""
+
+    project: NonEmpty
     hours_per_fte: float = Field(gt=0)
 
 
 class EffectParams(Strict):
-    segment: Literal["Vækst", "Drift"]
+    """Growth of guided firms against matched unguided firms, in percentage points."""
+
+    segment: Segment
     outcome: Literal["turnover", "employment", "productivity"]
-    caliper_pp: float = Field(default=10.0, gt=0)
+    caliper_pp: float = Field(default=10.0, gt=0)  # max gap in pre-guidance growth of a pair
 
 
 class SpreadParams(Strict):
+    """Cases per municipality against the population-proportional måltal; the band is the
+    budget's ``band_pct`` (inherited unless set here, and then it must be the same)."""
+
     band_pct: float = Field(gt=0)
-    filters: Filters = {}
+    filters: CrmFilters = {}
 
 
 class ActivityParams(Strict):
-    areas: list[str]
-    projects: list[str] = []
+    """Status table: cases, firms and hours per focus area (and hours per project)."""
+
+    areas: FocusAreas
+    projects: list[NonEmpty] = []
 
 
 class ExternalParams(Strict):
-    reason: str
+    """A goal set outside the material the project has: never measurable, with the reason."""
+
+    reason: NonEmpty
+
+
+# --- KPIs ------------------------------------------------------------------------------
 
 
 class Target(Strict):
     operator: Operator
-    value: float
+    value: float = Field(allow_inf_nan=False)
 
 
 class Baseline(Strict):
-    year: int
+    year: Year
     value: float
-    note: str = ""
+    source: NonEmpty  # where the figure comes from
+
+
+KPI_ID = r"^[A-Z][A-Za-z0-9]*(-[A-Za-z0-9]+)*$"
 
 
 class KpiBase(Strict):
-    id: str = Field(pattern=r"^[A-Z][A-Za-z0-9]*(-[A-Za-z0-9]+)*$")
-    name: str
-    goal: str
-    report_section: str
-    contract_text: str
+    id: str = Field(pattern=KPI_ID)
+    name: NonEmpty
+    goal: NonEmpty
+    report_section: NonEmpty
+    contract_text: NonEmpty
     unit: Unit
     sources: list[Source]
+    # every contract year; None: the contract sets no target that year
     targets: dict[int, Target | None]
     baseline: Baseline | None = None
-    path: Literal["linear"] | None = None  # show the way from the baseline to a later target
-    interpretation: str = ""
+    # linear: in a year without a target, show the way from the baseline to the next
+    # target (always labelled a path, never a target)
+    path: Literal["linear"] | None = None
     method: str = ""
+    interpretation: str = ""
 
     @property
     def asset_name(self) -> str:
+        """The KPI's part of a Dagster asset key: lower case, ``-`` → ``_``."""
         return self.id.replace("-", "_").lower()
+
+    def target(self, year: int) -> Target | None:
+        return self.targets.get(year)
 
 
 class CountKpi(KpiBase):
     kind: Literal["count"]
     params: CountParams = CountParams()
-
-
-class ReferralKpi(KpiBase):
-    kind: Literal["referrals"]
-    params: ReferralParams = ReferralParams()
 
 
 class YoungFirmsKpi(KpiBase):
@@ -187,9 +387,8 @@ class ExternalKpi(KpiBase):
     params: ExternalParams
 
 
-Kpi = Annotated[
+AnyKpi = (
     CountKpi
-    | ReferralKpi
     | YoungFirmsKpi
     | ShareKpi
     | WeightedShareKpi
@@ -198,211 +397,415 @@ Kpi = Annotated[
     | EffectKpi
     | SpreadKpi
     | ActivityKpi
-    | ExternalKpi,
-    Field(discriminator="kind"),
-]
+    | ExternalKpi
+)
+Kpi = Annotated[AnyKpi, Field(discriminator="kind")]
 
-# the sources each kind reads (a KPI must name at least these)
-KIND_SOURCES: dict[str, set[str]] = {
-    "count": {"crm_cases"},
-    "referrals": {"crm_cases"},
-    "young_firms": {"crm_cases", "cvr_firms"},
-    "share": {"survey_answers"},
-    "weighted_share": {"awareness"},
-    "nps": {"survey_answers"},
-    "fte": {"time_registration"},
-    "effect": {"crm_cases", "cvr_firms", "financials"},
-    "spread": {"crm_cases", "population"},
-    "activity": {"crm_cases"},
-    "external": set(),
-}
-
-# --- budget -----------------------------------------------------------------------------
+# --- budget ----------------------------------------------------------------------------
 
 
 class PopulationKeyBudget(Strict):
+    """A grant per year split over municipalities by their share of the population."""
+
     kind: Literal["population_key"]
-    title: str
-    totals: dict[int, int | None]  # kroner per year; None: the contract states no amount
-    population_quarter: dict[int, str]  # the quarter the key uses, per year (a setting)
-    municipalities: list[int]
+    title: NonEmpty
+    totals: dict[int, Annotated[int, Field(gt=0)] | None]  # kroner; None: the contract states none
+    municipalities: Annotated[list[MunicipalityCode], Field(min_length=1)]
+    population_quarter: dict[int, Quarter]  # the quarter the key counts, per budget year
+    band_pct: float = Field(gt=0)  # allowed deviation from the population-proportional måltal
     note: str = ""
+    interpretation: str = ""
 
 
 class Earmark(Strict):
-    name: str
-    amount: int
+    """Part of the year's total set aside for a purpose (not on top of the total)."""
+
+    name: NonEmpty
+    amount: Annotated[int, Field(gt=0)]  # kroner, nominal (not regulated by the index)
+    purpose: str = ""
 
 
 class IndexedSumBudget(Strict):
+    """A yearly sum in ``base_year`` prices, regulated by a price index."""
+
     kind: Literal["indexed_sum"]
-    title: str
-    base_amount: int
-    base_year: int
-    index: str
+    title: NonEmpty
+    base_amount: Annotated[int, Field(gt=0)]  # kroner in base_year prices
+    base_year: Year
+    index: NonEmpty  # the index's name; the figures are the price_index source
     earmarks: dict[int, list[Earmark]] = {}
     note: str = ""
+    interpretation: str = ""
 
 
 Budget = Annotated[PopulationKeyBudget | IndexedSumBudget, Field(discriminator="kind")]
 
-# --- contract ---------------------------------------------------------------------------
+# --- contract ----------------------------------------------------------------------------
 
 
 class Party(Strict):
-    name: str
-    role: str
-    signatory: str | None = None
+    name: NonEmpty
+    role: Literal["opdragsgiver", "operatør"]
+    description: str = ""
 
 
 class Organisation(Strict):
-    slug: str = Field(pattern=r"^[a-z0-9]+(-[a-z0-9]+)*$")
-    name: str
-    hub: str | None = None  # the 'Erhvervshus' value in the awareness survey
+    slug: str = Field(pattern=r"^[a-z0-9]+(-[a-z0-9]+)*$")  # its folder in the inbox
+    name: NonEmpty
+    hub: Hub | None = None  # its 'Erhvervshus' value in the awareness survey
 
 
 class Period(Strict):
-    first: int
-    last: int
+    first: Year
+    last: Year
 
     @property
     def years(self) -> list[int]:
         return list(range(self.first, self.last + 1))
 
 
+class Signatory(Strict):
+    name: NonEmpty
+    party: NonEmpty
+    title: str = ""
+
+
 class Signed(Strict):
-    date: dt.date
-    place: str = ""
+    date: dt.date | None = None  # None: the contract text carries no date
+    in_force: dt.date | None = None
+    signatories: list[Signatory] = []
 
 
 class Reporting(Strict):
-    to: list[str]
-    deadline: str
+    to: Annotated[list[NonEmpty], Field(min_length=1)]
+    deadline: NonEmpty
 
 
 class Settings(Strict):
-    suppression_threshold: int = Field(default=3, ge=1)
-    dominance_pct: float = Field(default=85.0, gt=0, le=100)
+    suppression_threshold: int = Field(default=3, ge=1)  # fewer units: the figure is withheld
+    dominance_pct: float = Field(default=85.0, gt=0, le=100)  # two largest firms' share
+    hours_per_fte: float | None = Field(default=None, gt=0)  # hours in one årsværk
 
 
 class Contract(Strict):
     id: str = Field(pattern=r"^[a-z0-9]+(-[a-z0-9]+)*$")
-    title: str
-    parties: list[Party]
+    title: NonEmpty
+    parties: Annotated[list[Party], Field(min_length=2)]
     organisation: Organisation
-    deliveries: list[Literal["crm", "survey", "time"]]
+    deliveries: list[Delivery]
     period: Period
-    signed: Signed | None = None
+    signed: Signed = Signed()
     reporting: Reporting
     budget: Budget
     settings: Settings = Settings()
-    kpis: list[Kpi]
+    report_sections: Annotated[list[NonEmpty], Field(min_length=1)]  # in report order
+    kpis: Annotated[list[Kpi], Field(min_length=1)]
 
     @property
     def scope(self) -> str:
+        """The contract's part of a Dagster asset key."""
         return self.id.replace("-", "_")
 
-    def kpi(self, kpi_id: str) -> Any:
+    @property
+    def years(self) -> list[int]:
+        return self.period.years
+
+    def kpi(self, kpi_id: str) -> AnyKpi:
         for kpi in self.kpis:
             if kpi.id == kpi_id:
                 return kpi
         raise KeyError(kpi_id)
 
+    def sources(self) -> set[str]:
+        """The sources available to the contract: its organisation's deliveries and the
+        common registers."""
+        return {DELIVERY_SOURCES[d] for d in self.deliveries} | COMMON_SOURCES
+
+    @model_validator(mode="before")
+    @classmethod
+    def _inherit_settings(cls, data: Any) -> Any:
+        """Fill the parameters a contract states once: hours per årsværk (settings) for fte
+        KPIs and the band (budget) for spread KPIs, unless a KPI sets its own."""
+        if not isinstance(data, dict) or not isinstance(data.get("kpis"), list):
+            return data
+        settings, budget = (
+            part if isinstance(part := data.get(name), dict) else {}
+            for name in ("settings", "budget")
+        )
+        inherit = {
+            "fte": ("hours_per_fte", settings.get("hours_per_fte")),
+            "spread": ("band_pct", budget.get("band_pct")),
+        }
+        data = copy.deepcopy(data)
+        for kpi in data["kpis"]:
+            if not isinstance(kpi, dict) or kpi.get("kind") not in inherit:
+                continue
+            name, value = inherit[kpi["kind"]]
+            params = kpi.setdefault("params", {})
+            if isinstance(params, dict) and name not in params and value is not None:
+                params[name] = value
+        return data
+
     @model_validator(mode="after")
     def _consistent(self) -> Contract:
-        if self.period.last < self.period.first:
-            raise ValueError("period: last is before first")
-        years = set(self.period.years)
-        seen: set[str] = set()
-        delivered = {"crm": "crm_cases", "survey": "survey_answers", "time": "time_registration"}
-        available = {delivered[d] for d in self.deliveries} | {
-            "awareness",
-            "cvr_firms",
-            "financials",
-            "population",
-            "price_index",
-        }
-        for i, kpi in enumerate(self.kpis):
-            where = f"kpis[{i}] ({kpi.id})"
-            if kpi.id in seen or kpi.asset_name in {k.replace("-", "_").lower() for k in seen}:
-                raise ValueError(f"{where}.id: KPI id {kpi.id!r} is used twice")
-            seen.add(kpi.id)
-            if set(kpi.targets) != years:
-                raise ValueError(
-                    f"{where}.targets: must name every contract year {sorted(years)} "
-                    f"(null where the contract sets no target), got {sorted(kpi.targets)}"
-                )
-            needed = KIND_SOURCES[kpi.kind] - set(kpi.sources)
-            if needed:
-                raise ValueError(f"{where}.sources: kind {kpi.kind} reads {sorted(needed)} too")
-            unavailable = set(kpi.sources) - available
-            if unavailable:
-                raise ValueError(
-                    f"{where}.sources: {sorted(unavailable)} is not delivered by the organisation"
-                )
-            if kpi.path and not (kpi.baseline and any(t for t in kpi.targets.values())):
-                raise ValueError(f"{where}.path: a path needs a baseline and a later target")
-        if isinstance(self.budget, PopulationKeyBudget):
-            if set(self.budget.totals) != years:
-                raise ValueError(f"budget.totals: must name every contract year {sorted(years)}")
-            if set(self.budget.population_quarter) != years:
-                raise ValueError(f"budget.population_quarter: must name every year {sorted(years)}")
+        problems = list(_problems(self))
+        if problems:
+            raise ValueError("\n".join(f"{where}: {what}" for where, what in problems))
         return self
 
 
+def _problems(c: Contract) -> Iterator[tuple[str, str]]:
+    """The rules that span fields, as (location, message)."""
+    if c.period.last < c.period.first:
+        yield "period.last", f"{c.period.last} is before period.first {c.period.first}"
+        return
+    years = set(c.years)
+    shown = ", ".join(map(str, sorted(years)))
+
+    operators = [p.name for p in c.parties if p.role == "operatør"]
+    if c.organisation.name not in operators:
+        yield "organisation.name", f"{c.organisation.name!r} is not the party with role operatør"
+    names = {p.name for p in c.parties}
+    for i, s in enumerate(c.signed.signatories):
+        if s.party not in names:
+            yield f"signed.signatories[{i}].party", f"{s.party!r} is not one of the parties"
+    if len(set(c.deliveries)) != len(c.deliveries):
+        yield "deliveries", "a delivery is named twice"
+    if len(set(c.report_sections)) != len(c.report_sections):
+        yield "report_sections", "a section is named twice"
+
+    budget = c.budget
+    if isinstance(budget, PopulationKeyBudget):
+        if set(budget.totals) != years:
+            yield "budget.totals", f"must name every contract year ({shown}), null where none"
+        if set(budget.population_quarter) != years:
+            yield "budget.population_quarter", f"must name every contract year ({shown})"
+        for year, quarter in sorted(budget.population_quarter.items()):
+            if int(quarter[:4]) >= year:
+                yield (
+                    f"budget.population_quarter.{year}",
+                    f"{quarter} is not known before the budget year {year}",
+                )
+        if len(set(budget.municipalities)) != len(budget.municipalities):
+            yield "budget.municipalities", "a municipality is named twice"
+    else:
+        if budget.base_year > c.period.first:
+            yield "budget.base_year", f"{budget.base_year} is after the first contract year"
+        for year, earmarks in sorted(budget.earmarks.items()):
+            if year not in years:
+                yield f"budget.earmarks.{year}", f"{year} is not a contract year ({shown})"
+            if sum(e.amount for e in earmarks) > budget.base_amount:
+                yield f"budget.earmarks.{year}", "the earmarks exceed the total"
+
+    available = c.sources()
+    seen: dict[str, int] = {}
+    for i, kpi in enumerate(c.kpis):
+        at = f"kpis[{i}]"
+        key = kpi.asset_name
+        if key in seen:
+            first = c.kpis[seen[key]].id
+            same = "is used twice" if first == kpi.id else f"gives the same asset key as {first!r}"
+            yield f"{at}.id", f"KPI id {kpi.id!r} {same} (kpis[{seen[key]}])"
+        seen.setdefault(key, i)
+        for where, what in _kpi_problems(c, kpi, at, available):
+            yield where, f"{what} (KPI {kpi.id})"
+
+
+def _kpi_problems(
+    c: Contract, kpi: AnyKpi, at: str, available: set[str]
+) -> Iterator[tuple[str, str]]:
+    years = set(c.years)
+    if set(kpi.targets) != years:
+        shown = ", ".join(map(str, sorted(years)))
+        got = ", ".join(map(str, sorted(kpi.targets)))
+        yield (
+            f"{at}.targets",
+            f"must name every contract year ({shown}) and no other, null where the "
+            f"contract sets no target; got {got or 'none'}",
+        )
+    if kpi.report_section not in c.report_sections:
+        yield f"{at}.report_section", f"{kpi.report_section!r} is not in report_sections"
+    sources = set(kpi.sources)
+    if len(sources) != len(kpi.sources):
+        yield f"{at}.sources", "a source is named twice"
+    needed = set(KIND_SOURCES[kpi.kind])
+    if isinstance(kpi, ActivityKpi) and kpi.params.projects:
+        needed.add("time_registration")
+    if needed - sources:
+        yield f"{at}.sources", f"kind {kpi.kind} reads {', '.join(sorted(needed - sources))} too"
+    allowed = needed | KIND_OPTIONAL_SOURCES.get(kpi.kind, frozenset())
+    if sources - allowed:
+        yield (
+            f"{at}.sources",
+            f"kind {kpi.kind} does not read {', '.join(sorted(sources - allowed))}",
+        )
+    if sources - available:
+        yield (
+            f"{at}.sources",
+            f"{', '.join(sorted(sources - available))} is not delivered by "
+            f"{c.organisation.name} (deliveries: {', '.join(c.deliveries) or 'none'})",
+        )
+    unit = KIND_UNIT.get(kpi.kind)
+    if unit and kpi.unit != unit:
+        yield f"{at}.unit", f"kind {kpi.kind} is measured in {unit!r}, not {kpi.unit!r}"
+
+    low, high = KIND_RANGE.get(kpi.kind, (float("-inf"), float("inf")))
+    for year, target in sorted(kpi.targets.items()):
+        if target is None:
+            continue
+        where = f"{at}.targets.{year}"
+        if target.operator == "±" and kpi.kind != "spread":
+            yield f"{where}.operator", "± (a band) is for kind spread only"
+        if kpi.kind == "spread" and target.operator != "±":
+            yield f"{where}.operator", "kind spread takes a band: ±"
+        if not low <= target.value <= high:
+            yield f"{where}.value", f"{target.value:g} is outside {low:g} to {high:g}"
+        if isinstance(kpi, SpreadKpi) and target.value != kpi.params.band_pct:
+            yield f"{where}.value", f"the band is {kpi.params.band_pct:g} (budget.band_pct)"
+
+    if kpi.path is not None:
+        later = [y for y, t in kpi.targets.items() if t is not None]
+        gaps = [y for y, t in kpi.targets.items() if t is None and any(x > y for x in later)]
+        if kpi.baseline is None:
+            yield f"{at}.path", "a path starts from a baseline: add baseline"
+        elif not gaps:
+            yield f"{at}.path", "no year without a target before a later target: nothing to show"
+        elif kpi.baseline.year >= min(gaps):
+            yield f"{at}.baseline.year", "the baseline must lie before the years on the path"
+
+    if isinstance(kpi, WeightedShareKpi) and c.organisation.hub is None:
+        yield "organisation.hub", f"{at} reads the awareness survey: name the hub"
+    if isinstance(kpi, SpreadKpi):
+        if not isinstance(c.budget, PopulationKeyBudget):
+            yield f"{at}.kind", "spread needs a population_key budget (municipalities, quarter)"
+        elif kpi.params.band_pct != c.budget.band_pct:
+            yield f"{at}.params.band_pct", f"differs from budget.band_pct {c.budget.band_pct:g}"
+
+
+# --- loading ------------------------------------------------------------------------------
+
+
 def contracts_dir() -> Path:
+    """The folder of contract files: ``$RESULTATRAPPORT_CONTRACTS``, else ``contracts/``
+    of the repository the package lives in. Resolved when asked, never at import."""
     value = os.environ.get(ENV_CONTRACTS, "")
     return Path(value).expanduser().resolve() if value else PROJECT_ROOT / "contracts"
 
 
-def _location(loc: tuple[Any, ...]) -> str:
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """Safe YAML loading that refuses a key given twice (PyYAML keeps the last silently)."""
+
+
+def _mapping(loader: _UniqueKeyLoader, node: yaml.MappingNode) -> dict[Any, Any]:
+    loader.flatten_mapping(node)
+    seen: set[Any] = set()
+    for key_node, _ in node.value:
+        key = loader.construct_object(key_node, deep=True)  # type: ignore[no-untyped-call]
+        if key in seen:
+            raise yaml.constructor.ConstructorError(
+                None, None, f"key {key!r} is given twice", key_node.start_mark
+            )
+        seen.add(key)
+    return loader.construct_mapping(node, deep=True)
+
+
+_UniqueKeyLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _mapping)
+
+
+def _shown(path: Path) -> str:
+    """The file as an error names it: relative to the repository (``contracts/<id>.yaml``),
+    else to the working directory, else in full."""
+    path = path.resolve()
+    for root in (PROJECT_ROOT, Path.cwd()):
+        if path.is_relative_to(root):
+            return str(path.relative_to(root))
+    return str(path)
+
+
+def _location(loc: tuple[Any, ...], data: Any, error_type: str) -> str:
+    """A pydantic error location as a path in the file: ``kpis[3].targets.2026.operator``.
+
+    The location is walked alongside the data, so list positions read ``[i]`` and mapping
+    keys (also year keys) ``.key``; the names of union branches, which are not in the file,
+    are left out."""
     out = ""
-    for part in loc:
-        if isinstance(part, int):
+    node = data
+    for n, part in enumerate(loc):
+        last = n == len(loc) - 1
+        if isinstance(node, list) and isinstance(part, int):
             out += f"[{part}]"
-        elif part in {
-            "count",
-            "referrals",
-            "young_firms",
-            "share",
-            "weighted_share",
-            "nps",
-            "fte",
-            "effect",
-            "spread",
-            "activity",
-            "external",
-            "population_key",
-            "indexed_sum",
-        }:
-            continue  # the discriminator's branch name is noise for a reader
-        else:
+            node = node[part] if 0 <= part < len(node) else None
+        elif isinstance(node, dict) and part in node:
             out += f".{part}" if out else str(part)
+            node = node[part]
+        elif last and error_type in {"missing", "extra_forbidden"}:
+            out += f".{part}" if out else str(part)
+        # else: a union branch's name (e.g. the kind) that is not a key of the file
+    if error_type in {"union_tag_invalid", "union_tag_not_found"}:
+        out += ".kind" if out else "kind"
     return out
 
 
-def load_contract(path: Path) -> Contract:
-    shown = path.name if path.parent == contracts_dir() else str(path)
-    shown = f"contracts/{path.name}" if path.parent == contracts_dir() else shown
+def _kpi_id(loc: tuple[Any, ...], data: Any) -> str | None:
+    if len(loc) >= 2 and loc[0] == "kpis" and isinstance(loc[1], int) and isinstance(data, dict):
+        kpis = data.get("kpis")
+        if isinstance(kpis, list) and 0 <= loc[1] < len(kpis) and isinstance(kpis[loc[1]], dict):
+            kpi_id = kpis[loc[1]].get("id")
+            return str(kpi_id) if kpi_id is not None else None
+    return None
+
+
+def _messages(shown: str, exc: ValidationError, data: Any) -> list[str]:
+    lines = []
+    for error in exc.errors():
+        loc, message = error["loc"], error["msg"]
+        if error["type"] == "value_error" and not loc:
+            # the contract's cross-field rules: each line is already "location: message"
+            text = message.removeprefix("Value error, ")
+            lines += [f"{shown}: {line}" for line in text.splitlines()]
+            continue
+        message = message.removeprefix("Value error, ")
+        where = _location(loc, data, error["type"]) or "(file)"
+        kpi_id = _kpi_id(loc, data)
+        suffix = f" (KPI {kpi_id})" if kpi_id else ""
+        lines.append(f"{shown}: {where}: {message}{suffix}")
+    return lines
+
+
+def load_contract(path: Path | str) -> Contract:
+    """Read and validate one contract file; :class:`ContractError` names file and field."""
+    path = Path(path)
+    shown = _shown(path)
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as exc:
-        raise ContractError(f"{shown}: cannot be read as YAML: {exc}") from None
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ContractError(f"{shown}: cannot be read: {exc}") from None
+    try:
+        data = yaml.load(text, Loader=_UniqueKeyLoader)  # a SafeLoader: no arbitrary objects
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        at = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
+        what = " ".join(x for x in (exc.context, exc.problem) if x)
+        raise ContractError(f"{shown}: not valid YAML: {at}{what}") from None
+    except yaml.YAMLError as exc:
+        raise ContractError(f"{shown}: not valid YAML: {exc}") from None
     if not isinstance(data, dict):
         raise ContractError(f"{shown}: must hold a mapping of contract fields")
     try:
         contract = Contract.model_validate(data)
     except ValidationError as exc:
-        lines = [f"{shown}: {_location(e['loc']) or '(top)'}: {e['msg']}" for e in exc.errors()]
-        raise ContractError("\n".join(lines)) from None
+        raise ContractError("\n".join(_messages(shown, exc, data))) from None
     if contract.id != path.stem:
         raise ContractError(f"{shown}: id: {contract.id!r} must equal the file name {path.stem!r}")
     return contract
 
 
-def load_contracts(directory: Path | None = None) -> dict[str, Contract]:
-    folder = directory or contracts_dir()
-    contracts = {}
+def load_contracts(directory: Path | str | None = None) -> dict[str, Contract]:
+    """Every ``*.yaml`` contract of the folder (default :func:`contracts_dir`), by id."""
+    folder = Path(directory) if directory is not None else contracts_dir()
+    if not folder.is_dir():
+        raise ContractError(f"{folder}: no such folder of contract files")
+    contracts: dict[str, Contract] = {}
     for path in sorted(folder.glob("*.yaml")):
         contract = load_contract(path)
         contracts[contract.id] = contract
