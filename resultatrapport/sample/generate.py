@@ -245,7 +245,7 @@ def generate_inbox(
     )
 
     fte0 = np.round(np.exp(rng.normal(1.6, 1.1, n)), 1) + 0.5
-    ind_drift = {code: rng.normal(3.0, 1.5) for code in INDUSTRIES}
+    ind_drift = {code: rng.normal(3.0, 2.5) for code in INDUSTRIES}
     mu = np.array([ind_drift[i] for i in ind]) - 0.6 * np.log(fte0)  # small firms grow faster
     T = len(panel_years)
     growth = np.empty((n, T))
@@ -268,20 +268,18 @@ def generate_inbox(
     )
     col = {y: i for i, y in enumerate(panel_years)}
 
-    def pre_growth(year_b: int) -> np.ndarray:
-        if year_b - 2 not in col:
-            return np.full(n, np.nan)
-        return 100 * (turnover[:, col[year_b]] / turnover[:, col[year_b - 2]] - 1)
-
     # --- guidance episodes: each firm guided in at most one year, selected on observables --
     segment_growth = rng.random(n) < 0.45
     guided_year = np.full(n, -1)
     free = np.ones(n, dtype=bool)
     per_year_firms = round(4_400 * scale)
     for year in years:
-        pre = np.nan_to_num(pre_growth(year - 1), nan=0.0)
+        # selection on what the matching observes: fast-growing industries and larger firms
+        # are guided more. Not on the firm's own recent growth: later cohorts' selection
+        # would then depend on growth inside this cohort's outcome window.
         eligible = free & (start_year <= year) & (end_year >= year)
-        score = np.exp(np.clip(0.06 * pre + 0.35 * np.log(fte0), -20, 20)) * eligible
+        drift = np.array([ind_drift[i] for i in ind])
+        score = np.exp(np.clip(1.5 * (drift - 3.0) + 0.35 * np.log(fte0), -20, 20)) * eligible
         if score.sum() == 0:
             continue
         k = min(per_year_firms, int(eligible.sum()))
