@@ -55,13 +55,13 @@ def cmd_sample_data(args: argparse.Namespace) -> int:
     return 0
 
 
-def _summary(result, job_name: str, partition: str) -> int:  # type: ignore[no-untyped-def]
+def _summary(result, job_name: str, partition: str, quiet: bool = False) -> int:  # type: ignore[no-untyped-def]
     from dagster import AssetCheckSeverity
 
     failed_steps = [e.step_key for e in result.all_events if e.is_step_failure]
     materialised = result.get_asset_materialization_events()
     print(f"Run {result.run_id} ({job_name}, {partition}):")
-    for event in materialised:
+    for event in [] if quiet else materialised:
         mat = event.step_materialization_data.materialization
         rows = mat.metadata.get("dagster/row_count")
         extra = f" {rows.value:,} rows" if rows is not None else ""
@@ -100,9 +100,10 @@ def cmd_run(args: argparse.Namespace) -> int:
     ensure_dagster_home()
     from dagster import DagsterInstance
 
+    from resultatrapport.assets.kpis import first_year_needed
     from resultatrapport.contracts import load_contracts
     from resultatrapport.pipelines.definitions import defs
-    from resultatrapport.pipelines.jobs import job_name
+    from resultatrapport.pipelines.jobs import ingestion_job_name, job_name
 
     contracts = load_contracts()
     if args.contract not in contracts:
@@ -121,15 +122,123 @@ def cmd_run(args: argparse.Namespace) -> int:
         return 2
     name = job_name(contract.id)
     job = defs.resolve_job_def(name)
+    run_config = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
     with DagsterInstance.get() as instance:
+        # the year's deliveries are (re)ingested; earlier years the KPIs read (the effect KPI
+        # follows firms five years back) only where the instance has no materialisation yet
+        ingest = defs.resolve_job_def(ingestion_job_name(contract.id))
+        keys = [k for k in ingest.asset_layer.executable_asset_keys if k.path[0] == "ingest"]
+        for year in range(first_year_needed(contract, args.year), args.year + 1):
+            done = all(str(year) in instance.get_materialized_partitions(k) for k in keys)
+            if year < args.year and done:
+                continue
+            if year < args.year:
+                print(f"Ingesting {year}, which the KPIs of {args.year} read ...", flush=True)
+            ingested = ingest.execute_in_process(
+                instance=instance,
+                partition_key=str(year),
+                raise_on_error=False,
+                run_config=run_config,
+            )
+            code = _summary(ingested, ingest.name, str(year), quiet=year < args.year)
+            if code and year == args.year:
+                print("Ingestion failed: the KPIs are not computed on untrusted data.")
+                return code
         result = job.execute_in_process(
             instance=instance,
             partition_key=str(args.year),
             raise_on_error=False,
             # the console shows warnings and errors; the full event log is in the instance (UI)
-            run_config={"loggers": {"console": {"config": {"log_level": "WARNING"}}}},
+            run_config=run_config,
         )
         return _summary(result, name, str(args.year))
+
+
+KPI_KEYS = (
+    "id",
+    "name",
+    "unit",
+    "value",
+    "target",
+    "operator",
+    "status",
+    "n",
+    "low",
+    "high",
+    "suppressed",
+    "remark",
+)
+
+
+def cmd_kpis(args: argparse.Namespace) -> int:
+    """Print the results table of a contract and year (read from the warehouse)."""
+    import duckdb
+
+    from resultatrapport.report.danish import number
+
+    path = settings.warehouse_path()
+    if not path.exists():
+        print(f"No warehouse at {path}: run `resultatrapport run` first.", file=sys.stderr)
+        return 2
+    with duckdb.connect(str(path), read_only=True) as con:
+        try:
+            rows = con.execute(
+                "SELECT kpi_id, name, unit, value, target, operator, status, n, low, high, "
+                "suppressed, remark FROM kpi.results WHERE contract = $c AND year = $y "
+                "ORDER BY position",
+                {"c": args.contract, "y": args.year},
+            ).fetchall()
+        except duckdb.CatalogException:
+            rows = []
+    if not rows:
+        print(
+            f"No results for {args.contract} {args.year}: run `resultatrapport run` first.",
+            file=sys.stderr,
+        )
+        return 2
+    records = [dict(zip(KPI_KEYS, row, strict=True)) for row in rows]
+    if args.json:
+        import json
+
+        print(json.dumps(records, ensure_ascii=False, indent=2))
+        return 0
+
+    def fmt(value: float | None, unit: str) -> str:
+        if value is None:
+            return "–"
+        return number(value, 0 if unit in ("antal", "kr.") else 1)
+
+    table = [["Mål", "Målepunkt", "Resultat", "Mål", "Status", "Grundlag", "95 %-interval"]]
+    for r in records:
+        interval = (
+            f"{fmt(r['low'], r['unit'])} – {fmt(r['high'], r['unit'])}"
+            if r["low"] is not None
+            else ""
+        )
+        target = f"{r['operator']} {fmt(r['target'], r['unit'])}" if r["target"] is not None else ""
+        name = r["name"] if len(r["name"]) <= 48 else r["name"][:47] + "…"
+        table.append(
+            [
+                r["id"],
+                name,
+                f"{fmt(r['value'], r['unit'])} {r['unit']}",
+                target,
+                r["status"],
+                number(r["n"]) if r["n"] is not None else "",
+                interval,
+            ]
+        )
+    widths = [max(len(row[i]) for row in table) for i in range(len(table[0]))]
+    for i, row in enumerate(table):
+        print("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip())
+        if i == 0:
+            print("  ".join("-" * w for w in widths))
+    remarks = [(r["id"], r["remark"]) for r in records if r["remark"]]
+    if remarks:
+        print()
+        for kpi_id, remark in remarks:
+            print(f"{kpi_id}: {remark}")
+    return 0
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -148,6 +257,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--year", type=int, default=DEFAULT_YEAR)
     p.add_argument("--inbox", help="inbox folder (default: $RESULTATRAPPORT_INBOX or var/inbox)")
     p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser("kpis", help="print the KPI results of a contract and year")
+    p.add_argument("--contract", default=DEFAULT_CONTRACT)
+    p.add_argument("--year", type=int, default=DEFAULT_YEAR)
+    p.add_argument("--json", action="store_true", help="a list of objects for scripts")
+    p.set_defaults(func=cmd_kpis)
     return parser
 
 

@@ -55,6 +55,9 @@ def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
         statements += [raw_ddl(name), ingest_ddl(name)]
     for statement in statements:
         con.execute(statement)
+    from resultatrapport.kpis.compute import ensure_kpi_schema
+
+    ensure_kpi_schema(con)
     if not con.execute(
         "SELECT 1 FROM duckdb_tables() WHERE schema_name = 'ref' AND table_name = 'municipalities'"
     ).fetchone():

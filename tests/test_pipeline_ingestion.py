@@ -39,7 +39,8 @@ def test_a_year_is_ingested_and_bad_rows_are_quarantined_where_they_were_planted
 ):
     assert run(inbox, KKR, 2026) == 0
     out = capsys.readouterr().out
-    assert "OK - 14 assets materialised" in out
+    assert "Run " in out and "(ingest_kkr_midtjylland_2026, 2026):" in out
+    assert "materialised ingest/erhvervshus_midtjylland/crm_cases" in out
     assert "check WARN raw/erhvervshus_midtjylland/crm_cases:rows_valid" in out
     con = warehouse(tmp_path)
     files = {
@@ -48,13 +49,17 @@ def test_a_year_is_ingested_and_bad_rows_are_quarantined_where_they_were_planted
         "register/cvr_virksomheder.csv",
     }
     planted = {(b["file"], b["line"]) for b in manifest(inbox)["bad_rows"] if b["file"] in files}
-    found = set(con.execute("SELECT file, line FROM ingest.quarantine").fetchall())
+    found = set(
+        con.execute("SELECT file, line FROM ingest.quarantine WHERE year = 2026").fetchall()
+    )
     assert found == planted
     # nothing good was lost: every row read is either clean, quarantined or out of scope
-    rows = dict(con.execute("SELECT source, rows_read FROM ingest.deliveries").fetchall())
-    crm_clean = con.execute("SELECT count(*) FROM ingest.crm_cases").fetchone()[0]
+    rows = dict(
+        con.execute("SELECT source, rows_read FROM ingest.deliveries WHERE year = 2026").fetchall()
+    )
+    crm_clean = con.execute("SELECT count(*) FROM ingest.crm_cases WHERE year = 2026").fetchone()[0]
     crm_bad = con.execute(
-        "SELECT count(DISTINCT line) FROM ingest.quarantine WHERE source = 'crm_cases'"
+        "SELECT count(DISTINCT line) FROM ingest.quarantine WHERE source = 'crm_cases' AND year = 2026"
     ).fetchone()[0]
     assert (
         crm_clean + crm_bad
@@ -65,7 +70,7 @@ def test_a_year_is_ingested_and_bad_rows_are_quarantined_where_they_were_planted
     )
     # the awareness survey was not held in 2026: an empty partition, recorded as missing
     assert con.execute(
-        "SELECT sha256, rows_read FROM ingest.deliveries WHERE source = 'awareness'"
+        "SELECT sha256, rows_read FROM ingest.deliveries WHERE source = 'awareness' AND year = 2026"
     ).fetchone() == (None, 0)
 
 
@@ -147,7 +152,7 @@ def test_a_changed_header_fails_with_its_location_and_keeps_the_good_data(inbox,
     shutil.copytree(inbox, copy)
     assert run(copy, KKR, 2026) == 0
     con = warehouse(tmp_path)
-    before = con.execute("SELECT count(*) FROM ingest.crm_cases").fetchone()
+    before = con.execute("SELECT count(*) FROM ingest.crm_cases WHERE year = 2026").fetchone()
     con.close()
     crm = copy / "erhvervshus-midtjylland/crm/vejledningsforloeb_2026.csv"
     crm.write_bytes(crm.read_bytes().replace(b"Kommunenr", b"Kommune", 1))
@@ -156,7 +161,12 @@ def test_a_changed_header_fails_with_its_location_and_keeps_the_good_data(inbox,
     out = capsys.readouterr().out
     assert "FAILED step raw__erhvervshus_midtjylland__crm_cases" in out
     assert "vejledningsforloeb_2026.csv, linje 1, kolonne 'Kommune'" in out
-    assert warehouse(tmp_path).execute("SELECT count(*) FROM ingest.crm_cases").fetchone() == before
+    assert (
+        warehouse(tmp_path)
+        .execute("SELECT count(*) FROM ingest.crm_cases WHERE year = 2026")
+        .fetchone()
+        == before
+    )
 
 
 def test_year_outside_the_contract_is_refused(inbox, capsys):

@@ -11,14 +11,34 @@ def job_name(contract_id: str) -> str:
     return "contract_" + contract_id.replace("-", "_")
 
 
+def ingestion_job_name(contract_id: str) -> str:
+    return "ingest_" + contract_id.replace("-", "_")
+
+
 def contract_job(
     contract_id: str, title: str, assets: Sequence[AssetsDefinition]
 ):  # -> UnresolvedAssetJobDefinition (not exported by dagster)
-    """The job for one contract: its assets and everything upstream of them."""
+    """The job for one contract's own assets (KPIs, budget, results) for one contract year.
+
+    Its ingestion is a separate job: a job's assets share one partitions definition, and a
+    contract's assets exist only for its contract years while deliveries cover every year.
+    """
     keys = [key for a in assets for key in a.keys]
     return define_asset_job(
         name=job_name(contract_id),
-        selection=AssetSelection.assets(*keys).upstream(),
+        selection=AssetSelection.assets(*keys),
         description=f"Everything the report of {contract_id} ({title}) needs for one year.",
+        tags={"contract": contract_id},
+    )
+
+
+def ingestion_job(contract_id: str, assets: Sequence[AssetsDefinition]):  # type: ignore[no-untyped-def]
+    """Only the ingestion a contract's assets read (raw + ingest stages), for any year:
+    the effect KPI follows firms years back, so earlier years may need ingesting first."""
+    keys = [key for a in assets for key in a.keys]
+    return define_asset_job(
+        name=ingestion_job_name(contract_id),
+        selection=AssetSelection.assets(*keys).upstream() & AssetSelection.groups("raw", "ingest"),
+        description=f"Ingestion of every delivery {contract_id} reads, for one year.",
         tags={"contract": contract_id},
     )

@@ -1,0 +1,275 @@
+"""From a contract's KPI definition to a result row: measure, target, status, path.
+
+:func:`measure` dispatches a KPI to its kind (the only place that knows the mapping from
+parameters to the kind's arguments); :func:`evaluate` adds the year's target, the status,
+the path towards a later target and the confidentiality rule; :func:`store` writes the row
+into ``kpi.results`` (the single source for the report and the submissions), replacing the
+previous row of that contract, year and KPI in one transaction.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import duckdb
+
+from resultatrapport.contracts import Contract, PopulationKeyBudget
+from resultatrapport.kpis import kinds
+from resultatrapport.kpis.effect import matched_effect
+from resultatrapport.kpis.kinds import Measure
+from resultatrapport.kpis.status import IKKE_MAALBAR, status
+
+RESULTS_DDL = """
+CREATE TABLE IF NOT EXISTS kpi.results (
+    contract VARCHAR NOT NULL, year INTEGER NOT NULL, kpi_id VARCHAR NOT NULL, position INTEGER,
+    name VARCHAR NOT NULL, goal VARCHAR, report_section VARCHAR, kind VARCHAR NOT NULL,
+    unit VARCHAR NOT NULL, value DOUBLE, target DOUBLE, operator VARCHAR, status VARCHAR NOT NULL,
+    n BIGINT, low DOUBLE, high DOUBLE, suppressed BOOLEAN NOT NULL, remark VARCHAR,
+    path_value DOUBLE, extra JSON, run_id VARCHAR, computed_at TIMESTAMP NOT NULL
+)"""
+DETAILS_DDL = """
+CREATE TABLE IF NOT EXISTS kpi.details (
+    contract VARCHAR NOT NULL, year INTEGER NOT NULL, kpi_id VARCHAR NOT NULL, row_no INTEGER,
+    row JSON
+)"""
+BUDGET_DDL = """
+CREATE TABLE IF NOT EXISTS kpi.budget (
+    contract VARCHAR NOT NULL, year INTEGER NOT NULL, position INTEGER, key VARCHAR NOT NULL,
+    name VARCHAR NOT NULL, amount BIGINT, population BIGINT, quarter VARCHAR, share_pct DOUBLE,
+    remark VARCHAR
+)"""
+
+# survey answers and register financials are confidential below the threshold of units
+CONFIDENTIAL_SOURCES = {"survey_answers", "awareness", "financials"}
+
+
+def ensure_kpi_schema(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute("CREATE SCHEMA IF NOT EXISTS kpi")
+    for ddl in (RESULTS_DDL, DETAILS_DDL, BUDGET_DDL):
+        con.execute(ddl)
+
+
+def population_quarter(contract: Contract, year: int) -> str:
+    if isinstance(contract.budget, PopulationKeyBudget):
+        return contract.budget.population_quarter[year]
+    return f"{year - 1}K1"
+
+
+def municipality_codes(contract: Contract) -> list[int]:
+    if isinstance(contract.budget, PopulationKeyBudget):
+        return list(contract.budget.municipalities)
+    return []
+
+
+def measure(con: duckdb.DuckDBPyConnection, contract: Contract, kpi: Any, year: int) -> Measure:
+    """Compute a KPI's value for a year with the kind its definition names."""
+    org = contract.organisation.slug
+    p = kpi.params
+    match kpi.kind:
+        case "count" if p.distinct == "referral":
+            return kinds.count_referrals(
+                con, org, year, p.referral_targets, p.filters, p.referral_exclude
+            )
+        case "count":
+            return kinds.count_cases(con, org, year, p.filters, p.distinct, p.per)
+        case "young_firms":
+            return kinds.young_firms(con, org, year, p.max_age_years, p.filters)
+        case "share":
+            return kinds.survey_share(con, org, year, p.base, p.positive)
+        case "weighted_share":
+            hub = contract.organisation.hub or ""
+            return kinds.awareness_share(con, year, hub, p.positive, p.base)
+        case "nps":
+            return kinds.net_promoter_score(con, org, year, p.filters)
+        case "fte":
+            return kinds.full_time_equivalents(con, org, year, p.project, p.hours_per_fte)
+        case "spread":
+            return kinds.spread(
+                con,
+                org,
+                year,
+                municipality_codes(contract),
+                population_quarter(contract, year),
+                p.band_pct,
+                p.filters,
+            )
+        case "activity":
+            return kinds.activity(con, org, year, p.areas, p.projects)
+        case "external":
+            return Measure(None, remark=p.reason)
+        case "effect":
+            return _effect(con, org, year, p.segment, p.outcome, p.caliper_pp)
+    raise ValueError(f"{contract.id}/{kpi.id}: unknown kind {kpi.kind}")
+
+
+def _effect(
+    con: duckdb.DuckDBPyConnection,
+    org: str,
+    year: int,
+    segment: str,
+    outcome: Any,
+    caliper: float,
+) -> Measure:
+    missing = [
+        f"regnskaber {y}"
+        for y in (year - 5, year - 3, year)
+        if not kinds.delivered(con, "financials", y)
+    ]
+    missing += [f"CVR-udtræk {year - 3}"] if not kinds.delivered(con, "cvr_firms", year - 3) else []
+    missing += [
+        f"CRM {y}"
+        for y in range(year - 5, year + 1)
+        if not kinds.delivered(con, "crm_cases", y, org)
+    ]
+    if missing:
+        return Measure(None, remark="Mangler data: " + ", ".join(missing))
+    res = matched_effect(con, org, year, segment, outcome, caliper=caliper)
+    extra = {
+        "kohorte_slutaar": res.cohort_year,
+        "basisaar": res.baseline_year,
+        "vejledte_med_data": res.treated,
+        "matchede_par": res.matched,
+        "kontrolvirksomheder": res.controls,
+        "naiv_forskel_pp": res.naive,
+    }
+    if res.effect.value is None:
+        return Measure(None, remark="Ingen vejledte virksomheder kunne matches", extra=extra)
+    naive = "" if res.naive is None else f"; naiv forskel {res.naive:.1f} pp".replace(".", ",")
+    return Measure(
+        res.effect.value,
+        n=res.matched,
+        low=res.effect.low,
+        high=res.effect.high,
+        remark=f"{res.matched} matchede par af {res.treated} vejledte{naive}",
+        extra=extra,
+    )
+
+
+@dataclass
+class KpiResult:
+    contract: str
+    year: int
+    kpi_id: str
+    position: int
+    name: str
+    goal: str
+    report_section: str
+    kind: str
+    unit: str
+    value: float | None
+    target: float | None
+    operator: str | None
+    status: str
+    n: int | None
+    low: float | None
+    high: float | None
+    suppressed: bool
+    remark: str
+    path_value: float | None
+    extra: dict[str, Any]
+
+
+def path_value(kpi: Any, year: int) -> tuple[float, int] | None:
+    """Linear path from the baseline to the next year with a target (value, target year)."""
+    if kpi.path != "linear" or kpi.baseline is None or kpi.targets.get(year) is not None:
+        return None
+    later = sorted(y for y, t in kpi.targets.items() if t is not None and y > year)
+    if not later:
+        return None
+    goal_year = later[0]
+    goal = kpi.targets[goal_year].value
+    b = kpi.baseline
+    return b.value + (goal - b.value) * (year - b.year) / (goal_year - b.year), goal_year
+
+
+def evaluate(contract: Contract, kpi: Any, year: int, m: Measure) -> KpiResult:
+    target = kpi.targets.get(year)
+    remark = m.remark
+    value, low, high = m.value, m.low, m.high
+    suppressed = False
+    threshold = contract.settings.suppression_threshold
+    confidential = CONFIDENTIAL_SOURCES & set(kpi.sources)
+    if value is not None and confidential and m.n < threshold:
+        suppressed = True
+        value = low = high = None
+        remark = f"For få besvarelser (n={m.n}); tallet er diskretioneret"
+    state = status(
+        value, target.value if target else None, target.operator if target else None, low, high
+    )
+    if suppressed:
+        state = IKKE_MAALBAR
+    path = path_value(kpi, year)
+    if path is not None:
+        sep = "; " if remark else ""
+        remark += f"{sep}sti mod målet for {path[1]}: {path[0]:.0f} (en sti, ikke et mål)".replace(
+            ".", ","
+        )
+    return KpiResult(
+        contract=contract.id,
+        year=year,
+        kpi_id=kpi.id,
+        position=contract.kpis.index(kpi),
+        name=kpi.name,
+        goal=kpi.goal,
+        report_section=kpi.report_section,
+        kind=kpi.kind,
+        unit=kpi.unit,
+        value=value,
+        target=target.value if target else None,
+        operator=target.operator if target else None,
+        status=state,
+        n=m.n if m.value is not None or m.n else None,
+        low=low,
+        high=high,
+        suppressed=suppressed,
+        remark=remark,
+        path_value=path[0] if path else None,
+        extra=m.extra,
+    )
+
+
+def store(
+    con: duckdb.DuckDBPyConnection,
+    result: KpiResult,
+    detail: list[dict[str, Any]],
+    run_id: str | None,
+) -> None:
+    """Replace the KPI's row (and detail rows) for the contract and year, atomically."""
+    ensure_kpi_schema(con)
+    row = asdict(result)
+    row["extra"] = json.dumps(row["extra"], ensure_ascii=False, default=str)
+    key = {"c": result.contract, "y": result.year, "k": result.kpi_id}
+    con.execute("BEGIN TRANSACTION")
+    try:
+        con.execute(
+            "DELETE FROM kpi.results WHERE contract = $c AND year = $y AND kpi_id = $k", key
+        )
+        con.execute(
+            "DELETE FROM kpi.details WHERE contract = $c AND year = $y AND kpi_id = $k", key
+        )
+        columns = list(row)
+        con.execute(
+            f"INSERT INTO kpi.results ({', '.join(columns)}, run_id, computed_at) "
+            f"VALUES ({', '.join('$' + c for c in columns)}, $run_id, now()::TIMESTAMP)",
+            {**row, "run_id": run_id},
+        )
+        if detail:
+            con.executemany(
+                "INSERT INTO kpi.details VALUES (?, ?, ?, ?, ?)",
+                [
+                    (
+                        result.contract,
+                        result.year,
+                        result.kpi_id,
+                        i,
+                        json.dumps(d, ensure_ascii=False, default=str),
+                    )
+                    for i, d in enumerate(detail)
+                ],
+            )
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
