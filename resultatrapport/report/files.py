@@ -1,0 +1,57 @@
+"""Writing output files so that a reader never sees a half-written one."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from pathlib import Path
+
+
+def _umask() -> int:
+    # os.umask can only be read by setting it; the restrictive value in between is harmless
+    mask = os.umask(0o077)
+    os.umask(mask)
+    return mask
+
+
+def _fsync_directory(directory: Path) -> None:
+    """Make a rename in ``directory`` durable (POSIX; a no-op where directories can't be opened)."""
+    if not hasattr(os, "O_DIRECTORY"):
+        return
+    fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def write_atomically(path: Path, data: bytes, *, replace: bool = True) -> None:
+    """Write ``data`` to ``path`` all at once: a temporary file in the same directory is
+    written, flushed to disk and then renamed over ``path`` (``os.replace``), so ``path``
+    holds either its old content or the whole new content, never a part.
+
+    With ``replace=False`` an existing ``path`` is never touched: the file is linked into
+    place, and :class:`FileExistsError` is raised if ``path`` exists (for files that are
+    written once, like a signed-off version).
+    """
+    path = Path(path)
+    directory = path.parent
+    fd, tmp_name = tempfile.mkstemp(dir=directory, prefix=f".{path.name}.", suffix=".tmp")
+    tmp = Path(tmp_name)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+            os.fchmod(fh.fileno(), 0o666 & ~_umask())  # as a plain open() would create it
+        if replace:
+            os.replace(tmp, path)
+        else:
+            os.link(tmp, path)  # atomic, and fails if path exists
+            tmp.unlink()
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            tmp.unlink()
+        raise
+    _fsync_directory(directory)

@@ -1,0 +1,318 @@
+"""The CSV submission files in the recipients' dialect, and their validation.
+
+Both files (``resultatopfyldelse`` and ``kommunefordeling``, see
+``shared/formats/submissions.md``) are UTF-8 with a byte-order mark, ``;``-separated, with
+a decimal comma, CRLF line ends, the exact Danish header row, no thousands separators and
+an empty field for no value. Their columns, types and constraints are declared once, in the
+Frictionless Table Schemas shipped in ``resultatrapport/report/schemas``; the column lists
+here are read from them.
+
+:func:`render_csv` turns rows (dicts keyed by the Danish headers, holding Python values)
+into the file's bytes; :func:`validate_csv` checks a written file against its schema and
+the dialect; :func:`write_atomically` (from :mod:`resultatrapport.report.files`) writes it.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import datetime as dt
+import io
+import json
+import math
+import re
+from decimal import Decimal
+from importlib.resources import files
+from numbers import Integral, Real
+from pathlib import Path
+from typing import Any
+
+from resultatrapport.report.danish import csv_number
+from resultatrapport.report.files import write_atomically
+
+__all__ = [
+    "KINDS",
+    "MUNICIPALITY_COLUMNS",
+    "RESULT_COLUMNS",
+    "render_csv",
+    "schema_descriptor",
+    "validate_csv",
+    "write_atomically",
+]
+
+RESULTATOPFYLDELSE = "resultatopfyldelse"
+KOMMUNEFORDELING = "kommunefordeling"
+KINDS = (RESULTATOPFYLDELSE, KOMMUNEFORDELING)
+
+DELIMITER = ";"
+LINE_END = "\r\n"
+BOM = codecs.BOM_UTF8
+YES, NO = "Ja", "Nej"
+
+# number columns with a fixed number of decimals; the other number columns (result, target
+# and bounds) get the integer when the value is integral, else 1 decimal
+FIXED_DECIMALS = {"Andel": 4, "Afvigelse": 1, "Måltal": 1}
+AUTO_DECIMALS = 1
+
+# what a number cell may look like; frictionless alone would also take e.g. "1e3", "NaN"
+_NUMBER_SYNTAX = {
+    "integer": re.compile(r"-?[0-9]+"),
+    "number": re.compile(r"-?[0-9]+(,[0-9]+)?"),
+}
+
+
+def schema_descriptor(kind: str) -> dict[str, Any]:
+    """The Frictionless Table Schema (as a dict) shipped for a submission kind."""
+    if kind not in KINDS:
+        raise ValueError(f"unknown submission kind {kind!r}; expected one of {KINDS}")
+    resource = files("resultatrapport.report") / "schemas" / f"{kind}.schema.json"
+    descriptor: dict[str, Any] = json.loads(resource.read_text(encoding="utf-8"))
+    return descriptor
+
+
+def _fields(kind: str) -> list[dict[str, Any]]:
+    fields: list[dict[str, Any]] = schema_descriptor(kind)["fields"]
+    return fields
+
+
+def _columns(kind: str) -> tuple[str, ...]:
+    return tuple(field["name"] for field in _fields(kind))
+
+
+RESULT_COLUMNS: tuple[str, ...] = _columns(RESULTATOPFYLDELSE)
+MUNICIPALITY_COLUMNS: tuple[str, ...] = _columns(KOMMUNEFORDELING)
+_FIELDS = {kind: {f["name"]: f for f in _fields(kind)} for kind in KINDS}
+
+
+# --- writing ---------------------------------------------------------------------------------
+
+
+def _number(name: str, value: object) -> str:
+    if isinstance(value, bool) or not isinstance(value, Real | Decimal):
+        raise ValueError(f"column {name!r}: expected a number, got {value!r}")
+    if not math.isfinite(value):
+        raise ValueError(f"column {name!r}: {value!r} is not a finite number")
+    decimals = FIXED_DECIMALS.get(name)
+    if decimals is None:
+        decimals = 0 if float(value).is_integer() else AUTO_DECIMALS
+    rounded = round(float(value), decimals)
+    return csv_number(rounded or 0.0, decimals)  # -0.0 is falsy: never "-0"
+
+
+def _integer(name: str, value: object) -> str:
+    if isinstance(value, bool) or not isinstance(value, Real | Decimal):
+        raise ValueError(f"column {name!r}: expected a whole number, got {value!r}")
+    if isinstance(value, Integral):
+        return str(int(value))
+    if not float(value).is_integer():  # also refuses NaN and infinity
+        raise ValueError(f"column {name!r}: {value!r} is not a whole number")
+    return str(int(float(value)))
+
+
+def _text(name: str, field: dict[str, Any], value: object) -> str:
+    if isinstance(value, bool) and field.get("constraints", {}).get("enum") == [YES, NO]:
+        return YES if value else NO
+    if name == "Kommunenr" and isinstance(value, int) and not isinstance(value, bool):
+        return f"{value:03d}"
+    if not isinstance(value, str):
+        raise ValueError(f"column {name!r}: expected text, got {value!r}")
+    if "\r" in value or "\n" in value:
+        raise ValueError(f"column {name!r}: line break in {value!r}")
+    return value
+
+
+def _date(name: str, value: object) -> str:
+    # a datetime is refused: its date depends on the time zone
+    if not isinstance(value, dt.date) or isinstance(value, dt.datetime):
+        raise ValueError(f"column {name!r}: expected a date, got {value!r}")
+    return value.isoformat()
+
+
+def _cell(field: dict[str, Any], value: object) -> str:
+    name = field["name"]
+    if value is None:
+        return ""
+    match field["type"]:
+        case "number":
+            return _number(name, value)
+        case "integer":
+            return _integer(name, value)
+        case "date":
+            return _date(name, value)
+        case "string":
+            return _text(name, field, value)
+    raise AssertionError(f"column {name!r}: unsupported schema type {field['type']!r}")
+
+
+def render_csv(kind: str, rows: list[dict[str, object]]) -> bytes:
+    """The submission file's bytes: UTF-8 with BOM, ``;``, decimal comma, CRLF.
+
+    Each row has exactly the file's Danish headers as keys (:data:`RESULT_COLUMNS` or
+    :data:`MUNICIPALITY_COLUMNS`), with Python values: ``None`` for no value (an empty
+    field), ``int``/``float``/``Decimal`` for numbers, ``bool`` for the Ja/Nej columns,
+    ``datetime.date`` for dates and ``str`` for text. Numbers get a decimal comma and no
+    thousands separator: ``Andel`` 4 decimals, ``Afvigelse`` and ``Måltal`` 1, integer
+    columns none (a fraction is refused), and ``Resultat``, ``Målværdi`` and the bounds the
+    integer when the value is integral, else 1 decimal.
+
+    Raises :class:`ValueError` for an unknown kind, unknown or missing keys (naming them)
+    and values of the wrong type.
+    """
+    fields = _FIELDS.get(kind)
+    if fields is None:
+        raise ValueError(f"unknown submission kind {kind!r}; expected one of {KINDS}")
+    columns = list(fields)
+    buffer = io.StringIO(newline="")
+    writer = csv.writer(
+        buffer, delimiter=DELIMITER, quoting=csv.QUOTE_MINIMAL, lineterminator=LINE_END
+    )
+    writer.writerow(columns)
+    for number, row in enumerate(rows, start=2):  # row numbers as in the file: header is 1
+        unknown = [key for key in row if key not in fields]
+        missing = [name for name in columns if name not in row]
+        if unknown or missing:
+            problems = []
+            if unknown:
+                problems.append(f"unknown columns {unknown}")
+            if missing:
+                problems.append(f"missing columns {missing}")
+            raise ValueError(f"{kind}, row {number}: {'; '.join(problems)}")
+        writer.writerow([_cell(fields[name], row[name]) for name in columns])
+    return buffer.getvalue().encode("utf-8-sig")
+
+
+# --- validation ------------------------------------------------------------------------------
+
+
+def _dialect_errors(data: bytes) -> list[str]:
+    """What frictionless does not check: the byte-order mark and the CRLF line ends."""
+    errors = []
+    if not data.startswith(BOM):
+        errors.append("the file does not start with a UTF-8 byte-order mark (BOM)")
+    lf = data.count(b"\n") - data.count(b"\r\n")
+    cr = data.count(b"\r") - data.count(b"\r\n")
+    if lf:
+        errors.append(f"{lf} line(s) end with LF instead of CRLF")
+    if cr:
+        errors.append(f"{cr} line(s) end with CR instead of CRLF")
+    if data.strip(BOM) and not data.endswith((b"\n", b"\r")):
+        errors.append("the last line has no line end (CRLF)")
+    return errors
+
+
+def _header_errors(columns: tuple[str, ...], header: list[str]) -> list[str]:
+    if header == list(columns):
+        return []
+    problems = []
+    missing = [c for c in columns if c not in header]
+    extra = [h for h in header if h not in columns]
+    if missing:
+        problems.append(f"missing columns {missing}")
+    if extra:
+        problems.append(f"unknown columns {extra}")
+    duplicated = sorted({h for h in header if header.count(h) > 1})
+    if duplicated:
+        problems.append(f"repeated columns {duplicated}")
+    if not problems:
+        problems.append("columns in the wrong order")
+    return [f"header row: {'; '.join(problems)}; expected {DELIMITER.join(columns)!r}"]
+
+
+def _syntax_errors(
+    kind: str, records: list[list[str]], flagged: set[tuple[int | None, str | None]]
+) -> list[str]:
+    """Number cells frictionless accepts but the recipients' dialect does not ("1e3", "NaN",
+    "+5", " 5", "1_000", non-ASCII digits). Cells are matched to fields by position, as
+    frictionless does."""
+    errors = []
+    fields = list(_FIELDS[kind].values())
+    for row_number, row in enumerate(records[1:], start=2):
+        for field, cell in zip(fields, row, strict=False):
+            name = field["name"]
+            syntax = _NUMBER_SYNTAX.get(field["type"])
+            if syntax is None or cell == "" or (row_number, name) in flagged:
+                continue
+            if not syntax.fullmatch(cell):
+                errors.append(
+                    f"row {row_number}, field {name!r}: {cell!r} {_EXPECTED[field['type']]}"
+                )
+    return errors
+
+
+_EXPECTED = {
+    "integer": "is not a whole number written with digits only (no thousands separators)",
+    "number": "is not a number written with digits and a decimal comma (no thousands separators)",
+    "date": "is not an ISO date (YYYY-MM-DD)",
+}
+
+
+def _describe(kind: str, error: Any) -> str:
+    """A frictionless error as one line naming its row and field."""
+    where = []
+    row_number = getattr(error, "row_number", None)
+    field_name = getattr(error, "field_name", None)
+    if row_number is not None:
+        where.append(f"row {row_number}")
+    if field_name:
+        where.append(f"field {field_name!r}")
+    cell = getattr(error, "cell", None)
+    field_type = _FIELDS[kind].get(field_name or "", {}).get("type")
+    if error.type == "type-error" and field_type in _EXPECTED:
+        detail = f"{cell!r} {_EXPECTED[field_type]}"
+    elif error.type == "constraint-error" and error.note.startswith('constraint "required"'):
+        detail = "a value is required"
+    elif error.type == "constraint-error" and error.note.startswith('constraint "enum"'):
+        allowed = _FIELDS[kind][field_name]["constraints"]["enum"]
+        detail = f"{cell!r} is not one of {', '.join(map(repr, allowed))}"
+    elif error.type == "constraint-error":
+        detail = f"{cell!r} breaks the {error.note}"
+    else:
+        detail = f"{error.title}: {error.note}" if error.note else error.title
+        if cell:
+            detail += f" ({cell!r})"
+    return f"{', '.join(where) or 'file'}: {detail}"
+
+
+def validate_csv(kind: str, path: Path) -> list[str]:
+    """Check a written submission file against its shipped schema and the dialect.
+
+    Returns human-readable errors naming the row (the header is row 1) and field; an empty
+    list means the file is valid. Checks the byte-order mark, CRLF line ends, the exact
+    header row, and (with frictionless) every cell's type and constraints, required
+    values and unique ids.
+    """
+    if kind not in KINDS:
+        raise ValueError(f"unknown submission kind {kind!r}; expected one of {KINDS}")
+    path = Path(path)
+    data = path.read_bytes()
+    errors = _dialect_errors(data)
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        return [*errors, f"the file is not UTF-8: {exc}"]
+    records = list(csv.reader(io.StringIO(text, newline=""), delimiter=DELIMITER))
+    if not records:
+        return [*errors, "the file is empty (no header row)"]
+    errors += _header_errors(tuple(_FIELDS[kind]), records[0])
+
+    from frictionless import Dialect, Resource, Schema  # slow to import: only when validating
+    from frictionless.formats import CsvControl
+
+    # the bytes already read, not the path: frictionless refuses absolute paths as "not safe"
+    # unless the whole process is switched to trusted mode
+    resource = Resource(
+        data,
+        format="csv",
+        encoding="utf-8-sig",  # explicit: don't let frictionless guess the encoding
+        dialect=Dialect(header_rows=[1], controls=[CsvControl(delimiter=DELIMITER)]),
+        schema=Schema.from_descriptor(schema_descriptor(kind)),
+    )
+    report = resource.validate()
+    flagged: set[tuple[int | None, str | None]] = set()
+    for task in report.tasks:
+        for error in task.errors:
+            errors.append(_describe(kind, error))
+            flagged.add((getattr(error, "row_number", None), getattr(error, "field_name", None)))
+    errors += [_describe(kind, error) for error in report.errors]
+    errors += _syntax_errors(kind, records, flagged)
+    return errors
