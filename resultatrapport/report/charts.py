@@ -1,0 +1,516 @@
+"""The report's charts: matplotlib figures returned as inline SVG text.
+
+Every function returns a string starting with ``<svg`` (no XML prolog, no doctype) that the
+HTML template inlines and WeasyPrint renders. Text is drawn as paths (``svg.fonttype =
+"path"``), so the PDF never depends on the fonts installed where it is rendered, and the
+output is deterministic: a fixed ``svg.hashsalt`` and no date in the metadata give
+byte-identical SVG for the same input.
+
+Only the object-oriented API is used (:class:`~matplotlib.figure.Figure` with the SVG
+canvas); importing this module never imports ``matplotlib.pyplot`` and never touches
+matplotlib's global state outside an ``rc_context``.
+
+All text a reader sees is Danish, numbers are formatted with
+:func:`resultatrapport.report.danish.number` (decimal comma, ``.`` between thousands).
+"""
+
+from __future__ import annotations
+
+import io
+import math
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any
+
+import matplotlib
+from matplotlib.backends.backend_svg import FigureCanvasSVG
+from matplotlib.figure import Figure
+from matplotlib.layout_engine import ConstrainedLayoutEngine
+from matplotlib.lines import Line2D
+from matplotlib.patches import Patch
+from matplotlib.ticker import Formatter, MaxNLocator
+
+from resultatrapport.report.danish import number
+
+if TYPE_CHECKING:
+    from matplotlib.typing import RcKeyType
+
+CM = 1 / 2.54  # inches per centimetre
+WIDTH_CM = 16.0  # the content width of an A4 portrait page
+HEIGHT_CM = 7.0
+BAR_CM = 0.45  # height per municipality in the horizontal bar chart
+# the plot area of a 16 x 7 cm figure, roughly: for fitting value labels into their bars
+AXES_WIDTH_PT = 13.8 * CM * 72
+AXES_HEIGHT_PT = 4.0 * CM * 72
+HALF_BAR = 0.28  # half the width of a year's bar (one year is 1 on the x axis)
+
+RESULT_BLUE = "#1f4e79"
+TARGET_RED = "#a61c1c"
+PATH_GREY = "#7f7f7f"
+BAND_GREEN = "#d9f0d3"
+OUTSIDE_RED = "#c0392b"
+DETRACTOR_RED = "#c0392b"
+PASSIVE_GREY = "#95a5a6"
+PROMOTER_GREEN = "#27ae60"
+TEXT_GREY = "#555555"
+
+# decimals of a value label per unit, as the report's tables print them
+UNIT_DECIMALS = {"antal": 0, "kr.": 0, "pct.": 1, "NPS": 1, "procentpoint": 1, "årsværk": 2}
+OPERATOR_SIGN = {">=": "≥", "<=": "≤", ">": ">", "<": "<", "±": "±"}
+
+_STYLE: dict[RcKeyType, Any] = {
+    "font.family": "DejaVu Sans",  # bundled with matplotlib: the same glyphs everywhere
+    "font.size": 8,
+    "axes.titlesize": 9,
+    "axes.titleweight": "bold",
+    "axes.titlelocation": "left",
+    "axes.labelsize": 8,
+    "axes.labelcolor": "#333333",
+    "axes.edgecolor": "#888888",
+    "axes.linewidth": 0.6,
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+    "axes.axisbelow": True,
+    "axes.grid": True,
+    "grid.color": "#e3e3e3",
+    "grid.linewidth": 0.5,
+    "xtick.labelsize": 8,
+    "ytick.labelsize": 8,
+    "xtick.color": "#555555",
+    "ytick.color": "#555555",
+    "xtick.major.size": 2.5,
+    "ytick.major.size": 2.5,
+    "legend.fontsize": 7.5,
+    "legend.frameon": False,
+    "figure.facecolor": "white",
+    "savefig.facecolor": "white",
+    "svg.fonttype": "path",
+    "svg.hashsalt": "resultatrapport",
+}
+
+
+class DanishFormatter(Formatter):
+    """Tick labels in Danish: the fewest decimals that show every tick exactly."""
+
+    def __init__(self, signed: bool = False) -> None:
+        self.signed = signed
+        self.decimals = 0
+
+    def set_locs(self, locs: Any) -> None:
+        super().set_locs(locs)
+        self.decimals = _tick_decimals(list(locs))
+
+    def __call__(self, x: float, pos: int | None = None) -> str:
+        return _signed(x, self.decimals) if self.signed else _fmt(x, self.decimals)
+
+
+def _tick_decimals(locs: Sequence[float]) -> int:
+    for decimals in range(5):
+        if all(abs(round(v, decimals) - v) <= 1e-9 * max(1.0, abs(v)) for v in locs):
+            return decimals
+    return 4
+
+
+def _fmt(value: float, decimals: int) -> str:
+    """Danish number; a value that rounds to zero is printed as 0, never -0."""
+    if abs(value) < 0.5 * 10**-decimals:
+        value = 0.0
+    return number(value, decimals)
+
+
+def _signed(value: float, decimals: int) -> str:
+    text = _fmt(value, decimals)
+    return "+" + text if value > 0 and text.strip("0,") else text
+
+
+def _clean(value: float | None) -> float | None:
+    """None for a missing value (None or NaN), else the value as a float."""
+    if value is None:
+        return None
+    value = float(value)
+    return None if math.isnan(value) else value
+
+
+def _value_decimals(values: Sequence[float], unit: str | None = None) -> int:
+    if unit in UNIT_DECIMALS:
+        return UNIT_DECIMALS[unit]
+    if all(float(v).is_integer() for v in values):
+        return 0
+    largest = max((abs(v) for v in values), default=0.0)
+    return 0 if largest >= 100 else 1 if largest >= 10 else 2
+
+
+@contextmanager
+def _style() -> Iterator[None]:
+    with matplotlib.rc_context(_STYLE):
+        yield
+
+
+def _figure(height_cm: float = HEIGHT_CM) -> Figure:
+    layout = ConstrainedLayoutEngine(w_pad=0.2 * CM, h_pad=0.2 * CM)  # 2 mm round the edge
+    fig = Figure(figsize=(WIDTH_CM * CM, height_cm * CM), layout=layout)
+    FigureCanvasSVG(fig)
+    return fig
+
+
+def _to_svg(fig: Figure) -> str:
+    """The figure as SVG text without the XML prolog and doctype (call inside ``_style``)."""
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="svg", metadata={"Date": None})
+    text = buffer.getvalue().decode("utf-8")
+    return text[text.index("<svg") :]
+
+
+def _no_data(title: str) -> str:
+    """A small figure saying there is nothing to show."""
+    with _style():
+        fig = _figure(height_cm=2.5)
+        ax = fig.add_subplot()
+        ax.set_axis_off()
+        if title:
+            ax.set_title(title)
+        ax.text(0.5, 0.45, "Ingen data", ha="center", va="center", color=TEXT_GREY, style="italic")
+        return _to_svg(fig)
+
+
+def _check_lengths(what: str, expected: int, **columns: Sequence[Any] | None) -> None:
+    for name, column in columns.items():
+        if column is not None and len(column) != expected:
+            raise ValueError(f"{what}: {name} has {len(column)} entries, expected {expected}")
+
+
+def _under_year(ax: Any, x: float, row: int, text: str, colour: str) -> None:
+    """Text on a row under a year's tick label (row 0 first), clear of everything drawn."""
+    ax.annotate(
+        text,
+        xy=(x, 0),
+        xycoords=("data", "axes fraction"),
+        xytext=(0, -16 - 10 * row),
+        textcoords="offset points",
+        ha="center",
+        va="top",
+        fontsize=7.5,
+        color=colour,
+        annotation_clip=False,
+    )
+
+
+def kpi_over_years(
+    years: list[int],
+    values: list[float | None],
+    targets: list[float | None],
+    operator_by_year: list[str | None],
+    path: list[float | None],
+    unit: str,
+    title: str,
+    *,
+    low: list[float | None] | None = None,
+    high: list[float | None] | None = None,
+    decimals: int | None = None,
+) -> str:
+    """A KPI's result per contract year as bars, with the year's target and the path.
+
+    A missing value draws no bar but a small "ikke målt" at the base. A target is a short
+    dark red dashed marker over its year; under the year it is spelt out with its operator
+    ("Mål ≥ 550", or "Intet mål" for a year without one). The path (the straight line
+    towards a later target) is a grey dotted line with markers, labelled as not being a
+    target and spelt out under its year ("Sti 458"). ``low``/``high`` draw an interval where both are given for a
+    measured year. ``decimals`` overrides the decimals of the value labels (default: by
+    unit as the tables print them). When a figure reaches a million, everything is shown
+    in millions on a "Mio. kr." (or "<Unit> (mio.)") axis. Every list has one entry per
+    year; a list of another length is a ValueError.
+    """
+    if not years:
+        return _no_data(title)
+    n = len(years)
+    _check_lengths(
+        "kpi_over_years",
+        n,
+        values=values,
+        targets=targets,
+        operator_by_year=operator_by_year,
+        path=path,
+        low=low,
+        high=high,
+    )
+    vals = [_clean(v) for v in values]
+    tgts = [_clean(t) for t in targets]
+    paths = [_clean(p) for p in path]
+    lows = [_clean(v) for v in low] if low is not None else [None] * n
+    highs = [_clean(v) for v in high] if high is not None else [None] * n
+
+    axis_label = unit[:1].upper() + unit[1:]
+    shown = [v for v in (*vals, *tgts, *paths, *lows, *highs) if v is not None]
+    if max((abs(v) for v in shown), default=0.0) >= 1_000_000:
+        # millions of kroner read better as "44,8" on a "Mio. kr." axis than as 44.815.000
+        vals, tgts, paths, lows, highs = (
+            [None if v is None else v / 1_000_000 for v in column]
+            for column in (vals, tgts, paths, lows, highs)
+        )
+        shown = [v / 1_000_000 for v in shown]
+        axis_label = "Mio. kr." if unit == "kr." else f"{axis_label} (mio.)"
+        decimals = 1 if decimals is None else decimals
+    if decimals is None:
+        decimals = _value_decimals(shown, unit)
+
+    with _style():
+        fig = _figure()
+        ax = fig.add_subplot()
+        ax.grid(axis="x", visible=False)
+        xs = list(range(n))
+        handles: list[Any] = []
+
+        bar_x = [x for x, v in zip(xs, vals, strict=True) if v is not None]
+        bar_v = [v for v in vals if v is not None]
+        if bar_x:
+            ax.bar(bar_x, bar_v, width=2 * HALF_BAR, color=RESULT_BLUE, zorder=2)
+            handles.append(Patch(color=RESULT_BLUE, label="Resultat"))
+
+        intervals = [
+            (x, v, lo, hi)
+            for x, v, lo, hi in zip(xs, vals, lows, highs, strict=True)
+            if v is not None and lo is not None and hi is not None
+        ]
+        if intervals:
+            ax.errorbar(
+                [i[0] for i in intervals],
+                [i[1] for i in intervals],
+                yerr=[
+                    [max(0.0, v - lo) for _, v, lo, _ in intervals],
+                    [max(0.0, hi - v) for _, v, _, hi in intervals],
+                ],
+                fmt="none",
+                ecolor="#333333",
+                elinewidth=0.9,
+                capsize=4,
+                capthick=0.9,
+                zorder=4,
+            )
+            handles.append(
+                Line2D([], [], color="#333333", linewidth=0.9, label="Usikkerhedsinterval")
+            )
+
+        target_x = [x for x, t in zip(xs, tgts, strict=True) if t is not None]
+        if target_x:
+            half = HALF_BAR + 0.06
+            ax.hlines(
+                [t for t in tgts if t is not None],
+                [x - half for x in target_x],
+                [x + half for x in target_x],
+                colors=TARGET_RED,
+                linestyles=(0, (4, 2)),
+                linewidth=1.6,
+                zorder=5,
+            )
+            # each year's target in words on a row under the year, where it never collides
+            # with the bars, the interval or the path
+            for x, t, op in zip(xs, tgts, operator_by_year, strict=True):
+                if t is None:
+                    text, colour = "Intet mål", TEXT_GREY
+                else:
+                    sign = OPERATOR_SIGN.get(op or "", op or "")
+                    prefix = "Mål " if n <= 6 else ""
+                    text, colour = f"{prefix}{sign} {_fmt(t, decimals)}".strip(), TARGET_RED
+                _under_year(ax, x, 0, text, colour)
+            handles.append(
+                Line2D([], [], color=TARGET_RED, linestyle=(0, (4, 2)), linewidth=1.6, label="Mål")
+            )
+
+        if any(p is not None for p in paths):
+            ax.plot(
+                xs,
+                [p if p is not None else math.nan for p in paths],
+                color=PATH_GREY,
+                linestyle=":",
+                linewidth=1.3,
+                marker="o",
+                markersize=4.5,
+                markeredgecolor="white",
+                markeredgewidth=0.8,
+                zorder=5,
+            )
+            handles.append(
+                Line2D(
+                    [],
+                    [],
+                    color=PATH_GREY,
+                    linestyle=":",
+                    linewidth=1.3,
+                    marker="o",
+                    markersize=4.5,
+                    markeredgecolor="white",
+                    markeredgewidth=0.8,
+                    label="Sti (ikke et mål)",
+                )
+            )
+            row = 1 if target_x else 0
+            for x, p in zip(xs, paths, strict=True):
+                if p is not None:
+                    _under_year(ax, x, row, f"Sti {_fmt(p, decimals)}", PATH_GREY)
+
+        # the value axis always includes zero, with head room for the labels over the bars
+        lowest = min([0.0, *shown])
+        highest = max([0.0, *shown])
+        span = (highest - lowest) or 1.0
+        ax.set_ylim(lowest - (0.08 * span if lowest < 0 else 0), highest + 0.12 * span)
+        ax.axhline(0, color="#888888", linewidth=0.6, zorder=2)
+
+        # the value sits inside its bar at the base, clear of the target, path and interval
+        # near the top: across the bar when it fits, else along it, else outside its end
+        y_span = ax.get_ylim()[1] - ax.get_ylim()[0]
+        x_margin = 0.6 if n > 1 else 1.1  # a single year gets a bar of ordinary width
+        bar_pt = 2 * HALF_BAR * AXES_WIDTH_PT / (n - 1 + 2 * x_margin)
+        for x, v in zip(xs, vals, strict=True):
+            if v is None:
+                ax.annotate(
+                    "ikke målt",
+                    xy=(x, 0),
+                    xytext=(0, 3),
+                    textcoords="offset points",
+                    ha="center",
+                    va="bottom",
+                    fontsize=7,
+                    style="italic",
+                    color=TEXT_GREY,
+                )
+                continue
+            text = _fmt(v, decimals)
+            text_pt = 0.62 * 8 * len(text)  # DejaVu Sans digits are about 0.62 em wide
+            height_pt = abs(v) / y_span * AXES_HEIGHT_PT
+            across = text_pt + 4 <= bar_pt and height_pt >= 14
+            along = not across and height_pt >= text_pt + 8 and bar_pt >= 12
+            inside = across or along
+            ax.annotate(
+                text,
+                xy=(x, 0 if inside else v),
+                xytext=(0, 3 if v >= 0 else -3),
+                textcoords="offset points",
+                ha="center",
+                va="bottom" if v >= 0 else "top",
+                rotation=90 if along else 0,
+                fontsize=8,
+                fontweight="bold" if inside else "normal",
+                color="white" if inside else "#222222",
+                zorder=6,
+            )
+
+        ax.set_xlim(-x_margin, n - 1 + x_margin)
+        ax.set_xticks(xs, [str(y) for y in years])
+        ax.tick_params(axis="x", length=0)
+        ax.yaxis.set_major_locator(MaxNLocator(nbins=5, min_n_ticks=3))
+        ax.yaxis.set_major_formatter(DanishFormatter())
+        ax.set_ylabel(axis_label)
+        if title:
+            ax.set_title(title)
+        if handles:
+            fig.legend(handles=handles, loc="outside lower center", ncols=len(handles))
+        return _to_svg(fig)
+
+
+def nps_distribution(counts: dict[int, int], title: str) -> str:
+    """The answers to the recommendation question (0-10) as bars coloured by NPS group.
+
+    Keys are the answers 0..10 (a missing key counts 0); a key outside 0..10 is an error.
+    No answers at all give the "Ingen data" figure.
+    """
+    bad = sorted(k for k in counts if k not in range(11))
+    if bad:
+        raise ValueError(f"nps_distribution: answers outside 0-10: {bad}")
+    if not any(counts.values()):
+        return _no_data(title)
+    groups = [
+        ("Kritikere (0-6)", range(0, 7), DETRACTOR_RED),
+        ("Passive (7-8)", range(7, 9), PASSIVE_GREY),
+        ("Anbefalere (9-10)", range(9, 11), PROMOTER_GREEN),
+    ]
+    with _style():
+        fig = _figure()
+        ax = fig.add_subplot()
+        ax.grid(axis="x", visible=False)
+        handles: list[Any] = []
+        for label, answers, colour in groups:
+            heights = [int(counts.get(a, 0)) for a in answers]
+            bars = ax.bar(list(answers), heights, width=0.7, color=colour, zorder=2)
+            ax.bar_label(bars, labels=[number(h) for h in heights], padding=2, fontsize=7.5)
+            handles.append(Patch(color=colour, label=label))
+        ax.set_xlim(-0.6, 10.6)
+        ax.set_xticks(range(11), [str(a) for a in range(11)])
+        ax.tick_params(axis="x", length=0)
+        ax.set_ylim(0, max(counts.values()) * 1.15)
+        ax.yaxis.set_major_locator(MaxNLocator(nbins=5, integer=True))
+        ax.yaxis.set_major_formatter(DanishFormatter())
+        ax.set_xlabel("Svar på 'Anbefaling (0-10)'")
+        ax.set_ylabel("Antal besvarelser")
+        if title:
+            ax.set_title(title)
+        fig.legend(handles=handles, loc="outside lower center", ncols=len(handles))
+        return _to_svg(fig)
+
+
+def municipal_deviation(
+    names: list[str], deviations_pct: list[float], band_pct: float, title: str
+) -> str:
+    """Each municipality's deviation (%) from its population-proportional måltal.
+
+    Horizontal bars in the order given (the first at the top); the band from -band_pct to
+    +band_pct is shaded, a bar outside it is red, inside it blue. The figure grows with the
+    number of municipalities (about 0.45 cm per bar).
+    """
+    if not names:
+        return _no_data(title)
+    _check_lengths("municipal_deviation", len(names), deviations_pct=deviations_pct)
+    devs = [float(d) for d in deviations_pct]
+    band = abs(float(band_pct))
+    band_decimals = 0 if band.is_integer() else 1
+    decimals = 0 if all(d.is_integer() for d in devs) else 1
+    outside = [abs(d) > band for d in devs]
+    n = len(names)
+
+    with _style():
+        fig = _figure(height_cm=max(5.0, 2.6 + BAR_CM * n))
+        ax = fig.add_subplot()
+        ax.grid(axis="y", visible=False)
+        ys = list(range(n))
+        ax.axvspan(-band, band, color=BAND_GREEN, zorder=0, linewidth=0)
+        ax.barh(
+            ys,
+            devs,
+            height=0.62,
+            color=[OUTSIDE_RED if o else RESULT_BLUE for o in outside],
+            zorder=2,
+        )
+        ax.axvline(0, color="#555555", linewidth=0.7, zorder=3)
+
+        lowest = min(-band, *devs)
+        highest = max(band, *devs)
+        pad = 0.18 * (highest - lowest or 1.0)
+        ax.set_xlim(lowest - pad, highest + pad)
+        for y, d in zip(ys, devs, strict=True):
+            ax.annotate(
+                _signed(d, decimals) + " %",
+                xy=(d, y),
+                xytext=(3 if d >= 0 else -3, 0),
+                textcoords="offset points",
+                ha="left" if d >= 0 else "right",
+                va="center",
+                fontsize=7,
+                color="#222222",
+            )
+
+        ax.set_yticks(ys, names)
+        ax.set_ylim(n - 0.4, -0.6)  # first municipality at the top
+        ax.tick_params(axis="y", length=0)
+        ax.xaxis.set_major_formatter(DanishFormatter(signed=True))
+        ax.set_xlabel("Afvigelse fra måltal (%)")
+        if title:
+            ax.set_title(title)
+
+        handles: list[Any] = [
+            Patch(color=BAND_GREEN, label=f"Spænd ±{number(band, band_decimals)} %")
+        ]
+        if not all(outside):
+            handles.append(Patch(color=RESULT_BLUE, label="Inden for spændet"))
+        if any(outside):
+            handles.append(Patch(color=OUTSIDE_RED, label="Uden for spændet"))
+        fig.legend(handles=handles, loc="outside lower center", ncols=len(handles))
+        return _to_svg(fig)

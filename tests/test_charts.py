@@ -1,0 +1,211 @@
+import os
+import re
+import subprocess
+import sys
+import xml.dom.minidom
+from pathlib import Path
+
+import pytest
+
+from resultatrapport.report import charts
+
+MUNICIPALITIES = [
+    "Horsens",
+    "Herning",
+    "Holstebro",
+    "Lemvig",
+    "Struer",
+    "Syddjurs",
+    "Norddjurs",
+    "Favrskov",
+    "Odder",
+    "Randers",
+    "Silkeborg",
+    "Samsø",
+    "Skanderborg",
+    "Aarhus",
+    "Ikast-Brande",
+    "Ringkøbing-Skjern",
+    "Hedensted",
+    "Skive",
+    "Viborg",
+]
+DEVIATIONS = [
+    -25.0,
+    12.4,
+    3.1,
+    30.0,
+    -8.7,
+    9.9,
+    -12.2,
+    0.4,
+    -3.3,
+    18.5,
+    -0.6,
+    27.1,
+    5.5,
+    -10.4,
+    2.2,
+    -17.9,
+    7.0,
+    -4.1,
+    10.2,
+]
+NPS_COUNTS = {0: 2, 1: 1, 3: 4, 5: 9, 6: 14, 7: 31, 8: 58, 9: 72, 10: 61}
+
+
+def kpi_chart() -> str:
+    return charts.kpi_over_years(
+        years=[2026, 2027],
+        values=[512, None],
+        targets=[None, 550],
+        operator_by_year=[None, ">="],
+        path=[458, None],
+        unit="antal",
+        title="K1: resultat og mål i kontraktperioden",
+    )
+
+
+def kpi_chart_with_interval() -> str:
+    return charts.kpi_over_years(
+        years=[2024, 2025, 2026, 2027],
+        values=[41.5, 44.25, None, 47.0],
+        targets=[40, 45, 48, 50],
+        operator_by_year=[">=", ">=", ">=", ">="],
+        path=[None, None, 46.5, None],
+        unit="pct.",
+        title="K4: andel tilfredse",
+        low=[38.0, 40.1, None, 43.0],
+        high=[45.0, 48.3, None, 51.0],
+    )
+
+
+def nps_chart() -> str:
+    return charts.nps_distribution(NPS_COUNTS, "K7: fordeling af svar")
+
+
+def municipal_chart() -> str:
+    return charts.municipal_deviation(MUNICIPALITIES, DEVIATIONS, 10, "K9: afvigelse pr. kommune")
+
+
+CHARTS = [kpi_chart, kpi_chart_with_interval, nps_chart, municipal_chart]
+EMPTY = [
+    lambda: charts.kpi_over_years([], [], [], [], [], "antal", "K1"),
+    lambda: charts.nps_distribution({}, "K7"),
+    lambda: charts.nps_distribution({9: 0, 10: 0}, "K7"),
+    lambda: charts.municipal_deviation([], [], 10, "K9"),
+    lambda: charts.municipal_deviation([], [], 10, ""),
+]
+
+
+def texts(svg: str) -> list[str]:
+    """The strings drawn (text is drawn as paths; matplotlib keeps each as a comment)."""
+    return re.findall(r"<!-- (.*?) -->", svg)
+
+
+def height_pt(svg: str) -> float:
+    match = re.match(r'<svg [^>]*height="([\d.]+)pt"', svg)
+    assert match
+    return float(match.group(1))
+
+
+@pytest.mark.parametrize("chart", CHARTS + EMPTY)
+def test_inline_svg_without_prolog(chart):
+    svg = chart()
+    assert svg.startswith("<svg")
+    assert "<?xml" not in svg and "<!DOCTYPE" not in svg
+    assert svg.rstrip().endswith("</svg>")
+    xml.dom.minidom.parseString(svg)  # well-formed on its own
+    assert "<text" not in svg  # text as paths: the PDF does not depend on installed fonts
+
+
+@pytest.mark.parametrize("chart", CHARTS + EMPTY)
+def test_deterministic(chart):
+    assert chart() == chart()
+
+
+@pytest.mark.parametrize("chart", EMPTY)
+def test_empty_input_says_no_data(chart):
+    assert "Ingen data" in texts(chart())
+
+
+def test_kpi_chart_in_danish():
+    drawn = texts(kpi_chart())
+    for text in ["512", "ikke målt", "Mål ≥ 550", "Intet mål", "Sti 458", "Antal"]:
+        assert text in drawn
+    assert {"Resultat", "Mål", "Sti (ikke et mål)"} <= set(drawn)
+    assert "Usikkerhedsinterval" not in drawn  # the legend holds only what is drawn
+
+    drawn = texts(kpi_chart_with_interval())
+    assert {"41,5", "47,0", "Mål ≥ 48,0", "Sti 46,5", "Usikkerhedsinterval"} <= set(drawn)
+
+
+def test_kpi_chart_without_path_or_target_has_no_legend_entry_for_them():
+    drawn = texts(charts.kpi_over_years([2026], [12.5], [None], [None], [None], "NPS", "K7"))
+    assert "Resultat" in drawn
+    assert "Mål" not in drawn and "Sti (ikke et mål)" not in drawn
+
+
+def test_kpi_chart_in_millions():
+    svg = charts.kpi_over_years(
+        years=[2026, 2027],
+        values=[44_815_000, None],
+        targets=[45_000_000, 46_000_000],
+        operator_by_year=[">=", ">="],
+        path=[None, None],
+        unit="kr.",
+        title="K8",
+    )
+    assert {"Mio. kr.", "44,8", "Mål ≥ 45,0"} <= set(texts(svg))
+
+
+def test_kpi_chart_rejects_lists_of_another_length():
+    with pytest.raises(ValueError, match="targets"):
+        charts.kpi_over_years([2026, 2027], [1, 2], [3], [None, None], [None, None], "antal", "")
+
+
+def test_nps_chart_groups():
+    drawn = texts(nps_chart())
+    assert {"Kritikere (0-6)", "Passive (7-8)", "Anbefalere (9-10)"} <= set(drawn)
+    assert "Svar på 'Anbefaling (0-10)'" in drawn
+    assert "Antal besvarelser" in drawn
+    with pytest.raises(ValueError, match="11"):
+        charts.nps_distribution({11: 3}, "K7")
+
+
+def test_municipal_chart():
+    svg = municipal_chart()
+    drawn = texts(svg)
+    assert set(MUNICIPALITIES) <= set(drawn)
+    assert {"Spænd ±10 %", "+30,0 %", "-25,0 %", "Uden for spændet", "Inden for spændet"} <= set(
+        drawn
+    )
+    assert "Afvigelse fra måltal (%)" in drawn
+    assert drawn.index("Horsens") < drawn.index("Viborg")
+    assert "Spænd ±7,5 %" in texts(charts.municipal_deviation(["Aarhus"], [1.0], 7.5, ""))
+    # about 0.45 cm per municipality: 19 make a taller figure than 8
+    eight = charts.municipal_deviation(MUNICIPALITIES[:8], DEVIATIONS[:8], 10, "")
+    assert height_pt(svg) - height_pt(eight) == pytest.approx(11 * 0.45 / 2.54 * 72, rel=0.01)
+
+
+def test_charts_write_nothing_to_the_working_directory():
+    before = sorted(os.listdir("."))
+    for chart in CHARTS + EMPTY:
+        chart()
+    assert sorted(os.listdir(".")) == before
+
+
+def test_import_does_not_load_pyplot(tmp_path: Path):
+    code = (
+        "import sys\n"
+        "import resultatrapport.report.charts as charts\n"
+        "assert 'matplotlib.pyplot' not in sys.modules, 'imported pyplot'\n"
+        "charts.nps_distribution({9: 1}, 'K7')\n"
+        "charts.kpi_over_years([2026], [1.0], [2.0], ['>='], [None], 'antal', 'K1')\n"
+        "charts.municipal_deviation(['Aarhus'], [1.0], 10, 'K9')\n"
+        "assert 'matplotlib.pyplot' not in sys.modules, 'rendering imported pyplot'\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, check=False
+    )
+    assert result.returncode == 0, result.stderr
