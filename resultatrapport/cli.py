@@ -68,6 +68,10 @@ def _summary(result, job_name: str, partition: str, quiet: bool = False) -> int:
         quarantined = mat.metadata.get("rows_quarantined")
         if quarantined is not None and quarantined.value:
             extra += f", {quarantined.value:,} quarantined"
+        path = mat.metadata.get("path")
+        if path is not None:
+            pages = mat.metadata.get("pages")
+            extra += f" -> {path.value}" + (f" ({pages.value} pages)" if pages else "")
         print(f"  materialised {mat.asset_key.to_user_string()}{extra}")
     blocking_failed = []
     for evaluation in result.get_asset_check_evaluations():
@@ -92,6 +96,32 @@ def _summary(result, job_name: str, partition: str, quiet: bool = False) -> int:
     return 0 if ok else 1
 
 
+def _contract(args: argparse.Namespace):  # type: ignore[no-untyped-def]
+    """The contract named by --contract, if --year lies in its period; else None (said why)."""
+    from resultatrapport.contracts import load_contracts
+
+    contracts = load_contracts()
+    if args.contract not in contracts:
+        print(
+            f"Unknown contract {args.contract!r}; known: {', '.join(sorted(contracts))}",
+            file=sys.stderr,
+        )
+        return None
+    contract = contracts[args.contract]
+    if not contract.period.first <= args.year <= contract.period.last:
+        print(
+            f"{args.year} is outside the contract period of {contract.id} "
+            f"({contract.period.first}-{contract.period.last})",
+            file=sys.stderr,
+        )
+        return None
+    return contract
+
+
+# the console shows warnings and errors; the full event log is in the instance (UI)
+QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     from resultatrapport.instance import ensure_dagster_home
 
@@ -101,28 +131,15 @@ def cmd_run(args: argparse.Namespace) -> int:
     from dagster import DagsterInstance
 
     from resultatrapport.assets.kpis import first_year_needed
-    from resultatrapport.contracts import load_contracts
     from resultatrapport.pipelines.definitions import defs
     from resultatrapport.pipelines.jobs import ingestion_job_name, job_name
 
-    contracts = load_contracts()
-    if args.contract not in contracts:
-        print(
-            f"Unknown contract {args.contract!r}; known: {', '.join(sorted(contracts))}",
-            file=sys.stderr,
-        )
-        return 2
-    contract = contracts[args.contract]
-    if not contract.period.first <= args.year <= contract.period.last:
-        print(
-            f"{args.year} is outside the contract period of {contract.id} "
-            f"({contract.period.first}-{contract.period.last})",
-            file=sys.stderr,
-        )
+    contract = _contract(args)
+    if contract is None:
         return 2
     name = job_name(contract.id)
     job = defs.resolve_job_def(name)
-    run_config = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
+    run_config = QUIET
     with DagsterInstance.get() as instance:
         # the year's deliveries are (re)ingested; earlier years the KPIs read (the effect KPI
         # follows firms five years back) only where the instance has no materialisation yet
@@ -148,7 +165,31 @@ def cmd_run(args: argparse.Namespace) -> int:
             instance=instance,
             partition_key=str(args.year),
             raise_on_error=False,
-            # the console shows warnings and errors; the full event log is in the instance (UI)
+            run_config=run_config,
+        )
+        return _summary(result, name, str(args.year))
+
+
+def cmd_sign_off(args: argparse.Namespace) -> int:
+    """Sign off the year's draft: launches the contract's sign-off job with the signer."""
+    from resultatrapport.instance import ensure_dagster_home
+
+    ensure_dagster_home()
+    from dagster import DagsterInstance
+
+    from resultatrapport.pipelines.definitions import defs
+    from resultatrapport.pipelines.jobs import signoff_job_name
+
+    contract = _contract(args)
+    if contract is None:
+        return 2
+    name = signoff_job_name(contract.id)
+    run_config = {**QUIET, "ops": {f"sign_off_{contract.scope}": {"config": {"by": args.by}}}}
+    with DagsterInstance.get() as instance:
+        result = defs.resolve_job_def(name).execute_in_process(
+            instance=instance,
+            partition_key=str(args.year),
+            raise_on_error=False,
             run_config=run_config,
         )
         return _summary(result, name, str(args.year))
@@ -257,6 +298,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--year", type=int, default=DEFAULT_YEAR)
     p.add_argument("--inbox", help="inbox folder (default: $RESULTATRAPPORT_INBOX or var/inbox)")
     p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser(
+        "sign-off",
+        help="sign off the year's draft report: writes version N and the submissions, once",
+    )
+    p.add_argument("--contract", default=DEFAULT_CONTRACT)
+    p.add_argument("--year", type=int, default=DEFAULT_YEAR)
+    p.add_argument("--by", required=True, help="name of the person who signs off")
+    p.set_defaults(func=cmd_sign_off)
 
     p = sub.add_parser("kpis", help="print the KPI results of a contract and year")
     p.add_argument("--contract", default=DEFAULT_CONTRACT)

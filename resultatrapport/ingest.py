@@ -143,3 +143,21 @@ def build_clean(
 def _scalar(con: duckdb.DuckDBPyConnection, sql: str, params: dict | None = None) -> int:
     row = con.execute(sql, params or {}).fetchone()
     return int(row[0]) if row else 0
+
+
+def record_checks(
+    con: duckdb.DuckDBPyConnection,
+    source: str,
+    org: str | None,
+    year: int,
+    outcomes: list[tuple[str, bool, bool, str]],
+    run_id: str | None = None,
+) -> None:
+    """Replace the partition's check outcomes: (check name, passed, blocking, summary)."""
+    params = {"org": org, "year": year, "source": source}
+    with transaction(con):
+        con.execute(f"DELETE FROM ingest.checks WHERE source = $source AND {PARTITION}", params)
+        con.executemany(
+            "INSERT INTO ingest.checks VALUES (?, ?, ?, ?, ?, ?, ?, now()::TIMESTAMP, ?)",
+            [(source, org, year, n, p, b, s, run_id) for n, p, b, s in outcomes],
+        )

@@ -5,6 +5,8 @@
 - ``ingest.<source>``: typed rows that broke no rule.
 - ``ingest.quarantine``: one row per (line, broken rule) with the reason.
 - ``ingest.deliveries``: what file was read for a partition, its content hash and counts.
+- ``ingest.checks``: the latest outcome of each check on a partition's delivery (the report's
+  data-quality appendix and the sign-off's refusal read it).
 """
 
 from __future__ import annotations
@@ -26,6 +28,13 @@ CREATE TABLE IF NOT EXISTS ingest.deliveries (
     source VARCHAR NOT NULL, org VARCHAR, year INTEGER NOT NULL, file VARCHAR NOT NULL,
     sha256 VARCHAR, encoding VARCHAR, rows_read BIGINT NOT NULL, rows_rejected BIGINT NOT NULL,
     read_at TIMESTAMP NOT NULL, run_id VARCHAR
+)"""
+
+CHECKS_DDL = """
+CREATE TABLE IF NOT EXISTS ingest.checks (
+    source VARCHAR NOT NULL, org VARCHAR, year INTEGER NOT NULL, check_name VARCHAR NOT NULL,
+    passed BOOLEAN NOT NULL, blocking BOOLEAN NOT NULL, summary VARCHAR, checked_at TIMESTAMP
+    NOT NULL, run_id VARCHAR
 )"""
 
 
@@ -50,7 +59,7 @@ def ingest_ddl(name: str) -> str:
 
 def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
     statements = [f"CREATE SCHEMA IF NOT EXISTS {s}" for s in ("raw", "ingest", "ref")]
-    statements += [QUARANTINE_DDL, DELIVERIES_DDL]
+    statements += [QUARANTINE_DDL, DELIVERIES_DDL, CHECKS_DDL]
     for name in FORMATS:
         statements += [raw_ddl(name), ingest_ddl(name)]
     for statement in statements:

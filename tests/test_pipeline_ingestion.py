@@ -116,7 +116,7 @@ def test_cp1252_delivery_is_read_with_its_danish_letters(inbox, tmp_path):
 
 
 def test_duplicate_case_ids_block_the_partition_and_keep_the_previous_rows(inbox, tmp_path, capsys):
-    # the 2021 CRM file of the hub has duplicate case ids (planted): a blocking check fails
+    # the 2020 CRM file of the hub has duplicate case ids (planted): a blocking check fails
     code = main(["run", "--contract", KKR, "--year", "2026", "--inbox", str(inbox)])
     assert code == 0
     from dagster import AssetKey, DagsterInstance
@@ -132,7 +132,7 @@ def test_duplicate_case_ids_block_the_partition_and_keep_the_previous_rows(inbox
                     AssetKey(["ingest", "erhvervshus_midtjylland", "crm_cases"]),
                 }
             )
-            .execute_in_process(instance=instance, partition_key="2021", raise_on_error=False)
+            .execute_in_process(instance=instance, partition_key="2020", raise_on_error=False)
         )
     assert not result.success
     evaluations = {e.check_name: e for e in result.get_asset_check_evaluations()}
@@ -141,8 +141,8 @@ def test_duplicate_case_ids_block_the_partition_and_keep_the_previous_rows(inbox
         evaluations["file_trustworthy"].metadata["problems"].value
     )
     con = warehouse(tmp_path)
-    assert con.execute("SELECT count(*) FROM ingest.crm_cases WHERE year = 2021").fetchone() == (0,)
-    assert con.execute("SELECT count(*) FROM raw.crm_cases WHERE year = 2021").fetchone()[0] > 0
+    assert con.execute("SELECT count(*) FROM ingest.crm_cases WHERE year = 2020").fetchone() == (0,)
+    assert con.execute("SELECT count(*) FROM raw.crm_cases WHERE year = 2020").fetchone()[0] > 0
 
 
 def test_a_changed_header_fails_with_its_location_and_keeps_the_good_data(inbox, tmp_path, capsys):

@@ -68,7 +68,7 @@ def test_planted_bad_rows_are_where_the_manifest_says(sample):
     assert kinds == {"malformed_cvr", "unknown_municipality", "date_outside_year",
                      "duplicate_case_id", "nps_out_of_range"}  # fmt: skip
     dup_files = {b["file"] for b in manifest["bad_rows"] if b["kind"] == "duplicate_case_id"}
-    assert dup_files == {"erhvervshus-midtjylland/crm/vejledningsforloeb_2021.csv"}
+    assert dup_files == {"erhvervshus-midtjylland/crm/vejledningsforloeb_2020.csv"}
     for bad in manifest["bad_rows"]:
         if bad["file"].endswith(".csv") and bad["kind"] == "unknown_municipality":
             info = manifest["files"][bad["file"]]

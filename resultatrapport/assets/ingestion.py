@@ -27,7 +27,7 @@ from dagster import (
 )
 
 from resultatrapport.formats import FORMATS, REGISTER_SOURCES, SourceFormat
-from resultatrapport.ingest import build_clean, load_raw, raw_frame
+from resultatrapport.ingest import build_clean, load_raw, raw_frame, record_checks
 from resultatrapport.pipelines.partitions import YEARS
 from resultatrapport.reader import SourceError
 from resultatrapport.resources import Inbox, ValidationSettings, Warehouse
@@ -191,10 +191,37 @@ def build_source_assets(fmt: SourceFormat, org: str | None) -> list[AssetsDefini
                 AssetCheckResult(check_name="rows_valid", passed=True, metadata=note),
                 AssetCheckResult(check_name="file_trustworthy", passed=True, metadata=note),
             ]
+            with warehouse.connect() as con:
+                missing = f"Ingen fil: {delivery.relpath}"
+                record_checks(
+                    con,
+                    fmt.name,
+                    org,
+                    year,
+                    [
+                        ("rows_valid", True, False, missing),
+                        ("file_trustworthy", True, True, missing),
+                    ],
+                    context.run.run_id,
+                )
             return MaterializeResult(metadata=metadata, check_results=checks)
         outcomes = validate(fmt, frame, year)
         trusted, trust_md = _trust(fmt, outcomes, len(frame), validation.max_quarantined_share)
         valid_md = _rows_valid_metadata(outcomes, len(frame))
+        failed_rules = [f"{o.reason} ({o.unexpected_count})" for o in outcomes if not o.success]
+        problems = trust_md.get("problems")
+        with warehouse.connect() as con:
+            record_checks(
+                con,
+                fmt.name,
+                org,
+                year,
+                [
+                    ("rows_valid", not failed_rules, False, "; ".join(failed_rules)),
+                    ("file_trustworthy", trusted, True, problems.value if problems else ""),
+                ],
+                context.run.run_id,
+            )
         checks = [
             AssetCheckResult(
                 check_name="rows_valid",

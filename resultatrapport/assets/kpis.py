@@ -28,13 +28,12 @@ from resultatrapport.assets.ingestion import OWNER, ingest_key
 from resultatrapport.contracts import Contract, IndexedSumBudget, PopulationKeyBudget
 from resultatrapport.formats import FORMATS, ORGANISATION_SOURCES
 from resultatrapport.kpis.budget import BudgetError, indexed_sum, population_key
+from resultatrapport.kpis.compute import KIND_READS_BACK as LOOKBACK
 from resultatrapport.kpis.compute import evaluate, measure, store
 from resultatrapport.pipelines.partitions import FIRST_YEAR
 from resultatrapport.report.danish import number
 from resultatrapport.resources import Warehouse
 
-# how many years back a kind reads a source (the effect KPI follows firms from R-5 to R)
-LOOKBACK = {("effect", "financials"): 5, ("effect", "cvr_firms"): 3, ("effect", "crm_cases"): 5}
 PER_ORG = set(ORGANISATION_SOURCES.values())
 
 

@@ -44,6 +44,14 @@ CREATE TABLE IF NOT EXISTS kpi.budget (
 # survey answers and register financials are confidential below the threshold of units
 CONFIDENTIAL_SOURCES = {"survey_answers", "awareness", "financials"}
 
+# how many years back a kind reads a source (the effect KPI follows firms from R-5 to R);
+# the asset lineage (partition mappings), the CLI and the report's provenance all use this
+KIND_READS_BACK = {
+    ("effect", "financials"): 5,
+    ("effect", "cvr_firms"): 3,
+    ("effect", "crm_cases"): 5,
+}
+
 
 def ensure_kpi_schema(con: duckdb.DuckDBPyConnection) -> None:
     con.execute("CREATE SCHEMA IF NOT EXISTS kpi")

@@ -13,11 +13,12 @@ from pathlib import Path
 from dagster import BetaWarning, Definitions, PreviewWarning, in_process_executor
 
 from resultatrapport.assets.ingestion import build_ingestion_assets
-from resultatrapport.assets.kpis import build_contract_assets
+from resultatrapport.assets.kpis import build_contract_assets, contract_partitions, group_name
+from resultatrapport.assets.report import build_draft_asset, build_signoff_assets
 from resultatrapport.contracts import load_contracts
 from resultatrapport.formats import ORGANISATION_SOURCES
-from resultatrapport.pipelines.jobs import contract_job, ingestion_job
-from resultatrapport.resources import Inbox, ValidationSettings, Warehouse
+from resultatrapport.pipelines.jobs import contract_job, ingestion_job, signoff_job
+from resultatrapport.resources import Inbox, Renderer, ValidationSettings, Warehouse
 
 # partitioned asset checks (AssetCheckSpec.partitions_def) are a preview feature in 1.13;
 # the project relies on them knowingly, so the warning is not repeated in every run log
@@ -42,10 +43,14 @@ def build_definitions(contracts_dir: Path | None = None) -> Definitions:
     assets = build_ingestion_assets(deliveries)
     jobs = []
     for contract in contracts.values():
+        partitions, group = contract_partitions(contract), group_name(contract)
         contract_assets = build_contract_assets(contract)
-        assets += contract_assets
-        jobs.append(contract_job(contract.id, contract.title, contract_assets))
+        draft = build_draft_asset(contract, partitions, group)
+        signoff, current = build_signoff_assets(contract, partitions, group)
+        assets += [*contract_assets, draft, signoff, current]
+        jobs.append(contract_job(contract.id, contract.title, [*contract_assets, draft, current]))
         jobs.append(ingestion_job(contract.id, contract_assets))
+        jobs.append(signoff_job(contract.id, [signoff, current]))
     return Definitions(
         assets=assets,
         jobs=jobs,
@@ -53,6 +58,7 @@ def build_definitions(contracts_dir: Path | None = None) -> Definitions:
             "inbox": Inbox(),
             "warehouse": Warehouse(),
             "validation": ValidationSettings(),
+            "renderer": Renderer(),
         },
         # one process for the whole run: a process per step costs ~2 s each and would
         # import pandas, DuckDB and Great Expectations again in every step

@@ -1,10 +1,11 @@
-"""Jobs: one per contract, materialising everything its report needs for a year."""
+"""Jobs per contract: its report for a year (KPIs to draft), the ingestion it reads, and the
+sign-off (which needs a config naming the signer, so it is never part of a scheduled run)."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
-from dagster import AssetsDefinition, AssetSelection, define_asset_job
+from dagster import AssetChecksDefinition, AssetsDefinition, AssetSelection, define_asset_job
 
 
 def job_name(contract_id: str) -> str:
@@ -15,18 +16,24 @@ def ingestion_job_name(contract_id: str) -> str:
     return "ingest_" + contract_id.replace("-", "_")
 
 
+def signoff_job_name(contract_id: str) -> str:
+    return "signoff_" + contract_id.replace("-", "_")
+
+
 def contract_job(
     contract_id: str, title: str, assets: Sequence[AssetsDefinition]
 ):  # -> UnresolvedAssetJobDefinition (not exported by dagster)
-    """The job for one contract's own assets (KPIs, budget, results) for one contract year.
+    """The job for one contract's own assets (KPIs, budget, results, draft report, and the
+    check that the signed-off version is still current) for one contract year.
 
     Its ingestion is a separate job: a job's assets share one partitions definition, and a
     contract's assets exist only for its contract years while deliveries cover every year.
     """
-    keys = [key for a in assets for key in a.keys]
+    keys = [key for a in assets if not isinstance(a, AssetChecksDefinition) for key in a.keys]
+    checks = [key for a in assets for key in a.check_keys]
     return define_asset_job(
         name=job_name(contract_id),
-        selection=AssetSelection.assets(*keys),
+        selection=AssetSelection.assets(*keys) | AssetSelection.checks(*checks),
         description=f"Everything the report of {contract_id} ({title}) needs for one year.",
         tags={"contract": contract_id},
     )
@@ -40,5 +47,18 @@ def ingestion_job(contract_id: str, assets: Sequence[AssetsDefinition]):  # type
         name=ingestion_job_name(contract_id),
         selection=AssetSelection.assets(*keys).upstream() & AssetSelection.groups("raw", "ingest"),
         description=f"Ingestion of every delivery {contract_id} reads, for one year.",
+        tags={"contract": contract_id},
+    )
+
+
+def signoff_job(contract_id: str, signoff: Sequence[AssetsDefinition]):  # type: ignore[no-untyped-def]
+    """Sign-off of one year: the signed report and the submissions, then the check that the
+    signed version is current. Launched with ``ops: {sign_off_<contract>: {config: {by: …}}}``."""
+    keys = [key for a in signoff if not isinstance(a, AssetChecksDefinition) for key in a.keys]
+    checks = [key for a in signoff for key in a.check_keys]
+    return define_asset_job(
+        name=signoff_job_name(contract_id),
+        selection=AssetSelection.assets(*keys) | AssetSelection.checks(*checks),
+        description=f"Sign-off of the annual report of {contract_id}: version N, written once.",
         tags={"contract": contract_id},
     )

@@ -41,7 +41,7 @@ TAU_PRODUCTIVITY = 4.0
 PRICE_INDEX = {2020: 100.0, 2021: 101.8, 2022: 105.9, 2023: 110.3, 2024: 112.9, 2025: 115.4,
                2026: 118.0, 2027: 120.6, 2028: 123.1, 2029: 125.6, 2030: 128.1}  # fmt: skip
 NO_AWARENESS_SURVEY = {2026}
-DUPLICATE_FILE = (EHMJ, 2021)
+DUPLICATE_FILE = (EHMJ, 2020)  # a year no default run reads: the demo can be signed off
 
 FIRST_NAMES = ["Anne", "Mette", "Søren", "Jens", "Kirsten", "Bjørn", "Åse", "Jørgen", "Lærke",
                "Mads", "René", "Ida", "Thomas", "Zoë", "Peter", "Hanne", "Ole", "Signe"]  # fmt: skip

@@ -1,0 +1,417 @@
+"""Report and submission assets of a contract, downstream of its results table and budget.
+
+- ``report/<contract>/draft``: the draft PDF (``…_udkast.pdf``), replaced at each run.
+- ``report/<contract>/signed`` with ``submission/<contract>/resultatopfyldelse`` (and
+  ``submission/<contract>/kommunefordeling`` where the budget is a key over municipalities):
+  the sign-off. Materialised with a config naming the signer (UI or ``resultatrapport
+  sign-off``); writes version N once, never replaces it, and validates each CSV against its
+  table schema as a blocking check before anything is published.
+- check ``report/<contract>/signed:current``: whether the latest signed version still shows
+  the current data (it runs with every nightly contract run, after the draft).
+"""
+
+import datetime as dt
+import subprocess
+import tempfile
+import time
+from collections.abc import Sequence
+from functools import cache
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from dagster import (
+    AssetCheckExecutionContext,
+    AssetCheckResult,
+    AssetCheckSeverity,
+    AssetCheckSpec,
+    AssetExecutionContext,
+    AssetKey,
+    AssetsDefinition,
+    AssetSpec,
+    Config,
+    Failure,
+    MaterializeResult,
+    MetadataValue,
+    TimeWindowPartitionsDefinition,
+    asset,
+    asset_check,
+    multi_asset,
+)
+from pydantic import Field
+
+from resultatrapport.assets.ingestion import OWNER
+from resultatrapport.contracts import Contract, PopulationKeyBudget
+from resultatrapport.report import content, publish
+from resultatrapport.report.danish import long_date
+from resultatrapport.report.files import write_atomically
+from resultatrapport.resources import Renderer, Warehouse
+from resultatrapport.settings import PROJECT_ROOT
+
+TZ = ZoneInfo("Europe/Copenhagen")
+TEMPLATE = "report.html.j2"
+
+
+def report_key(contract: Contract, name: str) -> AssetKey:
+    return AssetKey(["report", contract.scope, name])
+
+
+def submission_key(contract: Contract, name: str) -> AssetKey:
+    return AssetKey(["submission", contract.scope, name])
+
+
+def submission_kinds(contract: Contract) -> list[str]:
+    kinds = ["resultatopfyldelse"]
+    if isinstance(contract.budget, PopulationKeyBudget):
+        kinds.append("kommunefordeling")
+    return kinds
+
+
+@cache
+def code_version() -> str:
+    """The commit the code runs from (``-dirty`` with uncommitted changes), else the
+    package version."""
+    try:
+        out = subprocess.run(
+            ["git", "describe", "--always", "--dirty", "--abbrev=12"],
+            cwd=PROJECT_ROOT,
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=True,
+        )
+        return out.stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        from importlib.metadata import version
+
+        return f"resultatrapport {version('resultatrapport')}"
+
+
+def _render(
+    data: content.ReportData,
+    run_id: str,
+    data_hash: str,
+    *,
+    draft: bool,
+    attachments: Sequence[Any] = (),
+    **signed: Any,
+) -> tuple[bytes, int]:
+    from resultatrapport.report import view
+    from resultatrapport.report.render import render_pdf
+
+    provenance = {"code_version": code_version(), "run_id": run_id, "data_hash": data_hash}
+    context = view.build(data, draft=draft, provenance=provenance, **signed)
+    title = f"Årsrapport {data.year}: {data.contract.title}"
+    return render_pdf(
+        TEMPLATE,
+        context,
+        title=title,
+        archival=not draft,
+        attachments=attachments,
+    )
+
+
+def build_draft_asset(
+    contract: Contract, partitions: TimeWindowPartitionsDefinition, group: str
+) -> AssetsDefinition:
+    @asset(
+        key=report_key(contract, "draft"),
+        partitions_def=partitions,
+        group_name=group,
+        deps=[
+            report_key(contract, "kpi_results"),
+            AssetKey(["budget", contract.scope, "distribution"]),
+        ],
+        kinds={"pdf"},
+        owners=[OWNER],
+        description=(
+            f"Draft annual report of {contract.id} (PDF, Danish, UDKAST on every page): summary "
+            "of every KPI, a section per goal with charts, the budget, method notes, data "
+            "quality and provenance. Reads the results table and the budget only."
+        ),
+    )
+    def draft(
+        context: AssetExecutionContext, warehouse: Warehouse, renderer: Renderer
+    ) -> MaterializeResult:
+        year = int(context.partition_key)
+        with warehouse.connect() as con:
+            data = content.load(con, contract, year)
+        data_hash = content.data_hash(data)
+        started = time.perf_counter()
+        pdf, pages = _render(data, context.run.run_id, data_hash, draft=True)
+        seconds = time.perf_counter() - started
+        path = publish.year_dir(renderer.root, contract.id, year) / publish.draft_name(
+            contract.id, year
+        )
+        path.parent.mkdir(parents=True, exist_ok=True)
+        write_atomically(path, pdf)
+        with warehouse.connect() as con:
+            publish.record_draft(
+                con, contract.id, year, data_hash, pdf, pages, path, data.blocking_failures,
+                context.run.run_id,
+            )  # fmt: skip
+        context.log.info(f"Draft written: {path} ({pages} pages, {seconds:.1f} s)")
+        return MaterializeResult(
+            metadata={
+                "path": MetadataValue.path(str(path)),
+                "pages": pages,
+                "render_seconds": MetadataValue.float(round(seconds, 2)),
+                "data_hash": data_hash,
+                "pdf_sha256": publish.sha256(pdf),
+                "blocking_failures": MetadataValue.json(data.blocking_failures),
+            }
+        )
+
+    return draft
+
+
+class SignOffConfig(Config):
+    by: str = Field(description="Name of the person who signs off the report (Godkendt af).")
+
+
+def _refusals(con: Any, contract: Contract, year: int, data: content.ReportData) -> list[str]:
+    """Why the current draft must not be signed (empty: it may)."""
+    reasons = []
+    draft = publish.latest_draft(con, contract.id, year)
+    if not draft:
+        return [f"Der er intet udkast for {contract.id} {year}: kør rapporten først."]
+    if draft["data_hash"] != content.data_hash(data):
+        reasons.append(
+            "Udkastet viser ikke de nuværende data (de er ændret siden udkastet blev dannet): "
+            "dan udkastet igen, og læs det, før det godkendes."
+        )
+    missing = [k.id for k in contract.kpis if k.id not in {r["kpi_id"] for r in data.results}]
+    if missing:
+        reasons.append(f"Resultater mangler for {', '.join(missing)}.")
+    reasons += [f"Blokerende kontrol: {f}" for f in data.blocking_failures]
+    return reasons
+
+
+def build_signoff_assets(
+    contract: Contract, partitions: TimeWindowPartitionsDefinition, group: str
+) -> list[AssetsDefinition]:
+    signed_key = report_key(contract, "signed")
+    draft_key = report_key(contract, "draft")
+    kinds = submission_kinds(contract)
+    specs = [
+        AssetSpec(
+            signed_key,
+            deps=[draft_key],
+            group_name=group,
+            kinds={"pdf"},
+            owners=[OWNER],
+            description=(
+                f"Signed-off annual report of {contract.id}, version N (PDF/A-3b with the "
+                "submission CSVs attached). Written once, never replaced. Materialise with the "
+                "config `by: <name>`; refused while a blocking check fails."
+            ),
+        )
+    ] + [
+        AssetSpec(
+            submission_key(contract, kind),
+            deps=[signed_key],
+            group_name=group,
+            kinds={"csv"},
+            owners=[OWNER],
+            description=f"`{kind}_{contract.id}_<YYYY>_v<N>.csv` to KL and Erhvervsstyrelsen, "
+            "from the signed-off version only (shared/formats/submissions.md).",
+        )
+        for kind in kinds
+    ]
+    checks = [
+        AssetCheckSpec(
+            "schema_valid",
+            asset=submission_key(contract, kind),
+            partitions_def=partitions,
+            blocking=True,
+            description="The CSV matches its shipped table schema, byte format included; "
+            "nothing is published otherwise.",
+        )
+        for kind in kinds
+    ]
+
+    @multi_asset(
+        name=f"sign_off_{contract.scope}",
+        specs=specs,
+        check_specs=checks,
+        partitions_def=partitions,
+    )
+    def signoff(
+        context: AssetExecutionContext,
+        config: SignOffConfig,
+        warehouse: Warehouse,
+        renderer: Renderer,
+    ) -> Any:
+        from resultatrapport.report import records, submissions
+
+        year = int(context.partition_key)
+        signer = config.by.strip()
+        if not signer:
+            raise Failure("Godkendelse kræver et navn (by).", allow_retries=False)
+        directory = publish.year_dir(renderer.root, contract.id, year)
+        with warehouse.connect() as con:
+            data = content.load(con, contract, year)
+            refusals = _refusals(con, contract, year, data)
+            last = publish.latest_signoff(con, contract.id, year)
+            draft = publish.latest_draft(con, contract.id, year)
+        if refusals:
+            raise Failure(
+                description="Godkendelsen afvises: " + " ".join(refusals),
+                metadata={"reasons": MetadataValue.json(refusals)},
+                allow_retries=False,
+            )
+        data_hash = content.data_hash(data)
+        if last is not None and last.data_hash == data_hash:
+            context.log.info(f"v{last.version} already shows these data; nothing new is signed")
+            names = publish.version_names(contract.id, year, last.version)
+            yield from _results(contract, kinds, last, directory, names, new=False)
+            return
+
+        now = dt.datetime.now(TZ)
+        version = max({last.version if last else 0} | publish.existing_versions(
+            directory, contract.id, year)) + 1  # fmt: skip
+        names = publish.version_names(contract.id, year, version)
+        csvs: dict[str, bytes] = {}
+        problems: dict[str, list[str]] = {}
+        rows = {
+            "resultatopfyldelse": records.result_rows(data, signer, now.date()),
+            "kommunefordeling": records.municipality_rows(data),
+        }
+        for kind in kinds:
+            csv_rows = rows[kind]
+            assert csv_rows is not None
+            csvs[kind] = submissions.render_csv(kind, csv_rows)
+            problems[kind] = _validate(submissions, kind, csvs[kind])
+        if any(problems.values()):
+            for kind in kinds:
+                yield AssetCheckResult(
+                    asset_key=submission_key(contract, kind),
+                    check_name="schema_valid",
+                    passed=not problems[kind],
+                    severity=AssetCheckSeverity.ERROR,
+                    metadata={"problems": MetadataValue.json(problems[kind][:20])},
+                )
+            raise Failure(
+                "Indberetningsfilerne overholder ikke deres skema; intet er offentliggjort.",
+                metadata={"problems": MetadataValue.json(problems)},
+                allow_retries=False,
+            )
+        from resultatrapport.report.render import Attachment
+
+        attachments = [
+            Attachment(names[kind], csvs[kind], f"Indberetning: {kind}") for kind in kinds
+        ]
+        pdf, pages = _render(
+            data,
+            context.run.run_id,
+            data_hash,
+            draft=False,
+            signed_by=signer,
+            signed_on=now.date(),
+            version=version,
+            attachments=attachments,
+        )
+        files = {names["report"]: pdf} | {names[kind]: csvs[kind] for kind in kinds}
+        publish.publish_once(directory, files)
+        record = publish.SignOff(
+            version=version,
+            signed_by=signer,
+            signed_at=now.replace(tzinfo=None),
+            data_hash=data_hash,
+            draft_sha256=draft["pdf_sha256"],
+            files={name: publish.sha256(b) for name, b in files.items()},
+        )
+        with warehouse.connect() as con:
+            publish.record_signoff(con, contract.id, year, record, context.run.run_id)
+        context.log.info(f"Signed off v{version} by {signer}: {directory}")
+        yield from _results(contract, kinds, record, directory, names, new=True, pages=pages)
+
+    @asset_check(
+        asset=signed_key,
+        name="current",
+        additional_deps=[draft_key],
+        partitions_def=partitions,
+        description="The latest signed-off version shows the current data; after a change a "
+        "new sign-off makes version N+1.",
+    )
+    def current(context: AssetCheckExecutionContext, warehouse: Warehouse) -> AssetCheckResult:
+        year = int(context.partition_key)
+        with warehouse.connect() as con:
+            data = content.load(con, contract, year)
+            last = publish.latest_signoff(con, contract.id, year)
+        if last is None:
+            return AssetCheckResult(
+                passed=True, metadata={"state": f"Ingen godkendt version af {year} endnu"}
+            )
+        fresh = last.data_hash == content.data_hash(data)
+        when = long_date(last.signed_at.date())
+        state = (
+            f"v{last.version} (godkendt af {last.signed_by} den {when}) er aktuel"
+            if fresh
+            else f"v{last.version} (godkendt den {when}) er ikke længere aktuel: data er ændret; "
+            f"en ny godkendelse giver v{last.version + 1}"
+        )
+        return AssetCheckResult(
+            passed=fresh,
+            severity=AssetCheckSeverity.WARN,
+            metadata={"state": state, "version": last.version},
+        )
+
+    return [signoff, current]
+
+
+def _validate(submissions: Any, kind: str, data: bytes) -> list[str]:
+    """Validate a CSV before it is published (the validator reads a file)."""
+    with tempfile.TemporaryDirectory(prefix="resultatrapport-") as tmp:
+        path = Path(tmp) / f"{kind}.csv"
+        path.write_bytes(data)
+        return list(submissions.validate_csv(kind, path))
+
+
+def _results(
+    contract: Contract,
+    kinds: list[str],
+    record: publish.SignOff,
+    directory: Path,
+    names: dict[str, str],
+    *,
+    new: bool,
+    pages: int | None = None,
+) -> Any:
+    common: dict[str, Any] = {
+        "version": record.version,
+        "signed_by": record.signed_by,
+        "new_version": new,
+    }
+    yield MaterializeResult(
+        asset_key=report_key(contract, "signed"),
+        metadata={
+            **common,
+            "path": MetadataValue.path(str(directory / names["report"])),
+            "sha256": record.files.get(names["report"], ""),
+            "data_hash": record.data_hash,
+            **({"pages": pages} if pages else {}),
+        },
+    )
+    from resultatrapport.report import submissions
+
+    for kind in kinds:
+        path = directory / names[kind]
+        problems = submissions.validate_csv(kind, path)  # the published file, as it is on disk
+        yield MaterializeResult(
+            asset_key=submission_key(contract, kind),
+            metadata={
+                **common,
+                "path": MetadataValue.path(str(path)),
+                "sha256": record.files.get(names[kind], ""),
+            },
+            check_results=[
+                AssetCheckResult(
+                    asset_key=submission_key(contract, kind),
+                    check_name="schema_valid",
+                    passed=not problems,
+                    severity=AssetCheckSeverity.ERROR,
+                    metadata={"problems": MetadataValue.json(problems[:20])},
+                )
+            ],
+        )

@@ -1,0 +1,192 @@
+"""What the report and the submissions show, read from the warehouse (never recomputed).
+
+The report and the submissions read only the results table (``kpi.results``, with the KPI
+detail rows in ``kpi.details``), the budget (``kpi.budget``) and the ingestion records
+(``ingest.deliveries``, ``ingest.quarantine``, ``ingest.checks``). :func:`data_hash` is the
+fingerprint of exactly what a signed-off version publishes, so a sign-off can tell whether
+the data changed since.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+import duckdb
+
+from resultatrapport.contracts import Contract, PopulationKeyBudget
+from resultatrapport.kpis.compute import CONFIDENTIAL_SOURCES, KIND_READS_BACK
+
+RESULT_COLUMNS = (
+    "kpi_id, position, name, goal, report_section, kind, unit, value, target, operator, "
+    "status, n, low, high, suppressed, remark, path_value"
+)
+
+
+@dataclass
+class ReportData:
+    contract: Contract
+    year: int
+    results: list[dict[str, Any]]
+    history: dict[str, list[dict[str, Any]]]  # KPI id -> its result in each contract year
+    details: dict[str, list[dict[str, Any]]]  # KPI id -> detail rows (confidential cells withheld)
+    withheld_cells: dict[str, int]  # KPI id -> number of detail cells withheld
+    budget: list[dict[str, Any]]
+    deliveries: list[dict[str, Any]]
+    quarantine: list[dict[str, Any]]
+    checks: list[dict[str, Any]]
+    blocking_failures: list[str] = field(default_factory=list)
+
+    @property
+    def spread_kpi(self) -> str | None:
+        return next((k.id for k in self.contract.kpis if k.kind == "spread"), None)
+
+
+def _records(con: duckdb.DuckDBPyConnection, sql: str, params: dict[str, Any]) -> list[dict]:
+    cursor = con.execute(sql, params)
+    names = [d[0] for d in cursor.description]
+    return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+
+
+def source_years(contract: Contract, year: int) -> dict[str, list[int]]:
+    """Per source, the years a contract's KPIs read for ``year`` (its lookback included)."""
+    out: dict[str, set[int]] = {}
+    for kpi in contract.kpis:
+        for source in kpi.sources:
+            back = KIND_READS_BACK.get((kpi.kind, source), 0)
+            out.setdefault(source, set()).update(range(year - back, year + 1))
+    if isinstance(contract.budget, PopulationKeyBudget):
+        out.setdefault("population", set()).add(year)
+    else:
+        out.setdefault("price_index", set()).add(year)
+    return {s: sorted(y) for s, y in sorted(out.items())}
+
+
+def _scope_sql(contract: Contract, year: int) -> tuple[str, dict[str, Any]]:
+    """A WHERE clause selecting the (source, org, year) partitions the contract reads."""
+    parts = []
+    org = contract.organisation.slug
+    for source, years in source_years(contract, year).items():
+        per_org = source in {"crm_cases", "survey_answers", "time_registration"}
+        who = f"org = '{org}'" if per_org else "org IS NULL"
+        parts.append(f"(source = '{source}' AND {who} AND year IN ({', '.join(map(str, years))}))")
+    return " OR ".join(parts) or "false", {}
+
+
+def blocking_failures(con: duckdb.DuckDBPyConnection, contract: Contract, year: int) -> list[str]:
+    """The failed blocking checks on the deliveries the contract's report of ``year`` rests
+    on, as Danish sentences (empty: none)."""
+    scope, params = _scope_sql(contract, year)
+    rows = con.execute(
+        f"SELECT source, org, year, check_name, summary FROM ingest.checks "
+        f"WHERE blocking AND NOT passed AND ({scope}) ORDER BY year, source",
+        params,
+    ).fetchall()
+    return [
+        f"{source}{' (' + org + ')' if org else ''} {y}: {check} fejlede: {summary}"
+        for source, org, y, check, summary in rows
+    ]
+
+
+def _withhold_small_cells(
+    rows: list[dict[str, Any]], threshold: int
+) -> tuple[list[dict[str, Any]], int]:
+    """Counts of answers below the threshold (but above 0) are withheld: None."""
+    withheld = 0
+    out = []
+    for row in rows:
+        new = dict(row)
+        for key in ("antal",):
+            value = new.get(key)
+            if isinstance(value, int) and 0 < value < threshold:
+                new[key] = None
+                withheld += 1
+        out.append(new)
+    return out, withheld
+
+
+def load(con: duckdb.DuckDBPyConnection, contract: Contract, year: int) -> ReportData:
+    params = {"c": contract.id, "y": year}
+    results = _records(
+        con,
+        f"SELECT {RESULT_COLUMNS} FROM kpi.results WHERE contract = $c AND year = $y "
+        "ORDER BY position",
+        params,
+    )
+    history: dict[str, list[dict[str, Any]]] = {}
+    for row in _records(
+        con,
+        "SELECT kpi_id, year, value, target, operator, low, high, path_value FROM kpi.results "
+        "WHERE contract = $c AND year <= $y ORDER BY year",
+        params,
+    ):
+        history.setdefault(row["kpi_id"], []).append(row)
+    details: dict[str, list[dict[str, Any]]] = {}
+    for kpi_id, row in con.execute(
+        "SELECT kpi_id, row FROM kpi.details WHERE contract = $c AND year = $y "
+        "ORDER BY kpi_id, row_no",
+        params,
+    ).fetchall():
+        details.setdefault(kpi_id, []).append(json.loads(row))
+    withheld: dict[str, int] = {}
+    threshold = contract.settings.suppression_threshold
+    for kpi in contract.kpis:
+        if kpi.id in details and CONFIDENTIAL_SOURCES & set(kpi.sources):
+            details[kpi.id], withheld[kpi.id] = _withhold_small_cells(details[kpi.id], threshold)
+    budget = _records(
+        con,
+        "SELECT key, name, amount, population, quarter, share_pct, remark FROM kpi.budget "
+        "WHERE contract = $c AND year = $y ORDER BY position",
+        params,
+    )
+    scope, _ = _scope_sql(contract, year)
+    deliveries = _records(
+        con,
+        f"SELECT source, org, year, file, sha256, encoding, rows_read, rows_rejected, read_at "
+        f"FROM ingest.deliveries WHERE {scope} ORDER BY year, source",
+        {},
+    )
+    quarantine = _records(
+        con,
+        f"SELECT source, year, reason, count(DISTINCT line) AS rows FROM ingest.quarantine "
+        f"WHERE {scope} GROUP BY ALL ORDER BY year, source, rows DESC, reason",
+        {},
+    )
+    checks = _records(
+        con,
+        f"SELECT source, org, year, check_name, passed, blocking, summary FROM ingest.checks "
+        f"WHERE {scope} ORDER BY year, source, check_name",
+        {},
+    )
+    return ReportData(
+        contract=contract,
+        year=year,
+        results=results,
+        history=history,
+        details=details,
+        withheld_cells=withheld,
+        budget=budget,
+        deliveries=deliveries,
+        quarantine=quarantine,
+        checks=checks,
+        blocking_failures=blocking_failures(con, contract, year),
+    )
+
+
+def data_hash(data: ReportData) -> str:
+    """Fingerprint of what a signed-off version publishes: results, details, budget and the
+    content hashes of the deliveries they rest on (not run ids or timestamps)."""
+    payload = {
+        "contract": data.contract.id,
+        "year": data.year,
+        "results": data.results,
+        "details": data.details,
+        "budget": data.budget,
+        "inputs": sorted(
+            (d["source"], d["org"] or "", d["year"], d["sha256"] or "") for d in data.deliveries
+        ),
+    }
+    text = json.dumps(payload, sort_keys=True, ensure_ascii=False, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()

@@ -1,0 +1,282 @@
+"""The report's content as the template shows it: Danish words, Danish numbers, charts.
+
+Built from :class:`resultatrapport.report.content.ReportData` only; every figure printed
+comes from the results table, the budget or the ingestion records.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from resultatrapport.contracts import PopulationKeyBudget
+from resultatrapport.report import charts
+from resultatrapport.report.content import ReportData
+from resultatrapport.report.danish import DASH, long_date, number
+
+DECIMALS = {"antal": 0, "kr.": 0, "pct.": 1, "NPS": 1, "procentpoint": 1, "årsværk": 2}
+STATUS_CLASS = {
+    "Opfyldt": "ok",
+    "Ikke opfyldt": "fail",
+    "Usikker": "unsure",
+    "Ikke målbar": "na",
+    "Intet mål i år": "none",
+}
+CHART_KINDS = {"count", "young_firms", "share", "weighted_share", "nps", "fte", "effect"}
+SOURCE_NAMES = {
+    "crm_cases": "CRM: vejledningsforløb",
+    "survey_answers": "Brugerevaluering",
+    "awareness": "Kendskabsmåling (Erhvervsstyrelsen)",
+    "time_registration": "Tidsregistrering",
+    "cvr_firms": "CVR-udtræk",
+    "financials": "Regnskaber",
+    "population": "Folketal (Danmarks Statistik)",
+    "price_index": "Prisindeks (KL)",
+}
+CHECK_NAMES = {"rows_valid": "Rækker overholder reglerne", "file_trustworthy": "Filen er troværdig"}
+
+
+def fmt_value(value: float | None, unit: str) -> str:
+    return number(value, DECIMALS.get(unit, 1)) if value is not None else DASH
+
+
+def fmt_target(row: dict[str, Any]) -> str:
+    """'≥ 50' (a whole target is shown whole, whatever the unit's decimals)."""
+    target = row["target"]
+    if target is None:
+        return ""
+    op = {">=": "≥", "<=": "≤", ">": ">", "±": "±"}[row["operator"]]
+    shown = number(target) if float(target).is_integer() else fmt_value(target, row["unit"])
+    return f"{op} {shown}"
+
+
+def fmt_interval(row: dict[str, Any]) -> str:
+    if row["low"] is None or row["high"] is None:
+        return ""
+    return f"{fmt_value(row['low'], row['unit'])} – {fmt_value(row['high'], row['unit'])}"
+
+
+def _kpi_chart(data: ReportData, kpi: Any) -> str:
+    years = data.contract.years
+    by_year = {r["year"]: r for r in data.history.get(kpi.id, [])}
+    rows = [by_year.get(y) for y in years]
+    return charts.kpi_over_years(
+        years=years,
+        values=[r["value"] if r else None for r in rows],
+        targets=[t.value if (t := kpi.targets.get(y)) else None for y in years],
+        operator_by_year=[t.operator if (t := kpi.targets.get(y)) else None for y in years],
+        path=[r["path_value"] if r else None for r in rows],
+        unit=kpi.unit,
+        title=f"{kpi.id}: resultat og mål i kontraktperioden",
+        low=[r["low"] if r else None for r in rows],
+        high=[r["high"] if r else None for r in rows],
+    )
+
+
+def _detail_table(data: ReportData, kpi: Any, rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """A KPI's detail rows as a table: Danish headers, formatted cells."""
+    if kpi.kind == "spread":
+        headers = ["Kommune", "Folketal", "Måltal", "Individuelle vejledninger", "Afvigelse"]
+        body = [
+            [
+                r["kommune"],
+                number(r["folketal"]),
+                number(r["maaltal"], 1),
+                number(r["individuelle_vejledninger"]),
+                f"{number(r['afvigelse_pct'], 1)} %" + ("" if r["inden_for_spaend"] else " *"),
+            ]
+            for r in rows
+        ]
+        return {"headers": headers, "rows": body, "numeric_from": 1}
+    if kpi.kind == "nps":  # one row: the number of answers per score
+        headers = ["Svar", *(str(r["score"]) for r in rows)]
+        body = [["Antal", *(number(r["antal"]) for r in rows)]]
+        return {"headers": headers, "rows": body, "numeric_from": 1}
+    headers = [h[:1].upper() + h[1:] for h in rows[0]]
+    body = [
+        [number(v, 1 if isinstance(v, float) and not v.is_integer() else 0)
+         if isinstance(v, int | float) and not isinstance(v, bool) else (DASH if v is None else str(v))
+         for v in r.values()]
+        for r in rows
+    ]  # fmt: skip
+    return {"headers": headers, "rows": body, "numeric_from": 1}
+
+
+def build(
+    data: ReportData,
+    *,
+    draft: bool,
+    provenance: dict[str, Any],
+    signed_by: str | None = None,
+    signed_on: dt.date | None = None,
+    version: int | None = None,
+) -> dict[str, Any]:
+    contract = data.contract
+    results = {r["kpi_id"]: r for r in data.results}
+    summary = []
+    footnotes: list[str] = []
+    for kpi in contract.kpis:
+        r = results.get(kpi.id)
+        if r is None:
+            continue
+        summary.append(
+            {
+                "id": kpi.id,
+                "name": r["name"],
+                "value": fmt_value(r["value"], r["unit"]),
+                "unit": r["unit"],
+                "target": fmt_target(r),
+                "status": r["status"],
+                "status_class": STATUS_CLASS[r["status"]],
+                "interval": fmt_interval(r),
+                "n": number(r["n"]) if r["n"] is not None else "",
+                "suppressed": r["suppressed"],
+            }
+        )
+    if any(s["suppressed"] for s in summary) or any(data.withheld_cells.values()):
+        footnotes.append(
+            "– betyder, at tallet er diskretioneret: det hviler på færre end "
+            f"{contract.settings.suppression_threshold} besvarelser eller virksomheder."
+        )
+
+    sections = []
+    for section in contract.report_sections:
+        goals: dict[str, list[dict[str, Any]]] = {}
+        for kpi in contract.kpis:
+            r = results.get(kpi.id)
+            if kpi.report_section != section or r is None:
+                continue
+            rows = data.details.get(kpi.id, [])
+            item: dict[str, Any] = {
+                "id": kpi.id,
+                "name": kpi.name,
+                "contract_text": kpi.contract_text,
+                "value": fmt_value(r["value"], r["unit"]),
+                "unit": r["unit"],
+                "target": fmt_target(r) or "Intet mål i år",
+                "status": r["status"],
+                "status_class": STATUS_CLASS[r["status"]],
+                "interval": fmt_interval(r),
+                "n": number(r["n"]) if r["n"] is not None else "",
+                "remark": r["remark"] or "",
+                "interpretation": kpi.interpretation,
+                "chart": "",
+                "detail": _detail_table(data, kpi, rows) if rows else None,
+                "withheld": data.withheld_cells.get(kpi.id, 0),
+            }
+            has_target = any(t is not None for t in kpi.targets.values())
+            if kpi.kind in CHART_KINDS and has_target:
+                item["chart"] = _kpi_chart(data, kpi)
+            if kpi.kind == "nps" and rows and has_target:
+                item["chart2"] = charts.nps_distribution(
+                    {int(d["score"]): int(d["antal"] or 0) for d in rows},
+                    f"{kpi.id}: fordeling af svar på anbefalingsspørgsmålet",
+                )
+            if kpi.kind == "spread" and rows:
+                band = kpi.params.band_pct
+                item["chart"] = charts.municipal_deviation(
+                    [d["kommune"] for d in rows],
+                    [float(d["afvigelse_pct"]) for d in rows],
+                    band,
+                    f"{kpi.id}: afvigelse fra måltal pr. kommune (spænd ±{number(band)} %)",
+                )
+            goals.setdefault(kpi.goal, []).append(item)
+        sections.append({"title": section, "goals": goals})
+
+    budget = contract.budget
+    budget_rows = [
+        {
+            "name": b["name"],
+            "population": number(b["population"]) if b["population"] is not None else "",
+            "share": f"{number(b['share_pct'], 4)} %" if b["share_pct"] is not None else "",
+            "amount": number(b["amount"]) if b["amount"] is not None else DASH,
+            "remark": b["remark"] or "",
+        }
+        for b in data.budget
+    ]
+    budget_total = sum(b["amount"] or 0 for b in data.budget if b["key"] not in ("rest",))
+    if not isinstance(budget, PopulationKeyBudget):
+        budget_total = next((b["amount"] for b in data.budget if b["key"] == "total"), 0) or 0
+    quarter = next((b["quarter"] for b in data.budget if b["quarter"]), None)
+
+    methods = [
+        {"id": k.id, "name": k.name, "method": k.method}
+        for k in contract.kpis
+        if k.method and k.id in results
+    ]
+    quality = {
+        "deliveries": [
+            {
+                "source": SOURCE_NAMES.get(d["source"], d["source"]),
+                "year": d["year"],
+                "file": d["file"],
+                "rows": number(d["rows_read"]),
+                "rejected": number(d["rows_rejected"]),
+                "missing": d["sha256"] is None,
+            }
+            for d in data.deliveries
+        ],
+        "quarantine": [
+            {
+                "source": SOURCE_NAMES.get(q["source"], q["source"]),
+                "year": q["year"],
+                "reason": q["reason"],
+                "rows": number(q["rows"]),
+            }
+            for q in data.quarantine
+        ],
+        "checks": [
+            {
+                "source": SOURCE_NAMES.get(c["source"], c["source"]),
+                "year": c["year"],
+                "check": CHECK_NAMES.get(c["check_name"], c["check_name"]),
+                "outcome": "Bestået"
+                if c["passed"]
+                else ("Fejlet" if c["blocking"] else "Advarsel"),
+                "outcome_class": "ok" if c["passed"] else ("fail" if c["blocking"] else "unsure"),
+                "summary": c["summary"] or "",
+            }
+            for c in data.checks
+            if not c["passed"]
+        ],
+        "checks_passed": sum(1 for c in data.checks if c["passed"]),
+        "checks_total": len(data.checks),
+    }
+    inputs = [
+        {
+            "file": d["file"],
+            "year": d["year"],
+            "sha256": d["sha256"] or "(ingen fil)",
+        }
+        for d in data.deliveries
+    ]
+    return {
+        "draft": draft,
+        "contract": contract,
+        "year": data.year,
+        "organisation": contract.organisation.name,
+        "parties": contract.parties,
+        "summary": summary,
+        "footnotes": footnotes,
+        "sections": sections,
+        "budget": {
+            "title": budget.title,
+            "note": budget.note,
+            "interpretation": budget.interpretation,
+            "rows": budget_rows,
+            "total": number(budget_total),
+            "quarter": quarter,
+            "by_population": isinstance(budget, PopulationKeyBudget),
+        },
+        "methods": methods,
+        "threshold": contract.settings.suppression_threshold,
+        "dominance_pct": number(contract.settings.dominance_pct),
+        "quality": quality,
+        "inputs": inputs,
+        "provenance": provenance,
+        "blocking_failures": data.blocking_failures,
+        "signed_by": signed_by,
+        "signed_on": long_date(signed_on) if signed_on else "",
+        "version": version,
+        "generated": long_date(dt.date.today()),
+    }
