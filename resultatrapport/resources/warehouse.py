@@ -33,5 +33,10 @@ class Warehouse(ConfigurableResource):
     def connect(self) -> Iterator[duckdb.DuckDBPyConnection]:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         with DuckDBResource(database=str(self.path)).get_connection() as con:
-            ensure_schema(con)
-            yield con
+            # dagster-duckdb closes the connection only when the block ends without an
+            # exception; a failed step must not leave the file open (and locked) behind it
+            try:
+                ensure_schema(con)
+                yield con
+            finally:
+                con.close()
