@@ -141,6 +141,7 @@ def _effect(
         "matchede_par": res.matched,
         "kontrolvirksomheder": res.controls,
         "naiv_forskel_pp": res.naive,
+        "to_stoerste_andel_pct": res.top2_share,
     }
     if res.effect.value is None:
         return Measure(None, remark="Ingen vejledte virksomheder kunne matches", extra=extra)
@@ -199,10 +200,24 @@ def evaluate(contract: Contract, kpi: Any, year: int, m: Measure) -> KpiResult:
     suppressed = False
     threshold = contract.settings.suppression_threshold
     confidential = CONFIDENTIAL_SOURCES & set(kpi.sources)
+    top2 = m.extra.get("to_stoerste_andel_pct")
     if value is not None and confidential and m.n < threshold:
         suppressed = True
         value = low = high = None
-        remark = f"For få besvarelser (n={m.n}); tallet er diskretioneret"
+        unit = "besvarelser" if confidential - {"financials"} else "virksomheder"
+        remark = f"For få {unit} (n={m.n}); tallet er diskretioneret"
+    elif (
+        value is not None
+        and "financials" in confidential
+        and top2 is not None
+        and top2 > contract.settings.dominance_pct
+    ):
+        suppressed = True
+        value = low = high = None
+        remark = (
+            f"De to største virksomheder udgør {top2:.0f} % af grundlaget (over "
+            f"{contract.settings.dominance_pct:.0f} %); tallet er diskretioneret"
+        )
     state = status(
         value, target.value if target else None, target.operator if target else None, low, high
     )

@@ -55,6 +55,9 @@ class EffectResult:
     controls: int  # unguided firms with complete data
     cohort_year: int
     baseline_year: int
+    # share (%) of the sum of absolute pair differences made up by the two largest: the
+    # dominance rule for financial aggregates (submissions.md, confidentiality)
+    top2_share: float | None = None
 
 
 def matched_effect(
@@ -156,6 +159,8 @@ def matched_effect(
     ).fetchone()
     con.execute("DROP TABLE _units")
     treated, controls, naive = (int(row[0]), int(row[1]), row[2]) if row else (0, 0, None)
+    magnitude = np.sort(np.abs(diffs))[::-1]
+    top2 = float(100 * magnitude[:2].sum() / magnitude.sum()) if magnitude.sum() > 0 else None
     return EffectResult(
         effect=wild_cluster_bootstrap(diffs, controls_used, replicates=replicates, seed=seed),
         naive=None if naive is None else float(naive),
@@ -164,4 +169,5 @@ def matched_effect(
         controls=controls,
         cohort_year=cohort,
         baseline_year=base,
+        top2_share=top2,
     )
