@@ -5,10 +5,19 @@ CONTRACT ?= kkr-midtjylland-2026
 YEAR ?= 2026
 SCALE ?= 1
 export DAGSTER_HOME ?= $(CURDIR)/var/dagster_home
+SIGNER ?=
 
-.PHONY: setup demo sample run test lint dev clean
+.PHONY: setup demo sample run sign-off test lint dev clean
+
+# Debian packages: pango for WeasyPrint (the PDF), poppler-utils for the tests that read it
+DEB_PACKAGES := libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core poppler-utils
 
 setup:
+	@missing=$$(for p in $(DEB_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq $$missing; \
+	  else echo "Missing Debian packages: $$missing (sudo apt-get install $$missing)"; exit 1; fi; \
+	fi
 	@command -v uv >/dev/null 2>&1 || python3 -m pip install --quiet "uv==$(UV_VERSION)"
 	uv sync --frozen
 	@mkdir -p "$(DAGSTER_HOME)" && cp -f dagster.yaml "$(DAGSTER_HOME)/dagster.yaml"
@@ -18,6 +27,10 @@ sample: setup
 
 run: setup
 	uv run resultatrapport run --contract $(CONTRACT) --year $(YEAR) --inbox var/inbox
+
+sign-off: setup
+	@test -n "$(SIGNER)" || { echo 'usage: make sign-off SIGNER="Name" [CONTRACT=… YEAR=…]'; exit 2; }
+	uv run resultatrapport sign-off --contract $(CONTRACT) --year $(YEAR) --by "$(SIGNER)"
 
 demo: sample run
 

@@ -167,7 +167,12 @@ def cmd_run(args: argparse.Namespace) -> int:
             raise_on_error=False,
             run_config=run_config,
         )
-        return _summary(result, name, str(args.year))
+        code = _summary(result, name, str(args.year))
+        for event in result.get_asset_materialization_events():
+            mat = event.step_materialization_data.materialization
+            if mat.asset_key.path[0] == "report" and "path" in mat.metadata:
+                print(f"Draft report: {mat.metadata['path'].value}")
+        return code
 
 
 def cmd_sign_off(args: argparse.Namespace) -> int:
