@@ -12,6 +12,7 @@ import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from resultatrapport import settings
 
@@ -61,8 +62,12 @@ def _summary(result, job_name: str, partition: str, quiet: bool = False) -> int:
     failed_steps = [e.step_key for e in result.all_events if e.is_step_failure]
     materialised = result.get_asset_materialization_events()
     print(f"Run {result.run_id} ({job_name}, {partition}):")
-    for event in [] if quiet else materialised:
+    # a range run materialises each asset once per year: one line per asset
+    by_key: dict[str, Any] = {}
+    for event in materialised:
         mat = event.step_materialization_data.materialization
+        by_key.setdefault(mat.asset_key.to_user_string(), mat)
+    for key, mat in [] if quiet else by_key.items():
         rows = mat.metadata.get("dagster/row_count")
         extra = f" {rows.value:,} rows" if rows is not None else ""
         quarantined = mat.metadata.get("rows_quarantined")
@@ -72,7 +77,7 @@ def _summary(result, job_name: str, partition: str, quiet: bool = False) -> int:
         if path is not None:
             pages = mat.metadata.get("pages")
             extra += f" -> {path.value}" + (f" ({pages.value} pages)" if pages else "")
-        print(f"  materialised {mat.asset_key.to_user_string()}{extra}")
+        print(f"  materialised {key}{extra}")
     blocking_failed = []
     for evaluation in result.get_asset_check_evaluations():
         if evaluation.passed:
@@ -92,7 +97,7 @@ def _summary(result, job_name: str, partition: str, quiet: bool = False) -> int:
         if event.is_step_failure and event.step_failure_data and event.step_failure_data.error:
             print(f"      {event.step_failure_data.error.message.strip().splitlines()[0]}")
     ok = result.success and not blocking_failed
-    print("OK" if ok else "FAILED", f"- {len(materialised)} assets materialised")
+    print("OK" if ok else "FAILED", f"- {len(by_key)} assets materialised")
     return 0 if ok else 1
 
 
@@ -122,57 +127,113 @@ def _contract(args: argparse.Namespace):  # type: ignore[no-untyped-def]
 QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
 
 
+def _build(contract, years: list[int]) -> int:  # type: ignore[no-untyped-def]
+    """Ingest what ``years`` read, then run the contract's KPIs-to-draft job once for the
+    whole range (its assets backfill in a single run). The CLI only launches Dagster jobs."""
+    from dagster import DagsterInstance
+
+    from resultatrapport.assets.kpis import first_year_needed
+    from resultatrapport.pipelines.automation import RANGE_END_TAG, RANGE_START_TAG
+    from resultatrapport.pipelines.definitions import defs
+    from resultatrapport.pipelines.jobs import ingestion_job_name, job_name
+
+    first, last = min(years), max(years)
+    name = job_name(contract.id)
+    job = defs.resolve_job_def(name)
+    started = time.perf_counter()
+    with DagsterInstance.get() as instance:
+        # the years asked for are (re)ingested; earlier years the KPIs read (the effect KPI
+        # follows firms five years back) only where the instance has no materialisation yet
+        ingest = defs.resolve_job_def(ingestion_job_name(contract.id))
+        keys = [k for k in ingest.asset_layer.executable_asset_keys if k.path[0] == "ingest"]
+        failed = []
+        for year in range(first_year_needed(contract, first), last + 1):
+            done = all(str(year) in instance.get_materialized_partitions(k) for k in keys)
+            if year < first and done:
+                continue
+            if year < first:
+                print(f"Ingesting {year}, which the KPIs of {first} read ...", flush=True)
+            ingested = ingest.execute_in_process(
+                instance=instance,
+                partition_key=str(year),
+                raise_on_error=False,
+                run_config=QUIET,
+            )
+            if _summary(ingested, ingest.name, str(year), quiet=year < first) and year >= first:
+                failed.append(year)
+        if failed:
+            print(
+                f"Ingestion failed for {', '.join(map(str, failed))}: the KPIs are not computed "
+                "on untrusted data."
+            )
+            return 1
+        ingest_seconds = time.perf_counter() - started
+        partition = str(first) if first == last else f"{first}-{last}"
+        tags = {} if first == last else {RANGE_START_TAG: str(first), RANGE_END_TAG: str(last)}
+        result = job.execute_in_process(
+            instance=instance,
+            partition_key=str(first) if first == last else None,
+            tags=tags,
+            raise_on_error=False,
+            run_config=QUIET,
+        )
+        code = _summary(result, name, partition)
+        drafts: dict[str, str] = {}
+        for event in result.get_asset_materialization_events():
+            mat = event.step_materialization_data.materialization
+            if mat.asset_key.path[0] == "report" and "path" in mat.metadata:
+                drafts[""] = str(mat.metadata["path"].value)
+            if mat.asset_key.path[0] == "report" and "paths" in mat.metadata:
+                drafts.update(mat.metadata["paths"].value)  # type: ignore[arg-type]
+        for key, path in sorted(drafts.items()):
+            print(f"Draft report{' ' + key if key else ''}: {path}")
+        total = time.perf_counter() - started
+        print(
+            f"Time: {total:.1f} s ({ingest_seconds:.1f} s ingestion, {total - ingest_seconds:.1f} s KPIs to draft)"
+        )
+        return code
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     from resultatrapport.instance import ensure_dagster_home
 
     if args.inbox:
         os.environ[settings.ENV_INBOX] = str(Path(args.inbox).resolve())
     ensure_dagster_home()
-    from dagster import DagsterInstance
-
-    from resultatrapport.assets.kpis import first_year_needed
-    from resultatrapport.pipelines.definitions import defs
-    from resultatrapport.pipelines.jobs import ingestion_job_name, job_name
-
     contract = _contract(args)
     if contract is None:
         return 2
-    name = job_name(contract.id)
-    job = defs.resolve_job_def(name)
-    run_config = QUIET
-    with DagsterInstance.get() as instance:
-        # the year's deliveries are (re)ingested; earlier years the KPIs read (the effect KPI
-        # follows firms five years back) only where the instance has no materialisation yet
-        ingest = defs.resolve_job_def(ingestion_job_name(contract.id))
-        keys = [k for k in ingest.asset_layer.executable_asset_keys if k.path[0] == "ingest"]
-        for year in range(first_year_needed(contract, args.year), args.year + 1):
-            done = all(str(year) in instance.get_materialized_partitions(k) for k in keys)
-            if year < args.year and done:
-                continue
-            if year < args.year:
-                print(f"Ingesting {year}, which the KPIs of {args.year} read ...", flush=True)
-            ingested = ingest.execute_in_process(
-                instance=instance,
-                partition_key=str(year),
-                raise_on_error=False,
-                run_config=run_config,
-            )
-            code = _summary(ingested, ingest.name, str(year), quiet=year < args.year)
-            if code and year == args.year:
-                print("Ingestion failed: the KPIs are not computed on untrusted data.")
-                return code
-        result = job.execute_in_process(
-            instance=instance,
-            partition_key=str(args.year),
-            raise_on_error=False,
-            run_config=run_config,
+    return _build(contract, [args.year])
+
+
+def cmd_backfill(args: argparse.Namespace) -> int:
+    """Rebuild a range of contract years (e.g. the January backfill of last year)."""
+    from resultatrapport.contracts import load_contracts
+    from resultatrapport.instance import ensure_dagster_home
+
+    if args.inbox:
+        os.environ[settings.ENV_INBOX] = str(Path(args.inbox).resolve())
+    ensure_dagster_home()
+    contracts = load_contracts()
+    if args.contract not in contracts:
+        print(
+            f"Unknown contract {args.contract!r}; known: {', '.join(sorted(contracts))}",
+            file=sys.stderr,
         )
-        code = _summary(result, name, str(args.year))
-        for event in result.get_asset_materialization_events():
-            mat = event.step_materialization_data.materialization
-            if mat.asset_key.path[0] == "report" and "path" in mat.metadata:
-                print(f"Draft report: {mat.metadata['path'].value}")
-        return code
+        return 2
+    contract = contracts[args.contract]
+    outside = [y for y in args.years if y not in contract.years]
+    if outside:
+        print(
+            f"{', '.join(map(str, outside))} outside the contract period of {contract.id} "
+            f"({contract.period.first}-{contract.period.last}): nothing was run",
+            file=sys.stderr,
+        )
+        return 2
+    if args.years != list(range(args.years[0], args.years[-1] + 1)):
+        print("Give a range of consecutive years, e.g. 2020-2023", file=sys.stderr)
+        return 2
+    return _build(contract, args.years)
 
 
 def cmd_sign_off(args: argparse.Namespace) -> int:
@@ -303,6 +364,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--year", type=int, default=DEFAULT_YEAR)
     p.add_argument("--inbox", help="inbox folder (default: $RESULTATRAPPORT_INBOX or var/inbox)")
     p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser(
+        "backfill",
+        help="rebuild a range of contract years: ingestion, KPIs and drafts (one run for the KPIs)",
+    )
+    p.add_argument("--contract", default=DEFAULT_CONTRACT)
+    p.add_argument("--years", type=parse_years, required=True, help="e.g. 2020-2023")
+    p.add_argument("--inbox", help="inbox folder (default: $RESULTATRAPPORT_INBOX or var/inbox)")
+    p.set_defaults(func=cmd_backfill)
 
     p = sub.add_parser(
         "sign-off",

@@ -26,6 +26,7 @@ from dagster import (
     asset,
 )
 
+from resultatrapport.assets.common import RETRY, WAREHOUSE_POOL
 from resultatrapport.formats import FORMATS, REGISTER_SOURCES, SourceFormat
 from resultatrapport.ingest import build_clean, load_raw, raw_frame, record_checks
 from resultatrapport.pipelines.partitions import YEARS
@@ -127,6 +128,8 @@ def build_source_assets(fmt: SourceFormat, org: str | None) -> list[AssetsDefini
         group_name="raw",
         kinds={"duckdb", fmt.file_type},
         owners=[OWNER],
+        pool=WAREHOUSE_POOL,
+        retry_policy=RETRY,
         description=(
             f"{fmt.title}{where}: rows of `{pattern}` as delivered, personal data removed, "
             f"CPR-shaped text masked. Rules: {rules}."
@@ -245,6 +248,8 @@ def build_source_assets(fmt: SourceFormat, org: str | None) -> list[AssetsDefini
         group_name="ingest",
         kinds={"duckdb"},
         owners=[OWNER],
+        pool=WAREHOUSE_POOL,
+        retry_policy=RETRY,
         description=(
             f"{fmt.title}{where}: {fmt.description} Typed rows that broke no rule; the others "
             "are in `ingest.quarantine` with file, line and reason."

@@ -4,7 +4,8 @@ One asset per KPI per contract (``kpi/<contract>/<kpi>``), reading exactly the c
 tables its definition names; a budget asset (``budget/<contract>/distribution``); and the
 results asset (``report/<contract>/kpi_results``) that stands for the complete results
 table of a contract and year, with a blocking check that every KPI has its row. All of a
-contract's assets are partitioned by its contract years only.
+contract's assets are partitioned by its contract years only, and backfill a range of years
+in one run (``BackfillPolicy.single_run()``): every body works on ``context.partition_keys``.
 """
 
 from typing import Any
@@ -19,14 +20,18 @@ from dagster import (
     AssetsDefinition,
     MaterializeResult,
     MetadataValue,
+    TableColumn,
+    TableSchema,
     TimeWindowPartitionMapping,
     TimeWindowPartitionsDefinition,
     asset,
 )
 
-from resultatrapport.assets.ingestion import OWNER, ingest_key
+from resultatrapport.assets.common import RETRY, SINGLE_RUN, WAREHOUSE_POOL, years_of
+from resultatrapport.assets.ingestion import ingest_key
 from resultatrapport.contracts import Contract, IndexedSumBudget, PopulationKeyBudget
 from resultatrapport.formats import FORMATS, ORGANISATION_SOURCES
+from resultatrapport.ingest import transaction
 from resultatrapport.kpis.budget import BudgetError, indexed_sum, population_key
 from resultatrapport.kpis.compute import KIND_READS_BACK as LOOKBACK
 from resultatrapport.kpis.compute import evaluate, measure, store
@@ -35,6 +40,13 @@ from resultatrapport.report.danish import number
 from resultatrapport.resources import Warehouse
 
 PER_ORG = set(ORGANISATION_SOURCES.values())
+ANALYSTS = "team:analysts"
+
+
+def by_year_table(rows: list[tuple[int, str, str, str]]) -> str:
+    """Markdown table of (year, value, target, status) for the metadata of a range run."""
+    lines = ["| år | værdi | mål | status |", "|---|---:|---|---|"]
+    return "\n".join(lines + [f"| {y} | {v} | {t} | {s} |" for y, v, t, s in rows])
 
 
 def contract_partitions(contract: Contract) -> TimeWindowPartitionsDefinition:
@@ -49,8 +61,9 @@ def contract_partitions(contract: Contract) -> TimeWindowPartitionsDefinition:
     )
 
 
-def group_name(contract: Contract) -> str:
-    return f"contract_{contract.scope}"
+def group_name(contract: Contract, stage: str = "kpi") -> str:
+    """Groups per stage and contract: ``kpi_<contract>``, ``report_<contract>``."""
+    return f"{stage}_{contract.scope}"
 
 
 def kpi_key(contract: Contract, kpi: Any) -> AssetKey:
@@ -91,6 +104,16 @@ def _describe(kpi: Any) -> str:
     return "\n\n".join(parts)
 
 
+def _value(result: Any) -> str:
+    return "–" if result.value is None else f"{number(result.value, 1)} {result.unit}"
+
+
+def _target(result: Any) -> str:
+    if result.target is None:
+        return "Intet mål i år"
+    return f"{result.operator} {number(result.target)}"
+
+
 def build_kpi_asset(
     contract: Contract, kpi: Any, partitions: TimeWindowPartitionsDefinition
 ) -> AssetsDefinition:
@@ -101,7 +124,11 @@ def build_kpi_asset(
         deps=[source_dep(contract, kpi.kind, s) for s in kpi.sources],
         description=_describe(kpi),
         kinds={"duckdb"},
-        owners=[OWNER],
+        owners=[ANALYSTS],
+        pool=WAREHOUSE_POOL,
+        retry_policy=RETRY,
+        backfill_policy=SINGLE_RUN,
+        tags={"kpi_kind": kpi.kind},
         metadata={
             "kpi_id": kpi.id,
             "kind": kpi.kind,
@@ -112,20 +139,24 @@ def build_kpi_asset(
         },
     )
     def kpi_asset(context: AssetExecutionContext, warehouse: Warehouse) -> MaterializeResult:
-        year = int(context.partition_key)
+        results = []
         with warehouse.connect() as con:
-            m = measure(con, contract, kpi, year)
-            result = evaluate(contract, kpi, year, m)
-            store(con, result, [] if result.suppressed else m.detail, context.run.run_id)
+            for year in years_of(context):
+                m = measure(con, contract, kpi, year)
+                result = evaluate(contract, kpi, year, m)
+                store(con, result, [] if result.suppressed else m.detail, context.run.run_id)
+                results.append((result, m))
+        if len(results) > 1:  # a range run: one materialisation stands for every year
+            rows = [(r.year, _value(r), _target(r), r.status) for r, _ in results]
+            return MaterializeResult(
+                metadata={"results_by_year": MetadataValue.md(by_year_table(rows))}
+            )
+        result, m = results[0]
         metadata: dict[str, Any] = {
             "value": MetadataValue.float(result.value)
             if result.value is not None
             else MetadataValue.null(),
-            "target": MetadataValue.text(
-                f"{result.operator} {number(result.target)}"
-                if result.target is not None
-                else "Intet mål i år"
-            ),
+            "target": MetadataValue.text(_target(result)),
             "status": result.status,
             "n": result.n if result.n is not None else 0,
             "interval_95": MetadataValue.text(
@@ -160,50 +191,41 @@ def build_budget_asset(
         deps=[source_dep(contract, "budget", source)],
         description=f"{budget.title}. {budget.note}".strip(),
         kinds={"duckdb"},
-        owners=[OWNER],
+        owners=[ANALYSTS],
+        pool=WAREHOUSE_POOL,
+        retry_policy=RETRY,
+        backfill_policy=SINGLE_RUN,
+        metadata={"dagster/table_name": "kpi.budget"},
     )
     def budget_asset(context: AssetExecutionContext, warehouse: Warehouse) -> MaterializeResult:
-        year = int(context.partition_key)
-        remark = ""
-        lines = []
+        per_year = []
         with warehouse.connect() as con:
-            try:
-                if isinstance(budget, PopulationKeyBudget):
-                    total = budget.totals[year]
-                    if total is None:
-                        remark = f"Kontrakten angiver ikke bevillingen for {year}"
-                    else:
-                        lines = population_key(
-                            con, year, total, budget.population_quarter[year], budget.municipalities
-                        )
-                else:
-                    assert isinstance(budget, IndexedSumBudget)
-                    earmarks = {e.name: e.amount for e in budget.earmarks.get(year, [])}
-                    lines = indexed_sum(con, budget.base_amount, budget.base_year, year, earmarks)
-            except BudgetError as exc:
-                remark = str(exc)
-            con.execute("BEGIN TRANSACTION")
-            con.execute(
-                "DELETE FROM kpi.budget WHERE contract = $c AND year = $y",
-                {"c": contract.id, "y": year},
+            for year in years_of(context):
+                lines, remark = _budget_lines(con, year)
+                with transaction(con):
+                    con.execute(
+                        "DELETE FROM kpi.budget WHERE contract = $c AND year = $y",
+                        {"c": contract.id, "y": year},
+                    )
+                    rows: list[tuple[Any, ...]] = [
+                        (contract.id, year, i, b.key, b.name, b.amount, b.population, b.quarter,
+                         b.share_pct, None)
+                        for i, b in enumerate(lines)
+                    ] or [(contract.id, year, 0, "none", "Ikke opgjort", None, None, None, None,
+                           remark)]  # fmt: skip
+                    con.executemany(
+                        "INSERT INTO kpi.budget VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows
+                    )
+                per_year.append((year, lines, remark))
+        if len(per_year) > 1:
+            rows_md = [
+                (y, number(_total(lines)) + " kr." if lines else "–", "", r or "opgjort")
+                for y, lines, r in per_year
+            ]
+            return MaterializeResult(
+                metadata={"total_by_year": MetadataValue.md(by_year_table(rows_md))}
             )
-            rows: list[tuple[Any, ...]] = [
-                (
-                    contract.id,
-                    year,
-                    i,
-                    b.key,
-                    b.name,
-                    b.amount,
-                    b.population,
-                    b.quarter,
-                    b.share_pct,
-                    None,
-                )
-                for i, b in enumerate(lines)
-            ] or [(contract.id, year, 0, "none", "Ikke opgjort", None, None, None, None, remark)]
-            con.executemany("INSERT INTO kpi.budget VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
-            con.execute("COMMIT")
+        _, lines, remark = per_year[0]
         table = "\n".join(
             ["| | beløb (kr.) | folketal | andel |", "|---|---:|---:|---:|"]
             + [
@@ -212,10 +234,7 @@ def build_budget_asset(
                 for b in lines
             ]
         )
-        if isinstance(budget, PopulationKeyBudget):
-            total_amount = sum(b.amount for b in lines) if lines else None
-        else:
-            total_amount = next((b.amount for b in lines if b.key == "total"), None)
+        total_amount = _total(lines)
         return MaterializeResult(
             metadata={
                 "total_kr": MetadataValue.int(int(total_amount))
@@ -226,7 +245,57 @@ def build_budget_asset(
             }
         )
 
+    def _budget_lines(con: Any, year: int) -> tuple[list[Any], str]:
+        try:
+            if isinstance(budget, PopulationKeyBudget):
+                total = budget.totals[year]
+                if total is None:
+                    return [], f"Kontrakten angiver ikke bevillingen for {year}"
+                quarter = budget.population_quarter[year]
+                return population_key(con, year, total, quarter, budget.municipalities), ""
+            assert isinstance(budget, IndexedSumBudget)
+            earmarks = {e.name: e.amount for e in budget.earmarks.get(year, [])}
+            return indexed_sum(con, budget.base_amount, budget.base_year, year, earmarks), ""
+        except BudgetError as exc:
+            return [], str(exc)
+
+    def _total(lines: list[Any]) -> int | None:
+        if not lines:
+            return None
+        if isinstance(budget, PopulationKeyBudget):
+            return sum(b.amount for b in lines)
+        return next((b.amount for b in lines if b.key == "total"), None)
+
     return budget_asset
+
+
+RESULTS_SCHEMA = TableSchema(
+    columns=[
+        TableColumn("contract", "VARCHAR", description="contract id"),
+        TableColumn("year", "INTEGER", description="reporting year (partition)"),
+        TableColumn("kpi_id", "VARCHAR", description="KPI id from the contract file (Mål-ID)"),
+        TableColumn("name", "VARCHAR", description="the KPI's Danish name (Målepunkt)"),
+        TableColumn("unit", "VARCHAR", description="antal, pct., NPS, procentpoint, årsværk, kr."),
+        TableColumn(
+            "value", "DOUBLE", description="the result; NULL if not measurable or withheld"
+        ),
+        TableColumn("target", "DOUBLE", description="the year's target; NULL if none"),
+        TableColumn("operator", "VARCHAR", description=">=, >, <= or ± (band)"),
+        TableColumn(
+            "status",
+            "VARCHAR",
+            description="Opfyldt, Ikke opfyldt, Usikker, Ikke målbar, Intet mål i år",
+        ),
+        TableColumn("n", "BIGINT", description="units the result rests on"),
+        TableColumn("low", "DOUBLE", description="lower 95 % bound (estimates)"),
+        TableColumn("high", "DOUBLE", description="upper 95 % bound (estimates)"),
+        TableColumn("suppressed", "BOOLEAN", description="withheld for confidentiality"),
+        TableColumn("remark", "VARCHAR", description="the reason, in Danish"),
+        TableColumn(
+            "path_value", "DOUBLE", description="the path towards a later target (not a target)"
+        ),
+    ]
+)
 
 
 def build_results_asset(
@@ -245,8 +314,11 @@ def build_results_asset(
             "status, n, interval, suppressed, remark)."
         ),
         kinds={"duckdb"},
-        owners=[OWNER],
-        metadata={"dagster/table_name": "kpi.results"},
+        owners=[ANALYSTS],
+        pool=WAREHOUSE_POOL,
+        retry_policy=RETRY,
+        backfill_policy=SINGLE_RUN,
+        metadata={"dagster/table_name": "kpi.results", "dagster/column_schema": RESULTS_SCHEMA},
         check_specs=[
             AssetCheckSpec(
                 "complete",
@@ -258,31 +330,37 @@ def build_results_asset(
         ],
     )
     def results_asset(context: AssetExecutionContext, warehouse: Warehouse) -> MaterializeResult:
-        year = int(context.partition_key)
         ids = [k.id for k in contract.kpis]
-        with warehouse.connect() as con:
-            # rows of KPIs no longer in the contract file are stale: remove them
-            con.execute(
-                f"DELETE FROM kpi.results WHERE contract = $c AND year = $y AND kpi_id NOT IN "
-                f"({', '.join(repr(i) for i in ids)})",
-                {"c": contract.id, "y": year},
-            )
-            rows = con.execute(
-                "SELECT kpi_id, status, value, unit FROM kpi.results WHERE contract = $c AND year = $y "
-                "ORDER BY position",
-                {"c": contract.id, "y": year},
-            ).fetchall()
-        present = [r[0] for r in rows]
-        missing = [i for i in ids if i not in present]
-        duplicated = sorted({i for i in present if present.count(i) > 1})
+        missing: dict[str, list[str]] = {}
+        duplicated: dict[str, list[str]] = {}
         statuses: dict[str, int] = {}
-        for r in rows:
-            statuses[r[1]] = statuses.get(r[1], 0) + 1
+        all_rows = []
+        with warehouse.connect() as con:
+            for year in years_of(context):
+                # rows of KPIs no longer in the contract file are stale: remove them
+                con.execute(
+                    "DELETE FROM kpi.results WHERE contract = $c AND year = $y "
+                    "AND NOT list_contains($ids, kpi_id)",
+                    {"c": contract.id, "y": year, "ids": ids},
+                )
+                rows = con.execute(
+                    "SELECT kpi_id, status, value, unit FROM kpi.results "
+                    "WHERE contract = $c AND year = $y ORDER BY position",
+                    {"c": contract.id, "y": year},
+                ).fetchall()
+                present = [r[0] for r in rows]
+                if lacking := [i for i in ids if i not in present]:
+                    missing[str(year)] = lacking
+                if twice := sorted({i for i in present if present.count(i) > 1}):
+                    duplicated[str(year)] = twice
+                for r in rows:
+                    statuses[r[1]] = statuses.get(r[1], 0) + 1
+                all_rows += [(year, *r) for r in rows]
         table = "\n".join(
-            ["| KPI | status | værdi |", "|---|---|---:|"]
+            ["| år | KPI | status | værdi |", "|---|---|---|---:|"]
             + [
-                f"| {k} | {s} | {number(v, 1) if v is not None else '–'} {u} |"
-                for k, s, v, u in rows
+                f"| {y} | {k} | {s} | {number(v, 1) if v is not None else '–'} {u} |"
+                for y, k, s, v, u in all_rows
             ]
         )
         check = AssetCheckResult(
@@ -296,7 +374,7 @@ def build_results_asset(
         )
         return MaterializeResult(
             metadata={
-                "dagster/row_count": len(rows),
+                "dagster/row_count": len(all_rows),
                 "statuses": MetadataValue.json(statuses),
                 "results": MetadataValue.md(table),
             },

@@ -40,7 +40,7 @@ from dagster import (
 )
 from pydantic import Field
 
-from resultatrapport.assets.ingestion import OWNER
+from resultatrapport.assets.common import RETRY, SINGLE_RUN, WAREHOUSE_POOL, years_of
 from resultatrapport.contracts import Contract, PopulationKeyBudget
 from resultatrapport.report import content, publish
 from resultatrapport.report.danish import long_date
@@ -49,6 +49,7 @@ from resultatrapport.resources import Renderer, Warehouse
 from resultatrapport.settings import PROJECT_ROOT
 
 TZ = ZoneInfo("Europe/Copenhagen")
+REPORT_OWNERS = "team:report-owners"
 TEMPLATE = "report.html.j2"
 
 
@@ -123,7 +124,10 @@ def build_draft_asset(
             AssetKey(["budget", contract.scope, "distribution"]),
         ],
         kinds={"pdf"},
-        owners=[OWNER],
+        owners=[REPORT_OWNERS],
+        pool=WAREHOUSE_POOL,
+        retry_policy=RETRY,
+        backfill_policy=SINGLE_RUN,
         description=(
             f"Draft annual report of {contract.id} (PDF, Danish, UDKAST on every page): summary "
             "of every KPI, a section per goal with charts, the budget, method notes, data "
@@ -133,7 +137,29 @@ def build_draft_asset(
     def draft(
         context: AssetExecutionContext, warehouse: Warehouse, renderer: Renderer
     ) -> MaterializeResult:
-        year = int(context.partition_key)
+        drafts = [_draft(context, warehouse, renderer, year) for year in years_of(context)]
+        if len(drafts) > 1:  # a range run: one materialisation stands for every year
+            return MaterializeResult(
+                metadata={
+                    "paths": MetadataValue.json({str(y): d["path"] for y, d in drafts}),
+                    "pages": MetadataValue.json({str(y): d["pages"] for y, d in drafts}),
+                }
+            )
+        _, d = drafts[0]
+        return MaterializeResult(
+            metadata={
+                "path": MetadataValue.path(d["path"]),
+                "pages": d["pages"],
+                "render_seconds": MetadataValue.float(d["seconds"]),
+                "data_hash": d["data_hash"],
+                "pdf_sha256": d["pdf_sha256"],
+                "blocking_failures": MetadataValue.json(d["blocking_failures"]),
+            }
+        )
+
+    def _draft(
+        context: AssetExecutionContext, warehouse: Warehouse, renderer: Renderer, year: int
+    ) -> tuple[int, dict[str, Any]]:
         with warehouse.connect() as con:
             data = content.load(con, contract, year)
         data_hash = content.data_hash(data)
@@ -151,16 +177,14 @@ def build_draft_asset(
                 context.run.run_id,
             )  # fmt: skip
         context.log.info(f"Draft written: {path} ({pages} pages, {seconds:.1f} s)")
-        return MaterializeResult(
-            metadata={
-                "path": MetadataValue.path(str(path)),
-                "pages": pages,
-                "render_seconds": MetadataValue.float(round(seconds, 2)),
-                "data_hash": data_hash,
-                "pdf_sha256": publish.sha256(pdf),
-                "blocking_failures": MetadataValue.json(data.blocking_failures),
-            }
-        )
+        return year, {
+            "path": str(path),
+            "pages": pages,
+            "seconds": round(seconds, 2),
+            "data_hash": data_hash,
+            "pdf_sha256": publish.sha256(pdf),
+            "blocking_failures": data.blocking_failures,
+        }
 
     return draft
 
@@ -199,7 +223,7 @@ def build_signoff_assets(
             deps=[draft_key],
             group_name=group,
             kinds={"pdf"},
-            owners=[OWNER],
+            owners=[REPORT_OWNERS],
             description=(
                 f"Signed-off annual report of {contract.id}, version N (PDF/A-3b with the "
                 "submission CSVs attached). Written once, never replaced. Materialise with the "
@@ -212,7 +236,7 @@ def build_signoff_assets(
             deps=[signed_key],
             group_name=group,
             kinds={"csv"},
-            owners=[OWNER],
+            owners=[REPORT_OWNERS],
             description=f"`{kind}_{contract.id}_<YYYY>_v<N>.csv` to KL and Erhvervsstyrelsen, "
             "from the signed-off version only (shared/formats/submissions.md).",
         )
@@ -235,6 +259,7 @@ def build_signoff_assets(
         specs=specs,
         check_specs=checks,
         partitions_def=partitions,
+        pool=WAREHOUSE_POOL,
     )
     def signoff(
         context: AssetExecutionContext,
@@ -331,30 +356,39 @@ def build_signoff_assets(
         name="current",
         additional_deps=[draft_key],
         partitions_def=partitions,
+        pool=WAREHOUSE_POOL,
         description="The latest signed-off version shows the current data; after a change a "
         "new sign-off makes version N+1.",
     )
     def current(context: AssetCheckExecutionContext, warehouse: Warehouse) -> AssetCheckResult:
-        year = int(context.partition_key)
+        states: dict[str, str] = {}
+        stale = []
         with warehouse.connect() as con:
-            data = content.load(con, contract, year)
-            last = publish.latest_signoff(con, contract.id, year)
-        if last is None:
-            return AssetCheckResult(
-                passed=True, metadata={"state": f"Ingen godkendt version af {year} endnu"}
-            )
-        fresh = last.data_hash == content.data_hash(data)
-        when = long_date(last.signed_at.date())
-        state = (
-            f"v{last.version} (godkendt af {last.signed_by} den {when}) er aktuel"
-            if fresh
-            else f"v{last.version} (godkendt den {when}) er ikke længere aktuel: data er ændret; "
-            f"en ny godkendelse giver v{last.version + 1}"
-        )
+            for key in (
+                context.partition_keys
+                if context.has_partition_key_range
+                else [context.partition_key]
+            ):
+                year = int(key)
+                data = content.load(con, contract, year)
+                last = publish.latest_signoff(con, contract.id, year)
+                if last is None:
+                    states[key] = f"Ingen godkendt version af {year} endnu"
+                    continue
+                when = long_date(last.signed_at.date())
+                if last.data_hash == content.data_hash(data):
+                    states[key] = (
+                        f"v{last.version} (godkendt af {last.signed_by} den {when}) er aktuel"
+                    )
+                else:
+                    stale.append(key)
+                    states[key] = (
+                        f"v{last.version} (godkendt den {when}) er ikke længere aktuel: data er "
+                        f"ændret; en ny godkendelse giver v{last.version + 1}"
+                    )
+        metadata: dict[str, Any] = {"state": "; ".join(f"{k}: {v}" for k, v in states.items())}
         return AssetCheckResult(
-            passed=fresh,
-            severity=AssetCheckSeverity.WARN,
-            metadata={"state": state, "version": last.version},
+            passed=not stale, severity=AssetCheckSeverity.WARN, metadata=metadata
         )
 
     return [signoff, current]

@@ -17,6 +17,7 @@ from resultatrapport.assets.kpis import build_contract_assets, contract_partitio
 from resultatrapport.assets.report import build_draft_asset, build_signoff_assets
 from resultatrapport.contracts import load_contracts
 from resultatrapport.formats import ORGANISATION_SOURCES
+from resultatrapport.pipelines import automation
 from resultatrapport.pipelines.jobs import contract_job, ingestion_job, signoff_job
 from resultatrapport.resources import Inbox, Renderer, ValidationSettings, Warehouse
 
@@ -30,6 +31,8 @@ warnings.filterwarnings(
 warnings.filterwarnings(
     "ignore", category=BetaWarning, message=".*allow_nonexistent_upstream_partitions"
 )
+# and a contract's assets backfill a range of years in one run (backfill_policy, beta)
+warnings.filterwarnings("ignore", category=BetaWarning, message=".*backfill_policy")
 
 
 def build_definitions(contracts_dir: Path | None = None) -> Definitions:
@@ -42,18 +45,27 @@ def build_definitions(contracts_dir: Path | None = None) -> Definitions:
         )
     assets = build_ingestion_assets(deliveries)
     jobs = []
+    contract_jobs = []
     for contract in contracts.values():
-        partitions, group = contract_partitions(contract), group_name(contract)
+        partitions, group = contract_partitions(contract), group_name(contract, "report")
         contract_assets = build_contract_assets(contract)
         draft = build_draft_asset(contract, partitions, group)
         signoff, current = build_signoff_assets(contract, partitions, group)
         assets += [*contract_assets, draft, signoff, current]
-        jobs.append(contract_job(contract.id, contract.title, [*contract_assets, draft, current]))
+        contract_jobs.append(
+            contract_job(contract.id, contract.title, [*contract_assets, draft, current])
+        )
         jobs.append(ingestion_job(contract.id, contract_assets))
         jobs.append(signoff_job(contract.id, [signoff, current]))
+    ingest_all = automation.ingestion_job()
     return Definitions(
         assets=assets,
-        jobs=jobs,
+        jobs=[ingest_all, *contract_jobs, *jobs],
+        schedules=automation.build_schedules(contracts, ingest_all),
+        sensors=[
+            automation.build_inbox_sensor(contracts, ingest_all),
+            automation.build_cascade_sensor(contracts, contract_jobs),
+        ],
         resources={
             "inbox": Inbox(),
             "warehouse": Warehouse(),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import glob
 import os
 import tempfile
 from pathlib import Path
@@ -26,6 +27,15 @@ def _fsync_directory(directory: Path) -> None:
         os.close(fd)
 
 
+def remove_leftovers(path: Path) -> None:
+    """Remove temporary files of ``path`` left by a writer that was killed (SIGKILL) before it
+    could clean up. Writers of one output folder are serialised (the warehouse pool), so a
+    temporary file of the same target that exists now belongs to no live writer."""
+    for stale in path.parent.glob(f".{glob.escape(path.name)}.*.tmp"):
+        with contextlib.suppress(FileNotFoundError):
+            stale.unlink()
+
+
 def write_atomically(path: Path, data: bytes, *, replace: bool = True) -> None:
     """Write ``data`` to ``path`` all at once: a temporary file in the same directory is
     written, flushed to disk and then renamed over ``path`` (``os.replace``), so ``path``
@@ -37,6 +47,7 @@ def write_atomically(path: Path, data: bytes, *, replace: bool = True) -> None:
     """
     path = Path(path)
     directory = path.parent
+    remove_leftovers(path)
     fd, tmp_name = tempfile.mkstemp(dir=directory, prefix=f".{path.name}.", suffix=".tmp")
     tmp = Path(tmp_name)
     try:

@@ -1,0 +1,353 @@
+"""Schedules and sensors: what runs unattended.
+
+- ``nightly_refresh`` (02:00 Europe/Copenhagen): re-ingests the current year's deliveries of
+  every contract active this year;
+- ``january_final_drafts`` (2 January, 03:00): re-ingests last year's deliveries of every
+  contract active last year, so its final draft is built from the final data;
+- ``inbox_sensor``: a new or replaced delivery (decided by content hash; a file touched but
+  unchanged triggers nothing) re-ingests only the partitions it belongs to;
+- ``contracts_after_ingestion``: when an ingestion run succeeds, runs the contract jobs
+  (KPIs to draft) for exactly the contract years that read what it ingested, the effect
+  KPIs' five years back included. A run whose blocking check failed triggers nothing: the
+  KPIs are never computed on a delivery that cannot be trusted.
+
+The decisions are plain functions (``inbox_requests``, ``affected_contract_years``, …) so
+they are tested without a daemon.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import re
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from dagster import (
+    AssetKey,
+    DagsterEventType,
+    DagsterRunStatus,
+    DefaultScheduleStatus,
+    DefaultSensorStatus,
+    RunRequest,
+    RunStatusSensorContext,
+    ScheduleEvaluationContext,
+    SensorEvaluationContext,
+    SensorResult,
+    SkipReason,
+    define_asset_job,
+    run_status_sensor,
+    schedule,
+    sensor,
+)
+
+from resultatrapport import settings
+from resultatrapport.assets.ingestion import ingest_key, raw_key
+from resultatrapport.contracts import DELIVERY_SOURCES, Contract
+from resultatrapport.formats import FORMATS, SourceFormat
+from resultatrapport.pipelines.jobs import job_name
+from resultatrapport.pipelines.partitions import FIRST_YEAR
+from resultatrapport.report.content import source_years
+
+TZ = ZoneInfo("Europe/Copenhagen")
+INGEST_ALL = "ingest_all"
+PARTITION_TAG = "dagster/partition"
+RANGE_START_TAG = "dagster/asset_partition_range_start"
+RANGE_END_TAG = "dagster/asset_partition_range_end"
+
+
+def this_year() -> int:
+    return dt.datetime.now(TZ).year
+
+
+def active(contracts: Iterable[Contract], year: int) -> list[Contract]:
+    return [c for c in contracts if c.period.first <= year <= c.period.last]
+
+
+def contract_sources(contract: Contract) -> list[tuple[str, str | None]]:
+    """The (source, organisation) pairs a contract's assets read (registers: org None)."""
+    per_org = set(DELIVERY_SOURCES.values())
+    pairs = {
+        (s, contract.organisation.slug if s in per_org else None)
+        for k in contract.kpis
+        for s in k.sources
+    }
+    pairs.add(
+        ("population", None) if contract.budget.kind == "population_key" else ("price_index", None)
+    )
+    return sorted(pairs, key=lambda p: (p[0], p[1] or ""))
+
+
+def ingestion_keys(pairs: Iterable[tuple[str, str | None]]) -> list[AssetKey]:
+    keys: list[AssetKey] = []
+    for source, org in pairs:
+        keys += [raw_key(FORMATS[source], org), ingest_key(FORMATS[source], org)]
+    return keys
+
+
+def ingestion_job():  # type: ignore[no-untyped-def]
+    """Every ingestion asset, for any year: what the schedules and the inbox sensor launch
+    (each run with the subset of assets it needs)."""
+    from dagster import AssetSelection
+
+    return define_asset_job(
+        name=INGEST_ALL,
+        selection=AssetSelection.groups("raw", "ingest"),
+        description="Ingestion of deliveries for one year (a subset per request).",
+    )
+
+
+# --- nightly and January ---------------------------------------------------------------
+
+
+def refresh_request(contracts: Iterable[Contract], year: int, why: str) -> RunRequest | SkipReason:
+    """Re-ingest ``year`` for every contract active that year (the cascade does the rest)."""
+    running = active(contracts, year)
+    if not running:
+        return SkipReason(f"No contract is active in {year}")
+    pairs = sorted(
+        {p for c in running for p in contract_sources(c)}, key=lambda p: (p[0], p[1] or "")
+    )
+    return RunRequest(
+        partition_key=str(year),
+        asset_selection=ingestion_keys(pairs),
+        tags={"trigger": why, "contracts": ",".join(c.id for c in running)},
+    )
+
+
+def build_schedules(contracts: Mapping[str, Contract], job: Any) -> list[Any]:
+    @schedule(
+        name="nightly_refresh",
+        cron_schedule="0 2 * * *",
+        execution_timezone="Europe/Copenhagen",
+        job=job,
+        default_status=DefaultScheduleStatus.RUNNING,
+        description="02:00: the current year's deliveries of every active contract are "
+        "re-ingested; the KPIs and the year-to-date draft follow (contracts_after_ingestion).",
+    )
+    def nightly_refresh(context: ScheduleEvaluationContext) -> RunRequest | SkipReason:
+        year = context.scheduled_execution_time.astimezone(TZ).year
+        return refresh_request(contracts.values(), year, "nightly")
+
+    @schedule(
+        name="january_final_drafts",
+        cron_schedule="0 3 2 1 *",
+        execution_timezone="Europe/Copenhagen",
+        job=job,
+        default_status=DefaultScheduleStatus.RUNNING,
+        description="2 January, 03:00: last year's deliveries of every contract active last "
+        "year are re-ingested, and its final draft is built for sign-off.",
+    )
+    def january_final_drafts(context: ScheduleEvaluationContext) -> RunRequest | SkipReason:
+        year = context.scheduled_execution_time.astimezone(TZ).year - 1
+        return refresh_request(contracts.values(), year, "january")
+
+    return [nightly_refresh, january_final_drafts]
+
+
+# --- the inbox -------------------------------------------------------------------------
+
+
+def _pattern(fmt: SourceFormat) -> re.Pattern[str]:
+    text = re.escape(fmt.path)
+    text = text.replace(re.escape("{org}"), r"(?P<org>[a-z0-9][a-z0-9-]*)")
+    text = text.replace(re.escape("{year}"), r"(?P<year>[0-9]{4})")
+    return re.compile(f"^{text}$")
+
+
+PATTERNS = [(fmt, _pattern(fmt)) for fmt in FORMATS.values()]
+
+
+def classify(relpath: str, current_year: int) -> tuple[SourceFormat, str | None, int] | None:
+    """The (format, organisation, partition year) a delivery file belongs to. A file with no
+    year in its name (the CVR extract, population, price index) is the current year's
+    delivery."""
+    for fmt, pattern in PATTERNS:
+        if m := pattern.match(relpath):
+            groups = m.groupdict()
+            year = int(groups["year"]) if groups.get("year") else current_year
+            return fmt, groups.get("org"), year
+    return None
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def scan(inbox: Path, cursor: Mapping[str, list[Any]]) -> tuple[dict[str, list[Any]], list[str]]:
+    """The inbox's files as {relpath: [size, mtime_ns, sha256]} and the files whose content
+    changed since ``cursor``. A file is hashed again only when its size or mtime moved."""
+    state: dict[str, list[Any]] = {}
+    changed = []
+    for path in sorted(p for p in inbox.rglob("*") if p.is_file() and not p.name.startswith(".")):
+        relpath = path.relative_to(inbox).as_posix()
+        stat = path.stat()
+        before = cursor.get(relpath)
+        if before and before[0] == stat.st_size and before[1] == stat.st_mtime_ns:
+            state[relpath] = before
+            continue
+        sha = _sha256(path)
+        state[relpath] = [stat.st_size, stat.st_mtime_ns, sha]
+        if not before or before[2] != sha:
+            changed.append(relpath)
+    return state, changed
+
+
+def inbox_requests(
+    contracts: Iterable[Contract],
+    changed: Iterable[str],
+    current_year: int,
+    state: Mapping[str, list[Any]],
+) -> tuple[list[RunRequest], list[str]]:
+    """One ingestion run per year for the changed files some contract reads; and the files
+    ignored, with why."""
+    readers = {p for c in contracts for p in contract_sources(c)}
+    by_year: dict[int, list[tuple[SourceFormat, str | None, str]]] = {}
+    ignored = []
+    for relpath in changed:
+        found = classify(relpath, current_year)
+        if found is None:
+            ignored.append(f"{relpath}: not a delivery of sources.md")
+            continue
+        fmt, org, year = found
+        if not FIRST_YEAR <= year <= current_year:
+            ignored.append(f"{relpath}: {year} is not a partition ({FIRST_YEAR}-{current_year})")
+            continue
+        if (fmt.name, org) not in readers:
+            ignored.append(f"{relpath}: no contract reads it")
+            continue
+        by_year.setdefault(year, []).append((fmt, org, relpath))
+    requests = []
+    for year, files in sorted(by_year.items()):
+        keys = ingestion_keys(
+            sorted({(f.name, o) for f, o, _ in files}, key=lambda p: (p[0], p[1] or ""))
+        )
+        content = ",".join(f"{r}={state[r][2]}" for _, _, r in sorted(files, key=lambda f: f[2]))
+        requests.append(
+            RunRequest(
+                run_key=f"inbox:{year}:{hashlib.sha256(content.encode()).hexdigest()[:16]}",
+                partition_key=str(year),
+                asset_selection=keys,
+                tags={"trigger": "inbox", "files": ",".join(r for _, _, r in files)[:1000]},
+            )
+        )
+    return requests, ignored
+
+
+def build_inbox_sensor(contracts: Mapping[str, Contract], job: Any) -> Any:
+    @sensor(
+        name="inbox_sensor",
+        job=job,
+        minimum_interval_seconds=60,
+        default_status=DefaultSensorStatus.RUNNING,
+        description="A new or replaced delivery in the inbox (by content hash) re-ingests the "
+        "partitions it belongs to; the cursor (size, mtime, hash per file) is kept by Dagster.",
+    )
+    def inbox_sensor(context: SensorEvaluationContext) -> SensorResult:
+        inbox = settings.inbox_dir()
+        if not inbox.is_dir():
+            return SensorResult(skip_reason=f"No inbox folder at {inbox}")
+        cursor = json.loads(context.cursor) if context.cursor else {}
+        state, changed = scan(inbox, cursor)
+        requests, ignored = inbox_requests(contracts.values(), changed, this_year(), state)
+        for line in ignored:
+            context.log.info(f"ignored {line}")
+        new_cursor = json.dumps(state, sort_keys=True)
+        if not requests:
+            return SensorResult(skip_reason="No delivery changed", cursor=new_cursor)
+        return SensorResult(run_requests=requests, cursor=new_cursor)
+
+    return inbox_sensor
+
+
+# --- from ingestion to the contracts ---------------------------------------------------
+
+
+def affected_contract_years(
+    contracts: Iterable[Contract],
+    ingested: Iterable[tuple[str, str | None]],
+    years: Iterable[int],
+    current_year: int,
+) -> list[tuple[Contract, int]]:
+    """The (contract, contract year) partitions that read any of the ``ingested`` (source,
+    organisation) pairs in any of ``years``; contract years after the current one are left
+    for later."""
+    ingested, years = set(ingested), set(years)
+    out = []
+    for contract in contracts:
+        org = contract.organisation.slug
+        for year in contract.years:
+            if year > current_year:
+                continue
+            reads = source_years(contract, year)
+            per_org = set(DELIVERY_SOURCES.values())
+            if any(
+                (source, org if source in per_org else None) in ingested and years & set(ys)
+                for source, ys in reads.items()
+            ):
+                out.append((contract, year))
+    return out
+
+
+def run_years(tags: Mapping[str, str]) -> list[int]:
+    if PARTITION_TAG in tags:
+        return [int(tags[PARTITION_TAG])]
+    if RANGE_START_TAG in tags and RANGE_END_TAG in tags:
+        return list(range(int(tags[RANGE_START_TAG]), int(tags[RANGE_END_TAG]) + 1))
+    return []
+
+
+def ingested_pairs(keys: Iterable[AssetKey]) -> set[tuple[str, str | None]]:
+    """(source, organisation) of the ``ingest/<scope>/<source>`` keys among ``keys``."""
+    pairs = set()
+    for key in keys:
+        if len(key.path) == 3 and key.path[0] == "ingest":
+            scope, source = key.path[1], key.path[2]
+            org = None if scope in ("register", "erst") else scope.replace("_", "-")
+            pairs.add((source, org))
+    return pairs
+
+
+def build_cascade_sensor(contracts: Mapping[str, Contract], contract_jobs: list[Any]) -> Any:
+    @run_status_sensor(
+        name="contracts_after_ingestion",
+        run_status=DagsterRunStatus.SUCCESS,
+        request_jobs=contract_jobs,
+        default_status=DefaultSensorStatus.RUNNING,
+        minimum_interval_seconds=30,
+        description="After a successful ingestion run: the KPIs-to-draft job of every contract "
+        "year that reads what was ingested.",
+    )
+    def contracts_after_ingestion(context: RunStatusSensorContext) -> Any:
+        run = context.dagster_run
+        records = context.instance.get_records_for_run(
+            run.run_id, of_type=DagsterEventType.ASSET_MATERIALIZATION, limit=10_000
+        ).records
+        keys = [
+            r.event_log_entry.asset_materialization.asset_key
+            for r in records
+            if r.event_log_entry.asset_materialization
+        ]
+        pairs = ingested_pairs(keys)
+        if not pairs:
+            return SkipReason(f"Run {run.run_id} ingested nothing")
+        return [
+            RunRequest(
+                run_key=f"{run.run_id}:{contract.id}:{year}",
+                job_name=job_name(contract.id),
+                partition_key=str(year),
+                tags={"trigger": f"ingestion {run.run_id}"},
+            )
+            for contract, year in affected_contract_years(
+                contracts.values(), pairs, run_years(run.tags), this_year()
+            )
+        ] or SkipReason("No contract year reads what was ingested")
+
+    return contracts_after_ingestion

@@ -1,0 +1,209 @@
+"""Schedules and sensors decide which runs to request, for which files and dates."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+from pathlib import Path
+
+import pytest
+from dagster import AssetKey, build_schedule_context, build_sensor_context
+
+from resultatrapport.contracts import load_contracts
+from resultatrapport.pipelines import automation
+from resultatrapport.pipelines.automation import (
+    TZ,
+    affected_contract_years,
+    classify,
+    inbox_requests,
+    scan,
+)
+from resultatrapport.sample.generate import generate_inbox
+
+KKR, VER = "kkr-midtjylland-2026", "viborg-ver-2020"
+
+
+@pytest.fixture(scope="module")
+def contracts():
+    return load_contracts()
+
+
+@pytest.fixture(scope="module")
+def defs():
+    from resultatrapport.pipelines.definitions import defs
+
+    return defs
+
+
+def keys(request) -> set[str]:
+    return {k.to_user_string() for k in request.asset_selection}
+
+
+# --- schedules ---------------------------------------------------------------------------
+
+
+def schedule_request(defs, name: str, when: dt.datetime):
+    repo = defs.get_repository_def()
+    context = build_schedule_context(scheduled_execution_time=when, repository_def=repo)
+    return repo.get_schedule_def(name).evaluate_tick(context)
+
+
+def test_nightly_refresh_ingests_the_current_year_of_the_active_contracts(defs):
+    result = schedule_request(defs, "nightly_refresh", dt.datetime(2026, 3, 5, 2, 0, tzinfo=TZ))
+    [request] = result.run_requests
+    assert request.partition_key == "2026"
+    assert request.tags["contracts"] == KKR
+    chosen = keys(request)
+    assert "ingest/erhvervshus_midtjylland/crm_cases" in chosen
+    assert "ingest/register/financials" in chosen
+    assert not any("viborgegnens" in k for k in chosen)  # Viborg's contract ended in 2023
+    schedule = defs.get_repository_def().get_schedule_def("nightly_refresh")
+    assert schedule.cron_schedule == "0 2 * * *"
+    assert schedule.execution_timezone == "Europe/Copenhagen"
+
+
+def test_nightly_refresh_in_a_viborg_year_and_in_a_year_without_contracts(defs):
+    [request] = schedule_request(
+        defs, "nightly_refresh", dt.datetime(2022, 6, 1, 2, 0, tzinfo=TZ)
+    ).run_requests
+    assert request.tags["contracts"] == VER
+    assert "ingest/viborgegnens_erhvervsraad/time_registration" in keys(request)
+    skipped = schedule_request(defs, "nightly_refresh", dt.datetime(2025, 6, 1, 2, 0, tzinfo=TZ))
+    assert not skipped.run_requests and "No contract is active in 2025" in skipped.skip_message
+
+
+def test_january_builds_last_year_of_the_contracts_active_then(defs):
+    [request] = schedule_request(
+        defs, "january_final_drafts", dt.datetime(2027, 1, 2, 3, 0, tzinfo=TZ)
+    ).run_requests
+    assert (request.partition_key, request.tags["contracts"]) == ("2026", KKR)
+    [request] = schedule_request(
+        defs, "january_final_drafts", dt.datetime(2024, 1, 2, 3, 0, tzinfo=TZ)
+    ).run_requests
+    assert (request.partition_key, request.tags["contracts"]) == ("2023", VER)
+
+
+# --- the inbox sensor ---------------------------------------------------------------------
+
+
+def test_files_are_classified_by_the_formats_of_sources_md():
+    fmt, org, year = classify("erhvervshus-midtjylland/crm/vejledningsforloeb_2025.csv", 2026)
+    assert (fmt.name, org, year) == ("crm_cases", "erhvervshus-midtjylland", 2025)
+    fmt, org, year = classify("register/cvr_virksomheder.csv", 2026)
+    assert (fmt.name, org, year) == ("cvr_firms", None, 2026)  # no year: the current delivery
+    assert classify("register/notes.txt", 2026) is None
+
+
+@pytest.fixture
+def inbox(tmp_path: Path) -> Path:
+    root = tmp_path / "inbox"
+    generate_inbox(root, range(2020, 2028), scale=0.02, seed=1)
+    return root
+
+
+def evaluate(defs, inbox: Path, cursor: str | None, monkeypatch):
+    monkeypatch.setenv("RESULTATRAPPORT_INBOX", str(inbox))
+    monkeypatch.setattr(automation, "this_year", lambda: 2026)
+    repo = defs.get_repository_def()
+    context = build_sensor_context(cursor=cursor, repository_def=repo)
+    return repo.get_sensor_def("inbox_sensor").evaluate_tick(context)
+
+
+def test_inbox_sensor_by_content_hash_with_a_cursor_that_survives_restarts(
+    defs, inbox, monkeypatch
+):
+    first = evaluate(defs, inbox, None, monkeypatch)
+    by_year = {r.partition_key: r for r in first.run_requests}
+    assert sorted(by_year) == [str(y) for y in range(2020, 2027)]  # 2027 is not a partition yet
+    assert "ingest/register/cvr_firms" in keys(by_year["2026"])  # year-less: the current year
+    # nothing changed: nothing to do (a new sensor context with the stored cursor, as after a
+    # restart of the daemon)
+    again = evaluate(defs, inbox, first.cursor, monkeypatch)
+    assert not again.run_requests
+    # touched but unchanged: nothing to do
+    crm = inbox / "viborgegnens-erhvervsraad/crm/vejledningsforloeb_2022.csv"
+    os.utime(crm, ns=(crm.stat().st_atime_ns, crm.stat().st_mtime_ns + 10_000_000_000))
+    touched = evaluate(defs, inbox, again.cursor, monkeypatch)
+    assert not touched.run_requests
+    assert (
+        json.loads(touched.cursor)[crm.relative_to(inbox).as_posix()][1] == crm.stat().st_mtime_ns
+    )
+    # replaced by a corrected delivery: exactly that partition's assets, once
+    lines = crm.read_bytes().splitlines(keepends=True)
+    crm.write_bytes(b"".join(lines[:-3]))
+    changed = evaluate(defs, inbox, touched.cursor, monkeypatch)
+    [request] = changed.run_requests
+    assert request.partition_key == "2022"
+    assert keys(request) == {
+        "raw/viborgegnens_erhvervsraad/crm_cases",
+        "ingest/viborgegnens_erhvervsraad/crm_cases",
+    }
+    assert not evaluate(defs, inbox, changed.cursor, monkeypatch).run_requests
+
+
+def test_files_nobody_reads_or_outside_the_partitions_are_ignored_with_a_reason(
+    contracts, tmp_path
+):
+    inbox = tmp_path / "inbox"
+    (inbox / "register").mkdir(parents=True)
+    (inbox / "register" / "readme.txt").write_text("x")
+    (inbox / "erst").mkdir()
+    (inbox / "erst" / "kendskabsmaaling_2019.csv").write_text("x")
+    state, changed = scan(inbox, {})
+    requests, ignored = inbox_requests(contracts.values(), changed, 2026, state)
+    assert not requests
+    assert any("not a delivery" in i for i in ignored)
+    assert any("2019 is not a partition" in i for i in ignored)
+
+
+# --- from ingestion to the contract years -------------------------------------------------
+
+
+def test_an_ingested_year_reaches_exactly_the_contract_years_that_read_it(contracts):
+    all_ = contracts.values()
+    financials = {("financials", None)}
+    # the effect KPIs of 2026 follow firms back to 2021; the 2027 year is not built yet
+    assert [(c.id, y) for c, y in affected_contract_years(all_, financials, [2021], 2026)] == [
+        (KKR, 2026)
+    ]
+    assert affected_contract_years(all_, financials, [2020], 2026) == []
+    crm_ver = {("crm_cases", "viborgegnens-erhvervsraad")}
+    assert [(c.id, y) for c, y in affected_contract_years(all_, crm_ver, [2021, 2022], 2026)] == [
+        (VER, 2021),
+        (VER, 2022),
+    ]
+    population = {("population", None)}
+    got = [(c.id, y) for c, y in affected_contract_years(all_, population, [2026], 2026)]
+    assert got == [(KKR, 2026)]
+
+
+def test_the_cascade_sensor_requests_the_contract_job_after_a_real_ingestion_run(
+    defs, inbox, monkeypatch, tmp_path
+):
+    from dagster import DagsterInstance, DagsterRunStatus, build_run_status_sensor_context
+
+    monkeypatch.setenv("RESULTATRAPPORT_INBOX", str(inbox))
+    monkeypatch.setattr(automation, "this_year", lambda: 2026)
+    with DagsterInstance.get() as instance:
+        job = defs.resolve_job_def("ingest_all")
+        result = job.get_subset(
+            asset_selection={
+                AssetKey(["raw", "viborgegnens_erhvervsraad", "crm_cases"]),
+                AssetKey(["ingest", "viborgegnens_erhvervsraad", "crm_cases"]),
+            }
+        ).execute_in_process(instance=instance, partition_key="2022")
+        assert result.success
+        run = instance.get_run_by_id(result.run_id)
+        sensor = defs.get_repository_def().get_sensor_def("contracts_after_ingestion")
+        context = build_run_status_sensor_context(
+            sensor_name=sensor.name,
+            dagster_instance=instance,
+            dagster_run=run,
+            dagster_event=result.get_run_success_event(),
+        )
+        requests = list(sensor(context))
+    assert [(r.job_name, r.partition_key) for r in requests] == [
+        ("contract_viborg_ver_2020", "2022")
+    ]
+    assert DagsterRunStatus.SUCCESS == run.status
