@@ -206,4 +206,4 @@ def test_the_cascade_sensor_requests_the_contract_job_after_a_real_ingestion_run
     assert [(r.job_name, r.partition_key) for r in requests] == [
         ("contract_viborg_ver_2020", "2022")
     ]
-    assert DagsterRunStatus.SUCCESS == run.status
+    assert run.status == DagsterRunStatus.SUCCESS
