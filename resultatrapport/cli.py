@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from resultatrapport import settings
+from resultatrapport.instance import end_dead_runs, process_tags
 
 DEFAULT_CONTRACT = "kkr-midtjylland-2026"
 DEFAULT_YEAR = 2026
@@ -123,6 +124,11 @@ def _contract(args: argparse.Namespace):  # type: ignore[no-untyped-def]
     return contract
 
 
+def _end_dead_runs(instance) -> None:  # type: ignore[no-untyped-def]
+    for run_id in end_dead_runs(instance):
+        print(f"Run {run_id} was left unfinished by a killed process: marked failed.")
+
+
 # the console shows warnings and errors; the full event log is in the instance (UI)
 QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
 
@@ -142,6 +148,7 @@ def _build(contract, years: list[int]) -> int:  # type: ignore[no-untyped-def]
     job = defs.resolve_job_def(name)
     started = time.perf_counter()
     with DagsterInstance.get() as instance:
+        _end_dead_runs(instance)
         # the years asked for are (re)ingested; earlier years the KPIs read (the effect KPI
         # follows firms five years back) only where the instance has no materialisation yet
         ingest = defs.resolve_job_def(ingestion_job_name(contract.id))
@@ -158,6 +165,7 @@ def _build(contract, years: list[int]) -> int:  # type: ignore[no-untyped-def]
                 partition_key=str(year),
                 raise_on_error=False,
                 run_config=QUIET,
+                tags=process_tags(),
             )
             if _summary(ingested, ingest.name, str(year), quiet=year < first) and year >= first:
                 failed.append(year)
@@ -173,7 +181,7 @@ def _build(contract, years: list[int]) -> int:  # type: ignore[no-untyped-def]
         result = job.execute_in_process(
             instance=instance,
             partition_key=str(first) if first == last else None,
-            tags=tags,
+            tags={**tags, **process_tags()},
             raise_on_error=False,
             run_config=QUIET,
         )
@@ -252,11 +260,13 @@ def cmd_sign_off(args: argparse.Namespace) -> int:
     name = signoff_job_name(contract.id)
     run_config = {**QUIET, "ops": {f"sign_off_{contract.scope}": {"config": {"by": args.by}}}}
     with DagsterInstance.get() as instance:
+        _end_dead_runs(instance)
         result = defs.resolve_job_def(name).execute_in_process(
             instance=instance,
             partition_key=str(args.year),
             raise_on_error=False,
             run_config=run_config,
+            tags=process_tags(),
         )
         return _summary(result, name, str(args.year))
 

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import os
 import shutil
+import socket
 from pathlib import Path
+from typing import Any
 
 from resultatrapport import settings
 
@@ -20,3 +22,55 @@ def ensure_dagster_home() -> Path:
         shutil.copyfile(repo_config, config)
     os.environ["DAGSTER_HOME"] = str(home)
     return home
+
+
+# --- runs whose process died --------------------------------------------------------------
+# A run the CLI executes in its own process is not watched by Dagster's run monitoring: if
+# the process is killed (SIGKILL, a lost machine), the run stays STARTED and keeps its slot
+# of the warehouse pool, and every later run would wait for it. The CLI tags its runs with
+# its host and process id, and before it starts, ends the runs of processes that are gone.
+
+PID_TAG = "resultatrapport/pid"
+HOST_TAG = "resultatrapport/host"
+
+
+def process_tags() -> dict[str, str]:
+    return {PID_TAG: str(os.getpid()), HOST_TAG: socket.gethostname()}
+
+
+def _alive(pid: int) -> bool:
+    cmdline = Path(f"/proc/{pid}/cmdline")
+    if Path("/proc").is_dir():
+        # a process id can be reused: only a resultatrapport process counts
+        try:
+            return b"resultatrapport" in cmdline.read_bytes()
+        except OSError:
+            return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def end_dead_runs(instance: Any) -> list[str]:
+    """Mark the unfinished runs of this host whose process is gone as failed and free their
+    concurrency slots; returns their run ids."""
+    from dagster import DagsterRunStatus, RunsFilter
+
+    ended = []
+    unfinished = [DagsterRunStatus.STARTED, DagsterRunStatus.STARTING, DagsterRunStatus.NOT_STARTED]
+    for run in instance.get_runs(
+        RunsFilter(statuses=unfinished, tags={HOST_TAG: socket.gethostname()})
+    ):
+        pid = run.tags.get(PID_TAG, "")
+        if not pid.isdigit() or _alive(int(pid)):
+            continue
+        instance.report_run_failed(
+            run, f"Process {pid} ended without finishing the run (killed); its slots are freed."
+        )
+        instance.event_log_storage.free_concurrency_slots_for_run(run.run_id)
+        ended.append(run.run_id)
+    return ended
