@@ -142,6 +142,16 @@ def test_inbox_sensor_by_content_hash_with_a_cursor_that_survives_restarts(
     assert not evaluate(defs, inbox, changed.cursor, monkeypatch).run_requests
 
 
+def test_a_file_the_warehouse_already_holds_is_not_ingested_again(contracts, inbox):
+    state, _ = scan(inbox, {})
+    crm = "viborgegnens-erhvervsraad/crm/vejledningsforloeb_2022.csv"
+    held = {("crm_cases", "viborgegnens-erhvervsraad", 2022): state[crm][2]}
+    requests, ignored = inbox_requests(contracts.values(), [crm], 2026, state, held)
+    assert not requests and ignored == [f"{crm}: already ingested with this content"]
+    requests, _ = inbox_requests(contracts.values(), [crm], 2026, state, {})
+    assert [r.partition_key for r in requests] == ["2022"]
+
+
 def test_files_nobody_reads_or_outside_the_partitions_are_ignored_with_a_reason(
     contracts, tmp_path
 ):

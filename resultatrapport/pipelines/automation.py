@@ -200,14 +200,32 @@ def scan(inbox: Path, cursor: Mapping[str, list[Any]]) -> tuple[dict[str, list[A
     return state, changed
 
 
+def ingested_hashes(warehouse: Path) -> dict[tuple[str, str | None, int], str]:
+    """The content hash of the delivery each (source, organisation, year) partition was last
+    read from; empty when the warehouse does not exist yet or is busy (a run holds its lock)."""
+    import duckdb
+
+    if not warehouse.exists():
+        return {}
+    try:
+        with duckdb.connect(str(warehouse), read_only=True) as con:
+            rows = con.execute(
+                "SELECT source, org, year, sha256 FROM ingest.deliveries WHERE sha256 IS NOT NULL"
+            ).fetchall()
+    except duckdb.Error:
+        return {}
+    return {(source, org, year): sha for source, org, year, sha in rows}
+
+
 def inbox_requests(
     contracts: Iterable[Contract],
     changed: Iterable[str],
     current_year: int,
     state: Mapping[str, list[Any]],
+    ingested: Mapping[tuple[str, str | None, int], str] | None = None,
 ) -> tuple[list[RunRequest], list[str]]:
-    """One ingestion run per year for the changed files some contract reads; and the files
-    ignored, with why."""
+    """One ingestion run per year for the changed files some contract reads and the warehouse
+    does not already hold in that content; and the files ignored, with why."""
     readers = {p for c in contracts for p in contract_sources(c)}
     by_year: dict[int, list[tuple[SourceFormat, str | None, str]]] = {}
     ignored = []
@@ -222,6 +240,9 @@ def inbox_requests(
             continue
         if (fmt.name, org) not in readers:
             ignored.append(f"{relpath}: no contract reads it")
+            continue
+        if (ingested or {}).get((fmt.name, org, year)) == state[relpath][2]:
+            ignored.append(f"{relpath}: already ingested with this content")
             continue
         by_year.setdefault(year, []).append((fmt, org, relpath))
     requests = []
@@ -256,7 +277,10 @@ def build_inbox_sensor(contracts: Mapping[str, Contract], job: Any) -> Any:
             return SensorResult(skip_reason=f"No inbox folder at {inbox}")
         cursor = json.loads(context.cursor) if context.cursor else {}
         state, changed = scan(inbox, cursor)
-        requests, ignored = inbox_requests(contracts.values(), changed, this_year(), state)
+        ingested = ingested_hashes(settings.warehouse_path()) if changed else {}
+        requests, ignored = inbox_requests(
+            contracts.values(), changed, this_year(), state, ingested
+        )
         for line in ignored:
             context.log.info(f"ignored {line}")
         new_cursor = json.dumps(state, sort_keys=True)
