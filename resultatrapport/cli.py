@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from resultatrapport import settings
-from resultatrapport.instance import end_dead_runs, process_tags
+from resultatrapport.instance import end_dead_runs, open_instance, process_tags
 
 DEFAULT_CONTRACT = "kkr-midtjylland-2026"
 DEFAULT_YEAR = 2026
@@ -136,7 +136,6 @@ QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
 def _build(contract, years: list[int]) -> int:  # type: ignore[no-untyped-def]
     """Ingest what ``years`` read, then run the contract's KPIs-to-draft job once for the
     whole range (its assets backfill in a single run). The CLI only launches Dagster jobs."""
-    from dagster import DagsterInstance
 
     from resultatrapport.assets.kpis import first_year_needed
     from resultatrapport.pipelines.automation import RANGE_END_TAG, RANGE_START_TAG
@@ -147,7 +146,7 @@ def _build(contract, years: list[int]) -> int:  # type: ignore[no-untyped-def]
     name = job_name(contract.id)
     job = defs.resolve_job_def(name)
     started = time.perf_counter()
-    with DagsterInstance.get() as instance:
+    with open_instance() as instance:
         _end_dead_runs(instance)
         # the years asked for are (re)ingested; earlier years the KPIs read (the effect KPI
         # follows firms five years back) only where the instance has no materialisation yet
@@ -249,7 +248,6 @@ def cmd_sign_off(args: argparse.Namespace) -> int:
     from resultatrapport.instance import ensure_dagster_home
 
     ensure_dagster_home()
-    from dagster import DagsterInstance
 
     from resultatrapport.pipelines.definitions import defs
     from resultatrapport.pipelines.jobs import signoff_job_name
@@ -259,7 +257,7 @@ def cmd_sign_off(args: argparse.Namespace) -> int:
         return 2
     name = signoff_job_name(contract.id)
     run_config = {**QUIET, "ops": {f"sign_off_{contract.scope}": {"config": {"by": args.by}}}}
-    with DagsterInstance.get() as instance:
+    with open_instance() as instance:
         _end_dead_runs(instance)
         result = defs.resolve_job_def(name).execute_in_process(
             instance=instance,

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import fcntl
 import os
 import shutil
 import socket
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +25,24 @@ def ensure_dagster_home() -> Path:
         shutil.copyfile(repo_config, config)
     os.environ["DAGSTER_HOME"] = str(home)
     return home
+
+
+@contextmanager
+def open_instance() -> Iterator[Any]:
+    """The Dagster instance of $DAGSTER_HOME. Its SQLite storage is created the first time it
+    is opened; two processes doing that at once collide ("table … already exists"), so the
+    opening is serialised by a lock file in DAGSTER_HOME."""
+    from dagster import DagsterInstance
+
+    home = ensure_dagster_home()
+    with open(home / ".resultatrapport-open.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            instance = DagsterInstance.get()
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+    with instance:
+        yield instance
 
 
 # --- runs whose process died --------------------------------------------------------------
