@@ -133,15 +133,17 @@ def _end_dead_runs(instance) -> None:  # type: ignore[no-untyped-def]
 QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
 
 
-def _build(contract, years: list[int]) -> int:  # type: ignore[no-untyped-def]
+def _build(contract, years: list[int], definitions=None) -> int:  # type: ignore[no-untyped-def]
     """Ingest what ``years`` read, then run the contract's KPIs-to-draft job once for the
     whole range (its assets backfill in a single run). The CLI only launches Dagster jobs."""
 
     from resultatrapport.assets.kpis import first_year_needed
     from resultatrapport.pipelines.automation import RANGE_END_TAG, RANGE_START_TAG
-    from resultatrapport.pipelines.definitions import defs
     from resultatrapport.pipelines.jobs import ingestion_job_name, job_name
 
+    if definitions is None:
+        from resultatrapport.pipelines.definitions import defs as definitions
+    defs = definitions
     first, last = min(years), max(years)
     name = job_name(contract.id)
     job = defs.resolve_job_def(name)
@@ -356,6 +358,19 @@ def cmd_kpis(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_bench(args: argparse.Namespace) -> int:
+    """Time the pipeline, its floor and its limit at each scale (see resultatrapport.bench)."""
+    import tempfile
+
+    from resultatrapport.bench import bench, table
+
+    workdir = Path(args.workdir) if args.workdir else Path(tempfile.mkdtemp(prefix="bench-"))
+    workdir.mkdir(parents=True, exist_ok=True)
+    rows = bench(args.scales, args.contract, args.year, workdir, progress=_progress)
+    print(table(rows, args.contract, args.year, "viborg-ver-2020 2020-2023"))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="resultatrapport", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -390,6 +405,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--year", type=int, default=DEFAULT_YEAR)
     p.add_argument("--by", required=True, help="name of the person who signs off")
     p.set_defaults(func=cmd_sign_off)
+
+    p = sub.add_parser(
+        "bench", help="time a run as the data grows: pipeline, floor and limit per scale"
+    )
+    p.add_argument(
+        "--scales", type=lambda t: [float(x) for x in t.split(",")], default=[1, 10, 100]
+    )
+    p.add_argument("--contract", default=DEFAULT_CONTRACT)
+    p.add_argument("--year", type=int, default=DEFAULT_YEAR)
+    p.add_argument("--workdir", help="where inboxes and runs go (default: a new temporary folder)")
+    p.set_defaults(func=cmd_bench)
 
     p = sub.add_parser("kpis", help="print the KPI results of a contract and year")
     p.add_argument("--contract", default=DEFAULT_CONTRACT)
