@@ -12,7 +12,6 @@
 
 import datetime as dt
 import subprocess
-import tempfile
 import time
 from collections.abc import Sequence
 from functools import cache
@@ -306,7 +305,7 @@ def build_signoff_assets(
             csv_rows = rows[kind]
             assert csv_rows is not None
             csvs[kind] = submissions.render_csv(kind, csv_rows)
-            problems[kind] = _validate(submissions, kind, csvs[kind])
+            problems[kind] = submissions.validate_bytes(kind, csvs[kind])
         if any(problems.values()):
             for kind in kinds:
                 yield AssetCheckResult(
@@ -392,14 +391,6 @@ def build_signoff_assets(
         )
 
     return [signoff, current]
-
-
-def _validate(submissions: Any, kind: str, data: bytes) -> list[str]:
-    """Validate a CSV before it is published (the validator reads a file)."""
-    with tempfile.TemporaryDirectory(prefix="resultatrapport-") as tmp:
-        path = Path(tmp) / f"{kind}.csv"
-        path.write_bytes(data)
-        return list(submissions.validate_csv(kind, path))
 
 
 def _results(

@@ -274,7 +274,14 @@ def _describe(kind: str, error: Any) -> str:
 
 
 def validate_csv(kind: str, path: Path) -> list[str]:
-    """Check a written submission file against its shipped schema and the dialect.
+    """Check a written submission file against its shipped schema and the dialect (see
+    :func:`validate_bytes`)."""
+    return validate_bytes(kind, Path(path).read_bytes())
+
+
+def validate_bytes(kind: str, data: bytes) -> list[str]:
+    """Check a submission's bytes against its shipped schema and the dialect, before or
+    after they are written.
 
     Returns human-readable errors naming the row (the header is row 1) and field; an empty
     list means the file is valid. Checks the byte-order mark, CRLF line ends, the exact
@@ -283,8 +290,6 @@ def validate_csv(kind: str, path: Path) -> list[str]:
     """
     if kind not in KINDS:
         raise ValueError(f"unknown submission kind {kind!r}; expected one of {KINDS}")
-    path = Path(path)
-    data = path.read_bytes()
     errors = _dialect_errors(data)
     try:
         text = data.decode("utf-8-sig")
