@@ -138,17 +138,14 @@ def limit(contract_id: str, year: int) -> int:
     from resultatrapport.formats import FORMATS
     from resultatrapport.ingest import build_clean, load_raw
     from resultatrapport.kpis import budget as budgets
-    from resultatrapport.kpis.compute import evaluate, measure
-    from resultatrapport.report.content import source_years
+    from resultatrapport.kpis.compute import evaluate, measure, partitions_read
     from resultatrapport.warehouse_schema import ensure_schema
 
     contract = load_contracts()[contract_id]
     inbox = settings.inbox_dir()
     con = duckdb.connect(str(settings.warehouse_path()))
     ensure_schema(con)
-    per_org = {"crm_cases", "survey_answers", "time_registration"}
-    for source, years in source_years(contract, year).items():
-        org = contract.organisation.slug if source in per_org else None
+    for (source, org), years in partitions_read(contract, year).items():
         for y in years:
             load_raw(con, FORMATS[source], inbox, y, org)
             build_clean(con, FORMATS[source], y, org)

@@ -516,6 +516,11 @@ class Contract(Strict):
                 return kpi
         raise KeyError(kpi_id)
 
+    def source_org(self, source: str) -> str | None:
+        """The organisation whose partition of ``source`` the contract reads: its own for
+        the per-organisation deliveries, None for the common registers."""
+        return self.organisation.slug if source in DELIVERY_SOURCES.values() else None
+
     def sources(self) -> set[str]:
         """The sources available to the contract: its organisation's deliveries and the
         common registers."""

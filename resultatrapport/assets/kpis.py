@@ -30,7 +30,7 @@ from dagster import (
 from resultatrapport.assets.common import RETRY, SINGLE_RUN, WAREHOUSE_POOL, years_of
 from resultatrapport.assets.ingestion import ingest_key
 from resultatrapport.contracts import Contract, IndexedSumBudget, PopulationKeyBudget
-from resultatrapport.formats import FORMATS, ORGANISATION_SOURCES
+from resultatrapport.formats import FORMATS
 from resultatrapport.ingest import transaction
 from resultatrapport.kpis.budget import BudgetError, indexed_sum, population_key
 from resultatrapport.kpis.compute import KIND_READS_BACK as LOOKBACK
@@ -39,7 +39,6 @@ from resultatrapport.pipelines.partitions import FIRST_YEAR
 from resultatrapport.report.danish import number
 from resultatrapport.resources import Warehouse
 
-PER_ORG = set(ORGANISATION_SOURCES.values())
 ANALYSTS = "team:analysts"
 
 
@@ -71,7 +70,7 @@ def kpi_key(contract: Contract, kpi: Any) -> AssetKey:
 
 
 def source_dep(contract: Contract, kind: str, source: str) -> AssetDep:
-    org = contract.organisation.slug if source in PER_ORG else None
+    org = contract.source_org(source)
     key = ingest_key(FORMATS[source], org)
     back = LOOKBACK.get((kind, source), 0)
     mapping = TimeWindowPartitionMapping(

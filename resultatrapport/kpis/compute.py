@@ -53,6 +53,26 @@ KIND_READS_BACK = {
 }
 
 
+def partitions_read(contract: Contract, year: int) -> dict[tuple[str, str | None], list[int]]:
+    """The ingested partitions a contract's report of ``year`` rests on: for each (source,
+    organisation) the years its KPIs read (the lookback included) and its budget's source."""
+    out: dict[tuple[str, str | None], set[int]] = {}
+    for kpi in contract.kpis:
+        for source in kpi.sources:
+            back = KIND_READS_BACK.get((kpi.kind, source), 0)
+            out.setdefault((source, contract.source_org(source)), set()).update(
+                range(year - back, year + 1)
+            )
+    budget_source = (
+        "population" if isinstance(contract.budget, PopulationKeyBudget) else "price_index"
+    )
+    out.setdefault((budget_source, None), set()).add(year)
+    return {
+        pair: sorted(years)
+        for pair, years in sorted(out.items(), key=lambda i: (i[0][0], i[0][1] or ""))
+    }
+
+
 def ensure_kpi_schema(con: duckdb.DuckDBPyConnection) -> None:
     con.execute("CREATE SCHEMA IF NOT EXISTS kpi")
     for ddl in (RESULTS_DDL, DETAILS_DDL, BUDGET_DDL):

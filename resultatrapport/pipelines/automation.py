@@ -46,11 +46,11 @@ from dagster import (
 
 from resultatrapport import settings
 from resultatrapport.assets.ingestion import ingest_key, raw_key
-from resultatrapport.contracts import DELIVERY_SOURCES, Contract
+from resultatrapport.contracts import Contract
 from resultatrapport.formats import FORMATS, SourceFormat
+from resultatrapport.kpis.compute import partitions_read
 from resultatrapport.pipelines.jobs import job_name
 from resultatrapport.pipelines.partitions import FIRST_YEAR
-from resultatrapport.report.content import source_years
 
 TZ = ZoneInfo("Europe/Copenhagen")
 INGEST_ALL = "ingest_all"
@@ -69,16 +69,7 @@ def active(contracts: Iterable[Contract], year: int) -> list[Contract]:
 
 def contract_sources(contract: Contract) -> list[tuple[str, str | None]]:
     """The (source, organisation) pairs a contract's assets read (registers: org None)."""
-    per_org = set(DELIVERY_SOURCES.values())
-    pairs = {
-        (s, contract.organisation.slug if s in per_org else None)
-        for k in contract.kpis
-        for s in k.sources
-    }
-    pairs.add(
-        ("population", None) if contract.budget.kind == "population_key" else ("price_index", None)
-    )
-    return sorted(pairs, key=lambda p: (p[0], p[1] or ""))
+    return list(partitions_read(contract, contract.period.first))
 
 
 def ingestion_keys(pairs: Iterable[tuple[str, str | None]]) -> list[AssetKey]:
@@ -306,16 +297,11 @@ def affected_contract_years(
     ingested, years = set(ingested), set(years)
     out = []
     for contract in contracts:
-        org = contract.organisation.slug
         for year in contract.years:
             if year > current_year:
                 continue
-            reads = source_years(contract, year)
-            per_org = set(DELIVERY_SOURCES.values())
-            if any(
-                (source, org if source in per_org else None) in ingested and years & set(ys)
-                for source, ys in reads.items()
-            ):
+            reads = partitions_read(contract, year)
+            if any(pair in ingested and years & set(ys) for pair, ys in reads.items()):
                 out.append((contract, year))
     return out
 

@@ -16,8 +16,8 @@ from typing import Any
 
 import duckdb
 
-from resultatrapport.contracts import Contract, PopulationKeyBudget
-from resultatrapport.kpis.compute import CONFIDENTIAL_SOURCES, KIND_READS_BACK
+from resultatrapport.contracts import Contract
+from resultatrapport.kpis.compute import CONFIDENTIAL_SOURCES, partitions_read
 
 RESULT_COLUMNS = (
     "kpi_id, position, name, goal, report_section, kind, unit, value, target, operator, "
@@ -50,39 +50,23 @@ def _records(con: duckdb.DuckDBPyConnection, sql: str, params: dict[str, Any]) -
     return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
 
 
-def source_years(contract: Contract, year: int) -> dict[str, list[int]]:
-    """Per source, the years a contract's KPIs read for ``year`` (its lookback included)."""
-    out: dict[str, set[int]] = {}
-    for kpi in contract.kpis:
-        for source in kpi.sources:
-            back = KIND_READS_BACK.get((kpi.kind, source), 0)
-            out.setdefault(source, set()).update(range(year - back, year + 1))
-    if isinstance(contract.budget, PopulationKeyBudget):
-        out.setdefault("population", set()).add(year)
-    else:
-        out.setdefault("price_index", set()).add(year)
-    return {s: sorted(y) for s, y in sorted(out.items())}
-
-
-def _scope_sql(contract: Contract, year: int) -> tuple[str, dict[str, Any]]:
+def _scope_sql(contract: Contract, year: int) -> str:
     """A WHERE clause selecting the (source, org, year) partitions the contract reads."""
-    parts = []
-    org = contract.organisation.slug
-    for source, years in source_years(contract, year).items():
-        per_org = source in {"crm_cases", "survey_answers", "time_registration"}
-        who = f"org = '{org}'" if per_org else "org IS NULL"
-        parts.append(f"(source = '{source}' AND {who} AND year IN ({', '.join(map(str, years))}))")
-    return " OR ".join(parts) or "false", {}
+    parts = [
+        f"(source = '{source}' AND "
+        + (f"org = '{org}'" if org else "org IS NULL")
+        + f" AND year IN ({', '.join(map(str, years))}))"
+        for (source, org), years in partitions_read(contract, year).items()
+    ]
+    return " OR ".join(parts) or "false"
 
 
 def blocking_failures(con: duckdb.DuckDBPyConnection, contract: Contract, year: int) -> list[str]:
     """The failed blocking checks on the deliveries the contract's report of ``year`` rests
     on, as Danish sentences (empty: none)."""
-    scope, params = _scope_sql(contract, year)
     rows = con.execute(
         f"SELECT source, org, year, check_name, summary FROM ingest.checks "
-        f"WHERE blocking AND NOT passed AND ({scope}) ORDER BY year, source",
-        params,
+        f"WHERE blocking AND NOT passed AND ({_scope_sql(contract, year)}) ORDER BY year, source"
     ).fetchall()
     return [
         f"{source}{' (' + org + ')' if org else ''} {y}: {check} fejlede: {summary}"
@@ -141,7 +125,7 @@ def load(con: duckdb.DuckDBPyConnection, contract: Contract, year: int) -> Repor
         "WHERE contract = $c AND year = $y ORDER BY position",
         params,
     )
-    scope, _ = _scope_sql(contract, year)
+    scope = _scope_sql(contract, year)
     deliveries = _records(
         con,
         f"SELECT source, org, year, file, sha256, encoding, rows_read, rows_rejected, read_at "
