@@ -34,7 +34,7 @@ from resultatrapport.formats import FORMATS
 from resultatrapport.ingest import transaction
 from resultatrapport.kpis.budget import BudgetError, indexed_sum, population_key
 from resultatrapport.kpis.compute import KIND_READS_BACK as LOOKBACK
-from resultatrapport.kpis.compute import evaluate, measure, store
+from resultatrapport.kpis.compute import evaluate, measure, partitions_read, store
 from resultatrapport.pipelines.partitions import FIRST_YEAR
 from resultatrapport.report.danish import number
 from resultatrapport.resources import Warehouse
@@ -77,10 +77,6 @@ def source_dep(contract: Contract, kind: str, source: str) -> AssetDep:
         start_offset=-back, end_offset=0, allow_nonexistent_upstream_partitions=True
     )
     return AssetDep(key, partition_mapping=mapping)
-
-
-def lookback_years(contract: Contract) -> int:
-    return max([LOOKBACK.get((k.kind, s), 0) for k in contract.kpis for s in k.sources] or [0])
 
 
 def _describe(kpi: Any) -> str:
@@ -393,4 +389,4 @@ def build_contract_assets(contract: Contract) -> list[AssetsDefinition]:
 
 def first_year_needed(contract: Contract, year: int) -> int:
     """The earliest partition the contract's KPIs read for ``year`` (for the CLI)."""
-    return max(FIRST_YEAR, year - lookback_years(contract))
+    return max(FIRST_YEAR, min(min(ys) for ys in partitions_read(contract, year).values()))

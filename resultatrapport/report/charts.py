@@ -30,7 +30,7 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 from matplotlib.ticker import Formatter, MaxNLocator
 
-from resultatrapport.report.danish import number
+from resultatrapport.report.danish import OPERATOR_SIGN, UNIT_DECIMALS, number
 
 if TYPE_CHECKING:
     from matplotlib.typing import RcKeyType
@@ -54,9 +54,6 @@ PASSIVE_GREY = "#95a5a6"
 PROMOTER_GREEN = "#27ae60"
 TEXT_GREY = "#555555"
 
-# decimals of a value label per unit, as the report's tables print them
-UNIT_DECIMALS = {"antal": 0, "kr.": 0, "pct.": 1, "NPS": 1, "procentpoint": 1, "årsværk": 2}
-OPERATOR_SIGN = {">=": "≥", "<=": "≤", ">": ">", "<": "<", "±": "±"}
 
 _STYLE: dict[RcKeyType, Any] = {
     "font.family": "DejaVu Sans",  # bundled with matplotlib: the same glyphs everywhere

@@ -12,9 +12,8 @@ from typing import Any
 from resultatrapport.contracts import PopulationKeyBudget
 from resultatrapport.report import charts
 from resultatrapport.report.content import ReportData
-from resultatrapport.report.danish import DASH, long_date, number
+from resultatrapport.report.danish import DASH, OPERATOR_SIGN, UNIT_DECIMALS, long_date, number
 
-DECIMALS = {"antal": 0, "kr.": 0, "pct.": 1, "NPS": 1, "procentpoint": 1, "årsværk": 2}
 STATUS_CLASS = {
     "Opfyldt": "ok",
     "Ikke opfyldt": "fail",
@@ -37,7 +36,7 @@ CHECK_NAMES = {"rows_valid": "Rækker overholder reglerne", "file_trustworthy": 
 
 
 def fmt_value(value: float | None, unit: str) -> str:
-    return number(value, DECIMALS.get(unit, 1)) if value is not None else DASH
+    return number(value, UNIT_DECIMALS.get(unit, 1)) if value is not None else DASH
 
 
 def fmt_target(row: dict[str, Any]) -> str:
@@ -45,7 +44,7 @@ def fmt_target(row: dict[str, Any]) -> str:
     target = row["target"]
     if target is None:
         return ""
-    op = {">=": "≥", "<=": "≤", ">": ">", "±": "±"}[row["operator"]]
+    op = OPERATOR_SIGN[row["operator"]]
     shown = number(target) if float(target).is_integer() else fmt_value(target, row["unit"])
     return f"{op} {shown}"
 
