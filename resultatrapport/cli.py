@@ -102,22 +102,23 @@ def _summary(result, job_name: str, partition: str, quiet: bool = False) -> int:
     return 0 if ok else 1
 
 
-def _contract(args: argparse.Namespace):  # type: ignore[no-untyped-def]
-    """The contract named by --contract, if --year lies in its period; else None (said why)."""
+def _contract(contract_id: str, years: list[int]):  # type: ignore[no-untyped-def]
+    """The contract, if all ``years`` lie in its period; else None, having said why."""
     from resultatrapport.contracts import load_contracts
 
     contracts = load_contracts()
-    if args.contract not in contracts:
+    if contract_id not in contracts:
         print(
-            f"Unknown contract {args.contract!r}; known: {', '.join(sorted(contracts))}",
+            f"Unknown contract {contract_id!r}; known: {', '.join(sorted(contracts))}",
             file=sys.stderr,
         )
         return None
-    contract = contracts[args.contract]
-    if not contract.period.first <= args.year <= contract.period.last:
+    contract = contracts[contract_id]
+    outside = [y for y in years if y not in contract.years]
+    if outside:
         print(
-            f"{args.year} is outside the contract period of {contract.id} "
-            f"({contract.period.first}-{contract.period.last})",
+            f"{', '.join(map(str, outside))} outside the contract period of {contract.id} "
+            f"({contract.period.first}-{contract.period.last}): nothing was run",
             file=sys.stderr,
         )
         return None
@@ -209,7 +210,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     if args.inbox:
         os.environ[settings.ENV_INBOX] = str(Path(args.inbox).resolve())
     ensure_dagster_home()
-    contract = _contract(args)
+    contract = _contract(args.contract, [args.year])
     if contract is None:
         return 2
     return _build(contract, [args.year])
@@ -217,27 +218,13 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 def cmd_backfill(args: argparse.Namespace) -> int:
     """Rebuild a range of contract years (e.g. the January backfill of last year)."""
-    from resultatrapport.contracts import load_contracts
     from resultatrapport.instance import ensure_dagster_home
 
     if args.inbox:
         os.environ[settings.ENV_INBOX] = str(Path(args.inbox).resolve())
     ensure_dagster_home()
-    contracts = load_contracts()
-    if args.contract not in contracts:
-        print(
-            f"Unknown contract {args.contract!r}; known: {', '.join(sorted(contracts))}",
-            file=sys.stderr,
-        )
-        return 2
-    contract = contracts[args.contract]
-    outside = [y for y in args.years if y not in contract.years]
-    if outside:
-        print(
-            f"{', '.join(map(str, outside))} outside the contract period of {contract.id} "
-            f"({contract.period.first}-{contract.period.last}): nothing was run",
-            file=sys.stderr,
-        )
+    contract = _contract(args.contract, args.years)
+    if contract is None:
         return 2
     if args.years != list(range(args.years[0], args.years[-1] + 1)):
         print("Give a range of consecutive years, e.g. 2020-2023", file=sys.stderr)
@@ -254,7 +241,7 @@ def cmd_sign_off(args: argparse.Namespace) -> int:
     from resultatrapport.pipelines.definitions import defs
     from resultatrapport.pipelines.jobs import signoff_job_name
 
-    contract = _contract(args)
+    contract = _contract(args.contract, [args.year])
     if contract is None:
         return 2
     name = signoff_job_name(contract.id)
