@@ -38,7 +38,6 @@ from dagster import (
     SensorEvaluationContext,
     SensorResult,
     SkipReason,
-    define_asset_job,
     run_status_sensor,
     schedule,
     sensor,
@@ -53,7 +52,6 @@ from resultatrapport.pipelines.jobs import job_name
 from resultatrapport.pipelines.partitions import FIRST_YEAR
 
 TZ = ZoneInfo("Europe/Copenhagen")
-INGEST_ALL = "ingest_all"
 PARTITION_TAG = "dagster/partition"
 RANGE_START_TAG = "dagster/asset_partition_range_start"
 RANGE_END_TAG = "dagster/asset_partition_range_end"
@@ -72,23 +70,16 @@ def contract_sources(contract: Contract) -> list[tuple[str, str | None]]:
     return list(partitions_read(contract, contract.period.first))
 
 
+def by_source(pairs: Iterable[tuple[str, str | None]]) -> list[tuple[str, str | None]]:
+    """(source, organisation) pairs in a stable order (registers, org None, first)."""
+    return sorted(pairs, key=lambda p: (p[0], p[1] or ""))
+
+
 def ingestion_keys(pairs: Iterable[tuple[str, str | None]]) -> list[AssetKey]:
     keys: list[AssetKey] = []
     for source, org in pairs:
         keys += [raw_key(FORMATS[source], org), ingest_key(FORMATS[source], org)]
     return keys
-
-
-def ingestion_job():  # type: ignore[no-untyped-def]
-    """Every ingestion asset, for any year: what the schedules and the inbox sensor launch
-    (each run with the subset of assets it needs)."""
-    from dagster import AssetSelection
-
-    return define_asset_job(
-        name=INGEST_ALL,
-        selection=AssetSelection.groups("raw", "ingest"),
-        description="Ingestion of deliveries for one year (a subset per request).",
-    )
 
 
 # --- nightly and January ---------------------------------------------------------------
@@ -99,9 +90,7 @@ def refresh_request(contracts: Iterable[Contract], year: int, why: str) -> RunRe
     running = active(contracts, year)
     if not running:
         return SkipReason(f"No contract is active in {year}")
-    pairs = sorted(
-        {p for c in running for p in contract_sources(c)}, key=lambda p: (p[0], p[1] or "")
-    )
+    pairs = by_source({p for c in running for p in contract_sources(c)})
     return RunRequest(
         partition_key=str(year),
         asset_selection=ingestion_keys(pairs),
@@ -238,9 +227,7 @@ def inbox_requests(
         by_year.setdefault(year, []).append((fmt, org, relpath))
     requests = []
     for year, files in sorted(by_year.items()):
-        keys = ingestion_keys(
-            sorted({(f.name, o) for f, o, _ in files}, key=lambda p: (p[0], p[1] or ""))
-        )
+        keys = ingestion_keys(by_source({(f.name, o) for f, o, _ in files}))
         content = ",".join(f"{r}={state[r][2]}" for _, _, r in sorted(files, key=lambda f: f[2]))
         requests.append(
             RunRequest(

@@ -18,7 +18,12 @@ from resultatrapport.assets.report import build_draft_asset, build_signoff_asset
 from resultatrapport.contracts import load_contracts
 from resultatrapport.formats import ORGANISATION_SOURCES
 from resultatrapport.pipelines import automation
-from resultatrapport.pipelines.jobs import contract_job, ingestion_job, signoff_job
+from resultatrapport.pipelines.jobs import (
+    all_ingestion_job,
+    contract_job,
+    ingestion_job,
+    signoff_job,
+)
 from resultatrapport.resources import Inbox, Renderer, ValidationSettings, Warehouse
 
 # partitioned asset checks (AssetCheckSpec.partitions_def) are a preview feature in 1.13;
@@ -57,7 +62,7 @@ def build_definitions(contracts_dir: Path | None = None) -> Definitions:
         )
         jobs.append(ingestion_job(contract.id, contract_assets))
         jobs.append(signoff_job(contract.id, [signoff, current]))
-    ingest_all = automation.ingestion_job()
+    ingest_all = all_ingestion_job()
     return Definitions(
         assets=assets,
         jobs=[ingest_all, *contract_jobs, *jobs],

@@ -20,6 +20,13 @@ def signoff_job_name(contract_id: str) -> str:
     return "signoff_" + contract_id.replace("-", "_")
 
 
+def _with_checks(assets: Sequence[AssetsDefinition]) -> AssetSelection:
+    """The assets and every check among them, the standalone ones included."""
+    keys = [key for a in assets if not isinstance(a, AssetChecksDefinition) for key in a.keys]
+    checks = [key for a in assets for key in a.check_keys]
+    return AssetSelection.assets(*keys) | AssetSelection.checks(*checks)
+
+
 def contract_job(
     contract_id: str, title: str, assets: Sequence[AssetsDefinition]
 ):  # -> UnresolvedAssetJobDefinition (not exported by dagster)
@@ -29,11 +36,9 @@ def contract_job(
     Its ingestion is a separate job: a job's assets share one partitions definition, and a
     contract's assets exist only for its contract years while deliveries cover every year.
     """
-    keys = [key for a in assets if not isinstance(a, AssetChecksDefinition) for key in a.keys]
-    checks = [key for a in assets for key in a.check_keys]
     return define_asset_job(
         name=job_name(contract_id),
-        selection=AssetSelection.assets(*keys) | AssetSelection.checks(*checks),
+        selection=_with_checks(assets),
         description=f"Everything the report of {contract_id} ({title}) needs for one year.",
         tags={"contract": contract_id},
     )
@@ -54,11 +59,22 @@ def ingestion_job(contract_id: str, assets: Sequence[AssetsDefinition]):  # type
 def signoff_job(contract_id: str, signoff: Sequence[AssetsDefinition]):  # type: ignore[no-untyped-def]
     """Sign-off of one year: the signed report and the submissions, then the check that the
     signed version is current. Launched with ``ops: {sign_off_<contract>: {config: {by: …}}}``."""
-    keys = [key for a in signoff if not isinstance(a, AssetChecksDefinition) for key in a.keys]
-    checks = [key for a in signoff for key in a.check_keys]
     return define_asset_job(
         name=signoff_job_name(contract_id),
-        selection=AssetSelection.assets(*keys) | AssetSelection.checks(*checks),
+        selection=_with_checks(signoff),
         description=f"Sign-off of the annual report of {contract_id}: version N, written once.",
         tags={"contract": contract_id},
+    )
+
+
+INGEST_ALL = "ingest_all"
+
+
+def all_ingestion_job():  # type: ignore[no-untyped-def]
+    """Every ingestion asset, for any year: what the schedules and the inbox sensor launch
+    (each run with the subset of assets it needs)."""
+    return define_asset_job(
+        name=INGEST_ALL,
+        selection=AssetSelection.groups("raw", "ingest"),
+        description="Ingestion of deliveries for one year (a subset per request).",
     )
