@@ -301,15 +301,17 @@ def run_years(tags: Mapping[str, str]) -> list[int]:
     return []
 
 
-def ingested_pairs(keys: Iterable[AssetKey]) -> set[tuple[str, str | None]]:
-    """(source, organisation) of the ``ingest/<scope>/<source>`` keys among ``keys``."""
-    pairs = set()
-    for key in keys:
-        if len(key.path) == 3 and key.path[0] == "ingest":
-            scope, source = key.path[1], key.path[2]
-            org = None if scope in ("register", "erst") else scope.replace("_", "-")
-            pairs.add((source, org))
-    return pairs
+def ingested_pairs(
+    contracts: Iterable[Contract], keys: Iterable[AssetKey]
+) -> set[tuple[str, str | None]]:
+    """(source, organisation) of the ``ingest/…`` keys among ``keys`` that some contract
+    reads (the keys are made by the same function, so no key is parsed back)."""
+    by_key = {
+        ingest_key(FORMATS[source], org): (source, org)
+        for contract in contracts
+        for source, org in contract_sources(contract)
+    }
+    return {by_key[key] for key in keys if key in by_key}
 
 
 def build_cascade_sensor(contracts: Mapping[str, Contract], contract_jobs: list[Any]) -> Any:
@@ -332,7 +334,7 @@ def build_cascade_sensor(contracts: Mapping[str, Contract], contract_jobs: list[
             for r in records
             if r.event_log_entry.asset_materialization
         ]
-        pairs = ingested_pairs(keys)
+        pairs = ingested_pairs(contracts.values(), keys)
         if not pairs:
             return SkipReason(f"Run {run.run_id} ingested nothing")
         return [
