@@ -5,6 +5,8 @@
 - ``ingest.<source>``: typed rows that broke no rule.
 - ``ingest.quarantine``: one row per (line, broken rule) with the reason.
 - ``ingest.deliveries``: what file was read for a partition, its content hash and counts.
+- ``kpi.*`` (results, details, budget) and ``report.*`` (drafts, sign-offs): declared beside
+  the code that writes them, created here with the rest.
 - ``ingest.checks``: the latest outcome of each check on a partition's delivery (the report's
   data-quality appendix and the sign-off's refusal read it).
 """
@@ -65,8 +67,10 @@ def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
     for statement in statements:
         con.execute(statement)
     from resultatrapport.kpis.compute import ensure_kpi_schema
+    from resultatrapport.report.publish import ensure_report_schema
 
     ensure_kpi_schema(con)
+    ensure_report_schema(con)
     if not con.execute(
         "SELECT 1 FROM duckdb_tables() WHERE schema_name = 'ref' AND table_name = 'municipalities'"
     ).fetchone():

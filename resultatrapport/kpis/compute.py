@@ -280,7 +280,6 @@ def store(
     run_id: str | None,
 ) -> None:
     """Replace the KPI's row (and detail rows) for the contract and year, atomically."""
-    ensure_kpi_schema(con)
     row = asdict(result)
     row["extra"] = json.dumps(row["extra"], ensure_ascii=False, default=str)
     key = {"c": result.contract, "y": result.year, "k": result.kpi_id}

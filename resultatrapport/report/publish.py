@@ -113,7 +113,6 @@ class SignOff:
 
 
 def latest_signoff(con: duckdb.DuckDBPyConnection, contract_id: str, year: int) -> SignOff | None:
-    ensure_report_schema(con)
     row = con.execute(
         "SELECT version, signed_by, signed_at, data_hash, draft_sha256, files FROM "
         "report.signoffs WHERE contract = $c AND year = $y ORDER BY version DESC LIMIT 1",
@@ -125,7 +124,6 @@ def latest_signoff(con: duckdb.DuckDBPyConnection, contract_id: str, year: int) 
 
 
 def latest_draft(con: duckdb.DuckDBPyConnection, contract_id: str, year: int) -> dict[str, Any]:
-    ensure_report_schema(con)
     cursor = con.execute(
         "SELECT * FROM report.drafts WHERE contract = $c AND year = $y",
         {"c": contract_id, "y": year},
@@ -147,7 +145,6 @@ def record_draft(
     failures: list[str],
     run_id: str | None,
 ) -> None:
-    ensure_report_schema(con)
     con.execute(
         "INSERT OR REPLACE INTO report.drafts VALUES ($c, $y, $h, $s, $p, $path, $f, "
         "now()::TIMESTAMP, $r)",
@@ -171,7 +168,6 @@ def record_signoff(
     signoff: SignOff,
     run_id: str | None,
 ) -> None:
-    ensure_report_schema(con)
     con.execute(
         "INSERT INTO report.signoffs VALUES ($c, $y, $v, $by, $at, $h, $d, $f, $r)",
         {
