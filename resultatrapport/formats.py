@@ -16,7 +16,9 @@ snake_case; everything a person reads (rule reasons) is Danish.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Literal, get_args
+
+from resultatrapport.contracts import FocusArea
 
 ColumnType = Literal[
     "text",  # kept as text
@@ -114,22 +116,9 @@ def one_of(what: str, *values: str) -> Rule:
     return Rule("in_set", f"Ugyldig værdi i {what}", values=values)
 
 
-FOCUS_AREAS = (
-    "Digitalisering og automatisering",
-    "Bæredygtighed (ESG)",
-    "Iværksætteri",
-    "Innovation",
-    "Internationalisering",
-    "Beskæftigelse og uddannelse",
-    "Aktualitet og resiliens",
-    "Detailhandel, turisme og levende bymidter",
-    "Ejerskifte",
-    "Forsvar",
-    "Innovationsmiljøer",
-    "Vidensoverførsel",
-    "Tiltrækning af investeringer",
-    "Arbejdskraft",
-)
+# the Fokusområde values of sources.md, declared once (the contract files are validated
+# against the same list)
+FOCUS_AREAS: tuple[str, ...] = get_args(FocusArea)
 HUBS = ("Hovedstaden", "Midtjylland", "Nordjylland", "Sjælland", "Syddanmark", "Fyn")
 
 CRM_CASES = SourceFormat(

@@ -314,32 +314,17 @@ def kpi_over_years(
             )
 
         if any(p is not None for p in paths):
-            ax.plot(
-                xs,
-                [p if p is not None else math.nan for p in paths],
-                color=PATH_GREY,
-                linestyle=":",
-                linewidth=1.3,
-                marker="o",
-                markersize=4.5,
-                markeredgecolor="white",
-                markeredgewidth=0.8,
-                zorder=5,
-            )
-            handles.append(
-                Line2D(
-                    [],
-                    [],
-                    color=PATH_GREY,
-                    linestyle=":",
-                    linewidth=1.3,
-                    marker="o",
-                    markersize=4.5,
-                    markeredgecolor="white",
-                    markeredgewidth=0.8,
-                    label="Sti (ikke et mål)",
-                )
-            )
+            path_style: dict[str, Any] = {
+                "color": PATH_GREY,
+                "linestyle": ":",
+                "linewidth": 1.3,
+                "marker": "o",
+                "markersize": 4.5,
+                "markeredgecolor": "white",
+                "markeredgewidth": 0.8,
+            }
+            ax.plot(xs, [p if p is not None else math.nan for p in paths], zorder=5, **path_style)
+            handles.append(Line2D([], [], label="Sti (ikke et mål)", **path_style))
             row = 1 if target_x else 0
             for x, p in zip(xs, paths, strict=True):
                 if p is not None:
