@@ -20,6 +20,14 @@ from resultatrapport.rules import SQL_TYPES, clean_select_sql, failures_sql, q, 
 
 PARTITION = "org IS NOT DISTINCT FROM $org AND year = $year"
 
+# the types pandas gets for GX's range checks (see raw_frame)
+GX_TYPES = {
+    "int": "DOUBLE",
+    "date_dmy": "TIMESTAMP_NS",
+    "date_iso": "TIMESTAMP_NS",
+    "date_excel": "TIMESTAMP_NS",
+}
+
 
 @contextmanager
 def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
@@ -72,9 +80,16 @@ def load_raw(
 def raw_frame(
     con: duckdb.DuckDBPyConnection, fmt: SourceFormat, year: int, org: str | None
 ) -> pd.DataFrame:
-    """The partition's raw rows with a typed twin (``<col>__typed``) of each typed column."""
+    """The partition's raw rows with a typed twin (``<col>__typed``) of each typed column.
+
+    The twins are typed so that GX compares them vectorised: numbers as float64 and dates as
+    datetime64[ns]. A nullable Int32 or a datetime64[us] column makes GX's range check call a
+    Python function per row (measured: 283,060 calls for five validations of one year's
+    financial rows).
+    """
     typed = [
-        f"CAST({typed_expr(c)} AS {SQL_TYPES[c.type]}) AS {q(c.name + '__typed')}"
+        f"CAST({typed_expr(c)} AS {GX_TYPES.get(c.type, SQL_TYPES[c.type])}) "
+        f"AS {q(c.name + '__typed')}"
         for c in fmt.kept
         if c.type not in ("text", "list_pipe")
     ]

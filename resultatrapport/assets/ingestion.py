@@ -166,6 +166,8 @@ def build_source_assets(fmt: SourceFormat, org: str | None) -> list[AssetsDefini
         from resultatrapport.gx import validate
 
         year = int(context.partition_key)
+        # one connection for the whole step: each open and close of the file costs a
+        # checkpoint, and the step holds the warehouse pool slot anyway
         with warehouse.connect() as con:
             try:
                 delivery = load_raw(con, fmt, inbox.root, year, org, context.run.run_id)
@@ -176,44 +178,43 @@ def build_source_assets(fmt: SourceFormat, org: str | None) -> list[AssetsDefini
                     metadata={"file": exc.file, "line": exc.line or 0, "column": exc.column or ""},
                     allow_retries=False,
                 ) from None
-            frame = raw_frame(con, fmt, year, org)
-        metadata: dict[str, Any] = {
-            "file": delivery.relpath,
-            "sha256": delivery.sha256 or "",
-            "encoding": delivery.encoding or "",
-            "dagster/row_count": delivery.rows_read,
-            "rows_unreadable": delivery.rows_rejected,
-        }
-        if delivery.missing:
-            context.log.warning(
-                f"{delivery.relpath}: no delivery for {year}; KPIs needing it are not measurable"
-            )
-            metadata["missing"] = True
-            note = {"note": MetadataValue.text(f"Ingen fil: {delivery.relpath}")}
-            checks = [
-                AssetCheckResult(check_name="rows_valid", passed=True, metadata=note),
-                AssetCheckResult(check_name="file_trustworthy", passed=True, metadata=note),
-            ]
-            with warehouse.connect() as con:
+            metadata: dict[str, Any] = {
+                "file": delivery.relpath,
+                "sha256": delivery.sha256 or "",
+                "encoding": delivery.encoding or "",
+                "dagster/row_count": delivery.rows_read,
+                "rows_unreadable": delivery.rows_rejected,
+            }
+            if delivery.missing:
+                context.log.warning(
+                    f"{delivery.relpath}: no delivery for {year}; KPIs needing it are not measurable"
+                )
+                metadata["missing"] = True
                 missing = f"Ingen fil: {delivery.relpath}"
                 record_checks(
                     con,
                     fmt.name,
                     org,
                     year,
-                    [
-                        ("rows_valid", True, False, missing),
-                        ("file_trustworthy", True, True, missing),
-                    ],
+                    [("rows_valid", True, False, missing), ("file_trustworthy", True, True, missing)],
                     context.run.run_id,
                 )
-            return MaterializeResult(metadata=metadata, check_results=checks)
-        outcomes = validate(fmt, frame, year)
-        trusted, trust_md = _trust(fmt, outcomes, len(frame), validation.max_quarantined_share)
-        valid_md = _rows_valid_metadata(outcomes, len(frame))
-        failed_rules = [f"{o.reason} ({o.unexpected_count})" for o in outcomes if not o.success]
-        problems = trust_md.get("problems")
-        with warehouse.connect() as con:
+                note = {"note": MetadataValue.text(missing)}
+                return MaterializeResult(
+                    metadata=metadata,
+                    check_results=[
+                        AssetCheckResult(check_name="rows_valid", passed=True, metadata=note),
+                        AssetCheckResult(check_name="file_trustworthy", passed=True, metadata=note),
+                    ],
+                )
+            frame = raw_frame(con, fmt, year, org)
+            outcomes = validate(fmt, frame, year)
+            rows = len(frame)
+            del frame
+            trusted, trust_md = _trust(fmt, outcomes, rows, validation.max_quarantined_share)
+            valid_md = _rows_valid_metadata(outcomes, rows)
+            failed_rules = [f"{o.reason} ({o.unexpected_count})" for o in outcomes if not o.success]
+            problems = trust_md.get("problems")
             record_checks(
                 con,
                 fmt.name,
