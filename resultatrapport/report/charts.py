@@ -57,6 +57,7 @@ TEXT_GREY = "#555555"
 
 _STYLE: dict[RcKeyType, Any] = {
     "font.family": "DejaVu Sans",  # bundled with matplotlib: the same glyphs everywhere
+    "svg.fonttype": "none",
     "font.size": 8,
     "axes.titlesize": 9,
     "axes.titleweight": "bold",
