@@ -82,7 +82,6 @@ _STYLE: dict[RcKeyType, Any] = {
     "legend.frameon": False,
     "figure.facecolor": "white",
     "savefig.facecolor": "white",
-    "svg.fonttype": "path",
     "svg.hashsalt": "resultatrapport",
 }
 
