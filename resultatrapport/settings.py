@@ -15,6 +15,11 @@ VAR_DIR = PROJECT_ROOT / "var"
 ENV_INBOX = "RESULTATRAPPORT_INBOX"
 ENV_WAREHOUSE = "RESULTATRAPPORT_WAREHOUSE"
 ENV_OUT = "RESULTATRAPPORT_OUT"
+ENV_MEMORY = "RESULTATRAPPORT_DUCKDB_MEMORY"
+
+# DuckDB's own default is 80 % of the machine's memory; the warehouse is capped so that a run
+# at national scale stays within a few GiB beside Python and spills big joins to disk instead
+DEFAULT_DUCKDB_MEMORY = "2GB"
 
 
 def _path(env: str, default: Path, configured: str = "") -> Path:
@@ -36,3 +41,9 @@ def out_dir(configured: str = "") -> Path:
 
 def dagster_home() -> Path:
     return _path("DAGSTER_HOME", VAR_DIR / "dagster_home")
+
+
+def duckdb_config(memory_limit: str = "") -> dict[str, str | bool | int | float | list[str]]:
+    """Connection settings every warehouse connection uses (the pipeline's and the
+    benchmark's limit alike)."""
+    return {"memory_limit": memory_limit or os.environ.get(ENV_MEMORY, "") or DEFAULT_DUCKDB_MEMORY}

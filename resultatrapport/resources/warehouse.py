@@ -38,6 +38,12 @@ class Warehouse(ConfigurableResource):
         description="DuckDB file; empty: $RESULTATRAPPORT_WAREHOUSE, else var/warehouse.duckdb.",
     )
 
+    memory_limit: str = Field(
+        default="",
+        description="DuckDB memory limit, e.g. '2GB'; empty: $RESULTATRAPPORT_DUCKDB_MEMORY, "
+        f"else {settings.DEFAULT_DUCKDB_MEMORY}. Above it DuckDB spills to disk.",
+    )
+
     @property
     def path(self) -> Path:
         return settings.warehouse_path(self.database)
@@ -45,7 +51,9 @@ class Warehouse(ConfigurableResource):
     @contextmanager
     def connect(self) -> Iterator[duckdb.DuckDBPyConnection]:
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        with DuckDBResource(database=str(self.path)).get_connection() as con:
+        with DuckDBResource(
+            database=str(self.path), connection_config=settings.duckdb_config(self.memory_limit)
+        ).get_connection() as con:
             # dagster-duckdb closes the connection only when the block ends without an
             # exception; a failed step must not leave the file open (and locked) behind it
             try:
