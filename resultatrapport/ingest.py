@@ -12,13 +12,19 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import duckdb
+import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from resultatrapport.formats import SourceFormat
 from resultatrapport.reader import Delivery, stage_file
 from resultatrapport.rules import SQL_TYPES, clean_select_sql, failures_sql, q, typed_expr
 
 PARTITION = "org IS NOT DISTINCT FROM $org AND year = $year"
+
+# Arrow text columns become pandas' Arrow-backed str dtype (NaN for missing, like "str")
+_STR = pd.StringDtype("pyarrow", na_value=np.nan)
+_ARROW_STRINGS = {pa.string(): _STR, pa.large_string(): _STR, pa.string_view(): _STR}
 
 # rules GX checks on the typed twin of a column; the others read the delivered text
 TYPED_RULES = ("between", "in_year")
@@ -99,10 +105,14 @@ def raw_frame(
         if any(r.kind in TYPED_RULES for r in c.rules)
     ]
     cols = ", ".join(["line", "parse_error", *(q(c.name) for c in texts), *typed])
-    return con.execute(
+    # through Arrow: text stays Arrow-backed (pandas' own str dtype, no copy), where .df()
+    # made a Python object per cell first (measured on 5.65 million financial rows: 12.4 s
+    # against 2.2 s)
+    table = con.sql(
         f"SELECT {cols} FROM raw.{fmt.name} WHERE {PARTITION} ORDER BY line",
-        {"org": org, "year": year},
-    ).df()
+        params={"org": org, "year": year},
+    ).to_arrow_table()
+    return table.to_pandas(types_mapper=_ARROW_STRINGS.get)
 
 
 @dataclass
