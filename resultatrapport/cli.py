@@ -47,7 +47,9 @@ def cmd_sample_data(args: argparse.Namespace) -> int:
 
     out = Path(args.out).resolve() if args.out else settings.inbox_dir()
     started = time.perf_counter()
-    manifest = generate_inbox(out, args.years, scale=args.scale, seed=args.seed, progress=_progress)
+    manifest = generate_inbox(
+        out, args.years, scale=args.scale, seed=args.seed, progress=not args.quiet
+    )
     files = manifest.get("files", {})
     rows = sum(f.get("rows", 0) for f in files.values())
     print(
@@ -367,6 +369,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--years", type=parse_years, default=parse_years("2020-2027"))
     p.add_argument("--scale", type=float, default=1.0, help="1 = one region's year")
     p.add_argument("--seed", type=int, default=20260101)
+    p.add_argument("--quiet", action="store_true", help="no progress on stderr")
     p.set_defaults(func=cmd_sample_data)
 
     p = sub.add_parser("run", help="materialise a contract's asset graph for one year")

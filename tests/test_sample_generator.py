@@ -1,12 +1,21 @@
 from __future__ import annotations
 
+import datetime as dt
+import hashlib
+import io
 import json
+import re
+import zipfile
 from pathlib import Path
 
+import numpy as np
+import pandas as pd
+import pyarrow as pa
 import pytest
 
 from resultatrapport.formats import FORMATS
 from resultatrapport.sample.generate import generate_inbox
+from resultatrapport.sample.writers import NUMBER, TEXT, Cells, InboxWriter, comma
 
 
 @pytest.fixture(scope="module")
@@ -93,3 +102,137 @@ def test_effects_and_labels_in_the_manifest(sample):
     assert set(effects["cohorts"]) == {"2025", "2026", "2027"}
     assert "synthetic" in manifest["synthetic"] and "illustrative" in manifest["synthetic"]
     json.dumps(manifest)  # serialisable
+
+
+# --- streamed, chunked writing ----------------------------------------------------------------
+
+
+def test_chunk_size_does_not_change_a_byte(sample, tmp_path):
+    """Tiny chunks (the firm panel, the CVR extract, the financial and awareness files, the
+    sheets) give exactly the files of the default chunk size."""
+    _, whole = sample
+    chunked = generate_inbox(tmp_path, range(2020, 2028), scale=0.05, seed=3, chunk_rows=97)
+    assert chunked["files"]["register/cvr_virksomheder.csv"]["rows"] > 97 * 10
+    assert chunked["files"] == whole["files"]
+    assert chunked == whole
+
+
+def test_progress_lines_count_files(tmp_path, capsys):
+    manifest = generate_inbox(tmp_path, [2025], scale=0.01, seed=1, progress=True)
+    lines = capsys.readouterr().err.splitlines()
+    total = len(manifest["files"])
+    assert lines[-1].startswith("generating: ") and lines[-1].endswith(f"({total}/{total})")
+    assert not any("\r" in line for line in lines)
+    notes: list[str] = []
+    generate_inbox(tmp_path / "again", [2025], scale=0.01, seed=1, progress=notes.append)
+    assert f"{FORMATS['cvr_firms'].path}: 600 rows" in notes
+
+
+def _pandas_csv(frame, encoding, newline, trailing) -> bytes:
+    """What the generator wrote before it streamed: the reference for the CSV format."""
+    buffer = io.StringIO()
+    frame.to_csv(buffer, sep=";", index=False, lineterminator=newline, na_rep="")
+    return (buffer.getvalue() + newline * trailing).encode(encoding)
+
+
+@pytest.mark.parametrize("chunk_rows", [1, 2, 1_000])
+@pytest.mark.parametrize(
+    ("encoding", "newline", "trailing"),
+    [("utf-8-sig", "\r\n", 0), ("utf-8", "\n", 1), ("cp1252", "\r\n", 2)],
+)
+def test_csv_writer_writes_what_pandas_wrote(tmp_path, chunk_rows, encoding, newline, trailing):
+    frame = pd.DataFrame(
+        {
+            "Forløbs-ID": ["EHMJ-2026-00001", "EHMJ-2026-00002", "EHMJ-2026-00003"],
+            "CVR-nummer": ["12345678", "", None],
+            "Kommunenr": [751, 999, 101],
+            "Timer": ["12,5", "-0,0", ""],
+            "Note": ["Søren Bæk ApS – Århus", "a|b", "x, y (z)"],
+        }
+    )
+    w = InboxWriter(tmp_path, chunk_rows=chunk_rows)
+    w.csv_frame("x.csv", frame, encoding, newline, trailing)
+    data = (tmp_path / "x.csv").read_bytes()
+    assert data == _pandas_csv(frame, encoding, newline, trailing)
+    assert w.files["x.csv"]["sha256"] == hashlib.sha256(data).hexdigest()
+    assert w.files["x.csv"]["rows"] == 3
+
+
+def test_csv_writer_refuses_a_value_that_would_need_quotes(tmp_path):
+    w = InboxWriter(tmp_path)
+    with pytest.raises(pa.ArrowInvalid):
+        w.csv("x.csv", ["a", "b"], [["ok", "semi;colon"], [1, 2]])
+
+
+def _openpyxl_xlsx(frame: pd.DataFrame, sheet: str) -> bytes:
+    """What the generator wrote before it streamed: the reference for the xlsx format."""
+    from openpyxl import Workbook
+
+    wb = Workbook(write_only=True)
+    wb.properties.created = wb.properties.modified = dt.datetime(2026, 1, 1)
+    ws = wb.create_sheet(sheet)
+    ws.append(list(frame.columns))
+    for row in frame.itertuples(index=False, name=None):
+        ws.append([None if (isinstance(v, float) and np.isnan(v)) else v for v in row])
+    raw = io.BytesIO()
+    wb.save(raw)
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(raw) as src, zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as dst:
+        for info in src.infolist():
+            entry = zipfile.ZipInfo(info.filename, date_time=(2026, 1, 1, 0, 0, 0))
+            entry.compress_type = zipfile.ZIP_DEFLATED
+            data = src.read(info.filename)
+            if info.filename == "docProps/core.xml":
+                data = re.sub(
+                    rb"<dcterms:modified([^>]*)>[^<]*<",
+                    rb"<dcterms:modified\1>2026-01-01T00:00:00Z<",
+                    data,
+                )
+            dst.writestr(entry, data)
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize("chunk_rows", [1, 3, 1_000])
+def test_xlsx_writer_writes_what_openpyxl_wrote(tmp_path, chunk_rows):
+    days = np.array([20_000, 20_100, 20_200, 20_300, 20_400])
+    texts = ["Ja", "", "Tak & <hej>", " padded ", "Bæredygtighed – bedre"]
+    numbers = np.array([10.0, np.nan, 0.0, 12345678.0, 3.0])
+    frame = pd.DataFrame(
+        {
+            "Respondent-ID": [f"R-{i}" for i in range(5)],
+            "Tekst": texts,
+            "Tal": [11, None, 0, "1234567", 7.5],  # whole numbers, no cell, text, a fraction
+            "Dato": [dt.date(1970, 1, 1) + dt.timedelta(days=int(d)) for d in days],
+        }
+    ).astype({"Tal": object})
+    cells = [
+        Cells.texts(frame["Respondent-ID"]),
+        Cells.texts(texts),
+        Cells.numbers(numbers)
+        .put([0], NUMBER, "11")
+        .put([3], TEXT, "1234567")
+        .put([4], NUMBER, "7.5"),
+        Cells.dates(days),
+    ]
+    w = InboxWriter(tmp_path, chunk_rows=chunk_rows)
+    w.xlsx("x.xlsx", "Besvarelser", list(frame.columns), cells)
+    assert (tmp_path / "x.xlsx").read_bytes() == _openpyxl_xlsx(frame, "Besvarelser")
+    assert w.files["x.xlsx"]["rows"] == 5
+
+
+def test_decimal_comma_is_python_formatting():
+    rng = np.random.default_rng(0)
+    values = np.concatenate(
+        [
+            rng.normal(0, 1e6, 20_000),
+            rng.normal(0, 1, 20_000),
+            np.round(rng.normal(0, 100, 20_000), 2) + 0.005,  # halfway cases
+            [0.0, -0.0, -0.04, 0.04, 0.05, -0.05, 1e12 + 0.25, np.nan],
+        ]
+    )
+    for decimals in range(4):
+        expected = [
+            "" if np.isnan(v) else f"{np.round(v, decimals):.{decimals}f}".replace(".", ",")
+            for v in values
+        ]
+        assert comma(values, decimals).fill_null("").to_pylist() == expected

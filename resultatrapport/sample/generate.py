@@ -3,10 +3,12 @@
 Volumes at scale 1 are one region's year (about 60,000 firms in the CVR extract with a
 financial row each year, 5,500 guidance cases and 1,500 evaluation answers for Erhvervshus
 Midtjylland; a few hundred cases and a time registration for Viborgegnens Erhvervsråd).
-Everything is generated column-wise with numpy; files carry the quirks real deliveries have
-(cp1252, BOMs, CRLF, trailing blank lines), a small known share of bad rows, and personal
-data where the formats have it. The manifest records what was planted, so tests can check
-that the pipeline finds it:
+Everything is generated column-wise with numpy, turned into text column-wise and written
+in chunks (:mod:`resultatrapport.sample.writers`), so scale 100 (six million firms) runs
+in minutes in bounded memory; the same seed and scale give the same bytes, whatever the
+chunk size. Files carry the quirks real deliveries have (cp1252, BOMs, CRLF, trailing
+blank lines), a small known share of bad rows, and personal data where the formats have
+it. The manifest records what was planted, so tests can check that the pipeline finds it:
 
 - ``bad_rows``: file, line and kind of every planted bad row;
 - ``personal_data``: every CPR number and e-mail written, which must never reach the warehouse;
@@ -18,19 +20,39 @@ that the pipeline finds it:
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
-import io
 import json
-import re
-from collections.abc import Callable, Sequence
+import unicodedata
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from resultatrapport.formats import FORMATS
 from resultatrapport.rules import municipalities
+from resultatrapport.sample.writers import (
+    CHUNK_ROWS,
+    DATE,
+    EXCEL_1970,
+    NUMBER,
+    TEXT,
+    Cells,
+    InboxWriter,
+    Report,
+    blank,
+    blocks,
+    comma,
+    dates,
+    ints,
+    join,
+    take,
+    text,
+    zero_padded,
+)
 
 REFERENCE = Path(__file__).parent / "reference"
 EHMJ = "erhvervshus-midtjylland"
@@ -66,109 +88,161 @@ VER_PROJECTS = [
     "International Community",
 ]
 HUBS = ["Hovedstaden", "Midtjylland", "Nordjylland", "Sjælland", "Syddanmark", "Fyn"]
+MAIL_DOMAINS = ["firma.dk", "example.dk", "mail.dk"]
+CASE_TYPES = ["Afklaring", "Specialiseret vejledning", "Vækstforløb", "Kollektivt forløb"]
 
-
-class _Writer:
-    """Writes files with a given encoding, line ending and trailing blank lines; records them."""
-
-    def __init__(self, root: Path, progress: Callable[[str], None] | None):
-        self.root, self.progress = root, progress
-        self.files: dict[str, dict[str, Any]] = {}
-
-    def csv(
-        self,
-        relpath: str,
-        frame: pd.DataFrame,
-        encoding: str = "utf-8-sig",
-        newline: str = "\r\n",
-        trailing: int = 0,
-    ) -> None:
-        buffer = io.StringIO()
-        frame.to_csv(buffer, sep=";", index=False, lineterminator=newline, na_rep="")
-        self._write(relpath, (buffer.getvalue() + newline * trailing).encode(encoding), len(frame),
-                    encoding, newline, trailing)  # fmt: skip
-
-    def xlsx(self, relpath: str, frame: pd.DataFrame, sheet: str) -> None:
-        import zipfile
-
-        from openpyxl import Workbook
-
-        wb = Workbook(write_only=True)
-        fixed = dt.datetime(2026, 1, 1)  # no save time in the file: same seed, same bytes
-        wb.properties.created = wb.properties.modified = fixed
-        ws = wb.create_sheet(sheet)
-        ws.append(list(frame.columns))
-        for row in frame.itertuples(index=False, name=None):
-            ws.append([None if (isinstance(v, float) and np.isnan(v)) else v for v in row])
-        raw = io.BytesIO()
-        wb.save(raw)
-        # rewrite the zip with fixed entry times (openpyxl stamps entries with the clock)
-        buffer = io.BytesIO()
-        with zipfile.ZipFile(raw) as src, zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as dst:
-            for info in src.infolist():
-                entry = zipfile.ZipInfo(info.filename, date_time=(2026, 1, 1, 0, 0, 0))
-                entry.compress_type = zipfile.ZIP_DEFLATED
-                data = src.read(info.filename)
-                if info.filename == "docProps/core.xml":
-                    data = re.sub(
-                        rb"<dcterms:modified([^>]*)>[^<]*<",
-                        rb"<dcterms:modified\1>2026-01-01T00:00:00Z<",
-                        data,
-                    )
-                dst.writestr(entry, data)
-        self._write(relpath, buffer.getvalue(), len(frame), "xlsx", None, 0)
-
-    def _write(self, relpath, data, rows, encoding, newline, trailing) -> None:  # type: ignore[no-untyped-def]
-        path = self.root / relpath
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(data)
-        self.files[relpath] = {
-            "rows": int(rows),
-            "encoding": encoding,
-            "line_ending": {"\r\n": "CRLF", "\n": "LF", None: None}[newline],
-            "trailing_blank_lines": trailing,
-            "sha256": hashlib.sha256(data).hexdigest(),
-        }
-        if self.progress:
-            self.progress(f"{relpath}: {rows:,} rows")
-
-
-def _dmy(days: np.ndarray) -> pd.Series:
-    return pd.Series(pd.to_datetime(days, unit="D")).dt.strftime("%d-%m-%Y")
-
-
-def _comma(values: np.ndarray, decimals: int) -> pd.Series:
-    s = pd.Series(np.round(values, decimals)).map(f"{{:.{decimals}f}}".format)
-    return s.str.replace(".", ",", regex=False).where(~np.isnan(values), "")
+# names are kept as positions in these lists (one small integer per firm or person) and
+# only become text when a chunk is written
+PERSON_NAMES = [f"{first} {last}" for first in FIRST_NAMES for last in LAST_NAMES]
+FIRM_NAMES = [f"{person} {form}" for person in PERSON_NAMES for form in LEGAL_FORMS]
+MAIL_NAMES = [  # 'Søren Bæk' -> 'sren.bk': lower case, dots, accents dropped
+    unicodedata.normalize("NFKD", p.lower().replace(" ", ".")).encode("ascii", "ignore").decode()
+    for p in PERSON_NAMES
+]
 
 
 def _days(year: int, month: int = 1, day: int = 1) -> int:
     return (dt.date(year, month, day) - dt.date(1970, 1, 1)).days
 
 
-def _names(rng: np.random.Generator, n: int) -> pd.Series:
-    first = np.asarray(FIRST_NAMES)[rng.integers(0, len(FIRST_NAMES), n)]
-    last = np.asarray(LAST_NAMES)[rng.integers(0, len(LAST_NAMES), n)]
-    return pd.Series(first) + " " + pd.Series(last)
+def _year(days: np.ndarray) -> np.ndarray:
+    """The calendar year of days since 1970-01-01."""
+    return np.asarray(days).astype("datetime64[D]").astype("datetime64[Y]").astype(np.int64) + 1970
 
 
-def _emails(names: pd.Series, rng: np.random.Generator) -> pd.Series:
-    local = names.str.lower().str.replace(" ", ".", regex=False)
-    local = local.str.normalize("NFKD").str.encode("ascii", "ignore").str.decode("ascii")
-    domains = np.asarray(["firma.dk", "example.dk", "mail.dk"])[rng.integers(0, 3, len(names))]
-    return local + pd.Series(rng.integers(1, 999, len(names))).astype(str) + "@" + domains
+def _sorted_unique(values: np.ndarray) -> np.ndarray:
+    """``np.unique(values)``: sorted, without repeats (numpy's own is slow on millions)."""
+    s = np.sort(values)
+    return s[np.concatenate(([True], s[1:] != s[:-1]))] if s.size else s
 
 
-def _cprs(rng: np.random.Generator, n: int) -> list[str]:
+class _Noise:
+    """Normal noise of shape (firms, years), drawn from ``rng`` one block of firms at a time
+    (the same numbers as one draw of the whole). Drawing it moves ``rng`` on as that would;
+    iterating draws the same numbers again, block by block, from the saved state, so the
+    whole block never has to be kept."""
+
+    def __init__(self, rng: np.random.Generator, n: int, years: int, sd: float, block: int):
+        self.kind, self.state = type(rng.bit_generator), rng.bit_generator.state
+        self.n, self.years, self.sd, self.block = n, years, sd, block
+        for lo, hi in blocks(n, block):
+            rng.normal(0, sd, (hi - lo, years))
+
+    def __iter__(self) -> Iterator[tuple[int, int, np.ndarray]]:
+        """(lo, hi, noise of firms lo:hi as a (year, firm) array)."""
+        bits = self.kind()
+        bits.state = self.state
+        again = np.random.Generator(bits)
+        for lo, hi in blocks(self.n, self.block):
+            yield lo, hi, again.normal(0, self.sd, (hi - lo, self.years)).T
+
+
+class _Panel:
+    """The firms' financial figures, as (year, firm) arrays with one contiguous row a year.
+
+    Turnover and full-time equivalents are kept as they would be without guidance. Gross
+    profit, turnover x (margin + noise), is not kept: its noise is drawn again from the
+    generator's saved state whenever it is needed (:class:`_Noise`), a block of firms at a
+    time. :meth:`plant` records the effect of guidance, added to figures as they are read.
+    """
+
+    NEVER = 9999
+
+    def __init__(
+        self,
+        years: list[int],
+        turnover: np.ndarray,
+        fte: np.ndarray,
+        margin: np.ndarray,
+        gross_noise: _Noise,
+    ) -> None:
+        self.years, self.col = years, {y: i for i, y in enumerate(years)}
+        self.turnover, self.fte, self.margin, self.gross_noise = turnover, fte, margin, gross_noise
+        n = turnover.shape[1]
+        self.planted_from = np.full(n, self.NEVER, dtype=np.int16)  # first year with the effect
+        self.grows = np.zeros(n, dtype=bool)  # the Vækst effect (else the Drift one)
+        # Vækst: TAU_TURNOVER/100 x turnover in B; Drift: TAU_PRODUCTIVITY/100 x productivity in B
+        self.effect = np.zeros(n)
+
+    def gross_without(
+        self, rows: np.ndarray, columns: np.ndarray, noise: np.ndarray, lo: int
+    ) -> np.ndarray:
+        """Gross profit without guidance of firms ``rows``, each in its own panel column;
+        ``noise``: the gross-profit noise of the block of firms from ``lo`` that holds them."""
+        return self.turnover[columns, rows] * (self.margin[rows] + noise[columns, rows - lo])
+
+    def plant(self, end_year: np.ndarray, growth_segment: np.ndarray) -> None:
+        """From the year E its (earliest ended) case ended on, a guided firm gains: in segment
+        Vækst, TAU_TURNOVER % of its turnover in B = E-1 (gross profit: that times its margin)
+        and TAU_EMPLOYMENT % of its full-time equivalents in B; in segment Drift,
+        TAU_PRODUCTIVITY % of its gross profit per full-time equivalent in B, times its
+        full-time equivalents. ``end_year``: E, or -1 for firms never guided."""
+        first = self.years[0]
+        baseline_known = (end_year - 1 >= first) & (end_year - 1 <= self.years[-1])
+        self.planted_from[:] = np.where((end_year >= 0) & baseline_known, end_year, self.NEVER)
+        self.grows[:] = growth_segment
+        planted = self.planted_from < self.NEVER
+        grow = np.flatnonzero(planted & growth_segment)
+        base = self.planted_from[grow] - 1 - first  # each firm's baseline column
+        self.effect[grow] = TAU_TURNOVER / 100 * self.turnover[base, grow]
+        fte_gain = TAU_EMPLOYMENT / 100 * self.fte[base, grow]
+        for t, year in enumerate(self.years):  # full-time equivalents: planted once, here
+            gains = self.planted_from[grow] <= year
+            self.fte[t, grow[gains]] += fte_gain[gains]
+        drift = planted & ~growth_segment
+        for lo, hi, noise in self.gross_noise:
+            rows = lo + np.flatnonzero(drift[lo:hi])
+            base = self.planted_from[rows] - 1 - first
+            productivity = self.gross_without(rows, base, noise, lo) / self.fte[base, rows]
+            self.effect[rows] = TAU_PRODUCTIVITY / 100 * productivity
+
+    def turnover_in(self, year: int, rows: np.ndarray) -> np.ndarray:
+        """Turnover of firms ``rows`` in ``year``, with the effect."""
+        values = self.turnover[self.col[year], rows]
+        gains = self.grows[rows] & (self.planted_from[rows] <= year)
+        values[gains] += self.effect[rows[gains]]
+        return values
+
+    def fte_in(self, year: int, rows: np.ndarray) -> np.ndarray:
+        """Full-time equivalents of firms ``rows`` in ``year``, with the effect."""
+        return self.fte[self.col[year], rows]
+
+    def gross_in(self, year: int, rows: np.ndarray, noise: np.ndarray, lo: int) -> np.ndarray:
+        """Gross profit of firms ``rows`` in ``year``, with the effect (see gross_without)."""
+        values = self.gross_without(rows, np.full(rows.size, self.col[year]), noise, lo)
+        gains = self.planted_from[rows] <= year
+        grows, drifts = gains & self.grows[rows], gains & ~self.grows[rows]
+        values[grows] += self.effect[rows[grows]] * self.margin[rows[grows]]
+        values[drifts] += self.effect[rows[drifts]] * self.fte_in(year, rows[drifts])
+        return values
+
+
+def _names(rng: np.random.Generator, n: int) -> np.ndarray:
+    """Random person names, as positions in PERSON_NAMES."""
+    first = rng.integers(0, len(FIRST_NAMES), n)
+    last = rng.integers(0, len(LAST_NAMES), n)
+    return (first * len(LAST_NAMES) + last).astype(np.int16)
+
+
+def _emails(names: np.ndarray, rng: np.random.Generator) -> pa.Array:
+    domains = rng.integers(0, len(MAIL_DOMAINS), len(names))
+    number = rng.integers(1, 999, len(names))
+    return join(take(MAIL_NAMES, names), ints(number), "@", take(MAIL_DOMAINS, domains))
+
+
+def _cprs(rng: np.random.Generator, n: int) -> pa.Array:
     day = rng.integers(1, 29, n)
     month = rng.integers(1, 13, n)
     year = rng.integers(40, 100, n)
     tail = rng.integers(1000, 10000, n)
     dash = rng.random(n) < 0.5
-    return [
-        f"{d:02d}{m:02d}{y:02d}{'-' if s else ''}{t}"
-        for d, m, y, s, t in zip(day, month, year, dash, tail, strict=True)
-    ]
+    return join(zero_padded(day, 2), zero_padded(month, 2), zero_padded(year, 2),
+                take(["", "-"], dash), ints(tail))  # fmt: skip
+
+
+def _str(values: pa.Array) -> pd.Series:
+    """A text column for a pandas frame (pyarrow-backed, no copy)."""
+    return pd.Series(values, dtype="str")
 
 
 class _Population:
@@ -190,34 +264,64 @@ class _Population:
         return np.round(self.p2020 * rate ** (year - 2020))
 
 
+@contextmanager
+def _reporting(progress: bool | Callable[[str], None] | None, total: int) -> Iterator[Report]:
+    """Where the writer's notes go: a progress bar or plain lines (True), a callback that
+    takes each note, or nowhere."""
+    if progress is True:
+        from resultatrapport.progress import progress as shown
+
+        with shown(total, "generating", unit="file") as bar:
+            yield bar.update
+    elif callable(progress):
+        callback = progress
+        yield lambda n, note: callback(note)
+    else:
+        yield lambda n, note: None
+
+
 def generate_inbox(
     out: Path,
     years: Sequence[int],
     scale: float = 1.0,
     seed: int = 20260101,
-    progress: Callable[[str], None] | None = None,
+    progress: bool | Callable[[str], None] | None = None,
+    chunk_rows: int = CHUNK_ROWS,
 ) -> dict[str, Any]:
     """Write a complete sample inbox under ``out`` and return the manifest (also written
-    to ``out/manifest.json``)."""
+    to ``out/manifest.json``).
+
+    ``progress``: True shows progress on stderr (:mod:`resultatrapport.progress`); a
+    callable receives each progress note instead. ``chunk_rows``: rows made and written at a
+    time in the big tables; it bounds memory and does not change a byte of the output.
+    """
     years = sorted(set(int(y) for y in years))
     if not years:
         raise ValueError("no years")
+    n_files = 3 + 5 * len(years) + len([y for y in years if y not in NO_AWARENESS_SURVEY])
+    with _reporting(progress, n_files) as report:
+        return _generate(Path(out), years, scale, seed, report, max(1, int(chunk_rows)))
+
+
+def _generate(
+    out: Path, years: list[int], scale: float, seed: int, report: Report, chunk_rows: int
+) -> dict[str, Any]:
     rng = np.random.default_rng(seed)
-    out = Path(out)
-    w = _Writer(out, progress)
+    w = InboxWriter(out, report, chunk_rows)
     bad: list[dict[str, Any]] = []
-    personal: dict[str, list[str]] = {"cpr": [], "emails": []}
+    cprs_written: set[str] = set()
+    emails_written: set[str] = set()
     first, last = years[0], years[-1]
     panel_years = list(range(first - 3, last + 1))  # three years of history before the first
 
-    # --- firms and their financial panel -------------------------------------------------
+    # --- firms ---------------------------------------------------------------------------
     n = max(200, round(60_000 * scale))
-    cvr = np.unique(rng.integers(10_000_000, 100_000_000, int(n * 1.05)))
+    report(0, f"simulating {n:,} firms over {len(panel_years)} years")
+    cvr = _sorted_unique(rng.integers(10_000_000, 100_000_000, int(n * 1.05)))
     cvr = rng.permutation(cvr)[:n].astype(np.int64)
     midt = [m for m in municipalities() if m.region_code == 1082]
     pop = _Population()
     midt_codes = np.array([m.code for m in sorted(midt, key=lambda m: m.name)])
-    name_order = {m.name: m.code for m in midt}
     weights = np.array(
         [pop.p2023[pop.names.index(m.name)] for m in sorted(midt, key=lambda m: m.name)]
     )
@@ -226,72 +330,82 @@ def generate_inbox(
         rng.random(n) < 0.98,
         rng.choice(midt_codes, size=n, p=weights / weights.sum()),
         rng.choice(others, size=n),
-    )
-    ind = rng.choice(INDUSTRIES, size=n)
-    industry_code = pd.Series(ind) + pd.Series(rng.integers(1000, 10000, n)).astype(str)
+    ).astype(np.int16)
+    ind = rng.choice(len(INDUSTRIES), size=n).astype(np.int8)  # the draws of choosing a code
+    industry_number = rng.integers(1000, 10000, n).astype(np.int16)  # Branchekode: ind + this
     age_at_first = np.minimum(rng.exponential(11, n), 60)
     start_day = (_days(first) - age_at_first * 365.25).astype(int) + rng.integers(0, 365, n)
+    del age_at_first
     # some firms start during the period (new firms: young at guidance)
     newcomers = rng.random(n) < 0.12
     start_day = np.where(
         newcomers, rng.integers(_days(first - 3), _days(last, 12, 1), n), start_day
     )
+    del newcomers
     ceased = rng.random(n) < 0.06
     end_day = np.where(ceased, rng.integers(_days(first - 2), _days(last + 2), n), -1)
     end_day = np.where(ceased & (end_day <= start_day), start_day + 400, end_day)
-    start_year = pd.to_datetime(start_day, unit="D").year.to_numpy()
-    end_year = np.where(
-        ceased, pd.to_datetime(np.maximum(end_day, 0), unit="D").year.to_numpy(), 9999
-    )
+    start_year = _year(start_day).astype(np.int16)
+    end_year = np.where(ceased, _year(np.maximum(end_day, 0)), 9999).astype(np.int16)
+    start_day, end_day = start_day.astype(np.int32), end_day.astype(np.int32)
 
+    def alive(year: int) -> np.ndarray:
+        return (start_year <= year) & (end_year >= year)
+
+    # --- the financial panel, as it would be without guidance (see _Panel) ----------------
     fte0 = np.round(np.exp(rng.normal(1.6, 1.1, n)), 1) + 0.5
-    ind_drift = {code: rng.normal(3.0, 2.5) for code in INDUSTRIES}
-    mu = np.array([ind_drift[i] for i in ind]) - 0.6 * np.log(fte0)  # small firms grow faster
+    ind_drift = np.array([rng.normal(3.0, 2.5) for _ in INDUSTRIES])  # one draw per industry
+    drift = ind_drift[ind]
+    mu = drift - 0.6 * np.log(fte0)  # small firms grow faster
     T = len(panel_years)
-    growth = np.empty((n, T))
-    growth[:, 0] = mu + rng.normal(0, 8, n)
+    growth = np.empty((T, n))
+    growth[0] = mu + rng.normal(0, 8, n)
     for t in range(1, T):  # AR(1) growth: growth before guidance persists after it
-        growth[:, t] = mu + 0.5 * (growth[:, t - 1] - mu) + rng.normal(0, 8, n)
-    turnover = np.empty((n, T))
-    turnover[:, 0] = fte0 * np.exp(rng.normal(6.8, 0.5, n))  # 1,000 kr.
+        growth[t] = mu + 0.5 * (growth[t - 1] - mu) + rng.normal(0, 8, n)
+    del mu
+    turnover = np.empty((T, n))
+    turnover[0] = fte0 * np.exp(rng.normal(6.8, 0.5, n))  # 1,000 kr.
     for t in range(1, T):
-        turnover[:, t] = turnover[:, t - 1] * (1 + growth[:, t] / 100)
-    emp_growth = 0.5 * growth + rng.normal(0, 4, (n, T))
-    fte = np.empty((n, T))
-    fte[:, 0] = fte0
-    for t in range(1, T):
-        fte[:, t] = np.maximum(fte[:, t - 1] * (1 + emp_growth[:, t] / 100), 0.2)
+        turnover[t] = turnover[t - 1] * (1 + growth[t] / 100)
+    # employment grows with half the turnover growth plus noise drawn as one (firm, year)
+    # block, here a block of firms at a time; the full-time equivalents replace growth
+    fte = growth
+    for lo, hi in blocks(n, chunk_rows):
+        emp_growth = 0.5 * growth[:, lo:hi] + rng.normal(0, 4, (hi - lo, T)).T
+        fte[0, lo:hi] = fte0[lo:hi]
+        for t in range(1, T):
+            fte[t, lo:hi] = np.maximum(fte[t - 1, lo:hi] * (1 + emp_growth[t] / 100), 0.2)
+        del emp_growth
+    del growth
     margin = np.clip(rng.normal(0.32, 0.08, n), -0.2, 0.8)
-    gross = turnover * (margin[:, None] + rng.normal(0, 0.02, (n, T)))
-    alive = (start_year[:, None] <= np.array(panel_years)[None, :]) & (
-        end_year[:, None] >= np.array(panel_years)[None, :]
-    )
-    col = {y: i for i, y in enumerate(panel_years)}
+    panel = _Panel(panel_years, turnover, fte, margin, _Noise(rng, n, T, 0.02, chunk_rows))
+    del turnover, fte, margin
 
     # --- guidance episodes: each firm guided in at most one year, selected on observables --
     segment_growth = rng.random(n) < 0.45
-    guided_year = np.full(n, -1)
+    guided_year = np.full(n, -1, dtype=np.int16)
     free = np.ones(n, dtype=bool)
     per_year_firms = round(4_400 * scale)
+    # selection on what the matching observes: fast-growing industries and larger firms
+    # are guided more. Not on the firm's own recent growth: later cohorts' selection
+    # would then depend on growth inside this cohort's outcome window.
+    attraction = np.exp(np.clip(1.5 * (drift - 3.0) + 0.35 * np.log(fte0), -20, 20))
+    del drift, fte0
     for year in years:
-        # selection on what the matching observes: fast-growing industries and larger firms
-        # are guided more. Not on the firm's own recent growth: later cohorts' selection
-        # would then depend on growth inside this cohort's outcome window.
-        eligible = free & (start_year <= year) & (end_year >= year)
-        drift = np.array([ind_drift[i] for i in ind])
-        score = np.exp(np.clip(1.5 * (drift - 3.0) + 0.35 * np.log(fte0), -20, 20)) * eligible
+        eligible = free & alive(year)
+        score = attraction * eligible
         if score.sum() == 0:
             continue
         k = min(per_year_firms, int(eligible.sum()))
         chosen = rng.choice(n, size=k, replace=False, p=score / score.sum())
         guided_year[chosen] = year
         free[chosen] = False
+    del attraction, free, eligible, score
 
     # --- cases --------------------------------------------------------------------------
-    firm_idx_by_year = {y: np.flatnonzero(guided_year == y) for y in years}
     cases_by_year: dict[int, pd.DataFrame] = {}
     for year in years:
-        firms = firm_idx_by_year[year]
+        firms = np.flatnonzero(guided_year == year)
         repeat = 1 + (rng.random(firms.size) < 0.25).astype(int)  # some firms: two cases
         idx = np.repeat(firms, repeat)
         m = idx.size
@@ -303,23 +417,21 @@ def generate_inbox(
         late = rng.random(m) < 0.12
         end = np.where(late, start + duration + 150, end)
         open_case = rng.random(m) < (0.3 if year == last else 0.03)
-        is_growth = segment_growth[idx]
-        form = np.where(rng.random(m) < 0.75, "Individuel", "Kollektiv")
+        individual = rng.random(m) < 0.75
         case_type = np.where(
-            form == "Kollektiv",
-            "Kollektivt forløb",
-            rng.choice(["Afklaring", "Specialiseret vejledning", "Vækstforløb"], size=m,
-                       p=[0.40, 0.43, 0.17]),
-        )  # fmt: skip
+            individual,
+            rng.choice(3, size=m, p=[0.40, 0.43, 0.17]),  # the draws of choosing a type
+            CASE_TYPES.index("Kollektivt forløb"),
+        )
         cases_by_year[year] = pd.DataFrame(
             {
                 "firm": idx,
                 "founder": founders,
                 "start": start,
                 "end": np.where(open_case, -1, end),
-                "segment": np.where(is_growth, "Vækst", "Drift"),
-                "form": form,
-                "case_type": case_type,
+                "growth": segment_growth[idx],  # segment Vækst (else Drift)
+                "individual": individual,  # Vejledningsform Individuel (else Kollektiv)
+                "case_type": case_type.astype(np.int8),  # position in CASE_TYPES
             }
         )
 
@@ -335,46 +447,27 @@ def generate_inbox(
         "tau_productivity_pp": TAU_PRODUCTIVITY,
         "cohorts": {},
     }
-    end_year_of_firm = np.full(n, -1)
-    seg_of_firm = np.array([""] * n, dtype=object)
+    # each firm's earliest ended case (a firm's cases share its year and segment)
+    end_year_of_firm = np.full(n, -1, dtype=np.int16)
+    growth_segment = np.zeros(n, dtype=bool)  # that case's segment: Vækst (else Drift)
     for cases in cases_by_year.values():
         real = cases[~cases["founder"] & (cases["end"] >= 0)]
-        ends = pd.to_datetime(real["end"], unit="D").dt.year.to_numpy()
-        firms = real["firm"].to_numpy()
-        order = np.argsort(ends)  # earliest end per firm
-        for f, e, s in zip(
-            firms[order][::-1],
-            ends[order][::-1],
-            real["segment"].to_numpy()[order][::-1],
-            strict=True,
-        ):
-            end_year_of_firm[f] = e
-            seg_of_firm[f] = s
-    treated = end_year_of_firm >= 0
-    for f_year in sorted(set(end_year_of_firm[treated].tolist())):
-        b = f_year - 1
-        if b not in col:
-            continue
-        sel = end_year_of_firm == f_year
-        later = [t for t in panel_years if t >= f_year]
-        grow = sel & (seg_of_firm == "Vækst")
-        drift = sel & (seg_of_firm == "Drift")
-        base_t, base_f = turnover[:, col[b]].copy(), fte[:, col[b]].copy()
-        base_p = gross[:, col[b]] / fte[:, col[b]]
-        for t in later:
-            turnover[grow, col[t]] += TAU_TURNOVER / 100 * base_t[grow]
-            gross[grow, col[t]] += TAU_TURNOVER / 100 * base_t[grow] * margin[grow]
-            fte[grow, col[t]] += TAU_EMPLOYMENT / 100 * base_f[grow]
-            gross[drift, col[t]] += TAU_PRODUCTIVITY / 100 * base_p[drift] * fte[drift, col[t]]
+        order = np.argsort(_year(real["end"].to_numpy()), kind="stable")
+        firms = real["firm"].to_numpy()[order]
+        unique, at = np.unique(firms, return_index=True)  # the first: the earliest end
+        end_year_of_firm[unique] = _year(real["end"].to_numpy()[order][at])
+        growth_segment[unique] = real["growth"].to_numpy()[order][at]
+    panel.plant(end_year_of_firm, growth_segment)
 
     # naive vs planted, per cohort, as a plain comparison would see it
+    everyone = np.arange(n)
     for e in years:
         b, r = e - 1, e + 2
         if b - 2 < first or r > last:  # the pipeline needs financial files for B-2, B and R
             continue
-        ok = alive[:, col[b - 2]] & alive[:, col[r]]
-        g_t = 100 * (turnover[:, col[r]] / turnover[:, col[b]] - 1)
-        cohort = ok & (end_year_of_firm == e) & (seg_of_firm == "Vækst")
+        ok = alive(b - 2) & alive(r)
+        g_t = 100 * (panel.turnover_in(r, everyone) / panel.turnover_in(b, everyone) - 1)
+        cohort = ok & (end_year_of_firm == e) & growth_segment
         window = (guided_year >= b - 2) & (guided_year <= r)
         controls = ok & ~window
         effects["cohorts"][str(r)] = {
@@ -388,49 +481,87 @@ def generate_inbox(
             else None,
             "planted_turnover_pp": TAU_TURNOVER,
         }
+        del g_t
+    del everyone
 
     # --- CVR extract --------------------------------------------------------------------
-    firm_names = _names(rng, n) + " " + pd.Series(np.asarray(LEGAL_FORMS)[rng.integers(0, 5, n)])
-    cvr_frame = pd.DataFrame(
-        {
-            "CVR-nummer": cvr.astype(str),
-            "Navn": firm_names,
-            "Startdato": pd.Series(pd.to_datetime(start_day, unit="D")).dt.strftime("%Y-%m-%d"),
-            "Ophørsdato": pd.Series(pd.to_datetime(np.maximum(end_day, 0), unit="D"))
-            .dt.strftime("%Y-%m-%d")
-            .where(ceased, ""),
-            "Kommunenr": mun.astype(str),
-            "Branchekode": industry_code,
-            "Virksomhedsform": np.asarray(LEGAL_FORMS)[rng.integers(0, 5, n)],
-        }
-    )
+    firm_name = _names(rng, n) * len(LEGAL_FORMS) + rng.integers(0, len(LEGAL_FORMS), n)
+    firm_name = firm_name.astype(np.int16)  # a position in FIRM_NAMES
+    legal_form = rng.integers(0, len(LEGAL_FORMS), n).astype(np.int8)
     relpath = FORMATS["cvr_firms"].path
     k = max(2, n // 400)
     rows = rng.choice(n, size=2 * k, replace=False)
-    cvr_frame.loc[rows[:k], "CVR-nummer"] = cvr_frame.loc[rows[:k], "CVR-nummer"].str[:7]
-    cvr_frame.loc[rows[k:], "Kommunenr"] = "999"
-    bad += [{"file": relpath, "line": int(i) + 2, "kind": "malformed_cvr"} for i in rows[:k]]
+    # planted: seven digits (the number without its last digit); two firms whose numbers
+    # differ only there would become a duplicate, which at scale 100 (15,000 planted among 6
+    # million) happens, so only the first of such firms is planted
+    short_rows = rows[:k][np.sort(np.unique(cvr[rows[:k]] // 10, return_index=True)[1])]
+    short_cvr = np.zeros(n, dtype=bool)
+    short_cvr[short_rows] = True
+    unknown_mun = np.zeros(n, dtype=bool)  # planted: municipality 999
+    unknown_mun[rows[k:]] = True
+    bad += [{"file": relpath, "line": int(i) + 2, "kind": "malformed_cvr"} for i in short_rows]
     bad += [{"file": relpath, "line": int(i) + 2, "kind": "unknown_municipality"} for i in rows[k:]]
-    w.csv(relpath, cvr_frame, "utf-8-sig", "\r\n", trailing=2)
 
-    # --- financial register -------------------------------------------------------------
-    for i, year in enumerate(years):
-        live = np.flatnonzero(alive[:, col[year]])
-        t = turnover[live, col[year]].copy()
-        g = gross[live, col[year]].copy()
-        t[rng.random(live.size) < 0.03] = np.nan  # not reported
-        g[rng.random(live.size) < 0.02] = np.nan
-        frame = pd.DataFrame(
-            {
-                "CVR-nummer": cvr[live].astype(str),
-                "År": str(year),
-                "Omsætning": _comma(t, 1),
-                "Bruttofortjeneste": _comma(g, 1),
-                "Årsværk": _comma(np.round(fte[live, col[year]], 1), 1),
-            }
-        )
-        w.csv(FORMATS["financials"].relpath(year), frame, "utf-8-sig" if i % 2 else "utf-8",
-              "\n" if i % 2 else "\r\n", trailing=i % 2)  # fmt: skip
+    def cvr_chunks() -> Iterator[list[pa.Array]]:
+        for lo, hi in blocks(n, chunk_rows):
+            s = slice(lo, hi)
+            yield [
+                ints(np.where(short_cvr[s], cvr[s] // 10, cvr[s])),
+                take(FIRM_NAMES, firm_name[s]),
+                dates(start_day[s], "%Y-%m-%d"),
+                dates(end_day[s], "%Y-%m-%d", missing=~ceased[s]),
+                ints(np.where(unknown_mun[s], 999, mun[s])),
+                join(take(INDUSTRIES, ind[s]), ints(industry_number[s])),
+                take(LEGAL_FORMS, legal_form[s]),
+            ]
+
+    w.csv_chunks(relpath, FORMATS["cvr_firms"].headers, cvr_chunks(), "utf-8-sig", "\r\n",
+                 trailing=2, rows=n)  # fmt: skip
+
+    # --- financial register: a file a year, written side by side --------------------------
+    # (so that gross profit's noise is drawn again once for all of them, block by block)
+    live = {year: alive(year) for year in years}
+    not_reported = {}
+    for year in years:
+        count = int(live[year].sum())
+        not_reported[year] = (rng.random(count) < 0.03, rng.random(count) < 0.02)
+    done = dict.fromkeys(years, 0)
+    with ExitStack() as stack:
+        files = {
+            year: stack.enter_context(
+                w.open_csv(
+                    FORMATS["financials"].relpath(year),
+                    FORMATS["financials"].headers,
+                    "utf-8-sig" if i % 2 else "utf-8",
+                    "\n" if i % 2 else "\r\n",
+                    trailing=i % 2,
+                )
+            )
+            for i, year in enumerate(years)
+        }
+        for lo, hi, noise in panel.gross_noise:
+            for year in years:
+                rows = lo + np.flatnonzero(live[year][lo:hi])
+                these = slice(done[year], done[year] + rows.size)  # of the year's live firms
+                done[year] += rows.size
+                turnover_values = panel.turnover_in(year, rows)
+                turnover_values[not_reported[year][0][these]] = np.nan
+                gross_values = panel.gross_in(year, rows, noise, lo)
+                gross_values[not_reported[year][1][these]] = np.nan
+                files[year].write(
+                    [
+                        ints(cvr[rows]),
+                        text(str(year), rows.size),
+                        comma(turnover_values, 1),
+                        comma(gross_values, 1),
+                        comma(np.round(panel.fte_in(year, rows), 1), 1),
+                    ]
+                )
+            if hi < n:
+                report(0, f"financial register, {len(years)} years: {hi:,}/{n:,} firms")
+        for out_file in files.values():  # in year order (the stack would close them backwards)
+            out_file.close()
+    del live, not_reported, panel
 
     # --- population and price index -----------------------------------------------------
     pop_rows = []
@@ -439,97 +570,83 @@ def generate_inbox(
         pop_rows.append(
             pd.DataFrame({"OMRÅDE": pop.names, "TID": f"{year}K1", "INDHOLD": values.astype(int)})
         )
-    w.csv(FORMATS["population"].path, pd.concat(pop_rows, ignore_index=True), "utf-8-sig", "\r\n")
+    w.csv_frame(FORMATS["population"].path, pd.concat(pop_rows, ignore_index=True), "utf-8-sig",
+                "\r\n")  # fmt: skip
     index_years = sorted(set(years) | {2020})
-    w.csv(
-        FORMATS["price_index"].path,
-        pd.DataFrame(
-            {
-                "År": index_years,
-                "Indeks": _comma(
-                    np.array([PRICE_INDEX.get(y, 100 + 2.5 * (y - 2020)) for y in index_years]), 1
-                ),
-            }
-        ),
-        "cp1252",
-        "\r\n",
-        trailing=1,
-    )
+    index_values = np.array([PRICE_INDEX.get(y, 100 + 2.5 * (y - 2020)) for y in index_years])
+    w.csv(FORMATS["price_index"].path, FORMATS["price_index"].headers,
+          [np.array(index_years), comma(index_values, 1)], "cp1252", "\r\n", trailing=1)  # fmt: skip
 
     # --- awareness survey ---------------------------------------------------------------
     for year in years:
         if year in NO_AWARENESS_SURVEY:
             continue
         m = max(60, round(6_000 * scale))
-        hub = rng.choice(HUBS, size=m)
-        share = np.where(hub == "Midtjylland", 0.55, rng.uniform(0.4, 0.6, m))
+        hub = rng.choice(len(HUBS), size=m)  # the draws of choosing a hub
+        share = np.where(hub == HUBS.index("Midtjylland"), 0.55, rng.uniform(0.4, 0.6, m))
         knows = rng.random(m) < share
-        offers = np.where(knows, np.where(rng.random(m) < 0.6, "Ja", "Nej"), "")
-        frame = pd.DataFrame(
-            {
-                "Respondent-ID": [f"K{year}-{i:06d}" for i in range(1, m + 1)],
-                "Erhvervshus": hub,
-                "Vægt": _comma(np.exp(rng.normal(0, 0.4, m)), 3),
-                "Kender erhvervshuset": np.where(knows, "Ja", "Nej"),
-                "Kender tilbuddene": offers,
-            }
+        offers = np.where(knows, np.where(rng.random(m) < 0.6, 1, 2), 0)  # '', Ja, Nej
+        weight = np.exp(rng.normal(0, 0.4, m))
+        w.csv_chunks(
+            FORMATS["awareness"].relpath(year),
+            FORMATS["awareness"].headers,
+            _awareness_chunks(year, hub, weight, knows, offers, chunk_rows),
+            "utf-8-sig",
+            "\r\n",
+            rows=m,
         )
-        w.csv(FORMATS["awareness"].relpath(year), frame, "utf-8-sig", "\r\n")
 
     # --- Erhvervshus Midtjylland: CRM and user evaluation -------------------------------
+    referral_targets = ["Erhvervshus Midtjylland", *REFERRAL_TARGETS]
     for year in years:
         cases = cases_by_year[year].sort_values("start", kind="stable").reset_index(drop=True)
         m = len(cases)
         firm = cases["firm"].to_numpy()
-        cvr_text = pd.Series(cvr[firm].astype(str)).where(~cases["founder"], "")
-        ids = pd.Series([f"EHMJ-{year}-{i:05d}" for i in range(1, m + 1)])
+        founder = cases["founder"].to_numpy()
+        start, end = cases["start"].to_numpy(), cases["end"].to_numpy()
+        cvr_text = blank(ints(cvr[firm]), founder)  # founders have no CVR number yet
+        ids = join(f"EHMJ-{year}-", zero_padded(np.arange(1, m + 1), 5))
         contact = _names(rng, m)
         emails = _emails(contact, rng)
+        # none, one or two different referral targets, in random order
         n_ref = rng.integers(0, 3, m)
-        refs = [
-            "|".join(
-                rng.choice(["Erhvervshus Midtjylland", *REFERRAL_TARGETS], size=k, replace=False)
-            )
-            if k
-            else ""
-            for k in n_ref
-        ]
-        notes = np.where(
-            rng.random(m) < 0.5, "Opfølgning aftalt", "Møde afholdt på kontoret i Århus"
-        )
+        ref1 = rng.integers(0, len(referral_targets), m)
+        ref2 = rng.integers(0, len(referral_targets) - 1, m)
+        ref2 = ref2 + (ref2 >= ref1)
+        one = take(referral_targets, ref1)
+        two = join(one, take(referral_targets, ref2), sep="|")
+        refs = pc.if_else(pa.array(n_ref == 0), "", pc.if_else(pa.array(n_ref == 1), one, two))
+        notes = take(["Opfølgning aftalt", "Møde afholdt på kontoret i Århus"],
+                     rng.random(m) >= 0.5)  # fmt: skip
         cpr_rows = np.flatnonzero(rng.random(m) < 0.02)
         cprs = _cprs(rng, cpr_rows.size)
-        notes = notes.astype(object)
-        for r, c in zip(cpr_rows.tolist(), cprs, strict=True):
-            notes[r] = f"Ejer oplyste CPR {c} ved første møde"
-        personal["cpr"] += cprs
-        personal["emails"] += emails.tolist()
+        notes = _put(notes, cpr_rows, join("Ejer oplyste CPR ", cprs, " ved første møde"))
+        cprs_written.update(cprs.to_pylist())
+        emails_written.update(emails.to_pylist())
         frame = pd.DataFrame(
             {
-                "Forløbs-ID": ids,
-                "CVR-nummer": cvr_text,
-                "Virksomhedsnavn": firm_names.iloc[firm].to_numpy(),
-                "Kommunenr": mun[firm].astype(str),
-                "Startdato": _dmy(cases["start"].to_numpy()),
-                "Slutdato": _dmy(np.maximum(cases["end"].to_numpy(), 0)).where(
-                    cases["end"].to_numpy() >= 0, ""
-                ),
-                "Vejledningsform": cases["form"],
-                "Segment": cases["segment"],
-                "Forløbstype": cases["case_type"],
+                "Forløbs-ID": _str(ids),
+                "CVR-nummer": _str(cvr_text.fill_null("")),
+                "Virksomhedsnavn": _str(take(FIRM_NAMES, firm_name[firm])),
+                "Kommunenr": _str(ints(mun[firm])),
+                "Startdato": _str(dates(start, "%d-%m-%Y")),
+                "Slutdato": _str(dates(np.maximum(end, 0), "%d-%m-%Y", missing=end < 0)),
+                "Vejledningsform": _str(take(["Kollektiv", "Individuel"], cases["individual"])),
+                "Segment": _str(take(["Drift", "Vækst"], cases["growth"])),
+                "Forløbstype": _str(take(CASE_TYPES, cases["case_type"])),
                 "Fokusområde": rng.choice(EHMJ_AREAS, size=m),
-                "Henvisninger": refs,
-                "Timer": _comma(np.round(rng.gamma(2.0, 6.0, m), 1), 1),
-                "Kontaktperson": contact,
-                "Kontakt-e-mail": emails,
-                "Konsulent": _names(rng, m),
-                "Note": notes,
+                "Henvisninger": _str(refs),
+                "Timer": _str(comma(np.round(rng.gamma(2.0, 6.0, m), 1), 1)),
+                "Kontaktperson": _str(take(PERSON_NAMES, contact)),
+                "Kontakt-e-mail": _str(emails),
+                "Konsulent": _str(take(PERSON_NAMES, _names(rng, m))),
+                "Note": _str(notes),
             }
         )
         relpath = FORMATS["crm_cases"].relpath(year, EHMJ)
-        answer_ids = frame["Forløbs-ID"].to_numpy().copy()  # as the survey system knows them
+        answer_ids = ids  # as the survey system knows them (before duplicates are planted)
         bad += _plant_crm(frame, rng, relpath, year, duplicates=(EHMJ, year) == DUPLICATE_FILE)
-        w.csv(relpath, frame, "utf-8-sig", "\r\n", trailing=1 if year % 2 else 0)
+        w.csv_frame(relpath, frame, "utf-8-sig", "\r\n", trailing=1 if year % 2 else 0)
 
         # user evaluation: answers about this year's cases
         k = min(max(20, round(1_500 * scale)), m)
@@ -556,46 +673,36 @@ def generate_inbox(
             ),
             "",
         )
-        answered = pd.to_datetime(
-            np.minimum(
-                cases["start"].to_numpy()[pick] + rng.integers(10, 120, k), _days(year, 12, 31)
-            ),
-            unit="D",
-        )
-        comments = np.where(rng.random(k) < 0.1, "Tak for hjælpen", "").astype(object)
+        answered = np.minimum(start[pick] + rng.integers(10, 120, k), _days(year, 12, 31))
+        comments = take(["", "Tak for hjælpen"], rng.random(k) < 0.1)
         c_rows = np.flatnonzero(rng.random(k) < 0.02)
         c_cpr = _cprs(rng, c_rows.size)
         c_names = _names(rng, c_rows.size)
         c_mail = _emails(c_names, rng)
-        for r, c, nm, em in zip(c_rows.tolist(), c_cpr, c_names, c_mail, strict=True):
-            comments[r] = f"Kontakt {nm} ({em}), cpr {c}"
-        personal["cpr"] += c_cpr
-        personal["emails"] += c_mail.tolist()
-        survey = pd.DataFrame(
-            {
-                "Respondent-ID": [f"R{year}-{i:05d}" for i in range(1, k + 1)],
-                "Forløbs-ID": answer_ids[pick],
-                "CVR-nummer": [int(v) if v else None for v in cvr_text.to_numpy()[pick]],
-                "Besvarelsesdato": [d.date() for d in answered],
-                "Segment": seg,
-                "Anbefaling (0-10)": [None if np.isnan(v) else int(v) for v in nps],
-                "Henvist": np.where(referred, "Ja", "Nej"),
-                "Anvendt henvisning": used,
-                "Vejledt om bæredygtighed": np.where(sust, "Ja", "Nej"),
-                "Bæredygtighed – bedre i stand": better,
-                "Kommentar": comments,
-            }
-        )
+        comments = _put(comments, c_rows, join("Kontakt ", take(PERSON_NAMES, c_names), " (",
+                                               c_mail, "), cpr ", c_cpr))  # fmt: skip
+        cprs_written.update(c_cpr.to_pylist())
+        emails_written.update(c_mail.to_pylist())
         relpath = FORMATS["survey_answers"].relpath(year, EHMJ)
         rows = rng.choice(k, size=3 * max(1, k // 300), replace=False)
         j = rows.size // 3  # nps out of range, malformed CVR, date outside the year: 1 % in all
-        survey["Anbefaling (0-10)"] = survey["Anbefaling (0-10)"].astype(object)
-        survey["CVR-nummer"] = survey["CVR-nummer"].astype(object)
-        for r, v in zip(rows[:j], [11, 7.5] * j, strict=False):
-            survey.at[r, "Anbefaling (0-10)"] = v
-        survey.loc[rows[j : 2 * j], "CVR-nummer"] = "1234567"
-        for r in rows[2 * j :]:
-            survey.at[r, "Besvarelsesdato"] = dt.date(year - 1, 12, 15)
+        survey = [
+            Cells.texts(join(f"R{year}-", zero_padded(np.arange(1, k + 1), 5))),
+            Cells.texts(answer_ids.take(pa.array(pick))),
+            Cells.numbers(np.where(founder[pick], np.nan, cvr[firm[pick]])).put(
+                rows[j : 2 * j], TEXT, "1234567"
+            ),
+            Cells.dates(answered).put(
+                rows[2 * j :], DATE, str(_days(year - 1, 12, 15) + EXCEL_1970)
+            ),
+            Cells.texts(seg),
+            Cells.numbers(nps).put(rows[:j][0::2], NUMBER, "11").put(rows[:j][1::2], NUMBER, "7.5"),
+            Cells.texts(np.where(referred, "Ja", "Nej")),
+            Cells.texts(used),
+            Cells.texts(np.where(sust, "Ja", "Nej")),
+            Cells.texts(better),
+            Cells.texts(comments),
+        ]
         bad += [{"file": relpath, "line": int(r) + 2, "kind": "nps_out_of_range"} for r in rows[:j]]
         bad += [
             {"file": relpath, "line": int(r) + 2, "kind": "malformed_cvr"} for r in rows[j : 2 * j]
@@ -604,7 +711,7 @@ def generate_inbox(
             {"file": relpath, "line": int(r) + 2, "kind": "date_outside_year"}
             for r in rows[2 * j :]
         ]
-        w.xlsx(relpath, survey, "Besvarelser")
+        w.xlsx(relpath, "Besvarelser", FORMATS["survey_answers"].headers, survey)
 
     # --- Viborgegnens Erhvervsråd: CRM and time registration ----------------------------
     viborg_firms = np.flatnonzero(mun == 791)
@@ -618,7 +725,7 @@ def generate_inbox(
         )
         contact = _names(rng, m)
         emails = _emails(contact, rng)
-        personal["emails"] += emails.tolist()
+        emails_written.update(emails.to_pylist())
         ver_refs = np.where(
             rng.random(m) < 0.5,
             "Erhvervshus Midtjylland",
@@ -630,12 +737,12 @@ def generate_inbox(
         )
         frame = pd.DataFrame(
             {
-                "Forløbs-ID": [f"VER-{year}-{j:05d}" for j in range(1, m + 1)],
-                "CVR-nummer": pd.Series(cvr[firm].astype(str)).where(~founders, ""),
-                "Virksomhedsnavn": firm_names.iloc[firm].to_numpy(),
+                "Forløbs-ID": _str(join(f"VER-{year}-", zero_padded(np.arange(1, m + 1), 5))),
+                "CVR-nummer": _str(blank(ints(cvr[firm]), founders).fill_null("")),
+                "Virksomhedsnavn": _str(take(FIRM_NAMES, firm_name[firm])),
                 "Kommunenr": "791",
-                "Startdato": _dmy(start),
-                "Slutdato": _dmy(np.maximum(end, 0)).where(end >= 0, ""),
+                "Startdato": _str(dates(start, "%d-%m-%Y")),
+                "Slutdato": _str(dates(np.maximum(end, 0), "%d-%m-%Y", missing=end < 0)),
                 "Vejledningsform": np.where(rng.random(m) < 0.85, "Individuel", "Kollektiv"),
                 "Segment": np.where(rng.random(m) < 0.3, "Vækst", "Drift"),
                 "Forløbstype": rng.choice(
@@ -643,17 +750,18 @@ def generate_inbox(
                 ),
                 "Fokusområde": rng.choice(VER_AREAS, size=m),
                 "Henvisninger": ver_refs,
-                "Timer": _comma(np.round(rng.gamma(1.5, 2.0, m), 1), 1),
-                "Kontaktperson": contact,
-                "Kontakt-e-mail": emails,
-                "Konsulent": _names(rng, m),
+                "Timer": _str(comma(np.round(rng.gamma(1.5, 2.0, m), 1), 1)),
+                "Kontaktperson": _str(take(PERSON_NAMES, contact)),
+                "Kontakt-e-mail": _str(emails),
+                "Konsulent": _str(take(PERSON_NAMES, _names(rng, m))),
                 "Note": "Erhvervsrådgivning – første samtale",
             }
         )
         relpath = FORMATS["crm_cases"].relpath(year, VER)
         bad += _plant_crm(frame, rng, relpath, year, duplicates=False)
         even = year % 2 == 0
-        w.csv(relpath, frame, "cp1252" if even else "utf-8-sig", "\r\n", trailing=2 if even else 0)
+        w.csv_frame(relpath, frame, "cp1252" if even else "utf-8-sig", "\r\n",
+                    trailing=2 if even else 0)  # fmt: skip
 
         # time registration: five staff, one row per working day and project
         days = pd.bdate_range(dt.date(year, 1, 1), dt.date(year, 12, 31)).to_numpy()
@@ -698,14 +806,14 @@ def generate_inbox(
                 "Medarbejder-ID": time["staff"],
                 "Dato": pd.Series(pd.to_datetime(time["date"])).dt.strftime("%d-%m-%Y"),
                 "Projekt": time["project"],
-                "Timer": _comma(time["hours"].to_numpy(), 1),
+                "Timer": _str(comma(time["hours"].to_numpy(), 1)),
             }
         )
         relpath = FORMATS["time_registration"].relpath(year, VER)
         r = int(rng.integers(0, len(tframe)))
         tframe.loc[r, "Dato"] = f"15-06-{year + 1}"
         bad.append({"file": relpath, "line": r + 2, "kind": "date_outside_year"})
-        w.csv(relpath, tframe, "utf-8" if i % 2 else "utf-8-sig", "\n" if i % 2 else "\r\n")
+        w.csv_frame(relpath, tframe, "utf-8" if i % 2 else "utf-8-sig", "\n" if i % 2 else "\r\n")
 
     manifest = {
         "seed": seed,
@@ -713,10 +821,7 @@ def generate_inbox(
         "years": years,
         "files": w.files,
         "bad_rows": sorted(bad, key=lambda b: (b["file"], b["line"], b["kind"])),
-        "personal_data": {
-            "cpr": sorted(set(personal["cpr"])),
-            "emails": sorted(set(personal["emails"])),
-        },
+        "personal_data": {"cpr": sorted(cprs_written), "emails": sorted(emails_written)},
         "effects": effects,
         "synthetic": {
             "real": "register/folketal.csv: the 2020K1 and 2023K1 figures of the 19 municipalities (Statistics Denmark FOLK1A, shared/reference)",
@@ -724,11 +829,55 @@ def generate_inbox(
             "illustrative": "register/prisindeks.csv: the KL price index values are illustrative, not KL's published index",
         },
     }
-    del name_order
     (out / "manifest.json").write_text(
         json.dumps(manifest, ensure_ascii=False, indent=1), encoding="utf-8"
     )
     return manifest
+
+
+def _put(values: pa.Array, rows: np.ndarray, new: pa.Array) -> pa.Array:
+    """``values`` with ``values[rows[i]] = new[i]`` (rows ascending, as flatnonzero gives)."""
+    mask = np.zeros(len(values), dtype=bool)
+    mask[rows] = True
+    return pc.replace_with_mask(values, pa.array(mask), new.cast(values.type))
+
+
+def _financial_chunks(
+    cvr: np.ndarray,
+    year: int,
+    turnover: np.ndarray,
+    gross: np.ndarray,
+    fte: np.ndarray,
+    chunk_rows: int,
+) -> Iterator[list[pa.Array]]:
+    """Rows of a financial file: CVR number, year, turnover, gross profit, full-time equivalents."""
+    for lo, hi in blocks(cvr.size, chunk_rows):
+        yield [
+            ints(cvr[lo:hi]),
+            text(str(year), hi - lo),
+            comma(turnover[lo:hi], 1),
+            comma(gross[lo:hi], 1),
+            comma(np.round(fte[lo:hi], 1), 1),
+        ]
+
+
+def _awareness_chunks(
+    year: int,
+    hub: np.ndarray,
+    weight: np.ndarray,
+    knows: np.ndarray,
+    offers: np.ndarray,
+    chunk_rows: int,
+) -> Iterator[list[pa.Array]]:
+    """Rows of an awareness survey: respondent, hub, weight, knows the hub, knows the offers."""
+    for lo, hi in blocks(hub.size, chunk_rows):
+        yield [
+            join(f"K{year}-", zero_padded(np.arange(lo + 1, hi + 1), 6)),
+            take(HUBS, hub[lo:hi]),
+            comma(weight[lo:hi], 3),
+            take(["Nej", "Ja"], knows[lo:hi]),
+            take(["", "Ja", "Nej"], offers[lo:hi]),
+        ]
 
 
 def _plant_crm(
