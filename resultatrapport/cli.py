@@ -38,10 +38,6 @@ def parse_years(text: str) -> list[int]:
     return sorted(set(years))
 
 
-def _progress(message: str) -> None:
-    print(f"  {message}", file=sys.stderr, flush=True)
-
-
 def cmd_sample_data(args: argparse.Namespace) -> int:
     from resultatrapport.sample.generate import generate_inbox
 
@@ -136,13 +132,46 @@ def _end_dead_runs(instance) -> None:  # type: ignore[no-untyped-def]
 QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
 
 
+def _ingest(instance, defs, contract, years: list[int], first: int) -> list[int]:  # type: ignore[no-untyped-def]
+    """Run the contract's ingestion job once per year; years before ``first`` (the earlier
+    years the KPIs read) only where the instance has no materialisation yet. Returns the
+    years from ``first`` on whose ingestion failed."""
+    from resultatrapport.pipelines.jobs import ingestion_job_name
+    from resultatrapport.progress import progress
+
+    ingest = defs.resolve_job_def(ingestion_job_name(contract.id))
+    keys = [k for k in ingest.asset_layer.executable_asset_keys if k.path[0] == "ingest"]
+    todo = [
+        year
+        for year in years
+        if year >= first
+        or not all(str(year) in instance.get_materialized_partitions(k) for k in keys)
+    ]
+    failed = []
+    with progress(len(todo), "ingesting", unit="year") as bar:
+        for year in todo:
+            if year < first:
+                print(f"Ingesting {year}, which the KPIs of {first} read ...", flush=True)
+            ingested = ingest.execute_in_process(
+                instance=instance,
+                partition_key=str(year),
+                raise_on_error=False,
+                run_config=QUIET,
+                tags=process_tags(),
+            )
+            if _summary(ingested, ingest.name, str(year), quiet=year < first) and year >= first:
+                failed.append(year)
+            bar.update(note=str(year))
+    return failed
+
+
 def _build(contract, years: list[int], definitions=None) -> int:  # type: ignore[no-untyped-def]
     """Ingest what ``years`` read, then run the contract's KPIs-to-draft job once for the
     whole range (its assets backfill in a single run). The CLI only launches Dagster jobs."""
 
     from resultatrapport.assets.kpis import first_year_needed
     from resultatrapport.pipelines.automation import RANGE_END_TAG, RANGE_START_TAG
-    from resultatrapport.pipelines.jobs import ingestion_job_name, job_name
+    from resultatrapport.pipelines.jobs import job_name
 
     if definitions is None:
         from resultatrapport.pipelines.definitions import defs as definitions
@@ -155,24 +184,13 @@ def _build(contract, years: list[int], definitions=None) -> int:  # type: ignore
         _end_dead_runs(instance)
         # the years asked for are (re)ingested; earlier years the KPIs read (the effect KPI
         # follows firms five years back) only where the instance has no materialisation yet
-        ingest = defs.resolve_job_def(ingestion_job_name(contract.id))
-        keys = [k for k in ingest.asset_layer.executable_asset_keys if k.path[0] == "ingest"]
-        failed = []
-        for year in range(first_year_needed(contract, first), last + 1):
-            done = all(str(year) in instance.get_materialized_partitions(k) for k in keys)
-            if year < first and done:
-                continue
-            if year < first:
-                print(f"Ingesting {year}, which the KPIs of {first} read ...", flush=True)
-            ingested = ingest.execute_in_process(
-                instance=instance,
-                partition_key=str(year),
-                raise_on_error=False,
-                run_config=QUIET,
-                tags=process_tags(),
-            )
-            if _summary(ingested, ingest.name, str(year), quiet=year < first) and year >= first:
-                failed.append(year)
+        failed = _ingest(
+            instance,
+            defs,
+            contract,
+            list(range(first_year_needed(contract, first), last + 1)),
+            first,
+        )
         if failed:
             print(
                 f"Ingestion failed for {', '.join(map(str, failed))}: the KPIs are not computed "
@@ -232,6 +250,35 @@ def cmd_backfill(args: argparse.Namespace) -> int:
         print("Give a range of consecutive years, e.g. 2020-2023", file=sys.stderr)
         return 2
     return _build(contract, args.years)
+
+
+def cmd_ingest(args: argparse.Namespace) -> int:
+    """(Re)ingest the deliveries a contract reads for the given years, without KPIs: e.g.
+    after a corrected delivery, or to load the earlier years the effect KPIs follow."""
+    from resultatrapport.contracts import load_contracts
+    from resultatrapport.instance import ensure_dagster_home
+    from resultatrapport.pipelines.definitions import defs
+    from resultatrapport.pipelines.partitions import YEARS
+
+    if args.inbox:
+        os.environ[settings.ENV_INBOX] = str(Path(args.inbox).resolve())
+    ensure_dagster_home()
+    contracts = load_contracts()
+    if args.contract not in contracts:
+        print(f"Unknown contract {args.contract!r}; known: {', '.join(sorted(contracts))}",
+              file=sys.stderr)  # fmt: skip
+        return 2
+    known = set(YEARS.get_partition_keys())
+    unknown = [y for y in args.years if str(y) not in known]
+    if unknown:
+        print(f"No partition for {', '.join(map(str, unknown))}: nothing was run", file=sys.stderr)
+        return 2
+    with open_instance() as instance:
+        _end_dead_runs(instance)
+        failed = _ingest(instance, defs, contracts[args.contract], args.years, min(args.years))
+    if failed:
+        print(f"Ingestion failed for {', '.join(map(str, failed))}", file=sys.stderr)
+    return 1 if failed else 0
 
 
 def cmd_sign_off(args: argparse.Namespace) -> int:
@@ -355,7 +402,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
 
     workdir = Path(args.workdir) if args.workdir else Path(tempfile.mkdtemp(prefix="bench-"))
     workdir.mkdir(parents=True, exist_ok=True)
-    rows = bench(args.scales, args.contract, args.year, workdir, progress=_progress)
+    rows = bench(args.scales, args.contract, args.year, workdir)
     print(table(rows, args.contract, args.year, "viborg-ver-2020 2020-2023"))
     return 0
 
@@ -386,6 +433,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--years", type=parse_years, required=True, help="e.g. 2020-2023")
     p.add_argument("--inbox", help="inbox folder (default: $RESULTATRAPPORT_INBOX or var/inbox)")
     p.set_defaults(func=cmd_backfill)
+
+    p = sub.add_parser(
+        "ingest", help="(re)ingest the deliveries a contract reads for some years, no KPIs"
+    )
+    p.add_argument("--contract", default=DEFAULT_CONTRACT)
+    p.add_argument("--years", type=parse_years, required=True, help="e.g. 2021-2025")
+    p.add_argument("--inbox", help="inbox folder (default: $RESULTATRAPPORT_INBOX or var/inbox)")
+    p.set_defaults(func=cmd_ingest)
 
     p = sub.add_parser(
         "sign-off",

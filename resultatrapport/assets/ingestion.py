@@ -196,7 +196,10 @@ def build_source_assets(fmt: SourceFormat, org: str | None) -> list[AssetsDefini
                     fmt.name,
                     org,
                     year,
-                    [("rows_valid", True, False, missing), ("file_trustworthy", True, True, missing)],
+                    [
+                        ("rows_valid", True, False, missing),
+                        ("file_trustworthy", True, True, missing),
+                    ],
                     context.run.run_id,
                 )
                 note = {"note": MetadataValue.text(missing)}
