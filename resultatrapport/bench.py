@@ -16,6 +16,7 @@ Wall time and peak resident memory are measured per process (``os.wait4``).
 
 import argparse
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -128,9 +129,12 @@ def floor_definitions() -> Any:
 # --- the limit: the data's own cost ------------------------------------------------------
 
 
-def limit(contract_id: str, year: int) -> int:
+def limit(contract_id: str, year: int, earlier_loaded: bool = False) -> int:
     """Read and type the deliveries the contract-year needs with DuckDB, and compute every
-    KPI and the budget as plain queries; no Dagster, no validation, no rendering."""
+    KPI and the budget as plain queries; no Dagster, no validation, no rendering.
+
+    With ``earlier_loaded`` the warehouse already holds the earlier years the KPIs read (as
+    for the pipeline it is compared with), so only the year's own deliveries are loaded."""
     import duckdb
 
     from resultatrapport import settings
@@ -143,10 +147,12 @@ def limit(contract_id: str, year: int) -> int:
 
     contract = load_contracts()[contract_id]
     inbox = settings.inbox_dir()
-    con = duckdb.connect(str(settings.warehouse_path()))
+    con = duckdb.connect(str(settings.warehouse_path()), config=dict(settings.duckdb_config()))
     ensure_schema(con)
     for (source, org), years in partitions_read(contract, year).items():
         for y in years:
+            if earlier_loaded and y != year:
+                continue
             load_raw(con, FORMATS[source], inbox, y, org)
             build_clean(con, FORMATS[source], y, org)
     for kpi in contract.kpis:
@@ -180,6 +186,14 @@ def floor(contract_id: str, years: list[int]) -> int:
 # --- the benchmark -----------------------------------------------------------------------
 
 
+def _copy_state(src: Path, name: str) -> Path:
+    """A copy of a prepared warehouse and Dagster instance, so every measured process starts
+    from the same state (the copying is not timed)."""
+    dst = Path(tempfile.mkdtemp(prefix=f"{name}-", dir=src.parent))
+    shutil.copytree(src, dst, dirs_exist_ok=True)
+    return dst
+
+
 def bench(
     scales: list[float],
     contract: str,
@@ -187,78 +201,127 @@ def bench(
     workdir: Path,
     backfill_contract: str = "viborg-ver-2020",
     backfill_years: tuple[int, int] = (2020, 2023),
-    progress: Any = print,
+    progress: Any = None,
+    keep_runs: bool = False,
 ) -> list[dict[str, Any]]:
-    from resultatrapport.sample.generate import generate_inbox
+    """Measure each scale; see the module's docstring. ``progress(name)`` is told each
+    measurement before it starts (default: a progress bar, or plain lines off a terminal)."""
+    from resultatrapport.contracts import load_contracts
+    from resultatrapport.kpis.compute import partitions_read
+    from resultatrapport.progress import progress as progress_bar
 
     python = [sys.executable, "-m"]
+    first_needed = min(min(ys) for ys in partitions_read(load_contracts()[contract], year).values())
+    first, last = backfill_years
+    steps = ["generate", "earlier years", "pipeline", "floor", "limit", "first run",
+             "first floor", "first limit", "backfill", *(f"single {y}" for y in range(first, last + 1))]  # fmt: skip
     rows = []
-    for scale in scales:
-        inbox = workdir / f"scale-{scale:g}" / "inbox"
-        started = time.perf_counter()
-        progress(f"scale {scale:g}: generating the sample inbox ...")
-        generate_inbox(inbox, range(2020, max(year, backfill_years[1]) + 1), scale=scale)
-        generated = time.perf_counter() - started
+    with progress_bar(len(scales) * len(steps), "bench", unit="measurement") as bar:
+        for scale in scales:
+            base = workdir / f"scale-{scale:g}"
+            inbox = base / "inbox"
 
-        def run(name: str, *args: str, scale: float = scale, inbox: Path = inbox) -> Measured:
-            progress(f"scale {scale:g}: {name} ...")
-            root = Path(tempfile.mkdtemp(prefix=f"{name}-", dir=inbox.parent))
-            m = measure_process([*python, *args], fresh_env(root, inbox))
-            if not m.ok:
-                raise RuntimeError(f"{name} failed at scale {scale:g}:\n{m.output[-3000:]}")
-            return m
+            def run(name: str, *args: str, root: Path | None = None, scale: float = scale,
+                    inbox: Path = inbox, base: Path = base) -> Measured:  # fmt: skip
+                note = f"scale {scale:g}: {name}"
+                if progress is not None:
+                    progress(note)
+                if root is None:
+                    root = Path(tempfile.mkdtemp(prefix=f"{name.replace(' ', '-')}-", dir=base))
+                m = measure_process([*python, *args], fresh_env(root, inbox))
+                bar.update(note=f"{note} {m.seconds:.1f} s")
+                if not m.ok:
+                    raise RuntimeError(f"{name} failed at scale {scale:g}:\n{m.output[-3000:]}")
+                return m
 
-        year_args = ["--contract", contract, "--year", str(year)]
-        pipeline = run("pipeline", "resultatrapport.cli", "run", *year_args)
-        floor_m = run("floor", "resultatrapport.bench", "floor", *year_args)
-        limit_m = run("limit", "resultatrapport.bench", "limit", *year_args)
-        first, last = backfill_years
-        span = f"{first}-{last}"
-        backfill_m = run("backfill", "resultatrapport.cli", "backfill", "--contract",
-                         backfill_contract, "--years", span)  # fmt: skip
-        single = [
-            run(
-                f"single-{y}",
-                "resultatrapport.cli",
-                "run",
-                "--contract",
-                backfill_contract,
-                "--year",
-                str(y),
+            base.mkdir(parents=True, exist_ok=True)
+            generated = run("generate", "resultatrapport.cli", "sample-data", "--out", str(inbox),
+                            "--scale", f"{scale:g}", "--years", f"2020-{max(year, last)}")  # fmt: skip
+            # the state a nightly or January run meets: the earlier years the effect KPIs
+            # follow are in the warehouse already
+            prepared = base / "prepared"
+            prepared.mkdir(exist_ok=True)
+            earlier = run("earlier years", "resultatrapport.cli", "ingest", "--contract", contract,
+                          "--years", f"{first_needed}-{year - 1}", root=prepared)  # fmt: skip
+            year_args = ["--contract", contract, "--year", str(year)]
+            pipeline = run("pipeline", "resultatrapport.cli", "run", *year_args,
+                           root=_copy_state(prepared, "pipeline"))  # fmt: skip
+            floor_m = run("floor", "resultatrapport.bench", "floor", *year_args,
+                          root=_copy_state(prepared, "floor"))  # fmt: skip
+            limit_m = run("limit", "resultatrapport.bench", "limit", *year_args,
+                          "--earlier-loaded", root=_copy_state(prepared, "limit"))  # fmt: skip
+            shutil.rmtree(prepared)
+            # the very first run: empty warehouse and instance, so it ingests the earlier
+            # years as well
+            first_run = run("first run", "resultatrapport.cli", "run", *year_args)
+            first_floor = run("first floor", "resultatrapport.bench", "floor", *year_args)
+            first_limit = run("first limit", "resultatrapport.bench", "limit", *year_args)
+            span = f"{first}-{last}"
+            single_args = ["--contract", backfill_contract, "--year"]
+            backfill_m = run("backfill", "resultatrapport.cli", "backfill", "--contract",
+                             backfill_contract, "--years", span)  # fmt: skip
+            single = [
+                run(f"single {y}", "resultatrapport.cli", "run", *single_args, str(y))
+                for y in range(first, last + 1)
+            ]
+            rows.append(
+                {
+                    "scale": scale,
+                    "generate_s": generated.seconds,
+                    "generate_peak_mib": generated.peak_mib,
+                    "inbox_mib": sum(f.stat().st_size for f in inbox.rglob("*") if f.is_file())
+                    / 2**20,
+                    "earlier_years_s": earlier.seconds,
+                    "pipeline_s": pipeline.seconds,
+                    "pipeline_peak_mib": pipeline.peak_mib,
+                    "floor_s": floor_m.seconds,
+                    "limit_s": limit_m.seconds,
+                    "limit_peak_mib": limit_m.peak_mib,
+                    "ratio": pipeline.seconds / (floor_m.seconds + limit_m.seconds),
+                    "first_run_s": first_run.seconds,
+                    "first_run_peak_mib": first_run.peak_mib,
+                    "first_floor_s": first_floor.seconds,
+                    "first_limit_s": first_limit.seconds,
+                    "first_ratio": first_run.seconds / (first_floor.seconds + first_limit.seconds),
+                    "backfill_s": backfill_m.seconds,
+                    "single_years_s": sum(s.seconds for s in single),
+                    "one_year_s": max(s.seconds for s in single),
+                }
             )
-            for y in range(first, last + 1)
-        ]
-        rows.append(
-            {
-                "scale": scale,
-                "generate_s": generated,
-                "pipeline_s": pipeline.seconds,
-                "pipeline_peak_mib": pipeline.peak_mib,
-                "floor_s": floor_m.seconds,
-                "limit_s": limit_m.seconds,
-                "limit_peak_mib": limit_m.peak_mib,
-                "ratio": pipeline.seconds / (floor_m.seconds + limit_m.seconds),
-                "backfill_s": backfill_m.seconds,
-                "single_years_s": sum(s.seconds for s in single),
-                "one_year_s": single[0].seconds,
-            }
-        )
-        progress(f"scale {scale:g}: done")
+            # the runs' warehouses and instances are big at large scales; the inbox is kept
+            for child in [] if keep_runs else base.iterdir():
+                if child.is_dir() and child.name != "inbox":
+                    shutil.rmtree(child)
     return rows
 
 
 def table(rows: list[dict[str, Any]], contract: str, year: int, backfill: str) -> str:
+    """Two markdown tables: the run of one contract-year, and the first run and backfill."""
     head = (
-        f"| scale | generate (s) | pipeline {contract} {year} (s) | peak RSS (MiB) | floor (s) "
-        f"| limit (s) | pipeline / (floor + limit) | backfill {backfill} (s) "
-        "| 4 single years (s) | backfill / one year |"
+        f"| scale | generate (s) | peak RSS (MiB) | inbox (MiB) | earlier years (s) "
+        f"| pipeline {contract} {year} (s) | peak RSS (MiB) | floor (s) | limit (s) "
+        "| pipeline / (floor + limit) |"
     )
     lines = [head, "|" + "---:|" * 10]
     for r in rows:
         lines.append(
-            f"| {r['scale']:g} | {r['generate_s']:.1f} | {r['pipeline_s']:.1f} "
+            f"| {r['scale']:g} | {r['generate_s']:.1f} | {r['generate_peak_mib']:.0f} "
+            f"| {r['inbox_mib']:.0f} | {r['earlier_years_s']:.1f} | {r['pipeline_s']:.1f} "
             f"| {r['pipeline_peak_mib']:.0f} | {r['floor_s']:.1f} | {r['limit_s']:.1f} "
-            f"| {r['ratio']:.2f} | {r['backfill_s']:.1f} | {r['single_years_s']:.1f} "
+            f"| {r['ratio']:.2f} |"
+        )
+    lines += [
+        "",
+        "| scale | first run, empty warehouse (s) | peak RSS (MiB) | floor (s) | limit (s) "
+        f"| first run / (floor + limit) | backfill {backfill} (s) | 4 single years (s) "
+        "| slowest single year (s) | backfill / one year |",
+        "|" + "---:|" * 10,
+    ]
+    for r in rows:
+        lines.append(
+            f"| {r['scale']:g} | {r['first_run_s']:.1f} | {r['first_run_peak_mib']:.0f} "
+            f"| {r['first_floor_s']:.1f} | {r['first_limit_s']:.1f} | {r['first_ratio']:.2f} "
+            f"| {r['backfill_s']:.1f} | {r['single_years_s']:.1f} | {r['one_year_s']:.1f} "
             f"| {r['backfill_s'] / r['one_year_s']:.2f} |"
         )
     return "\n".join(lines)
@@ -270,9 +333,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("what", choices=["floor", "limit"])
     parser.add_argument("--contract", required=True)
     parser.add_argument("--year", type=int, required=True)
+    parser.add_argument("--earlier-loaded", action="store_true")
     args = parser.parse_args(argv)
     if args.what == "limit":
-        return limit(args.contract, args.year)
+        return limit(args.contract, args.year, args.earlier_loaded)
     return floor(args.contract, [args.year])
 
 
