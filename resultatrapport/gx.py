@@ -9,6 +9,7 @@ those into Dagster asset-check results. GX is imported only inside :func:`valida
 from __future__ import annotations
 
 import datetime as dt
+import gc
 import logging
 import os
 import re
@@ -106,8 +107,9 @@ def validate(fmt: SourceFormat, frame: pd.DataFrame, year: int) -> list[RuleOutc
 
     context = gx.get_context(mode="ephemeral")
     context.variables.progress_bars = ProgressBarsConfig(globally=False, metric_calculations=False)
+    source = f"{fmt.name}_{year}"
     batch = (
-        context.data_sources.add_pandas(f"{fmt.name}_{year}")
+        context.data_sources.add_pandas(source)
         .add_dataframe_asset(fmt.name)
         .add_batch_definition_whole_dataframe("partition")
         .get_batch(batch_parameters={"dataframe": frame})
@@ -154,4 +156,11 @@ def validate(fmt: SourceFormat, frame: pd.DataFrame, year: int) -> list[RuleOutc
                 examples=examples,
             )
         )
+    # GX keeps the data source, and with it the batch and the whole frame, in its context,
+    # whose objects refer to each other: they go only when the cycle collector runs. Without
+    # this a run kept the partitions' frames long after their steps (scale 100: about 600 MB
+    # for one year's CVR extract; the run's peak RSS was 4.5 GB)
+    context.data_sources.delete(source)
+    del context, batch, result
+    gc.collect()
     return outcomes
