@@ -26,7 +26,7 @@ from dagster import (
     asset,
 )
 
-from resultatrapport.assets.common import RETRY, WAREHOUSE_POOL
+from resultatrapport.assets.common import RETRY, WAREHOUSE_POOL, preload
 from resultatrapport.formats import FORMATS, REGISTER_SOURCES, SourceFormat
 from resultatrapport.ingest import build_clean, load_raw, raw_frame, record_checks
 from resultatrapport.pipelines.partitions import YEARS
@@ -163,8 +163,8 @@ def build_source_assets(fmt: SourceFormat, org: str | None) -> list[AssetsDefini
         warehouse: Warehouse,
         validation: ValidationSettings,
     ) -> MaterializeResult:
-        from resultatrapport.gx import validate
-
+        # GX is imported while DuckDB reads the delivery
+        preload("resultatrapport.gx", "great_expectations")
         year = int(context.partition_key)
         # one connection for the whole step: each open and close of the file costs a
         # checkpoint, and the step holds the warehouse pool slot anyway
@@ -211,6 +211,8 @@ def build_source_assets(fmt: SourceFormat, org: str | None) -> list[AssetsDefini
                     ],
                 )
             frame = raw_frame(con, fmt, year, org)
+            from resultatrapport.gx import validate
+
             outcomes = validate(fmt, frame, year)
             rows = len(frame)
             del frame

@@ -27,7 +27,7 @@ from dagster import (
     asset,
 )
 
-from resultatrapport.assets.common import RETRY, SINGLE_RUN, WAREHOUSE_POOL, years_of
+from resultatrapport.assets.common import RETRY, SINGLE_RUN, WAREHOUSE_POOL, preload, years_of
 from resultatrapport.assets.ingestion import ingest_key
 from resultatrapport.contracts import Contract, IndexedSumBudget, PopulationKeyBudget
 from resultatrapport.formats import FORMATS
@@ -40,6 +40,9 @@ from resultatrapport.report.danish import number
 from resultatrapport.resources import Warehouse
 
 ANALYSTS = "team:analysts"
+
+# what the draft (report.py) renders with
+REPORT_MODULES = ("resultatrapport.report.view", "weasyprint")
 
 
 def by_year_table(rows: list[tuple[int, str, str, str]]) -> str:
@@ -134,6 +137,8 @@ def build_kpi_asset(
         },
     )
     def kpi_asset(context: AssetExecutionContext, warehouse: Warehouse) -> MaterializeResult:
+        # the draft renders after the KPIs: its libraries load while DuckDB computes
+        preload(*REPORT_MODULES)
         results = []
         with warehouse.connect() as con:
             for year in years_of(context):
