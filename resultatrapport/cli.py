@@ -200,6 +200,7 @@ def _build(contract, years: list[int], definitions=None) -> int:  # type: ignore
         ingest_seconds = time.perf_counter() - started
         partition = str(first) if first == last else f"{first}-{last}"
         tags = {} if first == last else {RANGE_START_TAG: str(first), RANGE_END_TAG: str(last)}
+        print(f"KPIs, budget and draft for {partition} in one run ...", file=sys.stderr, flush=True)
         result = job.execute_in_process(
             instance=instance,
             partition_key=str(first) if first == last else None,
