@@ -50,6 +50,7 @@ from resultatrapport.formats import FORMATS, SourceFormat
 from resultatrapport.kpis.compute import partitions_read
 from resultatrapport.pipelines.jobs import job_name
 from resultatrapport.pipelines.partitions import FIRST_YEAR
+from resultatrapport.reader import file_sha256
 
 TZ = ZoneInfo("Europe/Copenhagen")
 PARTITION_TAG = "dagster/partition"
@@ -153,14 +154,6 @@ def classify(relpath: str, current_year: int) -> tuple[SourceFormat, str | None,
     return None
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def scan(inbox: Path, cursor: Mapping[str, list[Any]]) -> tuple[dict[str, list[Any]], list[str]]:
     """The inbox's files as {relpath: [size, mtime_ns, sha256]} and the files whose content
     changed since ``cursor``. A file is hashed again only when its size or mtime moved."""
@@ -173,7 +166,7 @@ def scan(inbox: Path, cursor: Mapping[str, list[Any]]) -> tuple[dict[str, list[A
         if before and before[0] == stat.st_size and before[1] == stat.st_mtime_ns:
             state[relpath] = before
             continue
-        sha = _sha256(path)
+        sha = file_sha256(path)
         state[relpath] = [stat.st_size, stat.st_mtime_ns, sha]
         if not before or before[2] != sha:
             changed.append(relpath)
