@@ -100,9 +100,11 @@ def _summary(result, job_name: str, partition: str, quiet: bool = False) -> int:
     return 0 if ok else 1
 
 
-def _contract(contract_id: str, years: list[int]):  # type: ignore[no-untyped-def]
-    """The contract, if all ``years`` lie in its period; else None, having said why."""
+def _contract(contract_id: str, years: list[int], any_partition: bool = False):  # type: ignore[no-untyped-def]
+    """The contract, if all ``years`` lie in its period (with ``any_partition``: are year
+    partitions at all, e.g. the earlier years ingestion loads); else None, having said why."""
     from resultatrapport.contracts import load_contracts
+    from resultatrapport.pipelines.partitions import YEARS
 
     contracts = load_contracts()
     if contract_id not in contracts:
@@ -112,6 +114,14 @@ def _contract(contract_id: str, years: list[int]):  # type: ignore[no-untyped-de
         )
         return None
     contract = contracts[contract_id]
+    if any_partition:
+        known = set(YEARS.get_partition_keys())
+        unknown = [y for y in years if str(y) not in known]
+        if unknown:
+            print(f"No partition for {', '.join(map(str, unknown))}: nothing was run",
+                  file=sys.stderr)  # fmt: skip
+            return None
+        return contract
     outside = [y for y in years if y not in contract.years]
     if outside:
         print(
@@ -121,6 +131,15 @@ def _contract(contract_id: str, years: list[int]):  # type: ignore[no-untyped-de
         )
         return None
     return contract
+
+
+def _prepare(args: argparse.Namespace) -> None:
+    """The inbox given on the command line, and the Dagster home, for a command that runs."""
+    from resultatrapport.instance import ensure_dagster_home
+
+    if getattr(args, "inbox", None):
+        os.environ[settings.ENV_INBOX] = str(Path(args.inbox).resolve())
+    ensure_dagster_home()
 
 
 def _end_dead_runs(instance) -> None:  # type: ignore[no-untyped-def]
@@ -137,7 +156,7 @@ def _ingest(instance, defs, contract, years: list[int], first: int) -> list[int]
     years the KPIs read) only where the instance has no materialisation yet. Returns the
     years from ``first`` on whose ingestion failed."""
     from resultatrapport.pipelines.jobs import ingestion_job_name
-    from resultatrapport.progress import progress
+    from resultatrapport.progress import track
 
     ingest = defs.resolve_job_def(ingestion_job_name(contract.id))
     keys = [k for k in ingest.asset_layer.executable_asset_keys if k.path[0] == "ingest"]
@@ -148,20 +167,18 @@ def _ingest(instance, defs, contract, years: list[int], first: int) -> list[int]
         or not all(str(year) in instance.get_materialized_partitions(k) for k in keys)
     ]
     failed = []
-    with progress(len(todo), "ingesting", unit="year") as bar:
-        for year in todo:
-            if year < first:
-                print(f"Ingesting {year}, which the KPIs of {first} read ...", flush=True)
-            ingested = ingest.execute_in_process(
-                instance=instance,
-                partition_key=str(year),
-                raise_on_error=False,
-                run_config=QUIET,
-                tags=process_tags(),
-            )
-            if _summary(ingested, ingest.name, str(year), quiet=year < first) and year >= first:
-                failed.append(year)
-            bar.update(note=str(year))
+    for year in track(todo, "ingesting", unit="year", note=str):
+        if year < first:
+            print(f"Ingesting {year}, which the KPIs of {first} read ...", flush=True)
+        ingested = ingest.execute_in_process(
+            instance=instance,
+            partition_key=str(year),
+            raise_on_error=False,
+            run_config=QUIET,
+            tags=process_tags(),
+        )
+        if _summary(ingested, ingest.name, str(year), quiet=year < first) and year >= first:
+            failed.append(year)
     return failed
 
 
@@ -226,11 +243,7 @@ def _build(contract, years: list[int], definitions=None) -> int:  # type: ignore
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from resultatrapport.instance import ensure_dagster_home
-
-    if args.inbox:
-        os.environ[settings.ENV_INBOX] = str(Path(args.inbox).resolve())
-    ensure_dagster_home()
+    _prepare(args)
     contract = _contract(args.contract, [args.year])
     if contract is None:
         return 2
@@ -239,11 +252,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 def cmd_backfill(args: argparse.Namespace) -> int:
     """Rebuild a range of contract years (e.g. the January backfill of last year)."""
-    from resultatrapport.instance import ensure_dagster_home
-
-    if args.inbox:
-        os.environ[settings.ENV_INBOX] = str(Path(args.inbox).resolve())
-    ensure_dagster_home()
+    _prepare(args)
     contract = _contract(args.contract, args.years)
     if contract is None:
         return 2
@@ -256,27 +265,15 @@ def cmd_backfill(args: argparse.Namespace) -> int:
 def cmd_ingest(args: argparse.Namespace) -> int:
     """(Re)ingest the deliveries a contract reads for the given years, without KPIs: e.g.
     after a corrected delivery, or to load the earlier years the effect KPIs follow."""
-    from resultatrapport.contracts import load_contracts
-    from resultatrapport.instance import ensure_dagster_home
     from resultatrapport.pipelines.definitions import defs
-    from resultatrapport.pipelines.partitions import YEARS
 
-    if args.inbox:
-        os.environ[settings.ENV_INBOX] = str(Path(args.inbox).resolve())
-    ensure_dagster_home()
-    contracts = load_contracts()
-    if args.contract not in contracts:
-        print(f"Unknown contract {args.contract!r}; known: {', '.join(sorted(contracts))}",
-              file=sys.stderr)  # fmt: skip
-        return 2
-    known = set(YEARS.get_partition_keys())
-    unknown = [y for y in args.years if str(y) not in known]
-    if unknown:
-        print(f"No partition for {', '.join(map(str, unknown))}: nothing was run", file=sys.stderr)
+    _prepare(args)
+    contract = _contract(args.contract, args.years, any_partition=True)
+    if contract is None:
         return 2
     with open_instance() as instance:
         _end_dead_runs(instance)
-        failed = _ingest(instance, defs, contracts[args.contract], args.years, min(args.years))
+        failed = _ingest(instance, defs, contract, args.years, min(args.years))
     if failed:
         print(f"Ingestion failed for {', '.join(map(str, failed))}", file=sys.stderr)
     return 1 if failed else 0
@@ -284,9 +281,7 @@ def cmd_ingest(args: argparse.Namespace) -> int:
 
 def cmd_sign_off(args: argparse.Namespace) -> int:
     """Sign off the year's draft: launches the contract's sign-off job with the signer."""
-    from resultatrapport.instance import ensure_dagster_home
-
-    ensure_dagster_home()
+    _prepare(args)
 
     from resultatrapport.pipelines.definitions import defs
     from resultatrapport.pipelines.jobs import signoff_job_name
