@@ -20,6 +20,7 @@ from typing import Any
 import pandas as pd
 
 from resultatrapport.formats import Column, Rule, SourceFormat
+from resultatrapport.ingest import frame_column
 from resultatrapport.rules import rule_values
 
 EXAMPLES = 5
@@ -51,35 +52,34 @@ def value_shape(value: object) -> str:
 
 
 def _expectation(gxe: Any, column: Column, rule: Rule, year: int) -> Any:
-    name, typed = column.name, column.name + "__typed"
+    # the delivered text, or for a range rule its typed twin
+    col = frame_column(column, rule)
     match rule.kind:
         case "required":
-            return gxe.ExpectColumnValuesToNotBeNull(column=name)
+            return gxe.ExpectColumnValuesToNotBeNull(column=col)
         case "regex" | "parsed":
-            return gxe.ExpectColumnValuesToMatchRegex(column=name, regex=f"^(?:{rule.pattern})$")
+            return gxe.ExpectColumnValuesToMatchRegex(column=col, regex=f"^(?:{rule.pattern})$")
         case "in_set":
             return gxe.ExpectColumnValuesToBeInSet(
-                column=name, value_set=list(rule_values(column, rule))
+                column=col, value_set=list(rule_values(column, rule))
             )
         case "between":
             return gxe.ExpectColumnValuesToBeBetween(
-                column=typed,
+                column=col,
                 min_value=rule.min_value,
                 max_value=rule.max_value,
                 strict_min=rule.min_exclusive,
             )
         case "in_year":
             if column.type == "int":
-                return gxe.ExpectColumnValuesToBeBetween(
-                    column=typed, min_value=year, max_value=year
-                )
+                return gxe.ExpectColumnValuesToBeBetween(column=col, min_value=year, max_value=year)
             return gxe.ExpectColumnValuesToBeBetween(
-                column=typed,
+                column=col,
                 min_value=dt.datetime(year, 1, 1),
                 max_value=dt.datetime(year, 12, 31),
             )
         case "unique":
-            return gxe.ExpectColumnValuesToBeUnique(column=name)
+            return gxe.ExpectColumnValuesToBeUnique(column=col)
     raise ValueError(f"unknown rule kind {rule.kind}")
 
 
@@ -140,7 +140,7 @@ def validate(fmt: SourceFormat, frame: pd.DataFrame, year: int) -> list[RuleOutc
         for row in index_list[:EXAMPLES]:
             example: dict[str, Any] = {"linje": int(row["line"])}
             if column is not None:
-                value = row.get(column.name, row.get(column.name + "__typed"))
+                value = row.get(frame_column(column, rule))
                 example["værdi (form)"] = value_shape(value)
             examples.append(example)
         outcomes.append(
