@@ -147,7 +147,7 @@ def limit(contract_id: str, year: int, earlier_loaded: bool = False) -> int:
 
     contract = load_contracts()[contract_id]
     inbox = settings.inbox_dir()
-    con = duckdb.connect(str(settings.warehouse_path()), config=dict(settings.duckdb_config()))
+    con = duckdb.connect(str(settings.warehouse_path()), config=settings.duckdb_config())
     ensure_schema(con)
     for (source, org), years in partitions_read(contract, year).items():
         for y in years:
