@@ -138,10 +138,10 @@ def limit(contract_id: str, year: int, earlier_loaded: bool = False) -> int:
     import duckdb
 
     from resultatrapport import settings
-    from resultatrapport.contracts import PopulationKeyBudget, load_contracts
+    from resultatrapport.contracts import load_contracts
     from resultatrapport.formats import FORMATS
     from resultatrapport.ingest import build_clean, load_raw
-    from resultatrapport.kpis import budget as budgets
+    from resultatrapport.kpis.budget import budget_lines
     from resultatrapport.kpis.compute import evaluate, measure, partitions_read
     from resultatrapport.warehouse_schema import ensure_schema
 
@@ -157,19 +157,7 @@ def limit(contract_id: str, year: int, earlier_loaded: bool = False) -> int:
             build_clean(con, FORMATS[source], y, org)
     for kpi in contract.kpis:
         evaluate(contract, kpi, year, measure(con, contract, kpi, year))
-    b = contract.budget
-    try:
-        if isinstance(b, PopulationKeyBudget):
-            total = b.totals[year]
-            if total is not None:
-                budgets.population_key(
-                    con, year, total, b.population_quarter[year], b.municipalities
-                )
-        else:
-            earmarks = {e.name: e.amount for e in b.earmarks.get(year, [])}
-            budgets.indexed_sum(con, b.base_amount, b.base_year, year, earmarks)
-    except budgets.BudgetError:
-        pass
+    budget_lines(con, contract.budget, year)
     con.close()
     return 0
 

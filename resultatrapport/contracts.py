@@ -21,7 +21,7 @@ import datetime as dt
 import os
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Annotated, Any, Literal, get_args
+from typing import Annotated, Any, ClassVar, Literal, get_args
 
 import yaml
 from pydantic import (
@@ -407,6 +407,7 @@ Kpi = Annotated[AnyKpi, Field(discriminator="kind")]
 class PopulationKeyBudget(Strict):
     """A grant per year split over municipalities by their share of the population."""
 
+    source: ClassVar[str] = "population"  # the register source the distribution reads
     kind: Literal["population_key"]
     title: NonEmpty
     totals: dict[int, Annotated[int, Field(gt=0)] | None]  # kroner; None: the contract states none
@@ -428,6 +429,7 @@ class Earmark(Strict):
 class IndexedSumBudget(Strict):
     """A yearly sum in ``base_year`` prices, regulated by a price index."""
 
+    source: ClassVar[str] = "price_index"  # the register source the regulation reads
     kind: Literal["indexed_sum"]
     title: NonEmpty
     base_amount: Annotated[int, Field(gt=0)]  # kroner in base_year prices

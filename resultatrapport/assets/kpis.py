@@ -29,10 +29,10 @@ from dagster import (
 
 from resultatrapport.assets.common import RETRY, SINGLE_RUN, WAREHOUSE_POOL, preload, years_of
 from resultatrapport.assets.ingestion import ingest_key
-from resultatrapport.contracts import Contract, IndexedSumBudget, PopulationKeyBudget
+from resultatrapport.contracts import Contract, PopulationKeyBudget
 from resultatrapport.formats import FORMATS
 from resultatrapport.ingest import transaction
-from resultatrapport.kpis.budget import BudgetError, indexed_sum, population_key
+from resultatrapport.kpis.budget import budget_lines
 from resultatrapport.kpis.compute import KIND_READS_BACK as LOOKBACK
 from resultatrapport.kpis.compute import evaluate, measure, partitions_read, store
 from resultatrapport.pipelines.partitions import FIRST_YEAR
@@ -182,7 +182,7 @@ def build_budget_asset(
     contract: Contract, partitions: TimeWindowPartitionsDefinition
 ) -> AssetsDefinition:
     budget = contract.budget
-    source = "population" if isinstance(budget, PopulationKeyBudget) else "price_index"
+    source = budget.source
 
     @asset(
         key=AssetKey(["budget", contract.scope, "distribution"]),
@@ -201,7 +201,7 @@ def build_budget_asset(
         per_year = []
         with warehouse.connect() as con:
             for year in years_of(context):
-                lines, remark = _budget_lines(con, year)
+                lines, remark = budget_lines(con, budget, year)
                 with transaction(con):
                     con.execute(
                         "DELETE FROM kpi.budget WHERE contract = $c AND year = $y",
@@ -244,20 +244,6 @@ def build_budget_asset(
                 "remark": remark,
             }
         )
-
-    def _budget_lines(con: Any, year: int) -> tuple[list[Any], str]:
-        try:
-            if isinstance(budget, PopulationKeyBudget):
-                total = budget.totals[year]
-                if total is None:
-                    return [], f"Kontrakten angiver ikke bevillingen for {year}"
-                quarter = budget.population_quarter[year]
-                return population_key(con, year, total, quarter, budget.municipalities), ""
-            assert isinstance(budget, IndexedSumBudget)
-            earmarks = {e.name: e.amount for e in budget.earmarks.get(year, [])}
-            return indexed_sum(con, budget.base_amount, budget.base_year, year, earmarks), ""
-        except BudgetError as exc:
-            return [], str(exc)
 
     def _total(lines: list[Any]) -> int | None:
         if not lines:

@@ -8,6 +8,7 @@ from decimal import ROUND_HALF_UP, Decimal
 
 import duckdb
 
+from resultatrapport.contracts import IndexedSumBudget, PopulationKeyBudget
 from resultatrapport.kpis.kinds import population_by_municipality
 from resultatrapport.kpis.stats import largest_remainder
 
@@ -81,3 +82,20 @@ def indexed_sum(
     if earmarks:
         lines.append(BudgetLine("rest", "Øvrige aktiviteter", rest))
     return lines
+
+
+def budget_lines(
+    con: duckdb.DuckDBPyConnection, budget: PopulationKeyBudget | IndexedSumBudget, year: int
+) -> tuple[list[BudgetLine], str]:
+    """The year's distribution of a contract's budget, or no lines and the reason."""
+    try:
+        if isinstance(budget, PopulationKeyBudget):
+            total = budget.totals[year]
+            if total is None:
+                return [], f"Kontrakten angiver ikke bevillingen for {year}"
+            quarter = budget.population_quarter[year]
+            return population_key(con, year, total, quarter, budget.municipalities), ""
+        earmarks = {e.name: e.amount for e in budget.earmarks.get(year, [])}
+        return indexed_sum(con, budget.base_amount, budget.base_year, year, earmarks), ""
+    except BudgetError as exc:
+        return [], str(exc)

@@ -63,10 +63,7 @@ def partitions_read(contract: Contract, year: int) -> dict[tuple[str, str | None
             out.setdefault((source, contract.source_org(source)), set()).update(
                 range(year - back, year + 1)
             )
-    budget_source = (
-        "population" if isinstance(contract.budget, PopulationKeyBudget) else "price_index"
-    )
-    out.setdefault((budget_source, None), set()).add(year)
+    out.setdefault((contract.budget.source, None), set()).add(year)
     return {
         pair: sorted(years)
         for pair, years in sorted(out.items(), key=lambda i: (i[0][0], i[0][1] or ""))
