@@ -80,6 +80,7 @@ def floor_definitions() -> Any:
     )
 
     from resultatrapport.pipelines.definitions import defs
+    from resultatrapport.pipelines.jobs import INGEST_ALL
 
     assets: list[Any] = []
     for original in defs.resolve_asset_graph().assets_defs:
@@ -120,8 +121,7 @@ def floor_definitions() -> Any:
     jobs = [
         job
         for job in defs.jobs or []
-        if getattr(job, "name", "").startswith(("ingest_", "contract_"))
-        and job.name != "ingest_all"
+        if getattr(job, "name", "").startswith(("ingest_", "contract_")) and job.name != INGEST_ALL
     ]
     return Definitions(assets=assets, jobs=jobs, executor=in_process_executor)
 
@@ -255,6 +255,8 @@ def bench(
             rows.append(
                 {
                     "scale": scale,
+                    "backfill": f"{backfill_contract} {span}",
+                    "single_years": len(single),
                     "generate_s": generated.seconds,
                     "generate_peak_mib": generated.peak_mib,
                     "inbox_mib": sum(f.stat().st_size for f in inbox.rglob("*") if f.is_file())
@@ -283,7 +285,7 @@ def bench(
     return rows
 
 
-def table(rows: list[dict[str, Any]], contract: str, year: int, backfill: str) -> str:
+def table(rows: list[dict[str, Any]], contract: str, year: int) -> str:
     """Two markdown tables: the run of one contract-year, and the first run and backfill."""
     head = (
         f"| scale | generate (s) | peak RSS (MiB) | inbox (MiB) | earlier years (s) "
@@ -301,7 +303,8 @@ def table(rows: list[dict[str, Any]], contract: str, year: int, backfill: str) -
     lines += [
         "",
         "| scale | first run, empty warehouse (s) | peak RSS (MiB) | floor (s) | limit (s) "
-        f"| first run / (floor + limit) | backfill {backfill} (s) | 4 single years (s) "
+        f"| first run / (floor + limit) | backfill {rows[0]['backfill']} (s) "
+        f"| {rows[0]['single_years']} single years (s) "
         "| slowest single year (s) | backfill / one year |",
         "|" + "---:|" * 10,
     ]

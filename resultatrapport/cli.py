@@ -399,7 +399,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
     workdir = Path(args.workdir) if args.workdir else Path(tempfile.mkdtemp(prefix="bench-"))
     workdir.mkdir(parents=True, exist_ok=True)
     rows = bench(args.scales, args.contract, args.year, workdir)
-    print(table(rows, args.contract, args.year, "viborg-ver-2020 2020-2023"))
+    print(table(rows, args.contract, args.year))
     return 0
 
 

@@ -31,8 +31,9 @@ def test_the_benchmark_measures_pipeline_floor_limit_and_backfill(tmp_path: Path
         "scale 0.05: pipeline",
     ]
     assert lines[-1] == "scale 0.05: single 2023"
-    text = table(rows, "kkr-midtjylland-2026", 2026, "viborg-ver-2020 2020-2023").splitlines()
+    text = table(rows, "kkr-midtjylland-2026", 2026).splitlines()
     assert text[2].startswith("| 0.05 |") and text[6].startswith("| 0.05 |")
+    assert "backfill viborg-ver-2020 2020-2023 (s) | 4 single years (s)" in text[4]
     # the pipeline met a warehouse holding the earlier years: it ingested 2026 only
     [pipeline_home] = tmp_path.glob("scale-0.05/pipeline-*/dagster_home")
 
@@ -48,3 +49,8 @@ def test_the_benchmark_measures_pipeline_floor_limit_and_backfill(tmp_path: Path
     drafts = sorted(p.name for p in tmp_path.rglob("*_udkast.pdf"))
     assert "aarsrapport_kkr-midtjylland-2026_2026_udkast.pdf" in drafts
     assert not list(tmp_path.glob("scale-0.05/floor-*/out"))
+    # the backfill drafted every year of its range, and each single-year run its own year
+    for root in ("backfill-*", *(f"single-{y}-*" for y in range(2020, 2024))):
+        made = {p.name for p in tmp_path.glob(f"scale-0.05/{root}/out/**/*_udkast.pdf")}
+        years = range(2020, 2024) if root == "backfill-*" else [int(root.split("-")[1])]
+        assert made == {f"aarsrapport_viborg-ver-2020_{y}_udkast.pdf" for y in years}, root
