@@ -54,6 +54,11 @@ YES, NO = "Ja", "Nej"
 FIXED_DECIMALS = {"Andel": 4, "Afvigelse": 1, "Måltal": 1}
 AUTO_DECIMALS = 1
 
+# a text cell a spreadsheet would run as a formula if it began so (OWASP, CSV injection); the
+# writer puts a single quote before it, which the spreadsheet shows as text and hides
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+TEXT_MARK = "'"
+
 # what a number cell may look like; frictionless alone would also take e.g. "1e3", "NaN"
 _NUMBER_SYNTAX = {
     "integer": re.compile(r"-?[0-9]+"),
@@ -118,7 +123,7 @@ def _text(name: str, field: dict[str, Any], value: object) -> str:
         raise ValueError(f"column {name!r}: expected text, got {value!r}")
     if "\r" in value or "\n" in value:
         raise ValueError(f"column {name!r}: line break in {value!r}")
-    return value
+    return TEXT_MARK + value if value.startswith(FORMULA_START) else value
 
 
 def _date(name: str, value: object) -> str:
@@ -153,7 +158,9 @@ def render_csv(kind: str, rows: list[dict[str, object]]) -> bytes:
     ``datetime.date`` for dates and ``str`` for text. Numbers get a decimal comma and no
     thousands separator: ``Andel`` 4 decimals, ``Afvigelse`` and ``Måltal`` 1, integer
     columns none (a fraction is refused), and ``Resultat``, ``Målværdi`` and the bounds the
-    integer when the value is integral, else 1 decimal.
+    integer when the value is integral, else 1 decimal. A text that begins like a spreadsheet
+    formula (``=``, ``+``, ``-``, ``@``, a tab) gets a leading ``'``, so Excel shows it as
+    text instead of running it; numbers are never text, so ``-3,5`` stays a number.
 
     Raises :class:`ValueError` for an unknown kind, unknown or missing keys (naming them)
     and values of the wrong type.
@@ -239,6 +246,18 @@ def _syntax_errors(
     return errors
 
 
+def _formula_errors(kind: str, records: list[list[str]]) -> list[str]:
+    """Text cells a spreadsheet would run as a formula (:data:`FORMULA_START`); the writer
+    neutralises them with a leading quote, so one here was written by something else."""
+    fields = list(_FIELDS[kind].values())
+    return [
+        f"row {row_number}, field {field['name']!r}: {cell!r} begins like a spreadsheet formula"
+        for row_number, row in enumerate(records[1:], start=2)
+        for field, cell in zip(fields, row, strict=False)
+        if field["type"] == "string" and cell.startswith(FORMULA_START)
+    ]
+
+
 _EXPECTED = {
     "integer": "is not a whole number written with digits only (no thousands separators)",
     "number": "is not a number written with digits and a decimal comma (no thousands separators)",
@@ -285,8 +304,8 @@ def validate_bytes(kind: str, data: bytes) -> list[str]:
 
     Returns human-readable errors naming the row (the header is row 1) and field; an empty
     list means the file is valid. Checks the byte-order mark, CRLF line ends, the exact
-    header row, and (with frictionless) every cell's type and constraints, required
-    values and unique ids.
+    header row, text cells that begin like a spreadsheet formula, and (with frictionless)
+    every cell's type and constraints, required values and unique ids.
     """
     if kind not in KINDS:
         raise ValueError(f"unknown submission kind {kind!r}; expected one of {KINDS}")
@@ -320,4 +339,5 @@ def validate_bytes(kind: str, data: bytes) -> list[str]:
             flagged.add((getattr(error, "row_number", None), getattr(error, "field_name", None)))
     errors += [_describe(kind, error) for error in report.errors]
     errors += _syntax_errors(kind, records, flagged)
+    errors += _formula_errors(kind, records)
     return errors
