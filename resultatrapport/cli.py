@@ -102,11 +102,29 @@ def _summary(result, job_name: str, partition: str, quiet: bool = False) -> int:
 
 def _contract(contract_id: str, years: list[int], any_partition: bool = False):  # type: ignore[no-untyped-def]
     """The contract, if all ``years`` lie in its period (with ``any_partition``: are year
-    partitions at all, e.g. the earlier years ingestion loads); else None, having said why."""
-    from resultatrapport.contracts import load_contracts
+    partitions at all, e.g. the earlier years ingestion loads); else None, having said why.
+
+    A broken contract file stops only commands about its own contract (in one line, the
+    error of :attr:`ContractError.summary`); for the others it is a warning."""
+    import warnings
+
+    from resultatrapport.contracts import ContractError, ContractWarning, load_contract_folder
     from resultatrapport.pipelines.partitions import YEARS
 
-    contracts = load_contracts()
+    try:
+        folder = load_contract_folder()
+    except ContractError as exc:  # no folder, or no contract files in it
+        print(exc.summary, file=sys.stderr)
+        return None
+    if contract_id in folder.broken:
+        print(f"Kontrakten {contract_id} kan ikke bruges: {folder.broken[contract_id]}",
+              file=sys.stderr)  # fmt: skip
+        return None
+    for message in folder.broken.values():
+        print(f"Advarsel: {message} – kontrakten springes over", file=sys.stderr)
+    # said once here: the Dagster definitions this command builds would warn again
+    warnings.filterwarnings("ignore", category=ContractWarning)
+    contracts = folder.contracts
     if contract_id not in contracts:
         print(
             f"Unknown contract {contract_id!r}; known: {', '.join(sorted(contracts))}",
@@ -265,12 +283,13 @@ def cmd_backfill(args: argparse.Namespace) -> int:
 def cmd_ingest(args: argparse.Namespace) -> int:
     """(Re)ingest the deliveries a contract reads for the given years, without KPIs: e.g.
     after a corrected delivery, or to load the earlier years the effect KPIs follow."""
-    from resultatrapport.pipelines.definitions import defs
-
     _prepare(args)
     contract = _contract(args.contract, args.years, any_partition=True)
     if contract is None:
         return 2
+    # after the contract is known to be valid: building the definitions warns of broken files
+    from resultatrapport.pipelines.definitions import defs
+
     with open_instance() as instance:
         _end_dead_runs(instance)
         failed = _ingest(instance, defs, contract, args.years, min(args.years))
@@ -283,12 +302,14 @@ def cmd_sign_off(args: argparse.Namespace) -> int:
     """Sign off the year's draft: launches the contract's sign-off job with the signer."""
     _prepare(args)
 
-    from resultatrapport.pipelines.definitions import defs
     from resultatrapport.pipelines.jobs import signoff_job_name
 
     contract = _contract(args.contract, [args.year])
     if contract is None:
         return 2
+    # after the contract is known to be valid: building the definitions warns of broken files
+    from resultatrapport.pipelines.definitions import defs
+
     name = signoff_job_name(contract.id)
     run_config = {**QUIET, "ops": {f"sign_off_{contract.scope}": {"config": {"by": args.by}}}}
     with open_instance() as instance:

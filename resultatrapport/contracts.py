@@ -19,7 +19,9 @@ from __future__ import annotations
 import copy
 import datetime as dt
 import os
+import re
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, ClassVar, Literal, get_args
 
@@ -139,7 +141,19 @@ KIND_RANGE: dict[str, tuple[float, float]] = {
 
 
 class ContractError(ValueError):
-    """A contract file that does not hold a valid contract; the message names file and field."""
+    """A contract file that does not hold a valid contract; the message names file and field.
+
+    ``summary`` is the same in one Danish line for the people running commands: the file,
+    the YAML line or the first field in error, how many more errors the file has, and no
+    long value from the file."""
+
+    def __init__(self, message: str, summary: str | None = None) -> None:
+        super().__init__(message)
+        self.summary = _one_line(summary or message)
+
+
+class ContractWarning(UserWarning):
+    """A contract file that is left out (it is broken) while the other contracts are used."""
 
 
 class Strict(BaseModel):
@@ -709,11 +723,15 @@ def _mapping(loader: _UniqueKeyLoader, node: yaml.MappingNode) -> dict[Any, Any]
     for key_node, _ in node.value:
         key = loader.construct_object(key_node, deep=True)  # type: ignore[no-untyped-call]
         if key in seen:
-            raise yaml.constructor.ConstructorError(
-                None, None, f"key {key!r} is given twice", key_node.start_mark
-            )
+            raise _DuplicateKeyError(key, key_node.start_mark)
         seen.add(key)
     return loader.construct_mapping(node, deep=True)
+
+
+class _DuplicateKeyError(yaml.constructor.ConstructorError):
+    def __init__(self, key: Any, mark: yaml.Mark) -> None:
+        super().__init__(None, None, f"key {key!r} is given twice", mark)
+        self.key = key
 
 
 _UniqueKeyLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _mapping)
@@ -779,43 +797,217 @@ def _messages(shown: str, exc: ValidationError, data: Any) -> list[str]:
     return lines
 
 
+# --- one Danish line per broken file --------------------------------------------------------
+
+SHOWN_VALUE = 40  # characters of a value from the file a one-line error shows at most
+SHOWN_DETAIL = 100  # characters of a validator's own explanation it shows at most
+SHOWN_QUOTED = 20  # characters of a value quoted in that explanation
+
+# what a pydantic error type says about the field, in Danish
+_DANISH: dict[str, str] = {
+    "missing": "mangler",
+    "extra_forbidden": "er ikke et kendt felt",
+    "literal_error": "har en værdi, der ikke er tilladt",
+    "enum": "har en værdi, der ikke er tilladt",
+    "union_tag_invalid": "har en ukendt værdi",
+    "union_tag_not_found": "mangler kind",
+    "int_type": "skal være et heltal",
+    "int_parsing": "skal være et heltal",
+    "int_from_float": "skal være et heltal",
+    "float_type": "skal være et tal",
+    "float_parsing": "skal være et tal",
+    "finite_number": "skal være et endeligt tal",
+    "bool_type": "skal være true eller false",
+    "bool_parsing": "skal være true eller false",
+    "string_type": "skal være tekst",
+    "list_type": "skal være en liste",
+    "dict_type": "skal være en mapping af felter",
+    "model_type": "skal være en mapping af felter",
+    "model_attributes_type": "skal være en mapping af felter",
+    "too_short": "er tom eller for kort",
+    "string_too_short": "må ikke være tom",
+    "too_long": "er for lang",
+    "greater_than": "skal være større end {gt}",
+    "greater_than_equal": "skal være mindst {ge}",
+    "less_than": "skal være mindre end {lt}",
+    "less_than_equal": "må højst være {le}",
+    "string_pattern_mismatch": "har ikke den krævede form",
+    "date_type": "skal være en dato (åååå-mm-dd)",
+    "date_parsing": "skal være en dato (åååå-mm-dd)",
+    "date_from_datetime_parsing": "skal være en dato (åååå-mm-dd)",
+    "date_from_datetime_inexact": "skal være en dato (åååå-mm-dd)",
+}
+
+
+class _Context(dict[str, str]):
+    """An error's context for a message template; a bound it lacks reads '?'."""
+
+    def __missing__(self, key: str) -> str:
+        return "?"
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())
+
+
+def _clip(value: Any, limit: int = SHOWN_VALUE) -> str:
+    """A value or text from the file for a one-line message: on one line, at most ``limit``
+    characters."""
+    text = _one_line(str(value))
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _detail(text: str) -> str:
+    """A validator's explanation, which may quote values from the file: each quoted value
+    clipped, the whole at most SHOWN_DETAIL characters."""
+    quoted = re.sub(
+        rf"(['\"])([^'\"]{{{SHOWN_QUOTED},}})\1",
+        lambda m: m.group(1) + _clip(m.group(2), SHOWN_QUOTED) + m.group(1),
+        text,
+    )
+    return _clip(quoted, SHOWN_DETAIL)
+
+
+def _more(count: int) -> str:
+    return f" (og {count} fejl mere)" if count > 0 else ""
+
+
+def _validation_summary(shown: str, exc: ValidationError, data: Any) -> str:
+    """The first validation error of a file in one Danish line."""
+    errors = exc.errors()
+    found: list[str] = []
+    for error in errors:
+        loc, kind, ctx = error["loc"], error["type"], error.get("ctx") or {}
+        if kind == "value_error" and not loc:
+            # the contract's cross-field rules, one "location: message" per line
+            for line in str(error["msg"]).removeprefix("Value error, ").splitlines():
+                where, _, what = line.partition(": ")
+                found.append(
+                    f"{shown}: {_clip(where)}: strider mod kontraktens regler ({_detail(what)})"
+                )
+            continue
+        where = _clip(_location(loc, data, kind) or "(filen)")
+        if kind in _DANISH:
+            what = _DANISH[kind].format_map(_Context({k: _clip(v) for k, v in ctx.items()}))
+        elif kind == "value_error":
+            detail = str(error["msg"]).removeprefix("Value error, ")
+            what = f"er ugyldig ({_detail(detail)})"
+        else:
+            what = f"er ugyldig ({kind})"
+        allowed = ctx.get("expected") or ctx.get("expected_tags")
+        if kind in {"literal_error", "enum", "union_tag_invalid"} and allowed:
+            what = f"skal være en af {_clip(str(allowed).replace(' or ', ' eller '), 60)}"
+        kpi_id = _kpi_id(loc, data)
+        found.append(f"{shown}: {where}: {what}" + (f" (KPI {_clip(kpi_id)})" if kpi_id else ""))
+    if not found:
+        return f"{shown}: ugyldig kontrakt"
+    return found[0] + _more(len(found) - 1)
+
+
+def _yaml_summary(shown: str, exc: yaml.YAMLError) -> str:
+    mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+    at = f", linje {mark.line + 1}, kolonne {mark.column + 1}" if mark else ""
+    if isinstance(exc, _DuplicateKeyError):
+        return f"{shown}{at}: nøglen {_clip(exc.key)} står to gange"
+    problem = getattr(exc, "problem", None)
+    return f"{shown}{at}: ugyldig YAML" + (f" ({_clip(problem, 60)})" if problem else "")
+
+
+# --- loading files ---------------------------------------------------------------------------
+
+
 def load_contract(path: Path | str) -> Contract:
-    """Read and validate one contract file; :class:`ContractError` names file and field."""
+    """Read and validate one contract file; :class:`ContractError` names file and field
+    (every error, in its ``message``; the first, in Danish, in its ``summary``)."""
     path = Path(path)
     shown = _shown(path)
     try:
         text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ContractError(f"{shown}: cannot be read: {exc}") from None
+    except UnicodeDecodeError as exc:
+        raise ContractError(
+            f"{shown}: cannot be read: {exc}",
+            f"{shown}: filen er ikke UTF-8 (byte {exc.start}) og kan ikke læses",
+        ) from None
+    except OSError as exc:
+        raise ContractError(
+            f"{shown}: cannot be read: {exc}",
+            f"{shown}: filen kan ikke læses ({_clip(exc.strerror or type(exc).__name__)})",
+        ) from None
     try:
         data = yaml.load(text, Loader=_UniqueKeyLoader)  # a SafeLoader: no arbitrary objects
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         at = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
         what = " ".join(x for x in (exc.context, exc.problem) if x)
-        raise ContractError(f"{shown}: not valid YAML: {at}{what}") from None
+        raise ContractError(
+            f"{shown}: not valid YAML: {at}{what}", _yaml_summary(shown, exc)
+        ) from None
     except yaml.YAMLError as exc:
-        raise ContractError(f"{shown}: not valid YAML: {exc}") from None
+        raise ContractError(f"{shown}: not valid YAML: {exc}", _yaml_summary(shown, exc)) from None
     if not isinstance(data, dict):
-        raise ContractError(f"{shown}: must hold a mapping of contract fields")
+        raise ContractError(
+            f"{shown}: must hold a mapping of contract fields",
+            f"{shown}: filen skal indeholde kontraktens felter (en YAML-mapping)",
+        )
     try:
         contract = Contract.model_validate(data)
     except ValidationError as exc:
-        raise ContractError("\n".join(_messages(shown, exc, data))) from None
+        raise ContractError(
+            "\n".join(_messages(shown, exc, data)), _validation_summary(shown, exc, data)
+        ) from None
     if contract.id != path.stem:
-        raise ContractError(f"{shown}: id: {contract.id!r} must equal the file name {path.stem!r}")
+        raise ContractError(
+            f"{shown}: id: {contract.id!r} must equal the file name {path.stem!r}",
+            f"{shown}: id: {_clip(contract.id)} skal være filnavnet {_clip(path.stem)}",
+        )
     return contract
 
 
-def load_contracts(directory: Path | str | None = None) -> dict[str, Contract]:
-    """Every ``*.yaml`` contract of the folder (default :func:`contracts_dir`), by id."""
+@dataclass(frozen=True)
+class ContractFolder:
+    """The contract files of a folder: the valid contracts by id, and the files that are
+    broken by file name without '.yaml' (the contract id they should hold)."""
+
+    contracts: dict[str, Contract]
+    errors: dict[str, ContractError]
+
+    @property
+    def broken(self) -> dict[str, str]:
+        """Each broken file's error in one Danish line, by file name without '.yaml'."""
+        return {name: error.summary for name, error in self.errors.items()}
+
+
+def load_contract_folder(directory: Path | str | None = None) -> ContractFolder:
+    """Every ``*.yaml`` file of the folder (default :func:`contracts_dir`): a broken file is
+    collected with its error and the others are loaded all the same. A missing folder or
+    one without contract files is an error."""
     folder = Path(directory) if directory is not None else contracts_dir()
     if not folder.is_dir():
-        raise ContractError(f"{folder}: no such folder of contract files")
+        raise ContractError(
+            f"{folder}: no such folder of contract files",
+            f"{folder}: mappen med kontraktfiler findes ikke",
+        )
     contracts: dict[str, Contract] = {}
+    errors: dict[str, ContractError] = {}
     for path in sorted(folder.glob("*.yaml")):
-        contract = load_contract(path)
-        contracts[contract.id] = contract
-    if not contracts:
-        raise ContractError(f"{folder}: no contract files (*.yaml)")
-    return contracts
+        try:
+            contract = load_contract(path)
+        except ContractError as exc:
+            errors[path.stem] = exc
+        else:
+            contracts[contract.id] = contract
+    if not contracts and not errors:
+        raise ContractError(
+            f"{folder}: no contract files (*.yaml)",
+            f"{folder}: mappen har ingen kontraktfiler (*.yaml)",
+        )
+    return ContractFolder(contracts, errors)
+
+
+def load_contracts(directory: Path | str | None = None) -> dict[str, Contract]:
+    """Every ``*.yaml`` contract of the folder (default :func:`contracts_dir`), by id; the
+    first broken file is an error (:func:`load_contract_folder` loads the others too)."""
+    folder = load_contract_folder(directory)
+    if folder.errors:
+        raise next(iter(folder.errors.values()))
+    return folder.contracts

@@ -15,7 +15,7 @@ from dagster import BetaWarning, Definitions, PreviewWarning, in_process_executo
 from resultatrapport.assets.ingestion import build_ingestion_assets
 from resultatrapport.assets.kpis import build_contract_assets, contract_partitions, group_name
 from resultatrapport.assets.report import build_draft_asset, build_signoff_assets
-from resultatrapport.contracts import load_contracts
+from resultatrapport.contracts import ContractError, ContractWarning, load_contract_folder
 from resultatrapport.formats import ORGANISATION_SOURCES
 from resultatrapport.pipelines import automation
 from resultatrapport.pipelines.jobs import (
@@ -41,7 +41,25 @@ warnings.filterwarnings("ignore", category=BetaWarning, message=".*backfill_poli
 
 
 def build_definitions(contracts_dir: Path | None = None) -> Definitions:
-    contracts = load_contracts(contracts_dir)
+    """The code location's definitions from the valid contracts of the folder. A broken
+    contract file does not take the others down: it is left out with a
+    :class:`ContractWarning` (in the code server's log) and listed in the definitions'
+    metadata under ``broken_contracts``. (Dagster 1.13 shows a code location as loaded or
+    as failed, nothing in between, and does not show the definitions' metadata in the UI;
+    when no contract file is valid, the location fails with their errors.)"""
+    folder = load_contract_folder(contracts_dir)
+    for message in folder.broken.values():
+        warnings.warn(
+            f"{message} – kontrakten er udeladt af Dagster-definitionerne",
+            ContractWarning,
+            stacklevel=2,
+        )
+    if not folder.contracts:
+        raise ContractError(
+            "no valid contract file:\n" + "\n".join(str(e) for e in folder.errors.values()),
+            "ingen gyldig kontraktfil: " + "; ".join(folder.broken.values()),
+        )
+    contracts = folder.contracts
     deliveries: dict[str, set[str]] = {}
     for contract in contracts.values():
         org = contract.organisation.slug
@@ -80,6 +98,7 @@ def build_definitions(contracts_dir: Path | None = None) -> Definitions:
         # one process for the whole run: a process per step costs ~2 s each and would
         # import pandas, DuckDB and Great Expectations again in every step
         executor=in_process_executor,
+        metadata={"broken_contracts": folder.broken},
     )
 
 
