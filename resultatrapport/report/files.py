@@ -16,8 +16,9 @@ def _umask() -> int:
     return mask
 
 
-def _fsync_directory(directory: Path) -> None:
-    """Make a rename in ``directory`` durable (POSIX; a no-op where directories can't be opened)."""
+def fsync_directory(directory: Path) -> None:
+    """Make the entries of ``directory`` durable: a rename, link or removal in it (POSIX; a
+    no-op where directories can't be opened)."""
     if not hasattr(os, "O_DIRECTORY"):
         return
     fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
@@ -25,6 +26,17 @@ def _fsync_directory(directory: Path) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
+
+
+def write_new(path: Path, data: bytes, *, mode: int) -> None:
+    """Create ``path``, which must not exist (:class:`FileExistsError`), holding ``data``
+    flushed to disk and with the permissions ``mode`` (e.g. 0o444 for a file that is never
+    changed). The caller makes the directory entry durable (:func:`fsync_directory`)."""
+    with open(path, "xb") as fh:
+        fh.write(data)
+        fh.flush()
+        os.fsync(fh.fileno())
+        os.fchmod(fh.fileno(), mode)
 
 
 def remove_leftovers(path: Path) -> None:
@@ -65,4 +77,4 @@ def write_atomically(path: Path, data: bytes, *, replace: bool = True) -> None:
         with contextlib.suppress(FileNotFoundError):
             tmp.unlink()
         raise
-    _fsync_directory(directory)
+    fsync_directory(directory)

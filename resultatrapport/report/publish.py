@@ -1,4 +1,5 @@
-"""Output files and the sign-off record: names, versions, and writing that never half-writes.
+"""Output files and the sign-off record: names, versions, the signer, and publishing a
+signed version whole or not at all.
 
 Layout (``shared/formats/submissions.md``)::
 
@@ -7,10 +8,15 @@ Layout (``shared/formats/submissions.md``)::
     <out>/<contract-id>/<YYYY>/resultatopfyldelse_<id>_<YYYY>_v<N>.csv
     <out>/<contract-id>/<YYYY>/kommunefordeling_<id>_<YYYY>_v<N>.csv
 
-A draft is replaced atomically (temporary file + rename). A signed version's files are
-each written in full and hard-linked into place, which fails rather than replace an
-existing file; the sign-off is recorded in the warehouse only after all its files are in
-place.
+A draft is replaced atomically (temporary file + rename). A signed version is published by
+:func:`publish_version` in four steps: its files are written, read-only and flushed to disk,
+into a temporary folder ``.signoff-v<N>.tmp`` in the year folder; each is hard-linked into
+place (never replacing a file); the sign-off is recorded in the warehouse; the temporary
+folder is removed. The record is what makes a version signed: at the next start,
+:func:`recover` finishes a version whose temporary folder is left and that is recorded, and
+takes back the files of one that is not, so a killed sign-off leaves the whole recorded
+version or no trace. :func:`integrity_problems` compares the files on disk with the SHA-256
+the record holds. Nothing here knows Dagster.
 """
 
 from __future__ import annotations
@@ -18,14 +24,22 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import os
 import re
+import shutil
+import unicodedata
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import duckdb
 
-from resultatrapport.report.files import write_atomically
+from resultatrapport.report.danish import long_date
+from resultatrapport.report.files import fsync_directory, write_atomically, write_new
+
+READ_ONLY = 0o444  # a signed file is never changed, by the pipeline or by hand
+STAGING = re.compile(r"\.signoff-v(\d+)\.tmp")
 
 SIGNOFFS_DDL = """
 CREATE TABLE IF NOT EXISTS report.signoffs (
@@ -45,6 +59,47 @@ CREATE TABLE IF NOT EXISTS report.drafts (
 
 class SignOffRefused(Exception):
     """A sign-off that must not happen; the message says why, in Danish."""
+
+
+# --- the signer ------------------------------------------------------------------------------
+
+NAME_LENGTH = (2, 80)
+NAME_MARKS = frozenset(" -'’")  # besides letters: Anne-Marie O'Brien, Lucia D’Angelo
+WHO = "Navnet på den, der godkender,"
+
+
+def signer_name(given: str) -> str:
+    """The name of the person who signs off, as it goes into the report and the CSV, or
+    :class:`SignOffRefused` saying in one Danish line why ``given`` is no person's name.
+
+    A name is letters (any alphabet: æ, ø, å, é, ł, ...), spaces, hyphens and apostrophes,
+    begins with a letter and is 2 to 80 characters long, once trimmed, with runs of
+    whitespace made one space and accents composed (NFC). The refusal shows at most a short
+    excerpt of what was given, digits masked: it may hold a CPR number or a formula."""
+    name = " ".join(unicodedata.normalize("NFC", given).split())
+    if not name:
+        raise SignOffRefused("Godkendelse kræver navnet på den, der godkender (by).")
+    bad = next((i for i, c in enumerate(name) if not (c.isalpha() or c in NAME_MARKS)), None)
+    if bad is None and not name[0].isalpha():
+        bad = 0
+    if bad is not None:
+        raise SignOffRefused(
+            f"{WHO} må kun bestå af bogstaver, mellemrum, bindestreger og apostroffer og skal "
+            f"begynde med et bogstav; afvist ved »{_excerpt(name, bad)}«."
+        )
+    shortest, longest = NAME_LENGTH
+    if not shortest <= len(name) <= longest:
+        raise SignOffRefused(
+            f"{WHO} skal være {shortest} til {longest} tegn langt (det angivne har {len(name)})."
+        )
+    return name
+
+
+def _excerpt(text: str, at: int, width: int = 6) -> str:
+    """A few characters around ``text[at]``, digits masked and unprintable ones shown as ?."""
+    start, end = max(0, at - width), at + width
+    shown = "".join("#" if c.isdigit() else c if c.isprintable() else "?" for c in text[start:end])
+    return ("…" if start else "") + shown + ("…" if end < len(text) else "")
 
 
 def ensure_report_schema(con: duckdb.DuckDBPyConnection) -> None:
@@ -71,6 +126,213 @@ def version_names(contract_id: str, year: int, version: int) -> dict[str, str]:
 
 def sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
+
+
+@dataclass(frozen=True)
+class SignOff:
+    version: int
+    signed_by: str
+    signed_at: dt.datetime
+    data_hash: str
+    draft_sha256: str
+    files: dict[str, str]  # file name -> sha256
+
+
+def signoffs(con: duckdb.DuckDBPyConnection, contract_id: str, year: int) -> dict[int, SignOff]:
+    """Every recorded sign-off of a contract year, by version (oldest first)."""
+    rows = con.execute(
+        "SELECT version, signed_by, signed_at, data_hash, draft_sha256, files FROM "
+        "report.signoffs WHERE contract = $c AND year = $y ORDER BY version",
+        {"c": contract_id, "y": year},
+    ).fetchall()
+    return {r[0]: SignOff(r[0], r[1], r[2], r[3], r[4], json.loads(r[5])) for r in rows}
+
+
+def latest(signed: Mapping[int, SignOff]) -> SignOff | None:
+    return signed[max(signed)] if signed else None
+
+
+def signed_notice(signoff: SignOff) -> str:
+    """Who signed a version and when, in Danish."""
+    when = long_date(signoff.signed_at.date())
+    return f"v{signoff.version} er godkendt af {signoff.signed_by} den {when}"
+
+
+def signed_state(year: int, last: SignOff | None, data_hash: str) -> tuple[str, bool]:
+    """Whether the latest signed version ``last`` shows the data of ``data_hash``, said in
+    Danish, and whether it does (False too while nothing is signed)."""
+    if last is None:
+        return f"Ingen godkendt version af {year} endnu", False
+    if last.data_hash == data_hash:
+        return f"{signed_notice(last)} og er aktuel", True
+    when = long_date(last.signed_at.date())
+    return (
+        f"v{last.version} (godkendt den {when}) er ikke længere aktuel: data er ændret; en ny "
+        f"godkendelse giver v{last.version + 1}"
+    ), False
+
+
+def nothing_new(signoff: SignOff) -> str:
+    """What a sign-off of data that ``signoff`` already shows says instead of signing."""
+    return f"Intet nyt at godkende: {signed_notice(signoff)}"
+
+
+# --- publishing a version: whole or not at all -------------------------------------------------
+
+
+def staging_dir(directory: Path, version: int) -> Path:
+    return directory / f".signoff-v{version}.tmp"
+
+
+def publish_version(
+    directory: Path, version: int, files: Mapping[str, bytes], record: Callable[[], None]
+) -> None:
+    """Publish a signed version's ``files`` (name -> bytes) in ``directory``, and call
+    ``record`` (which records the sign-off in the warehouse) once all of them are in place.
+
+    Cut off anywhere (an exception, or the process killed), the version is either recorded
+    with all its files or, after :func:`recover` at the next start, gone without a trace. A
+    link that fails (a file of that name exists: nothing is ever replaced) takes back the
+    files already linked at once; a failing ``record`` leaves the temporary folder for
+    :func:`recover`, since only the warehouse knows whether the record was made."""
+    staging = stage_version(directory, version, files)
+    try:
+        link_staged(directory, staging)
+    except BaseException:
+        withdraw(directory, staging)
+        raise
+    record()
+    discard_staging(staging)
+
+
+def stage_version(directory: Path, version: int, files: Mapping[str, bytes]) -> Path:
+    """Write every file of a version, read-only and flushed to disk, into its temporary
+    folder in ``directory`` (which must not exist: leftovers are recovered first)."""
+    directory.mkdir(parents=True, exist_ok=True)
+    staging = staging_dir(directory, version)
+    staging.mkdir()
+    try:
+        for name, data in files.items():
+            write_new(staging / name, data, mode=READ_ONLY)
+        fsync_directory(staging)
+        fsync_directory(directory)
+    except BaseException:
+        discard_staging(staging)
+        raise
+    return staging
+
+
+def link_staged(directory: Path, staging: Path) -> None:
+    """Link each staged file to its name in ``directory``; :class:`FileExistsError` if a
+    file of that name exists (it is never replaced)."""
+    for path in sorted(staging.iterdir()):
+        os.link(path, directory / path.name)
+    fsync_directory(directory)
+
+
+def discard_staging(staging: Path) -> None:
+    shutil.rmtree(staging)
+    fsync_directory(staging.parent)
+
+
+def withdraw(directory: Path, staging: Path) -> None:
+    """Take back a version that was not recorded: the files in ``directory`` that are links
+    of its staged files (never a file of the same name from elsewhere), then the folder."""
+    for path in sorted(staging.iterdir()):
+        published = directory / path.name
+        if published.exists() and os.path.samefile(published, path):
+            published.unlink()
+    fsync_directory(directory)
+    discard_staging(staging)
+
+
+def recover(directory: Path, signed: Mapping[int, SignOff]) -> list[str]:
+    """Clear what sign-offs that were cut off left in ``directory``: a temporary folder of a
+    recorded version (``signed``) is finished (missing links made) and removed, one of a
+    version without a record is withdrawn. Returns what was done, one line per folder.
+
+    Sign-offs of one output folder run one at a time (the warehouse pool), so a temporary
+    folder that exists when one starts belongs to no live sign-off."""
+    done = []
+    for staging, version in _stagings(directory):
+        if version in signed:
+            _link_missing(directory, staging)
+            discard_staging(staging)
+            done.append(f"v{version}: finished publishing a sign-off cut off after its record")
+        else:
+            withdraw(directory, staging)
+            done.append(f"v{version}: removed the files of a sign-off cut off before its record")
+    return done
+
+
+def _stagings(directory: Path) -> list[tuple[Path, int]]:
+    if not directory.is_dir():
+        return []
+    found = [(p, STAGING.fullmatch(p.name)) for p in directory.iterdir() if p.is_dir()]
+    return sorted((p, int(m.group(1))) for p, m in found if m)
+
+
+def _link_missing(directory: Path, staging: Path) -> None:
+    for path in sorted(staging.iterdir()):
+        if not os.path.lexists(directory / path.name):
+            os.link(path, directory / path.name)
+    fsync_directory(directory)
+
+
+# --- verification ------------------------------------------------------------------------------
+
+
+def integrity_problems(
+    directory: Path, contract_id: str, year: int, signed: Iterable[SignOff]
+) -> list[str]:
+    """What is wrong with the signed files in ``directory``, one Danish sentence naming the
+    file each: a recorded file that is missing or whose content no longer has its recorded
+    SHA-256, and a file named like a signed version that no sign-off recorded."""
+    by_version = sorted(signed, key=lambda s: s.version)
+    problems = [
+        problem
+        for signoff in by_version
+        for name, digest in sorted(signoff.files.items())
+        if (problem := _file_problem(directory / name, digest, signoff.version))
+    ]
+    recorded = {name for signoff in by_version for name in signoff.files}
+    return problems + [
+        f"Filen {name} ligner en godkendt fil, men ingen godkendelse har registreret den: "
+        "flyt den ud af mappen."
+        for name in _version_files(directory, contract_id, year)
+        if name not in recorded
+    ]
+
+
+def _file_problem(path: Path, digest: str, version: int) -> str | None:
+    if not path.is_file():
+        return f"Den godkendte fil {path.name} (v{version}) mangler."
+    with path.open("rb") as fh:
+        if hashlib.file_digest(fh, "sha256").hexdigest() == digest:
+            return None
+    return (
+        f"Den godkendte fil {path.name} (v{version}) er ændret efter godkendelsen: "
+        "indholdet svarer ikke til det registrerede SHA-256."
+    )
+
+
+def _version_files(directory: Path, contract_id: str, year: int) -> list[str]:
+    """Names in ``directory`` of the form of a signed version's files."""
+    pattern = re.compile(rf"[a-z]+_{re.escape(contract_id)}_{year}_v\d+\.(pdf|csv)")
+    if not directory.is_dir():
+        return []
+    return sorted(p.name for p in directory.iterdir() if pattern.fullmatch(p.name))
+
+
+def latest_signoff(con: duckdb.DuckDBPyConnection, contract_id: str, year: int) -> SignOff | None:
+    row = con.execute(
+        "SELECT version, signed_by, signed_at, data_hash, draft_sha256, files FROM "
+        "report.signoffs WHERE contract = $c AND year = $y ORDER BY version DESC LIMIT 1",
+        {"c": contract_id, "y": year},
+    ).fetchone()
+    if row is None:
+        return None
+    return SignOff(row[0], row[1], row[2], row[3], row[4], json.loads(row[5]))
 
 
 def publish_once(directory: Path, files: dict[str, bytes]) -> None:
@@ -100,27 +362,6 @@ def existing_versions(directory: Path, contract_id: str, year: int) -> set[int]:
     if not directory.is_dir():
         return set()
     return {int(m.group(1)) for p in directory.iterdir() if (m := pattern.search(p.name))}
-
-
-@dataclass(frozen=True)
-class SignOff:
-    version: int
-    signed_by: str
-    signed_at: dt.datetime
-    data_hash: str
-    draft_sha256: str
-    files: dict[str, str]  # file name -> sha256
-
-
-def latest_signoff(con: duckdb.DuckDBPyConnection, contract_id: str, year: int) -> SignOff | None:
-    row = con.execute(
-        "SELECT version, signed_by, signed_at, data_hash, draft_sha256, files FROM "
-        "report.signoffs WHERE contract = $c AND year = $y ORDER BY version DESC LIMIT 1",
-        {"c": contract_id, "y": year},
-    ).fetchone()
-    if row is None:
-        return None
-    return SignOff(row[0], row[1], row[2], row[3], row[4], json.loads(row[5]))
 
 
 def latest_draft(con: duckdb.DuckDBPyConnection, contract_id: str, year: int) -> dict[str, Any]:
