@@ -259,7 +259,28 @@ def _stage_xlsx(
     body = frame.iloc[1:, : len(fmt.columns)].copy()
     body.columns = [f"c{i}" for i in range(len(fmt.columns))]
     body.insert(0, "line", range(2, len(body) + 2))
+    # cells calamine reads as empty that are not: a formula without a stored value, a cell
+    # covered by a merged range; their rows are unreadable lines, like CSV lines DuckDB
+    # cannot split (the values stay out, the reason names the cells)
+    import pyarrow as pa
+
+    from resultatrapport.xlsx_cells import XlsxStructureError, problem_cells
+
+    try:
+        problems = problem_cells(path, sheet, len(fmt.columns))
+    except XlsxStructureError as exc:
+        raise SourceError(relpath, f"arket '{fmt.sheet}' kan ikke gennemgås ({exc})") from None
+    reasons: dict[int, list[str]] = {}
+    for problem in problems:
+        reasons.setdefault(problem.row, []).append(problem.reason)
+    unreadable = pa.table(
+        {
+            "line": pa.array(list(reasons), pa.int32()),
+            "reason": pa.array(["; ".join(r) for r in reasons.values()], pa.string()),
+        }
+    )
     con.register("_xlsx_body", body)
+    con.register("_xlsx_unreadable", unreadable)
     try:
         positions = {c.header: i for i, c in enumerate(fmt.columns)}
         exprs = []
@@ -276,10 +297,13 @@ def _stage_xlsx(
         nonempty = " OR ".join(
             f"nullif(trim(c{i}), '') IS NOT NULL" for i in range(len(fmt.columns))
         )
+        nulls = ", ".join("NULL" for _ in exprs)
         con.execute(
             f"INSERT INTO {target} SELECT line, NULL, {', '.join(exprs)} FROM _xlsx_body "
-            f"WHERE {nonempty} ORDER BY line"
+            f"WHERE ({nonempty}) AND line NOT IN (SELECT line FROM _xlsx_unreadable) "
+            f"UNION ALL SELECT line, reason, {nulls} FROM _xlsx_unreadable ORDER BY line"
         )
     finally:
         con.unregister("_xlsx_body")
+        con.unregister("_xlsx_unreadable")
     return int(con.execute(f"SELECT count(*) FROM {target}").fetchone()[0])  # type: ignore[index]
