@@ -1,29 +1,59 @@
 """One reader for every source format: encoding, header, rows as delivered.
 
-The reader turns a delivered file into the partition's *raw* rows inside DuckDB: one
-text column per non-personal column (named by its clean name), the file's line number,
-and the parse error of lines DuckDB could not split. Personal-data columns are never
-selected into a table, and anything CPR-shaped in the kept columns is masked before it
-is stored. Nothing here loops over rows in Python: CSV goes through DuckDB's reader,
-xlsx through calamine into one Arrow-backed frame.
+The reader turns a delivered file into the partition's staged *raw* rows inside DuckDB:
+one text column per non-personal column (named by its clean name), the file's physical
+line number, and the parse error of lines that could not be read. Personal-data columns
+are never selected into a table; in the kept ones, CPR numbers (also inside a longer
+token), e-mail addresses and the row's own personal values are masked before anything is
+stored. A row with a control character (NUL, …) is an unreadable line.
+
+Every physical line of a CSV file is accounted for: :func:`map_records` finds where each
+record stands from the file's own bytes (quote parity), and DuckDB's reading is held
+against that map, so a stray quote that makes DuckDB swallow the rest of a file is refused
+at its line instead of losing rows without a word. Nothing here loops over rows in Python:
+CSV goes through numpy and DuckDB's reader, xlsx through calamine into one frame.
+Messages quote at most a short, masked excerpt of delivered text (:func:`excerpt`).
 """
 
 from __future__ import annotations
 
 import codecs
 import hashlib
+import re
 import shutil
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
+import numpy as np
+import pyarrow as pa
 
 from resultatrapport.formats import SourceFormat
 
-CPR_PATTERN = r"\b[0-3][0-9][01][0-9][0-9]{2}-?[0-9]{4}\b"
+# a CPR number anywhere, also inside a longer token ('cprnr0101901234'): masking a ten-digit
+# number that is not one costs less than storing one that is
+CPR_PATTERN = r"[0-3][0-9][01][0-9][0-9]{2}-?[0-9]{4}"
 CPR_MASK = "[CPR fjernet]"
+EMAIL_PATTERN = r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}"
+EMAIL_MASK = "[e-mail fjernet]"
+PERSON_MASK = "[personoplysning fjernet]"
+# a personal column's value shorter than this is not searched for in the kept columns
+MIN_PERSONAL_LENGTH = 4
+CONTROL_CHARS = r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]"
+EXCERPT_LENGTH = 40
 _CHUNK = 1 << 20
+_SCAN_CHUNK = 1 << 24
+
+
+def excerpt(text: object, limit: int = EXCERPT_LENGTH) -> str:
+    """A short, masked excerpt of delivered text for a message a person reads: CPR numbers
+    and e-mail addresses masked, control characters shown as '?', at most ``limit``
+    characters (a header line of megabytes is never echoed whole)."""
+    value = re.sub(CPR_PATTERN, CPR_MASK, str(text)[: limit * 4])
+    value = re.sub(EMAIL_PATTERN, EMAIL_MASK, value)
+    value = re.sub(CONTROL_CHARS + "|[\r\n\t]", "?", value)
+    return value if len(value) <= limit else value[: limit - 1] + "…"
 
 
 class SourceError(Exception):
@@ -48,8 +78,17 @@ class Delivery:
     relpath: str
     sha256: str | None  # None: the file is missing
     encoding: str | None
-    rows_read: int
-    rows_rejected: int
+    rows_read: int  # rows of the partition, unreadable lines included
+    rows_rejected: int  # unreadable lines
+    records: int = 0  # data records in the file (header and blank lines excluded)
+    physical_lines: int = 0
+    blank_lines: int = 0
+    out_of_partition: int = 0  # records of other years in a file holding several years
+
+    @property
+    def empty(self) -> bool:
+        """Delivered, but without a single data row (a header-only file)."""
+        return not self.missing and self.records == 0
 
     @property
     def missing(self) -> bool:
@@ -65,9 +104,22 @@ def file_sha256(path: Path) -> str:
 
 
 def detect_encoding(path: Path, relpath: str) -> str:
-    """'utf-8-sig', 'utf-8' or 'cp1252', decided by decoding the whole file (C speed)."""
+    """'utf-8-sig', 'utf-8' or 'cp1252', decided by decoding the whole file (C speed).
+
+    UTF-16 (a byte-order mark, or the NUL byte beside every ASCII letter it writes) is said
+    as such: it is no delivery encoding, and read as bytes it would only look like a strange
+    header."""
     with path.open("rb") as fh:
-        head = fh.read(3)
+        start = fh.read(4096)
+    head = start[:3]
+    if start[:2] in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE) or (
+        len(start) >= 8 and start.count(b"\x00") * 3 >= len(start)
+    ):
+        raise SourceError(
+            relpath,
+            "filen er kodet som UTF-16, som ikke er en tilladt kodning for leverancer; "
+            "gem den som UTF-8 (eller Windows-1252)",
+        )
     decoder = codecs.getincrementaldecoder("utf-8")()
     offset = 0
     try:
@@ -98,27 +150,39 @@ def _first_line(path: Path, encoding: str) -> str:
         return fh.readline().rstrip("\r\n")
 
 
+def inside_inbox(root: Path, path: Path, relpath: str) -> None:
+    """Refuse a delivery that is, or lies behind, a link out of the inbox: the inbox is read
+    without following links out of it (never a system file in an error message)."""
+    if not path.resolve().is_relative_to(root.resolve()):
+        raise SourceError(relpath, "er et link, der peger ud af indbakken; filen læses ikke")
+
+
 def check_header(fmt: SourceFormat, found: list[str], relpath: str) -> None:
     expected = fmt.headers
     if found == expected:
         return
     for position, (want, got) in enumerate(zip(expected, found, strict=False), start=1):
         if want != got:
+            shown = excerpt(got)
             raise HeaderError(
                 relpath,
-                f"ændret overskrift: kolonne {position} skulle være '{want}', men er '{got}'",
+                f"ændret overskrift: kolonne {position} skulle være '{want}', men er '{shown}'",
                 line=1,
-                column=got,
+                column=shown,
             )
     if len(found) < len(expected):
         missing = ", ".join(f"'{c}'" for c in expected[len(found) :])
         raise HeaderError(relpath, f"ændret overskrift: mangler kolonne(r) {missing}", line=1)
-    extra = ", ".join(f"'{c}'" for c in found[len(expected) :])
-    raise HeaderError(relpath, f"ændret overskrift: ukendte ekstra kolonne(r) {extra}", line=1)
+    extra = found[len(expected) :]
+    shown = ", ".join(f"'{excerpt(c)}'" for c in extra[:3]) + (" …" if len(extra) > 3 else "")
+    raise HeaderError(
+        relpath, f"ændret overskrift: {len(extra)} ukendte ekstra kolonne(r): {shown}", line=1
+    )
 
 
 def _mask(expr: str) -> str:
-    return f"regexp_replace({expr}, '{CPR_PATTERN}', '{CPR_MASK}', 'g')"
+    """SQL masking e-mail addresses and CPR numbers in a kept value."""
+    return _protected(expr, [])
 
 
 def _quote(identifier: str) -> str:
@@ -128,33 +192,148 @@ def _quote(identifier: str) -> str:
 def stage_file(
     con: duckdb.DuckDBPyConnection,
     fmt: SourceFormat,
-    path: Path,
+    root: Path,
     relpath: str,
     year: int,
     target: str,
 ) -> Delivery:
-    """Read one delivery into the (temporary) table ``target`` of raw rows.
+    """Read the delivery ``root / relpath`` into the temporary table ``target``.
 
     ``target`` gets the columns ``line``, ``parse_error`` and one VARCHAR per kept column.
-    A missing file gives an empty table and a Delivery with ``missing`` set.
+    A missing file gives an empty table and a Delivery with ``missing`` set. Nothing outside
+    ``target`` is written: what is kept of the delivery is decided after validation.
     """
+    path = root / relpath
     kept = fmt.kept
     cols_ddl = ", ".join(f"{_quote(c.name)} VARCHAR" for c in kept)
     con.execute(
         f"CREATE OR REPLACE TEMP TABLE {target} (line INTEGER, parse_error VARCHAR, {cols_ddl})"
     )
-    if not path.exists():
+    if not path.exists() and not path.is_symlink():
         return Delivery(relpath, None, None, 0, 0)
+    inside_inbox(root, path, relpath)
     if not path.is_file():
         raise SourceError(relpath, "er ikke en fil")
     sha = file_sha256(path)
     if fmt.file_type == "xlsx":
-        rows, rejected, encoding = _stage_xlsx(con, fmt, path, relpath, year, target), 0, "xlsx"
+        stored = _stage_xlsx(con, fmt, path, relpath, year, target)
+        counts = StagedCounts(stored, 0, stored, 0, stored + 1, 0)
+        encoding = "xlsx"
     else:
         encoding = detect_encoding(path, relpath)
         check_header(fmt, _first_line(path, encoding).split(";"), relpath)
-        rows, rejected = _stage_csv(con, fmt, path, relpath, encoding, year, target)
-    return Delivery(relpath, sha, encoding, rows, rejected)
+        counts = _stage_csv(con, fmt, path, relpath, encoding, year, target)
+    return Delivery(
+        relpath,
+        sha,
+        encoding,
+        counts.stored,
+        counts.rejected,
+        records=counts.records,
+        physical_lines=counts.physical_lines,
+        blank_lines=counts.blank_lines,
+        out_of_partition=counts.out_of_partition,
+    )
+
+
+@dataclass(frozen=True)
+class StagedCounts:
+    """How the lines of a delivery were accounted for."""
+
+    stored: int  # rows of the partition (unreadable lines included)
+    rejected: int  # records DuckDB could not split into the columns
+    records: int  # data records in the file (header and blank lines excluded)
+    out_of_partition: int  # records of other years (a file holding several years)
+    physical_lines: int
+    blank_lines: int
+
+
+@dataclass(frozen=True)
+class RecordMap:
+    """Where each record of a CSV file stands, found from the file's own bytes: a line ends a
+    record where the number of quote characters so far is even (a doubled quote inside a
+    quoted field counts twice, so it keeps the parity). DuckDB's reading is held against it,
+    so no line can go missing between the two."""
+
+    records: pa.Table  # data records (header and blank lines excluded): rec, line, lines, byte
+    physical_lines: int
+    blank_lines: int
+    unclosed_from: int | None  # the line where a quoted field opens that the file never closes
+
+
+def map_records(path: Path) -> RecordMap:
+    """The record map of ``path`` (vectorised with numpy over chunks of the file)."""
+    newlines: list[np.ndarray] = []
+    quotes_before: list[np.ndarray] = []
+    carriage: list[np.ndarray] = []
+    quotes, offset, previous_last = 0, 0, -1
+    with path.open("rb") as fh:
+        while chunk := fh.read(_SCAN_CHUNK):
+            data = np.frombuffer(chunk, dtype=np.uint8)
+            nl = np.flatnonzero(data == 10)
+            qp = np.flatnonzero(data == 34)
+            before = np.where(nl > 0, data[np.maximum(nl - 1, 0)], previous_last)
+            newlines.append(nl + offset)
+            quotes_before.append(quotes + np.searchsorted(qp, nl))
+            carriage.append(before == 13)
+            quotes += len(qp)
+            offset += len(data)
+            previous_last = int(data[-1])
+    ends = np.concatenate(newlines) if newlines else np.zeros(0, dtype=np.int64)
+    parity = np.concatenate(quotes_before) if quotes_before else np.zeros(0, dtype=np.int64)
+    cr = np.concatenate(carriage) if carriage else np.zeros(0, dtype=bool)
+    if offset and (len(ends) == 0 or ends[-1] != offset - 1):  # a last line without newline
+        ends = np.append(ends, offset)
+        parity = np.append(parity, quotes)
+        cr = np.append(cr, False)
+    starts = np.concatenate([[0], ends[:-1] + 1]).astype(np.int64)
+    content = ends - starts - cr.astype(np.int64)
+    closes = parity % 2 == 0
+    record_of_line = np.concatenate([[0], np.cumsum(closes)[:-1]]) if len(ends) else ends
+    recs, first, count = np.unique(record_of_line, return_index=True, return_counts=True)
+    unclosed = int(first[-1]) + 1 if len(ends) and not closes[-1] else None
+    blank = (count == 1) & (content[first] == 0)
+    data_rec = (recs > 0) & ~blank
+    table = pa.table(
+        {
+            "rec": pa.array(np.arange(1, int(data_rec.sum()) + 1), pa.int64()),
+            "line": pa.array(first[data_rec] + 1, pa.int64()),
+            "lines": pa.array(count[data_rec], pa.int64()),
+            "byte": pa.array(starts[first[data_rec]], pa.int64()),
+        }
+    )
+    return RecordMap(table, len(ends), int(blank[recs > 0].sum()), unclosed)
+
+
+def _protected(value: str, personal: list[str]) -> str:
+    """SQL for a kept delivered value with personal data masked: the row's own personal
+    values (a contact's name or e-mail typed into another column), e-mail addresses and
+    CPR numbers anywhere. The e-mail pattern runs only on values holding an '@'."""
+    for p in personal:
+        value = (
+            f"replace({value}, coalesce(CASE WHEN length({p}) >= {MIN_PERSONAL_LENGTH} "
+            f"THEN {p} END, chr(1)), '{PERSON_MASK}')"
+        )
+    value = (
+        f"(CASE WHEN contains({value}, '@') THEN "
+        f"regexp_replace({value}, '{EMAIL_PATTERN}', '{EMAIL_MASK}', 'g') ELSE {value} END)"
+    )
+    return f"regexp_replace({value}, '{CPR_PATTERN}', '{CPR_MASK}', 'g')"
+
+
+def _control_char_error(fmt: SourceFormat, ref: str) -> str:
+    """SQL: the reason a row holding a control character (NUL, …) in a kept column is
+    unreadable, else NULL (one pattern over the whole row; the column only where it hits)."""
+    cols = [f"{ref}{_quote(c.header)}" for c in fmt.kept]
+    whens = " ".join(
+        f"WHEN regexp_matches({col}, '{CONTROL_CHARS}') THEN "
+        f"'Linjen indeholder et kontroltegn (fx NUL) i kolonne ''{c.header}'''"
+        for col, c in zip(cols, fmt.kept, strict=True)
+    )
+    return (
+        f"CASE WHEN regexp_matches(concat({', '.join(cols)}), '{CONTROL_CHARS}') "
+        f"THEN CASE {whens} END END"
+    )
 
 
 def _stage_csv(
@@ -165,7 +344,7 @@ def _stage_csv(
     encoding: str,
     year: int,
     target: str,
-) -> tuple[int, int]:
+) -> StagedCounts:
     with tempfile.TemporaryDirectory(prefix="resultatrapport-") as tmp:
         readable = path
         if encoding == "cp1252":
@@ -176,57 +355,135 @@ def _stage_csv(
                 readable.open("w", encoding="utf-8", newline="") as dst,
             ):
                 shutil.copyfileobj(src, dst, _CHUNK)
+        records = map_records(readable)
+        if records.unclosed_from is not None:
+            raise SourceError(
+                relpath,
+                'et anførselstegn (") åbner et felt, som ikke lukkes før filens slutning; '
+                f"linje {records.unclosed_from}-{records.physical_lines} kan ikke læses sikkert",
+                line=records.unclosed_from,
+            )
         columns = {c.header: "VARCHAR" for c in fmt.columns}
         scan = (
             f"read_csv(?, delim=';', quote='\"', escape='\"', header=true, columns={columns!r}, "
             "auto_detect=false, store_rejects=true, rejects_scan='rr_scan', "
             "rejects_table='rr_errors', max_line_size=10000000)"
         )
+        every = [f"src.{_quote(c.header)}" for c in fmt.columns]
+        broken = " OR ".join(f"contains({c}, chr(10))" for c in every)
+        extra_lines = " + ".join(
+            f"coalesce(length({c}) - length(replace({c}, chr(10), '')), 0)" for c in every
+        )
+        # a line break followed by a line with as many separators as a whole row: a quote is
+        # missing and the field has swallowed rows
+        swallowed = " OR ".join(
+            f"coalesce(regexp_matches({c}, '\\n([^\\n]*;){{{len(fmt.columns) - 1}}}'), false)"
+            for c in every
+        )
+        # both are looked at only in the rare rows that hold a line break
+        extra_lines = f"CASE WHEN {broken} THEN {extra_lines} ELSE 0 END"
+        swallowed = f"CASE WHEN {broken} THEN {swallowed} ELSE false END"
         con.execute("DROP TABLE IF EXISTS rr_errors; DROP TABLE IF EXISTS rr_scan")
         try:
             con.execute(
-                f"CREATE OR REPLACE TEMP TABLE _rr_read AS SELECT *, ordinality AS _k "
-                f"FROM {scan} WITH ORDINALITY",
+                f"CREATE OR REPLACE TEMP TABLE _rr_read AS SELECT src.*, src.ordinality AS _k, "
+                f"{extra_lines} AS _extra_lines, {swallowed} AS _swallowed "
+                f"FROM (SELECT * FROM {scan} WITH ORDINALITY) AS src",
                 [str(readable)],
             )
         except duckdb.Error as exc:
-            raise SourceError(relpath, f"filen kan ikke læses som CSV: {exc}") from None
-    # rejected lines: line number and kind of error only (the line text may hold personal data)
+            raise SourceError(
+                relpath, f"filen kan ikke læses som CSV ({type(exc).__name__})"
+            ) from None
+    con.register("_rr_records", records.records)
+    try:
+        return _place_rows(con, fmt, relpath, records, year, target)
+    finally:
+        con.unregister("_rr_records")
+        con.execute(
+            "DROP TABLE IF EXISTS _rr_read; DROP TABLE IF EXISTS _rr_rejects; "
+            "DROP TABLE IF EXISTS _rr_accepted"
+        )
+
+
+def _place_rows(
+    con: duckdb.DuckDBPyConnection,
+    fmt: SourceFormat,
+    relpath: str,
+    records: RecordMap,
+    year: int,
+    target: str,
+) -> StagedCounts:
+    """Give every row DuckDB read its line from the record map, insert the partition's rows
+    into ``target``, and refuse the file where the two disagree on any record."""
+    # rejected records: which record each error lies in (DuckDB's byte position of a line
+    # is its start, or one past it in LF files) and the kind of error only (the text may
+    # hold personal data)
     con.execute(
-        "CREATE OR REPLACE TEMP TABLE _rr_rejects AS SELECT line, "
-        "string_agg(DISTINCT error_type, ', ') AS error FROM rr_errors GROUP BY line"
+        "CREATE OR REPLACE TEMP TABLE _rr_rejects AS SELECT m.rec, m.line, m.lines, "
+        "string_agg(DISTINCT e.error_type, ', ') AS error FROM rr_errors e "
+        "ASOF LEFT JOIN _rr_records m ON e.line_byte_position >= m.byte GROUP BY ALL"
     )
-    n_read = con.execute("SELECT count(*) FROM _rr_read").fetchone()[0]  # type: ignore[index]
-    n_rej = con.execute("SELECT count(*) FROM _rr_rejects").fetchone()[0]  # type: ignore[index]
-    # accepted row k sits on the k-th line (from 2) that is not a rejected line
     con.execute(
+        "CREATE OR REPLACE TEMP TABLE _rr_accepted AS SELECT row_number() OVER (ORDER BY rec) "
+        "AS _k, line, lines FROM _rr_records WHERE rec NOT IN "
+        "(SELECT rec FROM _rr_rejects WHERE rec IS NOT NULL)"
+    )
+    last = records.physical_lines
+    wrong = con.execute(
         f"""
-        CREATE OR REPLACE TEMP TABLE _rr_lines AS
-        SELECT range::INTEGER AS line, row_number() OVER (ORDER BY range) AS _k
-        FROM range(2, {n_read + n_rej + 2})
-        WHERE range NOT IN (SELECT line FROM _rr_rejects)
+        SELECT min(line) FROM (
+            SELECT coalesce(a.line, {last}) AS line FROM _rr_read r
+            FULL JOIN _rr_accepted a USING (_k)
+            WHERE r._k IS NULL OR a._k IS NULL OR r._extra_lines <> a.lines - 1 OR r._swallowed
+            UNION ALL
+            SELECT coalesce(line, 1) FROM _rr_rejects WHERE rec IS NULL OR lines > 1
+        )
         """
-    )
+    ).fetchall()[0][0]
+    if wrong is not None:
+        raise SourceError(
+            relpath,
+            'rækkerne kan ikke adskilles sikkert herfra: et anførselstegn (") mangler eller er '
+            "i overskud, så et felt strækker sig over flere linjer; ret filen og lever den igen",
+            line=int(wrong),
+        )
     year_filter = (fmt.year_filter or "true").format(year=year)
-    select = ", ".join(
-        f"{_mask(f'nullif(trim(r.{_quote(c.header)}), {chr(39) * 2})')}" for c in fmt.kept
-    )
+    personal = [f"nullif(trim(r.{_quote(c.header)}), '')" for c in fmt.columns if c.personal]
+    values = [_protected(f"nullif(trim(r.{_quote(c.header)}), '')", personal) for c in fmt.kept]
+    nulls = ", ".join("NULL" for _ in fmt.kept)
     con.execute(
         f"""
         INSERT INTO {target}
-        SELECT l.line, NULL, {select}
-        FROM _rr_read r JOIN _rr_lines l USING (_k)
-        WHERE {year_filter}
+        SELECT line, bad, {", ".join(f"CASE WHEN bad IS NULL THEN v{i} END" for i in range(len(fmt.kept)))}
+        FROM (
+            SELECT a.line, {_control_char_error(fmt, "r.")} AS bad,
+                   {", ".join(f"{e} AS v{i}" for i, e in enumerate(values))}
+            FROM _rr_read r JOIN _rr_accepted a USING (_k)
+            WHERE {year_filter}
+        )
         UNION ALL
-        SELECT line::INTEGER, 'Linjen kunne ikke læses (' || error || ')',
-               {", ".join("NULL" for _ in fmt.kept)}
+        SELECT line::INTEGER, 'Linjen kunne ikke læses (' || error || ')', {nulls}
         FROM _rr_rejects
         ORDER BY 1
         """
     )
-    con.execute("DROP TABLE _rr_read; DROP TABLE _rr_lines; DROP TABLE _rr_rejects")
-    stored = con.execute(f"SELECT count(*) FROM {target}").fetchone()[0]  # type: ignore[index]
-    return int(stored), int(n_rej)
+    rejected = _count(con, "SELECT count(*) FROM _rr_rejects")
+    accepted = _count(con, "SELECT count(*) FROM _rr_read")
+    stored = _count(con, f"SELECT count(*) FROM {target}")
+    return StagedCounts(
+        stored=stored,
+        rejected=rejected,
+        records=records.records.num_rows,
+        out_of_partition=accepted + rejected - stored,
+        physical_lines=records.physical_lines,
+        blank_lines=records.blank_lines,
+    )
+
+
+def _count(con: duckdb.DuckDBPyConnection, sql: str) -> int:
+    # fetchall: a result left unfinished blocks (un)registering on the connection
+    return int(con.execute(sql).fetchall()[0][0])
 
 
 def _stage_xlsx(

@@ -62,8 +62,11 @@ def typed_expr(column: Column, raw: str | None = None) -> str:
             return f"TRY_CAST({x} AS INTEGER)"
         case "decimal":
             return f"TRY_CAST(replace({x}, ',', '.') AS DOUBLE)"
-        case "date_dmy":
-            return f"CAST(try_strptime({x}, '%d-%m-%Y') AS DATE)"
+        case "date_dmy":  # four-digit years only: '05-03-20' is no date of year 20
+            return (
+                f"CASE WHEN regexp_full_match({x}, '[0-9]{{2}}-[0-9]{{2}}-[0-9]{{4}}') "
+                f"THEN CAST(try_strptime({x}, '%d-%m-%Y') AS DATE) END"
+            )
         case "date_iso" | "date_excel":
             return f"TRY_CAST({x} AS DATE)"
         case "ja_nej":
@@ -119,6 +122,12 @@ def valid_predicate(column: Column, rule: Rule, year: int) -> str:
             return f"({typed} IS NULL OR year({typed}) = {year})"
         case "unique":
             return f"({x} IS NULL OR count(*) OVER (PARTITION BY {x}) = 1)"
+        case "repeat":
+            group = ", ".join(q(c) for c in (column.name, *rule.columns))
+            return f"(row_number() OVER (PARTITION BY {group} ORDER BY line) = 1)"
+        case "group_max":
+            group = ", ".join(q(c) for c in rule.columns)
+            return f"(coalesce(sum({typed}) OVER (PARTITION BY {group}), 0) <= {rule.max_value})"
     raise ValueError(f"unknown rule kind {rule.kind}")
 
 
