@@ -140,7 +140,7 @@ def limit(contract_id: str, year: int, earlier_loaded: bool = False) -> int:
     from resultatrapport import settings
     from resultatrapport.contracts import load_contracts
     from resultatrapport.formats import FORMATS
-    from resultatrapport.ingest import build_clean, load_raw
+    from resultatrapport.ingest import ingest_file
     from resultatrapport.kpis.budget import budget_lines
     from resultatrapport.kpis.compute import evaluate, measure, partitions_read
     from resultatrapport.warehouse_schema import ensure_schema
@@ -153,8 +153,7 @@ def limit(contract_id: str, year: int, earlier_loaded: bool = False) -> int:
         for y in years:
             if earlier_loaded and y != year:
                 continue
-            load_raw(con, FORMATS[source], inbox, y, org)
-            build_clean(con, FORMATS[source], y, org)
+            ingest_file(con, FORMATS[source], inbox, y, org)
     for kpi in contract.kpis:
         evaluate(contract, kpi, year, measure(con, contract, kpi, year))
     budget_lines(con, contract.budget, year)

@@ -160,6 +160,34 @@ def _prepare(args: argparse.Namespace) -> None:
     ensure_dagster_home()
 
 
+def _inbox_refused(contract, years: list[int]) -> bool:  # type: ignore[no-untyped-def]
+    """Say why the inbox cannot be read for ``contract`` and ``years`` (True), before
+    anything runs; list the files in it that are no delivery."""
+    from resultatrapport.formats import FORMATS
+    from resultatrapport.inventory import inbox_refusal, unrecognised_files
+    from resultatrapport.kpis.compute import partitions_read
+
+    root = settings.inbox_dir()
+    expected = [
+        FORMATS[source].relpath(y, org)
+        for year in years
+        for (source, org), read in partitions_read(contract, year).items()
+        for y in read
+    ]
+    reason = inbox_refusal(root, expected)
+    if reason:
+        print(reason, file=sys.stderr)
+        return True
+    strays = unrecognised_files(root)
+    if strays:
+        print(
+            "Filer i indbakken, der ikke er leverancer (de læses ikke; en fil i en "
+            "leveringsmappe blokerer sin leverance): " + ", ".join(s.relpath for s in strays),
+            file=sys.stderr,
+        )
+    return False
+
+
 def _end_dead_runs(instance) -> None:  # type: ignore[no-untyped-def]
     for run_id in end_dead_runs(instance):
         print(f"Run {run_id} was left unfinished by a killed process: marked failed.")
@@ -265,6 +293,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     contract = _contract(args.contract, [args.year])
     if contract is None:
         return 2
+    if _inbox_refused(contract, [args.year]):
+        return 2
     return _build(contract, [args.year])
 
 
@@ -276,6 +306,8 @@ def cmd_backfill(args: argparse.Namespace) -> int:
         return 2
     if args.years != list(range(args.years[0], args.years[-1] + 1)):
         print("Give a range of consecutive years, e.g. 2020-2023", file=sys.stderr)
+        return 2
+    if _inbox_refused(contract, args.years):
         return 2
     return _build(contract, args.years)
 
@@ -290,6 +322,8 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     # after the contract is known to be valid: building the definitions warns of broken files
     from resultatrapport.pipelines.definitions import defs
 
+    if _inbox_refused(contract, args.years):
+        return 2
     with open_instance() as instance:
         _end_dead_runs(instance)
         failed = _ingest(instance, defs, contract, args.years, min(args.years))

@@ -7,6 +7,8 @@
 - ``ingest.deliveries``: what file was read for a partition, its content hash and counts.
 - ``kpi.*`` (results, details, budget) and ``report.*`` (drafts, sign-offs): declared beside
   the code that writes them, created here with the rest.
+- ``ingest.inbox_files``: the files of the inbox that are no delivery, as last seen by an
+  ingestion step (the report's data-quality appendix lists them).
 - ``ingest.checks``: the latest outcome of each check on a partition's delivery (the report's
   data-quality appendix and the sign-off's refusal read it).
 """
@@ -29,15 +31,31 @@ DELIVERIES_DDL = """
 CREATE TABLE IF NOT EXISTS ingest.deliveries (
     source VARCHAR NOT NULL, org VARCHAR, year INTEGER NOT NULL, file VARCHAR NOT NULL,
     sha256 VARCHAR, encoding VARCHAR, rows_read BIGINT NOT NULL, rows_rejected BIGINT NOT NULL,
-    read_at TIMESTAMP NOT NULL, run_id VARCHAR
+    read_at TIMESTAMP NOT NULL, run_id VARCHAR, records BIGINT, physical_lines BIGINT,
+    blank_lines BIGINT, out_of_partition BIGINT
 )"""
 
 CHECKS_DDL = """
 CREATE TABLE IF NOT EXISTS ingest.checks (
     source VARCHAR NOT NULL, org VARCHAR, year INTEGER NOT NULL, check_name VARCHAR NOT NULL,
     passed BOOLEAN NOT NULL, blocking BOOLEAN NOT NULL, summary VARCHAR, checked_at TIMESTAMP
-    NOT NULL, run_id VARCHAR
+    NOT NULL, run_id VARCHAR, sha256 VARCHAR
 )"""
+
+INBOX_FILES_DDL = """
+CREATE TABLE IF NOT EXISTS ingest.inbox_files (
+    relpath VARCHAR NOT NULL, source VARCHAR, year INTEGER, seen_at TIMESTAMP NOT NULL
+)"""
+
+# columns added since the first warehouses were made: a warehouse of an earlier version gets
+# them (empty) instead of failing its inserts
+ADDED_COLUMNS = (
+    "ALTER TABLE ingest.checks ADD COLUMN IF NOT EXISTS sha256 VARCHAR",
+    "ALTER TABLE ingest.deliveries ADD COLUMN IF NOT EXISTS records BIGINT",
+    "ALTER TABLE ingest.deliveries ADD COLUMN IF NOT EXISTS physical_lines BIGINT",
+    "ALTER TABLE ingest.deliveries ADD COLUMN IF NOT EXISTS blank_lines BIGINT",
+    "ALTER TABLE ingest.deliveries ADD COLUMN IF NOT EXISTS out_of_partition BIGINT",
+)
 
 
 def raw_ddl(name: str) -> str:
@@ -61,7 +79,7 @@ def ingest_ddl(name: str) -> str:
 
 def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
     statements = [f"CREATE SCHEMA IF NOT EXISTS {s}" for s in ("raw", "ingest", "ref")]
-    statements += [QUARANTINE_DDL, DELIVERIES_DDL, CHECKS_DDL]
+    statements += [QUARANTINE_DDL, DELIVERIES_DDL, CHECKS_DDL, INBOX_FILES_DDL, *ADDED_COLUMNS]
     for name in FORMATS:
         statements += [raw_ddl(name), ingest_ddl(name)]
     for statement in statements:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from resultatrapport.formats import FORMATS
 from resultatrapport.gx import validate, value_shape
-from resultatrapport.ingest import build_clean, load_raw, raw_frame
+from resultatrapport.ingest import commit_delivery, stage, staged_frame
 from tests.helpers import crm_row, write_crm
 
 CRM = FORMATS["crm_cases"]
@@ -24,9 +24,9 @@ def test_gx_outcomes_match_the_quarantine(con, tmp_path):
         crm_row(8),
     ]
     write_crm(inbox, rows)
-    load_raw(con, CRM, inbox, 2026, ORG)
-    outcomes = validate(CRM, raw_frame(con, CRM, 2026, ORG), 2026)
-    build_clean(con, CRM, 2026, ORG)
+    delivery = stage(con, CRM, inbox, 2026, ORG)
+    outcomes = validate(CRM, staged_frame(con, CRM, 2026), 2026)
+    commit_delivery(con, CRM, 2026, ORG, delivery, [])
 
     gx_lines = {line for o in outcomes if not o.success for line in o.lines}
     sql_lines = {

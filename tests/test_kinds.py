@@ -11,7 +11,8 @@ ORG = "erhvervshus-midtjylland"
 
 def delivered(con, source, year=2026, org=ORG):
     con.execute(
-        "INSERT INTO ingest.deliveries VALUES ($s, $o, $y, 'f', 'abc', 'utf-8', 1, 0, now()::TIMESTAMP, NULL)",
+        "INSERT INTO ingest.deliveries (source, org, year, file, sha256, encoding, rows_read, "
+        "rows_rejected, read_at) VALUES ($s, $o, $y, 'f', 'abc', 'utf-8', 1, 0, now()::TIMESTAMP)",
         {"s": source, "o": org, "y": year},
     )
 

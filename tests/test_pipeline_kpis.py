@@ -10,7 +10,7 @@ import pytest
 
 from resultatrapport.cli import main
 from resultatrapport.formats import FORMATS
-from resultatrapport.ingest import build_clean, load_raw
+from resultatrapport.ingest import ingest_file
 from resultatrapport.kpis.effect import matched_effect
 from resultatrapport.sample.generate import TAU_TURNOVER, generate_inbox
 from resultatrapport.warehouse_schema import ensure_schema
@@ -39,8 +39,7 @@ def test_matching_recovers_the_planted_effect_where_the_naive_comparison_does_no
     ensure_schema(con)
     for year in range(2021, 2027):
         for name, org in (("crm_cases", ORG), ("financials", None), ("cvr_firms", None)):
-            load_raw(con, FORMATS[name], root, year, org)
-            build_clean(con, FORMATS[name], year, org)
+            ingest_file(con, FORMATS[name], root, year, org)
     res = matched_effect(con, ORG, 2026, "Vækst", "turnover")
     assert res.effect.low <= TAU_TURNOVER <= res.effect.high
     assert res.naive is not None and res.naive > res.effect.high  # a plain comparison is biased

@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 from resultatrapport.formats import FORMATS
-from resultatrapport.ingest import load_raw
+from resultatrapport.ingest import ingest_file
 from resultatrapport.reader import HeaderError, SourceError, detect_encoding
 from tests.helpers import crm_row, write_crm
 
@@ -21,7 +21,7 @@ def test_encoding_is_detected_and_danish_letters_survive(con, tmp_path, encoding
     inbox = tmp_path / "inbox"
     path = write_crm(inbox, [crm_row(1)], encoding=encoding)
     assert detect_encoding(path, "x") == expected
-    load_raw(con, CRM, inbox, 2026, ORG)
+    ingest_file(con, CRM, inbox, 2026, ORG)
     assert con.execute("SELECT focus_area, referrals FROM raw.crm_cases").fetchone() == (
         "Innovation",
         "Erhvervshus Midtjylland|Innovationsfonden",
@@ -34,7 +34,7 @@ def test_unreadable_bytes_give_a_located_error(con, tmp_path):
     path = write_crm(inbox, [crm_row(1)])
     path.write_bytes(path.read_bytes() + b"\x81\x8d\x90 broken\r\n")  # undefined in cp1252 too
     with pytest.raises(SourceError, match=r"vejledningsforloeb_2026\.csv: filen er hverken UTF-8"):
-        load_raw(con, CRM, inbox, 2026, ORG)
+        ingest_file(con, CRM, inbox, 2026, ORG)
 
 
 def test_changed_header_names_file_line_and_column(con, tmp_path):
@@ -42,7 +42,7 @@ def test_changed_header_names_file_line_and_column(con, tmp_path):
     header = ";".join(CRM.headers).replace("Kommunenr", "Kommunekode")
     write_crm(inbox, [crm_row(1)], header=header)
     with pytest.raises(HeaderError) as err:
-        load_raw(con, CRM, inbox, 2026, ORG)
+        ingest_file(con, CRM, inbox, 2026, ORG)
     message = str(err.value)
     assert "vejledningsforloeb_2026.csv, linje 1, kolonne 'Kommunekode'" in message
     assert "kolonne 4 skulle være 'Kommunenr'" in message
@@ -53,7 +53,7 @@ def test_missing_column_in_header(con, tmp_path):
     header = ";".join(CRM.headers[:-1])
     write_crm(inbox, [crm_row(1)], header=header)
     with pytest.raises(HeaderError, match="mangler kolonne\\(r\\) 'Note'"):
-        load_raw(con, CRM, inbox, 2026, ORG)
+        ingest_file(con, CRM, inbox, 2026, ORG)
 
 
 @pytest.mark.parametrize("newline", ["\r\n", "\n"])
@@ -61,7 +61,7 @@ def test_line_endings_trailing_blank_lines_and_line_numbers(con, tmp_path, newli
     inbox = tmp_path / "inbox"
     rows = [crm_row(1), crm_row(2), "EHMJ-2026-00003;too;few", crm_row(4)]
     write_crm(inbox, rows, newline=newline, trailing=3)
-    delivery = load_raw(con, CRM, inbox, 2026, ORG)
+    delivery, _ = ingest_file(con, CRM, inbox, 2026, ORG)
     assert delivery.rows_read == 4
     assert delivery.rows_rejected == 1
     got = con.execute(
@@ -76,7 +76,7 @@ def test_personal_data_is_never_stored(con, tmp_path):
     inbox = tmp_path / "inbox"
     rows = [crm_row(1, note="CPR 010203-1234"), crm_row(2, cvr="0102031234")]
     write_crm(inbox, rows)
-    load_raw(con, CRM, inbox, 2026, ORG)
+    ingest_file(con, CRM, inbox, 2026, ORG)
     stored = con.execute("SELECT * FROM raw.crm_cases").fetchall()
     text = repr(stored)
     for secret in (
@@ -94,7 +94,7 @@ def test_personal_data_is_never_stored(con, tmp_path):
 
 
 def test_missing_file_is_an_empty_partition_not_an_error(con, tmp_path):
-    delivery = load_raw(con, CRM, tmp_path / "inbox", 2026, ORG)
+    delivery, _ = ingest_file(con, CRM, tmp_path / "inbox", 2026, ORG)
     assert delivery.missing
     assert con.execute("SELECT sha256, rows_read FROM ingest.deliveries").fetchone() == (None, 0)
 
@@ -149,7 +149,7 @@ def test_xlsx_survey_dates_numbers_and_comments(con, tmp_path):
         ],
     ]
     _write_xlsx(inbox / fmt.relpath(2026, ORG), fmt.headers, rows)
-    delivery = load_raw(con, fmt, inbox, 2026, ORG)
+    delivery, _ = ingest_file(con, fmt, inbox, 2026, ORG)
     assert delivery.rows_read == 2
     got = con.execute(
         "SELECT line, cvr, answered_on, recommend FROM raw.survey_answers ORDER BY line"
@@ -163,4 +163,4 @@ def test_xlsx_without_the_sheet_is_a_located_error(con, tmp_path):
     inbox = tmp_path / "inbox"
     _write_xlsx(inbox / fmt.relpath(2026, ORG), fmt.headers, [], sheet="Ark1")
     with pytest.raises(SourceError, match=r"brugerevaluering_2026\.xlsx: arket 'Besvarelser'"):
-        load_raw(con, fmt, inbox, 2026, ORG)
+        ingest_file(con, fmt, inbox, 2026, ORG)

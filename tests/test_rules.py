@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 
 from resultatrapport.formats import FORMATS
-from resultatrapport.ingest import build_clean, load_raw
+from resultatrapport.ingest import ingest_file
 from resultatrapport.reader import HeaderError
 from tests.helpers import crm_row, write_crm
 
@@ -36,8 +36,7 @@ def quarantine(con) -> dict[int, set[str]]:
 def test_each_rule_quarantines_with_its_reason(con, tmp_path, row, reason):
     inbox = tmp_path / "inbox"
     write_crm(inbox, [crm_row(0), row])
-    load_raw(con, CRM, inbox, 2026, ORG)
-    result = build_clean(con, CRM, 2026, ORG)
+    _, result = ingest_file(con, CRM, inbox, 2026, ORG)
     assert quarantine(con) == {3: {reason}}
     assert (result.rows_clean, result.rows_quarantined) == (1, 1)
     assert con.execute("SELECT line FROM ingest.crm_cases").fetchall() == [(2,)]
@@ -46,8 +45,7 @@ def test_each_rule_quarantines_with_its_reason(con, tmp_path, row, reason):
 def test_duplicate_case_ids_quarantine_every_occurrence(con, tmp_path):
     inbox = tmp_path / "inbox"
     write_crm(inbox, [crm_row(1), crm_row(2), crm_row(1, cvr=39999999)])
-    load_raw(con, CRM, inbox, 2026, ORG)
-    build_clean(con, CRM, 2026, ORG)
+    ingest_file(con, CRM, inbox, 2026, ORG)
     assert quarantine(con) == {
         2: {"Forløbs-ID forekommer flere gange i filen"},
         4: {"Forløbs-ID forekommer flere gange i filen"},
@@ -59,8 +57,7 @@ def test_clean_rows_are_typed(con, tmp_path):
     write_crm(
         inbox, [crm_row(1), crm_row(2).replace("Erhvervshus Midtjylland|Innovationsfonden", "")]
     )
-    load_raw(con, CRM, inbox, 2026, ORG)
-    build_clean(con, CRM, 2026, ORG)
+    ingest_file(con, CRM, inbox, 2026, ORG)
     rows = con.execute(
         "SELECT cvr, municipality_code, start_date, end_date, referrals, hours "
         "FROM ingest.crm_cases ORDER BY line"
@@ -83,11 +80,9 @@ def test_rematerialising_replaces_exactly_the_partition(con, tmp_path):
     write_crm(inbox, [crm_row(i) for i in range(3)], year=2026)
     write_crm(inbox, [crm_row(i, start="03-02-2025") for i in range(5)], year=2025)
     for year in (2025, 2026):
-        load_raw(con, CRM, inbox, year, ORG)
-        build_clean(con, CRM, year, ORG)
+        ingest_file(con, CRM, inbox, year, ORG)
     write_crm(inbox, [crm_row(i) for i in range(2)], year=2026)
-    load_raw(con, CRM, inbox, 2026, ORG)
-    build_clean(con, CRM, 2026, ORG)
+    ingest_file(con, CRM, inbox, 2026, ORG)
     counts = dict(
         con.execute("SELECT year, count(*) FROM ingest.crm_cases GROUP BY year").fetchall()
     )
@@ -98,12 +93,11 @@ def test_rematerialising_replaces_exactly_the_partition(con, tmp_path):
 def test_a_failed_read_leaves_the_previous_good_rows(con, tmp_path):
     inbox = tmp_path / "inbox"
     write_crm(inbox, [crm_row(i) for i in range(3)])
-    load_raw(con, CRM, inbox, 2026, ORG)
-    build_clean(con, CRM, 2026, ORG)
+    ingest_file(con, CRM, inbox, 2026, ORG)
     before = con.execute("SELECT * FROM raw.crm_cases ORDER BY line").fetchall()
     write_crm(inbox, [crm_row(9)], header=";".join(CRM.headers).replace("Segment", "Segm"))
     with pytest.raises(HeaderError):
-        load_raw(con, CRM, inbox, 2026, ORG)
+        ingest_file(con, CRM, inbox, 2026, ORG)
     assert con.execute("SELECT * FROM raw.crm_cases ORDER BY line").fetchall() == before
     assert con.execute("SELECT count(*) FROM ingest.crm_cases").fetchone() == (3,)
     sha = con.execute("SELECT sha256 FROM ingest.deliveries").fetchall()
@@ -118,8 +112,7 @@ def test_population_names_are_mapped_to_codes_and_earlier_quarters_kept(con, tmp
         "\ufeffOMRÅDE;TID;INDHOLD\r\nAarhus;2023K1;361544\r\nRingkøbing-Skjern;2023K1;56009\r\n"
         "Aarhus;2024K1;349983\r\nÅrhus;2023K1;1\r\n".encode()
     )
-    load_raw(con, fmt, tmp_path / "inbox", 2023, None)
-    result = build_clean(con, fmt, 2023, None)
+    _, result = ingest_file(con, fmt, tmp_path / "inbox", 2023, None)
     assert result.rows_read == 3  # the 2024 row belongs to later partitions
     rows = con.execute(
         "SELECT municipality_code, municipality, quarter, inhabitants FROM ingest.population ORDER BY 1"

@@ -9,6 +9,7 @@ the quarantine. The scope is the organisation (per-organisation sources) or
 """
 
 from collections.abc import Iterable, Mapping
+from pathlib import Path
 from typing import Any
 
 from dagster import (
@@ -28,9 +29,17 @@ from dagster import (
 
 from resultatrapport.assets.common import RETRY, WAREHOUSE_POOL, preload
 from resultatrapport.formats import FORMATS, REGISTER_SOURCES, SourceFormat
-from resultatrapport.ingest import build_clean, load_raw, raw_frame, record_checks
+from resultatrapport.ingest import (
+    commit_delivery,
+    delivery_refusal,
+    partition_summary,
+    record_checks,
+    record_inbox,
+    stage,
+    staged_frame,
+)
 from resultatrapport.pipelines.partitions import YEARS
-from resultatrapport.reader import SourceError
+from resultatrapport.reader import SourceError, file_sha256
 from resultatrapport.resources import Inbox, ValidationSettings, Warehouse
 from resultatrapport.rules import SQL_TYPES
 
@@ -114,6 +123,31 @@ def _rows_valid_metadata(outcomes: list, rows: int) -> dict[str, Any]:
     return metadata
 
 
+def _readable(root: Path, relpath: str) -> bool:
+    """A regular file inside the inbox (never hash what a link out of it points to)."""
+    path = root / relpath
+    return path.is_file() and path.resolve().is_relative_to(root.resolve())
+
+
+def _result(
+    metadata: dict[str, Any], outcomes: list[tuple[str, bool, bool, str]]
+) -> MaterializeResult:
+    """The step's result where the checks' outcome was decided before validation (a missing
+    or refused delivery)."""
+    return MaterializeResult(
+        metadata=metadata,
+        check_results=[
+            AssetCheckResult(
+                check_name=name,
+                passed=passed,
+                severity=AssetCheckSeverity.ERROR if blocking else AssetCheckSeverity.WARN,
+                metadata={"note": MetadataValue.text(summary)},
+            )
+            for name, passed, blocking, summary in outcomes
+        ],
+    )
+
+
 def build_source_assets(fmt: SourceFormat, org: str | None) -> list[AssetsDefinition]:
     rkey, ikey = raw_key(fmt, org), ingest_key(fmt, org)
     where = f" for {org}" if org else ""
@@ -166,13 +200,29 @@ def build_source_assets(fmt: SourceFormat, org: str | None) -> list[AssetsDefini
         # GX is imported while DuckDB reads the delivery
         preload("resultatrapport.gx", "great_expectations")
         year = int(context.partition_key)
+        run_id = context.run.run_id
+        root = inbox.root
+        if not root.is_dir():
+            raise Failure(
+                description=f"Indbakken {root} findes ikke; intet er læst eller ændret.",
+                allow_retries=False,
+            )
         # one connection for the whole step: each open and close of the file costs a
         # checkpoint, and the step holds the warehouse pool slot anyway
         with warehouse.connect() as con:
+            relpath = fmt.relpath(year, org)
+            record_inbox(con, root)
             try:
-                delivery = load_raw(con, fmt, inbox.root, year, org, context.run.run_id)
+                delivery = stage(con, fmt, root, year, org)
             except SourceError as exc:
-                # a file that cannot be read will not read on a retry either
+                # nothing of the file is taken; the outcome is recorded against it, and a file
+                # that cannot be read will not read on a retry either
+                sha = file_sha256(root / relpath) if _readable(root, relpath) else None
+                failed = [
+                    ("rows_valid", False, False, str(exc)),
+                    ("file_trustworthy", False, True, str(exc)),
+                ]
+                record_checks(con, fmt.name, org, year, failed, sha, run_id)
                 raise Failure(
                     description=str(exc),
                     metadata={"file": exc.file, "line": exc.line or 0, "column": exc.column or ""},
@@ -184,53 +234,51 @@ def build_source_assets(fmt: SourceFormat, org: str | None) -> list[AssetsDefini
                 "encoding": delivery.encoding or "",
                 "dagster/row_count": delivery.rows_read,
                 "rows_unreadable": delivery.rows_rejected,
+                "lines_in_file": delivery.physical_lines,
+                "blank_lines": delivery.blank_lines,
+                "rows_other_years": delivery.out_of_partition,
             }
+            refusal = delivery_refusal(con, fmt, root, year, org, delivery)
+            if refusal:
+                context.log.error(f"{relpath}: {refusal}")
+                outcomes = [
+                    ("rows_valid", False, False, refusal),
+                    ("file_trustworthy", False, True, refusal),
+                ]
+                record_checks(con, fmt.name, org, year, outcomes, delivery.sha256, run_id)
+                return _result(metadata, outcomes)
             if delivery.missing:
                 context.log.warning(
-                    f"{delivery.relpath}: no delivery for {year}; KPIs needing it are not measurable"
+                    f"{relpath}: no delivery for {year}; KPIs needing it are not measurable"
                 )
                 metadata["missing"] = True
-                missing = f"Ingen fil: {delivery.relpath}"
-                record_checks(
-                    con,
-                    fmt.name,
-                    org,
-                    year,
-                    [
-                        ("rows_valid", True, False, missing),
-                        ("file_trustworthy", True, True, missing),
-                    ],
-                    context.run.run_id,
-                )
-                note = {"note": MetadataValue.text(missing)}
-                return MaterializeResult(
-                    metadata=metadata,
-                    check_results=[
-                        AssetCheckResult(check_name="rows_valid", passed=True, metadata=note),
-                        AssetCheckResult(check_name="file_trustworthy", passed=True, metadata=note),
-                    ],
-                )
-            frame = raw_frame(con, fmt, year, org)
+                missing = f"Ingen fil: {relpath}"
+                outcomes = [
+                    ("rows_valid", True, False, missing),
+                    ("file_trustworthy", True, True, missing),
+                ]
+                commit_delivery(con, fmt, year, org, delivery, outcomes, run_id)
+                return _result(metadata, outcomes)
+            frame = staged_frame(con, fmt, year)
             from resultatrapport.gx import validate
 
-            outcomes = validate(fmt, frame, year)
+            gx_outcomes = validate(fmt, frame, year)
             rows = len(frame)
             del frame
-            trusted, trust_md = _trust(fmt, outcomes, rows, validation.max_quarantined_share)
-            valid_md = _rows_valid_metadata(outcomes, rows)
-            failed_rules = [f"{o.reason} ({o.unexpected_count})" for o in outcomes if not o.success]
+            trusted, trust_md = _trust(fmt, gx_outcomes, rows, validation.max_quarantined_share)
+            valid_md = _rows_valid_metadata(gx_outcomes, rows)
+            failed_rules = [
+                f"{o.reason} ({o.unexpected_count})" for o in gx_outcomes if not o.success
+            ]
             problems = trust_md.get("problems")
-            record_checks(
-                con,
-                fmt.name,
-                org,
-                year,
-                [
-                    ("rows_valid", not failed_rules, False, "; ".join(failed_rules)),
-                    ("file_trustworthy", trusted, True, problems.value if problems else ""),
-                ],
-                context.run.run_id,
-            )
+            outcomes = [
+                ("rows_valid", not failed_rules, False, "; ".join(failed_rules)),
+                ("file_trustworthy", trusted, True, problems.value if problems else ""),
+            ]
+            if trusted:
+                commit_delivery(con, fmt, year, org, delivery, outcomes, run_id)
+            else:  # the partition keeps its rows; the outcome is recorded against the new file
+                record_checks(con, fmt.name, org, year, outcomes, delivery.sha256, run_id)
         checks = [
             AssetCheckResult(
                 check_name="rows_valid",
@@ -267,8 +315,8 @@ def build_source_assets(fmt: SourceFormat, org: str | None) -> list[AssetsDefini
     )
     def ingest_asset(context: AssetExecutionContext, warehouse: Warehouse) -> MaterializeResult:
         year = int(context.partition_key)
-        with warehouse.connect() as con:
-            result = build_clean(con, fmt, year, org)
+        with warehouse.connect() as con:  # the raw step committed the rows; this reports them
+            result = partition_summary(con, fmt, year, org)
         reasons = "\n".join(f"| {r} | {n} |" for r, n in result.by_reason.items())
         metadata: dict[str, Any] = {
             "dagster/row_count": result.rows_clean,

@@ -38,6 +38,9 @@ class ReportData:
     quarantine: list[dict[str, Any]]
     checks: list[dict[str, Any]]
     blocking_failures: list[str] = field(default_factory=list)
+    # files of the inbox that are no delivery (the contract's folders, the registers' and
+    # the inbox's top level): read by nothing, listed so that nobody thinks they were
+    inbox_strays: list[str] = field(default_factory=list)
 
     @property
     def spread_kpi(self) -> str | None:
@@ -68,9 +71,28 @@ def blocking_failures(con: duckdb.DuckDBPyConnection, contract: Contract, year: 
         f"SELECT source, org, year, check_name, summary FROM ingest.checks "
         f"WHERE blocking AND NOT passed AND ({_scope_sql(contract, year)}) ORDER BY year, source"
     ).fetchall()
-    return [
+    failures = [
         f"{source}{' (' + org + ')' if org else ''} {y}: {check} fejlede: {summary}"
         for source, org, y, check, summary in rows
+    ]
+    # every delivery the report names must have passed its checks as that very file (its
+    # hash); a partition whose checks failed is said above already
+    failed = {(source, org, y) for source, org, y, _, _ in rows}
+    unverified = con.execute(
+        f"""
+        SELECT source, org, year, file FROM ingest.deliveries d
+        WHERE sha256 IS NOT NULL AND ({_scope_sql(contract, year)}) AND NOT EXISTS (
+            SELECT 1 FROM ingest.checks c WHERE c.source = d.source
+            AND c.org IS NOT DISTINCT FROM d.org AND c.year = d.year AND c.sha256 = d.sha256
+            AND c.blocking AND c.passed)
+        ORDER BY year, source
+        """
+    ).fetchall()
+    return failures + [
+        f"{source}{' (' + org + ')' if org else ''} {y}: leverancen '{file}' har ingen bestået "
+        "kontrol for netop denne fil; indlæs den igen"
+        for source, org, y, file in unverified
+        if (source, org, y) not in failed
     ]
 
 
@@ -156,6 +178,14 @@ def load(con: duckdb.DuckDBPyConnection, contract: Contract, year: int) -> Repor
         quarantine=quarantine,
         checks=checks,
         blocking_failures=blocking_failures(con, contract, year),
+        inbox_strays=[
+            relpath
+            for (relpath,) in con.execute(
+                "SELECT relpath FROM ingest.inbox_files WHERE relpath NOT LIKE '%/%' "
+                "OR split_part(relpath, '/', 1) IN ($org, 'register', 'erst') ORDER BY 1",
+                {"org": contract.organisation.slug},
+            ).fetchall()
+        ],
     )
 
 

@@ -238,6 +238,7 @@ def build(
             for c in data.checks
             if not c["passed"]
         ],
+        "strays": data.inbox_strays,
         "checks_passed": sum(1 for c in data.checks if c["passed"]),
         "checks_total": len(data.checks),
     }
