@@ -31,7 +31,11 @@ ColumnType = Literal[
     "list_pipe",  # values separated by '|' -> list of text
 ]
 
-RuleKind = Literal["required", "regex", "in_set", "between", "parsed", "in_year", "unique"]
+RuleKind = Literal[
+    "required", "regex", "in_set", "between", "parsed", "in_year", "unique", "repeat", "group_max"
+]
+# rules that judge a row against the other rows of the file (SQL window functions)
+GROUP_RULES = ("unique", "repeat", "group_max")
 
 
 @dataclass(frozen=True)
@@ -40,6 +44,12 @@ class Rule:
 
     ``unique`` is special: it makes the whole file untrustworthy (a blocking check),
     and every row carrying a duplicated value is quarantined.
+
+    ``repeat``: a row repeating an earlier row's values of ``columns`` (the column the rule
+    stands on included) is quarantined; the first stays. ``group_max``: the rows sharing
+    ``columns`` may add up to at most ``max_value`` in the rule's column (e.g. hours a
+    person works in a day); all rows of a group over it are quarantined. Many such rows
+    make the file untrustworthy through the quarantine threshold.
     """
 
     kind: RuleKind
@@ -49,6 +59,7 @@ class Rule:
     min_value: float | None = None  # between (inclusive)
     max_value: float | None = None
     min_exclusive: bool = False
+    columns: tuple[str, ...] = ()  # repeat, group_max: the clean names of the other columns
 
 
 @dataclass(frozen=True)
@@ -265,6 +276,9 @@ AWARENESS = SourceFormat(
     ),
 )
 
+# more hours than a person works in a day: a registration error, not work
+MAX_HOURS_A_DAY = 16
+
 TIME_REGISTRATION = SourceFormat(
     name="time_registration",
     title="Tidsregistrering",
@@ -275,7 +289,27 @@ TIME_REGISTRATION = SourceFormat(
         Column("Medarbejder-ID", "staff_id", rules=(required("Medarbejder-ID"),)),
         Column("Dato", "date", "date_dmy", rules=(required("Dato"), DMY, IN_YEAR)),
         Column("Projekt", "project", rules=(required("Projekt"),)),
-        Column("Timer", "hours", "decimal", rules=(required("Timer"), NONNEG_DECIMAL)),
+        Column(
+            "Timer",
+            "hours",
+            "decimal",
+            rules=(
+                required("Timer"),
+                NONNEG_DECIMAL,
+                Rule(
+                    "repeat",
+                    "Registreringen gentager en tidligere linje (samme medarbejder, dato, "
+                    "projekt og timer)",
+                    columns=("staff_id", "date", "project"),
+                ),
+                Rule(
+                    "group_max",
+                    f"Over {MAX_HOURS_A_DAY} timer registreret på én medarbejder samme dag",
+                    max_value=MAX_HOURS_A_DAY,
+                    columns=("staff_id", "date"),
+                ),
+            ),
+        ),
     ),
 )
 

@@ -57,7 +57,7 @@ def _expectation(gxe: Any, column: Column, rule: Rule, year: int) -> Any:
     match rule.kind:
         case "required":
             return gxe.ExpectColumnValuesToNotBeNull(column=col)
-        case "regex" | "parsed":
+        case "regex":
             return gxe.ExpectColumnValuesToMatchRegex(column=col, regex=f"^(?:{rule.pattern})$")
         case "in_set":
             return gxe.ExpectColumnValuesToBeInSet(
@@ -80,6 +80,8 @@ def _expectation(gxe: Any, column: Column, rule: Rule, year: int) -> Any:
             )
         case "unique":
             return gxe.ExpectColumnValuesToBeUnique(column=col)
+        case "parsed" | "repeat" | "group_max":  # the verdict of the rule's SQL predicate
+            return gxe.ExpectColumnValuesToBeInSet(column=col, value_set=[True])
     raise ValueError(f"unknown rule kind {rule.kind}")
 
 
