@@ -8,12 +8,26 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import json
+import os
+import re
+import shutil
+import signal
 import stat
+import subprocess
+import sys
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
+import duckdb
 import pytest
 
+from resultatrapport.cli import main
 from resultatrapport.report import publish, submissions
+from resultatrapport.report.danish import long_date
+from resultatrapport.sample.generate import generate_inbox
+from tests.test_operations import environment, finish
+from tests.test_pipeline_report import Env as ReportEnv
 from tests.test_submissions import municipality_row, result_row
 
 VER = "viborg-ver-2020"
@@ -202,3 +216,268 @@ def test_a_file_named_as_a_signed_version_without_a_record_is_reported(tmp_path)
     (folder / "aarsrapport_x_2026_udkast.pdf").write_bytes(b"draft")
     problems = publish.integrity_problems(folder, "x", 2026, [])
     assert len(problems) == 1 and "aarsrapport_x_2026_v1.pdf" in problems[0]
+
+
+# --- through Dagster and the command line ----------------------------------------------------
+
+
+class Env(ReportEnv):
+    """One warehouse, output folder and Dagster instance shared by the tests below."""
+
+    @property
+    def folder(self) -> Path:
+        return self.year_dir(VER, 2021)
+
+    def copy(self, target: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+        """Its warehouse in ``target`` with an empty output folder, so a test that would sign
+        by mistake cannot change the shared state."""
+        self.use(monkeypatch)
+        target.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(self.root / "warehouse.duckdb", target / "warehouse.duckdb")
+        monkeypatch.setenv("RESULTATRAPPORT_WAREHOUSE", str(target / "warehouse.duckdb"))
+        monkeypatch.setenv("RESULTATRAPPORT_OUT", str(target / "out"))
+        return target / "out"
+
+
+@pytest.fixture(scope="module")
+def env(tmp_path_factory: pytest.TempPathFactory) -> Env:
+    root = tmp_path_factory.mktemp("signoff")
+    inbox = root / "inbox"
+    generate_inbox(inbox, range(2020, 2028), scale=0.05, seed=9)
+    return Env(root, inbox)
+
+
+def cli(env: Env, monkeypatch, capsys, *args: str) -> tuple[int, str, str]:
+    env.use(monkeypatch)
+    capsys.readouterr()
+    code = main(list(args))
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def sign(env: Env, monkeypatch, capsys, by: str) -> tuple[int, str, str]:
+    return cli(env, monkeypatch, capsys, "sign-off", "--contract", VER, "--year", "2021", "--by", by)  # fmt: skip
+
+
+def versions_recorded(db: Path) -> dict[int, dict]:
+    with duckdb.connect(str(db), read_only=True) as con:
+        rows = con.execute(
+            "SELECT version, signed_by, files FROM report.signoffs WHERE contract = $c",
+            {"c": VER},
+        ).fetchall()
+    return {v: {"by": by, "files": json.loads(files)} for v, by, files in rows}
+
+
+@pytest.mark.slow
+def test_the_current_check_warns_while_nothing_is_signed(env, monkeypatch, capsys):
+    code, out, _ = cli(env, monkeypatch, capsys, "run", "--contract", VER, "--year", "2021")
+    assert code == 0, out
+    assert f"check WARN report/{SCOPE}/signed:current" in out
+    assert "Ingen godkendt version af 2021 endnu" in out
+
+
+@pytest.mark.slow
+def test_the_command_line_refuses_a_name_that_is_no_name_before_anything_runs(
+    env, monkeypatch, capsys, tmp_path
+):
+    out_dir = env.copy(tmp_path / "copy", monkeypatch)
+    capsys.readouterr()
+    code = main(["sign-off", "--contract", VER, "--year", "2021", "--by", INJECTION])
+    captured = capsys.readouterr()
+    assert code == 2
+    assert "Run " not in captured.out  # no run was launched
+    reason = captured.err.strip()
+    assert "\n" not in reason and "navn" in reason.lower()
+    assert "010190" not in reason and "evil.example" not in reason
+    assert not out_dir.exists() or not list(out_dir.rglob("*_v1.*"))
+
+
+@pytest.mark.slow
+def test_the_asset_refuses_a_name_from_the_launchpad_that_is_no_name(env, monkeypatch, tmp_path):
+    from dagster import DagsterInstance
+
+    from resultatrapport.pipelines.definitions import defs
+
+    out_dir = env.copy(tmp_path / "copy", monkeypatch)
+    job = defs.resolve_job_def(f"signoff_{SCOPE}")
+    config = {"ops": {f"sign_off_{SCOPE}": {"config": {"by": INJECTION}}}}
+    with DagsterInstance.ephemeral() as instance:
+        result = job.execute_in_process(
+            instance=instance, partition_key="2021", run_config=config, raise_on_error=False
+        )
+    assert not result.success
+    messages = [
+        e.step_failure_data.error.message
+        for e in result.all_events
+        if e.is_step_failure and e.step_failure_data.error
+    ]
+    assert any("navn" in m.lower() for m in messages), messages
+    assert not any("010190" in m or "evil.example" in m for m in messages), messages
+    assert not out_dir.exists() or not list(out_dir.rglob("*_v1.*"))
+
+
+@pytest.mark.slow
+def test_signed_files_are_read_only_and_their_hashes_recorded(env, monkeypatch, capsys):
+    code, out, _ = sign(env, monkeypatch, capsys, "  Ida   Kontrolsen ")
+    assert code == 0, out
+    recorded = versions_recorded(env.root / "warehouse.duckdb")
+    assert recorded[1]["by"] == "Ida Kontrolsen"
+    assert set(recorded[1]["files"]) == {
+        f"aarsrapport_{VER}_2021_v1.pdf",
+        f"resultatopfyldelse_{VER}_2021_v1.csv",
+    }
+    for name, digest in recorded[1]["files"].items():
+        path = env.folder / name
+        assert stat.S_IMODE(path.stat().st_mode) == 0o444, name
+        assert publish.sha256(path.read_bytes()) == digest
+    assert not [p for p in env.out.rglob(".*")], "temporary files left behind"
+
+
+@pytest.mark.slow
+def test_signing_unchanged_data_again_says_who_signed_it_and_when(env, monkeypatch, capsys):
+    code, out, _ = sign(env, monkeypatch, capsys, "Bo Revisorsen")
+    today = dt.datetime.now(ZoneInfo("Europe/Copenhagen")).date()
+    notice = f"Intet nyt at godkende: v1 er godkendt af Ida Kontrolsen den {long_date(today)}"
+    assert code == 0, out
+    assert notice in out
+    assert "OK -" not in out
+    assert not list(env.folder.glob("*_v2.*"))
+    from dagster import AssetKey, DagsterInstance
+
+    with DagsterInstance.get() as instance:
+        event = instance.get_latest_materialization_event(AssetKey(["report", SCOPE, "signed"]))
+    assert event is not None and event.asset_materialization is not None
+    assert event.asset_materialization.metadata["message"].value == notice
+
+
+@pytest.mark.slow
+def test_a_signed_file_changed_by_hand_is_named_by_the_sign_off_and_the_check(
+    env, monkeypatch, capsys
+):
+    name = f"resultatopfyldelse_{VER}_2021_v1.csv"
+    path = env.folder / name
+    original = path.read_bytes()
+    lines = original.decode("utf-8-sig").split("\r\n")
+    column = lines[0].split(";").index("Grundlag")
+    number = next(i for i, line in enumerate(lines[1:], 1) if line.split(";")[column])
+    cells = lines[number].split(";")
+    cells[column] = str(int(cells[column]) + 1)  # one figure changed
+    lines[number] = ";".join(cells)
+    path.chmod(0o644)  # what someone editing it by hand would have to do
+    path.write_bytes("\r\n".join(lines).encode("utf-8-sig"))
+
+    code, out, _ = sign(env, monkeypatch, capsys, "Bo Revisorsen")
+    assert code == 1, out
+    assert "Godkendelsen afvises" in out and name in out and "ændret" in out
+    code, out, _ = cli(env, monkeypatch, capsys, "run", "--contract", VER, "--year", "2021")
+    assert code == 1, out
+    assert f"check ERROR report/{SCOPE}/signed:current" in out
+    assert name in out and "ændret" in out
+
+    path.write_bytes(original)
+    path.chmod(0o444)
+    pdf = f"aarsrapport_{VER}_2021_v1.pdf"
+    kept = env.root / pdf
+    (env.folder / pdf).rename(kept)
+    code, out, _ = sign(env, monkeypatch, capsys, "Bo Revisorsen")
+    kept.rename(env.folder / pdf)
+    assert code == 1, out
+    assert pdf in out and "mangler" in out
+    code, out, _ = sign(env, monkeypatch, capsys, "Bo Revisorsen")
+    assert code == 0 and "Intet nyt at godkende: v1" in out, out
+
+
+# --- a sign-off killed at chosen points -------------------------------------------------------
+
+# runs the command line with the process killed (SIGKILL, by itself) right before or right after
+# a function of the publish module, e.g. "before:link_staged" or "after:record_signoff"
+KILLED_AT = """
+import os, signal, sys
+from resultatrapport.report import publish
+
+when, name = sys.argv[1].split(":")
+function = getattr(publish, name)
+
+def killed(*args, **kwargs):
+    if when == "before":
+        os.kill(os.getpid(), signal.SIGKILL)
+    function(*args, **kwargs)
+    os.kill(os.getpid(), signal.SIGKILL)
+
+setattr(publish, name, killed)
+from resultatrapport.cli import main
+sys.exit(main(sys.argv[2:]))
+"""
+
+
+def killed_at(env: dict[str, str], point: str, *args: str) -> tuple[int, str]:
+    process = subprocess.Popen(
+        [sys.executable, "-c", KILLED_AT, point, *args],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        cwd=Path(env["RESULTATRAPPORT_OUT"]).parent,
+    )
+    return finish(process)
+
+
+def command(env: dict[str, str], *args: str) -> tuple[int, str]:
+    process = subprocess.Popen(
+        [sys.executable, "-m", "resultatrapport.cli", *args],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        cwd=Path(env["RESULTATRAPPORT_OUT"]).parent,
+    )
+    return finish(process)
+
+
+@pytest.mark.slow
+def test_a_sign_off_killed_at_any_point_leaves_the_whole_recorded_version_or_no_trace(tmp_path):
+    inbox = tmp_path / "inbox"
+    generate_inbox(inbox, range(2020, 2028), scale=0.05, seed=9)
+    env = environment(tmp_path, inbox)
+    db, folder = tmp_path / "warehouse.duckdb", tmp_path / "out" / VER / "2021"
+    signoff = ("sign-off", "--contract", VER, "--year", "2021", "--by", "Ida Kontrolsen")
+    v1 = {f"aarsrapport_{VER}_2021_v1.pdf", f"resultatopfyldelse_{VER}_2021_v1.csv"}
+
+    def signed() -> set[str]:
+        return {p.name for p in folder.iterdir() if re.search(r"_v\d+\.(pdf|csv)$", p.name)}
+
+    code, out = command(env, "run", "--contract", VER, "--year", "2021")
+    assert code == 0, out
+
+    # killed with the files written in the temporary folder: nothing is visible
+    code, out = killed_at(env, "before:link_staged", *signoff)
+    assert code == -signal.SIGKILL, out
+    assert signed() == set() and versions_recorded(db) == {}
+    assert sorted(p.name for p in (folder / ".signoff-v1.tmp").iterdir()) == sorted(v1)
+
+    # killed with the files linked into place but not recorded: the next start takes them back
+    code, out = killed_at(env, "before:record_signoff", *signoff)
+    assert code == -signal.SIGKILL, out
+    assert signed() == v1 and versions_recorded(db) == {}
+    assert (folder / ".signoff-v1.tmp").is_dir()
+
+    # killed after the record, before the temporary folder is removed: the version stands
+    code, out = killed_at(env, "after:record_signoff", *signoff)
+    assert code == -signal.SIGKILL, out
+    assert signed() == v1 and set(versions_recorded(db)) == {1}
+    assert (folder / ".signoff-v1.tmp").is_dir()
+
+    # the nightly run's check finishes it
+    code, out = command(env, "run", "--contract", VER, "--year", "2021")
+    assert code == 0, out
+    assert "signed:current" not in out
+    assert not [p.name for p in folder.iterdir() if p.name.startswith(".")]
+
+    code, out = command(env, *signoff)
+    assert code == 0, out
+    assert "Intet nyt at godkende: v1 er godkendt af Ida Kontrolsen" in out
+    assert signed() == v1
+    recorded = versions_recorded(db)[1]["files"]
+    assert {n: publish.sha256((folder / n).read_bytes()) for n in v1} == recorded
+    assert not [p for p in (tmp_path / "out").rglob(".*")], "temporary files left behind"
+    assert os.stat(folder / f"aarsrapport_{VER}_2021_v1.pdf").st_nlink == 1

@@ -4,10 +4,17 @@
 - ``report/<contract>/signed`` with ``submission/<contract>/resultatopfyldelse`` (and
   ``submission/<contract>/kommunefordeling`` where the budget is a key over municipalities):
   the sign-off. Materialised with a config naming the signer (UI or ``resultatrapport
-  sign-off``); writes version N once, never replaces it, and validates each CSV against its
-  table schema as a blocking check before anything is published.
+  sign-off``; a name that is no person's name is refused before anything is read); writes
+  version N once, read-only, never replaces it, and validates each CSV against its table
+  schema as a blocking check before anything is published. The files and the record are
+  published together (:func:`resultatrapport.report.publish.publish_version`): what a killed
+  sign-off left is finished or taken back when the next one starts, and a signed file that
+  no longer has its recorded hash refuses the sign-off. Signing data that are signed already
+  writes nothing and says by whom and when they were signed.
 - check ``report/<contract>/signed:current``: whether the latest signed version still shows
-  the current data (it runs with every nightly contract run, after the draft).
+  the current data (it runs with every nightly contract run, after the draft). It also clears
+  what a killed sign-off left; it warns while nothing is signed or after a data change, and
+  fails (ERROR) when a signed file was changed or is missing.
 """
 
 import datetime as dt
@@ -29,6 +36,7 @@ from dagster import (
     AssetsDefinition,
     AssetSpec,
     Config,
+    DagsterLogManager,
     Failure,
     MaterializeResult,
     MetadataValue,
@@ -42,7 +50,6 @@ from pydantic import Field
 from resultatrapport.assets.common import RETRY, SINGLE_RUN, WAREHOUSE_POOL, years_of
 from resultatrapport.contracts import Contract, PopulationKeyBudget
 from resultatrapport.report import content, publish
-from resultatrapport.report.danish import long_date
 from resultatrapport.report.files import write_atomically
 from resultatrapport.resources import Renderer, Warehouse
 from resultatrapport.settings import PROJECT_ROOT
@@ -189,7 +196,18 @@ def build_draft_asset(
 
 
 class SignOffConfig(Config):
-    by: str = Field(description="Name of the person who signs off the report (Godkendt af).")
+    by: str = Field(
+        description="Name of the person who signs off the report (Godkendt af): letters, "
+        "spaces, hyphens and apostrophes, 2-80 characters."
+    )
+
+
+def _signer(given: str) -> str:
+    """The signer's name as published, or a Failure before anything is read or written."""
+    try:
+        return publish.signer_name(given)
+    except publish.SignOffRefused as refused:
+        raise Failure(f"Godkendelsen afvises: {refused}", allow_retries=False) from None
 
 
 def _refusals(con: Any, contract: Contract, year: int, data: content.ReportData) -> list[str]:
@@ -210,6 +228,54 @@ def _refusals(con: Any, contract: Contract, year: int, data: content.ReportData)
     return reasons
 
 
+def _verified(
+    log: DagsterLogManager,
+    directory: Path,
+    contract: Contract,
+    year: int,
+    signed: dict[int, publish.SignOff],
+) -> list[str]:
+    """Clear what cut-off sign-offs left in the year folder, then say what is wrong with the
+    signed files there (changed, missing, or not recorded), in Danish."""
+    for note in publish.recover(directory, signed):
+        log.warning(f"{contract.id} {year}: {note}")
+    return publish.integrity_problems(directory, contract.id, year, signed.values())
+
+
+def _csvs(
+    contract: Contract, kinds: list[str], data: content.ReportData, signer: str, on: dt.date
+) -> dict[str, bytes]:
+    from resultatrapport.report import records, submissions
+
+    rows = {
+        "resultatopfyldelse": records.result_rows(data, signer, on),
+        "kommunefordeling": records.municipality_rows(data),
+    }
+    csvs = {}
+    for kind in kinds:
+        kind_rows = rows[kind]
+        assert kind_rows is not None, f"{contract.id} has no {kind}"
+        csvs[kind] = submissions.render_csv(kind, kind_rows)
+    return csvs
+
+
+def _schema_failures(contract: Contract, problems: dict[str, list[str]]) -> Any:
+    """The schema checks of submissions that break their table schema, then the Failure."""
+    for kind, found in problems.items():
+        yield AssetCheckResult(
+            asset_key=submission_key(contract, kind),
+            check_name="schema_valid",
+            passed=not found,
+            severity=AssetCheckSeverity.ERROR,
+            metadata={"problems": MetadataValue.json(found[:20])},
+        )
+    raise Failure(
+        "Indberetningsfilerne overholder ikke deres skema; intet er offentliggjort.",
+        metadata={"problems": MetadataValue.json(problems)},
+        allow_retries=False,
+    )
+
+
 def build_signoff_assets(
     contract: Contract, partitions: TimeWindowPartitionsDefinition, group: str
 ) -> list[AssetsDefinition]:
@@ -225,8 +291,9 @@ def build_signoff_assets(
             owners=[REPORT_OWNERS],
             description=(
                 f"Signed-off annual report of {contract.id}, version N (PDF/A-3b with the "
-                "submission CSVs attached). Written once, never replaced. Materialise with the "
-                "config `by: <name>`; refused while a blocking check fails."
+                "submission CSVs attached). Written once, read-only, never replaced. "
+                "Materialise with the config `by: <name>`; refused while a blocking check "
+                "fails or a signed file differs from its recorded hash."
             ),
         )
     ] + [
@@ -266,18 +333,18 @@ def build_signoff_assets(
         warehouse: Warehouse,
         renderer: Renderer,
     ) -> Any:
-        from resultatrapport.report import records, submissions
+        from resultatrapport.report import submissions
+        from resultatrapport.report.render import Attachment
 
         year = int(context.partition_key)
-        signer = config.by.strip()
-        if not signer:
-            raise Failure("Godkendelse kræver et navn (by).", allow_retries=False)
+        signer = _signer(config.by)
         directory = publish.year_dir(renderer.root, contract.id, year)
         with warehouse.connect() as con:
             data = content.load(con, contract, year)
             refusals = _refusals(con, contract, year, data)
-            last = publish.latest_signoff(con, contract.id, year)
+            signed = publish.signoffs(con, contract.id, year)
             draft = publish.latest_draft(con, contract.id, year)
+        refusals += _verified(context.log, directory, contract, year, signed)
         if refusals:
             raise Failure(
                 description="Godkendelsen afvises: " + " ".join(refusals),
@@ -285,46 +352,21 @@ def build_signoff_assets(
                 allow_retries=False,
             )
         data_hash = content.data_hash(data)
+        last = publish.latest(signed)
         if last is not None and last.data_hash == data_hash:
-            context.log.info(f"v{last.version} already shows these data; nothing new is signed")
+            notice = publish.nothing_new(last)
+            context.log.info(notice)
             names = publish.version_names(contract.id, year, last.version)
-            yield from _results(contract, kinds, last, directory, names, new=False)
+            yield from _results(contract, kinds, last, directory, names, notice, new=False)
             return
 
         now = dt.datetime.now(TZ)
-        version = max({last.version if last else 0} | publish.existing_versions(
-            directory, contract.id, year)) + 1  # fmt: skip
+        version = last.version + 1 if last else 1
         names = publish.version_names(contract.id, year, version)
-        csvs: dict[str, bytes] = {}
-        problems: dict[str, list[str]] = {}
-        rows = {
-            "resultatopfyldelse": records.result_rows(data, signer, now.date()),
-            "kommunefordeling": records.municipality_rows(data),
-        }
-        for kind in kinds:
-            csv_rows = rows[kind]
-            assert csv_rows is not None
-            csvs[kind] = submissions.render_csv(kind, csv_rows)
-            problems[kind] = submissions.validate_bytes(kind, csvs[kind])
+        csvs = _csvs(contract, kinds, data, signer, now.date())
+        problems = {kind: submissions.validate_bytes(kind, csvs[kind]) for kind in kinds}
         if any(problems.values()):
-            for kind in kinds:
-                yield AssetCheckResult(
-                    asset_key=submission_key(contract, kind),
-                    check_name="schema_valid",
-                    passed=not problems[kind],
-                    severity=AssetCheckSeverity.ERROR,
-                    metadata={"problems": MetadataValue.json(problems[kind][:20])},
-                )
-            raise Failure(
-                "Indberetningsfilerne overholder ikke deres skema; intet er offentliggjort.",
-                metadata={"problems": MetadataValue.json(problems)},
-                allow_retries=False,
-            )
-        from resultatrapport.report.render import Attachment
-
-        attachments = [
-            Attachment(names[kind], csvs[kind], f"Indberetning: {kind}") for kind in kinds
-        ]
+            yield from _schema_failures(contract, problems)
         pdf, pages = _render(
             data,
             context.run.run_id,
@@ -333,10 +375,11 @@ def build_signoff_assets(
             signed_by=signer,
             signed_on=now.date(),
             version=version,
-            attachments=attachments,
+            attachments=[
+                Attachment(names[kind], csvs[kind], f"Indberetning: {kind}") for kind in kinds
+            ],
         )
         files = {names["report"]: pdf} | {names[kind]: csvs[kind] for kind in kinds}
-        publish.publish_once(directory, files)
         record = publish.SignOff(
             version=version,
             signed_by=signer,
@@ -345,10 +388,17 @@ def build_signoff_assets(
             draft_sha256=draft["pdf_sha256"],
             files={name: publish.sha256(b) for name, b in files.items()},
         )
-        with warehouse.connect() as con:
-            publish.record_signoff(con, contract.id, year, record, context.run.run_id)
-        context.log.info(f"Signed off v{version} by {signer}: {directory}")
-        yield from _results(contract, kinds, record, directory, names, new=True, pages=pages)
+
+        def record_signoff() -> None:
+            with warehouse.connect() as con:
+                publish.record_signoff(con, contract.id, year, record, context.run.run_id)
+
+        publish.publish_version(directory, version, files, record=record_signoff)
+        notice = publish.signed_notice(record)
+        context.log.info(f"Signed off: {notice} ({directory})")
+        yield from _results(
+            contract, kinds, record, directory, names, notice, new=True, pages=pages
+        )
 
     @asset_check(
         asset=signed_key,
@@ -356,38 +406,39 @@ def build_signoff_assets(
         additional_deps=[draft_key],
         partitions_def=partitions,
         pool=WAREHOUSE_POOL,
-        description="The latest signed-off version shows the current data; after a change a "
-        "new sign-off makes version N+1.",
+        description="The latest signed-off version shows the current data and its files are "
+        "as signed; warns while nothing is signed or after a data change (a new sign-off "
+        "makes version N+1), fails when a signed file was changed or is missing.",
     )
-    def current(context: AssetCheckExecutionContext, warehouse: Warehouse) -> AssetCheckResult:
+    def current(
+        context: AssetCheckExecutionContext, warehouse: Warehouse, renderer: Renderer
+    ) -> AssetCheckResult:
+        keys = (
+            context.partition_keys if context.has_partition_key_range else [context.partition_key]
+        )
         states: dict[str, str] = {}
-        stale = []
+        errors: list[str] = []
+        warnings: list[str] = []
         with warehouse.connect() as con:
-            for key in (
-                context.partition_keys
-                if context.has_partition_key_range
-                else [context.partition_key]
-            ):
+            for key in keys:
                 year = int(key)
-                data = content.load(con, contract, year)
-                last = publish.latest_signoff(con, contract.id, year)
-                if last is None:
-                    states[key] = f"Ingen godkendt version af {year} endnu"
-                    continue
-                when = long_date(last.signed_at.date())
-                if last.data_hash == content.data_hash(data):
-                    states[key] = (
-                        f"v{last.version} (godkendt af {last.signed_by} den {when}) er aktuel"
-                    )
-                else:
-                    stale.append(key)
-                    states[key] = (
-                        f"v{last.version} (godkendt den {when}) er ikke længere aktuel: data er "
-                        f"ændret; en ny godkendelse giver v{last.version + 1}"
-                    )
+                signed = publish.signoffs(con, contract.id, year)
+                directory = publish.year_dir(renderer.root, contract.id, year)
+                errors += _verified(context.log, directory, contract, year, signed)
+                last = publish.latest(signed)
+                data_hash = content.data_hash(content.load(con, contract, year)) if last else ""
+                states[key], up_to_date = publish.signed_state(year, last, data_hash)
+                if not up_to_date:
+                    warnings.append(states[key] if len(keys) == 1 else f"{key}: {states[key]}")
+        problems = errors + warnings
         metadata: dict[str, Any] = {"state": "; ".join(f"{k}: {v}" for k, v in states.items())}
+        if problems:
+            metadata["problems"] = MetadataValue.md("\n".join(f"- {p}" for p in problems))
         return AssetCheckResult(
-            passed=not stale, severity=AssetCheckSeverity.WARN, metadata=metadata
+            passed=not problems,
+            severity=AssetCheckSeverity.ERROR if errors else AssetCheckSeverity.WARN,
+            description=" ".join(problems) or metadata["state"],
+            metadata=metadata,
         )
 
     return [signoff, current]
@@ -399,11 +450,13 @@ def _results(
     record: publish.SignOff,
     directory: Path,
     names: dict[str, str],
+    message: str,
     *,
     new: bool,
     pages: int | None = None,
 ) -> Any:
     common: dict[str, Any] = {
+        "message": message,
         "version": record.version,
         "signed_by": record.signed_by,
         "new_version": new,

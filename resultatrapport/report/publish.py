@@ -36,7 +36,7 @@ from typing import Any
 import duckdb
 
 from resultatrapport.report.danish import long_date
-from resultatrapport.report.files import fsync_directory, write_atomically, write_new
+from resultatrapport.report.files import fsync_directory, write_new
 
 READ_ONLY = 0o444  # a signed file is never changed, by the pipeline or by hand
 STAGING = re.compile(r"\.signoff-v(\d+)\.tmp")
@@ -322,46 +322,6 @@ def _version_files(directory: Path, contract_id: str, year: int) -> list[str]:
     if not directory.is_dir():
         return []
     return sorted(p.name for p in directory.iterdir() if pattern.fullmatch(p.name))
-
-
-def latest_signoff(con: duckdb.DuckDBPyConnection, contract_id: str, year: int) -> SignOff | None:
-    row = con.execute(
-        "SELECT version, signed_by, signed_at, data_hash, draft_sha256, files FROM "
-        "report.signoffs WHERE contract = $c AND year = $y ORDER BY version DESC LIMIT 1",
-        {"c": contract_id, "y": year},
-    ).fetchone()
-    if row is None:
-        return None
-    return SignOff(row[0], row[1], row[2], row[3], row[4], json.loads(row[5]))
-
-
-def publish_once(directory: Path, files: dict[str, bytes]) -> None:
-    """Put new files into ``directory``; refuse (and write nothing) if any exists already.
-
-    Each file is written in full and linked to its name, which never replaces an existing
-    file: a signed version is written once and never changed. If one file cannot be
-    written, the ones already in place are taken back, so a version is whole or absent."""
-    directory.mkdir(parents=True, exist_ok=True)
-    clash = [name for name in files if (directory / name).exists()]
-    if clash:
-        raise FileExistsError(f"findes allerede og erstattes aldrig: {', '.join(clash)}")
-    written: list[Path] = []
-    try:
-        for name, data in files.items():
-            write_atomically(directory / name, data, replace=False)
-            written.append(directory / name)
-    except BaseException:
-        for path in written:
-            path.unlink(missing_ok=True)
-        raise
-
-
-def existing_versions(directory: Path, contract_id: str, year: int) -> set[int]:
-    """Versions with any file on disk (a sign-off cut off before it was recorded included)."""
-    pattern = re.compile(rf"_{re.escape(contract_id)}_{year}_v(\d+)\.(pdf|csv)$")
-    if not directory.is_dir():
-        return set()
-    return {int(m.group(1)) for p in directory.iterdir() if (m := pattern.search(p.name))}
 
 
 def latest_draft(con: duckdb.DuckDBPyConnection, contract_id: str, year: int) -> dict[str, Any]:
