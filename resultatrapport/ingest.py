@@ -244,8 +244,8 @@ def partition_summary(
 
 
 def _scalar(con: duckdb.DuckDBPyConnection, sql: str, params: dict | None = None) -> int:
-    row = con.execute(sql, params or {}).fetchone()
-    return int(row[0]) if row else 0
+    rows = con.execute(sql, params or {}).fetchall()  # all: DuckDB 2 keeps a result open
+    return int(rows[0][0]) if rows else 0
 
 
 def record_checks(
@@ -288,12 +288,12 @@ def previous_delivery(
     con: duckdb.DuckDBPyConnection, fmt: SourceFormat, year: int, org: str | None
 ) -> tuple[str, int, dt.datetime] | None:
     """The file the partition's rows come from now: (sha256, rows, read at), if any."""
-    row = con.execute(
+    rows = con.execute(
         f"SELECT sha256, rows_read, read_at FROM ingest.deliveries WHERE source = $source "
         f"AND sha256 IS NOT NULL AND {PARTITION}",
         {"source": fmt.name, "org": org, "year": year},
-    ).fetchone()
-    return (row[0], int(row[1]), row[2]) if row else None
+    ).fetchall()
+    return (rows[0][0], int(rows[0][1]), rows[0][2]) if rows else None
 
 
 def delivery_refusal(
@@ -336,5 +336,5 @@ def record_inbox(con: duckdb.DuckDBPyConnection, inbox: Path) -> None:
         con.execute("DELETE FROM ingest.inbox_files")
         if rows:
             con.executemany(
-                "INSERT INTO ingest.inbox_files VALUES (?, ?, ?, now()::TIMESTAMP)", rows
+                "INSERT INTO ingest.inbox_files VALUES (?, ?, ?)", rows
             )

@@ -44,7 +44,7 @@ CREATE TABLE IF NOT EXISTS ingest.checks (
 
 INBOX_FILES_DDL = """
 CREATE TABLE IF NOT EXISTS ingest.inbox_files (
-    relpath VARCHAR NOT NULL, source VARCHAR, year INTEGER, seen_at TIMESTAMP NOT NULL
+    relpath VARCHAR NOT NULL, source VARCHAR, year INTEGER
 )"""
 
 # columns added since the first warehouses were made: a warehouse of an earlier version gets

@@ -142,7 +142,13 @@ def test_duplicate_case_ids_block_the_partition_and_keep_the_previous_rows(inbox
     )
     con = warehouse(tmp_path)
     assert con.execute("SELECT count(*) FROM ingest.crm_cases WHERE year = 2020").fetchone() == (0,)
-    assert con.execute("SELECT count(*) FROM raw.crm_cases WHERE year = 2020").fetchone()[0] > 0
+    # nothing of an untrusted delivery is taken, raw rows included; its outcome is recorded
+    # against the file itself
+    assert con.execute("SELECT count(*) FROM raw.crm_cases WHERE year = 2020").fetchone() == (0,)
+    assert con.execute(
+        "SELECT passed, sha256 IS NOT NULL FROM ingest.checks WHERE year = 2020 "
+        "AND source = 'crm_cases' AND check_name = 'file_trustworthy'"
+    ).fetchall() == [(False, True)]
 
 
 def test_a_changed_header_fails_with_its_location_and_keeps_the_good_data(inbox, tmp_path, capsys):
