@@ -497,6 +497,37 @@ class Reporting(Strict):
     deadline: NonEmpty
 
 
+# --- the report owner's written status (the texts delivery) -----------------------------
+
+NARRATIVE_ID = r"^[A-Za-z][A-Za-z0-9]*(-[A-Za-z0-9]+)*$"
+
+
+class KpiPlace(Strict):
+    """After a KPI's figures, in the KPI's report section."""
+
+    kpi: NonEmpty
+
+
+class SectionPlace(Strict):
+    """At the end of a report section, after its KPIs."""
+
+    section: NonEmpty
+
+
+class Narrative(Strict):
+    """A section of the report owner's texts (``<org>/tekster/<contract-id>_<YYYY>.md``):
+    prose the contract asks for beside the figures. The texts file names it by a level-2
+    heading with its ``title`` (optionally preceded by its ``id``, or by the id of the KPI it
+    is placed after)."""
+
+    id: str = Field(pattern=NARRATIVE_ID)
+    title: Annotated[str, Field(min_length=1, max_length=120, pattern=r"^[^\r\n#]+$")]
+    contract_text: NonEmpty  # the contract's own words asking for it
+    required: StrictBool  # a required text that is missing refuses the sign-off
+    # where it goes: the foreword (before the summary), after a KPI, or a report section
+    place: Literal["foreword"] | KpiPlace | SectionPlace
+
+
 class Settings(Strict):
     suppression_threshold: int = Field(default=3, ge=1)  # fewer units: the figure is withheld
     dominance_pct: float = Field(default=85.0, gt=0, le=100)  # two largest firms' share
@@ -516,6 +547,8 @@ class Contract(Strict):
     settings: Settings = Settings()
     report_sections: Annotated[list[NonEmpty], Field(min_length=1)]  # in report order
     kpis: Annotated[list[Kpi], Field(min_length=1)]
+    # the report owner's texts, in report order within each place
+    narratives: list[Narrative] = []
 
     @property
     def scope(self) -> str:
@@ -630,6 +663,30 @@ def _problems(c: Contract) -> Iterator[tuple[str, str]]:
         seen.setdefault(key, i)
         for where, what in _kpi_problems(c, kpi, at, available):
             yield where, f"{what} (KPI {kpi.id})"
+    yield from _narrative_problems(c)
+
+
+def title_key(text: str) -> str:
+    """A title as headings are matched to it: case and runs of white space do not count."""
+    return " ".join(text.split()).casefold()
+
+
+def _narrative_problems(c: Contract) -> Iterator[tuple[str, str]]:
+    """Narratives: unique ids and titles (a heading names its section by title), and a place
+    that exists."""
+    kpi_ids = {k.id for k in c.kpis}
+    ids: dict[str, int] = {}
+    titles: dict[str, int] = {}
+    for i, n in enumerate(c.narratives):
+        at = f"narratives[{i}]"
+        if (first := ids.setdefault(n.id.casefold(), i)) != i:
+            yield f"{at}.id", f"{n.id!r} is used twice (narratives[{first}])"
+        if (first := titles.setdefault(title_key(n.title), i)) != i:
+            yield f"{at}.title", f"{n.title!r} is used twice (narratives[{first}])"
+        if isinstance(n.place, KpiPlace) and n.place.kpi not in kpi_ids:
+            yield f"{at}.place.kpi", f"{n.place.kpi!r} is not a KPI of the contract"
+        if isinstance(n.place, SectionPlace) and n.place.section not in c.report_sections:
+            yield f"{at}.place.section", f"{n.place.section!r} is not in report_sections"
 
 
 def _kpi_problems(
