@@ -11,6 +11,8 @@
   ingestion step (the report's data-quality appendix lists them).
 - ``ingest.checks``: the latest outcome of each check on a partition's delivery (the report's
   data-quality appendix and the sign-off's refusal read it).
+- ``ingest.report_texts``: the sections of the report owner's texts of a contract and year,
+  as last read from a good file (declared in :mod:`resultatrapport.texts`).
 """
 
 from __future__ import annotations
@@ -86,9 +88,11 @@ def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
         con.execute(statement)
     from resultatrapport.kpis.compute import ensure_kpi_schema
     from resultatrapport.report.publish import ensure_report_schema
+    from resultatrapport.texts import ensure_texts_schema
 
     ensure_kpi_schema(con)
     ensure_report_schema(con)
+    ensure_texts_schema(con)
     if not con.execute(
         "SELECT 1 FROM duckdb_tables() WHERE schema_name = 'ref' AND table_name = 'municipalities'"
     ).fetchone():

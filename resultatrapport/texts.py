@@ -1,0 +1,479 @@
+"""The report owner's written status: the delivery ``<org>/tekster/<contract-id>_<YYYY>.md``.
+
+A Markdown file (CommonMark and simple tables; UTF-8 with or without a byte-order mark, LF
+or CRLF) with one level-2 heading per section. Each section is declared by the contract
+(``narratives``); a heading names it by its title, optionally preceded by its id or by the
+id of the KPI it is placed after (``## F1-1 Detailhandel, …``, ``## F1 Detailhandel, …``,
+``## Detailhandel, …``). Case and runs of spaces in a heading do not count.
+
+:func:`parse` splits a file into its sections or raises :class:`TextsError`, whose
+messages are Danish and located (file, line, heading): text before the first heading, a
+heading no section has, two headings for one section, a level-1 heading, raw HTML, an
+image, a control character, and a number shaped like a CPR number (an error, never a mask:
+the text is published as written). :func:`render` turns a section's Markdown into HTML that
+is safe in the report's template: raw HTML off, no images, links written out as text and
+address.
+
+The warehouse keeps the sections of the last good file in ``ingest.report_texts``; the file
+itself is a delivery like the others (``ingest.deliveries`` and ``ingest.checks`` under the
+source :func:`source_name`), so its SHA-256 is in the report's provenance and its blocking
+check refuses the sign-off. No Dagster here: the asset is ``assets/texts.py``.
+"""
+
+from __future__ import annotations
+
+import codecs
+import difflib
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from functools import cache
+from html import escape
+from pathlib import Path
+from typing import Any
+
+import duckdb
+from markdown_it import MarkdownIt
+from markdown_it.renderer import RendererHTML
+from markdown_it.token import Token
+from markupsafe import Markup
+
+from resultatrapport.contracts import Contract, KpiPlace, Narrative, title_key
+from resultatrapport.reader import CONTROL_CHARS, CPR_PATTERN, excerpt, file_sha256
+
+# where the file lies in the inbox; the sensor and the inventory know it by this pattern
+TEXTS_PATH = "{org}/tekster/{contract}_{year}.md"
+PATH_PATTERN = re.compile(
+    r"(?P<org>[a-z0-9][a-z0-9-]*)/tekster/(?P<contract>[a-z0-9]+(?:-[a-z0-9]+)*)_(?P<year>[0-9]{4})\.md"
+)
+SOURCE = "report_texts"
+CHECK = "texts_valid"
+SHOWN_HEADING = 60  # characters of a heading a message quotes at most
+_CPR = re.compile(rf"(?<![0-9]){CPR_PATTERN}(?![0-9])")
+_CONTROL = re.compile(CONTROL_CHARS)
+
+
+def relpath(contract: Contract, year: int) -> str:
+    return TEXTS_PATH.format(org=contract.organisation.slug, contract=contract.id, year=year)
+
+
+def source_name(contract_id: str) -> str:
+    """The texts' source in ``ingest.deliveries`` and ``ingest.checks``: one per contract, as
+    an organisation may have several contracts."""
+    return f"{SOURCE}:{contract_id}"
+
+
+def classify(path: str) -> tuple[str, str, int] | None:
+    """(organisation, contract id, year) of an inbox-relative path of a texts file."""
+    m = PATH_PATTERN.fullmatch(path)
+    return (m["org"], m["contract"], int(m["year"])) if m else None
+
+
+# --- parsing ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Section:
+    id: str  # the narrative's id
+    title: str  # its title as the contract declares it
+    line: int  # the line of its heading in the file
+    markdown: str  # the text under the heading, as written (LF line ends)
+
+
+@dataclass(frozen=True)
+class Problem:
+    line: int
+    message: str  # Danish, without the location
+    heading: str | None = None  # the heading of the section the problem is in
+
+    def located(self, file: str) -> str:
+        under = f" (under '## {_clip(self.heading)}')" if self.heading else ""
+        return f"{file}, linje {self.line}{under}: {self.message}"
+
+
+class TextsError(ValueError):
+    """A texts file that cannot be used; every problem located (file, line, heading)."""
+
+    def __init__(self, file: str, problems: Sequence[Problem]) -> None:
+        self.file = file
+        self.problems = list(problems)
+        self.messages = [p.located(file) for p in self.problems]
+        more = len(self.messages) - 1
+        super().__init__(self.messages[0] + (f" (og {more} fejl mere)" if more > 0 else ""))
+
+
+def _clip(text: str, limit: int = SHOWN_HEADING) -> str:
+    text = excerpt(" ".join(text.split()), limit * 2)  # CPR numbers masked, one line
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def decode(data: bytes, file: str) -> str:
+    """The file's text with LF line ends: UTF-8 with or without a byte-order mark."""
+    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        raise TextsError(file, [Problem(1, "filen er gemt som UTF-16; gem den som UTF-8")])
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise TextsError(
+            file, [Problem(line, "filen er ikke UTF-8; gem den som UTF-8 (med eller uden BOM)")]
+        ) from None
+    return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
+def _matchers(contract: Contract) -> list[tuple[Narrative, re.Pattern[str]]]:
+    """Per narrative, the headings that name it (matched against :func:`title_key` of the
+    heading): the title, optionally after the id or the id of the KPI it is placed after."""
+    out = []
+    for n in contract.narratives:
+        prefixes = [n.id] + ([n.place.kpi] if isinstance(n.place, KpiPlace) else [])
+        ids = "|".join(re.escape(p.casefold()) for p in prefixes)
+        title = re.escape(title_key(n.title))
+        out.append((n, re.compile(rf"(?:(?:{ids})(?:\s*[:.–—-]\s*|\s+))?{title}")))
+    return out
+
+
+def _plain(inline: Token) -> str:
+    """A heading's text without its Markdown (emphasis, code marks)."""
+    parts = []
+    for child in inline.children or []:
+        if child.type in ("text", "code_inline"):
+            parts.append(child.content)
+        elif child.type in ("softbreak", "hardbreak"):
+            parts.append(" ")
+    return "".join(parts).strip()
+
+
+def _inline_lines(inline: Token) -> Iterable[tuple[int, Token]]:
+    """The children of an inline token with the (0-based) line each stands on."""
+    line = inline.map[0] if inline.map else 0
+    for child in inline.children or []:
+        yield line, child
+        if child.type in ("softbreak", "hardbreak"):
+            line += 1
+
+
+@cache
+def _parser() -> MarkdownIt:
+    # html on for parsing only: raw HTML must be found (and refused), not silently escaped
+    return MarkdownIt("commonmark", {"html": True}).enable("table")
+
+
+def parse(data: bytes | str, contract: Contract, file: str) -> list[Section]:
+    """The sections of a texts file in file order, or :class:`TextsError` with every problem.
+    A section with no text under its heading is left out (it counts as missing)."""
+    text = decode(data, file) if isinstance(data, bytes) else data.replace("\r\n", "\n")
+    lines = text.split("\n")
+    problems: list[Problem] = []
+    matchers = _matchers(contract)
+
+    # the heading (0-based line, its plain text) that each line lies under
+    headings: list[tuple[int, int, str, Narrative | None]] = []  # start, body start, text, n
+    tokens = _parser().parse(text)
+    seen: dict[str, int] = {}
+    before = False  # text before the first heading was found (said once)
+    for i, token in enumerate(tokens):
+        if token.type == "heading_open" and token.level == 0 and token.map:
+            plain = _plain(tokens[i + 1])
+            line = token.map[0] + 1
+            if token.tag == "h1":
+                problems.append(
+                    Problem(
+                        line,
+                        f"overskriften '# {_clip(plain)}' er på niveau 1; hvert "
+                        "afsnit har en overskrift på niveau 2 (## …)",
+                    )
+                )
+                continue
+            if token.tag == "h2":
+                key = title_key(plain)
+                narrative = next((n for n, m in matchers if m.fullmatch(key)), None)
+                if narrative is None:
+                    problems.append(Problem(line, _unknown(plain, contract)))
+                elif narrative.id in seen:
+                    problems.append(
+                        Problem(
+                            line,
+                            f"afsnittet '{narrative.title}' har allerede en "
+                            f"overskrift i linje {seen[narrative.id]}",
+                        )
+                    )
+                    narrative = None
+                else:
+                    seen[narrative.id] = line
+                headings.append((token.map[0], token.map[1], plain, narrative))
+                continue
+        if token.level != 0 or not token.map:
+            continue
+        if not headings and not before and not token.type.endswith("_close"):
+            before = True
+            problems.append(
+                Problem(
+                    token.map[0] + 1,
+                    "tekst før første overskrift er ikke tilladt; "
+                    "hvert afsnit begynder med en overskrift på niveau 2 (## …)",
+                )
+            )
+
+    def heading_at(line0: int) -> str | None:
+        under = [h for h in headings if h[0] <= line0]
+        return under[-1][2] if under else None
+
+    for token in tokens:
+        if token.type == "html_block" and token.map:
+            line0 = token.map[0]
+            problems.append(Problem(line0 + 1, _NO_HTML, heading_at(line0)))
+        elif token.type == "inline":
+            for line0, child in _inline_lines(token):
+                if child.type == "html_inline":
+                    problems.append(Problem(line0 + 1, _NO_HTML, heading_at(line0)))
+                elif child.type == "image":
+                    problems.append(
+                        Problem(
+                            line0 + 1,
+                            "billeder er ikke tilladt i teksterne; beskriv indholdet med ord",
+                            heading_at(line0),
+                        )
+                    )
+    for line0, line_text in enumerate(lines):
+        if _CPR.search(line_text):
+            problems.append(
+                Problem(
+                    line0 + 1,
+                    "et tal af samme form som et CPR-nummer (ddmmåå-xxxx) er "
+                    "ikke tilladt i teksterne; fjern det",
+                    heading_at(line0),
+                )
+            )
+        if _CONTROL.search(line_text):
+            problems.append(
+                Problem(
+                    line0 + 1,
+                    "et kontroltegn (fx NUL) er ikke tilladt i teksterne",
+                    heading_at(line0),
+                )
+            )
+    if problems:
+        raise TextsError(file, sorted(set(problems), key=lambda p: (p.line, p.message)))
+
+    sections = []
+    for k, (_, body_start, _, narrative) in enumerate(headings):
+        end = headings[k + 1][0] if k + 1 < len(headings) else len(lines)
+        body = "\n".join(lines[body_start:end]).strip("\n")
+        if narrative is not None and body.strip():
+            sections.append(Section(narrative.id, narrative.title, headings[k][0] + 1, body))
+    return sections
+
+
+_NO_HTML = "HTML er ikke tilladt i teksterne; skriv almindelig tekst (Markdown)"
+
+
+def _unknown(heading: str, contract: Contract) -> str:
+    titles = [n.title for n in contract.narratives]
+    close = difflib.get_close_matches(heading, titles, n=1, cutoff=0.6)
+    hint = (
+        f"; mente du '## {close[0]}'?"
+        if close
+        else f"; afsnittene står under narratives i contracts/{contract.id}.yaml"
+    )
+    return (
+        f"overskriften '## {_clip(heading)}' svarer ikke til noget afsnit, som kontrakten "
+        f"{contract.id} beder om{hint}"
+    )
+
+
+# --- rendering ----------------------------------------------------------------------------
+
+
+def _link_open(
+    self: RendererHTML, tokens: Sequence[Token], idx: int, options: Any, env: Any
+) -> str:
+    env.setdefault("links", []).append(str(tokens[idx].attrGet("href") or ""))
+    return ""
+
+
+def _link_close(
+    self: RendererHTML, tokens: Sequence[Token], idx: int, options: Any, env: Any
+) -> str:
+    href = env["links"].pop()
+    # the text before the close, to leave out an address that is its own text (an autolink)
+    j, shown = idx - 1, []
+    while j >= 0 and tokens[j].type != "link_open":
+        shown.append(tokens[j].content)
+        j -= 1
+    text = "".join(reversed(shown)).strip()
+    return "" if not href or text in (href, href.removeprefix("mailto:")) else f" ({escape(href)})"
+
+
+def _image(self: RendererHTML, tokens: Sequence[Token], idx: int, options: Any, env: Any) -> str:
+    return escape(tokens[idx].content)  # never fetched: the alt text only (parse refuses images)
+
+
+def _heading(self: RendererHTML, tokens: Sequence[Token], idx: int, options: Any, env: Any) -> str:
+    token = tokens[idx]
+    level = min(int(token.tag[1]) + 2, 6)  # a section's own headings sit below its title
+    return f"<h{level}>" if token.nesting == 1 else f"</h{level}>\n"
+
+
+@cache
+def _renderer() -> MarkdownIt:
+    md = MarkdownIt("commonmark", {"html": False}).enable("table")
+    md.add_render_rule("link_open", _link_open)
+    md.add_render_rule("link_close", _link_close)
+    md.add_render_rule("image", _image)
+    md.add_render_rule("heading_open", _heading)
+    md.add_render_rule("heading_close", _heading)
+    return md
+
+
+def render(markdown: str) -> Markup:
+    """A section's Markdown as HTML for the report: raw HTML is escaped text, no image is
+    fetched, and a link is written out as its text and address (nothing is clickable)."""
+    return Markup(_renderer().render(markdown, {}))
+
+
+# --- what a report shows ------------------------------------------------------------------
+
+
+def missing_required(contract: Contract, texts: Mapping[str, str]) -> list[Narrative]:
+    """The required sections the year's texts lack (or leave empty), in contract order."""
+    return [n for n in contract.narratives if n.required and not texts.get(n.id, "").strip()]
+
+
+# --- the delivery in the warehouse --------------------------------------------------------
+
+TEXTS_DDL = """
+CREATE TABLE IF NOT EXISTS ingest.report_texts (
+    contract VARCHAR NOT NULL, year INTEGER NOT NULL, section_id VARCHAR NOT NULL,
+    title VARCHAR NOT NULL, position INTEGER NOT NULL, line INTEGER NOT NULL,
+    markdown VARCHAR NOT NULL, file VARCHAR NOT NULL, sha256 VARCHAR NOT NULL
+)"""
+
+
+def ensure_texts_schema(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute(TEXTS_DDL)
+
+
+@dataclass(frozen=True)
+class TextsDelivery:
+    relpath: str
+    sha256: str | None  # None: no file
+    sections: list[Section]
+    lines: int = 0
+    encoding: str | None = None
+
+    @property
+    def missing(self) -> bool:
+        return self.sha256 is None
+
+
+def read(inbox: Path, contract: Contract, year: int) -> TextsDelivery:
+    """The year's texts file of the contract, parsed (:class:`TextsError` if it cannot be
+    used). A link out of the inbox is not followed."""
+    rel = relpath(contract, year)
+    path = inbox / rel
+    if not path.exists() and not path.is_symlink():
+        return TextsDelivery(rel, None, [])
+    if not path.is_file() or not path.resolve().is_relative_to(inbox.resolve()):
+        raise TextsError(rel, [Problem(1, "filen er ikke en almindelig fil i indbakken")])
+    data = path.read_bytes()
+    sections = parse(data, contract, rel)
+    encoding = "utf-8-sig" if data.startswith(codecs.BOM_UTF8) else "utf-8"
+    return TextsDelivery(rel, file_sha256(path), sections, data.count(b"\n") + 1, encoding)
+
+
+def stored(con: duckdb.DuckDBPyConnection, contract_id: str, year: int) -> dict[str, str]:
+    """The year's sections as last read from a good file: id -> Markdown, in file order."""
+    rows = con.execute(
+        "SELECT section_id, markdown FROM ingest.report_texts WHERE contract = $c AND year = $y "
+        "ORDER BY position",
+        {"c": contract_id, "y": year},
+    ).fetchall()
+    return dict(rows)
+
+
+def previous(con: duckdb.DuckDBPyConnection, contract: Contract, year: int) -> tuple[str, int]:
+    """The file the year's stored sections come from (sha256, sections), or ('', 0)."""
+    rows = con.execute(
+        "SELECT sha256, rows_read FROM ingest.deliveries WHERE source = $s AND org = $o "
+        "AND year = $y AND sha256 IS NOT NULL",
+        {"s": source_name(contract.id), "o": contract.organisation.slug, "y": year},
+    ).fetchall()
+    return (rows[0][0], int(rows[0][1])) if rows else ("", 0)
+
+
+def commit(
+    con: duckdb.DuckDBPyConnection,
+    contract: Contract,
+    year: int,
+    delivery: TextsDelivery,
+    summary: str,
+    run_id: str | None = None,
+) -> None:
+    """Replace the year's sections, the delivery record and the check outcome together."""
+    from resultatrapport.ingest import _replace_checks, transaction
+
+    source, org = source_name(contract.id), contract.organisation.slug
+    keys = {"c": contract.id, "y": year}
+    with transaction(con):
+        con.execute("DELETE FROM ingest.report_texts WHERE contract = $c AND year = $y", keys)
+        if delivery.sections:
+            con.executemany(
+                "INSERT INTO ingest.report_texts VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [
+                    (
+                        contract.id,
+                        year,
+                        s.id,
+                        s.title,
+                        i,
+                        s.line,
+                        s.markdown,
+                        delivery.relpath,
+                        delivery.sha256,
+                    )
+                    for i, s in enumerate(delivery.sections)
+                ],
+            )
+        con.execute(
+            "DELETE FROM ingest.deliveries WHERE source = $s AND org = $o AND year = $y",
+            {"s": source, "o": org, "y": year},
+        )
+        con.execute(
+            "INSERT INTO ingest.deliveries (source, org, year, file, sha256, encoding, rows_read, "
+            "rows_rejected, read_at, run_id, records, physical_lines, blank_lines, "
+            "out_of_partition) VALUES ($s, $o, $y, $file, $sha, $enc, $n, 0, now()::TIMESTAMP, "
+            "$run, $n, $lines, NULL, 0)",
+            {
+                "s": source,
+                "o": org,
+                "y": year,
+                "file": delivery.relpath,
+                "sha": delivery.sha256,
+                "enc": delivery.encoding,
+                "n": len(delivery.sections),
+                "run": run_id,
+                "lines": delivery.lines,
+            },
+        )
+        _replace_checks(
+            con, source, org, year, [(CHECK, True, True, summary)], delivery.sha256, run_id
+        )
+
+
+def refuse(
+    con: duckdb.DuckDBPyConnection,
+    contract: Contract,
+    year: int,
+    reason: str,
+    sha256: str | None,
+    run_id: str | None = None,
+) -> None:
+    """Record a failed blocking check against the file; the year's sections stay as they
+    were (the last good file's)."""
+    from resultatrapport.ingest import record_checks
+
+    outcomes = [(CHECK, False, True, reason)]
+    record_checks(
+        con, source_name(contract.id), contract.organisation.slug, year, outcomes, sha256, run_id
+    )

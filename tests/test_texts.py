@@ -1,0 +1,364 @@
+"""The report owner's texts (``<org>/tekster/<contract-id>_<YYYY>.md``): the contract's
+declaration of the sections, the parser's sections and its located Danish errors, the HTML
+the report gets, and the delivery in the warehouse."""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from resultatrapport import texts
+from resultatrapport.contracts import (
+    Contract,
+    ContractError,
+    KpiPlace,
+    SectionPlace,
+    load_contract,
+    load_contracts,
+)
+
+KKR = "kkr-midtjylland-2026"
+VER = "viborg-ver-2020"
+FILE = "erhvervshus-midtjylland/tekster/kkr-midtjylland-2026_2026.md"
+
+
+@pytest.fixture(scope="module")
+def contracts() -> dict[str, Contract]:
+    return load_contracts()
+
+
+@pytest.fixture(scope="module")
+def kkr(contracts: dict[str, Contract]) -> Contract:
+    return contracts[KKR]
+
+
+@pytest.fixture(scope="module")
+def ver(contracts: dict[str, Contract]) -> Contract:
+    return contracts[VER]
+
+
+def parse(text: str, contract: Contract) -> dict[str, str]:
+    return {s.id: s.markdown for s in texts.parse(text.encode("utf-8"), contract, FILE)}
+
+
+def error(text: str | bytes, contract: Contract) -> texts.TextsError:
+    data = text.encode("utf-8") if isinstance(text, str) else text
+    with pytest.raises(texts.TextsError) as raised:
+        texts.parse(data, contract, FILE)
+    return raised.value
+
+
+# --- what the contracts declare -------------------------------------------------------------
+
+
+def test_kkr_declares_each_special_effort_and_focus_area_after_its_kpi(kkr: Contract) -> None:
+    by_kpi: dict[str, list[str]] = {}
+    for n in kkr.narratives:
+        if isinstance(n.place, KpiPlace):
+            by_kpi.setdefault(n.place.kpi, []).append(n.title)
+    # the areas exactly as F1 and F2 name them, in their order
+    assert by_kpi["F1"] == kkr.kpi("F1").params.areas  # type: ignore[union-attr]
+    assert by_kpi["F2"] == kkr.kpi("F2").params.areas  # type: ignore[union-attr]
+    required = {n.id for n in kkr.narratives if n.required}
+    assert required == {f"F1-{i}" for i in range(1, 4)} | {f"F2-{i}" for i in range(1, 8)}
+    foreword = [n for n in kkr.narratives if n.place == "foreword"]
+    assert [n.title for n in foreword] == ["Forord"] and not foreword[0].required
+    comments = {n.place.kpi for n in kkr.narratives if n.id.startswith("K-")}  # type: ignore[union-attr]
+    assert comments == {k.id for k in kkr.kpis} - {"F1", "F2"}
+
+
+def test_viborg_declares_sections_3_4_5_and_kpi_c_all_required(ver: Contract) -> None:
+    titles = {n.id: n.title for n in ver.narratives}
+    assert all(n.required for n in ver.narratives)
+    for title in ("Arsenalet", "Agro Business Park", "AU digital transformation (Demo Lab)",
+                  "Invest in Viborg og Invest in Denmark", "Karriereby Viborg",
+                  "International Community", "Generelt samarbejde",
+                  "Integration af CFI og House of Industry"):  # fmt: skip
+        assert title in titles.values()
+    v3 = next(n for n in ver.narratives if n.place == KpiPlace(kpi="V3"))
+    assert "CFI" in v3.title and "bilag 2" in v3.contract_text
+    others = [n for n in ver.narratives if isinstance(n.place, SectionPlace)]
+    assert {n.place.section for n in others} == {"Kontraktens øvrige punkter"}  # type: ignore[union-attr]
+    assert "Kontraktens øvrige punkter" in ver.report_sections
+
+
+def _broken(tmp_path: Path, change: Any) -> str:
+    source = Path(__file__).parents[1] / "contracts" / f"{KKR}.yaml"
+    data = yaml.safe_load(source.read_text(encoding="utf-8"))
+    data = copy.deepcopy(data)
+    change(data)
+    path = tmp_path / f"{KKR}.yaml"
+    path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    with pytest.raises(ContractError) as raised:
+        load_contract(path)
+    return str(raised.value)
+
+
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        (lambda d: d["narratives"][2].update(id="F1-1"), "narratives[2].id: 'F1-1' is used twice"),
+        (
+            lambda d: d["narratives"][3].update(title="ejerskifte  "),
+            "narratives[3].title: 'ejerskifte  ' is used twice (narratives[2])",
+        ),
+        (
+            lambda d: d["narratives"][1].update(place={"kpi": "F9"}),
+            "narratives[1].place.kpi: 'F9' is not a KPI",
+        ),
+        (
+            lambda d: d["narratives"][1].update(place={"section": "Bilag"}),
+            "narratives[1].place.section: 'Bilag' is not in report_sections",
+        ),
+        (lambda d: d["narratives"][1].pop("required"), "narratives[1].required"),
+        (lambda d: d["narratives"][1].update(title="## Ejerskifte"), "narratives[1].title"),
+        (lambda d: d["narratives"][1].update(id="F1 1"), "narratives[1].id"),
+        (lambda d: d["narratives"][1].update(place="bagerst"), "narratives[1].place"),
+    ],
+)
+def test_a_narrative_that_breaks_the_rules_names_file_and_field(tmp_path, change, expected):
+    message = _broken(tmp_path, change)
+    assert f"{KKR}.yaml" in message and expected in message
+
+
+# --- sections ---------------------------------------------------------------------------------
+
+
+def test_headings_by_title_or_id_prefixed_in_any_case_and_spacing(kkr: Contract) -> None:
+    found = parse(
+        "## F1 Detailhandel, turisme og levende bymidter\n\nByerne.\n\n"
+        "## F1-2 Ejerskifte\n\nGenerationsskifte.\n\n"
+        "##   forsvar  \n\nForsvar.\n\n"
+        "## F2-5: Digitalisering  og automatisering ##\n\nAI.\n\n"
+        "## *Kommentar til M6*\n\nHvorfor.\n",
+        kkr,
+    )
+    assert found == {
+        "F1-1": "Byerne.",
+        "F1-2": "Generationsskifte.",
+        "F1-3": "Forsvar.",
+        "F2-5": "AI.",
+        "K-M6": "Hvorfor.",
+    }
+
+
+@pytest.mark.parametrize("bom", [b"", b"\xef\xbb\xbf"])
+@pytest.mark.parametrize("eol", ["\n", "\r\n"])
+def test_bom_and_line_ends_do_not_change_the_sections(kkr, bom, eol) -> None:
+    text = "## Ejerskifte\n\nFørste linje\nanden linje.\n\n- æ\n- ø\n\n## Forsvar\n\nÅ.\n"
+    sections = texts.parse(bom + text.replace("\n", eol).encode("utf-8"), kkr, FILE)
+    assert [(s.id, s.line, s.markdown) for s in sections] == [
+        ("F1-2", 1, "Første linje\nanden linje.\n\n- æ\n- ø"),
+        ("F1-3", 9, "Å."),
+    ]
+
+
+def test_a_heading_with_nothing_under_it_counts_as_missing(kkr: Contract) -> None:
+    found = parse("## Ejerskifte\n\n\n## Forsvar\n\nTekst.\n", kkr)
+    assert found == {"F1-3": "Tekst."}
+    missing = [n.id for n in texts.missing_required(kkr, found)]
+    assert "F1-2" in missing and "F1-3" not in missing and "forord" not in missing
+
+
+def test_level_3_headings_and_lists_stay_inside_their_section(kkr: Contract) -> None:
+    found = parse("## Ejerskifte\n\n### Aktiviteter\n\n1. Et\n2. To\n\n## Forsvar\n\nX\n", kkr)
+    assert found["F1-2"] == "### Aktiviteter\n\n1. Et\n2. To"
+
+
+# --- errors: each one located (file, line, heading), in Danish ------------------------------
+
+
+def test_text_before_the_first_heading_is_an_error_at_its_line(kkr: Contract) -> None:
+    err = error("\n\nIndledning uden overskrift.\n\n## Ejerskifte\n\nX\n", kkr)
+    assert err.messages == [
+        f"{FILE}, linje 3: tekst før første overskrift er ikke tilladt; hvert afsnit begynder "
+        "med en overskrift på niveau 2 (## …)"
+    ]
+
+
+def test_an_unknown_heading_names_file_line_and_heading(kkr: Contract) -> None:
+    err = error("## Ejerskifte\n\nX\n\n## Status på turisme\n\nY\n", kkr)
+    (message,) = err.messages
+    assert message.startswith(f"{FILE}, linje 5: overskriften '## Status på turisme' svarer ")
+    assert KKR in message
+    assert str(err) == message
+
+
+def test_an_unknown_heading_close_to_a_title_suggests_it(kkr: Contract) -> None:
+    (message,) = error("## Forsvarr\n\nX\n", kkr).messages
+    assert "linje 1" in message and "mente du '## Forsvar'?" in message
+
+
+def test_a_long_unknown_heading_is_excerpted(kkr: Contract) -> None:
+    heading = "Meget lang overskrift " * 20
+    (message,) = error(f"## {heading}\n\nX\n", kkr).messages
+    assert "…" in message and len(message) < 300 and heading not in message
+
+
+def test_an_id_that_is_not_the_sections_is_an_unknown_heading(kkr: Contract) -> None:
+    (message,) = error("## F2 Ejerskifte\n\nX\n", kkr).messages
+    assert "linje 1" in message and "'## F2 Ejerskifte'" in message
+
+
+def test_two_headings_for_one_section(kkr: Contract) -> None:
+    err = error("## Ejerskifte\n\nX\n\n## F1-2 ejerskifte\n\nY\n", kkr)
+    assert err.messages == [
+        f"{FILE}, linje 5: afsnittet 'Ejerskifte' har allerede en overskrift i linje 1"
+    ]
+
+
+def test_a_level_1_heading_is_an_error(kkr: Contract) -> None:
+    (message,) = error("# Årsrapport\n\n## Ejerskifte\n\nX\n", kkr).messages
+    assert message.startswith(f"{FILE}, linje 1: overskriften '# Årsrapport' er på niveau 1")
+
+
+@pytest.mark.parametrize(
+    ("body", "line"),
+    [
+        ("<div>blok</div>\n", 5),
+        ("Tekst med <b>fed</b> skrift.\n", 5),
+        ("Første linje\nanden <script>alert(1)</script>\n", 6),
+        ("<!-- en kommentar -->\n", 5),
+    ],
+)
+def test_raw_html_is_an_error_at_its_line_under_its_heading(kkr, body, line) -> None:
+    err = error(f"## Forsvar\n\nX\n\n{body}", kkr)
+    assert err.messages == [
+        f"{FILE}, linje {line} (under '## Forsvar'): HTML er ikke tilladt i teksterne; skriv "
+        "almindelig tekst (Markdown)"
+    ]
+
+
+@pytest.mark.parametrize(
+    "image", ["![kort](https://example.dk/kort.png)", "![kort][1]\n\n[1]: https://x.dk/k.png"]
+)
+def test_an_image_is_an_error(kkr: Contract, image: str) -> None:
+    (message,) = error(f"## Forsvar\n\nTekst.\n{image}\n", kkr).messages
+    assert message.startswith(f"{FILE}, linje 4 (under '## Forsvar'): billeder er ikke tilladt")
+
+
+@pytest.mark.parametrize("cpr", ["010190-1234", "0101901234", "cprnr0101901234"])
+def test_a_cpr_shaped_number_is_an_error_and_never_quoted(kkr: Contract, cpr: str) -> None:
+    (message,) = error(f"## Ejerskifte\n\nEjeren ({cpr}) overdrager.\n", kkr).messages
+    assert message.startswith(f"{FILE}, linje 3 (under '## Ejerskifte'): et tal af samme form")
+    assert cpr not in message and "1234" not in message
+
+
+def test_a_cpr_number_in_a_heading_is_masked_in_the_message(kkr: Contract) -> None:
+    err = error("## Ejer 010190-1234\n\nX\n", kkr)
+    assert all("010190" not in m for m in err.messages)
+    assert len(err.messages) == 2  # the unknown heading and the number
+
+
+def test_numbers_that_are_no_cpr_number_pass(kkr: Contract) -> None:
+    found = parse("## Ejerskifte\n\n44.815.000 kr., 2026, tlf. 86 12 34 56, 12345678901.\n", kkr)
+    assert "44.815.000" in found["F1-2"]
+
+
+@pytest.mark.parametrize(
+    ("data", "expected"),
+    [
+        ("## Ejerskifte\n\nÆ\n".encode("utf-16"), "linje 1: filen er gemt som UTF-16"),
+        ("## Ejerskifte\n\nBøf\n".encode("cp1252"), "linje 3: filen er ikke UTF-8"),
+        (b"## Ejerskifte\n\nA\x00B\n", "linje 3 (under '## Ejerskifte'): et kontroltegn"),
+    ],
+)
+def test_an_unreadable_file_is_located(kkr: Contract, data: bytes, expected: str) -> None:
+    assert f"{FILE}, {expected}" in str(error(data, kkr))
+
+
+def test_every_problem_is_listed_and_the_first_summarises(kkr: Contract) -> None:
+    err = error("Intro\n\n## Ukendt\n\n## Forsvar\n\n<i>x</i> ![a](b.png)\n", kkr)
+    assert [p.line for p in err.problems] == [1, 3, 7, 7]
+    assert str(err).startswith(f"{FILE}, linje 1: ") and str(err).endswith("(og 3 fejl mere)")
+
+
+# --- the HTML the report gets -------------------------------------------------------------------
+
+
+def test_render_gives_commonmark_with_tables_and_headings_below_the_title() -> None:
+    html = str(
+        texts.render(
+            "Et *godt* år.\n\n### Aktiviteter\n\n| Område | Forløb |\n|---|---:|\n| A | 12 |\n"
+        )
+    )
+    assert "<em>godt</em>" in html and "<h5>Aktiviteter</h5>" in html
+    assert "<table>" in html and '<td style="text-align:right">12</td>' in html
+
+
+def test_links_are_written_out_and_nothing_is_fetched_or_clickable() -> None:
+    html = str(
+        texts.render(
+            "Se [KKR](https://www.kkr.dk/midt), <https://erhvervshusmidt.dk> og "
+            "[klik](javascript:alert(1)).\n\n![x](https://evil.example/p.png)\n"
+        )
+    )
+    assert "KKR (https://www.kkr.dk/midt)" in html
+    assert "https://erhvervshusmidt.dk" in html and "(https://erhvervshusmidt.dk)" not in html
+    assert "<a" not in html and "<img" not in html and "href" not in html
+    assert "javascript:alert" not in html.replace("[klik](javascript:alert(1))", "")
+
+
+def test_raw_html_that_reaches_render_is_escaped_text() -> None:
+    html = str(texts.render("<script>alert(1)</script>\n\nA <b>b</b>\n"))
+    assert "<script>" not in html and "<b>" not in html and "&lt;script&gt;" in html
+
+
+# --- the delivery in the warehouse --------------------------------------------------------------
+
+
+def test_read_commit_and_stored(tmp_path: Path, con, kkr: Contract) -> None:
+    inbox = tmp_path / "inbox"
+    assert texts.read(inbox, kkr, 2026).missing
+    path = inbox / texts.relpath(kkr, 2026)
+    assert texts.relpath(kkr, 2026) == FILE
+    path.parent.mkdir(parents=True)
+    path.write_bytes(
+        "\ufeff## Forsvar\r\n\r\nSikkerhed.\r\n\r\n## Ejerskifte\r\n\r\nSkifte.\r\n".encode()
+    )
+    delivery = texts.read(inbox, kkr, 2026)
+    assert delivery.encoding == "utf-8-sig" and delivery.sha256 and len(delivery.sections) == 2
+    texts.commit(con, kkr, 2026, delivery, "2 afsnit", "run-1")
+    assert texts.stored(con, KKR, 2026) == {"F1-3": "Sikkerhed.", "F1-2": "Skifte."}
+    assert texts.previous(con, kkr, 2026) == (delivery.sha256, 2)
+    checks = con.execute(
+        "SELECT source, org, check_name, passed, blocking, sha256 FROM ingest.checks"
+    ).fetchall()
+    assert checks == [
+        (f"report_texts:{KKR}", "erhvervshus-midtjylland", "texts_valid", True, True,
+         delivery.sha256)
+    ]  # fmt: skip
+    # a bad file: the check fails against it, the sections stay the last good file's
+    texts.refuse(con, kkr, 2026, "linje 1: …", "abc", "run-2")
+    assert texts.stored(con, KKR, 2026) == {"F1-3": "Sikkerhed.", "F1-2": "Skifte."}
+    assert con.execute("SELECT passed, sha256 FROM ingest.checks").fetchall() == [(False, "abc")]
+
+
+def test_a_link_out_of_the_inbox_is_not_read(tmp_path: Path, kkr: Contract) -> None:
+    inbox = tmp_path / "inbox"
+    outside = tmp_path / "secret.md"
+    outside.write_text("## Forsvar\n\nHemmeligt.\n", encoding="utf-8")
+    path = inbox / texts.relpath(kkr, 2026)
+    path.parent.mkdir(parents=True)
+    path.symlink_to(outside)
+    with pytest.raises(texts.TextsError, match="ikke en almindelig fil"):
+        texts.read(inbox, kkr, 2026)
+
+
+def test_the_path_pattern_classifies_texts_files() -> None:
+    assert texts.classify(FILE) == ("erhvervshus-midtjylland", KKR, 2026)
+    assert texts.classify("viborgegnens-erhvervsraad/tekster/viborg-ver-2020_2021.md") == (
+        "viborgegnens-erhvervsraad",
+        VER,
+        2021,
+    )
+    for other in (
+        "erhvervshus-midtjylland/tekster/kkr-midtjylland-2026_2026 (kopi).md",
+        "erhvervshus-midtjylland/tekster/kkr-midtjylland-2026_2026.docx",
+        "erhvervshus-midtjylland/crm/kkr-midtjylland-2026_2026.md",
+    ):
+        assert texts.classify(other) is None
