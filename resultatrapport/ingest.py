@@ -335,6 +335,4 @@ def record_inbox(con: duckdb.DuckDBPyConnection, inbox: Path) -> None:
     with transaction(con):
         con.execute("DELETE FROM ingest.inbox_files")
         if rows:
-            con.executemany(
-                "INSERT INTO ingest.inbox_files VALUES (?, ?, ?)", rows
-            )
+            con.executemany("INSERT INTO ingest.inbox_files VALUES (?, ?, ?)", rows)
