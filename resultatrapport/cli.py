@@ -384,6 +384,7 @@ KPI_KEYS = (
     "target",
     "operator",
     "status",
+    "uncertain",
     "n",
     "low",
     "high",
@@ -405,13 +406,13 @@ def cmd_kpis(args: argparse.Namespace) -> int:
     with duckdb.connect(str(path), read_only=True) as con:
         try:
             rows = con.execute(
-                "SELECT kpi_id, name, unit, value, target, operator, status, n, low, high, "
-                "suppressed, remark FROM kpi.results WHERE contract = $c AND year = $y "
+                "SELECT kpi_id, name, unit, value, target, operator, status, uncertain, n, low, "
+                "high, suppressed, remark FROM kpi.results WHERE contract = $c AND year = $y "
                 "ORDER BY position",
                 {"c": args.contract, "y": args.year},
             ).fetchall()
-        except duckdb.CatalogException:
-            rows = []
+        except (duckdb.CatalogException, duckdb.BinderException):
+            rows = []  # no results table, or one made by an older version
     if not rows:
         print(
             f"No results for {args.contract} {args.year}: run `resultatrapport run` first.",
@@ -445,7 +446,7 @@ def cmd_kpis(args: argparse.Namespace) -> int:
                 name,
                 f"{fmt(r['value'], r['unit'])} {r['unit']}",
                 target,
-                r["status"],
+                r["status"] + (" (usikkert)" if r["uncertain"] else ""),
                 number(r["n"]) if r["n"] is not None else "",
                 interval,
             ]

@@ -125,7 +125,7 @@ KIND_UNIT: dict[str, str] = {
     "nps": "NPS",
     "fte": "årsværk",
     "effect": "procentpoint",
-    "spread": "pct.",
+    "spread": "antal",
     "activity": "antal",
 }
 # the range a target value of a kind can take
@@ -428,8 +428,23 @@ class PopulationKeyBudget(Strict):
     municipalities: Annotated[list[MunicipalityCode], Field(min_length=1)]
     population_quarter: dict[int, Quarter]  # the quarter the key counts, per budget year
     band_pct: float = Field(gt=0)  # allowed deviation from the population-proportional måltal
+    # KL's own key (the contract's bilag a) where the contract file carries it: kroner per
+    # municipality per year; a year without it is computed from the population
+    kl_key: dict[int, dict[MunicipalityCode, Annotated[int, Field(ge=0)]]] = Field(
+        default_factory=dict
+    )
     note: str = ""
     interpretation: str = ""
+
+    @model_validator(mode="after")
+    def _kl_key_is_the_whole_grant(self) -> PopulationKeyBudget:
+        for year, amounts in self.kl_key.items():
+            if set(amounts) != set(self.municipalities):
+                raise ValueError(f"kl_key {year}: not the budget's municipalities")
+            total = self.totals.get(year)
+            if total is not None and sum(amounts.values()) != total:
+                raise ValueError(f"kl_key {year}: adds up to {sum(amounts.values())}, not {total}")
+        return self
 
 
 class Earmark(Strict):
@@ -732,14 +747,15 @@ def _kpi_problems(
         if target is None:
             continue
         where = f"{at}.targets.{year}"
-        if target.operator == "±" and kpi.kind != "spread":
-            yield f"{where}.operator", "± (a band) is for kind spread only"
-        if kpi.kind == "spread" and target.operator != "±":
-            yield f"{where}.operator", "kind spread takes a band: ±"
+        if target.operator == "±":
+            yield f"{where}.operator", "± is no target: a band is a spread KPI's band_pct"
+        if kpi.kind == "spread" and target.operator != "<=":
+            yield (
+                f"{where}.operator",
+                "kind spread counts the municipalities outside its band: <= (at most N)",
+            )
         if not low <= target.value <= high:
             yield f"{where}.value", f"{target.value:g} is outside {low:g} to {high:g}"
-        if isinstance(kpi, SpreadKpi) and target.value != kpi.params.band_pct:
-            yield f"{where}.value", f"the band is {kpi.params.band_pct:g} (budget.band_pct)"
 
     if kpi.path is not None:
         later = [y for y, t in kpi.targets.items() if t is not None]

@@ -134,10 +134,11 @@ def test_the_decided_readings(kkr: Contract, ver: Contract) -> None:
         (">=", 5),
         (">", 0),
     ]
-    # regional goals: 5,000 firms and 600 vækstforløb in 2026 only; spread ±10 % every year
+    # regional goals: 5,000 firms and 600 vækstforløb in 2026 only; every municipality within
+    # ±10 % of its måltal every year: no municipality outside the band
     assert target(kkr, "R1", 2026) == (">=", 5000) and target(kkr, "R1", 2027) is None
     assert target(kkr, "R2", 2026) == (">=", 600) and target(kkr, "R2", 2027) is None
-    assert target(kkr, "R3", 2027) == ("±", 10)
+    assert target(kkr, "R3", 2027) == ("<=", 0)
     # Viborg: a is a count without target, b one årsværk a year, c not measurable
     assert ver.kpi("V1").kind == "count" and all(t is None for t in ver.kpi("V1").targets.values())
     assert all(
@@ -319,12 +320,12 @@ def test_share_target_out_of_range_and_band_outside_spread(tmp_path: Path) -> No
 
     message = _error(_broken(tmp_path, mutate))
     assert "kpis[6].targets.2026.value: 150 is outside 0 to 100" in message
-    assert "kpis[11].targets.2026.operator: ± (a band) is for kind spread only" in message
+    assert "kpis[11].targets.2026.operator: ± is no target" in message
 
 
-def test_spread_band_must_be_the_budget_band(tmp_path: Path) -> None:
-    path = _broken(tmp_path, lambda d: d["budget"].update(band_pct=15))
-    assert "kpis[13].targets.2026.value: the band is 15 (budget.band_pct)" in _error(path)
+def test_spread_counts_the_municipalities_outside_its_band(tmp_path: Path) -> None:
+    path = _broken(tmp_path, lambda d: _kpi(d, "R3")["targets"][2026].update(operator=">="))
+    assert "kpis[13].targets.2026.operator: kind spread counts the municipalities" in _error(path)
 
 
 def test_path_needs_a_baseline(tmp_path: Path) -> None:

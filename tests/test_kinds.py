@@ -205,9 +205,12 @@ def test_spread_against_population_share(con):
         case(con, f"V{i}", None, mun=791)
     case(con, "K", None, mun=791, form="Kollektiv")
     m = kinds.spread(con, ORG, 2026, [751, 791], "2026K1", 10.0, {"form": ["Individuel"]})
-    # 40 cases: måltal 30 and 10; Aarhus +10.0 % (inside), Viborg -30 % (outside)
-    assert m.value == pytest.approx(-30.0)
-    assert m.extra["kommuner_uden_for_spaend"] == 1
+    # 40 cases: måltal 30 and 10; Aarhus +10.0 % (inside), Viborg -30 % (outside): one
+    # municipality outside the band (the result), the largest deviation only beside it
+    assert m.value == 1
+    assert m.extra["under_spaendet"] == ["Viborg"] and m.extra["over_spaendet"] == []
+    assert m.extra["stoerste_afvigelse_pct"] == pytest.approx(-30.0)
+    assert [d["kommune"] for d in m.detail] == sorted(d["kommune"] for d in m.detail)
     assert m.remark == "Under spændet (inviteres til dialog): Viborg"
     by_code = {d["kommunenr"]: d for d in m.detail}
     assert by_code[751]["afvigelse_pct"] == pytest.approx(10.0)

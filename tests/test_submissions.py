@@ -37,6 +37,7 @@ SPEC_RESULT_COLUMNS = [
     "Målværdi",
     "Operator",
     "Status",
+    "Usikker",
     "Grundlag",
     "Nedre 95 %",
     "Øvre 95 %",
@@ -53,6 +54,7 @@ SPEC_MUNICIPALITY_COLUMNS = [
     "Folketal",
     "Folketal opgjort",
     "Andel",
+    "Fordelingsgrundlag",
     "Bevilling",
     "Individuelle vejledninger",
     "Måltal",
@@ -72,7 +74,8 @@ def result_row(**changes: object) -> dict[str, object]:
         "Resultat": 12.5,
         "Målværdi": 80,
         "Operator": ">=",
-        "Status": "Usikker",
+        "Status": "Ikke opfyldt",
+        "Usikker": True,
         "Grundlag": 120,
         "Nedre 95 %": 8.04,
         "Øvre 95 %": 16.96,
@@ -94,6 +97,7 @@ def municipality_row(**changes: object) -> dict[str, object]:
         "Folketal": 367095,
         "Folketal opgjort": "2025K1",
         "Andel": 26.123456,
+        "Fordelingsgrundlag": "Beregnet",
         "Bevilling": 44815000,
         "Individuelle vejledninger": 120,
         "Måltal": 118.44,
@@ -116,6 +120,7 @@ def result_rows() -> list[dict[str, object]]:
                 "Målværdi": None,
                 "Operator": None,
                 "Status": "Intet mål i år",
+                "Usikker": None,
                 "Nedre 95 %": None,
                 "Øvre 95 %": None,
             }
@@ -125,6 +130,7 @@ def result_rows() -> list[dict[str, object]]:
                 "Mål-ID": "M5-O",
                 "Resultat": None,
                 "Status": "Ikke målbar",
+                "Usikker": None,
                 "Grundlag": 2,
                 "Nedre 95 %": None,
                 "Øvre 95 %": None,
@@ -200,14 +206,14 @@ def test_result_file_bytes():
     assert end == ""
     assert first == (
         "kkr-midtjylland-2026;Erhvervshus Midtjylland;2026;M3;Tilfredse virksomheder;pct.;"
-        "12,5;80;>=;Usikker;120;8,0;17,0;Nej;;Anne Jensen;2026-03-02"
+        "12,5;80;>=;Ikke opfyldt;Ja;120;8,0;17,0;Nej;;Anne Jensen;2026-03-02"
     )
     # no thousands separator; empty fields for no value; a ';' in a text is quoted
     assert second == (
         'kkr-midtjylland-2026;Erhvervshus Midtjylland;2026;R1;"Omsætning; vejledte virksomheder";'
-        "kr.;44815000;;;Intet mål i år;120;;;Nej;;Anne Jensen;2026-03-02"
+        "kr.;44815000;;;Intet mål i år;;120;;;Nej;;Anne Jensen;2026-03-02"
     )
-    assert ";pct.;;80;>=;Ikke målbar;2;;;Ja;For få besvarelser (n=2);Anne Jensen;" in third
+    assert ";pct.;;80;>=;Ikke målbar;;2;;;Ja;For få besvarelser (n=2);Anne Jensen;" in third
     assert b"44.815.000" not in data
 
 
@@ -216,10 +222,10 @@ def test_municipality_file_bytes():
     header, first, second, _ = lines(data)
     assert header == ";".join(SPEC_MUNICIPALITY_COLUMNS)
     assert first == (
-        "kkr-midtjylland-2026;2026;751;Aarhus;367095;2025K1;26,1235;44815000;120;118,4;1,3;Ja"
+        "kkr-midtjylland-2026;2026;751;Aarhus;367095;2025K1;26,1235;Beregnet;44815000;120;118,4;1,3;Ja"
     )
     assert second == (
-        "kkr-midtjylland-2026;2026;791;Viborg;97981;2025K1;6,9721;11960000;20;31,6;-36,7;Nej"
+        "kkr-midtjylland-2026;2026;791;Viborg;97981;2025K1;6,9721;Beregnet;11960000;20;31,6;-36,7;Nej"
     )
 
 
@@ -249,7 +255,7 @@ def test_fixed_decimals_in_the_municipality_file():
     row = municipality_row(Andel=25, Måltal=31, Afvigelse=-0.04)
     fields = lines(render_csv("kommunefordeling", [row]))[1].split(";")
     assert fields[6] == "25,0000"
-    assert fields[9:11] == ["31,0", "0,0"]
+    assert fields[10:12] == ["31,0", "0,0"]
 
 
 @pytest.mark.parametrize(
@@ -300,9 +306,9 @@ def _bad(tmp_path: Path, data: bytes, kind: str = "resultatopfyldelse") -> list[
 
 
 def test_wrong_status_word_is_caught(tmp_path: Path):
-    data = render_csv("resultatopfyldelse", result_rows()).replace(b"Usikker", b"Usikkert")
+    data = render_csv("resultatopfyldelse", result_rows()).replace(b"Ikke opfyldt", b"Usikker")
     (error,) = _bad(tmp_path, data)
-    assert error.startswith("row 2, field 'Status': 'Usikkert' is not one of")
+    assert error.startswith("row 2, field 'Status': 'Usikker' is not one of")
 
 
 def test_thousands_separator_is_caught(tmp_path: Path):

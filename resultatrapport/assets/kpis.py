@@ -32,7 +32,7 @@ from resultatrapport.assets.ingestion import ingest_key
 from resultatrapport.contracts import Contract, PopulationKeyBudget
 from resultatrapport.formats import FORMATS
 from resultatrapport.ingest import transaction
-from resultatrapport.kpis.budget import budget_lines
+from resultatrapport.kpis.budget import NOT_COMPUTED, budget_lines
 from resultatrapport.kpis.compute import KIND_READS_BACK as LOOKBACK
 from resultatrapport.kpis.compute import evaluate, measure, partitions_read, store
 from resultatrapport.pipelines.partitions import FIRST_YEAR
@@ -196,12 +196,27 @@ def build_budget_asset(
         retry_policy=RETRY,
         backfill_policy=SINGLE_RUN,
         metadata={"dagster/table_name": "kpi.budget"},
+        check_specs=[
+            AssetCheckSpec(
+                "inputs_complete",
+                asset=AssetKey(["budget", contract.scope, "distribution"]),
+                partitions_def=partitions,
+                description="The deliveries the distribution needs hold what it reads (the "
+                "population quarter of the key, the price index of the year and the base year). "
+                "Fails with ERROR naming the file and what it lacks; the draft says the budget "
+                "is not computed and why, and the sign-off is refused.",
+            )
+        ],
     )
     def budget_asset(context: AssetExecutionContext, warehouse: Warehouse) -> MaterializeResult:
         per_year = []
+        lacking: dict[str, str] = {}
         with warehouse.connect() as con:
             for year in years_of(context):
-                lines, remark = budget_lines(con, budget, year)
+                distribution = budget_lines(con, budget, year)
+                lines, remark = distribution.lines, distribution.remark
+                if distribution.incomplete:
+                    lacking[str(year)] = remark
                 with transaction(con):
                     con.execute(
                         "DELETE FROM kpi.budget WHERE contract = $c AND year = $y",
@@ -211,19 +226,30 @@ def build_budget_asset(
                         (contract.id, year, i, b.key, b.name, b.amount, b.population, b.quarter,
                          b.share_pct, None)
                         for i, b in enumerate(lines)
-                    ] or [(contract.id, year, 0, "none", "Ikke opgjort", None, None, None, None,
-                           remark)]  # fmt: skip
+                    ] or [(contract.id, year, 0, NOT_COMPUTED if distribution.incomplete
+                           else "none", "Ikke opgjort", None, None, None, None, remark)]  # fmt: skip
                     con.executemany(
                         "INSERT INTO kpi.budget VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows
                     )
                 per_year.append((year, lines, remark))
+        check = AssetCheckResult(
+            check_name="inputs_complete",
+            passed=not lacking,
+            severity=AssetCheckSeverity.ERROR,
+            metadata={
+                "problems": MetadataValue.md("\n".join(f"- {y}: {r}" for y, r in lacking.items()))
+            }
+            if lacking
+            else {},
+        )
         if len(per_year) > 1:
             rows_md = [
                 (y, number(_total(lines)) + " kr." if lines else "–", "", r or "opgjort")
                 for y, lines, r in per_year
             ]
             return MaterializeResult(
-                metadata={"total_by_year": MetadataValue.md(by_year_table(rows_md))}
+                metadata={"total_by_year": MetadataValue.md(by_year_table(rows_md))},
+                check_results=[check],
             )
         _, lines, remark = per_year[0]
         table = "\n".join(
@@ -242,7 +268,8 @@ def build_budget_asset(
                 else MetadataValue.null(),
                 "distribution": MetadataValue.md(table if lines else remark),
                 "remark": remark,
-            }
+            },
+            check_results=[check],
         )
 
     def _total(lines: list[Any]) -> int | None:

@@ -49,6 +49,7 @@ from pydantic import Field
 
 from resultatrapport.assets.common import RETRY, SINGLE_RUN, WAREHOUSE_POOL, years_of
 from resultatrapport.contracts import Contract, PopulationKeyBudget
+from resultatrapport.kpis.budget import NOT_COMPUTED
 from resultatrapport.report import content, publish
 from resultatrapport.report.files import write_atomically
 from resultatrapport.resources import Renderer, Warehouse
@@ -225,6 +226,11 @@ def _refusals(con: Any, contract: Contract, year: int, data: content.ReportData)
     if missing:
         reasons.append(f"Resultater mangler for {', '.join(missing)}.")
     reasons += [f"Blokerende kontrol: {f}" for f in data.blocking_failures]
+    reasons += [
+        f"Budgettet er ikke beregnet: {b['remark']}."
+        for b in data.budget
+        if b["key"] == NOT_COMPUTED
+    ]
     return reasons
 
 

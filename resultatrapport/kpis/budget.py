@@ -23,8 +23,28 @@ class BudgetLine:
     share_pct: float | None = None
 
 
+# the key of the one kpi.budget row of a year whose distribution lacks an input
+NOT_COMPUTED = "not_computed"
+
+
 class BudgetError(ValueError):
-    pass
+    """An input the distribution needs is missing from its delivery; the message says which
+    file lacks what, in one Danish sentence (the budget's blocking check and the sign-off's
+    refusal quote it)."""
+
+
+@dataclass(frozen=True)
+class Distribution:
+    lines: list[BudgetLine]
+    remark: str  # why there are no lines ("" when there are)
+    incomplete: bool = False  # a missing input, not the contract's own silence
+
+
+def _names(codes: Sequence[int], names: Mapping[int, str]) -> str:
+    shown = [names.get(c, str(c)) for c in codes]
+    if len(shown) > 5:
+        return f"{len(shown)} kommuner"
+    return ", ".join(shown)
 
 
 def population_key(
@@ -33,10 +53,13 @@ def population_key(
     """Split ``total`` kroner over the municipalities by their population in ``quarter``,
     in whole kroner that add up exactly (largest remainder)."""
     population = population_by_municipality(con, year, quarter, codes)
+    names = dict(con.execute("SELECT code, name FROM ref.municipalities").fetchall())
     missing = [c for c in codes if c not in population]
     if missing:
-        raise BudgetError(f"Folketal {quarter} mangler for kommune(r) {missing}")
-    names = dict(con.execute("SELECT code, name FROM ref.municipalities").fetchall())
+        raise BudgetError(
+            f"folketal.csv mangler {quarter} for {_names(missing, names)}; fordelingen for "
+            f"{year} bruger {quarter}"
+        )
     weights = [population[c] for c in codes]
     amounts = largest_remainder(total, weights)
     whole = sum(weights)
@@ -71,7 +94,10 @@ def indexed_sum(
     index_base = price_index(con, year, base_year)
     if index_year is None or index_base is None:
         missing = [y for y, i in ((base_year, index_base), (year, index_year)) if i is None]
-        raise BudgetError(f"Prisindeks mangler for {', '.join(map(str, missing))}")
+        raise BudgetError(
+            f"prisindeks.csv mangler indekset for {' og '.join(map(str, missing))}; "
+            f"kontraktsummen for {year} reguleres fra {base_year} til {year}"
+        )
     regulated = Decimal(base_amount) * Decimal(str(index_year)) / Decimal(str(index_base))
     total = int(regulated.quantize(Decimal(1), rounding=ROUND_HALF_UP))  # whole kroner, half up
     lines = [BudgetLine("total", "Kontraktsum", total)]
@@ -86,16 +112,46 @@ def indexed_sum(
 
 def budget_lines(
     con: duckdb.DuckDBPyConnection, budget: PopulationKeyBudget | IndexedSumBudget, year: int
-) -> tuple[list[BudgetLine], str]:
-    """The year's distribution of a contract's budget, or no lines and the reason."""
+) -> Distribution:
+    """The year's distribution of a contract's budget, or no lines and the reason (with
+    ``incomplete`` set where an input is missing from its delivery)."""
     try:
         if isinstance(budget, PopulationKeyBudget):
             total = budget.totals[year]
             if total is None:
-                return [], f"Kontrakten angiver ikke bevillingen for {year}"
+                return Distribution([], f"Kontrakten angiver ikke bevillingen for {year}")
+            kl = budget.kl_key.get(year)
+            if kl is not None:
+                return Distribution(kl_key(con, kl, budget.municipalities), "")
             quarter = budget.population_quarter[year]
-            return population_key(con, year, total, quarter, budget.municipalities), ""
+            return Distribution(
+                population_key(con, year, total, quarter, budget.municipalities), ""
+            )
         earmarks = {e.name: e.amount for e in budget.earmarks.get(year, [])}
-        return indexed_sum(con, budget.base_amount, budget.base_year, year, earmarks), ""
+        return Distribution(
+            indexed_sum(con, budget.base_amount, budget.base_year, year, earmarks), ""
+        )
     except BudgetError as exc:
-        return [], str(exc)
+        return Distribution([], str(exc), incomplete=True)
+
+
+def kl_key(
+    con: duckdb.DuckDBPyConnection, amounts: Mapping[int, int], codes: Sequence[int]
+) -> list[BudgetLine]:
+    """KL's own key (bilag a), as the contract file carries it: the amounts per municipality
+    as given, in the contract's order, with each one's share of the whole."""
+    names = dict(con.execute("SELECT code, name FROM ref.municipalities").fetchall())
+    whole = sum(amounts.values())
+    return [
+        BudgetLine(str(c), names.get(c, str(c)), amounts[c], share_pct=100 * amounts[c] / whole)
+        for c in codes
+    ]
+
+
+def basis(budget: PopulationKeyBudget | IndexedSumBudget, year: int) -> str | None:
+    """'KL' where the year's amounts follow KL's key as the contract gives it, 'Beregnet'
+    where the project computed them from the population (kommunefordeling's
+    Fordelingsgrundlag); None for a budget that is no key over municipalities."""
+    if not isinstance(budget, PopulationKeyBudget):
+        return None
+    return "KL" if year in budget.kl_key else "Beregnet"

@@ -19,7 +19,7 @@ from resultatrapport.contracts import Contract, PopulationKeyBudget
 from resultatrapport.kpis import kinds
 from resultatrapport.kpis.effect import matched_effect
 from resultatrapport.kpis.kinds import Measure
-from resultatrapport.kpis.status import IKKE_MAALBAR, status
+from resultatrapport.kpis.status import IKKE_MAALBAR, status, uncertain
 
 RESULTS_DDL = """
 CREATE TABLE IF NOT EXISTS kpi.results (
@@ -27,8 +27,11 @@ CREATE TABLE IF NOT EXISTS kpi.results (
     name VARCHAR NOT NULL, goal VARCHAR, report_section VARCHAR, kind VARCHAR NOT NULL,
     unit VARCHAR NOT NULL, value DOUBLE, target DOUBLE, operator VARCHAR, status VARCHAR NOT NULL,
     n BIGINT, low DOUBLE, high DOUBLE, suppressed BOOLEAN NOT NULL, remark VARCHAR,
-    path_value DOUBLE, extra JSON, run_id VARCHAR, computed_at TIMESTAMP NOT NULL
+    path_value DOUBLE, extra JSON, run_id VARCHAR, computed_at TIMESTAMP NOT NULL,
+    uncertain BOOLEAN
 )"""
+# columns added since the first warehouses were made
+RESULTS_ADDED = ("ALTER TABLE kpi.results ADD COLUMN IF NOT EXISTS uncertain BOOLEAN",)
 DETAILS_DDL = """
 CREATE TABLE IF NOT EXISTS kpi.details (
     contract VARCHAR NOT NULL, year INTEGER NOT NULL, kpi_id VARCHAR NOT NULL, row_no INTEGER,
@@ -72,7 +75,7 @@ def partitions_read(contract: Contract, year: int) -> dict[tuple[str, str | None
 
 def ensure_kpi_schema(con: duckdb.DuckDBPyConnection) -> None:
     con.execute("CREATE SCHEMA IF NOT EXISTS kpi")
-    for ddl in (RESULTS_DDL, DETAILS_DDL, BUDGET_DDL):
+    for ddl in (RESULTS_DDL, DETAILS_DDL, BUDGET_DDL, *RESULTS_ADDED):
         con.execute(ddl)
 
 
@@ -188,6 +191,7 @@ class KpiResult:
     target: float | None
     operator: str | None
     status: str
+    uncertain: bool | None  # the 95 % interval holds the target (None: no interval)
     n: int | None
     low: float | None
     high: float | None
@@ -235,11 +239,9 @@ def evaluate(contract: Contract, kpi: Any, year: int, m: Measure) -> KpiResult:
             f"De to største virksomheder udgør {top2:.0f} % af grundlaget (over "
             f"{contract.settings.dominance_pct:.0f} %); tallet er diskretioneret"
         )
-    state = status(
-        value, target.value if target else None, target.operator if target else None, low, high
-    )
-    if suppressed:
-        state = IKKE_MAALBAR
+    goal, operator = (target.value, target.operator) if target else (None, None)
+    state = IKKE_MAALBAR if suppressed else status(value, goal, operator)
+    doubt = None if suppressed else uncertain(goal, operator, low, high)
     path = path_value(kpi, year)
     if path is not None:
         sep = "; " if remark else ""
@@ -260,6 +262,7 @@ def evaluate(contract: Contract, kpi: Any, year: int, m: Measure) -> KpiResult:
         target=target.value if target else None,
         operator=target.operator if target else None,
         status=state,
+        uncertain=doubt,
         n=m.n if m.value is not None or m.n else None,
         low=low,
         high=high,

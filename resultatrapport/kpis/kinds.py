@@ -322,9 +322,10 @@ def spread(
 ) -> Measure:
     """Individual guidance per municipality against its population-proportional måltal.
 
-    Value: the deviation (in %) of the municipality furthest from its måltal, signed; detail:
-    one row per municipality with cases, måltal, deviation and whether it is inside the band.
-    The remark names the municipalities outside the band (those below are invited to dialogue).
+    Value: the number of municipalities outside the band (the contract's question: are all
+    within ±band of their måltal?); detail: one row per municipality, in alphabetical order,
+    with cases, måltal, deviation and whether it is inside the band. The remark names the
+    municipalities below the band (invited to dialogue) and those above it.
     """
     if not delivered(con, "crm_cases", year, org):
         return Measure(None, remark=f"CRM-udtræk for {year} mangler")
@@ -365,6 +366,7 @@ def spread(
                 "inden_for_spaend": abs(deviation) <= band_pct,
             }
         )
+    detail.sort(key=lambda d: str(d["kommune"]))
     worst = max(detail, key=lambda d: abs(d["afvigelse_pct"]))
     below = [d["kommune"] for d in detail if d["afvigelse_pct"] < -band_pct]
     above = [d["kommune"] for d in detail if d["afvigelse_pct"] > band_pct]
@@ -374,9 +376,14 @@ def spread(
     if above:
         remarks.append("Over spændet: " + ", ".join(above))
     return Measure(
-        float(worst["afvigelse_pct"]),
+        float(len(below) + len(above)),
         n=total_cases,
         remark="; ".join(remarks) or "Alle kommuner inden for spændet",
         detail=detail,
-        extra={"kommuner_uden_for_spaend": len(below) + len(above), "population_quarter": quarter},
+        extra={
+            "under_spaendet": below,
+            "over_spaendet": above,
+            "stoerste_afvigelse_pct": float(worst["afvigelse_pct"]),
+            "population_quarter": quarter,
+        },
     )

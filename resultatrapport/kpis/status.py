@@ -1,4 +1,10 @@
-"""Status of a KPI result against its target (the words a report reader sees)."""
+"""Status of a KPI result against its target (the words a report reader sees).
+
+The status follows the point estimate (`Opfyldt` / `Ikke opfyldt`); where the result is an
+estimate with a 95 % interval, :func:`uncertain` says beside it whether the interval
+contains the target, so the status could be the other one. A status never flatters: a
+result below its target is `Ikke opfyldt`, however wide its interval.
+"""
 
 from __future__ import annotations
 
@@ -6,10 +12,9 @@ from collections.abc import Callable
 
 OPFYLDT = "Opfyldt"
 IKKE_OPFYLDT = "Ikke opfyldt"
-USIKKER = "Usikker"
 IKKE_MAALBAR = "Ikke målbar"
 INTET_MAAL = "Intet mål i år"
-STATUSES = (OPFYLDT, IKKE_OPFYLDT, USIKKER, IKKE_MAALBAR, INTET_MAAL)
+STATUSES = (OPFYLDT, IKKE_OPFYLDT, IKKE_MAALBAR, INTET_MAAL)
 
 OPERATORS = (">=", ">", "<=", "±")
 
@@ -27,34 +32,26 @@ def _meets(operator: str, target: float) -> Callable[[float], bool]:
     raise ValueError(f"unknown operator {operator!r}")
 
 
-def status(
-    value: float | None,
-    target: float | None,
-    operator: str | None,
-    low: float | None = None,
-    high: float | None = None,
-) -> str:
-    """`Ikke målbar` without a value; `Intet mål i år` without a target; else judged.
-
-    With an interval (an estimate), the result is `Opfyldt` only when the whole interval
-    meets the target, `Ikke opfyldt` when none of it does, and `Usikker` when it spans it.
-    """
+def status(value: float | None, target: float | None, operator: str | None) -> str:
+    """`Ikke målbar` without a value; `Intet mål i år` without a target; else the value
+    against the target."""
     if value is None:
         return IKKE_MAALBAR
     if target is None or operator is None:
         return INTET_MAAL
+    return OPFYLDT if _meets(operator, target)(value) else IKKE_OPFYLDT
+
+
+def uncertain(
+    target: float | None, operator: str | None, low: float | None, high: float | None
+) -> bool | None:
+    """True when the 95 % interval holds values on both sides of the target (the status
+    could be the other one), False when the whole interval lies on one side; None where
+    there is no interval or no target."""
+    if low is None or high is None or target is None or operator is None:
+        return None
     meets = _meets(operator, target)
-    if low is None or high is None:
-        return OPFYLDT if meets(value) else IKKE_OPFYLDT
-    if operator == "±":
-        inside = [meets(low), meets(high)]
-        if all(inside):
-            return OPFYLDT
-        # a band is missed for sure only when the whole interval lies on one side outside
-        return IKKE_OPFYLDT if (low > target or high < -target) else USIKKER
-    ends = [meets(low), meets(high)]
-    if all(ends):
-        return OPFYLDT
-    if not any(ends):
-        return IKKE_OPFYLDT
-    return USIKKER
+    if operator == "±":  # the band's edges may lie inside the interval on either side
+        edges = [x for x in (-target, target) if low < x < high]
+        return bool(edges) or meets(low) != meets(high)
+    return meets(low) != meets(high)

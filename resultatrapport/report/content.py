@@ -21,7 +21,7 @@ from resultatrapport.kpis.compute import CONFIDENTIAL_SOURCES, partitions_read
 
 RESULT_COLUMNS = (
     "kpi_id, position, name, goal, report_section, kind, unit, value, target, operator, "
-    "status, n, low, high, suppressed, remark, path_value"
+    "status, uncertain, n, low, high, suppressed, remark, path_value"
 )
 
 

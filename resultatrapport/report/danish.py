@@ -31,3 +31,10 @@ def csv_number(value: float | int | None, decimals: int = 0) -> str:
 def long_date(value: dt.date) -> str:
     """2025-12-19 -> '19. december 2025'."""
     return format_date(value, format="d. MMMM y", locale=LOCALE)
+
+
+def quarter_start(quarter: str) -> str:
+    """Statistics Denmark's quarter '2025K1' (population on its first day) as a reader reads
+    it: '1. januar 2025'."""
+    year, q = int(quarter[:4]), int(quarter[-1])
+    return long_date(dt.date(year, 3 * q - 2, 1))

@@ -10,6 +10,7 @@ import datetime as dt
 from typing import Any
 
 from resultatrapport.contracts import PopulationKeyBudget
+from resultatrapport.kpis.budget import basis
 from resultatrapport.report.content import ReportData
 
 
@@ -27,6 +28,7 @@ def result_rows(data: ReportData, signed_by: str, signed_on: dt.date) -> list[di
             "Målværdi": r["target"],
             "Operator": r["operator"],
             "Status": r["status"],
+            "Usikker": r["uncertain"],
             "Grundlag": r["n"],
             "Nedre 95 %": r["low"],
             "Øvre 95 %": r["high"],
@@ -60,6 +62,7 @@ def municipality_rows(data: ReportData) -> list[dict[str, Any]] | None:
                 "Folketal": b.get("population", s.get("folketal")),
                 "Folketal opgjort": b.get("quarter", s.get("folketal_opgjort")),
                 "Andel": b.get("share_pct"),
+                "Fordelingsgrundlag": basis(budget, data.year),
                 "Bevilling": b.get("amount"),
                 "Individuelle vejledninger": s.get("individuelle_vejledninger"),
                 "Måltal": s.get("maaltal"),

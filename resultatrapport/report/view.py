@@ -7,17 +7,25 @@ comes from the results table, the budget or the ingestion records.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from typing import Any
 
 from resultatrapport.contracts import PopulationKeyBudget
+from resultatrapport.kpis.budget import NOT_COMPUTED, basis
 from resultatrapport.report import charts
 from resultatrapport.report.content import ReportData
-from resultatrapport.report.danish import DASH, OPERATOR_SIGN, UNIT_DECIMALS, long_date, number
+from resultatrapport.report.danish import (
+    DASH,
+    OPERATOR_SIGN,
+    UNIT_DECIMALS,
+    long_date,
+    number,
+    quarter_start,
+)
 
 STATUS_CLASS = {
     "Opfyldt": "ok",
     "Ikke opfyldt": "fail",
-    "Usikker": "unsure",
     "Ikke målbar": "na",
     "Intet mål i år": "none",
 }
@@ -74,17 +82,26 @@ def _kpi_chart(data: ReportData, kpi: Any) -> str:
 
 def _detail_table(data: ReportData, kpi: Any, rows: list[dict[str, Any]]) -> dict[str, Any]:
     """A KPI's detail rows as a table: Danish headers, formatted cells."""
-    if kpi.kind == "spread":
-        headers = ["Kommune", "Folketal", "Måltal", "Individuelle vejledninger", "Afvigelse"]
+    if kpi.kind == "spread":  # alphabetical; each municipality's place said in words
+        band = number(kpi.params.band_pct)
+        headers = ["Kommune", "Folketal", "Måltal", "Individuelle vejledninger", "Afvigelse",
+                   f"Spændet ±{band} %"]  # fmt: skip
+
+        def place(r: dict[str, Any]) -> str:
+            if r["inden_for_spaend"]:
+                return "Inden for"
+            return "Under: inviteres til dialog" if r["afvigelse_pct"] < 0 else "Over"
+
         body = [
             [
                 r["kommune"],
                 number(r["folketal"]),
                 number(r["maaltal"], 1),
                 number(r["individuelle_vejledninger"]),
-                f"{number(r['afvigelse_pct'], 1)} %" + ("" if r["inden_for_spaend"] else " *"),
+                f"{number(r['afvigelse_pct'], 1)} %",
+                place(r),
             ]
-            for r in rows
+            for r in sorted(rows, key=lambda r: str(r["kommune"]))
         ]
         return {"headers": headers, "rows": body, "numeric_from": 1}
     if kpi.kind == "nps":  # one row: the number of answers per score
@@ -127,6 +144,7 @@ def build(
                 "target": fmt_target(r),
                 "status": r["status"],
                 "status_class": STATUS_CLASS[r["status"]],
+                "uncertain": bool(r["uncertain"]),
                 "interval": fmt_interval(r),
                 "n": number(r["n"]) if r["n"] is not None else "",
                 "suppressed": r["suppressed"],
@@ -155,6 +173,7 @@ def build(
                 "target": fmt_target(r) or "Intet mål i år",
                 "status": r["status"],
                 "status_class": STATUS_CLASS[r["status"]],
+                "uncertain": bool(r["uncertain"]),
                 "interval": fmt_interval(r),
                 "n": number(r["n"]) if r["n"] is not None else "",
                 "remark": r["remark"] or "",
@@ -197,6 +216,13 @@ def build(
     if not isinstance(budget, PopulationKeyBudget):
         budget_total = next((b["amount"] for b in data.budget if b["key"] == "total"), 0) or 0
     quarter = next((b["quarter"] for b in data.budget if b["quarter"]), None)
+    not_computed = next((b["remark"] for b in data.budget if b["key"] == NOT_COMPUTED), "")
+    grounds = basis(budget, data.year)
+    budget_title = budget.title
+    if grounds == "Beregnet":  # not KL's bilag a: the title and a sentence say so
+        budget_title = re.sub(r"^Bilag [a-z]:\s*", "", budget.title)
+        if quarter:
+            budget_title += f", beregnet efter folketallet {quarter_start(quarter)}"
 
     methods = [
         {"id": k.id, "name": k.name, "method": k.method}
@@ -260,12 +286,14 @@ def build(
         "footnotes": footnotes,
         "sections": sections,
         "budget": {
-            "title": budget.title,
+            "title": budget_title,
+            "computed": grounds == "Beregnet",
+            "not_computed": not_computed,
             "note": budget.note,
             "interpretation": budget.interpretation,
             "rows": budget_rows,
             "total": number(budget_total),
-            "quarter": quarter,
+            "quarter": quarter_start(quarter) if quarter else None,
             "by_population": isinstance(budget, PopulationKeyBudget),
         },
         "methods": methods,
