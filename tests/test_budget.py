@@ -39,3 +39,58 @@ def test_indexed_sum_with_earmark(con):
     assert amounts["rest"] == 2_811_716 - 375_000
     with pytest.raises(BudgetError, match="2022"):
         indexed_sum(con, 2_762_000, 2020, 2022)
+
+
+def test_a_missing_population_quarter_is_one_sentence_naming_file_quarter_and_municipalities(
+    con,
+):
+    from resultatrapport.contracts import load_contracts
+    from resultatrapport.kpis.budget import budget_lines
+
+    kkr = load_contracts()["kkr-midtjylland-2026"]
+    _population(con, 2026, [(751, "2024K1", 1)])  # only an older quarter was delivered
+    result = budget_lines(con, kkr.budget, 2026)
+    assert result.lines == [] and result.incomplete
+    assert result.remark == (
+        "folketal.csv mangler 2025K1 for 19 kommuner; fordelingen for 2026 bruger 2025K1"
+    )
+    _population(con, 2026, [(c, "2025K1", 1000) for c in kkr.budget.municipalities[1:]])
+    assert budget_lines(con, kkr.budget, 2026).remark == (
+        "folketal.csv mangler 2025K1 for Horsens; fordelingen for 2026 bruger 2025K1"
+    )
+
+
+def test_a_missing_price_index_names_the_file_and_the_years(con):
+    _index(con, 2022, [(2020, 100.0)])
+    with pytest.raises(BudgetError) as err:
+        indexed_sum(con, 2_762_000, 2020, 2022)
+    assert str(err.value) == (
+        "prisindeks.csv mangler indekset for 2022; kontraktsummen for 2022 reguleres fra 2020 "
+        "til 2022"
+    )
+
+
+def test_the_contract_year_without_a_grant_is_no_missing_input(con):
+    from resultatrapport.contracts import load_contracts
+    from resultatrapport.kpis.budget import basis, budget_lines
+
+    kkr = load_contracts()["kkr-midtjylland-2026"]
+    result = budget_lines(con, kkr.budget, 2027)
+    assert result.lines == [] and not result.incomplete
+    assert basis(kkr.budget, 2026) == "Beregnet"  # the file carries no KL key
+
+
+def test_kl_key_from_the_contract_file_is_used_as_given(con):
+    from resultatrapport.contracts import load_contracts
+    from resultatrapport.kpis.budget import basis, budget_lines
+
+    budget = load_contracts()["kkr-midtjylland-2026"].budget
+    codes = budget.municipalities
+    amounts = {c: 44_815_000 // len(codes) for c in codes}
+    amounts[codes[0]] += 44_815_000 - sum(amounts.values())
+    keyed = budget.model_validate({**budget.model_dump(), "kl_key": {2026: amounts}})
+    lines = budget_lines(con, keyed, 2026).lines  # no population needed
+    assert [line.amount for line in lines] == [amounts[c] for c in codes]
+    assert basis(keyed, 2026) == "KL" and basis(keyed, 2027) == "Beregnet"
+    with pytest.raises(ValueError, match="adds up to"):
+        budget.model_validate({**budget.model_dump(), "kl_key": {2026: {**amounts, 615: 1}}})
