@@ -20,6 +20,7 @@ from functools import cache
 from pathlib import Path, PurePosixPath
 
 from resultatrapport.formats import FORMATS, SourceFormat
+from resultatrapport.texts import classify as classify_text
 
 _YEAR = re.compile(r"(?<![0-9])(?:19|20)[0-9]{2}(?![0-9])")
 
@@ -56,7 +57,9 @@ def _stem(fmt: SourceFormat) -> str:
 
 
 def is_delivery(relpath: str) -> bool:
-    return any(p.fullmatch(relpath) for _, p in _patterns())
+    """A declared delivery: a source format's file, or the report owner's texts of a contract
+    and year (``<org>/tekster/<contract-id>_<YYYY>.md``)."""
+    return any(p.fullmatch(relpath) for _, p in _patterns()) or classify_text(relpath) is not None
 
 
 def _walk(root: Path) -> list[str]:

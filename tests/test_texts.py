@@ -362,3 +362,88 @@ def test_the_path_pattern_classifies_texts_files() -> None:
         "erhvervshus-midtjylland/crm/kkr-midtjylland-2026_2026.md",
     ):
         assert texts.classify(other) is None
+
+
+# --- a delivery like the others: inventory, sensor, schedules, lineage --------------------------
+
+
+def test_the_inventory_counts_a_texts_file_as_a_delivery(tmp_path: Path) -> None:
+    from resultatrapport.inventory import is_delivery, unrecognised_files
+
+    inbox = tmp_path / "inbox"
+    folder = inbox / "erhvervshus-midtjylland/tekster"
+    folder.mkdir(parents=True)
+    (folder / "kkr-midtjylland-2026_2026.md").write_text("## Forsvar\n\nX\n", encoding="utf-8")
+    (folder / "kkr-midtjylland-2026_2026 (kopi).md").write_text("x", encoding="utf-8")
+    assert is_delivery(FILE)
+    assert [s.relpath for s in unrecognised_files(inbox)] == [
+        "erhvervshus-midtjylland/tekster/kkr-midtjylland-2026_2026 (kopi).md"
+    ]
+
+
+def test_the_inbox_sensor_reingests_a_new_or_changed_text_like_any_delivery(contracts) -> None:
+    from resultatrapport.pipelines.automation import inbox_requests
+
+    crm = "erhvervshus-midtjylland/crm/vejledningsforloeb_2026.csv"
+    state = {FILE: [10, 1, "sha-new"], crm: [10, 1, "sha-crm"]}
+    requests, ignored = inbox_requests(contracts.values(), [FILE, crm], 2026, state, {})
+    [request] = requests
+    assert request.partition_key == "2026" and not ignored
+    chosen = {k.to_user_string() for k in request.asset_selection or []}
+    assert "ingest/erhvervshus_midtjylland/report_texts/kkr_midtjylland_2026" in chosen
+    assert "ingest/erhvervshus_midtjylland/crm_cases" in chosen
+    assert FILE in request.tags["files"]
+    # the same content as the warehouse holds: nothing to do
+    held = {(f"report_texts:{KKR}", "erhvervshus-midtjylland", 2026): "sha-new"}
+    requests, ignored = inbox_requests(contracts.values(), [FILE], 2026, state, held)
+    assert not requests and ignored == [f"{FILE}: already ingested with this content"]
+    # a changed text is a new run (another run key)
+    again, _ = inbox_requests(contracts.values(), [FILE], 2026, {FILE: [11, 2, "sha-newer"]}, held)
+    first, _ = inbox_requests(contracts.values(), [FILE], 2026, state, {})
+    assert again[0].run_key != first[0].run_key
+
+
+def test_the_sensor_ignores_texts_of_no_contract_or_of_a_future_year(contracts) -> None:
+    from resultatrapport.pipelines.automation import inbox_requests
+
+    other = "erhvervshus-midtjylland/tekster/ukendt-kontrakt_2026.md"
+    wrong_org = "viborgegnens-erhvervsraad/tekster/kkr-midtjylland-2026_2026.md"
+    later = "erhvervshus-midtjylland/tekster/kkr-midtjylland-2026_2027.md"
+    state = {p: [1, 1, "x"] for p in (other, wrong_org, later)}
+    requests, ignored = inbox_requests(contracts.values(), list(state), 2026, state, {})
+    assert not requests and len(ignored) == 3
+
+
+def test_after_ingesting_texts_the_contract_year_is_rebuilt(contracts) -> None:
+    from resultatrapport.assets.texts import texts_key
+    from resultatrapport.pipelines.automation import texts_contract_years
+
+    key = texts_key(contracts[KKR])
+    found = texts_contract_years(contracts.values(), [key], [2025, 2026, 2027], 2026)
+    assert [(c.id, y) for c, y in found] == [(KKR, 2026)]
+
+
+def test_the_draft_reads_the_texts_and_the_ingestion_jobs_run_them() -> None:
+    from dagster import AssetKey
+
+    from resultatrapport.pipelines.definitions import defs
+
+    texts_key = AssetKey(
+        ["ingest", "erhvervshus_midtjylland", "report_texts", "kkr_midtjylland_2026"]
+    )
+    graph = defs.resolve_asset_graph()
+    draft = AssetKey(["report", "kkr_midtjylland_2026", "draft"])
+    assert texts_key in graph.get(draft).parent_keys
+    for job in ("ingest_kkr_midtjylland_2026", "ingest_all"):
+        assert texts_key in defs.resolve_job_def(job).asset_layer.executable_asset_keys
+    contract_job = defs.resolve_job_def("contract_kkr_midtjylland_2026")
+    assert texts_key not in contract_job.asset_layer.executable_asset_keys
+
+
+def test_the_nightly_and_january_refresh_read_the_texts_too(contracts) -> None:
+    from resultatrapport.pipelines.automation import refresh_request
+
+    request = refresh_request(contracts.values(), 2026, "nightly")
+    chosen = {k.to_user_string() for k in request.asset_selection or []}  # type: ignore[union-attr]
+    assert "ingest/erhvervshus_midtjylland/report_texts/kkr_midtjylland_2026" in chosen
+    assert not any("viborg" in k for k in chosen)

@@ -48,6 +48,7 @@ from dagster import (
 from pydantic import Field
 
 from resultatrapport.assets.common import RETRY, SINGLE_RUN, WAREHOUSE_POOL, years_of
+from resultatrapport.assets.texts import texts_dep
 from resultatrapport.contracts import Contract, PopulationKeyBudget
 from resultatrapport.kpis.budget import NOT_COMPUTED
 from resultatrapport.report import content, publish
@@ -129,6 +130,7 @@ def build_draft_asset(
         deps=[
             report_key(contract, "kpi_results"),
             AssetKey(["budget", contract.scope, "distribution"]),
+            texts_dep(contract),
         ],
         kinds={"pdf"},
         owners=[REPORT_OWNERS],

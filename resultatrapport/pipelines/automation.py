@@ -5,7 +5,8 @@
 - ``january_final_drafts`` (2 January, 03:00): re-ingests last year's deliveries of every
   contract active last year, so its final draft is built from the final data;
 - ``inbox_sensor``: a new or replaced delivery (decided by content hash; a file touched but
-  unchanged triggers nothing) re-ingests only the partitions it belongs to;
+  unchanged triggers nothing) re-ingests only the partitions it belongs to; the report
+  owner's texts (``<org>/tekster/<contract-id>_<YYYY>.md``) are a delivery like the others;
 - ``contracts_after_ingestion``: when an ingestion run succeeds, runs the contract jobs
   (KPIs to draft) for exactly the contract years that read what it ingested, the effect
   KPIs' five years back included. A run whose blocking check failed triggers nothing: the
@@ -44,7 +45,9 @@ from dagster import (
 )
 
 from resultatrapport import settings
+from resultatrapport import texts as owner_texts
 from resultatrapport.assets.ingestion import ingest_key, raw_key
+from resultatrapport.assets.texts import texts_key
 from resultatrapport.contracts import Contract
 from resultatrapport.formats import FORMATS, SourceFormat
 from resultatrapport.kpis.compute import partitions_read
@@ -94,7 +97,7 @@ def refresh_request(contracts: Iterable[Contract], year: int, why: str) -> RunRe
     pairs = by_source({p for c in running for p in contract_sources(c)})
     return RunRequest(
         partition_key=str(year),
-        asset_selection=ingestion_keys(pairs),
+        asset_selection=ingestion_keys(pairs) + [texts_key(c) for c in running],
         tags={"trigger": why, "contracts": ",".join(c.id for c in running)},
     )
 
@@ -199,10 +202,27 @@ def inbox_requests(
 ) -> tuple[list[RunRequest], list[str]]:
     """One ingestion run per year for the changed files some contract reads and the warehouse
     does not already hold in that content; and the files ignored, with why."""
+    contracts = list(contracts)
     readers = {p for c in contracts for p in contract_sources(c)}
     by_year: dict[int, list[tuple[SourceFormat, str | None, str]]] = {}
+    texts_by_year: dict[int, list[tuple[Contract, str]]] = {}  # the report owners' texts
+    held = ingested or {}
     ignored = []
     for relpath in changed:
+        if (text := owner_texts.classify(relpath)) is not None:
+            owner, contract_id, year = text
+            contract = next((c for c in contracts if c.id == contract_id), None)
+            if contract is None or contract.organisation.slug != owner:
+                ignored.append(f"{relpath}: no contract {contract_id} of {owner}")
+            elif not FIRST_YEAR <= year <= current_year:
+                ignored.append(
+                    f"{relpath}: {year} is not a partition ({FIRST_YEAR}-{current_year})"
+                )
+            elif held.get((owner_texts.source_name(contract_id), owner, year)) == state[relpath][2]:
+                ignored.append(f"{relpath}: already ingested with this content")
+            else:
+                texts_by_year.setdefault(year, []).append((contract, relpath))
+            continue
         found = classify(relpath, current_year)
         if found is None:
             ignored.append(f"{relpath}: not a delivery of sources.md")
@@ -219,15 +239,22 @@ def inbox_requests(
             continue
         by_year.setdefault(year, []).append((fmt, org, relpath))
     requests = []
-    for year, files in sorted(by_year.items()):
+    for year in sorted(set(by_year) | set(texts_by_year)):
+        files = by_year.get(year, [])
+        written = sorted(texts_by_year.get(year, []), key=lambda t: t[1])
         keys = ingestion_keys(by_source({(f.name, o) for f, o, _ in files}))
-        content = ",".join(f"{r}={state[r][2]}" for _, _, r in sorted(files, key=lambda f: f[2]))
+        keys += [texts_key(c) for c, _ in written]
+        relpaths = sorted([r for _, _, r in files] + [r for _, r in written])
+        content = ",".join(f"{r}={state[r][2]}" for r in relpaths)
         requests.append(
             RunRequest(
                 run_key=f"inbox:{year}:{hashlib.sha256(content.encode()).hexdigest()[:16]}",
                 partition_key=str(year),
                 asset_selection=keys,
-                tags={"trigger": "inbox", "files": ",".join(r for _, _, r in files)[:1000]},
+                tags={
+                    "trigger": "inbox",
+                    "files": ",".join([r for _, _, r in files] + [r for _, r in written])[:1000],
+                },
             )
         )
     return requests, ignored
@@ -307,6 +334,21 @@ def ingested_pairs(
     return {by_key[key] for key in keys if key in by_key}
 
 
+def texts_contract_years(
+    contracts: Iterable[Contract], keys: Iterable[AssetKey], years: Iterable[int], current_year: int
+) -> list[tuple[Contract, int]]:
+    """The (contract, contract year) drafts that show the report owner's texts among ``keys``
+    materialised for ``years`` (a text is read by its own contract year only)."""
+    keys = set(keys)
+    return [
+        (contract, year)
+        for contract in contracts
+        if texts_key(contract) in keys
+        for year in sorted(set(years))
+        if year in contract.years and year <= current_year
+    ]
+
+
 def build_cascade_sensor(contracts: Mapping[str, Contract], contract_jobs: list[Any]) -> Any:
     @run_status_sensor(
         name="contracts_after_ingestion",
@@ -328,8 +370,13 @@ def build_cascade_sensor(contracts: Mapping[str, Contract], contract_jobs: list[
             if r.event_log_entry.asset_materialization
         ]
         pairs = ingested_pairs(contracts.values(), keys)
-        if not pairs:
+        written = texts_contract_years(contracts.values(), keys, run_years(run.tags), this_year())
+        if not pairs and not written:
             return SkipReason(f"Run {run.run_id} ingested nothing")
+        affected = affected_contract_years(
+            contracts.values(), pairs, run_years(run.tags), this_year()
+        )
+        affected += [cy for cy in written if cy not in affected]
         return [
             RunRequest(
                 run_key=f"{run.run_id}:{contract.id}:{year}",
@@ -337,9 +384,7 @@ def build_cascade_sensor(contracts: Mapping[str, Contract], contract_jobs: list[
                 partition_key=str(year),
                 tags={"trigger": f"ingestion {run.run_id}"},
             )
-            for contract, year in affected_contract_years(
-                contracts.values(), pairs, run_years(run.tags), this_year()
-            )
+            for contract, year in affected
         ] or SkipReason("No contract year reads what was ingested")
 
     return contracts_after_ingestion

@@ -15,6 +15,7 @@ from dagster import BetaWarning, Definitions, PreviewWarning, in_process_executo
 from resultatrapport.assets.ingestion import build_ingestion_assets
 from resultatrapport.assets.kpis import build_contract_assets, contract_partitions, group_name
 from resultatrapport.assets.report import build_draft_asset, build_signoff_assets
+from resultatrapport.assets.texts import build_texts_asset
 from resultatrapport.contracts import ContractError, ContractWarning, load_contract_folder
 from resultatrapport.formats import ORGANISATION_SOURCES
 from resultatrapport.pipelines import automation
@@ -74,11 +75,12 @@ def build_definitions(contracts_dir: Path | None = None) -> Definitions:
         contract_assets = build_contract_assets(contract)
         draft = build_draft_asset(contract, partitions, group)
         signoff, current = build_signoff_assets(contract, partitions, group)
-        assets += [*contract_assets, draft, signoff, current]
+        assets += [*contract_assets, build_texts_asset(contract), draft, signoff, current]
         contract_jobs.append(
             contract_job(contract.id, contract.title, [*contract_assets, draft, current])
         )
-        jobs.append(ingestion_job(contract.id, contract_assets))
+        # the draft too: its upstream holds the report owner's texts
+        jobs.append(ingestion_job(contract.id, [*contract_assets, draft]))
         jobs.append(signoff_job(contract.id, [signoff, current]))
     ingest_all = all_ingestion_job()
     return Definitions(
