@@ -340,6 +340,41 @@ def missing_required(contract: Contract, texts: Mapping[str, str]) -> list[Narra
     return [n for n in contract.narratives if n.required and not texts.get(n.id, "").strip()]
 
 
+@dataclass(frozen=True)
+class Placed:
+    """The year's texts where the report shows them, each a dict for the template: ``title``,
+    ``contract_text``, ``html`` (safe) or ``missing`` (a required text not written: the
+    placeholder names it and the file it is written in). A missing optional text is left
+    out."""
+
+    foreword: list[dict[str, Any]]
+    by_kpi: dict[str, list[dict[str, Any]]]
+    by_section: dict[str, list[dict[str, Any]]]
+
+
+def placed(contract: Contract, texts: Mapping[str, str], year: int) -> Placed:
+    out = Placed([], {}, {})
+    for n in contract.narratives:
+        written = texts.get(n.id, "").strip()
+        if not written and not n.required:
+            continue
+        item = {
+            "id": n.id,
+            "title": n.title,
+            "contract_text": n.contract_text,
+            "html": render(written) if written else Markup(""),
+            "missing": not written,
+            "file": relpath(contract, year),
+        }
+        if n.place == "foreword":
+            out.foreword.append(item)
+        elif isinstance(n.place, KpiPlace):
+            out.by_kpi.setdefault(n.place.kpi, []).append(item)
+        else:
+            out.by_section.setdefault(n.place.section, []).append(item)
+    return out
+
+
 # --- the delivery in the warehouse --------------------------------------------------------
 
 TEXTS_DDL = """

@@ -47,6 +47,7 @@ from dagster import (
 )
 from pydantic import Field
 
+from resultatrapport import texts
 from resultatrapport.assets.common import RETRY, SINGLE_RUN, WAREHOUSE_POOL, years_of
 from resultatrapport.assets.texts import texts_dep
 from resultatrapport.contracts import Contract, PopulationKeyBudget
@@ -228,6 +229,12 @@ def _refusals(con: Any, contract: Contract, year: int, data: content.ReportData)
     if missing:
         reasons.append(f"Resultater mangler for {', '.join(missing)}.")
     reasons += [f"Blokerende kontrol: {f}" for f in data.blocking_failures]
+    if lacking := texts.missing_required(contract, data.texts):
+        reasons.append(
+            "Rapportejerens tekst mangler for: "
+            + "; ".join(n.title for n in lacking)
+            + f" (skrives under hver sin overskrift i {texts.relpath(contract, year)})."
+        )
     reasons += [
         f"Budgettet er ikke beregnet: {b['remark']}."
         for b in data.budget

@@ -16,6 +16,7 @@ from typing import Any
 
 import duckdb
 
+from resultatrapport import texts as owner_texts
 from resultatrapport.contracts import Contract
 from resultatrapport.kpis.compute import CONFIDENTIAL_SOURCES, partitions_read
 
@@ -41,6 +42,8 @@ class ReportData:
     # files of the inbox that are no delivery (the contract's folders, the registers' and
     # the inbox's top level): read by nothing, listed so that nobody thinks they were
     inbox_strays: list[str] = field(default_factory=list)
+    # the report owner's texts of the year: narrative id -> Markdown (the last good file's)
+    texts: dict[str, str] = field(default_factory=dict)
 
     @property
     def spread_kpi(self) -> str | None:
@@ -61,6 +64,11 @@ def _scope_sql(contract: Contract, year: int) -> str:
         + f" AND year IN ({', '.join(map(str, years))}))"
         for (source, org), years in partitions_read(contract, year).items()
     ]
+    # the report owner's texts of the year, a delivery of the contract's own
+    parts.append(
+        f"(source = '{owner_texts.source_name(contract.id)}' AND "
+        f"org = '{contract.organisation.slug}' AND year = {year})"
+    )
     return " OR ".join(parts) or "false"
 
 
@@ -186,18 +194,25 @@ def load(con: duckdb.DuckDBPyConnection, contract: Contract, year: int) -> Repor
                 {"org": contract.organisation.slug},
             ).fetchall()
         ],
+        texts=owner_texts.stored(con, contract.id, year),
     )
 
 
 def data_hash(data: ReportData) -> str:
-    """Fingerprint of what a signed-off version publishes: results, details, budget and the
-    content hashes of the deliveries they rest on (not run ids or timestamps)."""
+    """Fingerprint of what a signed-off version publishes: results, details, budget, the
+    report owner's texts and the content hashes of the deliveries they rest on (not run ids
+    or timestamps)."""
     payload = {
         "contract": data.contract.id,
         "year": data.year,
         "results": data.results,
         "details": data.details,
         "budget": data.budget,
+        # the report owner's texts as the report shows them (a text changed after sign-off
+        # makes the signed version stale)
+        "texts": {
+            key: hashlib.sha256(text.encode()).hexdigest() for key, text in data.texts.items()
+        },
         "inputs": sorted(
             (d["source"], d["org"] or "", d["year"], d["sha256"] or "") for d in data.deliveries
         ),

@@ -10,6 +10,7 @@ import datetime as dt
 import re
 from typing import Any
 
+from resultatrapport import texts as owner_texts
 from resultatrapport.contracts import PopulationKeyBudget
 from resultatrapport.kpis.budget import NOT_COMPUTED, basis
 from resultatrapport.report import charts
@@ -40,7 +41,18 @@ SOURCE_NAMES = {
     "population": "Folketal (Danmarks Statistik)",
     "price_index": "Prisindeks (KL)",
 }
-CHECK_NAMES = {"rows_valid": "Rækker overholder reglerne", "file_trustworthy": "Filen er troværdig"}
+CHECK_NAMES = {
+    "rows_valid": "Rækker overholder reglerne",
+    "file_trustworthy": "Filen er troværdig",
+    owner_texts.CHECK: "Teksten følger formatet",
+}
+
+
+def source_title(source: str) -> str:
+    """A delivery's source as the report names it (the texts: one source per contract)."""
+    if source.startswith(owner_texts.SOURCE + ":"):
+        return "Rapportejerens tekster"
+    return SOURCE_NAMES.get(source, source)
 
 
 def fmt_value(value: float | None, unit: str) -> str:
@@ -156,6 +168,7 @@ def build(
             f"{contract.settings.suppression_threshold} besvarelser eller virksomheder."
         )
 
+    shown = owner_texts.placed(contract, data.texts, data.year)
     sections = []
     for section in contract.report_sections:
         goals: dict[str, list[dict[str, Any]]] = {}
@@ -181,6 +194,7 @@ def build(
                 "chart": "",
                 "detail": _detail_table(data, kpi, rows) if rows else None,
                 "withheld": data.withheld_cells.get(kpi.id, 0),
+                "texts": shown.by_kpi.get(kpi.id, []),
             }
             has_target = any(t is not None for t in kpi.targets.values())
             if kpi.kind in CHART_KINDS and has_target:
@@ -199,7 +213,9 @@ def build(
                     f"{kpi.id}: afvigelse fra måltal pr. kommune (spænd ±{number(band)} %)",
                 )
             goals.setdefault(kpi.goal, []).append(item)
-        sections.append({"title": section, "goals": goals})
+        sections.append(
+            {"title": section, "goals": goals, "texts": shown.by_section.get(section, [])}
+        )
 
     budget = contract.budget
     budget_rows = [
@@ -232,7 +248,7 @@ def build(
     quality = {
         "deliveries": [
             {
-                "source": SOURCE_NAMES.get(d["source"], d["source"]),
+                "source": source_title(d["source"]),
                 "year": d["year"],
                 "file": d["file"],
                 "rows": number(d["rows_read"]),
@@ -252,7 +268,7 @@ def build(
         ],
         "checks": [
             {
-                "source": SOURCE_NAMES.get(c["source"], c["source"]),
+                "source": source_title(c["source"]),
                 "year": c["year"],
                 "check": CHECK_NAMES.get(c["check_name"], c["check_name"]),
                 "outcome": "Bestået"
@@ -284,6 +300,7 @@ def build(
         "parties": contract.parties,
         "summary": summary,
         "footnotes": footnotes,
+        "foreword": shown.foreword,
         "sections": sections,
         "budget": {
             "title": budget_title,
