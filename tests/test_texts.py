@@ -447,3 +447,30 @@ def test_the_nightly_and_january_refresh_read_the_texts_too(contracts) -> None:
     chosen = {k.to_user_string() for k in request.asset_selection or []}  # type: ignore[union-attr]
     assert "ingest/erhvervshus_midtjylland/report_texts/kkr_midtjylland_2026" in chosen
     assert not any("viborg" in k for k in chosen)
+
+
+# --- the sample generator ---------------------------------------------------------------------
+
+
+def test_the_sample_writes_every_declared_section_for_each_contract_year(tmp_path, contracts):
+    from resultatrapport.sample.texts import write_texts
+
+    written = write_texts(tmp_path, range(2020, 2028), seed=7)
+    assert sorted(written) == [
+        f"erhvervshus-midtjylland/tekster/{KKR}_2026.md",
+        f"erhvervshus-midtjylland/tekster/{KKR}_2027.md",
+        *(f"viborgegnens-erhvervsraad/tekster/{VER}_{y}.md" for y in range(2020, 2024)),
+    ]
+    assert {w["line_ending"] for w in written.values()} == {"LF", "CRLF"}
+    assert {w["encoding"] for w in written.values()} == {"utf-8", "utf-8-sig"}
+    for relpath in written:
+        _, contract_id, year = texts.classify(relpath)  # type: ignore[misc]
+        contract = contracts[contract_id]
+        sections = texts.parse((tmp_path / relpath).read_bytes(), contract, relpath)
+        assert [s.id for s in sections] == [n.id for n in contract.narratives]
+        assert all(str(year) in s.markdown for s in sections if s.id in ("F1-1", "V4-A1"))
+        assert not texts.missing_required(contract, {s.id: s.markdown for s in sections})
+    again = write_texts(tmp_path / "again", [2026], seed=7)
+    assert again[FILE]["sha256"] == written[FILE]["sha256"]
+    other = write_texts(tmp_path / "other", [2026], seed=8)
+    assert other[FILE]["sha256"] != written[FILE]["sha256"]

@@ -34,6 +34,7 @@ import pyarrow.compute as pc
 
 from resultatrapport.formats import FORMATS
 from resultatrapport.rules import municipalities
+from resultatrapport.sample.texts import write_texts
 from resultatrapport.sample.writers import (
     CHUNK_ROWS,
     DATE,
@@ -820,6 +821,8 @@ def _generate(
         "scale": scale,
         "years": years,
         "files": w.files,
+        # the report owner's texts (Markdown, not a table): every declared section
+        "texts": write_texts(out, years, seed),
         "bad_rows": sorted(bad, key=lambda b: (b["file"], b["line"], b["kind"])),
         "personal_data": {"cpr": sorted(cprs_written), "emails": sorted(emails_written)},
         "effects": effects,
