@@ -178,6 +178,31 @@ def test_nps_chart_groups():
         charts.nps_distribution({11: 3}, "K7")
 
 
+def test_nps_chart_draws_a_withheld_answer_as_withheld_never_as_zero():
+    everything = texts(nps_chart())
+    drawn = texts(charts.nps_distribution({**NPS_COUNTS, 1: None, 4: None}, "K7"))
+    assert drawn.count("–") == 2 and "Diskretioneret (–)" in drawn
+    # the bar labels of answer 1 (count 1) and answer 4 (none) are gone, not drawn as 0
+    assert drawn.count("1") == everything.count("1") - 1
+    assert drawn.count("0") == everything.count("0") - 1
+    assert texts(charts.nps_distribution({9: None}, "K7")).count("–") == 1  # not "Ingen data"
+
+
+def test_kpi_chart_says_a_withheld_year_is_withheld_not_unmeasured():
+    args = {"years": [2026, 2027], "targets": [70, 70], "operator_by_year": [">=", ">="]}
+    drawn = texts(
+        charts.kpi_over_years(
+            values=[72.0, None],
+            path=[None, None],
+            unit="NPS",
+            title="K7",
+            withheld=[False, True],
+            **args,
+        )
+    )
+    assert "– diskretioneret" in drawn and "ikke målt" not in drawn
+
+
 def test_municipal_chart():
     svg = municipal_chart()
     drawn = texts(svg)

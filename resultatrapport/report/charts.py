@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import io
 import math
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
@@ -30,7 +30,7 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 from matplotlib.ticker import Formatter, MaxNLocator
 
-from resultatrapport.report.danish import OPERATOR_SIGN, UNIT_DECIMALS, number
+from resultatrapport.report.danish import DASH, OPERATOR_SIGN, UNIT_DECIMALS, number
 
 if TYPE_CHECKING:
     from matplotlib.typing import RcKeyType
@@ -53,6 +53,7 @@ DETRACTOR_RED = "#c0392b"
 PASSIVE_GREY = "#95a5a6"
 PROMOTER_GREEN = "#27ae60"
 TEXT_GREY = "#555555"
+WITHHELD_GREY = "#9a9a9a"  # the hatching of a figure withheld for confidentiality
 
 
 _STYLE: dict[RcKeyType, Any] = {
@@ -204,10 +205,12 @@ def kpi_over_years(
     low: list[float | None] | None = None,
     high: list[float | None] | None = None,
     decimals: int | None = None,
+    withheld: list[bool] | None = None,
 ) -> str:
     """A KPI's result per contract year as bars, with the year's target and the path.
 
-    A missing value draws no bar but a small "ikke målt" at the base. A target is a short
+    A missing value draws no bar but a small "ikke målt" at the base; a value withheld for
+    confidentiality (``withheld`` true for its year) "– diskretioneret" instead, never a 0. A target is a short
     dark red dashed marker over its year; under the year it is spelt out with its operator
     ("Mål ≥ 550", or "Intet mål" for a year without one). The path (the straight line
     towards a later target) is a grey dotted line with markers, labelled as not being a
@@ -229,8 +232,10 @@ def kpi_over_years(
         path=path,
         low=low,
         high=high,
+        withheld=withheld,
     )
     vals = [_clean(v) for v in values]
+    hidden = withheld if withheld is not None else [False] * n
     tgts = [_clean(t) for t in targets]
     paths = [_clean(p) for p in path]
     lows = [_clean(v) for v in low] if low is not None else [None] * n
@@ -345,7 +350,7 @@ def kpi_over_years(
         for x, v in zip(xs, vals, strict=True):
             if v is None:
                 ax.annotate(
-                    "ikke målt",
+                    f"{DASH} diskretioneret" if hidden[x] else "ikke målt",
                     xy=(x, 0),
                     xytext=(0, 3),
                     textcoords="offset points",
@@ -389,17 +394,22 @@ def kpi_over_years(
         return _to_svg(fig)
 
 
-def nps_distribution(counts: dict[int, int], title: str) -> str:
+def nps_distribution(counts: Mapping[int, int | None], title: str) -> str:
     """The answers to the recommendation question (0-10) as bars coloured by NPS group.
 
     Keys are the answers 0..10 (a missing key counts 0); a key outside 0..10 is an error.
-    No answers at all give the "Ingen data" figure.
+    A count of None is withheld for confidentiality: it is drawn as withheld, never as 0 (a
+    light hatched column over the whole height with "–" at its foot, and "Diskretioneret"
+    in the legend). No answers at all give the "Ingen data" figure.
     """
     bad = sorted(k for k in counts if k not in range(11))
     if bad:
         raise ValueError(f"nps_distribution: answers outside 0-10: {bad}")
-    if not any(counts.values()):
+    withheld = [a for a in range(11) if a in counts and counts[a] is None]
+    shown = {a: int(v) for a, v in counts.items() if v is not None}
+    if not any(shown.values()) and not withheld:
         return _no_data(title)
+    top = max([*shown.values(), 1]) * 1.15
     groups = [
         ("Kritikere (0-6)", range(0, 7), DETRACTOR_RED),
         ("Passive (7-8)", range(7, 9), PASSIVE_GREY),
@@ -411,14 +421,37 @@ def nps_distribution(counts: dict[int, int], title: str) -> str:
         ax.grid(axis="x", visible=False)
         handles: list[Any] = []
         for label, answers, colour in groups:
-            heights = [int(counts.get(a, 0)) for a in answers]
-            bars = ax.bar(list(answers), heights, width=0.7, color=colour, zorder=2)
+            xs = [a for a in answers if a not in withheld]
+            heights = [shown.get(a, 0) for a in xs]
+            bars = ax.bar(xs, heights, width=0.7, color=colour, zorder=2)
             ax.bar_label(bars, labels=[number(h) for h in heights], padding=2, fontsize=7.5)
             handles.append(Patch(color=colour, label=label))
+        if withheld:
+            hatch: dict[str, Any] = {
+                "facecolor": "none",
+                "edgecolor": WITHHELD_GREY,
+                "hatch": "////",
+            }
+            ax.bar(withheld, [top] * len(withheld), width=0.7, linewidth=0, zorder=1, **hatch)
+            for a in withheld:
+                ax.annotate(
+                    DASH,
+                    xy=(a, 0),
+                    xytext=(0, 2),
+                    textcoords="offset points",
+                    ha="center",
+                    va="bottom",
+                    fontsize=9,
+                    fontweight="bold",
+                    color="#222222",
+                    bbox={"boxstyle": "square,pad=0.15", "facecolor": "white", "linewidth": 0},
+                    zorder=3,
+                )
+            handles.append(Patch(linewidth=0.6, label=f"Diskretioneret ({DASH})", **hatch))
         ax.set_xlim(-0.6, 10.6)
         ax.set_xticks(range(11), [str(a) for a in range(11)])
         ax.tick_params(axis="x", length=0)
-        ax.set_ylim(0, max(counts.values()) * 1.15)
+        ax.set_ylim(0, top)
         ax.yaxis.set_major_locator(MaxNLocator(nbins=5, integer=True))
         ax.yaxis.set_major_formatter(DanishFormatter())
         ax.set_xlabel("Svar på 'Anbefaling (0-10)'")

@@ -201,7 +201,7 @@ def build(
                 item["chart"] = _kpi_chart(data, kpi)
             if kpi.kind == "nps" and rows and has_target:
                 item["chart2"] = charts.nps_distribution(
-                    {int(d["score"]): int(d["antal"] or 0) for d in rows},
+                    {int(d["score"]): d["antal"] for d in rows},  # None: withheld
                     f"{kpi.id}: fordeling af svar på anbefalingsspørgsmålet",
                 )
             if kpi.kind == "spread" and rows:
