@@ -8,7 +8,7 @@ import pytest
 from resultatrapport.contracts import load_contracts
 from resultatrapport.kpis.compute import evaluate
 from resultatrapport.kpis.kinds import Measure
-from resultatrapport.report.content import _withhold_small_cells
+from resultatrapport.report.confidential import withhold_small_cells
 
 
 @pytest.fixture(scope="module")
@@ -46,6 +46,6 @@ def test_an_effect_dominated_by_two_firms_is_withheld(kkr):
 
 def test_small_cells_in_a_detail_table_are_withheld():
     rows = [{"score": s, "antal": n} for s, n in enumerate([0, 1, 2, 3, 40])]
-    shown, withheld = _withhold_small_cells(rows, threshold=3)
+    shown, withheld = withhold_small_cells(rows, threshold=3)
     assert [r["antal"] for r in shown] == [0, None, None, 3, 40]
     assert withheld == 2

@@ -18,7 +18,8 @@ import duckdb
 
 from resultatrapport import texts as owner_texts
 from resultatrapport.contracts import Contract
-from resultatrapport.kpis.compute import CONFIDENTIAL_SOURCES, partitions_read
+from resultatrapport.kpis.compute import partitions_read
+from resultatrapport.report import confidential
 
 RESULT_COLUMNS = (
     "kpi_id, position, name, goal, report_section, kind, unit, value, target, operator, "
@@ -104,21 +105,43 @@ def blocking_failures(con: duckdb.DuckDBPyConnection, contract: Contract, year: 
     ]
 
 
-def _withhold_small_cells(
-    rows: list[dict[str, Any]], threshold: int
-) -> tuple[list[dict[str, Any]], int]:
-    """Counts of answers below the threshold (but above 0) are withheld: None."""
-    withheld = 0
-    out = []
-    for row in rows:
-        new = dict(row)
-        for key in ("antal",):
-            value = new.get(key)
-            if isinstance(value, int) and 0 < value < threshold:
-                new[key] = None
-                withheld += 1
-        out.append(new)
-    return out, withheld
+def _details(
+    con: duckdb.DuckDBPyConnection, contract: Contract, year: int
+) -> dict[str, list[dict[str, Any]]]:
+    """The KPI detail rows of a year as stored (nothing withheld yet)."""
+    details: dict[str, list[dict[str, Any]]] = {}
+    for kpi_id, row in con.execute(
+        "SELECT kpi_id, row FROM kpi.details WHERE contract = $c AND year = $y "
+        "ORDER BY kpi_id, row_no",
+        {"c": contract.id, "y": year},
+    ).fetchall():
+        details.setdefault(kpi_id, []).append(json.loads(row))
+    return details
+
+
+def _withhold_in_history(
+    con: duckdb.DuckDBPyConnection,
+    contract: Contract,
+    history: dict[str, list[dict[str, Any]]],
+    year: int,
+    results: list[dict[str, Any]],
+) -> None:
+    """A value withheld in a year's report is withheld in the charts of later years too:
+    each earlier year's suppression, as that year's report made it (``results``: the
+    year's, as published)."""
+    hidden = {(year, r["kpi_id"]) for r in results if r["suppressed"]}
+    for earlier in sorted({h["year"] for rows in history.values() for h in rows} - {year}):
+        stored = _records(
+            con,
+            f"SELECT {RESULT_COLUMNS} FROM kpi.results WHERE contract = $c AND year = $y",
+            {"c": contract.id, "y": earlier},
+        )
+        shown, _, _ = confidential.protect(contract, stored, _details(con, contract, earlier))
+        hidden |= {(earlier, r["kpi_id"]) for r in shown if r["suppressed"]}
+    for kpi_id, rows in history.items():
+        for row in rows:
+            if (row["year"], kpi_id) in hidden:
+                row.update(value=None, low=None, high=None, suppressed=True)
 
 
 def load(con: duckdb.DuckDBPyConnection, contract: Contract, year: int) -> ReportData:
@@ -132,23 +155,17 @@ def load(con: duckdb.DuckDBPyConnection, contract: Contract, year: int) -> Repor
     history: dict[str, list[dict[str, Any]]] = {}
     for row in _records(
         con,
-        "SELECT kpi_id, year, value, target, operator, low, high, path_value FROM kpi.results "
-        "WHERE contract = $c AND year <= $y ORDER BY year",
+        "SELECT kpi_id, year, value, target, operator, low, high, path_value, suppressed "
+        "FROM kpi.results WHERE contract = $c AND year <= $y ORDER BY year",
         params,
     ):
         history.setdefault(row["kpi_id"], []).append(row)
-    details: dict[str, list[dict[str, Any]]] = {}
-    for kpi_id, row in con.execute(
-        "SELECT kpi_id, row FROM kpi.details WHERE contract = $c AND year = $y "
-        "ORDER BY kpi_id, row_no",
-        params,
-    ).fetchall():
-        details.setdefault(kpi_id, []).append(json.loads(row))
-    withheld: dict[str, int] = {}
-    threshold = contract.settings.suppression_threshold
-    for kpi in contract.kpis:
-        if kpi.id in details and CONFIDENTIAL_SOURCES & set(kpi.sources):
-            details[kpi.id], withheld[kpi.id] = _withhold_small_cells(details[kpi.id], threshold)
+    # small cells withheld, and the figures that would give them away (primary and
+    # complementary suppression)
+    results, details, withheld = confidential.protect(
+        contract, results, _details(con, contract, year)
+    )
+    _withhold_in_history(con, contract, history, year, results)
     budget = _records(
         con,
         "SELECT key, name, amount, population, quarter, share_pct, remark FROM kpi.budget "

@@ -89,6 +89,7 @@ def _kpi_chart(data: ReportData, kpi: Any) -> str:
         title=f"{kpi.id}: resultat og mål i kontraktperioden",
         low=[r["low"] if r else None for r in rows],
         high=[r["high"] if r else None for r in rows],
+        withheld=[bool(r and r["suppressed"]) for r in rows],
     )
 
 
@@ -165,7 +166,8 @@ def build(
     if any(s["suppressed"] for s in summary) or any(data.withheld_cells.values()):
         footnotes.append(
             "– betyder, at tallet er diskretioneret: det hviler på færre end "
-            f"{contract.settings.suppression_threshold} besvarelser eller virksomheder."
+            f"{contract.settings.suppression_threshold} besvarelser eller virksomheder, eller "
+            "et andet diskretioneret tal kunne ellers regnes ud af det."
         )
 
     shown = owner_texts.placed(contract, data.texts, data.year)
