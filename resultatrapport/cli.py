@@ -393,6 +393,21 @@ KPI_KEYS = (
 )
 
 
+def _published(con: Any, contract_id: str, year: int) -> dict[str, dict[str, Any]]:
+    """The year's results as the report publishes them (complementary suppression applied),
+    by KPI id; empty for a contract that is not (or no longer) a valid contract file."""
+    from resultatrapport.contracts import ContractError, load_contract_folder
+    from resultatrapport.report import content
+
+    try:
+        contract = load_contract_folder().contracts.get(contract_id)
+    except ContractError:
+        return {}
+    if contract is None:
+        return {}
+    return {r["kpi_id"]: r for r in content.published(con, contract, year)[0]}
+
+
 def cmd_kpis(args: argparse.Namespace) -> int:
     """Print the results table of a contract and year (read from the warehouse)."""
     import duckdb
@@ -413,6 +428,7 @@ def cmd_kpis(args: argparse.Namespace) -> int:
             ).fetchall()
         except (duckdb.CatalogException, duckdb.BinderException):
             rows = []  # no results table, or one made by an older version
+        shown = _published(con, args.contract, args.year) if rows else {}
     if not rows:
         print(
             f"No results for {args.contract} {args.year}: run `resultatrapport run` first.",
@@ -420,6 +436,8 @@ def cmd_kpis(args: argparse.Namespace) -> int:
         )
         return 2
     records = [dict(zip(KPI_KEYS, row, strict=True)) for row in rows]
+    for r in records:  # as the report and the submissions publish it
+        r.update({key: shown[r["id"]][key] for key in KPI_KEYS[3:] if r["id"] in shown})
     if args.json:
         import json
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import json
 import shutil
 from dataclasses import asdict
 from pathlib import Path
@@ -227,7 +228,7 @@ def test_the_answer_chart_draws_a_withheld_cell_as_withheld_not_as_zero(warehous
 
 @pytest.mark.slow
 def test_a_withheld_segment_empties_the_other_segment_in_the_report_and_the_csv(
-    warehouse, kkr, tmp_path
+    warehouse, kkr, tmp_path, monkeypatch, capsys
 ):
     copy = tmp_path / "warehouse.duckdb"
     shutil.copyfile(warehouse, copy)
@@ -254,3 +255,10 @@ def test_a_withheld_segment_empties_the_other_segment_in_the_report_and_the_csv(
     page = view.build(data, draft=True, provenance={})
     summary = {s["id"]: s for s in page["summary"]}
     assert summary["M3-D"]["value"] == "–" and summary["M3-D"]["suppressed"]
+    # and `kpis --json` says what the report says
+    monkeypatch.setenv("RESULTATRAPPORT_WAREHOUSE", str(copy))
+    capsys.readouterr()
+    assert main(["kpis", "--contract", KKR, "--year", "2026", "--json"]) == 0
+    listed = {r["id"]: r for r in json.loads(capsys.readouterr().out)}
+    assert (listed["M3-D"]["value"], listed["M3-D"]["suppressed"]) == (None, True)
+    assert listed["M3"]["value"] is not None

@@ -131,12 +131,7 @@ def _withhold_in_history(
     year's, as published)."""
     hidden = {(year, r["kpi_id"]) for r in results if r["suppressed"]}
     for earlier in sorted({h["year"] for rows in history.values() for h in rows} - {year}):
-        stored = _records(
-            con,
-            f"SELECT {RESULT_COLUMNS} FROM kpi.results WHERE contract = $c AND year = $y",
-            {"c": contract.id, "y": earlier},
-        )
-        shown, _, _ = confidential.protect(contract, stored, _details(con, contract, earlier))
+        shown, _, _ = published(con, contract, earlier)
         hidden |= {(earlier, r["kpi_id"]) for r in shown if r["suppressed"]}
     for kpi_id, rows in history.items():
         for row in rows:
@@ -144,14 +139,24 @@ def _withhold_in_history(
                 row.update(value=None, low=None, high=None, suppressed=True)
 
 
-def load(con: duckdb.DuckDBPyConnection, contract: Contract, year: int) -> ReportData:
-    params = {"c": contract.id, "y": year}
+def published(
+    con: duckdb.DuckDBPyConnection, contract: Contract, year: int
+) -> tuple[list[dict[str, Any]], dict[str, list[dict[str, Any]]], dict[str, int]]:
+    """The year's results and detail rows as the report and the submissions publish them:
+    small cells withheld, and the figures that would give them away (primary and
+    complementary suppression); with the number of withheld detail cells per KPI."""
     results = _records(
         con,
         f"SELECT {RESULT_COLUMNS} FROM kpi.results WHERE contract = $c AND year = $y "
         "ORDER BY position",
-        params,
+        {"c": contract.id, "y": year},
     )
+    return confidential.protect(contract, results, _details(con, contract, year))
+
+
+def load(con: duckdb.DuckDBPyConnection, contract: Contract, year: int) -> ReportData:
+    params = {"c": contract.id, "y": year}
+    results, details, withheld = published(con, contract, year)
     history: dict[str, list[dict[str, Any]]] = {}
     for row in _records(
         con,
@@ -160,11 +165,6 @@ def load(con: duckdb.DuckDBPyConnection, contract: Contract, year: int) -> Repor
         params,
     ):
         history.setdefault(row["kpi_id"], []).append(row)
-    # small cells withheld, and the figures that would give them away (primary and
-    # complementary suppression)
-    results, details, withheld = confidential.protect(
-        contract, results, _details(con, contract, year)
-    )
     _withhold_in_history(con, contract, history, year, results)
     budget = _records(
         con,
