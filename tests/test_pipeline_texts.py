@@ -1,0 +1,176 @@
+"""Integration: the report owner's texts through Dagster, from the inbox to the signed PDF, on
+a generated inbox. The tests share one warehouse and output folder and run in order: the
+texts in the draft, v1, a changed text makes v1 stale and the next sign-off v2, a missing
+required text gives the placeholder and a refused sign-off, an unknown heading fails the
+blocking check at its line."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from resultatrapport import texts
+from resultatrapport.contracts import Contract, load_contracts
+from resultatrapport.sample.generate import generate_inbox
+from tests.test_pipeline_report import Env, cli, pdftotext
+
+pytestmark = pytest.mark.slow
+KKR = "kkr-midtjylland-2026"
+VER = "viborg-ver-2020"
+TEXTS_KEY = "ingest/erhvervshus_midtjylland/report_texts/kkr_midtjylland_2026"
+
+
+@pytest.fixture(scope="module")
+def env(tmp_path_factory: pytest.TempPathFactory) -> Env:
+    root = tmp_path_factory.mktemp("texts")
+    inbox = root / "inbox"
+    generate_inbox(inbox, range(2020, 2027), scale=0.05, seed=11)
+    return Env(root, inbox)
+
+
+@pytest.fixture(scope="module")
+def kkr() -> Contract:
+    return load_contracts()[KKR]
+
+
+def texts_path(env: Env, contract: Contract, year: int = 2026) -> Path:
+    return env.inbox / texts.relpath(contract, year)
+
+
+def sections(env: Env, contract: Contract, year: int = 2026) -> dict[str, str]:
+    """The file's sections by title."""
+    path = texts_path(env, contract, year)
+    found = texts.parse(path.read_bytes(), contract, str(path))
+    return {s.title: s.markdown for s in found}
+
+
+def write(env: Env, contract: Contract, by_title: dict[str, str], year: int = 2026) -> None:
+    text = "\n".join(f"## {title}\n\n{body}\n" for title, body in by_title.items())
+    texts_path(env, contract, year).write_bytes(text.replace("\n", "\r\n").encode("utf-8"))
+
+
+def draft(env: Env, contract: str = KKR, year: int = 2026) -> str:
+    return pdftotext(env.year_dir(contract, year) / f"aarsrapport_{contract}_{year}_udkast.pdf")
+
+
+def words(text: str) -> str:
+    """The words of a PDF's text in reading order, without the letters of the UDKAST
+    watermark that pdftotext puts among them."""
+    return " ".join(w for w in text.split() if w not in set("UDKAST"))
+
+
+def between(text: str, start: str, end: str) -> str:
+    """The part of ``text`` from the last ``start`` (a KPI's section, after the summary) to
+    the next ``end`` (both must be there)."""
+    at = text.rindex(start)
+    return text[at : text.index(end, at + len(start))]
+
+
+def test_the_texts_from_the_inbox_stand_in_the_draft_under_their_sections(
+    env, kkr, monkeypatch, capsys
+):
+    code, out = cli(env, monkeypatch, capsys, "run", "--contract", KKR, "--year", "2026")
+    assert code == 0, out
+    assert f"materialised {TEXTS_KEY}" in out
+    text = words(draft(env))
+    # the special efforts after F1, the focus areas after F2, each under its own title
+    f1 = between(text, "F1 Særlige midtjyske indsatsområder", "F2 Fælles fokusområder")
+    assert "Ejerskifte Ejerskifte har haft særligt fokus" in f1
+    assert "Informationsmøder" in f1  # the section's table
+    assert "Detailhandel, turisme og levende bymidter I 2026 har erhvervshuset" in f1
+    assert f1.index("Detailhandel, turisme og levende bymidter I") < f1.index("Forsvar Erhvervs")
+    after_f2 = text[text.index("F2 Fælles fokusområder") :]
+    assert "Iværksætteri Iværksættere er vejledt" in after_f2
+    # the foreword before the summary, an optional comment after its KPI
+    assert text.index("Forord Erhvervshus Midtjylland") < text.index("Sammenfatning")
+    assert "Kommentar til M6" in between(text, "M6 Andel vejledt", "Regionale mål")
+    assert "Mangler:" not in text
+    # links written out, no raw Markdown left
+    assert "(https://www.fmi.dk)" in text and "](" not in text and "## " not in text
+    # the provenance lists the file with its content hash
+    provenance = text[text.index("Bilag: Proveniens") :]
+    sha = texts.read(env.inbox, kkr, 2026).sha256
+    assert sha and sha[:40] in provenance.replace(" ", "")
+    assert "tekster/kkr-" in provenance
+
+
+def test_a_changed_text_makes_the_signed_version_stale_and_the_next_sign_off_v2(
+    env, kkr, monkeypatch, capsys
+):
+    folder = env.year_dir(KKR, 2026)
+    code, out = cli(env, monkeypatch, capsys, "sign-off", "--contract", KKR, "--year", "2026",
+                    "--by", "Ida Kontrolsen")  # fmt: skip
+    assert code == 0, out
+    v1 = pdftotext(folder / f"aarsrapport_{KKR}_2026_v1.pdf")
+    assert "Ejerskifte har haft særligt fokus" in words(v1) and "UDKAST" not in v1
+
+    by_title = sections(env, kkr)
+    by_title["Ejerskifte"] = "Ejerskifte er efter aftale med kommunerne flyttet til et nyt team."
+    write(env, kkr, by_title)
+    code, out = cli(env, monkeypatch, capsys, "run", "--contract", KKR, "--year", "2026")
+    assert code == 0, out
+    assert "check WARN report/kkr_midtjylland_2026/signed:current" in out
+    assert "flyttet til et nyt team" in words(draft(env))
+
+    code, out = cli(env, monkeypatch, capsys, "sign-off", "--contract", KKR, "--year", "2026",
+                    "--by", "Bo Revisorsen")  # fmt: skip
+    assert code == 0, out
+    v2 = words(pdftotext(folder / f"aarsrapport_{KKR}_2026_v2.pdf"))
+    assert "flyttet til et nyt team" in v2 and "Ejerskifte har haft særligt fokus" not in v2
+    assert pdftotext(folder / f"aarsrapport_{KKR}_2026_v1.pdf") == v1  # v1 is never touched
+
+
+def test_a_missing_required_text_shows_the_placeholder_and_refuses_the_sign_off(
+    env, kkr, monkeypatch, capsys
+):
+    by_title = sections(env, kkr)
+    del by_title["Forsvar"]
+    del by_title["Innovation"]
+    del by_title["Kommentar til M6"]  # optional: simply left out
+    write(env, kkr, by_title)
+    code, out = cli(env, monkeypatch, capsys, "run", "--contract", KKR, "--year", "2026")
+    assert code == 0, out
+    text = words(draft(env))
+    assert "Mangler: Forsvar" in text and "Mangler: Innovation" in text
+    assert "Kommentar til M6" not in text and "Mangler: Kommentar" not in text
+    assert "## Forsvar" in text  # the placeholder says which heading to write
+    code, out = cli(env, monkeypatch, capsys, "sign-off", "--contract", KKR, "--year", "2026",
+                    "--by", "Ida Kontrolsen")  # fmt: skip
+    assert code == 1
+    assert "Godkendelsen afvises" in out
+    assert "Rapportejerens tekst mangler for: Forsvar; Innovation" in out
+    assert not (env.year_dir(KKR, 2026) / f"aarsrapport_{KKR}_2026_v3.pdf").exists()
+
+
+def test_an_unknown_heading_fails_the_blocking_check_at_its_line(env, kkr, monkeypatch, capsys):
+    by_title = sections(env, kkr)
+    by_title["Forsvar"] = "Forsvaret er igen med."
+    by_title["Innovation"] = "Innovation er igen med."
+    by_title["Status på havvind"] = "Et afsnit, kontrakten ikke beder om."
+    write(env, kkr, by_title)
+    line = list(by_title).index("Status på havvind")
+    line_no = 1 + sum(3 + body.count("\n") + 1 for body in list(by_title.values())[:line])
+    code, out = cli(env, monkeypatch, capsys, "run", "--contract", KKR, "--year", "2026")
+    assert code == 1
+    assert f"check ERROR {TEXTS_KEY}:texts_valid" in out
+    relpath = texts.relpath(kkr, 2026)
+    assert f"{relpath}, linje {line_no}: overskriften '## Status på havvind' svarer ikke" in out
+    code, out = cli(env, monkeypatch, capsys, "sign-off", "--contract", KKR, "--year", "2026",
+                    "--by", "Ida Kontrolsen")  # fmt: skip
+    assert code == 1
+    assert "texts_valid fejlede" in out and f"linje {line_no}" in out
+
+
+def test_viborg_texts_stand_after_kpi_c_and_in_the_contracts_other_points(env, monkeypatch, capsys):
+    code, out = cli(env, monkeypatch, capsys, "run", "--contract", VER, "--year", "2021")
+    assert code == 0, out
+    text = words(draft(env, VER, 2021))
+    v3 = between(text, "V3 CFI's resultatmål", "V4 Særlige indsatsområder")
+    assert "Status på CFI's resultatmål" in v3 and "bilag 2" in v3
+    v4 = text[text.index("V4 Særlige indsatsområder") :]
+    for title in ("Arsenalet", "Agro Business Park", "AU digital transformation (Demo Lab)"):
+        assert title in v4
+    others = text[text.index("Kontraktens øvrige punkter") :]
+    assert "Generelt samarbejde" in others and "Integration af CFI og House of Industry" in others
+    assert "Mangler:" not in text
