@@ -51,7 +51,10 @@ def kkr():
 def recoverable(results: list[dict], details: dict[str, list[dict]]) -> list[tuple]:
     """The figures of the M3 family that a reader does not see but can work out."""
     by_id = {r["kpi_id"]: r for r in results}
-    total, parts = FAMILY
+    total, segments = FAMILY
+    if not by_id[total]["n"]:  # no answers at all: nothing published, nothing to protect
+        return []
+    parts = [p for p in segments if by_id[p]["n"]]  # a segment without answers adds nothing
     unknown: list[tuple] = []
     equations: list[dict[tuple, int]] = []  # coefficients; each equation is "= a constant"
 
@@ -106,14 +109,14 @@ answers = st.lists(
 )
 
 
-@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(answers, answers)
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(answers | st.just([]), answers | st.just([]))
 def test_no_figure_of_the_m3_family_can_be_recovered(kkr, growth, operation):
     results, details = stored(kkr, {"M3-V": growth, "M3-D": operation})
     shown_results, shown, _ = confidential.protect(kkr, results, details)
     assert recoverable(shown_results, shown) == []
     m3 = next(r for r in shown_results if r["kpi_id"] == "M3")
-    assert m3["suppressed"] == (len(growth) + len(operation) < 3)  # M3 carries the target
+    assert m3["suppressed"] == (0 < len(growth) + len(operation) < 3)  # it carries the target
 
 
 @settings(max_examples=60, deadline=None)
