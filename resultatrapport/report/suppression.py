@@ -19,7 +19,8 @@ The rule (:func:`protect`)
    relation that holds exactly one withheld cell gives it away, for one unknown in a linear
    equation is determined. So where a relation holds exactly one, one more of its cells is
    withheld: the smallest non-zero cell that may be withheld (a zero cell only when no
-   non-zero one is left; ties in the order the cells were given), and with it the cells
+   non-zero one is left; a linked cell weighs all it takes along; ties in the order the
+   cells were given), and with it the cells
    linked to it (figures that are published or withheld together, such as the group totals
    that a KPI's published value and interval reveal). A newly withheld cell can leave
    another relation with exactly one withheld cell, so the step repeats until nothing
