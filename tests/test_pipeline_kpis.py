@@ -53,7 +53,8 @@ def test_viborg_2021_every_kpi_and_the_indexed_budget(inbox, tmp_path, capsys):
     results = kpis(capsys, "viborg-ver-2020", 2021)
     assert list(results) == ["V1", "V2", "V3", "V4"]
     assert set(results["V1"]) == {"id", "name", "unit", "value", "target", "operator", "status",
-                                  "n", "low", "high", "suppressed", "remark"}  # fmt: skip
+                                  "uncertain", "n", "low", "high", "suppressed",
+                                  "remark"}  # fmt: skip
     assert results["V1"]["status"] == "Intet mål i år" and results["V1"]["value"] > 0
     assert results["V2"]["unit"] == "årsværk" and results["V2"]["value"] == pytest.approx(
         1.0, abs=0.1
