@@ -59,6 +59,14 @@ def fmt_value(value: float | None, unit: str) -> str:
     return number(value, UNIT_DECIMALS.get(unit, 1)) if value is not None else DASH
 
 
+def shown_value(row: dict[str, Any]) -> str:
+    """A result as the reader sees it; '–' means withheld and nothing else (a result that
+    could not be measured shows no figure: its status says why)."""
+    if row["value"] is not None:
+        return fmt_value(row["value"], row["unit"])
+    return DASH if row["suppressed"] else ""
+
+
 def fmt_target(row: dict[str, Any]) -> str:
     """'≥ 50' (a whole target is shown whole, whatever the unit's decimals)."""
     target = row["target"]
@@ -152,7 +160,7 @@ def build(
             {
                 "id": kpi.id,
                 "name": r["name"],
-                "value": fmt_value(r["value"], r["unit"]),
+                "value": shown_value(r),
                 "unit": r["unit"],
                 "target": fmt_target(r),
                 "status": r["status"],
@@ -183,7 +191,7 @@ def build(
                 "id": kpi.id,
                 "name": kpi.name,
                 "contract_text": kpi.contract_text,
-                "value": fmt_value(r["value"], r["unit"]),
+                "value": shown_value(r),
                 "unit": r["unit"],
                 "target": fmt_target(r) or "Intet mål i år",
                 "status": r["status"],
