@@ -510,6 +510,27 @@ class Signed(Strict):
 class Reporting(Strict):
     to: Annotated[list[NonEmpty], Field(min_length=1)]
     deadline: NonEmpty
+    responsible: str = ""  # who answers for the report, in the contract's words
+
+
+class ContractPoint(Strict):
+    """A numbered point of the contract and where the report answers it: KPIs, the report
+    owner's written status (narratives), the budget, or not at all, with the reason. Every
+    point of the contract is listed, so a reader sees that nothing was left out quietly."""
+
+    point: NonEmpty  # the contract's own number: "5", "6.a", "Bilag a"
+    title: NonEmpty
+    kpis: list[NonEmpty] = []
+    narratives: list[NonEmpty] = []
+    budget: bool = False
+    not_reported: str = ""  # why the point is not reported on (Danish)
+
+    @model_validator(mode="after")
+    def _answered_or_said_why(self) -> ContractPoint:
+        answered = bool(self.kpis or self.narratives or self.budget)
+        if answered == bool(self.not_reported):
+            raise ValueError("a point is answered (kpis, narratives, budget) or not_reported")
+        return self
 
 
 # --- the report owner's written status (the texts delivery) -----------------------------
@@ -564,6 +585,8 @@ class Contract(Strict):
     kpis: Annotated[list[Kpi], Field(min_length=1)]
     # the report owner's texts, in report order within each place
     narratives: list[Narrative] = []
+    # every numbered point of the contract and where the report answers it
+    contract_points: list[ContractPoint] = []
 
     @property
     def scope(self) -> str:
@@ -679,11 +702,25 @@ def _problems(c: Contract) -> Iterator[tuple[str, str]]:
         for where, what in _kpi_problems(c, kpi, at, available):
             yield where, f"{what} (KPI {kpi.id})"
     yield from _narrative_problems(c)
+    yield from _point_problems(c)
 
 
 def title_key(text: str) -> str:
     """A title as headings are matched to it: case and runs of white space do not count."""
     return " ".join(text.split()).casefold()
+
+
+def _point_problems(c: Contract) -> Iterator[tuple[str, str]]:
+    """Contract points name KPIs and narratives that exist."""
+    kpi_ids = {k.id for k in c.kpis}
+    narrative_ids = {n.id for n in c.narratives}
+    for i, point in enumerate(c.contract_points):
+        for kpi_id in point.kpis:
+            if kpi_id not in kpi_ids:
+                yield f"contract_points[{i}].kpis", f"{kpi_id!r} is not a KPI of the contract"
+        for narrative_id in point.narratives:
+            if narrative_id not in narrative_ids:
+                yield f"contract_points[{i}].narratives", f"{narrative_id!r} is no narrative"
 
 
 def _narrative_problems(c: Contract) -> Iterator[tuple[str, str]]:

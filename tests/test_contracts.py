@@ -384,3 +384,27 @@ def test_all_errors_at_once(tmp_path: Path) -> None:
 
     lines = _error(_broken(tmp_path, mutate)).splitlines()
     assert len(lines) == 2  # every problem at once, each line naming the file
+
+
+def test_every_kpi_and_written_status_answers_a_numbered_point_of_its_contract() -> None:
+    """Each contract's points cover all its KPIs and narratives, so a reader of the report's
+    point table sees every point answered or the reason it is not."""
+    for contract in load_contracts().values():
+        named_kpis = {k for p in contract.contract_points for k in p.kpis}
+        named_texts = {n for p in contract.contract_points for n in p.narratives}
+        assert contract.contract_points, contract.id
+        assert named_kpis == {k.id for k in contract.kpis}, contract.id
+        # the statuses the contract asks for are each answer to a point (the foreword and
+        # the optional comment per KPI answer none of their own)
+        assert {n.id for n in contract.narratives if n.required} <= named_texts, contract.id
+        assert named_texts <= {n.id for n in contract.narratives}, contract.id
+
+
+def test_a_contract_point_is_answered_or_says_why_not(tmp_path: Path) -> None:
+    def unanswered(d: dict[str, Any]) -> None:
+        d["contract_points"][0] = {"point": "1", "title": "Indledning"}
+
+    message = _error(_broken(tmp_path, unanswered))
+    assert "contract_points[0]: a point is answered" in message and "not_reported" in message
+    message = _error(_broken(tmp_path, lambda d: d["contract_points"][4]["kpis"].append("Z9")))
+    assert "'Z9' is not a KPI of the contract" in message

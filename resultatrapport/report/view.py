@@ -67,6 +67,40 @@ def shown_value(row: dict[str, Any]) -> str:
     return DASH if row["suppressed"] else ""
 
 
+def contract_points(contract: Any) -> list[dict[str, str]]:
+    """Every numbered point of the contract and where the report answers it."""
+    narratives = {n.id: n for n in contract.narratives}
+    rows = []
+    for p in contract.contract_points:
+        answers = []
+        if p.kpis:
+            answers.append("Målepunkt " + ", ".join(p.kpis))
+        if p.narratives:
+            titles = "; ".join(narratives[n].title for n in p.narratives)
+            answers.append(f"Skriftlig status: {titles}")
+        if p.budget:
+            answers.append("Økonomi: budgettabellen")
+        shown = " · ".join(answers) or f"Afrapporteres ikke: {p.not_reported}"
+        rows.append({"point": p.point, "title": p.title, "answer": shown})
+    return rows
+
+
+def report_state(data: ReportData, today: dt.date) -> str:
+    """Whether the figures are final or provisional, and why (the first page says it)."""
+    reasons = []
+    if today <= dt.date(data.year, 12, 31):
+        reasons.append(f"{data.year} er ikke slut")
+    missing = sorted(
+        {SOURCE_NAMES.get(d["source"], d["source"]) for d in data.deliveries
+         if d["sha256"] is None and d["year"] == data.year}
+    )  # fmt: skip
+    if missing:
+        reasons.append("der mangler leverancer: " + ", ".join(missing))
+    if reasons:
+        return "Foreløbige tal: " + " og ".join(reasons) + "."
+    return f"Endelige tal for {data.year}: året er slut, og alle leverancer foreligger."
+
+
 def fmt_target(row: dict[str, Any]) -> str:
     """'≥ 50' (a whole target is shown whole, whatever the unit's decimals)."""
     target = row["target"]
@@ -308,6 +342,14 @@ def build(
         "year": data.year,
         "organisation": contract.organisation.name,
         "parties": contract.parties,
+        "signed": {
+            "date": long_date(contract.signed.date) if contract.signed.date else "",
+            "in_force": long_date(contract.signed.in_force) if contract.signed.in_force else "",
+            "signatories": contract.signed.signatories,
+        },
+        "reporting": contract.reporting,
+        "state": report_state(data, dt.date.today()),
+        "points": contract_points(contract),
         "summary": summary,
         "footnotes": footnotes,
         "foreword": shown.foreword,

@@ -1,0 +1,84 @@
+"""Integration: both contracts' drafts read as Danish prose a board member can be sent.
+
+The drafts of a small generated inbox are read back with pdftotext and searched for what
+a reader must never see: internal identifiers (snake_case names, ``settings.``), Python
+reprs (``[615, 657, …]``), StatBank's quarter codes where a date belongs, a status that
+flatters, and a missing population quarter said any other way than in one sentence.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from resultatrapport.report.publish import draft_name, year_dir
+from tests.test_pipeline_report import Env, cli, pdftotext
+
+pytestmark = pytest.mark.slow
+KKR = "kkr-midtjylland-2026"
+VER = "viborg-ver-2020"
+# what a reader must never see in a report
+IDENTIFIER = re.compile(
+    r"\b[a-z]+(?:_[a-z0-9]+)+\b"  # snake_case
+    r"|\bsettings\.|\[\d+(?:, \d+)+"  # a setting's name, a Python list
+    r"|\b(?:19|20)\d\dK[1-4]\b"  # a StatBank quarter where a date belongs
+)
+
+
+@pytest.fixture(scope="module")
+def env(tmp_path_factory: pytest.TempPathFactory) -> Env:
+    from resultatrapport.sample.generate import generate_inbox
+
+    root = tmp_path_factory.mktemp("prose")
+    inbox = root / "inbox"
+    generate_inbox(inbox, range(2020, 2028), scale=0.05, seed=1)
+    return Env(root, inbox)
+
+
+def draft_text(env: Env, contract: str, year: int) -> str:
+    return pdftotext(year_dir(env.out, contract, year) / draft_name(contract, year))
+
+
+@pytest.mark.parametrize(("contract", "year"), [(KKR, 2026), (VER, 2021)])
+def test_no_identifier_shaped_text_in_either_draft(env, monkeypatch, capsys, contract, year):
+    code, out = cli(env, monkeypatch, capsys, "run", "--contract", contract, "--year", str(year))
+    assert code == 0, out
+    text = draft_text(env, contract, year)
+    # the deliveries' own file names (data quality, provenance) are what a recipient checks
+    prose = re.sub(r"\S+\.(?:csv|xlsx|md)\b", "", text)
+    leaks = sorted({m.group() for m in IDENTIFIER.finditer(prose)})
+    assert not leaks, leaks
+    assert "Usikker " not in text  # a status that reads neutral where a target is missed
+    assert not re.search(r"\d antal\b", text)  # counts carry no unit word ("468 antal")
+
+
+def test_the_budget_says_what_it_is(env, monkeypatch, capsys):
+    text = draft_text(env, KKR, 2026)  # drawn by the test above
+    flat = " ".join(text.split())
+    # the file carries no KL key: the table is computed, not KL's appendix (the contract's
+    # point 'Bilag a' is still named in the table of its points)
+    assert "Bilag a: Basisbevillingens" not in flat
+    assert "kommuner, beregnet efter folketallet 1. januar 2025" in flat
+    assert "Den er ikke KL's bilag a" in flat
+
+
+def test_a_missing_population_quarter_is_one_sentence_at_the_check_the_draft_and_the_sign_off(
+    env, monkeypatch, capsys
+):
+    population = Path(env.inbox) / "register" / "folketal.csv"
+    kept = [line for line in population.read_bytes().splitlines(keepends=True)
+            if b"2025K1" not in line]  # fmt: skip
+    population.write_bytes(b"".join(kept))
+    sentence = "folketal.csv mangler 2025K1 for 19 kommuner; fordelingen for 2026 bruger 2025K1"
+    code, out = cli(env, monkeypatch, capsys, "run", "--contract", KKR, "--year", "2026")
+    assert code == 1  # the budget's ERROR check fails; the draft is still drawn
+    assert "check ERROR budget/kkr_midtjylland_2026/distribution:inputs_complete" in out
+    assert sentence in out
+    text = " ".join(draft_text(env, KKR, 2026).split())
+    assert f"Budgettet er endnu ikke beregnet: {sentence}" in text
+    code, out = cli(env, monkeypatch, capsys, "sign-off", "--contract", KKR, "--year", "2026",
+                    "--by", "Bo Revisorsen")  # fmt: skip
+    assert code == 1
+    assert f"Budgettet er ikke beregnet: {sentence}." in out
