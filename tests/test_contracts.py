@@ -81,7 +81,7 @@ def test_kpi_ids_unique_safe_and_every_year_present(contracts: dict[str, Contrac
 def test_kpi_ids_per_contract(kkr: Contract, ver: Contract) -> None:
     assert [k.id for k in kkr.kpis] == [
         "M1", "M1b", "M2", "M3", "M3-V", "M3-D", "M4", "M5-O", "M5-B", "M5-P", "M6",
-        "R1", "R2", "R3", "F1", "F2",
+        "R1", "R2", "R3", "F2", "F1",
     ]  # fmt: skip
     assert [k.id for k in ver.kpis] == ["V1", "V2", "V3", "V4"]
 

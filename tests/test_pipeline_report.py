@@ -207,5 +207,5 @@ def test_sign_off_is_refused_while_a_blocking_check_fails(env, monkeypatch, caps
     code, out = cli(env, monkeypatch, capsys, "sign-off", "--contract", VER, "--year", "2021",
                     "--by", "Ida Kontrolsen")  # fmt: skip
     assert code == 1
-    assert "Godkendelsen afvises" in out and "file_trustworthy fejlede" in out
+    assert "Godkendelsen afvises" in out and "»Filen er troværdig« fejlede" in out
     assert not list(env.year_dir(VER, 2021).glob("*_v[0-9]*"))

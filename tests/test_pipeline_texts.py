@@ -159,7 +159,7 @@ def test_an_unknown_heading_fails_the_blocking_check_at_its_line(env, kkr, monke
     code, out = cli(env, monkeypatch, capsys, "sign-off", "--contract", KKR, "--year", "2026",
                     "--by", "Ida Kontrolsen")  # fmt: skip
     assert code == 1
-    assert "texts_valid fejlede" in out and f"linje {line_no}" in out
+    assert "»Teksten følger formatet« fejlede" in out and f"linje {line_no}" in out
 
 
 def test_viborg_texts_stand_after_kpi_c_and_in_the_contracts_other_points(env, monkeypatch, capsys):

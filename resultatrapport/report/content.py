@@ -20,6 +20,7 @@ from resultatrapport import texts as owner_texts
 from resultatrapport.contracts import Contract
 from resultatrapport.kpis.compute import partitions_read
 from resultatrapport.report import confidential
+from resultatrapport.report.names import check_title, source_title
 
 RESULT_COLUMNS = (
     "kpi_id, position, name, goal, report_section, kind, unit, value, target, operator, "
@@ -81,8 +82,8 @@ def blocking_failures(con: duckdb.DuckDBPyConnection, contract: Contract, year: 
         f"WHERE blocking AND NOT passed AND ({_scope_sql(contract, year)}) ORDER BY year, source"
     ).fetchall()
     failures = [
-        f"{source}{' (' + org + ')' if org else ''} {y}: {check} fejlede: {summary}"
-        for source, org, y, check, summary in rows
+        f"{source_title(source)} {y}: kontrollen »{check_title(check)}« fejlede: {summary}"
+        for source, _org, y, check, summary in rows
     ]
     # every delivery the report names must have passed its checks as that very file (its
     # hash); a partition whose checks failed is said above already
@@ -98,8 +99,8 @@ def blocking_failures(con: duckdb.DuckDBPyConnection, contract: Contract, year: 
         """
     ).fetchall()
     return failures + [
-        f"{source}{' (' + org + ')' if org else ''} {y}: leverancen '{file}' har ingen bestået "
-        "kontrol for netop denne fil; indlæs den igen"
+        f"{source_title(source)} {y}: leverancen '{file}' har ingen bestået kontrol for "
+        "netop denne fil; indlæs den igen"
         for source, org, y, file in unverified
         if (source, org, y) not in failed
     ]

@@ -23,6 +23,7 @@ from resultatrapport.report.danish import (
     number,
     quarter_start,
 )
+from resultatrapport.report.names import check_title, source_title
 
 STATUS_CLASS = {
     "Opfyldt": "ok",
@@ -31,28 +32,6 @@ STATUS_CLASS = {
     "Intet mål i år": "none",
 }
 CHART_KINDS = {"count", "young_firms", "share", "weighted_share", "nps", "fte", "effect"}
-SOURCE_NAMES = {
-    "crm_cases": "CRM: vejledningsforløb",
-    "survey_answers": "Brugerevaluering",
-    "awareness": "Kendskabsmåling (Erhvervsstyrelsen)",
-    "time_registration": "Tidsregistrering",
-    "cvr_firms": "CVR-udtræk",
-    "financials": "Regnskaber",
-    "population": "Folketal (Danmarks Statistik)",
-    "price_index": "Prisindeks (KL)",
-}
-CHECK_NAMES = {
-    "rows_valid": "Rækker overholder reglerne",
-    "file_trustworthy": "Filen er troværdig",
-    owner_texts.CHECK: "Teksten følger formatet",
-}
-
-
-def source_title(source: str) -> str:
-    """A delivery's source as the report names it (the texts: one source per contract)."""
-    if source.startswith(owner_texts.SOURCE + ":"):
-        return "Rapportejerens tekster"
-    return SOURCE_NAMES.get(source, source)
 
 
 def fmt_value(value: float | None, unit: str) -> str:
@@ -90,9 +69,10 @@ def report_state(data: ReportData, today: dt.date) -> str:
     reasons = []
     if today <= dt.date(data.year, 12, 31):
         reasons.append(f"{data.year} er ikke slut")
+    # the awareness survey is held only some years: its absence makes no figure provisional
     missing = sorted(
-        {SOURCE_NAMES.get(d["source"], d["source"]) for d in data.deliveries
-         if d["sha256"] is None and d["year"] == data.year}
+        {source_title(d["source"]) for d in data.deliveries
+         if d["sha256"] is None and d["year"] == data.year and d["source"] != "awareness"}
     )  # fmt: skip
     if missing:
         reasons.append("der mangler leverancer: " + ", ".join(missing))
@@ -303,7 +283,7 @@ def build(
         ],
         "quarantine": [
             {
-                "source": SOURCE_NAMES.get(q["source"], q["source"]),
+                "source": source_title(q["source"]),
                 "year": q["year"],
                 "reason": q["reason"],
                 "rows": number(q["rows"]),
@@ -314,7 +294,7 @@ def build(
             {
                 "source": source_title(c["source"]),
                 "year": c["year"],
-                "check": CHECK_NAMES.get(c["check_name"], c["check_name"]),
+                "check": check_title(c["check_name"]),
                 "outcome": "Bestået"
                 if c["passed"]
                 else ("Fejlet" if c["blocking"] else "Advarsel"),
