@@ -239,3 +239,22 @@ def test_import_does_not_load_pyplot(tmp_path: Path):
         [sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, check=False
     )
     assert result.returncode == 0, result.stderr
+
+
+def test_a_year_after_the_report_year_is_not_yet_reckoned_not_unmeasured():
+    """A later contract year has no result because it has not come, not because nothing
+    was measured: the chart says 'endnu ikke opgjort' there, 'ikke målt' before."""
+    drawn = texts(
+        charts.kpi_over_years(
+            years=[2025, 2026, 2027],
+            values=[None, 512, None],
+            targets=[None, None, 550],
+            operator_by_year=[None, None, ">="],
+            path=[None, None, None],
+            unit="antal",
+            title="K1: resultat og mål i kontraktperioden",
+            report_year=2026,
+        )
+    )
+    assert "endnu ikke opgjort" in drawn and "ikke målt" in drawn
+    assert drawn.count("ikke målt") == 1

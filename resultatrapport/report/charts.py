@@ -206,10 +206,12 @@ def kpi_over_years(
     high: list[float | None] | None = None,
     decimals: int | None = None,
     withheld: list[bool] | None = None,
+    report_year: int | None = None,
 ) -> str:
     """A KPI's result per contract year as bars, with the year's target and the path.
 
-    A missing value draws no bar but a small "ikke målt" at the base; a value withheld for
+    A missing value draws no bar but a small "ikke målt" at the base ("endnu ikke opgjort"
+    for a year after ``report_year``); a value withheld for
     confidentiality (``withheld`` true for its year) "– diskretioneret" instead, never a 0. A target is a short
     dark red dashed marker over its year; under the year it is spelt out with its operator
     ("Mål ≥ 550", or "Intet mål" for a year without one). The path (the straight line
@@ -350,7 +352,11 @@ def kpi_over_years(
         for x, v in zip(xs, vals, strict=True):
             if v is None:
                 ax.annotate(
-                    f"{DASH} diskretioneret" if hidden[x] else "ikke målt",
+                    f"{DASH} diskretioneret"
+                    if hidden[x]
+                    else "endnu ikke opgjort"
+                    if report_year is not None and years[x] > report_year
+                    else "ikke målt",
                     xy=(x, 0),
                     xytext=(0, 3),
                     textcoords="offset points",

@@ -112,6 +112,7 @@ def _kpi_chart(data: ReportData, kpi: Any) -> str:
         low=[r["low"] if r else None for r in rows],
         high=[r["high"] if r else None for r in rows],
         withheld=[bool(r and r["suppressed"]) for r in rows],
+        report_year=data.year,
     )
 
 
