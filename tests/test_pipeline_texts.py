@@ -74,17 +74,20 @@ def test_the_texts_from_the_inbox_stand_in_the_draft_under_their_sections(
     assert code == 0, out
     assert f"materialised {TEXTS_KEY}" in out
     text = words(draft(env))
-    # the special efforts after F1, the focus areas after F2, each under its own title
-    f1 = between(text, "F1 Særlige midtjyske indsatsområder", "F2 Fælles fokusområder")
+    # the focus areas after F2 (point 6), the special efforts after F1 (6.a), each under its
+    # own title, in the contract's order before the regional goals (6.b)
+    f1 = between(text, "F1 Særlige midtjyske indsatsområder", "Regionale mål: Vejledningsaktivitet")
     assert "Ejerskifte Ejerskifte har haft særligt fokus" in f1
     assert "Informationsmøder" in f1  # the section's table
     assert "Detailhandel, turisme og levende bymidter I 2026 har erhvervshuset" in f1
     assert f1.index("Detailhandel, turisme og levende bymidter I") < f1.index("Forsvar Erhvervs")
-    after_f2 = text[text.index("F2 Fælles fokusområder") :]
+    after_f2 = between(text, "F2 Fælles fokusområder", "F1 Særlige midtjyske indsatsområder")
     assert "Iværksætteri Iværksættere er vejledt" in after_f2
     # the foreword before the summary, an optional comment after its KPI
     assert text.index("Forord Erhvervshus Midtjylland") < text.index("Sammenfatning")
-    assert "Kommentar til M6" in between(text, "M6 Andel vejledt", "Regionale mål")
+    assert "Kommentar til M6" in between(
+        text, "M6 Andel vejledt", "Fokusområder og særlige indsatsområder"
+    )
     assert "Mangler:" not in text
     # links written out, no raw Markdown left
     assert "(https://www.fmi.dk)" in text and "](" not in text and "## " not in text

@@ -201,12 +201,7 @@ def build_source_assets(fmt: SourceFormat, org: str | None) -> list[AssetsDefini
         preload("resultatrapport.gx", "great_expectations")
         year = int(context.partition_key)
         run_id = context.run.run_id
-        root = inbox.root
-        if not root.is_dir():
-            raise Failure(
-                description=f"Indbakken {root} findes ikke; intet er læst eller ændret.",
-                allow_retries=False,
-            )
+        root = inbox.existing_root()
         # one connection for the whole step: each open and close of the file costs a
         # checkpoint, and the step holds the warehouse pool slot anyway
         with warehouse.connect() as con:

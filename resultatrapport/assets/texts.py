@@ -21,7 +21,6 @@ from dagster import (
     AssetExecutionContext,
     AssetKey,
     AssetsDefinition,
-    Failure,
     MaterializeResult,
     MetadataValue,
     TimeWindowPartitionMapping,
@@ -96,12 +95,7 @@ def build_texts_asset(contract: Contract) -> AssetsDefinition:
     ) -> MaterializeResult:
         year = int(context.partition_key)
         run_id = context.run.run_id
-        root = inbox.root
-        if not root.is_dir():
-            raise Failure(
-                description=f"Indbakken {root} findes ikke; intet er læst eller ændret.",
-                allow_retries=False,
-            )
+        root = inbox.existing_root()
         relpath = texts.relpath(contract, year)
         with warehouse.connect() as con:
             try:

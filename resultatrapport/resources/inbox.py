@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from dagster import ConfigurableResource
+from dagster import ConfigurableResource, Failure
 from pydantic import Field
 
 from resultatrapport import settings
@@ -22,3 +22,14 @@ class Inbox(ConfigurableResource):
 
     def file(self, relpath: str) -> Path:
         return self.root / relpath
+
+    def existing_root(self) -> Path:
+        """The inbox folder, or a step failure (no retry) where it does not exist: a wrong
+        inbox must never read as every delivery missing."""
+        root = self.root
+        if not root.is_dir():
+            raise Failure(
+                description=f"Indbakken {root} findes ikke; intet er læst eller ændret.",
+                allow_retries=False,
+            )
+        return root
