@@ -7,6 +7,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from resultatrapport.contracts import Contract, load_contracts
 from resultatrapport.settings import PROJECT_ROOT
 from resultatrapport.warehouse_schema import ensure_schema
 
@@ -30,3 +31,19 @@ def con() -> duckdb.DuckDBPyConnection:
     connection = duckdb.connect()
     ensure_schema(connection)
     return connection
+
+
+# the two contract files of the repository, loaded once per module that asks for them
+@pytest.fixture(scope="module")
+def contracts() -> dict[str, Contract]:
+    return load_contracts()
+
+
+@pytest.fixture(scope="module")
+def kkr(contracts: dict[str, Contract]) -> Contract:
+    return contracts["kkr-midtjylland-2026"]
+
+
+@pytest.fixture(scope="module")
+def ver(contracts: dict[str, Contract]) -> Contract:
+    return contracts["viborg-ver-2020"]

@@ -10,7 +10,6 @@ from pathlib import Path
 import pytest
 from dagster import AssetKey, build_schedule_context, build_sensor_context
 
-from resultatrapport.contracts import load_contracts
 from resultatrapport.pipelines import automation
 from resultatrapport.pipelines.automation import (
     TZ,
@@ -22,11 +21,6 @@ from resultatrapport.pipelines.automation import (
 from resultatrapport.sample.generate import generate_inbox
 
 KKR, VER = "kkr-midtjylland-2026", "viborg-ver-2020"
-
-
-@pytest.fixture(scope="module")
-def contracts():
-    return load_contracts()
 
 
 @pytest.fixture(scope="module")

@@ -29,7 +29,6 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from resultatrapport.cli import main
-from resultatrapport.contracts import load_contracts
 from resultatrapport.kpis.compute import evaluate
 from resultatrapport.kpis.kinds import Measure
 from resultatrapport.kpis.stats import Z95
@@ -41,11 +40,6 @@ from resultatrapport.settings import PROJECT_ROOT
 KKR = "kkr-midtjylland-2026"
 FAMILY = ("M3", ("M3-V", "M3-D"))
 GROUPS = {"kritikere": range(0, 7), "passive": range(7, 9), "anbefalere": range(9, 11)}
-
-
-@pytest.fixture(scope="module")
-def kkr():
-    return load_contracts()[KKR]
 
 
 def recoverable(results: list[dict], details: dict[str, list[dict]]) -> list[tuple]:

@@ -3,17 +3,9 @@ are withheld in the results table, and small cells in detail tables are withheld
 
 from __future__ import annotations
 
-import pytest
-
-from resultatrapport.contracts import load_contracts
 from resultatrapport.kpis.compute import evaluate
 from resultatrapport.kpis.kinds import Measure
 from resultatrapport.report.confidential import withhold_small_cells
-
-
-@pytest.fixture(scope="module")
-def kkr():
-    return load_contracts()["kkr-midtjylland-2026"]
 
 
 def test_a_survey_share_on_two_answers_is_withheld(kkr):

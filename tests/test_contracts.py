@@ -34,21 +34,6 @@ KKR = "kkr-midtjylland-2026"
 VER = "viborg-ver-2020"
 
 
-@pytest.fixture(scope="module")
-def contracts() -> dict[str, Contract]:
-    return load_contracts()
-
-
-@pytest.fixture(scope="module")
-def kkr(contracts: dict[str, Contract]) -> Contract:
-    return contracts[KKR]
-
-
-@pytest.fixture(scope="module")
-def ver(contracts: dict[str, Contract]) -> Contract:
-    return contracts[VER]
-
-
 # --- the two contracts ------------------------------------------------------------------
 
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from resultatrapport import texts
-from resultatrapport.contracts import Contract, load_contracts
+from resultatrapport.contracts import Contract
 from resultatrapport.sample.generate import generate_inbox
 from tests.test_pipeline_report import Env, cli, pdftotext
 
@@ -27,11 +27,6 @@ def env(tmp_path_factory: pytest.TempPathFactory) -> Env:
     inbox = root / "inbox"
     generate_inbox(inbox, range(2020, 2027), scale=0.05, seed=11)
     return Env(root, inbox)
-
-
-@pytest.fixture(scope="module")
-def kkr() -> Contract:
-    return load_contracts()[KKR]
 
 
 def texts_path(env: Env, contract: Contract, year: int = 2026) -> Path:

@@ -18,27 +18,11 @@ from resultatrapport.contracts import (
     KpiPlace,
     SectionPlace,
     load_contract,
-    load_contracts,
 )
 
 KKR = "kkr-midtjylland-2026"
 VER = "viborg-ver-2020"
 FILE = "erhvervshus-midtjylland/tekster/kkr-midtjylland-2026_2026.md"
-
-
-@pytest.fixture(scope="module")
-def contracts() -> dict[str, Contract]:
-    return load_contracts()
-
-
-@pytest.fixture(scope="module")
-def kkr(contracts: dict[str, Contract]) -> Contract:
-    return contracts[KKR]
-
-
-@pytest.fixture(scope="module")
-def ver(contracts: dict[str, Contract]) -> Contract:
-    return contracts[VER]
 
 
 def parse(text: str, contract: Contract) -> dict[str, str]:
