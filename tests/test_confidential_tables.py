@@ -114,18 +114,21 @@ def test_no_figure_of_the_m3_family_can_be_recovered(kkr, growth, operation):
 
 
 @settings(max_examples=60, deadline=None)
-@given(answers)
+@given(st.lists(st.sampled_from([0, 3, 5, 6, 7, 8, 8, 9, 9, 10, 10, 10]), min_size=10, max_size=40))
 def test_the_value_and_interval_give_away_the_three_groups(scores):
     """Why the groups are figures of their own: NPS·n is promoters minus detractors and the
     interval's width gives promoters plus detractors."""
     est = nps_estimate(np.array(scores, dtype=float))
-    n, v = est.n, est.value / 100
-    half = (est.high - est.low) / 200
+    assert est.low is not None and est.high is not None  # 10 answers or more
     if est.low <= -100 or est.high >= 100:  # a clipped interval says less
         return
-    se = half / Z95
+    # adjusted Wald (Rocks 2016): centre (P - D) / (n + 3), se^2 = ((P + D + 1.5) / (n + 3)
+    # - centre^2) / (n + 3), with P and D the counts of promoters and detractors
+    n, v = est.n, est.value / 100
+    centre = (est.high + est.low) / 200
+    se = (est.high - est.low) / 200 / Z95
     promoters_minus = round(v * n)
-    promoters_plus = round(n * (n * se**2 + v**2))
+    promoters_plus = round((n + 3) * ((n + 3) * se**2 + centre**2) - 1.5)
     promoters = sum(s >= 9 for s in scores)
     detractors = sum(s <= 6 for s in scores)
     assert (promoters_minus, promoters_plus) == (promoters - detractors, promoters + detractors)

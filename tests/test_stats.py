@@ -7,6 +7,7 @@ from hypothesis import strategies as st
 
 from resultatrapport.kpis.stats import (
     bootstrap_mean,
+    kish_effective_n,
     largest_remainder,
     nps,
     weighted_share,
@@ -34,8 +35,26 @@ def test_nps_of_a_known_answer_set():
     est = nps(scores)
     assert est.value == pytest.approx(40.0)
     assert est.n == 10
-    # var = (0.6 + 0.2 - 0.4^2) / 10 = 0.064 -> se = 0.2530
-    assert est.high - est.value == pytest.approx(100 * 1.959964 * 0.064**0.5, abs=1e-6)
+    # adjusted Wald (Rocks 2016), by hand: n = 13, P = 6.75/13, D = 2.75/13, centre 4/13;
+    # var = (9.5/13 - (4/13)^2) / 13 = 0.048930 -> se 0.221201 -> 0.30769 -/+ 0.43355
+    assert est.low == pytest.approx(-12.586, abs=1e-3)
+    assert est.high == pytest.approx(74.125, abs=1e-3)
+
+
+def test_nps_interval_is_not_the_plain_normal_one():
+    # the plain normal interval of the same answers was 40 -/+ 49.58 (se 0.2530): it is
+    # narrower around 40 and misses too often at 10 answers (docs/methods.md)
+    est = nps(np.array([10, 10, 9, 9, 9, 10, 8, 7, 6, 0]))
+    assert est.high - est.value != pytest.approx(100 * 1.959964 * 0.064**0.5, abs=1e-3)
+
+
+def test_no_interval_below_ten_answers():
+    assert nps(np.array([10, 9, 0])).low is None
+    assert nps(np.array([10, 9, 0])).value == pytest.approx(100 / 3)
+    assert wilson(3, 9).low is None and wilson(3, 9).value == pytest.approx(100 / 3)
+    assert wilson(3, 10).low is not None
+    est = weighted_share(np.array([1, 0, 1]), np.array([1.0, 2.0, 1.0]))
+    assert est.value == pytest.approx(50.0) and est.low is None and est.high is None
 
 
 def test_nps_ignores_missing_answers():
@@ -44,23 +63,22 @@ def test_nps_ignores_missing_answers():
 
 
 def test_weighted_share_hand_computed():
-    y = np.array([1, 0, 1, 1, 0, 0, 1, 0])
-    w = np.array([1.0, 3.0, 1.0, 1.0, 2.0, 1.0, 1.0, 2.0])
+    y = np.array([1, 0, 1, 1, 0, 0, 1, 0, 1, 0])
+    w = np.array([1.0, 3.0, 1.0, 1.0, 2.0, 1.0, 1.0, 2.0, 2.0, 1.0])
     est = weighted_share(y, w)
-    assert est.value == pytest.approx(100 / 3)  # 4 / 12
-    # sum w^2 (y-p)^2 = 4 * 4/9 + (9+4+1+4) * 1/9 = 34/9; var = 8/7 * 34/9 / 144
-    se = (8 / 7 * 34 / 9 / 144) ** 0.5
-    assert est.high == pytest.approx(100 * (1 / 3 + 1.959964 * se), abs=1e-3)
-    assert est.high == pytest.approx(67.27, abs=0.01)
-    assert est.low == 0.0  # clipped at 0 %
+    assert est.value == pytest.approx(40.0)  # 6 / 15
+    # Kish: n_eff = 15^2 / 27 = 8.3333; Wilson at p = 0.4, n = 8.3333 (z^2 = 3.841459):
+    # centre = (0.4 + 0.230488) / 1.460975 = 0.431553, half = 0.276983
+    assert kish_effective_n(w) == pytest.approx(225 / 27)
+    assert est.low == pytest.approx(15.457, abs=0.01)
+    assert est.high == pytest.approx(70.854, abs=0.01)
 
 
-def test_weighted_share_equal_weights_is_the_binomial_share():
+def test_weighted_share_equal_weights_is_the_wilson_share():
     y = np.array([1] * 30 + [0] * 70)
     est = weighted_share(y, np.ones(100))
     assert est.value == pytest.approx(30.0)
-    se = (0.3 * 0.7 / 99) ** 0.5
-    assert est.low == pytest.approx(100 * (0.3 - 1.959964 * se), abs=1e-4)
+    assert (est.low, est.high) == pytest.approx((wilson(30, 100).low, wilson(30, 100).high))
 
 
 def test_bootstrap_interval_covers_the_mean_and_is_deterministic():

@@ -8,10 +8,18 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 Z95 = 1.959963984540054
+# Below this many answers a survey figure gets no interval. Measured with `resultatrapport
+# validate-methods` (docs/methods.md): at 5 answers every interval kind here falls below
+# 93 % coverage at some true values; from 10 the NPS and weighted-share intervals hold
+# 93-97 % at every true value of the grid, and the Wilson interval does on average (its
+# coverage swings with the true value at small n, as any binomial interval's does)
+MIN_INTERVAL_N = 10
 
 
 @dataclass(frozen=True)
@@ -23,53 +31,93 @@ class Estimate:
 
 
 def wilson(successes: int, n: int, z: float = Z95) -> Estimate:
-    """Share in percent with the Wilson score interval."""
+    """Share in percent with the Wilson score interval (Wilson 1927; Brown, Cai & DasGupta
+    2001). Below :data:`MIN_INTERVAL_N` answers there is no interval."""
     if n <= 0:
         return Estimate(None, 0)
     p = successes / n
+    if n < MIN_INTERVAL_N:
+        return Estimate(100 * p, n)
+    low, high = wilson_bounds(p, n, z)
+    return Estimate(100 * p, n, 100 * float(low), 100 * float(high))
+
+
+def kish_effective_n(w: np.ndarray) -> float:
+    """Kish's effective sample size of a weighted sample: (sum w)^2 / sum w^2."""
+    w = np.asarray(w, dtype=float)
+    return float(w.sum() ** 2 / (w * w).sum()) if w.size and (w * w).sum() > 0 else 0.0
+
+
+def wilson_bounds(p: ArrayLike, n: ArrayLike, z: float = Z95) -> tuple[Any, Any]:
+    """Wilson score bounds (fractions) of a share p observed in n; n may be fractional (an
+    effective sample size), and p and n may be numpy arrays (the coverage computations)."""
+    p = np.asarray(p, dtype=float)
+    n = np.asarray(n, dtype=float)
     denom = 1 + z * z / n
     centre = (p + z * z / (2 * n)) / denom
-    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
-    return Estimate(100 * p, n, 100 * max(0.0, centre - half), 100 * min(1.0, centre + half))
+    half = z * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
+    return np.maximum(0.0, centre - half), np.minimum(1.0, centre + half)
 
 
 def weighted_share(y: np.ndarray, w: np.ndarray, z: float = Z95) -> Estimate:
-    """Weighted share in percent with a design-based (linearised, with-replacement) interval.
+    """Weighted share in percent with a Wilson interval at Kish's effective sample size.
 
-    The share is the ratio estimator sum(w*y)/sum(w); its variance is estimated by Taylor
-    linearisation, var = n/(n-1) * sum(w_i^2 (y_i - p)^2) / (sum w)^2, which reduces to the
-    binomial variance for equal weights and widens with unequal weights (Kish's design effect).
+    The share is the ratio estimator sum(w*y)/sum(w). Its interval is the Wilson score
+    interval with n replaced by Kish's effective sample size (sum w)^2 / sum w^2, which
+    equals n for equal weights and shrinks as the weights grow unequal (Kish 1965; the
+    effective-n Wilson interval of Kott & Carr 1997). Unlike the linearised (Wald)
+    interval used before, it keeps its coverage at small samples and at shares near 0 or
+    100 % (measured: ``resultatrapport validate-methods``, docs/methods.md). Below
+    :data:`MIN_INTERVAL_N` answers the share has no interval.
     """
     y = np.asarray(y, dtype=float)
     w = np.asarray(w, dtype=float)
     n = int(y.size)
     if n == 0 or w.sum() <= 0:
         return Estimate(None, n)
-    total = w.sum()
-    p = float((w * y).sum() / total)
-    if n == 1:
+    p = float((w * y).sum() / w.sum())
+    if n < MIN_INTERVAL_N:
         return Estimate(100 * p, n)
-    var = n / (n - 1) * float((w * w * (y - p) ** 2).sum()) / total**2
-    se = math.sqrt(var)
-    return Estimate(100 * p, n, 100 * max(0.0, p - z * se), 100 * min(1.0, p + z * se))
+    low, high = wilson_bounds(p, kish_effective_n(w), z)
+    return Estimate(100 * p, n, 100 * float(low), 100 * float(high))
 
 
 def nps(scores: np.ndarray, z: float = Z95) -> Estimate:
-    """Net Promoter Score (% 9-10 minus % 0-6) with a normal-approximation interval.
+    """Net Promoter Score (% 9-10 minus % 0-6) with the adjusted Wald interval.
 
-    With promoter share P and detractor share D, var(NPS) = (P + D - (P - D)^2) / n (in
-    fractions), the variance of the mean of a variable that is +1, 0 or -1.
+    The interval is Rocks' (2016) adjusted Wald interval (The American Statistician 70(4),
+    365-372): 3/4 of an answer is added to the promoters and to the detractors and 3 to
+    the number of answers, and the normal interval is taken around the adjusted score with
+    the variance of a mean of +1/0/-1 answers, (P + D - (P - D)^2) / n. The plain normal
+    interval misses one time in ten at 10 answers; the adjusted one holds its 95 % from 10
+    answers (measured: ``resultatrapport validate-methods``). The value itself is the plain
+    NPS. Below :data:`MIN_INTERVAL_N` answers there is no interval.
     """
     s = np.asarray(scores, dtype=float)
     s = s[~np.isnan(s)]
     n = int(s.size)
     if n == 0:
         return Estimate(None, 0)
-    promoters = float((s >= 9).mean())
-    detractors = float((s <= 6).mean())
-    value = promoters - detractors
-    se = math.sqrt(max(promoters + detractors - value**2, 0.0) / n)
-    return Estimate(100 * value, n, 100 * max(-1.0, value - z * se), 100 * min(1.0, value + z * se))
+    promoters = int((s >= 9).sum())
+    detractors = int((s <= 6).sum())
+    value = 100 * (promoters - detractors) / n
+    if n < MIN_INTERVAL_N:
+        return Estimate(value, n)
+    low, high = adjusted_wald_nps_bounds(promoters, detractors, n, z)
+    return Estimate(value, n, 100 * float(low), 100 * float(high))
+
+
+def adjusted_wald_nps_bounds(
+    promoters: ArrayLike, detractors: ArrayLike, n: int, z: float = Z95
+) -> tuple[Any, Any]:
+    """Adjusted Wald bounds (fractions, -1..1) of an NPS from its counts of promoters and
+    detractors among n answers (numpy arrays allowed: the coverage computations)."""
+    n_adj = n + 3
+    p = (np.asarray(promoters, dtype=float) + 0.75) / n_adj
+    d = (np.asarray(detractors, dtype=float) + 0.75) / n_adj
+    centre = p - d
+    se = np.sqrt(np.maximum(p + d - centre**2, 0.0) / n_adj)
+    return np.maximum(-1.0, centre - z * se), np.minimum(1.0, centre + z * se)
 
 
 def bootstrap_mean(
