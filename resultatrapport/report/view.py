@@ -12,7 +12,10 @@ from typing import Any
 
 from resultatrapport import texts as owner_texts
 from resultatrapport.contracts import PopulationKeyBudget
+from resultatrapport.kpis import coverage
 from resultatrapport.kpis.budget import NOT_COMPUTED, basis
+from resultatrapport.kpis.coverage import INTERVAL_KINDS
+from resultatrapport.kpis.stats import MIN_INTERVAL_N
 from resultatrapport.report import charts
 from resultatrapport.report.content import ReportData
 from resultatrapport.report.danish import (
@@ -31,6 +34,7 @@ STATUS_CLASS = {
     "Ikke målbar": "na",
     "Intet mål i år": "none",
 }
+TOO_FEW_FOR_INTERVAL = "for få besvarelser til et interval"
 CHART_KINDS = {"count", "young_firms", "share", "weighted_share", "nps", "fte", "effect"}
 
 
@@ -91,10 +95,52 @@ def fmt_target(row: dict[str, Any]) -> str:
     return f"{op} {shown}"
 
 
-def fmt_interval(row: dict[str, Any]) -> str:
+def fmt_interval(row: dict[str, Any], kind: str | None = None) -> str:
+    """'12,3 – 45,6'; a survey figure on too few answers for an interval says so."""
     if row["low"] is None or row["high"] is None:
+        few = row["n"] is not None and row["n"] < MIN_INTERVAL_N
+        if kind in INTERVAL_KINDS and few and row["value"] is not None:
+            return TOO_FEW_FOR_INTERVAL
         return ""
     return f"{fmt_value(row['low'], row['unit'])} – {fmt_value(row['high'], row['unit'])}"
+
+
+def pct(share: float) -> str:
+    return f"{number(100 * share, 1)} %"
+
+
+def interval_coverage(contract: Any, results: dict[str, dict[str, Any]]) -> list[dict[str, str]]:
+    """Each KPI interval's coverage as measured at the sample size of the year's figure."""
+    rows = []
+    for kpi in contract.kpis:
+        r = results.get(kpi.id)
+        if r is None or r["value"] is None or kpi.kind not in (*INTERVAL_KINDS, "effect"):
+            continue
+        if kpi.kind == "effect":
+            measured = coverage.effect_measured()
+            at = f"{number(measured.replications)} simulerede datasæt" if measured else ""
+        else:
+            measured = coverage.measured(kpi.kind, r["n"])
+            at = f"{number(measured.n)} besvarelser" if measured else ""
+        if measured is None:
+            shown = TOO_FEW_FOR_INTERVAL if kpi.kind != "effect" else "ikke målt"
+            spread = ""
+        else:
+            shown = pct(measured.mean)
+            spread = (
+                f"{pct(measured.lowest)}–{pct(measured.highest)}" if measured.truths > 1 else ""
+            )
+        rows.append(
+            {
+                "id": kpi.id,
+                "method": coverage.METHODS[kpi.kind],
+                "n": number(r["n"]) if r["n"] is not None else "",
+                "at": at,
+                "coverage": shown,
+                "spread": spread,
+            }
+        )
+    return rows
 
 
 def _kpi_chart(data: ReportData, kpi: Any) -> str:
@@ -181,7 +227,7 @@ def build(
                 "status": r["status"],
                 "status_class": STATUS_CLASS[r["status"]],
                 "uncertain": bool(r["uncertain"]),
-                "interval": fmt_interval(r),
+                "interval": fmt_interval(r, kpi.kind),
                 "n": number(r["n"]) if r["n"] is not None else "",
                 "suppressed": r["suppressed"],
             }
@@ -212,7 +258,7 @@ def build(
                 "status": r["status"],
                 "status_class": STATUS_CLASS[r["status"]],
                 "uncertain": bool(r["uncertain"]),
-                "interval": fmt_interval(r),
+                "interval": fmt_interval(r, kpi.kind),
                 "n": number(r["n"]) if r["n"] is not None else "",
                 "remark": r["remark"] or "",
                 "interpretation": kpi.interpretation,
@@ -265,6 +311,7 @@ def build(
         if quarter:
             budget_title += f", beregnet efter folketallet {quarter_start(quarter)}"
 
+    intervals = interval_coverage(contract, results)
     methods = [
         {"id": k.id, "name": k.name, "method": k.method}
         for k in contract.kpis
@@ -347,6 +394,8 @@ def build(
             "by_population": isinstance(budget, PopulationKeyBudget),
         },
         "methods": methods,
+        "intervals": intervals,
+        "min_interval_n": MIN_INTERVAL_N,
         "threshold": contract.settings.suppression_threshold,
         "dominance_pct": number(contract.settings.dominance_pct),
         "quality": quality,
