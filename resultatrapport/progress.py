@@ -9,6 +9,11 @@ On a terminal (the stream's ``isatty()``) this draws a tqdm bar with the note as
 Anywhere else (logs, CI, Dagster, pipes) every update prints one plain line, without
 carriage returns: ``generating: register/regnskaber_2024.csv (3/40)``. ``update(0, note)``
 reports progress inside a step without counting it (e.g. a chunk of a big file).
+
+Work whose steps print lines of their own (a Dagster run per year) is announced before it
+starts, so the count stands above the lines it counts: ``start(note)`` prints
+``ingesting: 2025 (2/3) ...`` as plain line (on a bar: the note), ``update()`` then counts it
+silently; :func:`track` does this with ``announce=True``.
 """
 
 from __future__ import annotations
@@ -39,6 +44,7 @@ class Progress:
         self.min_interval = min_interval
         self._last = float("-inf")
         self._bar: Any = None
+        self._started = False
         if bar:
             from tqdm import tqdm
 
@@ -46,9 +52,23 @@ class Progress:
                 total=self.total, desc=desc, file=stream, unit=unit, dynamic_ncols=True
             )
 
+    def start(self, note: str = "") -> None:
+        """Announce the next step before its work starts; the following ``update()`` counts
+        it without a line of its own (a bar still moves)."""
+        if self._bar is not None:
+            self._bar.set_postfix_str(note, refresh=True)
+            return
+        counts = f"({self.done + 1}/{self.total})"
+        line = f"{self.desc}: {note} {counts}" if note else f"{self.desc}: {counts}"
+        print(line + " ...", file=self.stream, flush=True)
+        self._started = True
+
     def update(self, n: int = 1, note: str = "") -> None:
         """Count ``n`` more steps done (0: none, just the note) and show ``note``."""
         self.done += n
+        if n and self._started and self._bar is None:
+            self._started = False  # said by start(): no second line for the same step
+            return
         if self._bar is not None:
             if note:
                 self._bar.set_postfix_str(note, refresh=False)
@@ -116,16 +136,21 @@ def track(
     *,
     total: int | None = None,
     note: Callable[[T], str] | None = None,
+    announce: bool = False,
     **options: Any,
 ) -> Iterator[T]:
     """Yield ``items``, counting each one done once the caller asks for the next one.
 
     ``note(item)`` labels the step; ``total`` defaults to ``len(items)``; ``options`` go to
-    :func:`progress`.
+    :func:`progress`. ``announce``: the line for an item is printed before the caller works
+    on it (``start``), not after: for work that prints lines of its own.
     """
     if total is None:
         total = len(items)  # type: ignore[arg-type]
     with progress(total, desc, **options) as shown:
         for item in items:
+            label = note(item) if note else ""
+            if announce:
+                shown.start(label)
             yield item
-            shown.update(1, note(item) if note else "")
+            shown.update(1, label)
