@@ -1,7 +1,10 @@
 """`resultatrapport`: what report owners and scripts do outside the Dagster UI.
 
 Every command that computes something launches the Dagster asset graph; none of them
-re-implements a step.
+re-implements a step. An error is one line on stderr and exit code 2, said before anything is
+launched where it can be (unknown contract, a year outside it or not open yet, a signer's name
+that is no name); the Dagster stack traces of a failed run stay in the instance's event log
+(the UI) unless --debug is given.
 """
 
 from __future__ import annotations
@@ -10,7 +13,7 @@ import argparse
 import os
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +22,13 @@ from resultatrapport.instance import end_dead_runs, open_instance, process_tags
 
 DEFAULT_CONTRACT = "kkr-midtjylland-2026"
 DEFAULT_YEAR = 2026
+
+# --debug: tracebacks of the CLI and Dagster's own console log (with its stack traces)
+_debug = False
+
+
+class CommandError(Exception):
+    """A command that cannot go on: its message is the one line the user reads (exit 2)."""
 
 
 def parse_years(text: str) -> list[int]:
@@ -55,6 +65,56 @@ def cmd_sample_data(args: argparse.Namespace) -> int:
     return 0
 
 
+def _one_line(text: str, width: int = 160) -> str:
+    """The first non-empty line of ``text``, shortened to ``width`` characters."""
+    line = next((t.strip() for t in str(text).splitlines() if t.strip()), "")
+    return line if len(line) <= width else line[: width - 1].rstrip() + "…"
+
+
+def _error_line(error) -> str:  # type: ignore[no-untyped-def]
+    """The user-facing line of a step's error (a SerializableErrorInfo): the innermost cause
+    of Dagster's wrapping errors, without the module path of its class; a ``Failure`` (the
+    refusals the assets raise, in Danish) as its bare description."""
+    while error.cause is not None and error.cls_name.startswith("DagsterExecution"):
+        error = error.cause
+    message = error.message.strip()
+    qualified, sep, rest = message.partition(": ")
+    if sep and qualified.rsplit(".", 1)[-1] == error.cls_name:
+        message = rest if error.cls_name == "Failure" else f"{error.cls_name}: {rest}"
+    return message.splitlines()[0] if message else error.cls_name
+
+
+def _problems(value: Any) -> list[str]:
+    """The items of a check's ``problems`` metadata: a JSON list, or Markdown '- ' lines."""
+    if isinstance(value, list):
+        return [str(v) for v in value]
+    lines = [line.strip() for line in str(value).splitlines() if line.strip()]
+    return [line[2:] if line.startswith("- ") else line for line in lines]
+
+
+def _first_reason(evaluation) -> str:  # type: ignore[no-untyped-def]
+    """Why a check did not pass, in one short line: its first problem, else the first failed
+    rule of rows_valid (reason and row count, never the example values), else its note or
+    description. Empty where the check says nothing."""
+    metadata = evaluation.metadata
+    if "problems" in metadata:
+        found = _problems(metadata["problems"].value)
+        if found:
+            return _one_line(found[0])
+    if "failed_rules" in metadata:  # | rule | column | rows | reason | example lines |
+        rows = str(metadata["failed_rules"].value).splitlines()[2:]
+        cells = [c.strip() for c in rows[0].strip().strip("|").split("|")] if rows else []
+        if len(cells) >= 4:
+            more = len(rows) - 1
+            extra = f"; {more} more rule{'s' if more > 1 else ''}" if more else ""
+            return _one_line(f"{cells[3]} ({cells[2]} rows{extra})")
+    for key in ("note", "missing", "duplicated"):
+        value = metadata[key].value if key in metadata else None
+        if value:
+            return _one_line(value if key == "note" else f"{key}: {value}")
+    return _one_line(evaluation.description or "")
+
+
 def _summary(result, job_name: str, partition: str, quiet: bool = False) -> int:  # type: ignore[no-untyped-def]
     from dagster import AssetCheckSeverity
 
@@ -83,26 +143,30 @@ def _summary(result, job_name: str, partition: str, quiet: bool = False) -> int:
             continue
         name = f"{evaluation.asset_key.to_user_string()}:{evaluation.check_name}"
         level = "ERROR" if evaluation.severity == AssetCheckSeverity.ERROR else "WARN"
-        print(f"  check {level} {name}")
+        reason = _first_reason(evaluation)
+        print(f"  check {level} {name}" + (f": {reason}" if reason else ""))
         problems = evaluation.metadata.get("problems")
-        if problems is not None:
-            for line in str(problems.value).splitlines():
-                print(f"      {line}")
+        found = _problems(problems.value) if problems is not None else []
+        if len(found) > 1 or (found and _one_line(found[0]) != found[0]):
+            for line in found:  # all of them where the check line could not say them
+                print(f"      - {line}")
         if level == "ERROR":
             blocking_failed.append(name)
     for step in failed_steps:
         print(f"  FAILED step {step}")
     for event in result.all_events:
         if event.is_step_failure and event.step_failure_data and event.step_failure_data.error:
-            print(f"      {event.step_failure_data.error.message.strip().splitlines()[0]}")
+            print(f"      {_error_line(event.step_failure_data.error)}")
     ok = result.success and not blocking_failed
     print("OK" if ok else "FAILED", f"- {len(by_key)} assets materialised")
     return 0 if ok else 1
 
 
 def _contract(contract_id: str, years: list[int], any_partition: bool = False):  # type: ignore[no-untyped-def]
-    """The contract, if all ``years`` lie in its period (with ``any_partition``: are year
-    partitions at all, e.g. the earlier years ingestion loads); else None, having said why.
+    """The contract, if all ``years`` lie in its period (with ``any_partition``: in the
+    pipeline's years at all, e.g. the earlier years ingestion loads) and are open, i.e. year
+    partitions already (a year opens on its 1 January); else None, having said why in one line:
+    an unknown contract, an unknown year, a year not open yet.
 
     A broken contract file stops only commands about its own contract (in one line, the
     error of :attr:`ContractError.summary`); for the others it is a warning."""
@@ -132,23 +196,42 @@ def _contract(contract_id: str, years: list[int], any_partition: bool = False): 
         )
         return None
     contract = contracts[contract_id]
+    opened = sorted(int(key) for key in YEARS.get_partition_keys())
     if any_partition:
-        known = set(YEARS.get_partition_keys())
-        unknown = [y for y in years if str(y) not in known]
-        if unknown:
-            print(f"No partition for {', '.join(map(str, unknown))}: nothing was run",
-                  file=sys.stderr)  # fmt: skip
-            return None
-        return contract
-    outside = [y for y in years if y not in contract.years]
+        outside = [y for y in years if y < opened[0]]
+        where = f"before the pipeline's first year {opened[0]}"
+    else:
+        outside = [y for y in years if y not in contract.years]
+        where = (
+            f"outside the contract period of {contract.id} "
+            f"({contract.period.first}-{contract.period.last})"
+        )
     if outside:
+        print(f"Unknown year: {_listed(outside)} {where}; nothing was run", file=sys.stderr)
+        return None
+    later = [y for y in years if y > opened[-1]]
+    if later:
+        one = len(later) == 1
+        what = (
+            f"{'is' if one else 'are'} not yet {'a year' if one else 'years'} of the pipeline"
+            if any_partition
+            else f"{'is a year' if one else 'are years'} of {contract.id} but not yet of the "
+            "pipeline"
+        )
         print(
-            f"{', '.join(map(str, outside))} outside the contract period of {contract.id} "
-            f"({contract.period.first}-{contract.period.last}): nothing was run",
+            f"Not open yet: {_listed(later)} {what} ({opened[0]}-{opened[-1]}; a year opens "
+            "on its 1 January); nothing was run",
             file=sys.stderr,
         )
         return None
     return contract
+
+
+def _listed(years: list[int]) -> str:
+    """2019, or 2019-2021 for consecutive years, or 2017, 2019."""
+    if len(years) > 2 and years == list(range(years[0], years[-1] + 1)):
+        return f"{years[0]}-{years[-1]}"
+    return ", ".join(map(str, years))
 
 
 def _prepare(args: argparse.Namespace) -> None:
@@ -197,6 +280,51 @@ def _end_dead_runs(instance) -> None:  # type: ignore[no-untyped-def]
 QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
 
 
+def _brief_console():  # type: ignore[no-untyped-def]
+    """Dagster's console logger as the CLI shows it without --debug: the warnings of the
+    assets, one line each. Errors (a failed step, its stack trace, the steps not executed
+    after it) are left to the run summary, which says each failure in one line."""
+    import logging
+
+    from dagster import Field, logger
+
+    class OneLine(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            meta = getattr(record, "dagster_meta", None) or {}
+            if record.levelno >= logging.ERROR or meta.get("dagster_event") is not None:
+                return
+            line = _one_line(meta.get("orig_message") or record.getMessage(), width=400)
+            if line:
+                print(f"{record.levelname.lower()}: {line}", file=sys.stderr, flush=True)
+
+    @logger(
+        {"log_level": Field(str, is_required=False, default_value="WARNING")},
+        description="warnings in one line each, for the command line",
+    )
+    def console(init_context):  # type: ignore[no-untyped-def]
+        log = logging.Logger("resultatrapport", level=init_context.logger_config["log_level"])
+        log.addHandler(OneLine())
+        return log
+
+    return console
+
+
+def _execute(job, instance, partition_key: str | None, run_config: dict[str, Any], tags):  # type: ignore[no-untyped-def]
+    """Run ``job`` in this process, its console log brief unless --debug (then Dagster's own
+    console log at INFO, stack traces included)."""
+    if _debug:
+        run_config = {**run_config, "loggers": {"console": {"config": {"log_level": "INFO"}}}}
+    else:
+        job = job.with_logger_defs({"console": _brief_console()})
+    return job.execute_in_process(
+        instance=instance,
+        partition_key=partition_key,
+        raise_on_error=False,
+        run_config=run_config,
+        tags=tags,
+    )
+
+
 def _ingest(instance, defs, contract, years: list[int], first: int) -> list[int]:  # type: ignore[no-untyped-def]
     """Run the contract's ingestion job once per year; years before ``first`` (the earlier
     years the KPIs read) only where the instance has no materialisation yet. Returns the
@@ -213,16 +341,11 @@ def _ingest(instance, defs, contract, years: list[int], first: int) -> list[int]
         or not all(str(year) in instance.get_materialized_partitions(k) for k in keys)
     ]
     failed = []
-    for year in track(todo, "ingesting", unit="year", note=str):
+    # each year announced before its run, whose summary follows
+    for year in track(todo, "ingesting", unit="year", note=str, announce=True):
         if year < first:
             print(f"Ingesting {year}, which the KPIs of {first} read ...", flush=True)
-        ingested = ingest.execute_in_process(
-            instance=instance,
-            partition_key=str(year),
-            raise_on_error=False,
-            run_config=QUIET,
-            tags=process_tags(),
-        )
+        ingested = _execute(ingest, instance, str(year), QUIET, process_tags())
         if _summary(ingested, ingest.name, str(year), quiet=year < first) and year >= first:
             failed.append(year)
     return failed
@@ -264,12 +387,12 @@ def _build(contract, years: list[int], definitions=None) -> int:  # type: ignore
         partition = str(first) if first == last else f"{first}-{last}"
         tags = {} if first == last else {RANGE_START_TAG: str(first), RANGE_END_TAG: str(last)}
         print(f"KPIs, budget and draft for {partition} in one run ...", file=sys.stderr, flush=True)
-        result = job.execute_in_process(
-            instance=instance,
-            partition_key=str(first) if first == last else None,
-            tags={**tags, **process_tags()},
-            raise_on_error=False,
-            run_config=QUIET,
+        result = _execute(
+            job,
+            instance,
+            str(first) if first == last else None,
+            QUIET,
+            {**tags, **process_tags()},
         )
         code = _summary(result, name, partition)
         drafts: dict[str, str] = {}
@@ -305,8 +428,7 @@ def cmd_backfill(args: argparse.Namespace) -> int:
     if contract is None:
         return 2
     if args.years != list(range(args.years[0], args.years[-1] + 1)):
-        print("Give a range of consecutive years, e.g. 2020-2023", file=sys.stderr)
-        return 2
+        raise CommandError("Give a range of consecutive years, e.g. 2020-2023")
     if _inbox_refused(contract, args.years):
         return 2
     return _build(contract, args.years)
@@ -357,12 +479,8 @@ def cmd_sign_off(args: argparse.Namespace) -> int:
     run_config = {**QUIET, "ops": {f"sign_off_{contract.scope}": {"config": {"by": signer}}}}
     with open_instance() as instance:
         _end_dead_runs(instance)
-        result = defs.resolve_job_def(name).execute_in_process(
-            instance=instance,
-            partition_key=str(args.year),
-            raise_on_error=False,
-            run_config=run_config,
-            tags=process_tags(),
+        result = _execute(
+            defs.resolve_job_def(name), instance, str(args.year), run_config, process_tags()
         )
     signed = [
         event.step_materialization_data.materialization.metadata
@@ -414,6 +532,10 @@ def cmd_kpis(args: argparse.Namespace) -> int:
 
     from resultatrapport.report.danish import number
 
+    said = _defaults(args)
+    if _contract(args.contract, [args.year]) is None:  # unknown contract or year: said
+        return 2
+    said()
     path = settings.warehouse_path()
     if not path.exists():
         print(f"No warehouse at {path}: run `resultatrapport run` first.", file=sys.stderr)
@@ -488,6 +610,10 @@ def cmd_bench(args: argparse.Namespace) -> int:
 
     from resultatrapport.bench import bench, table
 
+    said = _defaults(args)
+    if _contract(args.contract, [args.year]) is None:
+        return 2
+    said()
     workdir = Path(args.workdir) if args.workdir else Path(tempfile.mkdtemp(prefix="bench-"))
     workdir.mkdir(parents=True, exist_ok=True)
     rows = bench(args.scales, args.contract, args.year, workdir)
@@ -495,76 +621,188 @@ def cmd_bench(args: argparse.Namespace) -> int:
     return 0
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="resultatrapport", description=__doc__)
-    sub = parser.add_subparsers(dest="command", required=True)
+class _Parser(argparse.ArgumentParser):
+    """Says a wrong command line in one line (argparse prints the usage too), exit code 2."""
 
-    p = sub.add_parser("sample-data", help="write a generated sample inbox")
+    def error(self, message: str) -> Any:
+        self.exit(2, f"{self.prog}: {message} (see: {self.prog} --help)\n")
+
+
+def _debug_flag() -> argparse.ArgumentParser:
+    # allowed before and after the sub-command; SUPPRESS: the sub-command's default does not
+    # overwrite a --debug given before it
+    flag = argparse.ArgumentParser(add_help=False)
+    flag.add_argument(
+        "--debug",
+        action="store_true",
+        default=argparse.SUPPRESS,
+        help="on an error show the traceback, and Dagster's full console log of a run",
+    )
+    return flag
+
+
+def _command(sub: Any, name: str, func: Any, summary: str, description: str, examples: str) -> Any:
+    """One sub-command: ``summary`` in the list of commands, ``description`` and ``examples``
+    (lines of shell) in its --help."""
+    p = sub.add_parser(
+        name,
+        help=summary,
+        description=description,
+        epilog="Examples (eksempler):\n" + "\n".join(f"  {line}" for line in examples.splitlines()),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        parents=[_debug_flag()],
+    )
+    p.set_defaults(func=func)
+    return p
+
+
+INBOX_HELP = "inbox folder (default: $RESULTATRAPPORT_INBOX or var/inbox)"
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="resultatrapport",
+        description=__doc__,
+        epilog="Every command has its own --help with examples, e.g. resultatrapport run --help",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        parents=[_debug_flag()],
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = _command(
+        sub, "sample-data", cmd_sample_data, "write a generated sample inbox",
+        "Write a generated inbox of deliveries (register, CRM, survey and ERST files) for the\n"
+        "given years: made-up firms and people, for trying the pipeline.",
+        "resultatrapport sample-data --out var/inbox\n"
+        "resultatrapport sample-data --out /tmp/inbox --years 2024-2026 --scale 0.1",
+    )  # fmt: skip
     p.add_argument("--out", help="inbox folder (default: $RESULTATRAPPORT_INBOX or var/inbox)")
     p.add_argument("--years", type=parse_years, default=parse_years("2020-2027"))
     p.add_argument("--scale", type=float, default=1.0, help="1 = one region's year")
     p.add_argument("--seed", type=int, default=20260101)
     p.add_argument("--quiet", action="store_true", help="no progress on stderr")
-    p.set_defaults(func=cmd_sample_data)
 
-    p = sub.add_parser("run", help="materialise a contract's asset graph for one year")
-    p.add_argument("--contract", default=DEFAULT_CONTRACT)
-    p.add_argument("--year", type=int, default=DEFAULT_YEAR)
-    p.add_argument("--inbox", help="inbox folder (default: $RESULTATRAPPORT_INBOX or var/inbox)")
-    p.set_defaults(func=cmd_run)
+    p = _command(
+        sub, "run", cmd_run, "materialise a contract's asset graph for one year",
+        "Ingest the year's deliveries (and earlier years the KPIs read, where not ingested\n"
+        "yet), then compute KPIs and budget and write the draft report, as Dagster runs\n"
+        "recorded in the instance. Prints a summary per run and the draft's path; exits 1 if\n"
+        "a step or a blocking check failed, 2 if nothing could be run.",
+        "resultatrapport run --contract kkr-midtjylland-2026 --year 2026\n"
+        "resultatrapport run --contract viborg-ver-2020 --year 2021 --inbox var/inbox",
+    )  # fmt: skip
+    p.add_argument("--contract", required=True, help="contract id, e.g. kkr-midtjylland-2026")
+    p.add_argument("--year", type=int, required=True, help="a year of the contract")
+    p.add_argument("--inbox", help=INBOX_HELP)
 
-    p = sub.add_parser(
-        "backfill",
-        help="rebuild a range of contract years: ingestion, KPIs and drafts (one run for the KPIs)",
-    )
-    p.add_argument("--contract", default=DEFAULT_CONTRACT)
+    p = _command(
+        sub, "backfill", cmd_backfill,
+        "rebuild a range of contract years: ingestion, KPIs and drafts (one run for the KPIs)",
+        "Rebuild consecutive years of a contract, e.g. all of last year's in January: each\n"
+        "year is ingested, then KPIs, budget and drafts of the whole range in one run.",
+        "resultatrapport backfill --contract viborg-ver-2020 --years 2020-2023",
+    )  # fmt: skip
+    p.add_argument("--contract", required=True, help="contract id, e.g. viborg-ver-2020")
     p.add_argument("--years", type=parse_years, required=True, help="e.g. 2020-2023")
-    p.add_argument("--inbox", help="inbox folder (default: $RESULTATRAPPORT_INBOX or var/inbox)")
-    p.set_defaults(func=cmd_backfill)
+    p.add_argument("--inbox", help=INBOX_HELP)
 
-    p = sub.add_parser(
-        "ingest", help="(re)ingest the deliveries a contract reads for some years, no KPIs"
-    )
-    p.add_argument("--contract", default=DEFAULT_CONTRACT)
+    p = _command(
+        sub, "ingest", cmd_ingest,
+        "(re)ingest the deliveries a contract reads for some years, no KPIs",
+        "(Re)ingest the deliveries a contract reads for the given years, without KPIs: after\n"
+        "a corrected delivery, or to load the earlier years the effect KPIs follow.",
+        "resultatrapport ingest --contract kkr-midtjylland-2026 --years 2021-2025",
+    )  # fmt: skip
+    p.add_argument("--contract", required=True, help="contract id, e.g. kkr-midtjylland-2026")
     p.add_argument("--years", type=parse_years, required=True, help="e.g. 2021-2025")
-    p.add_argument("--inbox", help="inbox folder (default: $RESULTATRAPPORT_INBOX or var/inbox)")
-    p.set_defaults(func=cmd_ingest)
+    p.add_argument("--inbox", help=INBOX_HELP)
 
-    p = sub.add_parser(
-        "sign-off",
-        help="sign off the year's draft report: writes version N and the submissions, once",
-    )
-    p.add_argument("--contract", default=DEFAULT_CONTRACT)
-    p.add_argument("--year", type=int, default=DEFAULT_YEAR)
+    p = _command(
+        sub, "sign-off", cmd_sign_off,
+        "sign off the year's draft report: writes version N and the submissions, once",
+        "Sign off the year's draft: the contract's sign-off job writes the next version of\n"
+        "the report (PDF/A) and the submission CSVs, with the signer's name. Refused, with\n"
+        "the reason, while a check fails or the draft is not current; signed data are not\n"
+        "signed again.",
+        'resultatrapport sign-off --contract kkr-midtjylland-2026 --year 2026 --by "Anne Hansen"',
+    )  # fmt: skip
+    p.add_argument("--contract", required=True, help="contract id, e.g. kkr-midtjylland-2026")
+    p.add_argument("--year", type=int, required=True, help="a year of the contract")
     p.add_argument(
         "--by",
         required=True,
         help="name of the person who signs off: letters, spaces, hyphens, apostrophes",
     )
-    p.set_defaults(func=cmd_sign_off)
 
-    p = sub.add_parser(
-        "bench", help="time a run as the data grows: pipeline, floor and limit per scale"
-    )
+    p = _command(
+        sub, "bench", cmd_bench,
+        "time a run as the data grows: pipeline, floor and limit per scale",
+        "Time a whole run per scale of generated data against its floor (Dagster alone) and\n"
+        f"its limit (the data alone); see docs/benchmarks.md. Without --contract and --year:\n"
+        f"{DEFAULT_CONTRACT} {DEFAULT_YEAR}, said before it starts.",
+        "resultatrapport bench --scales 1,10 --workdir /tmp/benchwork",
+    )  # fmt: skip
     p.add_argument(
         "--scales", type=lambda t: [float(x) for x in t.split(",")], default=[1, 10, 100]
     )
-    p.add_argument("--contract", default=DEFAULT_CONTRACT)
-    p.add_argument("--year", type=int, default=DEFAULT_YEAR)
+    p.add_argument("--contract", help=f"contract id (default: {DEFAULT_CONTRACT})")
+    p.add_argument("--year", type=int, help=f"year (default: {DEFAULT_YEAR})")
     p.add_argument("--workdir", help="where inboxes and runs go (default: a new temporary folder)")
-    p.set_defaults(func=cmd_bench)
 
-    p = sub.add_parser("kpis", help="print the KPI results of a contract and year")
-    p.add_argument("--contract", default=DEFAULT_CONTRACT)
-    p.add_argument("--year", type=int, default=DEFAULT_YEAR)
+    p = _command(
+        sub, "kpis", cmd_kpis, "print the KPI results of a contract and year",
+        "Print the KPI results of a contract and year from the warehouse, as the report\n"
+        "publishes them (suppressed cells suppressed). Without --contract and --year:\n"
+        f"{DEFAULT_CONTRACT} {DEFAULT_YEAR}, said on stderr first.",
+        "resultatrapport kpis --contract kkr-midtjylland-2026 --year 2026\n"
+        "resultatrapport kpis --contract viborg-ver-2020 --year 2021 --json",
+    )  # fmt: skip
+    p.add_argument("--contract", help=f"contract id (default: {DEFAULT_CONTRACT})")
+    p.add_argument("--year", type=int, help=f"year (default: {DEFAULT_YEAR})")
     p.add_argument("--json", action="store_true", help="a list of objects for scripts")
-    p.set_defaults(func=cmd_kpis)
     return parser
 
 
+def _defaults(args: argparse.Namespace) -> Callable[[], None]:
+    """Fill in the default contract and year of a command that has them; returns what says so
+    on stderr, to be called once they are known to be valid (an error stays one line) and
+    before the command acts (its stdout stays the command's output)."""
+    given = []
+    if args.contract is None:
+        args.contract = DEFAULT_CONTRACT
+        given.append(f"--contract {DEFAULT_CONTRACT}")
+    if args.year is None:
+        args.year = DEFAULT_YEAR
+        given.append(f"--year {DEFAULT_YEAR}")
+
+    def say() -> None:
+        if given:
+            print(f"{args.command}: {' '.join(given)} (default)", file=sys.stderr, flush=True)
+
+    return say
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    return int(args.func(args))
+    """The command line: its exit code (0 done, 1 a run failed, 2 an error said in one line)."""
+    global _debug
+    try:
+        args = build_parser().parse_args(argv)
+    except SystemExit as done:  # --help, or a wrong command line said in one line
+        return done.code if isinstance(done.code, int) else 2
+    _debug = bool(getattr(args, "debug", False))
+    try:
+        return int(args.func(args))
+    except CommandError as refused:
+        print(refused, file=sys.stderr)
+        return 2
+    except Exception as exc:
+        if _debug:
+            raise
+        print(
+            f"{type(exc).__name__}: {_one_line(str(exc), width=300)} (--debug shows where)",
+            file=sys.stderr,
+        )
+        return 2
 
 
 if __name__ == "__main__":

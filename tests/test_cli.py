@@ -1,0 +1,321 @@
+"""The command line explains itself: help with examples, errors in one line (exit 2) before
+anything runs, progress before the work it announces, and a reason on every failed check's
+line. Fast: no Dagster run except the one that shows a failed run without stack traces."""
+
+from __future__ import annotations
+
+import io
+import sys
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+from dagster import AssetCheckSeverity, AssetKey, MetadataValue
+
+from resultatrapport import cli
+from resultatrapport.cli import build_parser, main
+from resultatrapport.progress import track
+
+KKR, VER = "kkr-midtjylland-2026", "viborg-ver-2020"
+COMMANDS = sorted(build_parser()._subparsers._group_actions[0].choices)  # type: ignore[union-attr]
+
+
+def one_error_line(capsys: pytest.CaptureFixture[str]) -> str:
+    captured = capsys.readouterr()
+    lines = captured.err.splitlines()
+    assert len(lines) == 1, captured.err
+    assert "Traceback" not in captured.err and "Stack Trace" not in captured.err
+    assert "Run " not in captured.out  # nothing was launched
+    return lines[0]
+
+
+@pytest.fixture
+def open_until_2026(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The pipeline's years as on a day of 2026 (2027, a year of KKR, is not open yet), so
+    the tests do not change on 1 January 2027."""
+    from resultatrapport.pipelines import partitions
+
+    keys = [str(y) for y in range(2020, 2027)]
+    monkeypatch.setattr(partitions, "YEARS", SimpleNamespace(get_partition_keys=lambda: keys))
+
+
+# --- help -------------------------------------------------------------------------------------
+
+
+def test_every_command_is_listed_with_its_summary(capsys):
+    assert main(["--help"]) == 0
+    out = capsys.readouterr().out
+    assert set(COMMANDS) >= {"run", "backfill", "ingest", "sign-off", "kpis", "bench"}
+    for command in COMMANDS:
+        assert command in out
+    assert "--debug" in out
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_each_command_has_a_description_and_an_example_in_its_help(command, capsys):
+    assert main([command, "--help"]) == 0
+    out = capsys.readouterr().out
+    description = out.split("\n\n")[1]  # after the usage
+    assert not description.startswith("options:") and len(description) > 40, out
+    examples = out.split("Examples (eksempler):\n", 1)[1]
+    assert f"  resultatrapport {command} " in examples
+
+
+# --- a wrong command line: one line, exit 2 ---------------------------------------------------
+
+
+def test_sign_off_without_contract_and_year_is_refused_not_done_for_a_default(capsys):
+    assert main(["sign-off", "--by", "Anne Hansen"]) == 2
+    line = one_error_line(capsys)
+    assert line.startswith("resultatrapport sign-off: ")
+    assert "--contract" in line and "--year" in line and "--help" in line
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["run", "--year", "2026"],
+        ["run", "--contract", KKR],
+        ["backfill", "--years", "2026"],
+        ["ingest", "--years", "2026"],
+    ],
+)
+def test_commands_that_act_on_a_contract_need_it_said(argv, capsys):
+    assert main(argv) == 2
+    assert "required" in one_error_line(capsys)
+
+
+def test_a_malformed_argument_is_one_line(capsys):
+    assert main(["run", "--contract", KKR, "--year", "20x6"]) == 2
+    assert "'20x6'" in one_error_line(capsys)
+
+
+# --- unknown contract, unknown year, a year not open yet ----------------------------------------
+
+
+def test_kpis_of_an_unknown_contract_says_so_not_run_first(capsys):
+    assert main(["kpis", "--contract", "nope", "--year", "2026"]) == 2
+    line = one_error_line(capsys)
+    assert line.startswith("Unknown contract 'nope'") and KKR in line and VER in line
+    assert "run" not in line
+
+
+@pytest.mark.parametrize("command", ["run", "sign-off", "kpis"])
+def test_a_year_outside_the_contract_is_an_unknown_year(command, capsys):
+    argv = [command, "--contract", VER, "--year", "2024"]
+    assert main(argv + (["--by", "Anne Hansen"] if command == "sign-off" else [])) == 2
+    line = one_error_line(capsys)
+    assert line.startswith("Unknown year: 2024 outside the contract period of viborg-ver-2020")
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["run", "--contract", KKR, "--year", "2027"],
+        ["sign-off", "--contract", KKR, "--year", "2027", "--by", "Anne Hansen"],
+        ["backfill", "--contract", KKR, "--years", "2026-2027"],
+        ["ingest", "--contract", VER, "--years", "2026-2027"],
+    ],
+)
+def test_a_contract_year_that_is_no_partition_yet_is_not_open_yet(argv, open_until_2026, capsys):
+    # before: a DagsterUnknownPartitionError traceback, after the ingestion had run
+    assert main(argv) == 2
+    line = one_error_line(capsys)
+    assert line.startswith("Not open yet: 2027 ") and "(2020-2026;" in line
+
+
+def test_ingest_of_a_year_before_the_pipeline_is_an_unknown_year(capsys):
+    assert main(["ingest", "--contract", VER, "--years", "2018-2019"]) == 2
+    assert one_error_line(capsys).startswith("Unknown year: 2018, 2019 before")
+
+
+def test_a_backfill_of_years_that_do_not_follow_each_other_is_one_line(capsys):
+    assert main(["backfill", "--contract", VER, "--years", "2020,2022"]) == 2
+    assert one_error_line(capsys) == "Give a range of consecutive years, e.g. 2020-2023"
+
+
+@pytest.mark.parametrize("by", ["", "  ", "12345678", "=HYPERLINK(1)"])
+def test_sign_off_by_no_name_is_one_line(by, capsys):
+    assert main(["sign-off", "--contract", KKR, "--year", "2026", "--by", by]) == 2
+    assert "navn" in one_error_line(capsys).lower()
+
+
+def test_kpis_says_its_defaults_before_it_reads(capsys):
+    assert main(["kpis"]) == 2  # no warehouse yet
+    err = capsys.readouterr().err.splitlines()
+    assert err[0] == f"kpis: --contract {KKR} --year 2026 (default)"
+    assert err[1].startswith("No warehouse at ")
+
+
+# --- an unexpected error: one line, the traceback with --debug ---------------------------------
+
+
+def _broken(args: Any) -> int:
+    raise RuntimeError("disk full\nsecond line")
+
+
+def test_an_unexpected_error_is_one_line_and_debug_shows_the_traceback(monkeypatch, capsys):
+    monkeypatch.setattr(cli, "cmd_kpis", _broken)
+    assert main(["kpis", "--contract", KKR, "--year", "2026"]) == 2
+    assert one_error_line(capsys) == "RuntimeError: disk full (--debug shows where)"
+    with pytest.raises(RuntimeError):
+        main(["--debug", "kpis", "--contract", KKR, "--year", "2026"])
+    with pytest.raises(RuntimeError):
+        main(["kpis", "--contract", KKR, "--year", "2026", "--debug"])
+    assert cli._debug  # reset by the next command
+    main(["kpis", "--contract", KKR, "--year", "2026"])
+    assert not cli._debug
+
+
+# --- a failed Dagster run: its reason, no stack traces ------------------------------------------
+
+
+def test_a_refused_sign_off_run_says_the_reason_without_stack_traces(capsys):
+    # a real run: nothing is drafted, the sign-off asset raises Failure
+    assert main(["sign-off", "--contract", VER, "--year", "2021", "--by", "Anne Hansen"]) == 1
+    captured = capsys.readouterr()
+    assert "Stack Trace" not in captured.err and "Traceback" not in captured.err
+    assert "dagster._core" not in captured.out + captured.err
+    failed = captured.out.splitlines()
+    reason = failed[failed.index(f"  FAILED step sign_off_{VER.replace('-', '_')}") + 1]
+    assert reason.strip().startswith("Godkendelsen afvises: ")
+
+
+def test_the_reason_of_a_step_is_the_innermost_user_error():
+    def error(cls_name: str, message: str, cause: Any = None) -> Any:
+        return SimpleNamespace(cls_name=cls_name, message=message, cause=cause)
+
+    failure = error("Failure", "dagster._core.definitions.events.Failure: Afvist: x.\n")
+    assert cli._error_line(failure) == "Afvist: x."
+    wrapped = error(
+        "DagsterExecutionStepExecutionError",
+        'dagster._core.errors.DagsterExecutionStepExecutionError: Error occurred while executing op "a":\n',
+        error("SourceError", "resultatrapport.reader.SourceError: fil.csv, linje 1: x\n  y\n"),
+    )
+    assert cli._error_line(wrapped) == "SourceError: fil.csv, linje 1: x"
+
+
+# --- progress before the work it announces ------------------------------------------------------
+
+
+def test_track_can_announce_each_item_before_its_work():
+    out = io.StringIO()
+    seen = []
+    for year in track([2024, 2025], "ingesting", stream=out, note=str, announce=True):
+        seen.append(out.getvalue().splitlines()[-1])
+        print(f"run of {year}", file=out)
+    assert seen == ["ingesting: 2024 (1/2) ...", "ingesting: 2025 (2/2) ..."]
+    assert out.getvalue().splitlines() == [
+        "ingesting: 2024 (1/2) ...",
+        "run of 2024",
+        "ingesting: 2025 (2/2) ...",
+        "run of 2025",
+    ]
+
+
+class _Result:
+    """What _summary reads of an ExecuteInProcessResult."""
+
+    def __init__(self, run_id: str, evaluations: list[Any] = (), success: bool = True) -> None:  # type: ignore[assignment]
+        self.run_id, self.success, self.all_events = run_id, success, []
+        self._evaluations = list(evaluations)
+
+    def get_asset_materialization_events(self) -> list[Any]:
+        return []
+
+    def get_asset_check_evaluations(self) -> list[Any]:
+        return self._evaluations
+
+
+class _Job:
+    name = "ingest_x"
+    asset_layer = SimpleNamespace(executable_asset_keys=[AssetKey(["ingest", "x", "crm"])])
+
+    def with_logger_defs(self, logger_defs: Any) -> _Job:
+        return self
+
+    def execute_in_process(self, partition_key: str, **kwargs: Any) -> _Result:
+        return _Result(f"r-{partition_key}")
+
+
+def test_the_ingestion_of_each_year_is_announced_before_its_run(monkeypatch):
+    both = io.StringIO()  # stdout (the summaries) and stderr (progress) as a terminal shows them
+    monkeypatch.setattr(sys, "stdout", both)
+    monkeypatch.setattr(sys, "stderr", both)
+    defs = SimpleNamespace(resolve_job_def=lambda name: _Job())
+    contract = SimpleNamespace(id=VER)
+    assert cli._ingest(None, defs, contract, [2021, 2022], 2021) == []
+    lines = both.getvalue().splitlines()
+    assert lines == [
+        "ingesting: 2021 (1/2) ...",
+        "Run r-2021 (ingest_x, 2021):",
+        "OK - 0 assets materialised",
+        "ingesting: 2022 (2/2) ...",
+        "Run r-2022 (ingest_x, 2022):",
+        "OK - 0 assets materialised",
+    ]
+
+
+# --- a reason on each failed check's line --------------------------------------------------------
+
+ROWS_VALID_TABLE = "\n".join(
+    [
+        "| regel | kolonne | rækker | årsag | eksempler (linje) |",
+        "|---|---|---|---|---|",
+        "| cvr_format | cvr | 3 | Ugyldigt CVR-nummer (skal være 8 cifre) | 4, 9, 12 |",
+        "| date_in_year | dato | 1 | Dato uden for filens år | 7 |",
+    ]
+)
+
+
+def evaluation(check: str, severity: Any = AssetCheckSeverity.WARN, **metadata: Any) -> Any:
+    return SimpleNamespace(
+        passed=False,
+        asset_key=AssetKey(["raw", "org", "crm_cases"]),
+        check_name=check,
+        severity=severity,
+        metadata=metadata,
+        description=metadata.pop("description", None),
+    )
+
+
+def check_lines(capsys: pytest.CaptureFixture[str], *evaluations: Any) -> list[str]:
+    cli._summary(_Result("r", evaluations), "job", "2021")
+    return [line for line in capsys.readouterr().out.splitlines() if line.startswith("  ")]
+
+
+def test_a_warning_of_rows_valid_carries_its_first_reason_never_the_examples(capsys):
+    rows_valid = evaluation(
+        "rows_valid",
+        rules_failed=MetadataValue.int(2),
+        failed_rules=MetadataValue.md(ROWS_VALID_TABLE),
+        examples=MetadataValue.json({"cvr_format": [{"linje": 4, "cvr": "0101901234"}]}),
+    )
+    assert check_lines(capsys, rows_valid) == [
+        "  check WARN raw/org/crm_cases:rows_valid: Ugyldigt CVR-nummer (skal være 8 cifre) "
+        "(3 rows; 1 more rule)"
+    ]
+
+
+def test_a_check_line_carries_its_first_problem_note_or_description(capsys):
+    long = "x" * 300
+    lines = check_lines(
+        capsys,
+        evaluation("current", problems=MetadataValue.md("- Ingen godkendt version af 2021 endnu")),
+        evaluation("file_trustworthy", AssetCheckSeverity.ERROR, note=MetadataValue.text("Ingen fil: a.csv")),
+        evaluation("schema_valid", AssetCheckSeverity.ERROR, problems=MetadataValue.json(["kolonne A", "kolonne B"])),
+        evaluation("texts_valid", AssetCheckSeverity.ERROR, problems=MetadataValue.md(f"- {long}")),
+        evaluation("complete", AssetCheckSeverity.ERROR, missing=MetadataValue.json(["M3"]), duplicated=MetadataValue.json([])),
+        evaluation("other", description="Beskrivelsen\nanden linje"),
+    )  # fmt: skip
+    assert lines == [
+        "  check WARN raw/org/crm_cases:current: Ingen godkendt version af 2021 endnu",
+        "  check ERROR raw/org/crm_cases:file_trustworthy: Ingen fil: a.csv",
+        "  check ERROR raw/org/crm_cases:schema_valid: kolonne A",
+        "      - kolonne A",
+        "      - kolonne B",
+        f"  check ERROR raw/org/crm_cases:texts_valid: {'x' * 159}…",
+        f"      - {long}",  # in full where the check line had to shorten it
+        "  check ERROR raw/org/crm_cases:complete: missing: ['M3']",
+        "  check WARN raw/org/crm_cases:other: Beskrivelsen",
+    ]
