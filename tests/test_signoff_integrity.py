@@ -1,7 +1,8 @@
 """The sign-off as one verified act: a version is published whole or not at all (even when the
 process is killed), signed files are read-only and checked against their recorded hashes,
-signing unchanged data again says who signed it, an unsigned year does not pass silently, and
-what a signer types cannot smuggle formulas or identifiers into the outputs."""
+signing unchanged data again says who signed it, an unsigned year does not pass silently (nor
+as passed: its check is skipped), the sign-off run is tagged with the signer, and what a
+signer types cannot smuggle formulas or identifiers into the outputs."""
 
 from __future__ import annotations
 
@@ -218,6 +219,38 @@ def test_a_file_named_as_a_signed_version_without_a_record_is_reported(tmp_path)
     assert len(problems) == 1 and "aarsrapport_x_2026_v1.pdf" in problems[0]
 
 
+# --- the launchpad ---------------------------------------------------------------------------
+
+
+def required_fields(snapshot, type_snap, path=()) -> list[tuple[str, ...]]:  # type: ignore[no-untyped-def]
+    """The paths of the config fields that have to be filled in (required, no default)."""
+    found = []
+    for field in type_snap.fields or []:
+        if not field.is_required:
+            continue
+        inner = snapshot.get_config_snap(field.type_key)
+        if inner.fields:
+            found += required_fields(snapshot, inner, (*path, field.name))
+        else:
+            found.append((*path, field.name))
+    return found
+
+
+@pytest.mark.parametrize("scope", [SCOPE, "kkr_midtjylland_2026"])
+def test_the_sign_off_launchpad_asks_for_the_signer_and_prefills_nothing(scope):
+    from dagster._core.snap.snap_to_yaml import default_values_yaml_from_type_snap
+
+    from resultatrapport.pipelines.definitions import defs
+
+    job = defs.resolve_job_def(f"signoff_{scope}").get_job_snapshot()
+    schema = job.config_schema_snapshot
+    root = schema.get_config_snap(job.mode_def_snaps[0].root_config_key)
+    # what the launchpad opens with: no folder or memory limit as an empty string to delete
+    assert default_values_yaml_from_type_snap(schema, root).strip() == "{}"
+    # what "Scaffold missing config" adds: the signer, and nothing else
+    assert required_fields(schema, root) == [("ops", f"sign_off_{scope}", "config", "by")]
+
+
 # --- through Dagster and the command line ----------------------------------------------------
 
 
@@ -268,12 +301,28 @@ def versions_recorded(db: Path) -> dict[int, dict]:
     return {v: {"by": by, "files": json.loads(files)} for v, by, files in rows}
 
 
+def latest_check_status(check: str) -> str:
+    """How the UI shows the latest execution of ``check`` (``asset:name``) in the instance."""
+    import asyncio
+
+    from dagster import AssetCheckKey, AssetKey, DagsterInstance
+    from dagster._core.loader import LoadingContextForTest
+
+    asset, name = check.split(":")
+    key = AssetCheckKey(AssetKey(asset.split("/")), name)
+    with DagsterInstance.get() as instance:
+        [record] = instance.event_log_storage.get_asset_check_execution_history(key, limit=1)
+        return asyncio.run(record.resolve_status(LoadingContextForTest(instance))).value
+
+
 @pytest.mark.slow
-def test_the_current_check_warns_while_nothing_is_signed(env, monkeypatch, capsys):
+def test_the_current_check_is_skipped_while_nothing_is_signed(env, monkeypatch, capsys):
     code, out, _ = cli(env, monkeypatch, capsys, "run", "--contract", VER, "--year", "2021")
     assert code == 0, out
-    assert f"check WARN report/{SCOPE}/signed:current" in out
-    assert "Ingen godkendt version af 2021 endnu" in out
+    assert "signed:current" not in out  # neither a warning nor an error: nothing to judge
+    # not a green "passed" either: the UI shows the check as skipped
+    env.use(monkeypatch)
+    assert latest_check_status(f"report/{SCOPE}/signed:current") == "SKIPPED"
 
 
 @pytest.mark.slow
@@ -331,6 +380,19 @@ def test_signed_files_are_read_only_and_their_hashes_recorded(env, monkeypatch, 
         assert stat.S_IMODE(path.stat().st_mode) == 0o444, name
         assert publish.sha256(path.read_bytes()) == digest
     assert not [p for p in env.out.rglob(".*")], "temporary files left behind"
+
+
+@pytest.mark.slow
+def test_the_sign_off_run_is_tagged_with_the_signer_and_the_check_judges_it(env, monkeypatch):
+    from dagster import DagsterInstance, RunsFilter
+
+    from resultatrapport.assets.report import SIGNER_TAG
+
+    env.use(monkeypatch)
+    with DagsterInstance.get() as instance:
+        [run] = instance.get_runs(RunsFilter(job_name=f"signoff_{SCOPE}"), limit=1)
+    assert run.tags[SIGNER_TAG] == "Ida Kontrolsen"  # as published, not as typed
+    assert latest_check_status(f"report/{SCOPE}/signed:current") == "SUCCEEDED"
 
 
 @pytest.mark.slow

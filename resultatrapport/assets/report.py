@@ -3,8 +3,9 @@
 - ``report/<contract>/draft``: the draft PDF (``…_udkast.pdf``), replaced at each run.
 - ``report/<contract>/signed`` with ``submission/<contract>/resultatopfyldelse`` (and
   ``submission/<contract>/kommunefordeling`` where the budget is a key over municipalities):
-  the sign-off. Materialised with a config naming the signer (UI or ``resultatrapport
-  sign-off``; a name that is no person's name is refused before anything is read); writes
+  the sign-off. Materialised with a config naming the signer, its only field (UI, ``dg
+  launch`` or ``resultatrapport sign-off``; a name that is no person's name is refused before
+  anything is read), and the run is tagged ``resultatrapport/signer`` with the name; writes
   version N once, read-only, never replaces it, and validates each CSV against its table
   schema as a blocking check before anything is published. The files and the record are
   published together (:func:`resultatrapport.report.publish.publish_version`): what a killed
@@ -13,14 +14,15 @@
   writes nothing and says by whom and when they were signed.
 - check ``report/<contract>/signed:current``: whether the latest signed version still shows
   the current data (it runs with every nightly contract run, after the draft). It also clears
-  what a killed sign-off left; it warns while nothing is signed or after a data change, and
-  fails (ERROR) when a signed file was changed or is missing.
+  what a killed sign-off left; it is skipped while nothing is signed (no result: the UI shows
+  "skipped", not a green "passed"), warns after a data change, and fails (ERROR) when a
+  signed file was changed or is missing.
 """
 
 import datetime as dt
 import subprocess
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -42,8 +44,8 @@ from dagster import (
     MetadataValue,
     TimeWindowPartitionsDefinition,
     asset,
-    asset_check,
     multi_asset,
+    multi_asset_check,
 )
 from pydantic import Field
 
@@ -60,6 +62,9 @@ from resultatrapport.settings import PROJECT_ROOT
 TZ = ZoneInfo("Europe/Copenhagen")
 REPORT_OWNERS = "team:report-owners"
 TEMPLATE = "report.html.j2"
+# the run tag naming who signed (or tried to sign) in a sign-off run: set by the sign-off step
+# itself, so a run launched from the UI, `dg launch` or the CLI carries it alike
+SIGNER_TAG = "resultatrapport/signer"
 
 
 def report_key(contract: Contract, name: str) -> AssetKey:
@@ -200,6 +205,8 @@ def build_draft_asset(
 
 
 class SignOffConfig(Config):
+    """The one thing a sign-off run needs to be told (everything else has a setting)."""
+
     by: str = Field(
         description="Name of the person who signs off the report (Godkendt af): letters, "
         "spaces, hyphens and apostrophes, 2-80 characters."
@@ -319,7 +326,7 @@ def build_signoff_assets(
             kinds={"csv"},
             owners=[REPORT_OWNERS],
             description=f"`{kind}_{contract.id}_<YYYY>_v<N>.csv` to KL and Erhvervsstyrelsen, "
-            "from the signed-off version only (shared/formats/submissions.md).",
+            "from the signed-off version only (docs/formats/submissions.md).",
         )
         for kind in kinds
     ]
@@ -353,6 +360,8 @@ def build_signoff_assets(
 
         year = int(context.partition_key)
         signer = _signer(config.by)
+        # the run names its signer in the runs list, whoever launched it and how
+        context.instance.add_run_tags(context.run.run_id, {SIGNER_TAG: signer})
         directory = publish.year_dir(renderer.root, contract.id, year)
         with warehouse.connect() as con:
             data = content.load(con, contract, year)
@@ -415,25 +424,35 @@ def build_signoff_assets(
             contract, kinds, record, directory, names, notice, new=True, pages=pages
         )
 
-    @asset_check(
-        asset=signed_key,
-        name="current",
-        additional_deps=[draft_key],
-        partitions_def=partitions,
+    # a check that may yield no result (can_subset): while nothing is signed it has nothing to
+    # judge, and the UI shows it as skipped instead of a green "passed"
+    @multi_asset_check(
+        name=f"signed_current_{contract.scope}",
+        specs=[
+            AssetCheckSpec(
+                "current",
+                asset=signed_key,
+                additional_deps=[draft_key],
+                partitions_def=partitions,
+                description="The latest signed-off version shows the current data and its "
+                "files are as signed; skipped while nothing is signed, warns after a data "
+                "change (a new sign-off makes version N+1), fails when a signed file was "
+                "changed or is missing.",
+            )
+        ],
+        can_subset=True,
         pool=WAREHOUSE_POOL,
-        description="The latest signed-off version shows the current data and its files are "
-        "as signed; warns while nothing is signed or after a data change (a new sign-off "
-        "makes version N+1), fails when a signed file was changed or is missing.",
     )
     def current(
         context: AssetCheckExecutionContext, warehouse: Warehouse, renderer: Renderer
-    ) -> AssetCheckResult:
+    ) -> Iterator[AssetCheckResult]:
         keys = (
             context.partition_keys if context.has_partition_key_range else [context.partition_key]
         )
         states: dict[str, str] = {}
         errors: list[str] = []
         warnings: list[str] = []
+        any_signed = False
         with warehouse.connect() as con:
             for key in keys:
                 year = int(key)
@@ -441,15 +460,21 @@ def build_signoff_assets(
                 directory = publish.year_dir(renderer.root, contract.id, year)
                 errors += _verified(context.log, directory, contract, year, signed)
                 last = publish.latest(signed)
+                any_signed = any_signed or last is not None
                 data_hash = content.data_hash(content.load(con, contract, year)) if last else ""
                 states[key], up_to_date = publish.signed_state(year, last, data_hash)
                 if not up_to_date:
                     warnings.append(states[key] if len(keys) == 1 else f"{key}: {states[key]}")
         problems = errors + warnings
         metadata: dict[str, Any] = {"state": "; ".join(f"{k}: {v}" for k, v in states.items())}
+        if not any_signed and not errors:
+            context.log.info(f"Skipped: {metadata['state']}")
+            return
         if problems:
             metadata["problems"] = MetadataValue.md("\n".join(f"- {p}" for p in problems))
-        return AssetCheckResult(
+        yield AssetCheckResult(
+            asset_key=signed_key,
+            check_name="current",
             passed=not problems,
             severity=AssetCheckSeverity.ERROR if errors else AssetCheckSeverity.WARN,
             description=" ".join(problems) or metadata["state"],

@@ -9,16 +9,19 @@ from resultatrapport import settings
 
 
 class Inbox(ConfigurableResource):
-    """The folder deliveries arrive in (layout: shared/formats/sources.md)."""
+    """The folder deliveries arrive in (layout: docs/formats/sources.md).
 
-    path: str = Field(
-        default="",
-        description="Inbox folder; empty: $RESULTATRAPPORT_INBOX, else var/inbox in the repo.",
+    Its one setting has no default value in the run config, so the launchpad does not fill it
+    in as an empty string: unset, the folder comes from the environment when a run starts."""
+
+    path: str | None = Field(
+        default=None,
+        description="Inbox folder; unset: $RESULTATRAPPORT_INBOX, else var/inbox in the repo.",
     )
 
     @property
     def root(self) -> Path:
-        return settings.inbox_dir(self.path)
+        return settings.inbox_dir(self.path or "")
 
     def file(self, relpath: str) -> Path:
         return self.root / relpath

@@ -9,13 +9,16 @@ from resultatrapport import settings
 
 
 class Renderer(ConfigurableResource):
-    """Where reports and submissions are written (layout: shared/formats/submissions.md)."""
+    """Where reports and submissions are written (layout: docs/formats/submissions.md).
 
-    out: str = Field(
-        default="",
-        description="Output folder; empty: $RESULTATRAPPORT_OUT, else var/out in the repo.",
+    Unset (no default value in the run config, so the launchpad shows nothing to fill in),
+    the folder comes from the environment when a run starts."""
+
+    out: str | None = Field(
+        default=None,
+        description="Output folder; unset: $RESULTATRAPPORT_OUT, else var/out in the repo.",
     )
 
     @property
     def root(self) -> Path:
-        return settings.out_dir(self.out)
+        return settings.out_dir(self.out or "")

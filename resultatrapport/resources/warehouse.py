@@ -30,29 +30,32 @@ class Warehouse(ConfigurableResource):
     """The embedded DuckDB warehouse (one file).
 
     Connections come from dagster-duckdb's resource, which retries while another process
-    holds the file lock. The schema is created on first use.
+    holds the file lock. The schema is created on first use. Both settings have no default
+    value in the run config (the launchpad shows nothing to fill in): unset, they come from the
+    environment when a run starts.
     """
 
-    database: str = Field(
-        default="",
-        description="DuckDB file; empty: $RESULTATRAPPORT_WAREHOUSE, else var/warehouse.duckdb.",
+    database: str | None = Field(
+        default=None,
+        description="DuckDB file; unset: $RESULTATRAPPORT_WAREHOUSE, else var/warehouse.duckdb.",
     )
 
-    memory_limit: str = Field(
-        default="",
-        description="DuckDB memory limit, e.g. '2GB'; empty: $RESULTATRAPPORT_DUCKDB_MEMORY, "
+    memory_limit: str | None = Field(
+        default=None,
+        description="DuckDB memory limit, e.g. '2GB'; unset: $RESULTATRAPPORT_DUCKDB_MEMORY, "
         f"else {settings.DEFAULT_DUCKDB_MEMORY}. Above it DuckDB spills to disk.",
     )
 
     @property
     def path(self) -> Path:
-        return settings.warehouse_path(self.database)
+        return settings.warehouse_path(self.database or "")
 
     @contextmanager
     def connect(self) -> Iterator[duckdb.DuckDBPyConnection]:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         with DuckDBResource(
-            database=str(self.path), connection_config=settings.duckdb_config(self.memory_limit)
+            database=str(self.path),
+            connection_config=settings.duckdb_config(self.memory_limit or ""),
         ).get_connection() as con:
             # dagster-duckdb closes the connection only when the block ends without an
             # exception; a failed step must not leave the file open (and locked) behind it
