@@ -42,8 +42,10 @@ lint: setup
 test: lint
 	uv run pytest
 
+# the UI and the daemon on the instance in var/dagster_home (DAGSTER_HOME above); schedules
+# and sensors start stopped unless RESULTATRAPPORT_AUTOMATION=running (switch them on in the UI)
 dev: setup
-	uv run dagster dev
+	uv run dg dev
 
 clean:
 	rm -rf var

@@ -16,6 +16,12 @@ ENV_INBOX = "RESULTATRAPPORT_INBOX"
 ENV_WAREHOUSE = "RESULTATRAPPORT_WAREHOUSE"
 ENV_OUT = "RESULTATRAPPORT_OUT"
 ENV_MEMORY = "RESULTATRAPPORT_DUCKDB_MEMORY"
+# whether the schedules and sensors start running by themselves: "running" in production
+# (deploy/production.env), "stopped" (the default) on a laptop, where `dg dev` would otherwise
+# queue an ingestion run per year of deliveries at once; either way they can be switched on
+# and off one by one in the UI (Automation)
+ENV_AUTOMATION = "RESULTATRAPPORT_AUTOMATION"
+AUTOMATION_STATES = ("running", "stopped")
 
 # DuckDB's own default is 80 % of the machine's memory; the warehouse is capped so that a run
 # at national scale stays within a few GiB beside Python and spills big joins to disk instead
@@ -47,3 +53,13 @@ def duckdb_config(memory_limit: str = "") -> dict[str, str | bool | int | float 
     """Connection settings every warehouse connection uses (the pipeline's and the
     benchmark's limit alike)."""
     return {"memory_limit": memory_limit or os.environ.get(ENV_MEMORY, "") or DEFAULT_DUCKDB_MEMORY}
+
+
+def automation_running() -> bool:
+    """Whether schedules and sensors default to running (read when the definitions are built)."""
+    value = os.environ.get(ENV_AUTOMATION, "").strip().lower() or "stopped"
+    if value not in AUTOMATION_STATES:
+        raise ValueError(
+            f"${ENV_AUTOMATION} is {value!r}; it must be one of {', '.join(AUTOMATION_STATES)}"
+        )
+    return value == "running"

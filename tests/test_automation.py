@@ -78,6 +78,51 @@ def test_january_builds_last_year_of_the_contracts_active_then(defs):
     assert (request.partition_key, request.tags["contracts"]) == ("2023", VER)
 
 
+# --- stopped on a laptop, running in production ------------------------------------------
+
+AUTOMATION = {
+    "nightly_refresh",
+    "january_final_drafts",
+    "inbox_sensor",
+    "contracts_after_ingestion",
+}
+
+
+def default_statuses(defs) -> dict[str, str]:
+    repo = defs.get_repository_def()
+    schedules = {s.name: s.default_status.value for s in repo.schedule_defs}
+    return schedules | {s.name: s.default_status.value for s in repo.sensor_defs}
+
+
+@pytest.mark.parametrize(("setting", "status"), [(None, "STOPPED"), ("stopped", "STOPPED"),
+                                                 ("running", "RUNNING"), (" Running", "RUNNING")])  # fmt: skip
+def test_schedules_and_sensors_run_by_themselves_only_where_the_setting_says_so(
+    setting, status, monkeypatch
+):
+    from resultatrapport.pipelines.definitions import build_definitions
+
+    if setting is None:
+        monkeypatch.delenv("RESULTATRAPPORT_AUTOMATION", raising=False)
+    else:
+        monkeypatch.setenv("RESULTATRAPPORT_AUTOMATION", setting)
+    assert default_statuses(build_definitions()) == dict.fromkeys(AUTOMATION, status)
+
+
+def test_a_misspelt_automation_setting_stops_the_code_location_with_the_choices(monkeypatch):
+    from resultatrapport.pipelines.definitions import build_definitions
+
+    monkeypatch.setenv("RESULTATRAPPORT_AUTOMATION", "on")
+    with pytest.raises(ValueError, match="running, stopped"):
+        build_definitions()
+
+
+def test_the_production_environment_sets_automation_running():
+    from resultatrapport.settings import PROJECT_ROOT
+
+    lines = (PROJECT_ROOT / "deploy/production.env").read_text().splitlines()
+    assert "RESULTATRAPPORT_AUTOMATION=running" in lines
+
+
 # --- the inbox sensor ---------------------------------------------------------------------
 
 

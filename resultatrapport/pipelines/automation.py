@@ -14,6 +14,10 @@
 
 The decisions are plain functions (``inbox_requests``, ``affected_contract_years``, …) so
 they are tested without a daemon.
+
+All four start stopped unless ``running`` is passed (from ``$RESULTATRAPPORT_AUTOMATION``, see
+:func:`resultatrapport.settings.automation_running`): production sets it, a data engineer's
+``dg dev`` does not, and switches on in the UI only what they want to try.
 """
 
 from __future__ import annotations
@@ -102,13 +106,23 @@ def refresh_request(contracts: Iterable[Contract], year: int, why: str) -> RunRe
     )
 
 
-def build_schedules(contracts: Mapping[str, Contract], job: Any) -> list[Any]:
+def _schedule_status(running: bool) -> DefaultScheduleStatus:
+    return DefaultScheduleStatus.RUNNING if running else DefaultScheduleStatus.STOPPED
+
+
+def _sensor_status(running: bool) -> DefaultSensorStatus:
+    return DefaultSensorStatus.RUNNING if running else DefaultSensorStatus.STOPPED
+
+
+def build_schedules(
+    contracts: Mapping[str, Contract], job: Any, running: bool = False
+) -> list[Any]:
     @schedule(
         name="nightly_refresh",
         cron_schedule="0 2 * * *",
         execution_timezone="Europe/Copenhagen",
         job=job,
-        default_status=DefaultScheduleStatus.RUNNING,
+        default_status=_schedule_status(running),
         description="02:00: the current year's deliveries of every active contract are "
         "re-ingested; the KPIs and the year-to-date draft follow (contracts_after_ingestion).",
     )
@@ -121,7 +135,7 @@ def build_schedules(contracts: Mapping[str, Contract], job: Any) -> list[Any]:
         cron_schedule="0 3 2 1 *",
         execution_timezone="Europe/Copenhagen",
         job=job,
-        default_status=DefaultScheduleStatus.RUNNING,
+        default_status=_schedule_status(running),
         description="2 January, 03:00: last year's deliveries of every contract active last "
         "year are re-ingested, and its final draft is built for sign-off.",
     )
@@ -260,12 +274,12 @@ def inbox_requests(
     return requests, ignored
 
 
-def build_inbox_sensor(contracts: Mapping[str, Contract], job: Any) -> Any:
+def build_inbox_sensor(contracts: Mapping[str, Contract], job: Any, running: bool = False) -> Any:
     @sensor(
         name="inbox_sensor",
         job=job,
         minimum_interval_seconds=60,
-        default_status=DefaultSensorStatus.RUNNING,
+        default_status=_sensor_status(running),
         description="A new or replaced delivery in the inbox (by content hash) re-ingests the "
         "partitions it belongs to; the cursor (size, mtime, hash per file) is kept by Dagster.",
     )
@@ -349,12 +363,14 @@ def texts_contract_years(
     ]
 
 
-def build_cascade_sensor(contracts: Mapping[str, Contract], contract_jobs: list[Any]) -> Any:
+def build_cascade_sensor(
+    contracts: Mapping[str, Contract], contract_jobs: list[Any], running: bool = False
+) -> Any:
     @run_status_sensor(
         name="contracts_after_ingestion",
         run_status=DagsterRunStatus.SUCCESS,
         request_jobs=contract_jobs,
-        default_status=DefaultSensorStatus.RUNNING,
+        default_status=_sensor_status(running),
         minimum_interval_seconds=30,
         description="After a successful ingestion run: the KPIs-to-draft job of every contract "
         "year that reads what was ingested.",

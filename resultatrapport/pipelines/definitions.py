@@ -1,8 +1,10 @@
 """The code location: every asset, check, job and resource, built in one place.
 
-Nothing here reads the environment: resources resolve their paths when a run builds them
-(see :mod:`resultatrapport.settings`). The contract files are part of the code: they
-decide which assets exist.
+Building the definitions reads one setting from the environment: whether the schedules and
+sensors start running (``$RESULTATRAPPORT_AUTOMATION``, default stopped; read by
+:func:`build_definitions`, so a test builds both). Resources resolve their paths when a run
+builds them (see :mod:`resultatrapport.settings`). The contract files are part of the code:
+they decide which assets exist.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from pathlib import Path
 
 from dagster import BetaWarning, Definitions, PreviewWarning, in_process_executor
 
+from resultatrapport import settings
 from resultatrapport.assets.ingestion import build_ingestion_assets
 from resultatrapport.assets.kpis import build_contract_assets, contract_partitions, group_name
 from resultatrapport.assets.report import build_draft_asset, build_signoff_assets
@@ -41,13 +44,20 @@ warnings.filterwarnings(
 warnings.filterwarnings("ignore", category=BetaWarning, message=".*backfill_policy")
 
 
-def build_definitions(contracts_dir: Path | None = None) -> Definitions:
+def build_definitions(
+    contracts_dir: Path | None = None, automation_running: bool | None = None
+) -> Definitions:
     """The code location's definitions from the valid contracts of the folder. A broken
     contract file does not take the others down: it is left out with a
     :class:`ContractWarning` (in the code server's log) and listed in the definitions'
     metadata under ``broken_contracts``. (Dagster 1.13 shows a code location as loaded or
     as failed, nothing in between, and does not show the definitions' metadata in the UI;
-    when no contract file is valid, the location fails with their errors.)"""
+    when no contract file is valid, the location fails with their errors.)
+
+    The schedules and sensors start running when ``automation_running`` says so, or when it
+    is None and ``$RESULTATRAPPORT_AUTOMATION`` is ``running`` (production); else stopped."""
+    if automation_running is None:
+        automation_running = settings.automation_running()
     folder = load_contract_folder(contracts_dir)
     for message in folder.broken.values():
         warnings.warn(
@@ -86,10 +96,10 @@ def build_definitions(contracts_dir: Path | None = None) -> Definitions:
     return Definitions(
         assets=assets,
         jobs=[ingest_all, *contract_jobs, *jobs],
-        schedules=automation.build_schedules(contracts, ingest_all),
+        schedules=automation.build_schedules(contracts, ingest_all, automation_running),
         sensors=[
-            automation.build_inbox_sensor(contracts, ingest_all),
-            automation.build_cascade_sensor(contracts, contract_jobs),
+            automation.build_inbox_sensor(contracts, ingest_all, automation_running),
+            automation.build_cascade_sensor(contracts, contract_jobs, automation_running),
         ],
         resources={
             "inbox": Inbox(),
