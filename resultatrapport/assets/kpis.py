@@ -8,16 +8,22 @@ contract's assets are partitioned by its contract years only, and backfill a ran
 in one run (``BackfillPolicy.single_run()``): every body works on ``context.partition_keys``.
 """
 
+import re
+import warnings
+from pathlib import Path
 from typing import Any
 
 from dagster import (
-    AssetCheckResult,
     AssetCheckSeverity,
     AssetCheckSpec,
     AssetDep,
     AssetExecutionContext,
     AssetKey,
     AssetsDefinition,
+    BetaWarning,
+    CodeReferencesMetadataValue,
+    Failure,
+    LocalFileCodeReference,
     MaterializeResult,
     MetadataValue,
     TableColumn,
@@ -27,28 +33,39 @@ from dagster import (
     asset,
 )
 
-from resultatrapport.assets.common import RETRY, SINGLE_RUN, WAREHOUSE_POOL, preload, years_of
+from resultatrapport.assets.common import (
+    INGESTED,
+    INGESTED_DESCRIPTION,
+    RETRY,
+    SINGLE_RUN,
+    WAREHOUSE_POOL,
+    Outcome,
+    check_events,
+    markdown_text,
+    missing_outcomes,
+    not_ingested,
+    preload,
+    years_of,
+)
 from resultatrapport.assets.ingestion import ingest_key
-from resultatrapport.contracts import Contract, PopulationKeyBudget
+from resultatrapport.contracts import Contract, PopulationKeyBudget, contracts_dir
 from resultatrapport.formats import FORMATS
 from resultatrapport.ingest import transaction
 from resultatrapport.kpis.budget import NOT_COMPUTED, budget_lines
 from resultatrapport.kpis.compute import KIND_READS_BACK as LOOKBACK
 from resultatrapport.kpis.compute import evaluate, measure, partitions_read, store
+from resultatrapport.kpis.status import IKKE_OPFYLDT, OPFYLDT
+from resultatrapport.pipelines.jobs import ingestion_job_name
 from resultatrapport.pipelines.partitions import FIRST_YEAR
-from resultatrapport.report.danish import number
+from resultatrapport.report.danish import OPERATOR_SIGN, UNIT_DECIMALS, number
 from resultatrapport.resources import Warehouse
 
 ANALYSTS = "team:analysts"
+# the non-blocking check of every KPI: the year's result against its target
+TARGET_MET = "target_met"
 
 # what the draft (report.py) renders with
 REPORT_MODULES = ("resultatrapport.report.view", "weasyprint")
-
-
-def by_year_table(rows: list[tuple[int, str, str, str]]) -> str:
-    """Markdown table of (year, value, target, status) for the metadata of a range run."""
-    lines = ["| år | værdi | mål | status |", "|---|---:|---|---|"]
-    return "\n".join(lines + [f"| {y} | {v} | {t} | {s} |" for y, v, t, s in rows])
 
 
 def contract_partitions(contract: Contract) -> TimeWindowPartitionsDefinition:
@@ -83,40 +100,155 @@ def source_dep(contract: Contract, kind: str, source: str) -> AssetDep:
 
 
 def _describe(kpi: Any) -> str:
+    """The KPI as the catalog shows it (Markdown): the contract's own words escaped, so a
+    ``>=`` or ``*`` in them renders as written."""
     targets = ", ".join(
-        f"{y}: {t.operator} {number(t.value)}" if t else f"{y}: intet mål"
+        f"{y}: {OPERATOR_SIGN.get(t.operator, t.operator)} {number(t.value)}"
+        if t
+        else f"{y}: intet mål"
         for y, t in sorted(kpi.targets.items())
     )
     parts = [
-        f"**{kpi.id} {kpi.name}** ({kpi.goal})",
-        f"Kontrakten: {kpi.contract_text}",
-        f"Mål: {targets}",
+        f"**{markdown_text(kpi.id)} {markdown_text(kpi.name)}** ({markdown_text(kpi.goal)})",
+        f"Kontrakten: {markdown_text(kpi.contract_text)}",
+        f"Mål: {markdown_text(targets)}",
     ]
     if kpi.method:
-        parts.append(f"Metode: {kpi.method}")
+        parts.append(f"Metode: {markdown_text(kpi.method)}")
     if kpi.interpretation:
-        parts.append(f"Fortolkning: {kpi.interpretation}")
+        parts.append(f"Fortolkning: {markdown_text(kpi.interpretation)}")
     parts.append(
         f"Kind `{kpi.kind}`; definition in `contracts/`, computation in `resultatrapport/kpis/`."
     )
     return "\n\n".join(parts)
 
 
-def _value(result: Any) -> str:
-    return "–" if result.value is None else f"{number(result.value, 1)} {result.unit}"
+def contract_file(contract: Contract) -> Path:
+    return contracts_dir() / f"{contract.id}.yaml"
 
 
-def _target(result: Any) -> str:
-    if result.target is None:
-        return "Intet mål i år"
-    return f"{result.operator} {number(result.target)}"
+def kpi_line(path: Path, kpi_id: str) -> int | None:
+    """The line (1-based) of ``- id: <kpi_id>`` in the file's top-level ``kpis:`` list."""
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except OSError:
+        return None
+    pattern = re.compile(r"^\s*-\s*id:\s*[\"']?" + re.escape(kpi_id) + r"[\"']?\s*(#.*)?$")
+    in_kpis = False
+    for number_, line in enumerate(lines, start=1):
+        if re.match(r"^[A-Za-z_][\w-]*:", line):  # a top-level key starts a new section
+            in_kpis = line.startswith("kpis:")
+        elif in_kpis and pattern.match(line):
+            return number_
+    return None
+
+
+def code_references(contract: Contract, kpi: Any) -> dict[str, Any]:
+    """The KPI's definition in its contract file, for the asset's "View source" link."""
+    path = contract_file(contract)
+    line = kpi_line(path, kpi.id)
+    if line is None:
+        return {}
+    # code references are beta in Dagster 1.13; relied on knowingly, not warned per asset
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", BetaWarning)
+        return {
+            "dagster/code_references": CodeReferencesMetadataValue(
+                code_references=[
+                    LocalFileCodeReference(
+                        file_path=str(path.resolve()),
+                        line_number=line,
+                        label=f"{kpi.id} i contracts/{path.name}",
+                    )
+                ]
+            )
+        }
+
+
+def contract_tags(contract: Contract, stage: str) -> dict[str, str]:
+    """Tags to filter the catalog by: contract, stage, organisation (valid tag values: the
+    ids and slugs are letters, digits and hyphens)."""
+    return {"contract": contract.id, "stage": stage, "organisation": contract.organisation.slug}
+
+
+def kpi_reads(contract: Contract, kpi: Any, year: int) -> list[tuple[str, str | None, int]]:
+    """The ingested partitions a KPI reads for ``year`` (its lookback included)."""
+    return [
+        (source, contract.source_org(source), y)
+        for source in kpi.sources
+        for y in range(year - LOOKBACK.get((kpi.kind, source), 0), year + 1)
+    ]
+
+
+def _rounded(value: float | None, unit: str) -> MetadataValue:
+    """A figure as the report rounds it (the unit's decimals), typed for the UI's plots."""
+    if value is None:
+        return MetadataValue.null()
+    return MetadataValue.float(round(float(value), UNIT_DECIMALS.get(unit, 1)))
+
+
+def kpi_metadata(result: Any, m: Any) -> dict[str, Any]:
+    """One year's materialisation metadata: numbers as numbers (plotted per partition)."""
+    metadata: dict[str, Any] = {
+        "value": _rounded(result.value, result.unit),
+        "target": MetadataValue.float(float(result.target))
+        if result.target is not None
+        else MetadataValue.null(),
+        "operator": MetadataValue.text(result.operator or ""),
+        "status": MetadataValue.text(result.status),
+        "uncertain": MetadataValue.bool(result.uncertain)
+        if result.uncertain is not None
+        else MetadataValue.null(),
+        "low": _rounded(result.low, result.unit),
+        "high": _rounded(result.high, result.unit),
+        "unit": MetadataValue.text(result.unit),
+        "n": MetadataValue.int(result.n if result.n is not None else 0),
+        "remark": MetadataValue.text(result.remark),
+    }
+    if result.path_value is not None:
+        metadata["path_value"] = _rounded(result.path_value, result.unit)
+    for name, value in result.extra.items():
+        if isinstance(value, int | float) and value is not None:
+            metadata[f"method/{name}"] = value
+    if m.detail and not result.suppressed:
+        metadata["detail"] = MetadataValue.json(m.detail[:50])
+    return metadata
+
+
+def target_outcome(result: Any) -> Outcome | None:
+    """``target_met``: passes when met, warns when not met or when the 95 % interval holds
+    the target; none (skipped) without a target or a value."""
+    if result.status not in (OPFYLDT, IKKE_OPFYLDT):
+        return None
+    sign = OPERATOR_SIGN.get(result.operator, result.operator)
+    decimals = UNIT_DECIMALS.get(result.unit, 1)
+    said = f"{number(result.value, decimals)} {result.unit}, mål {sign} {number(result.target, decimals)}"
+    description = f"{result.status}: {said}"
+    if result.uncertain:
+        description += (
+            f"; usikkert: 95 %-intervallet {number(result.low, decimals)} – "
+            f"{number(result.high, decimals)} rummer målet"
+        )
+    return Outcome(
+        passed=result.status == OPFYLDT and not result.uncertain,
+        description=description,
+        metadata={
+            "status": MetadataValue.text(result.status),
+            "uncertain": MetadataValue.bool(bool(result.uncertain)),
+            "value": _rounded(result.value, result.unit),
+            "target": MetadataValue.float(float(result.target)),
+            "operator": MetadataValue.text(result.operator or ""),
+        },
+    )
 
 
 def build_kpi_asset(
     contract: Contract, kpi: Any, partitions: TimeWindowPartitionsDefinition
 ) -> AssetsDefinition:
+    key = kpi_key(contract, kpi)
+
     @asset(
-        key=kpi_key(contract, kpi),
+        key=key,
         partitions_def=partitions,
         group_name=group_name(contract),
         deps=[source_dep(contract, kpi.kind, s) for s in kpi.sources],
@@ -126,7 +258,7 @@ def build_kpi_asset(
         pool=WAREHOUSE_POOL,
         retry_policy=RETRY,
         backfill_policy=SINGLE_RUN,
-        tags={"kpi_kind": kpi.kind},
+        tags={"kpi_kind": kpi.kind, **contract_tags(contract, "kpi")},
         metadata={
             "kpi_id": kpi.id,
             "kind": kpi.kind,
@@ -134,46 +266,51 @@ def build_kpi_asset(
             "targets": MetadataValue.json(
                 {str(y): (t.model_dump() if t else None) for y, t in kpi.targets.items()}
             ),
+            **code_references(contract, kpi),
         },
+        check_specs=[
+            AssetCheckSpec(
+                INGESTED,
+                asset=key,
+                partitions_def=partitions,
+                blocking=True,
+                description=INGESTED_DESCRIPTION,
+            ),
+            AssetCheckSpec(
+                TARGET_MET,
+                asset=key,
+                partitions_def=partitions,
+                description="The year's result against its target: passes when met; warns when "
+                "not met, or when the 95 % interval holds the target (the status could be the "
+                "other one); skipped when the year has no target or the KPI is not measurable.",
+            ),
+        ],
     )
-    def kpi_asset(context: AssetExecutionContext, warehouse: Warehouse) -> MaterializeResult:
+    def kpi_asset(context: AssetExecutionContext, warehouse: Warehouse) -> Any:
         # the draft renders after the KPIs: its libraries load while DuckDB computes
         preload(*REPORT_MODULES)
+        years = years_of(context)
         results = []
         with warehouse.connect() as con:
-            for year in years_of(context):
-                m = measure(con, contract, kpi, year)
-                result = evaluate(contract, kpi, year, m)
-                store(con, result, [] if result.suppressed else m.detail, context.run.run_id)
-                results.append((result, m))
-        if len(results) > 1:  # a range run: one materialisation stands for every year
-            rows = [(r.year, _value(r), _target(r), r.status) for r, _ in results]
-            return MaterializeResult(
-                metadata={"results_by_year": MetadataValue.md(by_year_table(rows))}
-            )
-        result, m = results[0]
-        metadata: dict[str, Any] = {
-            "value": MetadataValue.float(result.value)
-            if result.value is not None
-            else MetadataValue.null(),
-            "target": MetadataValue.text(_target(result)),
-            "status": result.status,
-            "n": result.n if result.n is not None else 0,
-            "interval_95": MetadataValue.text(
-                f"{number(result.low, 1)} – {number(result.high, 1)}"
-                if result.low is not None
-                else ""
-            ),
-            "remark": result.remark,
-        }
-        if result.path_value is not None:
-            metadata["path_value"] = MetadataValue.float(result.path_value)
-        for name, value in result.extra.items():
-            if isinstance(value, int | float) and value is not None:
-                metadata[f"method/{name}"] = value
-        if m.detail and not result.suppressed:
-            metadata["detail"] = MetadataValue.json(m.detail[:50])
-        return MaterializeResult(metadata=metadata)
+            lacking = {y: not_ingested(con, kpi_reads(contract, kpi, y)) for y in years}
+            ingested, refusal = missing_outcomes(years, lacking, ingestion_job_name(contract.id))
+            if not refusal:
+                for year in years:
+                    m = measure(con, contract, kpi, year)
+                    result = evaluate(contract, kpi, year, m)
+                    store(con, result, [] if result.suppressed else m.detail, context.run.run_id)
+                    results.append((result, m))
+        if refusal:  # nothing computed: the check names what to ingest, the run fails
+            yield from check_events(context, key, INGESTED, ingested, blocking=True)
+            raise Failure(description=refusal, allow_retries=False)
+        # one materialisation per year, each with its own figures (a range run included)
+        for result, m in results:
+            context.add_asset_metadata(kpi_metadata(result, m), partition_key=str(result.year))
+        yield MaterializeResult()
+        yield from check_events(context, key, INGESTED, ingested, blocking=True)
+        yield from check_events(
+            context, key, TARGET_MET, {str(r.year): target_outcome(r) for r, _ in results}
+        )
 
     return kpi_asset
 
@@ -184,35 +321,49 @@ def build_budget_asset(
     budget = contract.budget
     source = budget.source
 
+    key = AssetKey(["budget", contract.scope, "distribution"])
+
     @asset(
-        key=AssetKey(["budget", contract.scope, "distribution"]),
+        key=key,
         partitions_def=partitions,
         group_name=group_name(contract),
         deps=[source_dep(contract, "budget", source)],
-        description=f"{budget.title}. {budget.note}".strip(),
+        description=markdown_text(f"{budget.title}. {budget.note}".strip()),
         kinds={"duckdb"},
         owners=[ANALYSTS],
         pool=WAREHOUSE_POOL,
         retry_policy=RETRY,
         backfill_policy=SINGLE_RUN,
+        tags=contract_tags(contract, "budget"),
         metadata={"dagster/table_name": "kpi.budget"},
         check_specs=[
             AssetCheckSpec(
+                INGESTED,
+                asset=key,
+                partitions_def=partitions,
+                blocking=True,
+                description=INGESTED_DESCRIPTION,
+            ),
+            AssetCheckSpec(
                 "inputs_complete",
-                asset=AssetKey(["budget", contract.scope, "distribution"]),
+                asset=key,
                 partitions_def=partitions,
                 description="The deliveries the distribution needs hold what it reads (the "
                 "population quarter of the key, the price index of the year and the base year). "
                 "Fails with ERROR naming the file and what it lacks; the draft says the budget "
                 "is not computed and why, and the sign-off is refused.",
-            )
+            ),
         ],
     )
-    def budget_asset(context: AssetExecutionContext, warehouse: Warehouse) -> MaterializeResult:
+    def budget_asset(context: AssetExecutionContext, warehouse: Warehouse) -> Any:
+        years = years_of(context)
         per_year = []
         lacking: dict[str, str] = {}
         with warehouse.connect() as con:
-            for year in years_of(context):
+            org = contract.source_org(source)
+            missing = {y: not_ingested(con, [(source, org, y)]) for y in years}
+            ingested, refusal = missing_outcomes(years, missing, ingestion_job_name(contract.id))
+            for year in [] if refusal else years:
                 distribution = budget_lines(con, budget, year)
                 lines, remark = distribution.lines, distribution.remark
                 if distribution.incomplete:
@@ -232,44 +383,46 @@ def build_budget_asset(
                         "INSERT INTO kpi.budget VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows
                     )
                 per_year.append((year, lines, remark))
-        check = AssetCheckResult(
-            check_name="inputs_complete",
-            passed=not lacking,
-            severity=AssetCheckSeverity.ERROR,
-            metadata={
-                "problems": MetadataValue.md("\n".join(f"- {y}: {r}" for y, r in lacking.items()))
-            }
-            if lacking
-            else {},
-        )
-        if len(per_year) > 1:
-            rows_md = [
-                (y, number(_total(lines)) + " kr." if lines else "–", "", r or "opgjort")
-                for y, lines, r in per_year
-            ]
-            return MaterializeResult(
-                metadata={"total_by_year": MetadataValue.md(by_year_table(rows_md))},
-                check_results=[check],
+        if refusal:  # nothing computed: the check names what to ingest, the run fails
+            yield from check_events(context, key, INGESTED, ingested, blocking=True)
+            raise Failure(description=refusal, allow_retries=False)
+        for year, lines, remark in per_year:
+            table = "\n".join(
+                ["| | beløb (kr.) | folketal | andel |", "|---|---:|---:|---:|"]
+                + [
+                    f"| {b.name} | {number(b.amount)} | {number(b.population) if b.population else ''} | "
+                    f"{number(b.share_pct, 4) if b.share_pct is not None else ''} |"
+                    for b in lines
+                ]
             )
-        _, lines, remark = per_year[0]
-        table = "\n".join(
-            ["| | beløb (kr.) | folketal | andel |", "|---|---:|---:|---:|"]
-            + [
-                f"| {b.name} | {number(b.amount)} | {number(b.population) if b.population else ''} | "
-                f"{number(b.share_pct, 4) if b.share_pct is not None else ''} |"
-                for b in lines
-            ]
-        )
-        total_amount = _total(lines)
-        return MaterializeResult(
-            metadata={
-                "total_kr": MetadataValue.int(int(total_amount))
-                if total_amount is not None
-                else MetadataValue.null(),
-                "distribution": MetadataValue.md(table if lines else remark),
-                "remark": remark,
+            total_amount = _total(lines)
+            context.add_asset_metadata(
+                {
+                    "total_kr": MetadataValue.int(int(total_amount))
+                    if total_amount is not None
+                    else MetadataValue.null(),
+                    "distribution": MetadataValue.md(table if lines else remark),
+                    "remark": remark,
+                },
+                partition_key=str(year),
+            )
+        yield MaterializeResult()
+        yield from check_events(context, key, INGESTED, ingested, blocking=True)
+        yield from check_events(
+            context,
+            key,
+            "inputs_complete",
+            {
+                str(y): Outcome(
+                    passed=str(y) not in lacking,
+                    severity=AssetCheckSeverity.ERROR,
+                    description=lacking.get(str(y), "Alle input til fordelingen findes."),
+                    metadata={"problems": MetadataValue.text(lacking[str(y)])}
+                    if str(y) in lacking
+                    else {},
+                )
+                for y, _, _ in per_year
             },
-            check_results=[check],
         )
 
     def _total(lines: list[Any]) -> int | None:
@@ -331,6 +484,7 @@ def build_results_asset(
         pool=WAREHOUSE_POOL,
         retry_policy=RETRY,
         backfill_policy=SINGLE_RUN,
+        tags=contract_tags(contract, "results"),
         metadata={"dagster/table_name": "kpi.results", "dagster/column_schema": RESULTS_SCHEMA},
         check_specs=[
             AssetCheckSpec(
@@ -342,7 +496,7 @@ def build_results_asset(
             )
         ],
     )
-    def results_asset(context: AssetExecutionContext, warehouse: Warehouse) -> MaterializeResult:
+    def results_asset(context: AssetExecutionContext, warehouse: Warehouse) -> Any:
         ids = [k.id for k in contract.kpis]
         missing: dict[str, list[str]] = {}
         duplicated: dict[str, list[str]] = {}
@@ -376,22 +530,38 @@ def build_results_asset(
                 for y, k, s, v, u in all_rows
             ]
         )
-        check = AssetCheckResult(
-            check_name="complete",
-            passed=not missing and not duplicated,
-            severity=AssetCheckSeverity.ERROR,
-            metadata={
-                "missing": MetadataValue.json(missing),
-                "duplicated": MetadataValue.json(duplicated),
-            },
-        )
-        return MaterializeResult(
+        yield MaterializeResult(
             metadata={
                 "dagster/row_count": len(all_rows),
                 "statuses": MetadataValue.json(statuses),
                 "results": MetadataValue.md(table),
             },
-            check_results=[check],
+        )
+        yield from check_events(
+            context,
+            key,
+            "complete",
+            {
+                str(y): Outcome(
+                    passed=str(y) not in missing and str(y) not in duplicated,
+                    severity=AssetCheckSeverity.ERROR,
+                    description="; ".join(
+                        [f"mangler: {', '.join(missing[str(y)])}"] if str(y) in missing else []
+                    )
+                    + "; ".join(
+                        [f"to gange: {', '.join(duplicated[str(y)])}"]
+                        if str(y) in duplicated
+                        else []
+                    )
+                    or "Hver KPI har én række.",
+                    metadata={
+                        "missing": MetadataValue.json(missing.get(str(y), [])),
+                        "duplicated": MetadataValue.json(duplicated.get(str(y), [])),
+                    },
+                )
+                for y in years_of(context)
+            },
+            blocking=True,
         )
 
     return results_asset
