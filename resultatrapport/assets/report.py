@@ -50,10 +50,23 @@ from dagster import (
 from pydantic import Field
 
 from resultatrapport import texts
-from resultatrapport.assets.common import RETRY, SINGLE_RUN, WAREHOUSE_POOL, years_of
+from resultatrapport.assets.common import (
+    INGESTED,
+    INGESTED_DESCRIPTION,
+    RETRY,
+    SINGLE_RUN,
+    WAREHOUSE_POOL,
+    check_events,
+    missing_outcomes,
+    not_ingested,
+    years_of,
+)
+from resultatrapport.assets.kpis import contract_tags
 from resultatrapport.assets.texts import texts_dep
 from resultatrapport.contracts import Contract, PopulationKeyBudget
 from resultatrapport.kpis.budget import NOT_COMPUTED
+from resultatrapport.kpis.compute import partitions_read
+from resultatrapport.pipelines.jobs import ingestion_job_name
 from resultatrapport.report import content, publish
 from resultatrapport.report.files import write_atomically
 from resultatrapport.resources import Renderer, Warehouse
@@ -126,11 +139,24 @@ def _render(
     )
 
 
+def _reads(contract: Contract, year: int) -> list[tuple[str, str | None, int]]:
+    """Every ingested partition the report of ``year`` rests on: the KPIs' and the budget's
+    deliveries (lookback included) and the report owner's texts."""
+    reads = [
+        (source, org, y)
+        for (source, org), years in partitions_read(contract, year).items()
+        for y in years
+    ]
+    return [*reads, (texts.source_name(contract.id), contract.organisation.slug, year)]
+
+
 def build_draft_asset(
     contract: Contract, partitions: TimeWindowPartitionsDefinition, group: str
 ) -> AssetsDefinition:
+    key = report_key(contract, "draft")
+
     @asset(
-        key=report_key(contract, "draft"),
+        key=key,
         partitions_def=partitions,
         group_name=group,
         deps=[
@@ -148,20 +174,37 @@ def build_draft_asset(
             "of every KPI, a section per goal with charts, the budget, method notes, data "
             "quality and provenance. Reads the results table and the budget only."
         ),
+        tags=contract_tags(contract, "report"),
+        check_specs=[
+            AssetCheckSpec(
+                INGESTED,
+                asset=key,
+                partitions_def=partitions,
+                blocking=True,
+                description=INGESTED_DESCRIPTION,
+            )
+        ],
     )
-    def draft(
-        context: AssetExecutionContext, warehouse: Warehouse, renderer: Renderer
-    ) -> MaterializeResult:
-        drafts = [_draft(context, warehouse, renderer, year) for year in years_of(context)]
+    def draft(context: AssetExecutionContext, warehouse: Warehouse, renderer: Renderer) -> Any:
+        years = years_of(context)
+        with warehouse.connect() as con:  # every delivery the year's report rests on
+            lacking = {year: not_ingested(con, _reads(contract, year)) for year in years}
+        ingested, refusal = missing_outcomes(years, lacking, ingestion_job_name(contract.id))
+        if refusal:  # no draft on data that were never loaded: say what to ingest
+            yield from check_events(context, key, INGESTED, ingested, blocking=True)
+            raise Failure(description=refusal, allow_retries=False)
+        drafts = [_draft(context, warehouse, renderer, year) for year in years]
         if len(drafts) > 1:  # a range run: one materialisation stands for every year
-            return MaterializeResult(
+            yield MaterializeResult(
                 metadata={
                     "paths": MetadataValue.json({str(y): d["path"] for y, d in drafts}),
                     "pages": MetadataValue.json({str(y): d["pages"] for y, d in drafts}),
                 }
             )
+            yield from check_events(context, key, INGESTED, ingested, blocking=True)
+            return
         _, d = drafts[0]
-        return MaterializeResult(
+        yield MaterializeResult(
             metadata={
                 "path": MetadataValue.path(d["path"]),
                 "pages": d["pages"],
@@ -171,6 +214,7 @@ def build_draft_asset(
                 "blocking_failures": MetadataValue.json(d["blocking_failures"]),
             }
         )
+        yield from check_events(context, key, INGESTED, ingested, blocking=True)
 
     def _draft(
         context: AssetExecutionContext, warehouse: Warehouse, renderer: Renderer, year: int
