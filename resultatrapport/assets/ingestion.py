@@ -8,7 +8,7 @@ the quarantine. The scope is the organisation (per-organisation sources) or
 ``register``/``erst``.
 """
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -58,6 +58,13 @@ def raw_key(fmt: SourceFormat, org: str | None) -> AssetKey:
 
 def ingest_key(fmt: SourceFormat, org: str | None) -> AssetKey:
     return AssetKey(["ingest", scope_name(fmt, org), fmt.name])
+
+
+def scope_tags(fmt: SourceFormat, org: str | None, stage: str) -> dict[str, str]:
+    """Tags to filter the catalog by: the stage, and the organisation (a slug) or the
+    register the rows come from. The graph labels a node with its key's last part only
+    (``crm_cases`` under raw and ingest alike); these and the groups tell them apart."""
+    return {"stage": stage, "organisation": org or scope_name(fmt, org)}
 
 
 def column_schema(fmt: SourceFormat, typed: bool) -> TableSchema:
@@ -129,23 +136,28 @@ def _readable(root: Path, relpath: str) -> bool:
     return path.is_file() and path.resolve().is_relative_to(root.resolve())
 
 
-def _result(
-    metadata: dict[str, Any], outcomes: list[tuple[str, bool, bool, str]]
-) -> MaterializeResult:
-    """The step's result where the checks' outcome was decided before validation (a missing
-    or refused delivery)."""
-    return MaterializeResult(
-        metadata=metadata,
-        check_results=[
-            AssetCheckResult(
-                check_name=name,
-                passed=passed,
-                severity=AssetCheckSeverity.ERROR if blocking else AssetCheckSeverity.WARN,
-                metadata={"note": MetadataValue.text(summary)},
-            )
-            for name, passed, blocking, summary in outcomes
-        ],
-    )
+def _checks(outcomes: list[tuple[str, bool, bool, str]]) -> list[AssetCheckResult]:
+    """The check results where the outcome was decided before validation (a missing, refused
+    or unreadable delivery)."""
+    return [
+        AssetCheckResult(
+            check_name=name,
+            passed=passed,
+            severity=AssetCheckSeverity.ERROR if blocking else AssetCheckSeverity.WARN,
+            metadata={"note": MetadataValue.text(summary)},
+        )
+        for name, passed, blocking, summary in outcomes
+    ]
+
+
+def _untrusted(
+    checks: list[AssetCheckResult], description: str, metadata: dict[str, Any]
+) -> Iterator[AssetCheckResult]:
+    """A delivery that is not taken: its check results, then the step fails. Nothing is
+    materialised, so the partition shows the failure in the UI and keeps the rows it had,
+    instead of a green "Materialized" beside a failed blocking check."""
+    yield from checks
+    raise Failure(description=description, metadata=metadata, allow_retries=False)
 
 
 def build_source_assets(fmt: SourceFormat, org: str | None) -> list[AssetsDefinition]:
@@ -162,6 +174,7 @@ def build_source_assets(fmt: SourceFormat, org: str | None) -> list[AssetsDefini
         group_name="raw",
         kinds={"duckdb", fmt.file_type},
         owners=[OWNER],
+        tags=scope_tags(fmt, org, "raw"),
         pool=WAREHOUSE_POOL,
         retry_policy=RETRY,
         description=(
@@ -196,7 +209,7 @@ def build_source_assets(fmt: SourceFormat, org: str | None) -> list[AssetsDefini
         inbox: Inbox,
         warehouse: Warehouse,
         validation: ValidationSettings,
-    ) -> MaterializeResult:
+    ) -> Iterator[MaterializeResult | AssetCheckResult]:
         # GX is imported while DuckDB reads the delivery
         preload("resultatrapport.gx", "great_expectations")
         year = int(context.partition_key)
@@ -218,11 +231,8 @@ def build_source_assets(fmt: SourceFormat, org: str | None) -> list[AssetsDefini
                     ("file_trustworthy", False, True, str(exc)),
                 ]
                 record_checks(con, fmt.name, org, year, failed, sha, run_id)
-                raise Failure(
-                    description=str(exc),
-                    metadata={"file": exc.file, "line": exc.line or 0, "column": exc.column or ""},
-                    allow_retries=False,
-                ) from None
+                error = {"file": exc.file, "line": exc.line or 0, "column": exc.column or ""}
+                yield from _untrusted(_checks(failed), str(exc), error)
             metadata: dict[str, Any] = {
                 "file": delivery.relpath,
                 "sha256": delivery.sha256 or "",
@@ -241,7 +251,7 @@ def build_source_assets(fmt: SourceFormat, org: str | None) -> list[AssetsDefini
                     ("file_trustworthy", False, True, refusal),
                 ]
                 record_checks(con, fmt.name, org, year, outcomes, delivery.sha256, run_id)
-                return _result(metadata, outcomes)
+                yield from _untrusted(_checks(outcomes), f"{relpath}: {refusal}", metadata)
             if delivery.missing:
                 context.log.warning(
                     f"{relpath}: no delivery for {year}; KPIs needing it are not measurable"
@@ -253,7 +263,8 @@ def build_source_assets(fmt: SourceFormat, org: str | None) -> list[AssetsDefini
                     ("file_trustworthy", True, True, missing),
                 ]
                 commit_delivery(con, fmt, year, org, delivery, outcomes, run_id)
-                return _result(metadata, outcomes)
+                yield MaterializeResult(metadata=metadata, check_results=_checks(outcomes))
+                return
             frame = staged_frame(con, fmt, year)
             from resultatrapport.gx import validate
 
@@ -288,7 +299,15 @@ def build_source_assets(fmt: SourceFormat, org: str | None) -> list[AssetsDefini
                 metadata=trust_md,
             ),
         ]
-        return MaterializeResult(metadata=metadata, check_results=checks)
+        if not trusted:
+            problem = trust_md.get("problems")
+            yield from _untrusted(
+                checks,
+                f"{fmt.relpath(year, org)} tages ikke ind: "
+                + (str(problem.value) if problem else "filen er ikke troværdig"),
+                metadata,
+            )
+        yield MaterializeResult(metadata=metadata, check_results=checks)
 
     @asset(
         key=ikey,
@@ -297,6 +316,7 @@ def build_source_assets(fmt: SourceFormat, org: str | None) -> list[AssetsDefini
         group_name="ingest",
         kinds={"duckdb"},
         owners=[OWNER],
+        tags=scope_tags(fmt, org, "ingest"),
         pool=WAREHOUSE_POOL,
         retry_policy=RETRY,
         description=(
