@@ -795,6 +795,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except CommandError as refused:
         print(refused, file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        if _debug:
+            raise
+        print("Interrupted (Ctrl-C): a run that was going is marked failed", file=sys.stderr)
+        return 130
     except Exception as exc:
         if _debug:
             raise

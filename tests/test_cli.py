@@ -167,6 +167,16 @@ def test_an_unexpected_error_is_one_line_and_debug_shows_the_traceback(monkeypat
     assert not cli._debug
 
 
+def _interrupted(args: Any) -> int:
+    raise KeyboardInterrupt
+
+
+def test_ctrl_c_is_one_line_too(monkeypatch, capsys):
+    monkeypatch.setattr(cli, "cmd_kpis", _interrupted)
+    assert main(["kpis", "--contract", KKR, "--year", "2026"]) == 130
+    assert one_error_line(capsys).startswith("Interrupted (Ctrl-C)")
+
+
 # --- a failed Dagster run: its reason, no stack traces ------------------------------------------
 
 
