@@ -33,13 +33,19 @@ def contract_job(
     """The job for one contract's own assets (KPIs, budget, results, draft report, and the
     check that the signed-off version is still current) for one contract year.
 
-    Its ingestion is a separate job: a job's assets share one partitions definition, and a
-    contract's assets exist only for its contract years while deliveries cover every year.
+    Its ingestion is a separate job: a job's assets share one partitions definition (Dagster
+    1.13's ``define_asset_job`` refuses a selection with two), and a contract's assets exist
+    only for its contract years while deliveries cover every year. The UI's launch dialog
+    therefore warns "Upstream data missing" for years not ingested; a run launched anyway
+    fails the blocking ``inputs_ingested`` checks, which name what to ingest.
     """
     return define_asset_job(
         name=job_name(contract_id),
         selection=_with_checks(assets),
-        description=f"Everything the report of {contract_id} ({title}) needs for one year.",
+        description=f"Everything the report of {contract_id} ({title}) needs for one year or "
+        f"a range of years (one run). Ingest first: the job {ingestion_job_name(contract_id)} for "
+        "the same years (and the earlier years an effect KPI reads); a year whose deliveries "
+        "were never ingested fails the check inputs_ingested, which names them.",
         tags={"contract": contract_id},
     )
 
