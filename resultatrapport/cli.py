@@ -118,7 +118,6 @@ def _first_reason(evaluation) -> str:  # type: ignore[no-untyped-def]
 def _summary(result, job_name: str, partition: str, quiet: bool = False) -> int:  # type: ignore[no-untyped-def]
     from dagster import AssetCheckSeverity
 
-    failed_steps = [e.step_key for e in result.all_events if e.is_step_failure]
     materialised = result.get_asset_materialization_events()
     print(f"Run {result.run_id} ({job_name}, {partition}):")
     # a range run materialises each asset once per year: one line per asset
@@ -152,11 +151,11 @@ def _summary(result, job_name: str, partition: str, quiet: bool = False) -> int:
                 print(f"      - {line}")
         if level == "ERROR":
             blocking_failed.append(name)
-    for step in failed_steps:
-        print(f"  FAILED step {step}")
-    for event in result.all_events:
-        if event.is_step_failure and event.step_failure_data and event.step_failure_data.error:
-            print(f"      {_error_line(event.step_failure_data.error)}")
+    for event in result.all_events:  # each failed step with its reason under it
+        if event.is_step_failure:
+            print(f"  FAILED step {event.step_key}")
+            if event.step_failure_data and event.step_failure_data.error:
+                print(f"      {_error_line(event.step_failure_data.error)}")
     ok = result.success and not blocking_failed
     print("OK" if ok else "FAILED", f"- {len(by_key)} assets materialised")
     return 0 if ok else 1

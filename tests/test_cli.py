@@ -329,3 +329,22 @@ def test_a_check_line_carries_its_first_problem_note_or_description(capsys):
         "  check ERROR raw/org/crm_cases:complete: missing: ['M3']",
         "  check WARN raw/org/crm_cases:other: Beskrivelsen",
     ]
+
+
+def test_each_failed_step_is_followed_by_its_reason(capsys):
+    def failed(step: str, message: str) -> Any:
+        error = SimpleNamespace(cls_name="Failure", message=f"x.Failure: {message}", cause=None)
+        return SimpleNamespace(
+            is_step_failure=True, step_key=step, step_failure_data=SimpleNamespace(error=error)
+        )
+
+    result = _Result("r", success=False)
+    result.all_events = [failed("a", "Fejl i a"), failed("b", "Fejl i b")]
+    assert cli._summary(result, "job", "2021") == 1
+    assert capsys.readouterr().out.splitlines()[1:] == [
+        "  FAILED step a",
+        "      Fejl i a",
+        "  FAILED step b",
+        "      Fejl i b",
+        "FAILED - 0 assets materialised",
+    ]
