@@ -186,3 +186,16 @@ def test_the_groups_the_readme_names_are_the_groups_of_the_definitions(contracts
     graph = defs.resolve_asset_graph()
     groups = {graph.get(key).group_name for key in graph.get_all_asset_keys()}
     assert groups == expected
+
+
+def test_dg_knows_the_project_and_make_dev_runs_it():
+    import tomllib
+
+    dg = tomllib.loads((PROJECT_ROOT / "pyproject.toml").read_text())["tool"]["dg"]
+    assert dg["directory_type"] == "project"
+    project = dg["project"]
+    for key in ("root_module", "defs_module", "code_location_target_module"):
+        assert module_problem(project[key]) is None, key
+    assert project["code_location_target_module"] == "resultatrapport.pipelines.definitions"
+    dev = re.search(r"^dev:.*\n((?:\t.*\n)+)", (PROJECT_ROOT / "Makefile").read_text(), re.M)
+    assert dev and "uv run dg dev" in dev.group(1)
