@@ -9,11 +9,10 @@ from resultatrapport import settings
 
 
 class Inbox(ConfigurableResource):
-    """The folder deliveries arrive in (layout: docs/formats/sources.md).
+    """The folder deliveries arrive in (layout: docs/formats/sources.md)."""
 
-    Its one setting has no default value in the run config, so the launchpad does not fill it
-    in as an empty string: unset, the folder comes from the environment when a run starts."""
-
+    # no default value in the run config (None, not ""), so the launchpad does not pre-fill it
+    # as an empty string to delete: unset, the folder comes from the environment at run time
     path: str | None = Field(
         default=None,
         description="Inbox folder; unset: $RESULTATRAPPORT_INBOX, else var/inbox in the repo.",

@@ -9,11 +9,10 @@ from resultatrapport import settings
 
 
 class Renderer(ConfigurableResource):
-    """Where reports and submissions are written (layout: docs/formats/submissions.md).
+    """Where reports and submissions are written (layout: docs/formats/submissions.md)."""
 
-    Unset (no default value in the run config, so the launchpad shows nothing to fill in),
-    the folder comes from the environment when a run starts."""
-
+    # no default value in the run config (None, not ""), so the launchpad does not pre-fill it
+    # as an empty string to delete: unset, the folder comes from the environment at run time
     out: str | None = Field(
         default=None,
         description="Output folder; unset: $RESULTATRAPPORT_OUT, else var/out in the repo.",

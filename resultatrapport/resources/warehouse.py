@@ -30,11 +30,11 @@ class Warehouse(ConfigurableResource):
     """The embedded DuckDB warehouse (one file).
 
     Connections come from dagster-duckdb's resource, which retries while another process
-    holds the file lock. The schema is created on first use. Both settings have no default
-    value in the run config (the launchpad shows nothing to fill in): unset, they come from the
-    environment when a run starts.
+    holds the file lock. The schema is created on first use.
     """
 
+    # no default values in the run config (None, not ""), so the launchpad does not pre-fill
+    # them as empty strings to delete: unset, they come from the environment at run time
     database: str | None = Field(
         default=None,
         description="DuckDB file; unset: $RESULTATRAPPORT_WAREHOUSE, else var/warehouse.duckdb.",
