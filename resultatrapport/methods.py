@@ -66,7 +66,7 @@ def effect_row(result: EffectValidation) -> Coverage:
 
 def validate(
     replications: int = 10_000,
-    effect_replications: int = 200,
+    effect_replications: int = 500,
     seed: int = 0,
     table: Path | None = None,
     out: Callable[[str], None] = print,
