@@ -603,6 +603,17 @@ def cmd_kpis(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_validate_methods(args: argparse.Namespace) -> int:
+    """Measure the intervals' coverage and the effect estimator (see resultatrapport.methods)."""
+    from resultatrapport.methods import validate
+
+    if args.replications < 1 or args.effect_replications < 1:
+        print("--replications and --effect-replications must be at least 1", file=sys.stderr)
+        return 2
+    table = Path(args.table) if args.table else None
+    return validate(args.replications, args.effect_replications, args.seed, table)
+
+
 def cmd_bench(args: argparse.Namespace) -> int:
     """Time the pipeline, its floor and its limit at each scale (see resultatrapport.bench)."""
     import tempfile
@@ -747,6 +758,34 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--contract", help=f"contract id (default: {DEFAULT_CONTRACT})")
     p.add_argument("--year", type=int, help=f"year (default: {DEFAULT_YEAR})")
     p.add_argument("--workdir", help="where inboxes and runs go (default: a new temporary folder)")
+
+    p = _command(
+        sub, "validate-methods", cmd_validate_methods,
+        "measure how often the KPIs' 95 % intervals hold, and the effect estimator's bias",
+        "Simulate (or compute exactly) each interval kind's coverage over a grid of sample\n"
+        "sizes and true values, and run the growth-effect estimator on generated firms with a\n"
+        "planted effect and selection on growth before guidance (bias, RMSE, coverage).\n"
+        "Prints Markdown tables (docs/methods.md keeps them); --table also writes the table\n"
+        "the report's method notes read. Exits 1 if a figure is outside its bound (mean\n"
+        "coverage 93-97 % from 10 answers, effect bias under 10 %).",
+        "resultatrapport validate-methods\n"
+        "resultatrapport validate-methods --replications 500 --effect-replications 20\n"
+        "resultatrapport validate-methods --table resultatrapport/kpis/coverage.csv",
+    )  # fmt: skip
+    p.add_argument(
+        "--replications",
+        type=int,
+        default=10_000,
+        help="simulated samples per true value (weighted shares; default 10,000)",
+    )
+    p.add_argument(
+        "--effect-replications",
+        type=int,
+        default=500,
+        help="generated data sets for the effect estimator (default 500)",
+    )
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--table", help="also write the measured table (CSV) here")  # fmt: skip
 
     p = _command(
         sub, "kpis", cmd_kpis, "print the KPI results of a contract and year",
