@@ -269,3 +269,25 @@ def test_contract_file_is_the_one_the_definitions_read(defs):
 
     contract = _ver(defs)
     assert contract_file(contract).is_file()
+
+
+def test_target_met_warns_when_the_interval_holds_the_target_and_skips_without_one():
+    from types import SimpleNamespace
+
+    from resultatrapport.assets.kpis import target_outcome
+
+    def result(status: str, uncertain: bool | None, target: float | None = 70.0) -> Any:
+        return SimpleNamespace(
+            status=status, uncertain=uncertain, value=72.157, target=target, operator=">=",
+            unit="NPS", low=65.0, high=79.3,
+        )  # fmt: skip
+
+    met = target_outcome(result("Opfyldt", False))
+    assert met is not None and met.passed and met.metadata["value"].value == 72.2
+    doubtful = target_outcome(result("Opfyldt", True))
+    assert doubtful is not None and not doubtful.passed and doubtful.severity.value == "WARN"
+    assert "usikkert" in doubtful.description and "≥ 70" in doubtful.description
+    missed = target_outcome(result("Ikke opfyldt", False))
+    assert missed is not None and not missed.passed and missed.severity.value == "WARN"
+    assert target_outcome(result("Intet mål i år", None, None)) is None
+    assert target_outcome(result("Ikke målbar", None)) is None
