@@ -761,7 +761,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = _command(
         sub, "validate-methods", cmd_validate_methods,
-        "measure how often the KPIs' 95 % intervals hold, and the effect estimator's bias",
+        "measure how often the KPIs' 95 %% intervals hold, and the effect estimator's bias",
         "Simulate (or compute exactly) each interval kind's coverage over a grid of sample\n"
         "sizes and true values, and run the growth-effect estimator on generated firms with a\n"
         "planted effect and selection on growth before guidance (bias, RMSE, coverage).\n"
