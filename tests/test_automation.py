@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 from dagster import AssetKey, build_schedule_context, build_sensor_context
 
-from resultatrapport.pipelines import automation
-from resultatrapport.pipelines.automation import (
+from pipelines import automation
+from pipelines.automation import (
     TZ,
     affected_contract_years,
     classify,
@@ -25,7 +25,7 @@ KKR, VER = "kkr-midtjylland-2026", "viborg-ver-2020"
 
 @pytest.fixture(scope="module")
 def defs():
-    from resultatrapport.pipelines.definitions import defs
+    from pipelines.definitions import defs
 
     return defs
 
@@ -99,7 +99,7 @@ def default_statuses(defs) -> dict[str, str]:
 def test_schedules_and_sensors_run_by_themselves_only_where_the_setting_says_so(
     setting, status, monkeypatch
 ):
-    from resultatrapport.pipelines.definitions import build_definitions
+    from pipelines.definitions import build_definitions
 
     if setting is None:
         monkeypatch.delenv("RESULTATRAPPORT_AUTOMATION", raising=False)
@@ -109,7 +109,7 @@ def test_schedules_and_sensors_run_by_themselves_only_where_the_setting_says_so(
 
 
 def test_a_misspelt_automation_setting_stops_the_code_location_with_the_choices(monkeypatch):
-    from resultatrapport.pipelines.definitions import build_definitions
+    from pipelines.definitions import build_definitions
 
     monkeypatch.setenv("RESULTATRAPPORT_AUTOMATION", "on")
     with pytest.raises(ValueError, match="running, stopped"):

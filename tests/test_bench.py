@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from dagster import DagsterInstance
 
-from resultatrapport.bench import bench, table
+from commands.bench import bench, table
 
 pytestmark = pytest.mark.slow
 

@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 from dagster import AssetCheckSeverity, AssetKey, MetadataValue
 
-from resultatrapport import cli
-from resultatrapport.cli import build_parser, main
+from commands import cli
+from commands.cli import build_parser, main
 from resultatrapport.progress import track
 
 KKR, VER = "kkr-midtjylland-2026", "viborg-ver-2020"
@@ -33,7 +33,7 @@ def one_error_line(capsys: pytest.CaptureFixture[str]) -> str:
 def open_until_2026(monkeypatch: pytest.MonkeyPatch) -> None:
     """The pipeline's years as on a day of 2026 (2027, a year of KKR, is not open yet), so
     the tests do not change on 1 January 2027."""
-    from resultatrapport.pipelines import partitions
+    from pipelines import partitions
 
     keys = [str(y) for y in range(2020, 2027)]
     monkeypatch.setattr(partitions, "YEARS", SimpleNamespace(get_partition_keys=lambda: keys))

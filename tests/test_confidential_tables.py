@@ -28,7 +28,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from resultatrapport.cli import main
+from commands.cli import main
 from resultatrapport.kpis.compute import evaluate
 from resultatrapport.kpis.kinds import Measure
 from resultatrapport.kpis.stats import Z95

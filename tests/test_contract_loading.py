@@ -119,14 +119,14 @@ def test_a_key_given_twice_names_its_line(tmp_path):
     ],
 )
 def test_a_command_about_the_broken_contract_exits_2_with_its_line(folder, capsys, command):
-    from resultatrapport.cli import main
+    from commands.cli import main
 
     assert main(command) == 2
     assert capsys.readouterr().err == f"Kontrakten {KKR} kan ikke bruges: {OPERATOR_LINE}\n"
 
 
 def test_a_command_about_another_contract_warns_of_the_broken_files(folder, capsys):
-    from resultatrapport.cli import _contract
+    from commands.cli import _contract
 
     contract = _contract(VER, [2020])
     assert contract is not None and contract.id == VER
@@ -141,7 +141,7 @@ def _cli(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
     """The command in a process of its own, as a person runs it (the definitions are built
     from the folder of the environment when the process imports them)."""
     return subprocess.run(
-        [sys.executable, "-m", "resultatrapport.cli", *args],
+        [sys.executable, "-m", "commands.cli", *args],
         env={**os.environ},
         cwd=tmp_path,
         capture_output=True,
@@ -176,7 +176,7 @@ def test_ingesting_another_contract_runs_with_one_warning_per_broken_file(folder
 
 
 def test_the_definitions_hold_the_valid_contracts_and_report_the_broken(folder):
-    from resultatrapport.pipelines.definitions import build_definitions
+    from pipelines.definitions import build_definitions
 
     with pytest.warns(ContractWarning) as warned:
         defs = build_definitions(folder)
@@ -192,7 +192,7 @@ def test_the_definitions_hold_the_valid_contracts_and_report_the_broken(folder):
 
 
 def test_without_a_valid_contract_the_definitions_fail_with_every_file(folder):
-    from resultatrapport.pipelines.definitions import build_definitions
+    from pipelines.definitions import build_definitions
 
     (folder / f"{VER}.yaml").unlink()
     with pytest.warns(ContractWarning), pytest.raises(ContractError) as err:

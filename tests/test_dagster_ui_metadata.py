@@ -13,10 +13,10 @@ from typing import Any
 import pytest
 from dagster import AssetCheckKey, AssetKey, DagsterInstance, MetadataValue
 
-from resultatrapport.assets.kpis import kpi_key
+from assets.kpis import kpi_key
+from pipelines.automation import RANGE_END_TAG, RANGE_START_TAG
+from pipelines.jobs import ingestion_job_name, job_name
 from resultatrapport.kpis.status import OPFYLDT
-from resultatrapport.pipelines.automation import RANGE_END_TAG, RANGE_START_TAG
-from resultatrapport.pipelines.jobs import ingestion_job_name, job_name
 from resultatrapport.report.danish import UNIT_DECIMALS
 from resultatrapport.sample.generate import generate_inbox
 from resultatrapport.settings import PROJECT_ROOT
@@ -24,14 +24,14 @@ from tests.helpers import crm_row, write_crm
 
 pytestmark = pytest.mark.slow
 VER = "viborg-ver-2020"
-# the checks by name (resultatrapport.assets.common.INGESTED, assets.kpis.TARGET_MET)
+# the checks by name (assets.common.INGESTED, assets.kpis.TARGET_MET)
 INGESTED, TARGET_MET = "inputs_ingested", "target_met"
 QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
 
 
 @pytest.fixture(scope="module")
 def defs():
-    from resultatrapport.pipelines.definitions import defs
+    from pipelines.definitions import defs
 
     return defs
 
@@ -212,7 +212,7 @@ def test_descriptions_render_as_written(defs):
         assert html.count("<strong>") == 1, node.key
         assert "**" not in html and "&gt;=" not in html, node.key
     # the contract's own words: a '>=' at a line start is no block quote, '**' no emphasis
-    from resultatrapport.assets.common import markdown_text
+    from assets.common import markdown_text
 
     assert md.render(markdown_text(">= 70 **vigtigt**")).strip() == ("<p>&gt;= 70 **vigtigt**</p>")
 
@@ -265,7 +265,7 @@ def test_an_untrusted_delivery_is_no_green_materialisation(tmp_path, defs):
 
 
 def test_contract_file_is_the_one_the_definitions_read(defs):
-    from resultatrapport.assets.kpis import contract_file
+    from assets.kpis import contract_file
 
     contract = _ver(defs)
     assert contract_file(contract).is_file()
@@ -274,7 +274,7 @@ def test_contract_file_is_the_one_the_definitions_read(defs):
 def test_target_met_warns_when_the_interval_holds_the_target_and_skips_without_one():
     from types import SimpleNamespace
 
-    from resultatrapport.assets.kpis import target_outcome
+    from assets.kpis import target_outcome
 
     def result(status: str, uncertain: bool | None, target: float | None = 70.0) -> Any:
         return SimpleNamespace(

@@ -326,8 +326,8 @@ def test_utf16_is_said_to_be_no_delivery_encoding(con, tmp_path):
 def _materialize_crm(inbox: Path, db: Path, year: int = 2026):  # type: ignore[no-untyped-def]
     from dagster import DagsterInstance, materialize
 
-    from resultatrapport.assets.ingestion import build_source_assets
-    from resultatrapport.resources import Inbox, ValidationSettings, Warehouse
+    from assets.ingestion import build_source_assets
+    from resources import Inbox, ValidationSettings, Warehouse
 
     return materialize(
         build_source_assets(CRM, ORG),
@@ -399,7 +399,7 @@ def test_a_refused_delivery_is_a_failed_blocking_check_and_the_rows_stay(tmp_pat
 
 @pytest.mark.slow
 def test_a_run_on_an_inbox_that_does_not_exist_is_refused_before_anything_runs(tmp_path, capsys):
-    from resultatrapport.cli import main
+    from commands.cli import main
 
     code = main(["run", "--contract", "viborg-ver-2020", "--year", "2021", "--inbox", "/no/such"])
     assert code == 2

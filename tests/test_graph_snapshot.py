@@ -16,7 +16,7 @@ from typing import Any
 
 from dagster import TimeWindowPartitionsDefinition
 
-from resultatrapport.pipelines.definitions import build_definitions
+from pipelines.definitions import build_definitions
 
 SNAPSHOT = Path(__file__).with_name("snapshots") / "asset_graph.json"
 

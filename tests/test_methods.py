@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from resultatrapport.cli import main
+from commands.cli import main
 from resultatrapport.kpis import coverage
 from resultatrapport.kpis.coverage import Coverage
 from resultatrapport.methods import interval_table

@@ -45,7 +45,7 @@ def environment(root: Path, inbox: Path, dagster_yaml: Path | None = None) -> di
 
 def cli(env: dict[str, str], *args: str) -> subprocess.Popen[str]:
     return subprocess.Popen(
-        [sys.executable, "-m", "resultatrapport.cli", *args],
+        [sys.executable, "-m", "commands.cli", *args],
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
@@ -84,7 +84,7 @@ def test_backfill_of_a_contract_builds_its_years_in_one_run_and_never_others(inb
 
 
 def test_contract_partitions_are_the_contract_years_only():
-    from resultatrapport.pipelines.definitions import defs
+    from pipelines.definitions import defs
 
     job = defs.resolve_job_def("contract_viborg_ver_2020")
     assert job.partitions_def.get_partition_keys() == ["2020", "2021", "2022", "2023"]

@@ -8,7 +8,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from resultatrapport.cli import main
+from commands.cli import main
 from resultatrapport.sample.generate import generate_inbox
 
 pytestmark = pytest.mark.slow
@@ -121,7 +121,7 @@ def test_duplicate_case_ids_block_the_partition_and_keep_the_previous_rows(inbox
     assert code == 0
     from dagster import AssetKey, DagsterInstance
 
-    from resultatrapport.pipelines.definitions import defs
+    from pipelines.definitions import defs
 
     with DagsterInstance.get() as instance:
         result = (

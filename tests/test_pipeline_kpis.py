@@ -8,7 +8,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from resultatrapport.cli import main
+from commands.cli import main
 from resultatrapport.formats import FORMATS
 from resultatrapport.ingest import ingest_file
 from resultatrapport.kpis.effect import matched_effect

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from resultatrapport.cli import main
+from commands.cli import main
 from resultatrapport.report import submissions
 from resultatrapport.report.view import fmt_value
 from resultatrapport.sample.generate import generate_inbox

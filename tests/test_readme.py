@@ -27,7 +27,9 @@ REPOSITORY_ENDINGS = (".py", ".md", ".yaml", ".yml", ".toml", ".lock", ".j2", ".
 PATH = re.compile(r"(?<![\w/.:=$-])(\.?[\w<>…-][\w.<>…-]*(?:/[\w.<>…*{},-]*)+)")
 ENDINGS = "|".join(re.escape(e) for e in REPOSITORY_ENDINGS)
 NAME = re.compile(rf"(?<![\w/.:$<-])([\w-]+(?:\.[\w-]+)*(?:{ENDINGS}))(?![\w/.])")
-MODULE = re.compile(r"\bresultatrapport(?:\.\w+)+")
+MODULE = re.compile(
+    r"(?<![\w./-])(?:resultatrapport|pipelines|assets|resources|commands)(?:\.\w+)+"
+)
 MAKE = re.compile(r"(?:^|[\s`(])make\s+([a-z][\w-]*)\b(?!=)", re.MULTILINE)
 COMMAND = re.compile(r"(?:^|[\s`(])resultatrapport\s+([a-z][\w-]*)", re.MULTILINE)
 
@@ -111,7 +113,7 @@ def make_targets() -> set[str]:
 
 
 def subcommands() -> set[str]:
-    from resultatrapport.cli import build_parser
+    from commands.cli import build_parser
 
     parser = build_parser()
     return {
@@ -155,7 +157,7 @@ def test_every_path_target_and_subcommand_the_readme_names_exists():
         ("`nothing_here.py`", "nothing_here.py: no file of that name"),
         ("```sh\nmake nowhere\n```", "make nowhere: no such Makefile target"),
         ("`uv run resultatrapport frobnicate --year 2026`", "resultatrapport frobnicate: no such"),
-        ("`-m resultatrapport.pipelines.nothing`", "resultatrapport.pipelines.nothing: no such"),
+        ("`-m pipelines.nothing`", "pipelines.nothing: no such"),
     ],
 )
 def test_what_the_readme_check_would_flag(text, problem):
@@ -175,7 +177,7 @@ def test_what_the_readme_check_lets_pass():
 
 
 def test_the_groups_the_readme_names_are_the_groups_of_the_definitions(contracts):
-    from resultatrapport.pipelines.definitions import defs
+    from pipelines.definitions import defs
 
     text = README.read_text("utf-8")
     sentence = re.search(r"Groups:(.*?)\.\s", text, re.DOTALL)
@@ -196,6 +198,6 @@ def test_dg_knows_the_project_and_make_dev_runs_it():
     project = dg["project"]
     for key in ("root_module", "defs_module", "code_location_target_module"):
         assert module_problem(project[key]) is None, key
-    assert project["code_location_target_module"] == "resultatrapport.pipelines.definitions"
+    assert project["code_location_target_module"] == "pipelines.definitions"
     dev = re.search(r"^dev:.*\n((?:\t.*\n)+)", (PROJECT_ROOT / "Makefile").read_text(), re.M)
     assert dev and "uv run dg dev" in dev.group(1)

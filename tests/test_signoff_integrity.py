@@ -23,7 +23,7 @@ from zoneinfo import ZoneInfo
 import duckdb
 import pytest
 
-from resultatrapport.cli import main
+from commands.cli import main
 from resultatrapport.report import publish, submissions
 from resultatrapport.report.danish import long_date
 from resultatrapport.sample.generate import generate_inbox
@@ -240,7 +240,7 @@ def required_fields(snapshot, type_snap, path=()) -> list[tuple[str, ...]]:  # t
 def test_the_sign_off_launchpad_asks_for_the_signer_and_prefills_nothing(scope):
     from dagster._core.snap.snap_to_yaml import default_values_yaml_from_type_snap
 
-    from resultatrapport.pipelines.definitions import defs
+    from pipelines.definitions import defs
 
     job = defs.resolve_job_def(f"signoff_{scope}").get_job_snapshot()
     schema = job.config_schema_snapshot
@@ -345,7 +345,7 @@ def test_the_command_line_refuses_a_name_that_is_no_name_before_anything_runs(
 def test_the_asset_refuses_a_name_from_the_launchpad_that_is_no_name(env, monkeypatch, tmp_path):
     from dagster import DagsterInstance
 
-    from resultatrapport.pipelines.definitions import defs
+    from pipelines.definitions import defs
 
     out_dir = env.copy(tmp_path / "copy", monkeypatch)
     job = defs.resolve_job_def(f"signoff_{SCOPE}")
@@ -386,7 +386,7 @@ def test_signed_files_are_read_only_and_their_hashes_recorded(env, monkeypatch, 
 def test_the_sign_off_run_is_tagged_with_the_signer_and_the_check_judges_it(env, monkeypatch):
     from dagster import DagsterInstance, RunsFilter
 
-    from resultatrapport.assets.report import SIGNER_TAG
+    from assets.report import SIGNER_TAG
 
     env.use(monkeypatch)
     with DagsterInstance.get() as instance:
@@ -467,7 +467,7 @@ def killed(*args, **kwargs):
     os.kill(os.getpid(), signal.SIGKILL)
 
 setattr(publish, name, killed)
-from resultatrapport.cli import main
+from commands.cli import main
 sys.exit(main(sys.argv[2:]))
 """
 
@@ -486,7 +486,7 @@ def killed_at(env: dict[str, str], point: str, *args: str) -> tuple[int, str]:
 
 def command(env: dict[str, str], *args: str) -> tuple[int, str]:
     process = subprocess.Popen(
-        [sys.executable, "-m", "resultatrapport.cli", *args],
+        [sys.executable, "-m", "commands.cli", *args],
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,

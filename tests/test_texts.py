@@ -366,7 +366,7 @@ def test_the_inventory_counts_a_texts_file_as_a_delivery(tmp_path: Path) -> None
 
 
 def test_the_inbox_sensor_reingests_a_new_or_changed_text_like_any_delivery(contracts) -> None:
-    from resultatrapport.pipelines.automation import inbox_requests
+    from pipelines.automation import inbox_requests
 
     crm = "erhvervshus-midtjylland/crm/vejledningsforloeb_2026.csv"
     state = {FILE: [10, 1, "sha-new"], crm: [10, 1, "sha-crm"]}
@@ -388,7 +388,7 @@ def test_the_inbox_sensor_reingests_a_new_or_changed_text_like_any_delivery(cont
 
 
 def test_the_sensor_ignores_texts_of_no_contract_or_of_a_future_year(contracts) -> None:
-    from resultatrapport.pipelines.automation import inbox_requests
+    from pipelines.automation import inbox_requests
 
     other = "erhvervshus-midtjylland/tekster/ukendt-kontrakt_2026.md"
     wrong_org = "viborgegnens-erhvervsraad/tekster/kkr-midtjylland-2026_2026.md"
@@ -399,8 +399,8 @@ def test_the_sensor_ignores_texts_of_no_contract_or_of_a_future_year(contracts) 
 
 
 def test_after_ingesting_texts_the_contract_year_is_rebuilt(contracts) -> None:
-    from resultatrapport.assets.texts import texts_key
-    from resultatrapport.pipelines.automation import texts_contract_years
+    from assets.texts import texts_key
+    from pipelines.automation import texts_contract_years
 
     key = texts_key(contracts[KKR])
     found = texts_contract_years(contracts.values(), [key], [2025, 2026, 2027], 2026)
@@ -410,7 +410,7 @@ def test_after_ingesting_texts_the_contract_year_is_rebuilt(contracts) -> None:
 def test_the_draft_reads_the_texts_and_the_ingestion_jobs_run_them() -> None:
     from dagster import AssetKey
 
-    from resultatrapport.pipelines.definitions import defs
+    from pipelines.definitions import defs
 
     texts_key = AssetKey(
         ["ingest", "erhvervshus_midtjylland", "report_texts", "kkr_midtjylland_2026"]
@@ -425,7 +425,7 @@ def test_the_draft_reads_the_texts_and_the_ingestion_jobs_run_them() -> None:
 
 
 def test_the_nightly_and_january_refresh_read_the_texts_too(contracts) -> None:
-    from resultatrapport.pipelines.automation import refresh_request
+    from pipelines.automation import refresh_request
 
     request = refresh_request(contracts.values(), 2026, "nightly")
     chosen = {k.to_user_string() for k in request.asset_selection or []}  # type: ignore[union-attr]

@@ -63,7 +63,7 @@ def webserver(tmp_path_factory: pytest.TempPathFactory):
             "-p",
             str(port),
             "-m",
-            "resultatrapport.pipelines.definitions",
+            "pipelines.definitions",
         ],
         env=env,
         cwd=tmp_path,
@@ -189,7 +189,7 @@ def test_a_kpis_checks_tab_names_its_checks(webserver, tmp_path):
 def test_the_sign_off_launchpad_asks_for_the_signer_and_nothing_else(webserver, tmp_path):
     browser = chromium()
     selector = {
-        "repositoryLocationName": "resultatrapport.pipelines.definitions",
+        "repositoryLocationName": "pipelines.definitions",
         "repositoryName": "__repository__",
         "pipelineName": SIGNOFF_JOB,
     }

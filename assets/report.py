@@ -49,8 +49,7 @@ from dagster import (
 )
 from pydantic import Field
 
-from resultatrapport import texts
-from resultatrapport.assets.common import (
+from assets.common import (
     INGESTED,
     INGESTED_DESCRIPTION,
     RETRY,
@@ -61,15 +60,16 @@ from resultatrapport.assets.common import (
     not_ingested,
     years_of,
 )
-from resultatrapport.assets.kpis import contract_tags
-from resultatrapport.assets.texts import texts_dep
+from assets.kpis import contract_tags
+from assets.texts import texts_dep
+from pipelines.jobs import ingestion_job_name
+from resources import Renderer, Warehouse
+from resultatrapport import texts
 from resultatrapport.contracts import Contract, PopulationKeyBudget
 from resultatrapport.kpis.budget import NOT_COMPUTED
 from resultatrapport.kpis.compute import partitions_read
-from resultatrapport.pipelines.jobs import ingestion_job_name
 from resultatrapport.report import content, publish
 from resultatrapport.report.files import write_atomically
-from resultatrapport.resources import Renderer, Warehouse
 from resultatrapport.settings import PROJECT_ROOT
 
 TZ = ZoneInfo("Europe/Copenhagen")

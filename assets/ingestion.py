@@ -27,7 +27,9 @@ from dagster import (
     asset,
 )
 
-from resultatrapport.assets.common import RETRY, WAREHOUSE_POOL, preload
+from assets.common import RETRY, WAREHOUSE_POOL, preload
+from pipelines.partitions import YEARS
+from resources import Inbox, ValidationSettings, Warehouse
 from resultatrapport.formats import FORMATS, REGISTER_SOURCES, SourceFormat
 from resultatrapport.ingest import (
     commit_delivery,
@@ -38,9 +40,7 @@ from resultatrapport.ingest import (
     stage,
     staged_frame,
 )
-from resultatrapport.pipelines.partitions import YEARS
 from resultatrapport.reader import SourceError, file_sha256
-from resultatrapport.resources import Inbox, ValidationSettings, Warehouse
 from resultatrapport.rules import SQL_TYPES
 
 OWNER = "team:data-engineering"

@@ -17,8 +17,8 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from commands.instance import end_dead_runs, open_instance, process_tags
 from resultatrapport import settings
-from resultatrapport.instance import end_dead_runs, open_instance, process_tags
 
 DEFAULT_CONTRACT = "kkr-midtjylland-2026"
 DEFAULT_YEAR = 2026
@@ -171,8 +171,8 @@ def _contract(contract_id: str, years: list[int], any_partition: bool = False): 
     error of :attr:`ContractError.summary`); for the others it is a warning."""
     import warnings
 
+    from pipelines.partitions import YEARS
     from resultatrapport.contracts import ContractError, ContractWarning, load_contract_folder
-    from resultatrapport.pipelines.partitions import YEARS
 
     try:
         folder = load_contract_folder()
@@ -235,7 +235,7 @@ def _listed(years: list[int]) -> str:
 
 def _prepare(args: argparse.Namespace) -> None:
     """The inbox given on the command line, and the Dagster home, for a command that runs."""
-    from resultatrapport.instance import ensure_dagster_home
+    from commands.instance import ensure_dagster_home
 
     if getattr(args, "inbox", None):
         os.environ[settings.ENV_INBOX] = str(Path(args.inbox).resolve())
@@ -328,7 +328,7 @@ def _ingest(instance, defs, contract, years: list[int], first: int) -> list[int]
     """Run the contract's ingestion job once per year; years before ``first`` (the earlier
     years the KPIs read) only where the instance has no materialisation yet. Returns the
     years from ``first`` on whose ingestion failed."""
-    from resultatrapport.pipelines.jobs import ingestion_job_name
+    from pipelines.jobs import ingestion_job_name
     from resultatrapport.progress import track
 
     ingest = defs.resolve_job_def(ingestion_job_name(contract.id))
@@ -354,12 +354,12 @@ def _build(contract, years: list[int], definitions=None) -> int:  # type: ignore
     """Ingest what ``years`` read, then run the contract's KPIs-to-draft job once for the
     whole range (its assets backfill in a single run). The CLI only launches Dagster jobs."""
 
-    from resultatrapport.assets.kpis import first_year_needed
-    from resultatrapport.pipelines.automation import RANGE_END_TAG, RANGE_START_TAG
-    from resultatrapport.pipelines.jobs import job_name
+    from assets.kpis import first_year_needed
+    from pipelines.automation import RANGE_END_TAG, RANGE_START_TAG
+    from pipelines.jobs import job_name
 
     if definitions is None:
-        from resultatrapport.pipelines.definitions import defs as definitions
+        from pipelines.definitions import defs as definitions
     defs = definitions
     first, last = min(years), max(years)
     name = job_name(contract.id)
@@ -441,7 +441,7 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     if contract is None:
         return 2
     # after the contract is known to be valid: building the definitions warns of broken files
-    from resultatrapport.pipelines.definitions import defs
+    from pipelines.definitions import defs
 
     if _inbox_refused(contract, args.years):
         return 2
@@ -466,13 +466,13 @@ def cmd_sign_off(args: argparse.Namespace) -> int:
         return 2
     _prepare(args)
 
-    from resultatrapport.pipelines.jobs import signoff_job_name
+    from pipelines.jobs import signoff_job_name
 
     contract = _contract(args.contract, [args.year])
     if contract is None:
         return 2
     # after the contract is known to be valid: building the definitions warns of broken files
-    from resultatrapport.pipelines.definitions import defs
+    from pipelines.definitions import defs
 
     name = signoff_job_name(contract.id)
     run_config = {**QUIET, "ops": {f"sign_off_{contract.scope}": {"config": {"by": signer}}}}
@@ -615,10 +615,10 @@ def cmd_validate_methods(args: argparse.Namespace) -> int:
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
-    """Time the pipeline, its floor and its limit at each scale (see resultatrapport.bench)."""
+    """Time the pipeline, its floor and its limit at each scale (see commands.bench)."""
     import tempfile
 
-    from resultatrapport.bench import bench, table
+    from commands.bench import bench, table
 
     said = _defaults(args)
     if _contract(args.contract, [args.year]) is None:

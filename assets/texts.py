@@ -27,12 +27,12 @@ from dagster import (
     asset,
 )
 
+from assets.common import RETRY, WAREHOUSE_POOL
+from pipelines.partitions import YEARS
+from resources import Inbox, Warehouse
 from resultatrapport import texts
-from resultatrapport.assets.common import RETRY, WAREHOUSE_POOL
 from resultatrapport.contracts import Contract
-from resultatrapport.pipelines.partitions import YEARS
 from resultatrapport.reader import file_sha256
-from resultatrapport.resources import Inbox, Warehouse
 
 OWNER = "team:report-owners"
 

@@ -48,15 +48,15 @@ from dagster import (
     sensor,
 )
 
+from assets.ingestion import ingest_key, raw_key
+from assets.texts import texts_key
+from pipelines.jobs import job_name
+from pipelines.partitions import FIRST_YEAR
 from resultatrapport import settings
 from resultatrapport import texts as owner_texts
-from resultatrapport.assets.ingestion import ingest_key, raw_key
-from resultatrapport.assets.texts import texts_key
 from resultatrapport.contracts import Contract
 from resultatrapport.formats import FORMATS, SourceFormat
 from resultatrapport.kpis.compute import partitions_read
-from resultatrapport.pipelines.jobs import job_name
-from resultatrapport.pipelines.partitions import FIRST_YEAR
 from resultatrapport.reader import file_sha256
 
 TZ = ZoneInfo("Europe/Copenhagen")

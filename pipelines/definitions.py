@@ -14,21 +14,21 @@ from pathlib import Path
 
 from dagster import BetaWarning, Definitions, PreviewWarning, in_process_executor
 
-from resultatrapport import settings
-from resultatrapport.assets.ingestion import build_ingestion_assets
-from resultatrapport.assets.kpis import build_contract_assets, contract_partitions, group_name
-from resultatrapport.assets.report import build_draft_asset, build_signoff_assets
-from resultatrapport.assets.texts import build_texts_asset
-from resultatrapport.contracts import ContractError, ContractWarning, load_contract_folder
-from resultatrapport.formats import ORGANISATION_SOURCES
-from resultatrapport.pipelines import automation
-from resultatrapport.pipelines.jobs import (
+from assets.ingestion import build_ingestion_assets
+from assets.kpis import build_contract_assets, contract_partitions, group_name
+from assets.report import build_draft_asset, build_signoff_assets
+from assets.texts import build_texts_asset
+from pipelines import automation
+from pipelines.jobs import (
     all_ingestion_job,
     contract_job,
     ingestion_job,
     signoff_job,
 )
-from resultatrapport.resources import Inbox, Renderer, ValidationSettings, Warehouse
+from resources import Inbox, Renderer, ValidationSettings, Warehouse
+from resultatrapport import settings
+from resultatrapport.contracts import ContractError, ContractWarning, load_contract_folder
+from resultatrapport.formats import ORGANISATION_SOURCES
 
 # partitioned asset checks (AssetCheckSpec.partitions_def) are a preview feature in 1.13;
 # the project relies on them knowingly, so the warning is not repeated in every run log

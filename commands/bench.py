@@ -79,8 +79,8 @@ def floor_definitions() -> Any:
         multi_asset,
     )
 
-    from resultatrapport.pipelines.definitions import defs
-    from resultatrapport.pipelines.jobs import INGEST_ALL
+    from pipelines.definitions import defs
+    from pipelines.jobs import INGEST_ALL
 
     assets: list[Any] = []
     for original in defs.resolve_asset_graph().assets_defs:
@@ -162,9 +162,9 @@ def limit(contract_id: str, year: int, earlier_loaded: bool = False) -> int:
 
 
 def floor(contract_id: str, years: list[int]) -> int:
-    from resultatrapport.cli import _build
+    from commands.cli import _build
+    from commands.instance import ensure_dagster_home
     from resultatrapport.contracts import load_contracts
-    from resultatrapport.instance import ensure_dagster_home
 
     ensure_dagster_home()
     return _build(load_contracts()[contract_id], years, floor_definitions())
@@ -222,33 +222,33 @@ def bench(
                 return m
 
             base.mkdir(parents=True, exist_ok=True)
-            generated = run("generate", "resultatrapport.cli", "sample-data", "--out", str(inbox),
+            generated = run("generate", "commands.cli", "sample-data", "--out", str(inbox),
                             "--scale", f"{scale:g}", "--years", f"2020-{max(year, last)}")  # fmt: skip
             # the state a nightly or January run meets: the earlier years the effect KPIs
             # follow are in the warehouse already
             prepared = base / "prepared"
             prepared.mkdir(exist_ok=True)
-            earlier = run("earlier years", "resultatrapport.cli", "ingest", "--contract", contract,
+            earlier = run("earlier years", "commands.cli", "ingest", "--contract", contract,
                           "--years", f"{first_needed}-{year - 1}", root=prepared)  # fmt: skip
             year_args = ["--contract", contract, "--year", str(year)]
-            pipeline = run("pipeline", "resultatrapport.cli", "run", *year_args,
+            pipeline = run("pipeline", "commands.cli", "run", *year_args,
                            root=_copy_state(prepared, "pipeline"))  # fmt: skip
-            floor_m = run("floor", "resultatrapport.bench", "floor", *year_args,
+            floor_m = run("floor", "commands.bench", "floor", *year_args,
                           root=_copy_state(prepared, "floor"))  # fmt: skip
-            limit_m = run("limit", "resultatrapport.bench", "limit", *year_args,
+            limit_m = run("limit", "commands.bench", "limit", *year_args,
                           "--earlier-loaded", root=_copy_state(prepared, "limit"))  # fmt: skip
             shutil.rmtree(prepared)
             # the very first run: empty warehouse and instance, so it ingests the earlier
             # years as well
-            first_run = run("first run", "resultatrapport.cli", "run", *year_args)
-            first_floor = run("first floor", "resultatrapport.bench", "floor", *year_args)
-            first_limit = run("first limit", "resultatrapport.bench", "limit", *year_args)
+            first_run = run("first run", "commands.cli", "run", *year_args)
+            first_floor = run("first floor", "commands.bench", "floor", *year_args)
+            first_limit = run("first limit", "commands.bench", "limit", *year_args)
             span = f"{first}-{last}"
             single_args = ["--contract", backfill_contract, "--year"]
-            backfill_m = run("backfill", "resultatrapport.cli", "backfill", "--contract",
+            backfill_m = run("backfill", "commands.cli", "backfill", "--contract",
                              backfill_contract, "--years", span)  # fmt: skip
             single = [
-                run(f"single {y}", "resultatrapport.cli", "run", *single_args, str(y))
+                run(f"single {y}", "commands.cli", "run", *single_args, str(y))
                 for y in range(first, last + 1)
             ]
             rows.append(
@@ -318,8 +318,8 @@ def table(rows: list[dict[str, Any]], contract: str, year: int) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Entry of the measured subprocesses: ``python -m resultatrapport.bench floor|limit``."""
-    parser = argparse.ArgumentParser(prog="python -m resultatrapport.bench")
+    """Entry of the measured subprocesses: ``python -m commands.bench floor|limit``."""
+    parser = argparse.ArgumentParser(prog="python -m commands.bench")
     parser.add_argument("what", choices=["floor", "limit"])
     parser.add_argument("--contract", required=True)
     parser.add_argument("--year", type=int, required=True)

@@ -33,7 +33,7 @@ from dagster import (
     asset,
 )
 
-from resultatrapport.assets.common import (
+from assets.common import (
     INGESTED,
     INGESTED_DESCRIPTION,
     RETRY,
@@ -47,7 +47,10 @@ from resultatrapport.assets.common import (
     preload,
     years_of,
 )
-from resultatrapport.assets.ingestion import ingest_key
+from assets.ingestion import ingest_key
+from pipelines.jobs import ingestion_job_name
+from pipelines.partitions import FIRST_YEAR
+from resources import Warehouse
 from resultatrapport.contracts import Contract, PopulationKeyBudget, contracts_dir
 from resultatrapport.formats import FORMATS
 from resultatrapport.ingest import transaction
@@ -55,10 +58,7 @@ from resultatrapport.kpis.budget import NOT_COMPUTED, budget_lines
 from resultatrapport.kpis.compute import KIND_READS_BACK as LOOKBACK
 from resultatrapport.kpis.compute import evaluate, measure, partitions_read, store
 from resultatrapport.kpis.status import IKKE_OPFYLDT, OPFYLDT
-from resultatrapport.pipelines.jobs import ingestion_job_name
-from resultatrapport.pipelines.partitions import FIRST_YEAR
 from resultatrapport.report.danish import OPERATOR_SIGN, UNIT_DECIMALS, number
-from resultatrapport.resources import Warehouse
 
 ANALYSTS = "team:analysts"
 # the non-blocking check of every KPI: the year's result against its target

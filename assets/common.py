@@ -25,7 +25,7 @@ from dagster._core.definitions.asset_checks.asset_check_evaluation import (
     AssetCheckEvaluationTargetMaterializationData,
 )
 
-from resultatrapport.pipelines.partitions import FIRST_YEAR, YEARS
+from pipelines.partitions import FIRST_YEAR, YEARS
 
 # every step that writes the DuckDB file takes a slot of this pool; dagster.yaml limits it to
 # one at a time across runs, so two runs never meet on the file lock
