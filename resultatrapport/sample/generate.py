@@ -22,8 +22,9 @@ from __future__ import annotations
 import datetime as dt
 import json
 import unicodedata
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -304,28 +305,114 @@ def generate_inbox(
         return _generate(Path(out), years, scale, seed, report, max(1, int(chunk_rows)))
 
 
+@dataclass
+class _Planted:
+    """What the generator planted, for the manifest: bad rows and the personal data written."""
+
+    bad: list[dict[str, Any]] = field(default_factory=list)
+    cprs: set[str] = field(default_factory=set)
+    emails: set[str] = field(default_factory=set)
+
+    def rows(self, relpath: str, rows: Iterable[Any], kind: str) -> None:
+        """Bad rows of ``relpath`` at data rows ``rows`` (0 = the line below the header)."""
+        self.bad += [{"file": relpath, "line": int(r) + 2, "kind": kind} for r in rows]
+
+
+@dataclass
+class _Firms:
+    """The simulated firms, one array position per firm."""
+
+    cvr: np.ndarray
+    mun: np.ndarray  # municipality code
+    ind: np.ndarray  # position in INDUSTRIES
+    industry_number: np.ndarray  # Branchekode: the industry and this
+    start_day: np.ndarray  # days since 1970-01-01
+    end_day: np.ndarray  # days since 1970-01-01, -1 for firms that have not ceased
+    ceased: np.ndarray
+    start_year: np.ndarray
+    end_year: np.ndarray  # 9999 for firms that have not ceased
+
+    @property
+    def n(self) -> int:
+        return int(self.cvr.size)
+
+    def alive(self, year: int) -> np.ndarray:
+        return (self.start_year <= year) & (self.end_year >= year)
+
+
 def _generate(
     out: Path, years: list[int], scale: float, seed: int, report: Report, chunk_rows: int
 ) -> dict[str, Any]:
+    """Every source in turn, from one random generator: the order of the draws is the
+    order of the calls below, so it must not change (the same seed gives the same bytes)."""
     rng = np.random.default_rng(seed)
     w = InboxWriter(out, report, chunk_rows)
-    bad: list[dict[str, Any]] = []
-    cprs_written: set[str] = set()
-    emails_written: set[str] = set()
+    planted = _Planted()
     first, last = years[0], years[-1]
     panel_years = list(range(first - 3, last + 1))  # three years of history before the first
+    pop = _Population()
 
-    # --- firms ---------------------------------------------------------------------------
     n = max(200, round(60_000 * scale))
     report(0, f"simulating {n:,} firms over {len(panel_years)} years")
+    firms = _simulate_firms(rng, n, first, last, pop)
+    panel, attraction = _simulate_panel(rng, firms, panel_years, chunk_rows)
+    segment_growth, guided_year = _guide(rng, firms, attraction, years, scale)
+    del attraction
+    cases_by_year = {
+        year: _cases(rng, firms, guided_year, segment_growth, year, last) for year in years
+    }
+    effects = _plant_effect(panel, firms, cases_by_year, guided_year, years)
+
+    firm_name = _write_cvr_firms(w, rng, planted, firms, chunk_rows)
+    _write_financials(w, rng, firms, panel, years, report)
+    del panel
+    _write_population(w, pop, years)
+    _write_price_index(w, years)
+    for year in years:
+        if year not in NO_AWARENESS_SURVEY:
+            _write_awareness(w, rng, year, scale, chunk_rows)
+    for year in years:
+        cases, ids = _write_ehmj_crm(w, rng, planted, year, cases_by_year[year], firms, firm_name)
+        _write_survey(w, rng, planted, year, scale, cases, ids, firms.cvr)
+    for i, year in enumerate(years):
+        _write_ver_crm(w, rng, planted, year, firms, firm_name, scale)
+        _write_time_registration(w, rng, planted, year, i)
+
+    manifest = {
+        "seed": seed,
+        "scale": scale,
+        "years": years,
+        "files": w.files,
+        # the report owner's texts (Markdown, not a table): every declared section
+        "texts": write_texts(out, years, seed),
+        "bad_rows": sorted(planted.bad, key=lambda b: (b["file"], b["line"], b["kind"])),
+        "personal_data": {"cpr": sorted(planted.cprs), "emails": sorted(planted.emails)},
+        "effects": effects,
+        "synthetic": {
+            "real": "register/folketal.csv: the 2020K1 and 2023K1 figures of the 19 municipalities (Statistics Denmark FOLK1A, shared/reference)",
+            "synthetic": "register/folketal.csv: every other quarter, extrapolated from the 2020-2023 growth; all firms, cases, answers and financial figures",
+            "illustrative": "register/prisindeks.csv: the KL price index values are illustrative, not KL's published index",
+        },
+    }
+    (out / "manifest.json").write_text(
+        json.dumps(manifest, ensure_ascii=False, indent=1), encoding="utf-8"
+    )
+    return manifest
+
+
+# --- firms -------------------------------------------------------------------------------
+
+
+def _simulate_firms(
+    rng: np.random.Generator, n: int, first: int, last: int, pop: _Population
+) -> _Firms:
+    """``n`` firms: CVR numbers, municipalities (mostly Midtjylland, by population),
+    industries, start days (some during the period) and end days (a few cease)."""
     cvr = _sorted_unique(rng.integers(10_000_000, 100_000_000, int(n * 1.05)))
     cvr = rng.permutation(cvr)[:n].astype(np.int64)
-    midt = [m for m in municipalities() if m.region_code == 1082]
-    pop = _Population()
-    midt_codes = np.array([m.code for m in sorted(midt, key=lambda m: m.name)])
-    weights = np.array(
-        [pop.p2023[pop.names.index(m.name)] for m in sorted(midt, key=lambda m: m.name)]
-    )
+    midt = sorted((m for m in municipalities() if m.region_code == 1082), key=lambda m: m.name)
+    midt_codes = np.array([m.code for m in midt])
+    weights = np.array([pop.p2023[pop.names.index(m.name)] for m in midt])
     others = np.array([m.code for m in municipalities() if m.region_code != 1082])
     mun = np.where(
         rng.random(n) < 0.98,
@@ -346,17 +433,30 @@ def _generate(
     ceased = rng.random(n) < 0.06
     end_day = np.where(ceased, rng.integers(_days(first - 2), _days(last + 2), n), -1)
     end_day = np.where(ceased & (end_day <= start_day), start_day + 400, end_day)
-    start_year = _year(start_day).astype(np.int16)
-    end_year = np.where(ceased, _year(np.maximum(end_day, 0)), 9999).astype(np.int16)
-    start_day, end_day = start_day.astype(np.int32), end_day.astype(np.int32)
+    return _Firms(
+        cvr=cvr,
+        mun=mun,
+        ind=ind,
+        industry_number=industry_number,
+        start_day=start_day.astype(np.int32),
+        end_day=end_day.astype(np.int32),
+        ceased=ceased,
+        start_year=_year(start_day).astype(np.int16),
+        end_year=np.where(ceased, _year(np.maximum(end_day, 0)), 9999).astype(np.int16),
+    )
 
-    def alive(year: int) -> np.ndarray:
-        return (start_year <= year) & (end_year >= year)
 
-    # --- the financial panel, as it would be without guidance (see _Panel) ----------------
+def _simulate_panel(
+    rng: np.random.Generator, firms: _Firms, panel_years: list[int], chunk_rows: int
+) -> tuple[_Panel, np.ndarray]:
+    """The financial panel, as it would be without guidance (see _Panel), and how strongly
+    guidance is drawn to each firm: selection on what the matching observes, fast-growing
+    industries and larger firms. Not on the firm's own recent growth: later cohorts'
+    selection would then depend on growth inside this cohort's outcome window."""
+    n = firms.n
     fte0 = np.round(np.exp(rng.normal(1.6, 1.1, n)), 1) + 0.5
     ind_drift = np.array([rng.normal(3.0, 2.5) for _ in INDUSTRIES])  # one draw per industry
-    drift = ind_drift[ind]
+    drift = ind_drift[firms.ind]
     mu = drift - 0.6 * np.log(fte0)  # small firms grow faster
     T = len(panel_years)
     growth = np.empty((T, n))
@@ -368,8 +468,21 @@ def _generate(
     turnover[0] = fte0 * np.exp(rng.normal(6.8, 0.5, n))  # 1,000 kr.
     for t in range(1, T):
         turnover[t] = turnover[t - 1] * (1 + growth[t] / 100)
-    # employment grows with half the turnover growth plus noise drawn as one (firm, year)
-    # block, here a block of firms at a time; the full-time equivalents replace growth
+    fte = _full_time_equivalents(rng, growth, fte0, chunk_rows)
+    del growth
+    margin = np.clip(rng.normal(0.32, 0.08, n), -0.2, 0.8)
+    panel = _Panel(panel_years, turnover, fte, margin, _Noise(rng, n, T, 0.02, chunk_rows))
+    attraction = np.exp(np.clip(1.5 * (drift - 3.0) + 0.35 * np.log(fte0), -20, 20))
+    return panel, attraction
+
+
+def _full_time_equivalents(
+    rng: np.random.Generator, growth: np.ndarray, fte0: np.ndarray, chunk_rows: int
+) -> np.ndarray:
+    """Employment grows with half the turnover growth plus noise drawn as one (firm, year)
+    block, here a block of firms at a time; the full-time equivalents replace ``growth``
+    (which is returned, overwritten)."""
+    T, n = growth.shape
     fte = growth
     for lo, hi in blocks(n, chunk_rows):
         emp_growth = 0.5 * growth[:, lo:hi] + rng.normal(0, 4, (hi - lo, T)).T
@@ -377,23 +490,25 @@ def _generate(
         for t in range(1, T):
             fte[t, lo:hi] = np.maximum(fte[t - 1, lo:hi] * (1 + emp_growth[t] / 100), 0.2)
         del emp_growth
-    del growth
-    margin = np.clip(rng.normal(0.32, 0.08, n), -0.2, 0.8)
-    panel = _Panel(panel_years, turnover, fte, margin, _Noise(rng, n, T, 0.02, chunk_rows))
-    del turnover, fte, margin
+    return fte
 
-    # --- guidance episodes: each firm guided in at most one year, selected on observables --
+
+def _guide(
+    rng: np.random.Generator,
+    firms: _Firms,
+    attraction: np.ndarray,
+    years: list[int],
+    scale: float,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Guidance episodes: each firm guided in at most one year, selected by ``attraction``.
+    Returns each firm's segment (True: Vækst, else Drift) and guided year (-1: never)."""
+    n = firms.n
     segment_growth = rng.random(n) < 0.45
     guided_year = np.full(n, -1, dtype=np.int16)
     free = np.ones(n, dtype=bool)
     per_year_firms = round(4_400 * scale)
-    # selection on what the matching observes: fast-growing industries and larger firms
-    # are guided more. Not on the firm's own recent growth: later cohorts' selection
-    # would then depend on growth inside this cohort's outcome window.
-    attraction = np.exp(np.clip(1.5 * (drift - 3.0) + 0.35 * np.log(fte0), -20, 20))
-    del drift, fte0
     for year in years:
-        eligible = free & alive(year)
+        eligible = free & firms.alive(year)
         score = attraction * eligible
         if score.sum() == 0:
             continue
@@ -401,43 +516,71 @@ def _generate(
         chosen = rng.choice(n, size=k, replace=False, p=score / score.sum())
         guided_year[chosen] = year
         free[chosen] = False
-    del attraction, free, eligible, score
+    return segment_growth, guided_year
 
-    # --- cases --------------------------------------------------------------------------
-    cases_by_year: dict[int, pd.DataFrame] = {}
-    for year in years:
-        firms = np.flatnonzero(guided_year == year)
-        repeat = 1 + (rng.random(firms.size) < 0.25).astype(int)  # some firms: two cases
-        idx = np.repeat(firms, repeat)
-        m = idx.size
-        founders = rng.random(m) < 0.05
-        start = rng.integers(_days(year), _days(year, 12, 31) + 1, m)
-        start = np.maximum(start, np.minimum(start_day[idx], _days(year, 12, 31)))
-        duration = rng.integers(20, 200, m)
-        end = np.minimum(start + duration, _days(year, 12, 31))  # most end within the year
-        late = rng.random(m) < 0.12
-        end = np.where(late, start + duration + 150, end)
-        open_case = rng.random(m) < (0.3 if year == last else 0.03)
-        individual = rng.random(m) < 0.75
-        case_type = np.where(
-            individual,
-            rng.choice(3, size=m, p=[0.40, 0.43, 0.17]),  # the draws of choosing a type
-            CASE_TYPES.index("Kollektivt forløb"),
-        )
-        cases_by_year[year] = pd.DataFrame(
-            {
-                "firm": idx,
-                "founder": founders,
-                "start": start,
-                "end": np.where(open_case, -1, end),
-                "growth": segment_growth[idx],  # segment Vækst (else Drift)
-                "individual": individual,  # Vejledningsform Individuel (else Kollektiv)
-                "case_type": case_type.astype(np.int8),  # position in CASE_TYPES
-            }
-        )
 
-    # --- plant the effect, once per firm, at the end of its guidance -----------------------
-    effects: dict[str, Any] = {
+def _cases(
+    rng: np.random.Generator,
+    firms: _Firms,
+    guided_year: np.ndarray,
+    segment_growth: np.ndarray,
+    year: int,
+    last: int,
+) -> pd.DataFrame:
+    """The guidance cases of ``year``'s guided firms (some firms have two), with start and
+    end days (-1: still open), segment, form of guidance and case type."""
+    chosen = np.flatnonzero(guided_year == year)
+    repeat = 1 + (rng.random(chosen.size) < 0.25).astype(int)  # some firms: two cases
+    idx = np.repeat(chosen, repeat)
+    m = idx.size
+    founders = rng.random(m) < 0.05
+    start = rng.integers(_days(year), _days(year, 12, 31) + 1, m)
+    start = np.maximum(start, np.minimum(firms.start_day[idx], _days(year, 12, 31)))
+    duration = rng.integers(20, 200, m)
+    end = np.minimum(start + duration, _days(year, 12, 31))  # most end within the year
+    late = rng.random(m) < 0.12
+    end = np.where(late, start + duration + 150, end)
+    open_case = rng.random(m) < (0.3 if year == last else 0.03)
+    individual = rng.random(m) < 0.75
+    case_type = np.where(
+        individual,
+        rng.choice(3, size=m, p=[0.40, 0.43, 0.17]),  # the draws of choosing a type
+        CASE_TYPES.index("Kollektivt forløb"),
+    )
+    return pd.DataFrame(
+        {
+            "firm": idx,
+            "founder": founders,
+            "start": start,
+            "end": np.where(open_case, -1, end),
+            "growth": segment_growth[idx],  # segment Vækst (else Drift)
+            "individual": individual,  # Vejledningsform Individuel (else Kollektiv)
+            "case_type": case_type.astype(np.int8),  # position in CASE_TYPES
+        }
+    )
+
+
+def _plant_effect(
+    panel: _Panel,
+    firms: _Firms,
+    cases_by_year: dict[int, pd.DataFrame],
+    guided_year: np.ndarray,
+    years: list[int],
+) -> dict[str, Any]:
+    """Plant the effect, once per firm, at the end of its guidance; return the manifest's
+    ``effects``: the planted effect and, per cohort, the naive difference."""
+    # each firm's earliest ended case (a firm's cases share its year and segment)
+    end_year_of_firm = np.full(firms.n, -1, dtype=np.int16)
+    growth_segment = np.zeros(firms.n, dtype=bool)  # that case's segment: Vækst (else Drift)
+    for cases in cases_by_year.values():
+        real = cases[~cases["founder"] & (cases["end"] >= 0)]
+        order = np.argsort(_year(real["end"].to_numpy()), kind="stable")
+        firm = real["firm"].to_numpy()[order]
+        unique, at = np.unique(firm, return_index=True)  # the first: the earliest end
+        end_year_of_firm[unique] = _year(real["end"].to_numpy()[order][at])
+        growth_segment[unique] = real["growth"].to_numpy()[order][at]
+    panel.plant(end_year_of_firm, growth_segment)
+    return {
         "definition": (
             "Firms whose case (segment Vækst/Drift) ended in year E; baseline B = E-1, outcome "
             "year E+2; growth in percent from B to E+2. Planted on top of what the firm would "
@@ -446,32 +589,34 @@ def _generate(
         "tau_turnover_pp": TAU_TURNOVER,
         "tau_employment_pp": TAU_EMPLOYMENT,
         "tau_productivity_pp": TAU_PRODUCTIVITY,
-        "cohorts": {},
+        "cohorts": _naive_differences(
+            panel, firms, guided_year, end_year_of_firm, growth_segment, years
+        ),
     }
-    # each firm's earliest ended case (a firm's cases share its year and segment)
-    end_year_of_firm = np.full(n, -1, dtype=np.int16)
-    growth_segment = np.zeros(n, dtype=bool)  # that case's segment: Vækst (else Drift)
-    for cases in cases_by_year.values():
-        real = cases[~cases["founder"] & (cases["end"] >= 0)]
-        order = np.argsort(_year(real["end"].to_numpy()), kind="stable")
-        firms = real["firm"].to_numpy()[order]
-        unique, at = np.unique(firms, return_index=True)  # the first: the earliest end
-        end_year_of_firm[unique] = _year(real["end"].to_numpy()[order][at])
-        growth_segment[unique] = real["growth"].to_numpy()[order][at]
-    panel.plant(end_year_of_firm, growth_segment)
 
-    # naive vs planted, per cohort, as a plain comparison would see it
-    everyone = np.arange(n)
+
+def _naive_differences(
+    panel: _Panel,
+    firms: _Firms,
+    guided_year: np.ndarray,
+    end_year_of_firm: np.ndarray,
+    growth_segment: np.ndarray,
+    years: list[int],
+) -> dict[str, Any]:
+    """Naive vs planted, per cohort, as a plain comparison would see it."""
+    first, last = years[0], years[-1]
+    everyone = np.arange(firms.n)
+    cohorts: dict[str, Any] = {}
     for e in years:
         b, r = e - 1, e + 2
         if b - 2 < first or r > last:  # the pipeline needs financial files for B-2, B and R
             continue
-        ok = alive(b - 2) & alive(r)
+        ok = firms.alive(b - 2) & firms.alive(r)
         g_t = 100 * (panel.turnover_in(r, everyone) / panel.turnover_in(b, everyone) - 1)
         cohort = ok & (end_year_of_firm == e) & growth_segment
         window = (guided_year >= b - 2) & (guided_year <= r)
         controls = ok & ~window
-        effects["cohorts"][str(r)] = {
+        cohorts[str(r)] = {
             "report_year": r,
             "cohort_end_year": e,
             "baseline_year": b,
@@ -483,9 +628,18 @@ def _generate(
             "planted_turnover_pp": TAU_TURNOVER,
         }
         del g_t
-    del everyone
+    return cohorts
 
-    # --- CVR extract --------------------------------------------------------------------
+
+# --- registers ---------------------------------------------------------------------------
+
+
+def _write_cvr_firms(
+    w: InboxWriter, rng: np.random.Generator, planted: _Planted, firms: _Firms, chunk_rows: int
+) -> np.ndarray:
+    """The CVR extract, with planted seven-digit CVR numbers and unknown municipalities;
+    returns the firms' names (positions in FIRM_NAMES), which the CRM files use too."""
+    n, cvr = firms.n, firms.cvr
     firm_name = _names(rng, n) * len(LEGAL_FORMS) + rng.integers(0, len(LEGAL_FORMS), n)
     firm_name = firm_name.astype(np.int16)  # a position in FIRM_NAMES
     legal_form = rng.integers(0, len(LEGAL_FORMS), n).astype(np.int8)
@@ -500,8 +654,8 @@ def _generate(
     short_cvr[short_rows] = True
     unknown_mun = np.zeros(n, dtype=bool)  # planted: municipality 999
     unknown_mun[rows[k:]] = True
-    bad += [{"file": relpath, "line": int(i) + 2, "kind": "malformed_cvr"} for i in short_rows]
-    bad += [{"file": relpath, "line": int(i) + 2, "kind": "unknown_municipality"} for i in rows[k:]]
+    planted.rows(relpath, short_rows, "malformed_cvr")
+    planted.rows(relpath, rows[k:], "unknown_municipality")
 
     def cvr_chunks() -> Iterator[list[pa.Array]]:
         for lo, hi in blocks(n, chunk_rows):
@@ -509,19 +663,30 @@ def _generate(
             yield [
                 ints(np.where(short_cvr[s], cvr[s] // 10, cvr[s])),
                 take(FIRM_NAMES, firm_name[s]),
-                dates(start_day[s], "%Y-%m-%d"),
-                dates(end_day[s], "%Y-%m-%d", missing=~ceased[s]),
-                ints(np.where(unknown_mun[s], 999, mun[s])),
-                join(take(INDUSTRIES, ind[s]), ints(industry_number[s])),
+                dates(firms.start_day[s], "%Y-%m-%d"),
+                dates(firms.end_day[s], "%Y-%m-%d", missing=~firms.ceased[s]),
+                ints(np.where(unknown_mun[s], 999, firms.mun[s])),
+                join(take(INDUSTRIES, firms.ind[s]), ints(firms.industry_number[s])),
                 take(LEGAL_FORMS, legal_form[s]),
             ]
 
     w.csv_chunks(relpath, FORMATS["cvr_firms"].headers, cvr_chunks(), "utf-8-sig", "\r\n",
                  trailing=2, rows=n)  # fmt: skip
+    return firm_name
 
-    # --- financial register: a file a year, written side by side --------------------------
-    # (so that gross profit's noise is drawn again once for all of them, block by block)
-    live = {year: alive(year) for year in years}
+
+def _write_financials(
+    w: InboxWriter,
+    rng: np.random.Generator,
+    firms: _Firms,
+    panel: _Panel,
+    years: list[int],
+    report: Report,
+) -> None:
+    """The financial register: a file a year of the living firms (a few figures not
+    reported), written side by side, so that gross profit's noise is drawn again once for
+    all of them, block by block."""
+    live = {year: firms.alive(year) for year in years}
     not_reported = {}
     for year in years:
         count = int(live[year].sum())
@@ -551,291 +716,324 @@ def _generate(
                 gross_values[not_reported[year][1][these]] = np.nan
                 files[year].write(
                     [
-                        ints(cvr[rows]),
+                        ints(firms.cvr[rows]),
                         text(str(year), rows.size),
                         comma(turnover_values, 1),
                         comma(gross_values, 1),
                         comma(np.round(panel.fte_in(year, rows), 1), 1),
                     ]
                 )
-            if hi < n:
-                report(0, f"financial register, {len(years)} years: {hi:,}/{n:,} firms")
+            if hi < firms.n:
+                report(0, f"financial register, {len(years)} years: {hi:,}/{firms.n:,} firms")
         for out_file in files.values():  # in year order (the stack would close them backwards)
             out_file.close()
-    del live, not_reported, panel
 
-    # --- population and price index -----------------------------------------------------
+
+def _write_population(w: InboxWriter, pop: _Population, years: list[int]) -> None:
+    """Population by municipality, the first quarter of each year the pipeline may read."""
     pop_rows = []
-    for year in sorted(set(years) | {2020, 2023, first - 1}):
+    for year in sorted(set(years) | {2020, 2023, years[0] - 1}):
         values = pop.quarter(year)
         pop_rows.append(
             pd.DataFrame({"OMRÅDE": pop.names, "TID": f"{year}K1", "INDHOLD": values.astype(int)})
         )
     w.csv_frame(FORMATS["population"].path, pd.concat(pop_rows, ignore_index=True), "utf-8-sig",
                 "\r\n")  # fmt: skip
+
+
+def _write_price_index(w: InboxWriter, years: list[int]) -> None:
+    """The (illustrative) KL price index of every year, 2020 = 100."""
     index_years = sorted(set(years) | {2020})
     index_values = np.array([PRICE_INDEX.get(y, 100 + 2.5 * (y - 2020)) for y in index_years])
     w.csv(FORMATS["price_index"].path, FORMATS["price_index"].headers,
           [np.array(index_years), comma(index_values, 1)], "cp1252", "\r\n", trailing=1)  # fmt: skip
 
-    # --- awareness survey ---------------------------------------------------------------
-    for year in years:
-        if year in NO_AWARENESS_SURVEY:
-            continue
-        m = max(60, round(6_000 * scale))
-        hub = rng.choice(len(HUBS), size=m)  # the draws of choosing a hub
-        share = np.where(hub == HUBS.index("Midtjylland"), 0.55, rng.uniform(0.4, 0.6, m))
-        knows = rng.random(m) < share
-        offers = np.where(knows, np.where(rng.random(m) < 0.6, 1, 2), 0)  # '', Ja, Nej
-        weight = np.exp(rng.normal(0, 0.4, m))
-        w.csv_chunks(
-            FORMATS["awareness"].relpath(year),
-            FORMATS["awareness"].headers,
-            _awareness_chunks(year, hub, weight, knows, offers, chunk_rows),
-            "utf-8-sig",
-            "\r\n",
-            rows=m,
-        )
 
-    # --- Erhvervshus Midtjylland: CRM and user evaluation -------------------------------
-    referral_targets = ["Erhvervshus Midtjylland", *REFERRAL_TARGETS]
-    for year in years:
-        cases = cases_by_year[year].sort_values("start", kind="stable").reset_index(drop=True)
-        m = len(cases)
-        firm = cases["firm"].to_numpy()
-        founder = cases["founder"].to_numpy()
-        start, end = cases["start"].to_numpy(), cases["end"].to_numpy()
-        cvr_text = blank(ints(cvr[firm]), founder)  # founders have no CVR number yet
-        ids = join(f"EHMJ-{year}-", zero_padded(np.arange(1, m + 1), 5))
-        contact = _names(rng, m)
-        emails = _emails(contact, rng)
-        # none, one or two different referral targets, in random order
-        n_ref = rng.integers(0, 3, m)
-        ref1 = rng.integers(0, len(referral_targets), m)
-        ref2 = rng.integers(0, len(referral_targets) - 1, m)
-        ref2 = ref2 + (ref2 >= ref1)
-        one = take(referral_targets, ref1)
-        two = join(one, take(referral_targets, ref2), sep="|")
-        refs = pc.if_else(pa.array(n_ref == 0), "", pc.if_else(pa.array(n_ref == 1), one, two))
-        notes = take(["Opfølgning aftalt", "Møde afholdt på kontoret i Århus"],
-                     rng.random(m) >= 0.5)  # fmt: skip
-        cpr_rows = np.flatnonzero(rng.random(m) < 0.02)
-        cprs = _cprs(rng, cpr_rows.size)
-        notes = _put(notes, cpr_rows, join("Ejer oplyste CPR ", cprs, " ved første møde"))
-        cprs_written.update(cprs.to_pylist())
-        emails_written.update(emails.to_pylist())
-        frame = pd.DataFrame(
-            {
-                "Forløbs-ID": _str(ids),
-                "CVR-nummer": _str(cvr_text.fill_null("")),
-                "Virksomhedsnavn": _str(take(FIRM_NAMES, firm_name[firm])),
-                "Kommunenr": _str(ints(mun[firm])),
-                "Startdato": _str(dates(start, "%d-%m-%Y")),
-                "Slutdato": _str(dates(np.maximum(end, 0), "%d-%m-%Y", missing=end < 0)),
-                "Vejledningsform": _str(take(["Kollektiv", "Individuel"], cases["individual"])),
-                "Segment": _str(take(["Drift", "Vækst"], cases["growth"])),
-                "Forløbstype": _str(take(CASE_TYPES, cases["case_type"])),
-                "Fokusområde": rng.choice(EHMJ_AREAS, size=m),
-                "Henvisninger": _str(refs),
-                "Timer": _str(comma(np.round(rng.gamma(2.0, 6.0, m), 1), 1)),
-                "Kontaktperson": _str(take(PERSON_NAMES, contact)),
-                "Kontakt-e-mail": _str(emails),
-                "Konsulent": _str(take(PERSON_NAMES, _names(rng, m))),
-                "Note": _str(notes),
-            }
-        )
-        relpath = FORMATS["crm_cases"].relpath(year, EHMJ)
-        answer_ids = ids  # as the survey system knows them (before duplicates are planted)
-        bad += _plant_crm(frame, rng, relpath, year, duplicates=(EHMJ, year) == DUPLICATE_FILE)
-        w.csv_frame(relpath, frame, "utf-8-sig", "\r\n", trailing=1 if year % 2 else 0)
-
-        # user evaluation: answers about this year's cases
-        k = min(max(20, round(1_500 * scale)), m)
-        pick = np.sort(rng.choice(m, size=k, replace=False))
-        seg = frame["Segment"].to_numpy()[pick]
-        u = rng.random(k)
-        nps = np.where(
-            u < 0.76,
-            rng.integers(9, 11, k),
-            np.where(u < 0.955, rng.integers(7, 9, k), rng.integers(0, 7, k)),
-        ).astype(float)
-        nps[rng.random(k) < 0.03] = np.nan
-        referred = rng.random(k) < 0.45
-        used = np.where(
-            referred, rng.choice(["Ja", "Nej", "Ved ikke"], size=k, p=[0.6, 0.3, 0.1]), ""
-        )
-        sust = rng.random(k) < 0.3
-        better = np.where(
-            sust,
-            rng.choice(
-                ["I høj grad", "I nogen grad", "I mindre grad", "Slet ikke", "Ved ikke"],
-                size=k,
-                p=[0.72, 0.18, 0.05, 0.02, 0.03],
-            ),
-            "",
-        )
-        answered = np.minimum(start[pick] + rng.integers(10, 120, k), _days(year, 12, 31))
-        comments = take(["", "Tak for hjælpen"], rng.random(k) < 0.1)
-        c_rows = np.flatnonzero(rng.random(k) < 0.02)
-        c_cpr = _cprs(rng, c_rows.size)
-        c_names = _names(rng, c_rows.size)
-        c_mail = _emails(c_names, rng)
-        comments = _put(comments, c_rows, join("Kontakt ", take(PERSON_NAMES, c_names), " (",
-                                               c_mail, "), cpr ", c_cpr))  # fmt: skip
-        cprs_written.update(c_cpr.to_pylist())
-        emails_written.update(c_mail.to_pylist())
-        relpath = FORMATS["survey_answers"].relpath(year, EHMJ)
-        rows = rng.choice(k, size=3 * max(1, k // 300), replace=False)
-        j = rows.size // 3  # nps out of range, malformed CVR, date outside the year: 1 % in all
-        survey = [
-            Cells.texts(join(f"R{year}-", zero_padded(np.arange(1, k + 1), 5))),
-            Cells.texts(answer_ids.take(pa.array(pick))),
-            Cells.numbers(np.where(founder[pick], np.nan, cvr[firm[pick]])).put(
-                rows[j : 2 * j], TEXT, "1234567"
-            ),
-            Cells.dates(answered).put(
-                rows[2 * j :], DATE, str(_days(year - 1, 12, 15) + EXCEL_1970)
-            ),
-            Cells.texts(seg),
-            Cells.numbers(nps).put(rows[:j][0::2], NUMBER, "11").put(rows[:j][1::2], NUMBER, "7.5"),
-            Cells.texts(np.where(referred, "Ja", "Nej")),
-            Cells.texts(used),
-            Cells.texts(np.where(sust, "Ja", "Nej")),
-            Cells.texts(better),
-            Cells.texts(comments),
-        ]
-        bad += [{"file": relpath, "line": int(r) + 2, "kind": "nps_out_of_range"} for r in rows[:j]]
-        bad += [
-            {"file": relpath, "line": int(r) + 2, "kind": "malformed_cvr"} for r in rows[j : 2 * j]
-        ]
-        bad += [
-            {"file": relpath, "line": int(r) + 2, "kind": "date_outside_year"}
-            for r in rows[2 * j :]
-        ]
-        w.xlsx(relpath, "Besvarelser", FORMATS["survey_answers"].headers, survey)
-
-    # --- Viborgegnens Erhvervsråd: CRM and time registration ----------------------------
-    viborg_firms = np.flatnonzero(mun == 791)
-    for i, year in enumerate(years):
-        m = max(30, round(300 * scale))
-        firm = rng.choice(viborg_firms, size=m) if viborg_firms.size else rng.integers(0, n, m)
-        founders = rng.random(m) < 0.1
-        start = np.sort(rng.integers(_days(year), _days(year, 12, 31) + 1, m))
-        end = np.where(
-            rng.random(m) < 0.1, -1, np.minimum(start + rng.integers(1, 60, m), _days(year, 12, 31))
-        )
-        contact = _names(rng, m)
-        emails = _emails(contact, rng)
-        emails_written.update(emails.to_pylist())
-        ver_refs = np.where(
-            rng.random(m) < 0.5,
-            "Erhvervshus Midtjylland",
-            np.where(
-                rng.random(m) < 0.5,
-                "Erhvervshus Midtjylland|Innovationsfonden",
-                np.where(rng.random(m) < 0.5, "Privat rådgiver", ""),
-            ),
-        )
-        frame = pd.DataFrame(
-            {
-                "Forløbs-ID": _str(join(f"VER-{year}-", zero_padded(np.arange(1, m + 1), 5))),
-                "CVR-nummer": _str(blank(ints(cvr[firm]), founders).fill_null("")),
-                "Virksomhedsnavn": _str(take(FIRM_NAMES, firm_name[firm])),
-                "Kommunenr": "791",
-                "Startdato": _str(dates(start, "%d-%m-%Y")),
-                "Slutdato": _str(dates(np.maximum(end, 0), "%d-%m-%Y", missing=end < 0)),
-                "Vejledningsform": np.where(rng.random(m) < 0.85, "Individuel", "Kollektiv"),
-                "Segment": np.where(rng.random(m) < 0.3, "Vækst", "Drift"),
-                "Forløbstype": rng.choice(
-                    ["Afklaring", "Specialiseret vejledning"], size=m, p=[0.8, 0.2]
-                ),
-                "Fokusområde": rng.choice(VER_AREAS, size=m),
-                "Henvisninger": ver_refs,
-                "Timer": _str(comma(np.round(rng.gamma(1.5, 2.0, m), 1), 1)),
-                "Kontaktperson": _str(take(PERSON_NAMES, contact)),
-                "Kontakt-e-mail": _str(emails),
-                "Konsulent": _str(take(PERSON_NAMES, _names(rng, m))),
-                "Note": "Erhvervsrådgivning – første samtale",
-            }
-        )
-        relpath = FORMATS["crm_cases"].relpath(year, VER)
-        bad += _plant_crm(frame, rng, relpath, year, duplicates=False)
-        even = year % 2 == 0
-        w.csv_frame(relpath, frame, "cp1252" if even else "utf-8-sig", "\r\n",
-                    trailing=2 if even else 0)  # fmt: skip
-
-        # time registration: five staff, one row per working day and project
-        days = pd.bdate_range(dt.date(year, 1, 1), dt.date(year, 12, 31)).to_numpy()
-        parts: list[pd.DataFrame] = []
-        for s in range(5):
-            keep = rng.random(days.size) < 0.9
-            d = days[keep]
-            if s == 0:  # the Karriereby Viborg position: about one årsværk a year
-                parts.append(
-                    pd.DataFrame(
-                        {
-                            "staff": "M01",
-                            "date": d,
-                            "project": "Karriereby Viborg",
-                            "hours": np.round(
-                                rng.normal(7.4, 0.5, d.size) * 1650 / (7.4 * 0.9 * days.size), 1
-                            ),
-                        }
-                    )
-                )
-            else:
-                parts.append(
-                    pd.DataFrame(
-                        {
-                            "staff": f"M{s + 1:02d}",
-                            "date": d,
-                            "project": rng.choice(
-                                [*VER_PROJECTS[1:], "Drift og administration"], size=d.size
-                            ),
-                            "hours": np.round(rng.normal(7.0, 1.0, d.size), 1),
-                        }
-                    )
-                )
-        time = (
-            pd.concat(parts, ignore_index=True)
-            .sort_values(["date", "staff"], kind="stable")
-            .reset_index(drop=True)
-        )
-        time["hours"] = time["hours"].clip(lower=0.5)
-        tframe = pd.DataFrame(
-            {
-                "Medarbejder-ID": time["staff"],
-                "Dato": pd.Series(pd.to_datetime(time["date"])).dt.strftime("%d-%m-%Y"),
-                "Projekt": time["project"],
-                "Timer": _str(comma(time["hours"].to_numpy(), 1)),
-            }
-        )
-        relpath = FORMATS["time_registration"].relpath(year, VER)
-        r = int(rng.integers(0, len(tframe)))
-        tframe.loc[r, "Dato"] = f"15-06-{year + 1}"
-        bad.append({"file": relpath, "line": r + 2, "kind": "date_outside_year"})
-        w.csv_frame(relpath, tframe, "utf-8" if i % 2 else "utf-8-sig", "\n" if i % 2 else "\r\n")
-
-    manifest = {
-        "seed": seed,
-        "scale": scale,
-        "years": years,
-        "files": w.files,
-        # the report owner's texts (Markdown, not a table): every declared section
-        "texts": write_texts(out, years, seed),
-        "bad_rows": sorted(bad, key=lambda b: (b["file"], b["line"], b["kind"])),
-        "personal_data": {"cpr": sorted(cprs_written), "emails": sorted(emails_written)},
-        "effects": effects,
-        "synthetic": {
-            "real": "register/folketal.csv: the 2020K1 and 2023K1 figures of the 19 municipalities (Statistics Denmark FOLK1A, shared/reference)",
-            "synthetic": "register/folketal.csv: every other quarter, extrapolated from the 2020-2023 growth; all firms, cases, answers and financial figures",
-            "illustrative": "register/prisindeks.csv: the KL price index values are illustrative, not KL's published index",
-        },
-    }
-    (out / "manifest.json").write_text(
-        json.dumps(manifest, ensure_ascii=False, indent=1), encoding="utf-8"
+def _write_awareness(
+    w: InboxWriter, rng: np.random.Generator, year: int, scale: float, chunk_rows: int
+) -> None:
+    """The year's awareness survey: respondents by hub, weighted."""
+    m = max(60, round(6_000 * scale))
+    hub = rng.choice(len(HUBS), size=m)  # the draws of choosing a hub
+    share = np.where(hub == HUBS.index("Midtjylland"), 0.55, rng.uniform(0.4, 0.6, m))
+    knows = rng.random(m) < share
+    offers = np.where(knows, np.where(rng.random(m) < 0.6, 1, 2), 0)  # '', Ja, Nej
+    weight = np.exp(rng.normal(0, 0.4, m))
+    w.csv_chunks(
+        FORMATS["awareness"].relpath(year),
+        FORMATS["awareness"].headers,
+        _awareness_chunks(year, hub, weight, knows, offers, chunk_rows),
+        "utf-8-sig",
+        "\r\n",
+        rows=m,
     )
-    return manifest
+
+
+# --- Erhvervshus Midtjylland: CRM and user evaluation ------------------------------------
+
+
+def _write_ehmj_crm(
+    w: InboxWriter,
+    rng: np.random.Generator,
+    planted: _Planted,
+    year: int,
+    cases: pd.DataFrame,
+    firms: _Firms,
+    firm_name: np.ndarray,
+) -> tuple[pd.DataFrame, pa.Array]:
+    """The year's CRM extract of Erhvervshus Midtjylland, with contact persons' e-mails, a
+    few CPR numbers in the notes and the planted bad rows. Returns the cases in the file's
+    order and their case ids (as the survey system knows them: before duplicates)."""
+    cases = cases.sort_values("start", kind="stable").reset_index(drop=True)
+    m = len(cases)
+    firm = cases["firm"].to_numpy()
+    start, end = cases["start"].to_numpy(), cases["end"].to_numpy()
+    cvr_text = blank(ints(firms.cvr[firm]), cases["founder"].to_numpy())  # founders: no CVR yet
+    ids = join(f"EHMJ-{year}-", zero_padded(np.arange(1, m + 1), 5))
+    contact = _names(rng, m)
+    emails = _emails(contact, rng)
+    refs = _referrals(rng, m)
+    notes = take(["Opfølgning aftalt", "Møde afholdt på kontoret i Århus"],
+                 rng.random(m) >= 0.5)  # fmt: skip
+    cpr_rows = np.flatnonzero(rng.random(m) < 0.02)
+    cprs = _cprs(rng, cpr_rows.size)
+    notes = _put(notes, cpr_rows, join("Ejer oplyste CPR ", cprs, " ved første møde"))
+    planted.cprs.update(cprs.to_pylist())
+    planted.emails.update(emails.to_pylist())
+    frame = pd.DataFrame(
+        {
+            "Forløbs-ID": _str(ids),
+            "CVR-nummer": _str(cvr_text.fill_null("")),
+            "Virksomhedsnavn": _str(take(FIRM_NAMES, firm_name[firm])),
+            "Kommunenr": _str(ints(firms.mun[firm])),
+            "Startdato": _str(dates(start, "%d-%m-%Y")),
+            "Slutdato": _str(dates(np.maximum(end, 0), "%d-%m-%Y", missing=end < 0)),
+            "Vejledningsform": _str(take(["Kollektiv", "Individuel"], cases["individual"])),
+            "Segment": _str(take(["Drift", "Vækst"], cases["growth"])),
+            "Forløbstype": _str(take(CASE_TYPES, cases["case_type"])),
+            "Fokusområde": rng.choice(EHMJ_AREAS, size=m),
+            "Henvisninger": _str(refs),
+            "Timer": _str(comma(np.round(rng.gamma(2.0, 6.0, m), 1), 1)),
+            "Kontaktperson": _str(take(PERSON_NAMES, contact)),
+            "Kontakt-e-mail": _str(emails),
+            "Konsulent": _str(take(PERSON_NAMES, _names(rng, m))),
+            "Note": _str(notes),
+        }
+    )
+    relpath = FORMATS["crm_cases"].relpath(year, EHMJ)
+    planted.bad += _plant_crm(frame, rng, relpath, year, duplicates=(EHMJ, year) == DUPLICATE_FILE)
+    w.csv_frame(relpath, frame, "utf-8-sig", "\r\n", trailing=1 if year % 2 else 0)
+    return cases, ids
+
+
+def _referrals(rng: np.random.Generator, m: int) -> pa.Array:
+    """None, one or two different referral targets, in random order, '|'-separated."""
+    referral_targets = ["Erhvervshus Midtjylland", *REFERRAL_TARGETS]
+    n_ref = rng.integers(0, 3, m)
+    ref1 = rng.integers(0, len(referral_targets), m)
+    ref2 = rng.integers(0, len(referral_targets) - 1, m)
+    ref2 = ref2 + (ref2 >= ref1)
+    one = take(referral_targets, ref1)
+    two = join(one, take(referral_targets, ref2), sep="|")
+    return pc.if_else(pa.array(n_ref == 0), "", pc.if_else(pa.array(n_ref == 1), one, two))
+
+
+def _write_survey(
+    w: InboxWriter,
+    rng: np.random.Generator,
+    planted: _Planted,
+    year: int,
+    scale: float,
+    cases: pd.DataFrame,
+    ids: pa.Array,
+    cvr: np.ndarray,
+) -> None:
+    """The user evaluation: answers about the year's cases (``cases`` in the CRM file's
+    order, ``ids`` their case ids), with a few bad cells and personal data in comments."""
+    m = len(cases)
+    k = min(max(20, round(1_500 * scale)), m)
+    pick = np.sort(rng.choice(m, size=k, replace=False))
+    seg = _str(take(["Drift", "Vækst"], cases["growth"])).to_numpy()[pick]  # as in the CRM
+    nps = _nps(rng, k)
+    referred = rng.random(k) < 0.45
+    used = np.where(referred, rng.choice(["Ja", "Nej", "Ved ikke"], size=k, p=[0.6, 0.3, 0.1]), "")
+    sust = rng.random(k) < 0.3
+    better = np.where(
+        sust,
+        rng.choice(
+            ["I høj grad", "I nogen grad", "I mindre grad", "Slet ikke", "Ved ikke"],
+            size=k,
+            p=[0.72, 0.18, 0.05, 0.02, 0.03],
+        ),
+        "",
+    )
+    start = cases["start"].to_numpy()
+    answered = np.minimum(start[pick] + rng.integers(10, 120, k), _days(year, 12, 31))
+    comments = _survey_comments(rng, planted, k)
+    relpath = FORMATS["survey_answers"].relpath(year, EHMJ)
+    rows = rng.choice(k, size=3 * max(1, k // 300), replace=False)
+    j = rows.size // 3  # nps out of range, malformed CVR, date outside the year: 1 % in all
+    founder, firm = cases["founder"].to_numpy(), cases["firm"].to_numpy()
+    survey = [
+        Cells.texts(join(f"R{year}-", zero_padded(np.arange(1, k + 1), 5))),
+        Cells.texts(ids.take(pa.array(pick))),
+        Cells.numbers(np.where(founder[pick], np.nan, cvr[firm[pick]])).put(
+            rows[j : 2 * j], TEXT, "1234567"
+        ),
+        Cells.dates(answered).put(rows[2 * j :], DATE, str(_days(year - 1, 12, 15) + EXCEL_1970)),
+        Cells.texts(seg),
+        Cells.numbers(nps).put(rows[:j][0::2], NUMBER, "11").put(rows[:j][1::2], NUMBER, "7.5"),
+        Cells.texts(np.where(referred, "Ja", "Nej")),
+        Cells.texts(used),
+        Cells.texts(np.where(sust, "Ja", "Nej")),
+        Cells.texts(better),
+        Cells.texts(comments),
+    ]
+    planted.rows(relpath, rows[:j], "nps_out_of_range")
+    planted.rows(relpath, rows[j : 2 * j], "malformed_cvr")
+    planted.rows(relpath, rows[2 * j :], "date_outside_year")
+    w.xlsx(relpath, "Besvarelser", FORMATS["survey_answers"].headers, survey)
+
+
+def _nps(rng: np.random.Generator, k: int) -> np.ndarray:
+    """``k`` answers on the 0-10 recommendation scale, mostly promoters, a few missing."""
+    u = rng.random(k)
+    nps = np.where(
+        u < 0.76,
+        rng.integers(9, 11, k),
+        np.where(u < 0.955, rng.integers(7, 9, k), rng.integers(0, 7, k)),
+    ).astype(float)
+    nps[rng.random(k) < 0.03] = np.nan
+    return nps
+
+
+def _survey_comments(rng: np.random.Generator, planted: _Planted, k: int) -> pa.Array:
+    """``k`` free-text comments: most empty, a few thanks, 2 % with a name, e-mail and CPR."""
+    comments = take(["", "Tak for hjælpen"], rng.random(k) < 0.1)
+    c_rows = np.flatnonzero(rng.random(k) < 0.02)
+    c_cpr = _cprs(rng, c_rows.size)
+    c_names = _names(rng, c_rows.size)
+    c_mail = _emails(c_names, rng)
+    planted.cprs.update(c_cpr.to_pylist())
+    planted.emails.update(c_mail.to_pylist())
+    return _put(comments, c_rows, join("Kontakt ", take(PERSON_NAMES, c_names), " (",
+                                       c_mail, "), cpr ", c_cpr))  # fmt: skip
+
+
+# --- Viborgegnens Erhvervsråd: CRM and time registration ---------------------------------
+
+
+def _write_ver_crm(
+    w: InboxWriter,
+    rng: np.random.Generator,
+    planted: _Planted,
+    year: int,
+    firms: _Firms,
+    firm_name: np.ndarray,
+    scale: float,
+) -> None:
+    """The year's CRM extract of Viborgegnens Erhvervsråd: a few hundred cases of Viborg
+    firms, in cp1252 in even years, with the planted bad rows."""
+    m = max(30, round(300 * scale))
+    viborg_firms = np.flatnonzero(firms.mun == 791)
+    firm = rng.choice(viborg_firms, size=m) if viborg_firms.size else rng.integers(0, firms.n, m)
+    founders = rng.random(m) < 0.1
+    start = np.sort(rng.integers(_days(year), _days(year, 12, 31) + 1, m))
+    end = np.where(
+        rng.random(m) < 0.1, -1, np.minimum(start + rng.integers(1, 60, m), _days(year, 12, 31))
+    )
+    contact = _names(rng, m)
+    emails = _emails(contact, rng)
+    planted.emails.update(emails.to_pylist())
+    ver_refs = np.where(
+        rng.random(m) < 0.5,
+        "Erhvervshus Midtjylland",
+        np.where(
+            rng.random(m) < 0.5,
+            "Erhvervshus Midtjylland|Innovationsfonden",
+            np.where(rng.random(m) < 0.5, "Privat rådgiver", ""),
+        ),
+    )
+    frame = pd.DataFrame(
+        {
+            "Forløbs-ID": _str(join(f"VER-{year}-", zero_padded(np.arange(1, m + 1), 5))),
+            "CVR-nummer": _str(blank(ints(firms.cvr[firm]), founders).fill_null("")),
+            "Virksomhedsnavn": _str(take(FIRM_NAMES, firm_name[firm])),
+            "Kommunenr": "791",
+            "Startdato": _str(dates(start, "%d-%m-%Y")),
+            "Slutdato": _str(dates(np.maximum(end, 0), "%d-%m-%Y", missing=end < 0)),
+            "Vejledningsform": np.where(rng.random(m) < 0.85, "Individuel", "Kollektiv"),
+            "Segment": np.where(rng.random(m) < 0.3, "Vækst", "Drift"),
+            "Forløbstype": rng.choice(
+                ["Afklaring", "Specialiseret vejledning"], size=m, p=[0.8, 0.2]
+            ),
+            "Fokusområde": rng.choice(VER_AREAS, size=m),
+            "Henvisninger": ver_refs,
+            "Timer": _str(comma(np.round(rng.gamma(1.5, 2.0, m), 1), 1)),
+            "Kontaktperson": _str(take(PERSON_NAMES, contact)),
+            "Kontakt-e-mail": _str(emails),
+            "Konsulent": _str(take(PERSON_NAMES, _names(rng, m))),
+            "Note": "Erhvervsrådgivning – første samtale",
+        }
+    )
+    relpath = FORMATS["crm_cases"].relpath(year, VER)
+    planted.bad += _plant_crm(frame, rng, relpath, year, duplicates=False)
+    even = year % 2 == 0
+    w.csv_frame(relpath, frame, "cp1252" if even else "utf-8-sig", "\r\n",
+                trailing=2 if even else 0)  # fmt: skip
+
+
+def _write_time_registration(
+    w: InboxWriter, rng: np.random.Generator, planted: _Planted, year: int, i: int
+) -> None:
+    """Viborgegnens Erhvervsråd's time registration of the ``i``-th year: five staff, one
+    row per working day and project, one date planted outside the year."""
+    days = pd.bdate_range(dt.date(year, 1, 1), dt.date(year, 12, 31)).to_numpy()
+    parts = [_staff_hours(rng, days, s) for s in range(5)]
+    time = (
+        pd.concat(parts, ignore_index=True)
+        .sort_values(["date", "staff"], kind="stable")
+        .reset_index(drop=True)
+    )
+    time["hours"] = time["hours"].clip(lower=0.5)
+    tframe = pd.DataFrame(
+        {
+            "Medarbejder-ID": time["staff"],
+            "Dato": pd.Series(pd.to_datetime(time["date"])).dt.strftime("%d-%m-%Y"),
+            "Projekt": time["project"],
+            "Timer": _str(comma(time["hours"].to_numpy(), 1)),
+        }
+    )
+    relpath = FORMATS["time_registration"].relpath(year, VER)
+    r = int(rng.integers(0, len(tframe)))
+    tframe.loc[r, "Dato"] = f"15-06-{year + 1}"
+    planted.rows(relpath, [r], "date_outside_year")
+    w.csv_frame(relpath, tframe, "utf-8" if i % 2 else "utf-8-sig", "\n" if i % 2 else "\r\n")
+
+
+def _staff_hours(rng: np.random.Generator, days: np.ndarray, s: int) -> pd.DataFrame:
+    """Staff member ``s``'s hours on about 90 % of the working ``days``: the first holds the
+    Karriereby Viborg position (about one årsværk a year), the others split their days
+    between the other projects and administration."""
+    keep = rng.random(days.size) < 0.9
+    d = days[keep]
+    if s == 0:
+        return pd.DataFrame(
+            {
+                "staff": "M01",
+                "date": d,
+                "project": "Karriereby Viborg",
+                "hours": np.round(rng.normal(7.4, 0.5, d.size) * 1650 / (7.4 * 0.9 * days.size), 1),
+            }
+        )
+    return pd.DataFrame(
+        {
+            "staff": f"M{s + 1:02d}",
+            "date": d,
+            "project": rng.choice([*VER_PROJECTS[1:], "Drift og administration"], size=d.size),
+            "hours": np.round(rng.normal(7.0, 1.0, d.size), 1),
+        }
+    )
 
 
 def _put(values: pa.Array, rows: np.ndarray, new: pa.Array) -> pa.Array:
@@ -843,25 +1041,6 @@ def _put(values: pa.Array, rows: np.ndarray, new: pa.Array) -> pa.Array:
     mask = np.zeros(len(values), dtype=bool)
     mask[rows] = True
     return pc.replace_with_mask(values, pa.array(mask), new.cast(values.type))
-
-
-def _financial_chunks(
-    cvr: np.ndarray,
-    year: int,
-    turnover: np.ndarray,
-    gross: np.ndarray,
-    fte: np.ndarray,
-    chunk_rows: int,
-) -> Iterator[list[pa.Array]]:
-    """Rows of a financial file: CVR number, year, turnover, gross profit, full-time equivalents."""
-    for lo, hi in blocks(cvr.size, chunk_rows):
-        yield [
-            ints(cvr[lo:hi]),
-            text(str(year), hi - lo),
-            comma(turnover[lo:hi], 1),
-            comma(gross[lo:hi], 1),
-            comma(np.round(fte[lo:hi], 1), 1),
-        ]
 
 
 def _awareness_chunks(
