@@ -53,10 +53,11 @@ from pipelines.partitions import FIRST_YEAR
 from resources import Warehouse
 from resultatrapport.contracts import Contract, PopulationKeyBudget, contracts_dir
 from resultatrapport.formats import FORMATS
-from resultatrapport.ingest import transaction
-from resultatrapport.kpis.budget import NOT_COMPUTED, budget_lines
+from resultatrapport.kpis.budget import budget_lines
+from resultatrapport.kpis.budget import store as store_budget
 from resultatrapport.kpis.compute import KIND_READS_BACK as LOOKBACK
-from resultatrapport.kpis.compute import evaluate, measure, partitions_read, store
+from resultatrapport.kpis.compute import evaluate, measure, partitions_read
+from resultatrapport.kpis.results_table import described_columns, store
 from resultatrapport.kpis.status import IKKE_OPFYLDT, OPFYLDT
 from resultatrapport.report.danish import OPERATOR_SIGN, UNIT_DECIMALS, number
 
@@ -368,20 +369,7 @@ def build_budget_asset(
                 lines, remark = distribution.lines, distribution.remark
                 if distribution.incomplete:
                     lacking[str(year)] = remark
-                with transaction(con):
-                    con.execute(
-                        "DELETE FROM kpi.budget WHERE contract = $c AND year = $y",
-                        {"c": contract.id, "y": year},
-                    )
-                    rows: list[tuple[Any, ...]] = [
-                        (contract.id, year, i, b.key, b.name, b.amount, b.population, b.quarter,
-                         b.share_pct, None)
-                        for i, b in enumerate(lines)
-                    ] or [(contract.id, year, 0, NOT_COMPUTED if distribution.incomplete
-                           else "none", "Ikke opgjort", None, None, None, None, remark)]  # fmt: skip
-                    con.executemany(
-                        "INSERT INTO kpi.budget VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows
-                    )
+                store_budget(con, contract.id, year, distribution)
                 per_year.append((year, lines, remark))
         if refusal:  # nothing computed: the check names what to ingest, the run fails
             yield from check_events(context, key, INGESTED, ingested, blocking=True)
@@ -435,31 +423,10 @@ def build_budget_asset(
     return budget_asset
 
 
+# the columns of kpi.results as declared once (resultatrapport.kpis.results_table)
 RESULTS_SCHEMA = TableSchema(
     columns=[
-        TableColumn("contract", "VARCHAR", description="contract id"),
-        TableColumn("year", "INTEGER", description="reporting year (partition)"),
-        TableColumn("kpi_id", "VARCHAR", description="KPI id from the contract file (Mål-ID)"),
-        TableColumn("name", "VARCHAR", description="the KPI's Danish name (Målepunkt)"),
-        TableColumn("unit", "VARCHAR", description="antal, pct., NPS, procentpoint, årsværk, kr."),
-        TableColumn(
-            "value", "DOUBLE", description="the result; NULL if not measurable or withheld"
-        ),
-        TableColumn("target", "DOUBLE", description="the year's target; NULL if none"),
-        TableColumn("operator", "VARCHAR", description=">=, >, <= or ± (band)"),
-        TableColumn(
-            "status",
-            "VARCHAR",
-            description="Opfyldt, Ikke opfyldt, Usikker, Ikke målbar, Intet mål i år",
-        ),
-        TableColumn("n", "BIGINT", description="units the result rests on"),
-        TableColumn("low", "DOUBLE", description="lower 95 % bound (estimates)"),
-        TableColumn("high", "DOUBLE", description="upper 95 % bound (estimates)"),
-        TableColumn("suppressed", "BOOLEAN", description="withheld for confidentiality"),
-        TableColumn("remark", "VARCHAR", description="the reason, in Danish"),
-        TableColumn(
-            "path_value", "DOUBLE", description="the path towards a later target (not a target)"
-        ),
+        TableColumn(name, sql_type, description=doc) for name, sql_type, doc in described_columns()
     ]
 )
 

@@ -7,8 +7,6 @@ point leaves the previous good rows in place.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -28,6 +26,7 @@ from resultatrapport.rules import (
     typed_expr,
     valid_predicate,
 )
+from resultatrapport.warehouse_tx import transaction
 
 PARTITION = "org IS NOT DISTINCT FROM $org AND year = $year"
 
@@ -47,17 +46,6 @@ GX_TYPES = {
     "date_iso": "TIMESTAMP_NS",
     "date_excel": "TIMESTAMP_NS",
 }
-
-
-@contextmanager
-def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
-    con.execute("BEGIN TRANSACTION")
-    try:
-        yield
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
-    con.execute("COMMIT")
 
 
 STAGE = "_stage"

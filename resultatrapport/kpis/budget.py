@@ -11,6 +11,7 @@ import duckdb
 from resultatrapport.contracts import IndexedSumBudget, PopulationKeyBudget
 from resultatrapport.kpis.kinds import population_by_municipality
 from resultatrapport.kpis.stats import largest_remainder
+from resultatrapport.warehouse_tx import replace_rows, transaction
 
 
 @dataclass(frozen=True)
@@ -155,3 +156,18 @@ def basis(budget: PopulationKeyBudget | IndexedSumBudget, year: int) -> str | No
     if not isinstance(budget, PopulationKeyBudget):
         return None
     return "KL" if year in budget.kl_key else "Beregnet"
+
+
+def store(con: duckdb.DuckDBPyConnection, contract_id: str, year: int, d: Distribution) -> None:
+    """Replace the year's rows of ``kpi.budget`` with the distribution ``d``, atomically; a
+    year without lines keeps one row that says why (``NOT_COMPUTED`` when an input lacks)."""
+    rows: list[tuple[object, ...]] = [
+        (contract_id, year, i, b.key, b.name, b.amount, b.population, b.quarter, b.share_pct, None)
+        for i, b in enumerate(d.lines)
+    ] or [
+        (contract_id, year, 0, NOT_COMPUTED if d.incomplete else "none", "Ikke opgjort",
+         None, None, None, None, d.remark)
+    ]  # fmt: skip
+    with transaction(con):
+        keys = {"c": contract_id, "y": year}
+        replace_rows(con, "kpi.budget", "contract = $c AND year = $y", keys, rows)

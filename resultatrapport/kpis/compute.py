@@ -2,15 +2,12 @@
 
 :func:`measure` dispatches a KPI to its kind (the only place that knows the mapping from
 parameters to the kind's arguments); :func:`evaluate` adds the year's target, the status,
-the path towards a later target and the confidentiality rule; :func:`store` writes the row
-into ``kpi.results`` (the single source for the report and the submissions), replacing the
-previous row of that contract, year and KPI in one transaction.
+the path towards a later target and the confidentiality rule, as a row of ``kpi.results``
+(:mod:`resultatrapport.kpis.results_table` declares and stores it).
 """
 
 from __future__ import annotations
 
-import json
-from dataclasses import asdict, dataclass
 from typing import Any
 
 import duckdb
@@ -19,19 +16,9 @@ from resultatrapport.contracts import Contract, PopulationKeyBudget
 from resultatrapport.kpis import kinds
 from resultatrapport.kpis.effect import matched_effect
 from resultatrapport.kpis.kinds import Measure
+from resultatrapport.kpis.results_table import RESULTS_ADDED, RESULTS_DDL, KpiResult
 from resultatrapport.kpis.status import IKKE_MAALBAR, status, uncertain
 
-RESULTS_DDL = """
-CREATE TABLE IF NOT EXISTS kpi.results (
-    contract VARCHAR NOT NULL, year INTEGER NOT NULL, kpi_id VARCHAR NOT NULL, position INTEGER,
-    name VARCHAR NOT NULL, goal VARCHAR, report_section VARCHAR, kind VARCHAR NOT NULL,
-    unit VARCHAR NOT NULL, value DOUBLE, target DOUBLE, operator VARCHAR, status VARCHAR NOT NULL,
-    n BIGINT, low DOUBLE, high DOUBLE, suppressed BOOLEAN NOT NULL, remark VARCHAR,
-    path_value DOUBLE, extra JSON, run_id VARCHAR, computed_at TIMESTAMP NOT NULL,
-    uncertain BOOLEAN
-)"""
-# columns added since the first warehouses were made
-RESULTS_ADDED = ("ALTER TABLE kpi.results ADD COLUMN IF NOT EXISTS uncertain BOOLEAN",)
 DETAILS_DDL = """
 CREATE TABLE IF NOT EXISTS kpi.details (
     contract VARCHAR NOT NULL, year INTEGER NOT NULL, kpi_id VARCHAR NOT NULL, row_no INTEGER,
@@ -176,31 +163,6 @@ def _effect(
     )
 
 
-@dataclass
-class KpiResult:
-    contract: str
-    year: int
-    kpi_id: str
-    position: int
-    name: str
-    goal: str
-    report_section: str
-    kind: str
-    unit: str
-    value: float | None
-    target: float | None
-    operator: str | None
-    status: str
-    uncertain: bool | None  # the 95 % interval holds the target (None: no interval)
-    n: int | None
-    low: float | None
-    high: float | None
-    suppressed: bool
-    remark: str
-    path_value: float | None
-    extra: dict[str, Any]
-
-
 def path_value(kpi: Any, year: int) -> tuple[float, int] | None:
     """Linear path from the baseline to the next year with a target (value, target year)."""
     if kpi.path != "linear" or kpi.baseline is None or kpi.targets.get(year) is not None:
@@ -271,47 +233,3 @@ def evaluate(contract: Contract, kpi: Any, year: int, m: Measure) -> KpiResult:
         path_value=path[0] if path else None,
         extra=m.extra,
     )
-
-
-def store(
-    con: duckdb.DuckDBPyConnection,
-    result: KpiResult,
-    detail: list[dict[str, Any]],
-    run_id: str | None,
-) -> None:
-    """Replace the KPI's row (and detail rows) for the contract and year, atomically."""
-    row = asdict(result)
-    row["extra"] = json.dumps(row["extra"], ensure_ascii=False, default=str)
-    key = {"c": result.contract, "y": result.year, "k": result.kpi_id}
-    con.execute("BEGIN TRANSACTION")
-    try:
-        con.execute(
-            "DELETE FROM kpi.results WHERE contract = $c AND year = $y AND kpi_id = $k", key
-        )
-        con.execute(
-            "DELETE FROM kpi.details WHERE contract = $c AND year = $y AND kpi_id = $k", key
-        )
-        columns = list(row)
-        con.execute(
-            f"INSERT INTO kpi.results ({', '.join(columns)}, run_id, computed_at) "
-            f"VALUES ({', '.join('$' + c for c in columns)}, $run_id, now()::TIMESTAMP)",
-            {**row, "run_id": run_id},
-        )
-        if detail:
-            con.executemany(
-                "INSERT INTO kpi.details VALUES (?, ?, ?, ?, ?)",
-                [
-                    (
-                        result.contract,
-                        result.year,
-                        result.kpi_id,
-                        i,
-                        json.dumps(d, ensure_ascii=False, default=str),
-                    )
-                    for i, d in enumerate(detail)
-                ],
-            )
-        con.execute("COMMIT")
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise

@@ -19,13 +19,11 @@ import duckdb
 from resultatrapport import texts as owner_texts
 from resultatrapport.contracts import Contract
 from resultatrapport.kpis.compute import partitions_read
+from resultatrapport.kpis.results_table import PUBLISHED_COLUMNS
 from resultatrapport.report import confidential
 from resultatrapport.report.names import check_title, source_title
 
-RESULT_COLUMNS = (
-    "kpi_id, position, name, goal, report_section, kind, unit, value, target, operator, "
-    "status, uncertain, n, low, high, suppressed, remark, path_value"
-)
+RESULT_COLUMNS = ", ".join(PUBLISHED_COLUMNS)
 
 
 @dataclass

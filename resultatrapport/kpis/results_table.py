@@ -1,0 +1,116 @@
+"""The results table ``kpi.results``, declared once: the fields of :class:`KpiResult`.
+
+Each field carries its SQL type and its description (field metadata); the table's DDL, the
+columns the report reads (:data:`PUBLISHED_COLUMNS`), the column schema the Dagster UI
+shows (:func:`described_columns`) and the row :func:`store` writes are all derived from it.
+A new column is one new field here (and, for warehouses made before it, an entry in
+:data:`RESULTS_ADDED`).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field, fields
+from typing import Any
+
+import duckdb
+
+from resultatrapport.warehouse_tx import replace_rows, transaction
+
+
+def _column(sql: str, doc: str) -> dict[str, str]:
+    """A field's metadata: its SQL type and its description."""
+    return {"sql": sql, "doc": doc}
+
+
+@dataclass
+class KpiResult:
+    contract: str = field(metadata=_column("VARCHAR NOT NULL", "contract id"))
+    year: int = field(metadata=_column("INTEGER NOT NULL", "reporting year (partition)"))
+    kpi_id: str = field(
+        metadata=_column("VARCHAR NOT NULL", "KPI id from the contract file (Mål-ID)")
+    )
+    position: int = field(metadata=_column("INTEGER", "the KPI's place in the contract file"))
+    name: str = field(metadata=_column("VARCHAR NOT NULL", "the KPI's Danish name (Målepunkt)"))
+    goal: str = field(metadata=_column("VARCHAR", "the goal the KPI belongs to"))
+    report_section: str = field(metadata=_column("VARCHAR", "the report section that shows it"))
+    kind: str = field(metadata=_column("VARCHAR NOT NULL", "the KPI kind that computes it"))
+    unit: str = field(
+        metadata=_column("VARCHAR NOT NULL", "antal, pct., NPS, procentpoint, årsværk, kr.")
+    )
+    value: float | None = field(
+        metadata=_column("DOUBLE", "the result; NULL if not measurable or withheld")
+    )
+    target: float | None = field(metadata=_column("DOUBLE", "the year's target; NULL if none"))
+    operator: str | None = field(metadata=_column("VARCHAR", ">=, >, <= or ± (band)"))
+    status: str = field(
+        metadata=_column(
+            "VARCHAR NOT NULL", "Opfyldt, Ikke opfyldt, Usikker, Ikke målbar, Intet mål i år"
+        )
+    )
+    # the 95 % interval holds the target (None: no interval)
+    uncertain: bool | None = field(
+        metadata=_column("BOOLEAN", "the 95 % interval holds the target")
+    )
+    n: int | None = field(metadata=_column("BIGINT", "units the result rests on"))
+    low: float | None = field(metadata=_column("DOUBLE", "lower 95 % bound (estimates)"))
+    high: float | None = field(metadata=_column("DOUBLE", "upper 95 % bound (estimates)"))
+    suppressed: bool = field(metadata=_column("BOOLEAN NOT NULL", "withheld for confidentiality"))
+    remark: str = field(metadata=_column("VARCHAR", "the reason, in Danish"))
+    path_value: float | None = field(
+        metadata=_column("DOUBLE", "the path towards a later target (not a target)")
+    )
+    extra: dict[str, Any] = field(
+        metadata=_column("JSON", "the kind's own figures (e.g. the effect's pairs)")
+    )
+
+
+# written with every row besides the result itself
+RUN_COLUMNS = {"run_id": "VARCHAR", "computed_at": "TIMESTAMP NOT NULL"}
+RESULTS_DDL = (
+    "CREATE TABLE IF NOT EXISTS kpi.results (\n    "
+    + ",\n    ".join(
+        [f"{f.name} {f.metadata['sql']}" for f in fields(KpiResult)]
+        + [f"{name} {sql}" for name, sql in RUN_COLUMNS.items()]
+    )
+    + "\n)"
+)
+# columns added since the first warehouses were made
+RESULTS_ADDED = ("ALTER TABLE kpi.results ADD COLUMN IF NOT EXISTS uncertain BOOLEAN",)
+
+# what the report and the submissions read of a row: all of the result but its partition
+# (contract, year) and the kind's own figures
+PUBLISHED_COLUMNS: tuple[str, ...] = tuple(
+    f.name for f in fields(KpiResult) if f.name not in {"contract", "year", "extra"}
+)
+
+
+def described_columns() -> list[tuple[str, str, str]]:
+    """Every column of the result as (name, SQL type without constraints, description)."""
+    return [(f.name, f.metadata["sql"].split()[0], f.metadata["doc"]) for f in fields(KpiResult)]
+
+
+def store(
+    con: duckdb.DuckDBPyConnection,
+    result: KpiResult,
+    detail: list[dict[str, Any]],
+    run_id: str | None,
+) -> None:
+    """Replace the KPI's row (and detail rows) for the contract and year, atomically."""
+    row = asdict(result)
+    row["extra"] = json.dumps(row["extra"], ensure_ascii=False, default=str)
+    key = {"c": result.contract, "y": result.year, "k": result.kpi_id}
+    partition = "contract = $c AND year = $y AND kpi_id = $k"
+    columns = list(row)
+    with transaction(con):
+        con.execute(f"DELETE FROM kpi.results WHERE {partition}", key)
+        con.execute(
+            f"INSERT INTO kpi.results ({', '.join(columns)}, run_id, computed_at) "
+            f"VALUES ({', '.join('$' + c for c in columns)}, $run_id, now()::TIMESTAMP)",
+            {**row, "run_id": run_id},
+        )
+        details = [
+            (*key.values(), i, json.dumps(d, ensure_ascii=False, default=str))
+            for i, d in enumerate(detail)
+        ]
+        replace_rows(con, "kpi.details", partition, key, details)
