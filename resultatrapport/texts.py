@@ -25,7 +25,7 @@ from __future__ import annotations
 import codecs
 import difflib
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
 from html import escape
@@ -165,15 +165,42 @@ def parse(data: bytes | str, contract: Contract, file: str) -> list[Section]:
     text = decode(data, file) if isinstance(data, bytes) else data.replace("\r\n", "\n")
     lines = text.split("\n")
     problems: list[Problem] = []
-    matchers = _matchers(contract)
-
-    # the heading (0-based line, its plain text) that each line lies under
-    headings: list[tuple[int, int, str, Narrative | None]] = []  # start, body start, text, n
     tokens = _parser().parse(text)
-    seen: dict[str, int] = {}
+    headings = _headings(tokens, contract, problems)
+
+    def heading_at(line0: int) -> str | None:
+        under = [h for h in headings if h[0] <= line0]
+        return under[-1][2] if under else None
+
+    problems += _markup_problems(tokens, heading_at)
+    problems += _line_problems(lines, heading_at)
+    if problems:
+        raise TextsError(file, sorted(set(problems), key=lambda p: (p.line, p.message)))
+
+    sections = []
+    for k, (_, body_start, _, narrative) in enumerate(headings):
+        end = headings[k + 1][0] if k + 1 < len(headings) else len(lines)
+        body = "\n".join(lines[body_start:end]).strip("\n")
+        if narrative is not None and body.strip():
+            sections.append(Section(narrative.id, narrative.title, headings[k][0] + 1, body))
+    return sections
+
+
+_Heading = tuple[int, int, str, Narrative | None]  # (0-based) start, body start, text, narrative
+
+
+def _headings(tokens: list[Token], contract: Contract, problems: list[Problem]) -> list[_Heading]:
+    """The level-2 headings in file order, each with the narrative it names (None: none, or
+    one named before); adds to ``problems`` level-1 headings, unknown and repeated ones, and
+    text before the first heading."""
+    matchers = _matchers(contract)
+    headings: list[_Heading] = []
+    seen: dict[str, int] = {}  # narrative id: the line of its heading
     before = False  # text before the first heading was found (said once)
     for i, token in enumerate(tokens):
-        if token.type == "heading_open" and token.level == 0 and token.map:
+        if token.level != 0 or not token.map:
+            continue
+        if token.type == "heading_open" and token.tag in ("h1", "h2"):
             plain = _plain(tokens[i + 1])
             line = token.map[0] + 1
             if token.tag == "h1":
@@ -185,25 +212,8 @@ def parse(data: bytes | str, contract: Contract, file: str) -> list[Section]:
                     )
                 )
                 continue
-            if token.tag == "h2":
-                key = title_key(plain)
-                narrative = next((n for n, m in matchers if m.fullmatch(key)), None)
-                if narrative is None:
-                    problems.append(Problem(line, _unknown(plain, contract)))
-                elif narrative.id in seen:
-                    problems.append(
-                        Problem(
-                            line,
-                            f"afsnittet '{narrative.title}' har allerede en "
-                            f"overskrift i linje {seen[narrative.id]}",
-                        )
-                    )
-                    narrative = None
-                else:
-                    seen[narrative.id] = line
-                headings.append((token.map[0], token.map[1], plain, narrative))
-                continue
-        if token.level != 0 or not token.map:
+            narrative = _named(plain, line, matchers, seen, contract, problems)
+            headings.append((token.map[0], token.map[1], plain, narrative))
             continue
         if not headings and not before and not token.type.endswith("_close"):
             before = True
@@ -214,11 +224,40 @@ def parse(data: bytes | str, contract: Contract, file: str) -> list[Section]:
                     "hvert afsnit begynder med en overskrift på niveau 2 (## …)",
                 )
             )
+    return headings
 
-    def heading_at(line0: int) -> str | None:
-        under = [h for h in headings if h[0] <= line0]
-        return under[-1][2] if under else None
 
+def _named(
+    plain: str,
+    line: int,
+    matchers: list[tuple[Narrative, re.Pattern[str]]],
+    seen: dict[str, int],
+    contract: Contract,
+    problems: list[Problem],
+) -> Narrative | None:
+    """The narrative a level-2 heading names, the first time it is named (noted in ``seen``);
+    None, with a problem, for a heading that names none or one named before."""
+    key = title_key(plain)
+    narrative = next((n for n, m in matchers if m.fullmatch(key)), None)
+    if narrative is None:
+        problems.append(Problem(line, _unknown(plain, contract)))
+        return None
+    if narrative.id in seen:
+        problems.append(
+            Problem(
+                line,
+                f"afsnittet '{narrative.title}' har allerede en "
+                f"overskrift i linje {seen[narrative.id]}",
+            )
+        )
+        return None
+    seen[narrative.id] = line
+    return narrative
+
+
+def _markup_problems(tokens: list[Token], heading_at: Callable[[int], str | None]) -> list[Problem]:
+    """Raw HTML (blocks and inline) and images, which the texts may not contain."""
+    problems = []
     for token in tokens:
         if token.type == "html_block" and token.map:
             line0 = token.map[0]
@@ -235,6 +274,12 @@ def parse(data: bytes | str, contract: Contract, file: str) -> list[Section]:
                             heading_at(line0),
                         )
                     )
+    return problems
+
+
+def _line_problems(lines: list[str], heading_at: Callable[[int], str | None]) -> list[Problem]:
+    """Lines with a number shaped like a CPR number, or a control character."""
+    problems = []
     for line0, line_text in enumerate(lines):
         if _CPR.search(line_text):
             problems.append(
@@ -253,16 +298,7 @@ def parse(data: bytes | str, contract: Contract, file: str) -> list[Section]:
                     heading_at(line0),
                 )
             )
-    if problems:
-        raise TextsError(file, sorted(set(problems), key=lambda p: (p.line, p.message)))
-
-    sections = []
-    for k, (_, body_start, _, narrative) in enumerate(headings):
-        end = headings[k + 1][0] if k + 1 < len(headings) else len(lines)
-        body = "\n".join(lines[body_start:end]).strip("\n")
-        if narrative is not None and body.strip():
-            sections.append(Section(narrative.id, narrative.title, headings[k][0] + 1, body))
-    return sections
+    return problems
 
 
 _NO_HTML = "HTML er ikke tilladt i teksterne; skriv almindelig tekst (Markdown)"
