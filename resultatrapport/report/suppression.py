@@ -136,81 +136,117 @@ def protect(
     printed); ``linked`` are groups of cells withheld together. Raises
     :class:`SuppressionError` when a primary cell cannot be protected (see the module).
     """
-    value: dict[Cell, float | None] = {c: v for c, v in values.items()}
-    order = {cell: i for i, cell in enumerate(value)}
-    unknown = [c for r in relations for c in r.cells if c not in order]
-    if unknown:
-        raise ValueError(f"cells in relations without a value: {unknown[:5]}")
-    keep = set(fixed)
+    state = _Protection(values, relations, set(fixed), _groups(linked))
+    for first in primary:
+        state.withhold(first)
+    state.bound()
+    while True:
+        state.two_or_none()
+        exposed = [c for c in determined(relations, state.withheld) if c not in state.hopeless]
+        if not exposed:
+            return cast(set[K], state.withheld)
+        state.withhold(state.complement(exposed[0]))
+
+
+def _groups(linked: Iterable[Iterable[Cell]]) -> dict[Cell, set[Cell]]:
+    """Each linked cell's group: every cell withheld with it (itself included)."""
     group: dict[Cell, set[Cell]] = {}
     for cells in linked:
         members = set(cells)
         for cell in members:
             group[cell] = group.get(cell, {cell}) | members
-    withheld: set[Cell] = set()
+    return group
 
-    def withhold(cell: Cell) -> None:
-        withheld.update(group.get(cell, {cell}))
 
-    for first in primary:
-        withhold(first)
-    missing = [c for c, v in value.items() if v is None and c not in withheld]
-    if missing:
-        raise ValueError(f"cells without a value must be withheld: {missing[:5]}")
-    # what withholding can achieve at most: every cell that may go, withheld. A cell still
-    # determined then ("hopeless") is pointless to withhold as a complement, and a primary
-    # one cannot be protected at all.
-    allowed = {c for c in value if c not in withheld and not group.get(c, {c}) & keep}
-    hopeless = set(determined(relations, withheld | allowed))
-    if lost := [c for c in value if c in withheld and c in hopeless]:
-        raise SuppressionError(
-            f"{lost[0]!r} follows from the published figures whatever else is withheld"
-        )
-    allowed -= hopeless
+class _Protection:
+    """The working state of :func:`protect`: the cells withheld so far, those that may
+    still be withheld (``allowed``) and those no withholding can protect (``hopeless``)."""
 
-    def size(cell: Cell) -> float:
-        v = value[cell]
+    def __init__(
+        self,
+        values: Mapping[Cell, float | None],
+        relations: Sequence[Relation],
+        keep: set[Cell],
+        group: dict[Cell, set[Cell]],
+    ) -> None:
+        self.value: dict[Cell, float | None] = {c: v for c, v in values.items()}
+        self.order = {cell: i for i, cell in enumerate(self.value)}
+        unknown = [c for r in relations for c in r.cells if c not in self.order]
+        if unknown:
+            raise ValueError(f"cells in relations without a value: {unknown[:5]}")
+        self.relations, self.keep, self.group = relations, keep, group
+        self.withheld: set[Cell] = set()
+        self.allowed: set[Cell] = set()
+        self.hopeless: set[Cell] = set()
+
+    def linked(self, cell: Cell) -> set[Cell]:
+        return self.group.get(cell, {cell})
+
+    def withhold(self, cell: Cell) -> None:
+        self.withheld.update(self.linked(cell))
+
+    def bound(self) -> None:
+        """With the primary cells withheld: what withholding can achieve at most, every
+        cell that may go withheld. A cell still determined then ("hopeless") is pointless to
+        withhold as a complement, and a primary one cannot be protected at all."""
+        missing = [c for c, v in self.value.items() if v is None and c not in self.withheld]
+        if missing:
+            raise ValueError(f"cells without a value must be withheld: {missing[:5]}")
+        self.allowed = {
+            c for c in self.value if c not in self.withheld and not self.linked(c) & self.keep
+        }
+        self.hopeless = set(determined(self.relations, self.withheld | self.allowed))
+        if lost := [c for c in self.value if c in self.withheld and c in self.hopeless]:
+            raise SuppressionError(
+                f"{lost[0]!r} follows from the published figures whatever else is withheld"
+            )
+        self.allowed -= self.hopeless
+
+    def size(self, cell: Cell) -> float:
+        v = self.value[cell]
         return abs(float(v)) if v is not None else float("inf")
 
-    def cost(cell: Cell) -> tuple[bool, float, int]:
+    def cost(self, cell: Cell) -> tuple[bool, float, int]:
         """Non-zero before zero, then the smallest: a linked cell costs all it takes along."""
-        total = sum(size(c) for c in group.get(cell, {cell}) if c not in withheld)
-        return (size(cell) == 0, total, order[cell])
+        total = sum(self.size(c) for c in self.linked(cell) if c not in self.withheld)
+        return (self.size(cell) == 0, total, self.order[cell])
 
-    def may_add(cells: Iterable[Cell]) -> list[Cell]:
-        return sorted({c for c in cells if c in allowed and c not in withheld}, key=cost)
+    def may_add(self, cells: Iterable[Cell]) -> list[Cell]:
+        return sorted(
+            {c for c in cells if c in self.allowed and c not in self.withheld}, key=self.cost
+        )
 
-    def two_or_none() -> None:
+    def two_or_none(self) -> None:
         """Rule 1 to its fixed point (a hopeless withheld cell counts as published)."""
         changed = True
         while changed:
             changed = False
-            for relation in relations:
-                hidden = {c for c in relation.cells if c in withheld and c not in hopeless}
-                if len(hidden) == 1 and (options := may_add(relation.cells)):
-                    withhold(options[0])
+            for relation in self.relations:
+                hidden = {
+                    c for c in relation.cells if c in self.withheld and c not in self.hopeless
+                }
+                if len(hidden) == 1 and (options := self.may_add(relation.cells)):
+                    self.withhold(options[0])
                     changed = True
 
-    while True:
-        two_or_none()
-        exposed = [c for c in determined(relations, withheld) if c not in hopeless]
-        if not exposed:
-            return cast(set[K], withheld)
-        target = exposed[0]
-        # one more cell of a sum holding the exposed cell (the smallest that protects it,
-        # else the smallest); else of a sum holding any withheld cell; else any. With every
-        # allowed cell withheld nothing is exposed, so this ends.
+    def complement(self, target: Cell) -> Cell:
+        """The cell to withhold for the exposed cell ``target``: one more cell of a sum
+        holding it (the smallest that protects it, else the smallest); else of a sum holding
+        any withheld cell; else any. With every allowed cell withheld nothing is exposed, so
+        :func:`protect`'s loop ends."""
+        relations = self.relations
         options = (
-            may_add(c for r in relations if target in r.cells for c in r.cells)
-            or may_add(c for r in relations if withheld.intersection(r.cells) for c in r.cells)
-            or may_add(allowed)
+            self.may_add(c for r in relations if target in r.cells for c in r.cells)
+            or self.may_add(
+                c for r in relations if self.withheld.intersection(r.cells) for c in r.cells
+            )
+            or self.may_add(self.allowed)
         )
-        choice = next(
+        return next(
             (
                 c
                 for c in options
-                if target not in determined(relations, withheld | group.get(c, {c}))
+                if target not in determined(relations, self.withheld | self.linked(c))
             ),
             options[0],
         )
-        withhold(choice)
