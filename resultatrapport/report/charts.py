@@ -238,24 +238,14 @@ def kpi_over_years(
     )
     vals = [_clean(v) for v in values]
     hidden = withheld if withheld is not None else [False] * n
-    tgts = [_clean(t) for t in targets]
-    paths = [_clean(p) for p in path]
-    lows = [_clean(v) for v in low] if low is not None else [None] * n
-    highs = [_clean(v) for v in high] if high is not None else [None] * n
-
-    axis_label = unit[:1].upper() + unit[1:]
-    shown = [v for v in (*vals, *tgts, *paths, *lows, *highs) if v is not None]
-    if max((abs(v) for v in shown), default=0.0) >= 1_000_000:
-        # millions of kroner read better as "44,8" on a "Mio. kr." axis than as 44.815.000
-        vals, tgts, paths, lows, highs = (
-            [None if v is None else v / 1_000_000 for v in column]
-            for column in (vals, tgts, paths, lows, highs)
-        )
-        shown = [v / 1_000_000 for v in shown]
-        axis_label = "Mio. kr." if unit == "kr." else f"{axis_label} (mio.)"
-        decimals = 1 if decimals is None else decimals
-    if decimals is None:
-        decimals = _value_decimals(shown, unit)
+    columns = (
+        vals,
+        [_clean(t) for t in targets],
+        [_clean(p) for p in path],
+        [_clean(v) for v in low] if low is not None else [None] * n,
+        [_clean(v) for v in high] if high is not None else [None] * n,
+    )
+    (vals, tgts, paths, lows, highs), shown, axis_label, decimals = _scaled(columns, unit, decimals)
 
     with _style():
         fig = _figure()
@@ -263,79 +253,10 @@ def kpi_over_years(
         ax.grid(axis="x", visible=False)
         xs = list(range(n))
         handles: list[Any] = []
-
-        bar_x = [x for x, v in zip(xs, vals, strict=True) if v is not None]
-        bar_v = [v for v in vals if v is not None]
-        if bar_x:
-            ax.bar(bar_x, bar_v, width=2 * HALF_BAR, color=RESULT_BLUE, zorder=2)
-            handles.append(Patch(color=RESULT_BLUE, label="Resultat"))
-
-        intervals = [
-            (x, v, lo, hi)
-            for x, v, lo, hi in zip(xs, vals, lows, highs, strict=True)
-            if v is not None and lo is not None and hi is not None
-        ]
-        if intervals:
-            ax.errorbar(
-                [i[0] for i in intervals],
-                [i[1] for i in intervals],
-                yerr=[
-                    [max(0.0, v - lo) for _, v, lo, _ in intervals],
-                    [max(0.0, hi - v) for _, v, _, hi in intervals],
-                ],
-                fmt="none",
-                ecolor="#333333",
-                elinewidth=0.9,
-                capsize=4,
-                capthick=0.9,
-                zorder=4,
-            )
-            handles.append(
-                Line2D([], [], color="#333333", linewidth=0.9, label="Usikkerhedsinterval")
-            )
-
-        target_x = [x for x, t in zip(xs, tgts, strict=True) if t is not None]
-        if target_x:
-            half = HALF_BAR + 0.06
-            ax.hlines(
-                [t for t in tgts if t is not None],
-                [x - half for x in target_x],
-                [x + half for x in target_x],
-                colors=TARGET_RED,
-                linestyles=(0, (4, 2)),
-                linewidth=1.6,
-                zorder=5,
-            )
-            # each year's target in words on a row under the year, where it never collides
-            # with the bars, the interval or the path
-            for x, t, op in zip(xs, tgts, operator_by_year, strict=True):
-                if t is None:
-                    text, colour = "Intet mål", TEXT_GREY
-                else:
-                    sign = OPERATOR_SIGN.get(op or "", op or "")
-                    prefix = "Mål " if n <= 6 else ""
-                    text, colour = f"{prefix}{sign} {_fmt(t, decimals)}".strip(), TARGET_RED
-                _under_year(ax, x, 0, text, colour)
-            handles.append(
-                Line2D([], [], color=TARGET_RED, linestyle=(0, (4, 2)), linewidth=1.6, label="Mål")
-            )
-
-        if any(p is not None for p in paths):
-            path_style: dict[str, Any] = {
-                "color": PATH_GREY,
-                "linestyle": ":",
-                "linewidth": 1.3,
-                "marker": "o",
-                "markersize": 4.5,
-                "markeredgecolor": "white",
-                "markeredgewidth": 0.8,
-            }
-            ax.plot(xs, [p if p is not None else math.nan for p in paths], zorder=5, **path_style)
-            handles.append(Line2D([], [], label="Sti (ikke et mål)", **path_style))
-            row = 1 if target_x else 0
-            for x, p in zip(xs, paths, strict=True):
-                if p is not None:
-                    _under_year(ax, x, row, f"Sti {_fmt(p, decimals)}", PATH_GREY)
+        _draw_bars(ax, xs, vals, handles)
+        _draw_intervals(ax, xs, vals, lows, highs, handles)
+        has_targets = _draw_targets(ax, xs, tgts, operator_by_year, decimals, handles)
+        _draw_path(ax, xs, paths, decimals, 1 if has_targets else 0, handles)
 
         # the value axis always includes zero, with head room for the labels over the bars
         lowest = min([0.0, *shown])
@@ -344,48 +265,19 @@ def kpi_over_years(
         ax.set_ylim(lowest - (0.08 * span if lowest < 0 else 0), highest + 0.12 * span)
         ax.axhline(0, color="#888888", linewidth=0.6, zorder=2)
 
-        # the value sits inside its bar at the base, clear of the target, path and interval
-        # near the top: across the bar when it fits, else along it, else outside its end
-        y_span = ax.get_ylim()[1] - ax.get_ylim()[0]
         x_margin = 0.6 if n > 1 else 1.1  # a single year gets a bar of ordinary width
-        bar_pt = 2 * HALF_BAR * AXES_WIDTH_PT / (n - 1 + 2 * x_margin)
         for x, v in zip(xs, vals, strict=True):
             if v is None:
-                ax.annotate(
+                missing = (
                     f"{DASH} diskretioneret"
                     if hidden[x]
                     else "endnu ikke opgjort"
                     if report_year is not None and years[x] > report_year
-                    else "ikke målt",
-                    xy=(x, 0),
-                    xytext=(0, 3),
-                    textcoords="offset points",
-                    ha="center",
-                    va="bottom",
-                    fontsize=7,
-                    style="italic",
-                    color=TEXT_GREY,
+                    else "ikke målt"
                 )
-                continue
-            text = _fmt(v, decimals)
-            text_pt = 0.62 * 8 * len(text)  # DejaVu Sans digits are about 0.62 em wide
-            height_pt = abs(v) / y_span * AXES_HEIGHT_PT
-            across = text_pt + 4 <= bar_pt and height_pt >= 14
-            along = not across and height_pt >= text_pt + 8 and bar_pt >= 12
-            inside = across or along
-            ax.annotate(
-                text,
-                xy=(x, 0 if inside else v),
-                xytext=(0, 3 if v >= 0 else -3),
-                textcoords="offset points",
-                ha="center",
-                va="bottom" if v >= 0 else "top",
-                rotation=90 if along else 0,
-                fontsize=8,
-                fontweight="bold" if inside else "normal",
-                color="white" if inside else "#222222",
-                zorder=6,
-            )
+                _missing_label(ax, x, missing)
+            else:
+                _value_label(ax, x, v, _fmt(v, decimals), n, x_margin)
 
         ax.set_xlim(-x_margin, n - 1 + x_margin)
         ax.set_xticks(xs, [str(y) for y in years])
@@ -398,6 +290,166 @@ def kpi_over_years(
         if handles:
             fig.legend(handles=handles, loc="outside lower center", ncols=len(handles))
         return _to_svg(fig)
+
+
+_Column = list[float | None]
+
+
+def _scaled(
+    columns: tuple[_Column, ...], unit: str, decimals: int | None
+) -> tuple[tuple[_Column, ...], list[float], str, int]:
+    """The columns, every figure shown, the axis label and the decimals of the labels: in
+    millions when a figure reaches a million (millions of kroner read better as "44,8" on a
+    "Mio. kr." axis than as 44.815.000), with one decimal unless ``decimals`` says."""
+    axis_label = unit[:1].upper() + unit[1:]
+    shown = [v for column in columns for v in column if v is not None]
+    if max((abs(v) for v in shown), default=0.0) >= 1_000_000:
+        columns = tuple(
+            [None if v is None else v / 1_000_000 for v in column] for column in columns
+        )
+        shown = [v / 1_000_000 for v in shown]
+        axis_label = "Mio. kr." if unit == "kr." else f"{axis_label} (mio.)"
+        decimals = 1 if decimals is None else decimals
+    if decimals is None:
+        decimals = _value_decimals(shown, unit)
+    return columns, shown, axis_label, decimals
+
+
+def _draw_bars(ax: Any, xs: list[int], vals: _Column, handles: list[Any]) -> None:
+    bar_x = [x for x, v in zip(xs, vals, strict=True) if v is not None]
+    bar_v = [v for v in vals if v is not None]
+    if bar_x:
+        ax.bar(bar_x, bar_v, width=2 * HALF_BAR, color=RESULT_BLUE, zorder=2)
+        handles.append(Patch(color=RESULT_BLUE, label="Resultat"))
+
+
+def _draw_intervals(
+    ax: Any, xs: list[int], vals: _Column, lows: _Column, highs: _Column, handles: list[Any]
+) -> None:
+    """An interval where both ends are given for a measured year."""
+    intervals = [
+        (x, v, lo, hi)
+        for x, v, lo, hi in zip(xs, vals, lows, highs, strict=True)
+        if v is not None and lo is not None and hi is not None
+    ]
+    if not intervals:
+        return
+    ax.errorbar(
+        [i[0] for i in intervals],
+        [i[1] for i in intervals],
+        yerr=[
+            [max(0.0, v - lo) for _, v, lo, _ in intervals],
+            [max(0.0, hi - v) for _, v, _, hi in intervals],
+        ],
+        fmt="none",
+        ecolor="#333333",
+        elinewidth=0.9,
+        capsize=4,
+        capthick=0.9,
+        zorder=4,
+    )
+    handles.append(Line2D([], [], color="#333333", linewidth=0.9, label="Usikkerhedsinterval"))
+
+
+def _draw_targets(
+    ax: Any,
+    xs: list[int],
+    tgts: _Column,
+    operator_by_year: list[str | None],
+    decimals: int,
+    handles: list[Any],
+) -> bool:
+    """Each year's target as a dashed marker over its bar and in words on a row under the
+    year, where it never collides with the bars, the interval or the path. False when no
+    year has a target (nothing drawn)."""
+    target_x = [x for x, t in zip(xs, tgts, strict=True) if t is not None]
+    if not target_x:
+        return False
+    half = HALF_BAR + 0.06
+    ax.hlines(
+        [t for t in tgts if t is not None],
+        [x - half for x in target_x],
+        [x + half for x in target_x],
+        colors=TARGET_RED,
+        linestyles=(0, (4, 2)),
+        linewidth=1.6,
+        zorder=5,
+    )
+    for x, t, op in zip(xs, tgts, operator_by_year, strict=True):
+        if t is None:
+            text, colour = "Intet mål", TEXT_GREY
+        else:
+            sign = OPERATOR_SIGN.get(op or "", op or "")
+            prefix = "Mål " if len(xs) <= 6 else ""
+            text, colour = f"{prefix}{sign} {_fmt(t, decimals)}".strip(), TARGET_RED
+        _under_year(ax, x, 0, text, colour)
+    handles.append(
+        Line2D([], [], color=TARGET_RED, linestyle=(0, (4, 2)), linewidth=1.6, label="Mål")
+    )
+    return True
+
+
+def _draw_path(
+    ax: Any, xs: list[int], paths: _Column, decimals: int, row: int, handles: list[Any]
+) -> None:
+    """The path as a grey dotted line with markers, spelt out on ``row`` under its years."""
+    if all(p is None for p in paths):
+        return
+    path_style: dict[str, Any] = {
+        "color": PATH_GREY,
+        "linestyle": ":",
+        "linewidth": 1.3,
+        "marker": "o",
+        "markersize": 4.5,
+        "markeredgecolor": "white",
+        "markeredgewidth": 0.8,
+    }
+    ax.plot(xs, [p if p is not None else math.nan for p in paths], zorder=5, **path_style)
+    handles.append(Line2D([], [], label="Sti (ikke et mål)", **path_style))
+    for x, p in zip(xs, paths, strict=True):
+        if p is not None:
+            _under_year(ax, x, row, f"Sti {_fmt(p, decimals)}", PATH_GREY)
+
+
+def _missing_label(ax: Any, x: int, text: str) -> None:
+    """Why a year has no bar, small at the base."""
+    ax.annotate(
+        text,
+        xy=(x, 0),
+        xytext=(0, 3),
+        textcoords="offset points",
+        ha="center",
+        va="bottom",
+        fontsize=7,
+        style="italic",
+        color=TEXT_GREY,
+    )
+
+
+def _value_label(ax: Any, x: int, v: float, text: str, n: int, x_margin: float) -> None:
+    """The value sits inside its bar at the base, clear of the target, path and interval
+    near the top: across the bar when it fits, else along it, else outside its end (call
+    with the value axis' limits set)."""
+    y_span = ax.get_ylim()[1] - ax.get_ylim()[0]
+    bar_pt = 2 * HALF_BAR * AXES_WIDTH_PT / (n - 1 + 2 * x_margin)
+    text_pt = 0.62 * 8 * len(text)  # DejaVu Sans digits are about 0.62 em wide
+    height_pt = abs(v) / y_span * AXES_HEIGHT_PT
+    across = text_pt + 4 <= bar_pt and height_pt >= 14
+    along = not across and height_pt >= text_pt + 8 and bar_pt >= 12
+    inside = across or along
+    ax.annotate(
+        text,
+        xy=(x, 0 if inside else v),
+        xytext=(0, 3 if v >= 0 else -3),
+        textcoords="offset points",
+        ha="center",
+        va="bottom" if v >= 0 else "top",
+        rotation=90 if along else 0,
+        fontsize=8,
+        fontweight="bold" if inside else "normal",
+        color="white" if inside else "#222222",
+        zorder=6,
+    )
 
 
 def nps_distribution(counts: Mapping[int, int | None], title: str) -> str:
