@@ -24,7 +24,6 @@ import subprocess
 import time
 from collections.abc import Iterator, Sequence
 from functools import cache
-from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -38,7 +37,6 @@ from dagster import (
     AssetsDefinition,
     AssetSpec,
     Config,
-    DagsterLogManager,
     Failure,
     MaterializeResult,
     MetadataValue,
@@ -65,11 +63,11 @@ from assets.texts import texts_dep
 from pipelines.jobs import ingestion_job_name
 from resources import Renderer, Warehouse
 from resultatrapport import texts
-from resultatrapport.contracts import Contract, PopulationKeyBudget
-from resultatrapport.kpis.budget import NOT_COMPUTED
+from resultatrapport.contracts import Contract
 from resultatrapport.kpis.compute import partitions_read
-from resultatrapport.report import content, publish
+from resultatrapport.report import content, publish, signoff, view
 from resultatrapport.report.files import write_atomically
+from resultatrapport.report.render import render_pdf
 from resultatrapport.settings import PROJECT_ROOT
 
 TZ = ZoneInfo("Europe/Copenhagen")
@@ -86,13 +84,6 @@ def report_key(contract: Contract, name: str) -> AssetKey:
 
 def submission_key(contract: Contract, name: str) -> AssetKey:
     return AssetKey(["submission", contract.scope, name])
-
-
-def submission_kinds(contract: Contract) -> list[str]:
-    kinds = ["resultatopfyldelse"]
-    if isinstance(contract.budget, PopulationKeyBudget):
-        kinds.append("kommunefordeling")
-    return kinds
 
 
 @cache
@@ -124,9 +115,6 @@ def _render(
     attachments: Sequence[Any] = (),
     **signed: Any,
 ) -> tuple[bytes, int]:
-    from resultatrapport.report import view
-    from resultatrapport.report.render import render_pdf
-
     provenance = {"code_version": code_version(), "run_id": run_id, "data_hash": data_hash}
     context = view.build(data, draft=draft, provenance=provenance, **signed)
     title = f"Årsrapport {data.year}: {data.contract.title}"
@@ -265,66 +253,6 @@ def _signer(given: str) -> str:
         raise Failure(f"Godkendelsen afvises: {refused}", allow_retries=False) from None
 
 
-def _refusals(con: Any, contract: Contract, year: int, data: content.ReportData) -> list[str]:
-    """Why the current draft must not be signed (empty: it may)."""
-    reasons = []
-    draft = publish.latest_draft(con, contract.id, year)
-    if not draft:
-        return [f"Der er intet udkast for {contract.id} {year}: kør rapporten først."]
-    if draft["data_hash"] != content.data_hash(data):
-        reasons.append(
-            "Udkastet viser ikke de nuværende data (de er ændret siden udkastet blev dannet): "
-            "dan udkastet igen, og læs det, før det godkendes."
-        )
-    missing = [k.id for k in contract.kpis if k.id not in {r["kpi_id"] for r in data.results}]
-    if missing:
-        reasons.append(f"Resultater mangler for {', '.join(missing)}.")
-    reasons += [f"Blokerende kontrol: {f}" for f in data.blocking_failures]
-    if lacking := texts.missing_required(contract, data.texts):
-        reasons.append(
-            "Rapportejerens tekst mangler for: "
-            + "; ".join(n.title for n in lacking)
-            + f" (skrives under hver sin overskrift i {texts.relpath(contract, year)})."
-        )
-    reasons += [
-        f"Budgettet er ikke beregnet: {b['remark']}."
-        for b in data.budget
-        if b["key"] == NOT_COMPUTED
-    ]
-    return reasons
-
-
-def _verified(
-    log: DagsterLogManager,
-    directory: Path,
-    contract: Contract,
-    year: int,
-    signed: dict[int, publish.SignOff],
-) -> list[str]:
-    """Clear what cut-off sign-offs left in the year folder, then say what is wrong with the
-    signed files there (changed, missing, or not recorded), in Danish."""
-    for note in publish.recover(directory, signed):
-        log.warning(f"{contract.id} {year}: {note}")
-    return publish.integrity_problems(directory, contract.id, year, signed.values())
-
-
-def _csvs(
-    contract: Contract, kinds: list[str], data: content.ReportData, signer: str, on: dt.date
-) -> dict[str, bytes]:
-    from resultatrapport.report import records, submissions
-
-    rows = {
-        "resultatopfyldelse": records.result_rows(data, signer, on),
-        "kommunefordeling": records.municipality_rows(data),
-    }
-    csvs = {}
-    for kind in kinds:
-        kind_rows = rows[kind]
-        assert kind_rows is not None, f"{contract.id} has no {kind}"
-        csvs[kind] = submissions.render_csv(kind, kind_rows)
-    return csvs
-
-
 def _schema_failures(contract: Contract, problems: dict[str, list[str]]) -> Any:
     """The schema checks of submissions that break their table schema, then the Failure."""
     for kind, found in problems.items():
@@ -347,7 +275,7 @@ def build_signoff_assets(
 ) -> list[AssetsDefinition]:
     signed_key = report_key(contract, "signed")
     draft_key = report_key(contract, "draft")
-    kinds = submission_kinds(contract)
+    kinds = signoff.submission_kinds(contract)
     specs = [
         AssetSpec(
             signed_key,
@@ -393,80 +321,43 @@ def build_signoff_assets(
         partitions_def=partitions,
         pool=WAREHOUSE_POOL,
     )
-    def signoff(
+    def sign_off(
         context: AssetExecutionContext,
         config: SignOffConfig,
         warehouse: Warehouse,
         renderer: Renderer,
     ) -> Any:
-        from resultatrapport.report import submissions
-        from resultatrapport.report.render import Attachment
-
         year = int(context.partition_key)
         signer = _signer(config.by)
         # the run names its signer in the runs list, whoever launched it and how
         context.instance.add_run_tags(context.run.run_id, {SIGNER_TAG: signer})
-        directory = publish.year_dir(renderer.root, contract.id, year)
-        with warehouse.connect() as con:
-            data = content.load(con, contract, year)
-            refusals = _refusals(con, contract, year, data)
-            signed = publish.signoffs(con, contract.id, year)
-            draft = publish.latest_draft(con, contract.id, year)
-        refusals += _verified(context.log, directory, contract, year, signed)
-        if refusals:
+        request = signoff.Request(
+            contract=contract,
+            year=year,
+            signer=signer,
+            directory=publish.year_dir(renderer.root, contract.id, year),
+            run_id=context.run.run_id,
+            now=dt.datetime.now(TZ),
+        )
+
+        def render(data: content.ReportData, data_hash: str, **signed: Any) -> tuple[bytes, int]:
+            return _render(data, context.run.run_id, data_hash, draft=False, **signed)
+
+        try:
+            done = signoff.sign_off(warehouse.connect, request, render, context.log.warning)
+        except signoff.Refused as refused:
             raise Failure(
-                description="Godkendelsen afvises: " + " ".join(refusals),
-                metadata={"reasons": MetadataValue.json(refusals)},
+                description=str(refused),
+                metadata={"reasons": MetadataValue.json(refused.reasons)},
                 allow_retries=False,
-            )
-        data_hash = content.data_hash(data)
-        last = publish.latest(signed)
-        if last is not None and last.data_hash == data_hash:
-            notice = publish.nothing_new(last)
-            context.log.info(notice)
-            names = publish.version_names(contract.id, year, last.version)
-            yield from _results(contract, kinds, last, directory, names, notice, new=False)
-            return
-
-        now = dt.datetime.now(TZ)
-        version = last.version + 1 if last else 1
-        names = publish.version_names(contract.id, year, version)
-        csvs = _csvs(contract, kinds, data, signer, now.date())
-        problems = {kind: submissions.validate_bytes(kind, csvs[kind]) for kind in kinds}
-        if any(problems.values()):
-            yield from _schema_failures(contract, problems)
-        pdf, pages = _render(
-            data,
-            context.run.run_id,
-            data_hash,
-            draft=False,
-            signed_by=signer,
-            signed_on=now.date(),
-            version=version,
-            attachments=[
-                Attachment(names[kind], csvs[kind], f"Indberetning: {kind}") for kind in kinds
-            ],
-        )
-        files = {names["report"]: pdf} | {names[kind]: csvs[kind] for kind in kinds}
-        record = publish.SignOff(
-            version=version,
-            signed_by=signer,
-            signed_at=now.replace(tzinfo=None),
-            data_hash=data_hash,
-            draft_sha256=draft["pdf_sha256"],
-            files={name: publish.sha256(b) for name, b in files.items()},
-        )
-
-        def record_signoff() -> None:
-            with warehouse.connect() as con:
-                publish.record_signoff(con, contract.id, year, record, context.run.run_id)
-
-        publish.publish_version(directory, version, files, record=record_signoff)
-        notice = publish.signed_notice(record)
-        context.log.info(f"Signed off: {notice} ({directory})")
-        yield from _results(
-            contract, kinds, record, directory, names, notice, new=True, pages=pages
-        )
+            ) from None
+        except signoff.SubmissionsInvalid as invalid:
+            yield from _schema_failures(contract, invalid.problems)
+        if done.new:
+            context.log.info(f"Signed off: {done.message} ({done.directory})")
+        else:
+            context.log.info(done.message)
+        yield from _results(contract, kinds, done)
 
     # a check that may yield no result (can_subset): while nothing is signed it has nothing to
     # judge, and the UI shows it as skipped instead of a green "passed"
@@ -502,7 +393,7 @@ def build_signoff_assets(
                 year = int(key)
                 signed = publish.signoffs(con, contract.id, year)
                 directory = publish.year_dir(renderer.root, contract.id, year)
-                errors += _verified(context.log, directory, contract, year, signed)
+                errors += signoff.verified(directory, contract, year, signed, context.log.warning)
                 last = publish.latest(signed)
                 any_signed = any_signed or last is not None
                 data_hash = content.data_hash(content.load(con, contract, year)) if last else ""
@@ -525,55 +416,45 @@ def build_signoff_assets(
             metadata=metadata,
         )
 
-    return [signoff, current]
+    return [sign_off, current]
 
 
-def _results(
-    contract: Contract,
-    kinds: list[str],
-    record: publish.SignOff,
-    directory: Path,
-    names: dict[str, str],
-    message: str,
-    *,
-    new: bool,
-    pages: int | None = None,
-) -> Any:
+def _results(contract: Contract, kinds: list[str], done: signoff.Signed) -> Any:
+    """The materialisations of the signed report and its submissions (with their schema
+    checks, on the published files as they are on disk)."""
+    record, names = done.record, done.names
     common: dict[str, Any] = {
-        "message": message,
+        "message": done.message,
         "version": record.version,
         "signed_by": record.signed_by,
-        "new_version": new,
+        "new_version": done.new,
     }
     yield MaterializeResult(
         asset_key=report_key(contract, "signed"),
         metadata={
             **common,
-            "path": MetadataValue.path(str(directory / names["report"])),
+            "path": MetadataValue.path(str(done.directory / names["report"])),
             "sha256": record.files.get(names["report"], ""),
             "data_hash": record.data_hash,
-            **({"pages": pages} if pages else {}),
+            **({"pages": done.pages} if done.pages else {}),
         },
     )
-    from resultatrapport.report import submissions
-
+    problems = signoff.published_problems(done.directory, names, kinds)
     for kind in kinds:
-        path = directory / names[kind]
-        problems = submissions.validate_csv(kind, path)  # the published file, as it is on disk
         yield MaterializeResult(
             asset_key=submission_key(contract, kind),
             metadata={
                 **common,
-                "path": MetadataValue.path(str(path)),
+                "path": MetadataValue.path(str(done.directory / names[kind])),
                 "sha256": record.files.get(names[kind], ""),
             },
             check_results=[
                 AssetCheckResult(
                     asset_key=submission_key(contract, kind),
                     check_name="schema_valid",
-                    passed=not problems,
+                    passed=not problems[kind],
                     severity=AssetCheckSeverity.ERROR,
-                    metadata={"problems": MetadataValue.json(problems[:20])},
+                    metadata={"problems": MetadataValue.json(problems[kind][:20])},
                 )
             ],
         )

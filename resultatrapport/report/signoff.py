@@ -1,0 +1,261 @@
+"""The sign-off of a contract year, as domain rules: refusals, the version, the submissions,
+publishing.
+
+:func:`sign_off` is the whole sign-off: it reads the year's report data, refuses
+(:class:`Refused`, with the reasons in Danish) while anything stands in the way
+(:func:`refusals`, :func:`verified`), says nothing is new when the latest signed version shows
+the current data (:func:`decide`), else builds the submission CSVs, validates them against
+their table schemas (:class:`SubmissionsInvalid`, before anything is published), renders the
+signed PDF and publishes files and record together
+(:func:`resultatrapport.report.publish.publish_version`). The signer's name is checked by
+:func:`resultatrapport.report.publish.signer_name` before any of this. Nothing here knows
+Dagster: the sign-off asset turns a :class:`Signed` into its materialisations and a refusal
+into a failure.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+import duckdb
+
+from resultatrapport import texts
+from resultatrapport.contracts import Contract, PopulationKeyBudget
+from resultatrapport.kpis.budget import NOT_COMPUTED
+from resultatrapport.report import content, publish, records, submissions
+from resultatrapport.report.render import Attachment
+
+Connect = Callable[[], AbstractContextManager[duckdb.DuckDBPyConnection]]
+
+
+class Render(Protocol):
+    """Renders the signed report (PDF bytes, pages) of the data with the given hash."""
+
+    def __call__(
+        self,
+        data: content.ReportData,
+        data_hash: str,
+        *,
+        signed_by: str,
+        signed_on: dt.date,
+        version: int,
+        attachments: Sequence[Attachment],
+    ) -> tuple[bytes, int]: ...
+
+
+class Refused(publish.SignOffRefused):
+    """The sign-off must not happen; ``reasons`` says why, one Danish sentence each."""
+
+    def __init__(self, reasons: list[str]) -> None:
+        super().__init__("Godkendelsen afvises: " + " ".join(reasons))
+        self.reasons = reasons
+
+
+class SubmissionsInvalid(publish.SignOffRefused):
+    """A submission CSV breaks its table schema; nothing was published."""
+
+    def __init__(self, problems: dict[str, list[str]]) -> None:
+        super().__init__(
+            "Indberetningsfilerne overholder ikke deres skema; intet er offentliggjort."
+        )
+        self.problems = problems
+
+
+@dataclass(frozen=True)
+class Signed:
+    """What a sign-off ended with: the version that shows the data (new or signed before)."""
+
+    record: publish.SignOff
+    directory: Path
+    names: dict[str, str]  # "report" and each submission kind -> file name
+    message: str  # who signed and when (or that nothing was new), in Danish
+    new: bool
+    pages: int | None = None
+
+
+def submission_kinds(contract: Contract) -> list[str]:
+    """The submission files a contract's sign-off publishes."""
+    kinds = ["resultatopfyldelse"]
+    if isinstance(contract.budget, PopulationKeyBudget):
+        kinds.append("kommunefordeling")
+    return kinds
+
+
+# --- the refusals ------------------------------------------------------------------------------
+
+
+def refusals(
+    con: duckdb.DuckDBPyConnection, contract: Contract, year: int, data: content.ReportData
+) -> list[str]:
+    """Why the current draft must not be signed, in Danish (empty: it may)."""
+    draft = publish.latest_draft(con, contract.id, year)
+    if not draft:
+        return [f"Der er intet udkast for {contract.id} {year}: kør rapporten først."]
+    reasons = []
+    if draft["data_hash"] != content.data_hash(data):
+        reasons.append(
+            "Udkastet viser ikke de nuværende data (de er ændret siden udkastet blev dannet): "
+            "dan udkastet igen, og læs det, før det godkendes."
+        )
+    return reasons + _content_refusals(contract, year, data)
+
+
+def _content_refusals(contract: Contract, year: int, data: content.ReportData) -> list[str]:
+    """What the report data lack: results, passed blocking checks, texts, the budget."""
+    reasons = []
+    missing = [k.id for k in contract.kpis if k.id not in {r["kpi_id"] for r in data.results}]
+    if missing:
+        reasons.append(f"Resultater mangler for {', '.join(missing)}.")
+    reasons += [f"Blokerende kontrol: {f}" for f in data.blocking_failures]
+    if lacking := texts.missing_required(contract, data.texts):
+        reasons.append(
+            "Rapportejerens tekst mangler for: "
+            + "; ".join(n.title for n in lacking)
+            + f" (skrives under hver sin overskrift i {texts.relpath(contract, year)})."
+        )
+    return reasons + [
+        f"Budgettet er ikke beregnet: {b['remark']}."
+        for b in data.budget
+        if b["key"] == NOT_COMPUTED
+    ]
+
+
+def verified(
+    directory: Path,
+    contract: Contract,
+    year: int,
+    signed: Mapping[int, publish.SignOff],
+    warn: Callable[[str], None],
+) -> list[str]:
+    """Clear what cut-off sign-offs left in the year folder (each said to ``warn``), then say
+    what is wrong with the signed files there (changed, missing, or not recorded), in Danish."""
+    for note in publish.recover(directory, signed):
+        warn(f"{contract.id} {year}: {note}")
+    return publish.integrity_problems(directory, contract.id, year, signed.values())
+
+
+# --- the version -------------------------------------------------------------------------------
+
+
+def decide(signed: Mapping[int, publish.SignOff], data_hash: str) -> publish.SignOff | int:
+    """The signed version that shows the data of ``data_hash`` already (nothing new to sign),
+    or the number of the version to sign: the latest's plus one, 1 for the first."""
+    last = publish.latest(signed)
+    if last is not None and last.data_hash == data_hash:
+        return last
+    return last.version + 1 if last else 1
+
+
+# --- the submissions ---------------------------------------------------------------------------
+
+
+def submission_csvs(
+    contract: Contract, data: content.ReportData, signer: str, on: dt.date
+) -> dict[str, bytes]:
+    """Each submission file of the contract (kind -> CSV bytes), from the report data."""
+    rows = {
+        "resultatopfyldelse": lambda: records.result_rows(data, signer, on),
+        "kommunefordeling": lambda: records.municipality_rows(data),
+    }
+    csvs = {}
+    for kind in submission_kinds(contract):
+        kind_rows = rows[kind]()
+        assert kind_rows is not None, f"{contract.id} has no {kind}"
+        csvs[kind] = submissions.render_csv(kind, kind_rows)
+    return csvs
+
+
+def schema_problems(csvs: Mapping[str, bytes]) -> dict[str, list[str]]:
+    """What breaks each CSV's table schema (kind -> problems; empty lists: none)."""
+    return {kind: submissions.validate_bytes(kind, data) for kind, data in csvs.items()}
+
+
+def published_problems(
+    directory: Path, names: Mapping[str, str], kinds: Iterable[str]
+) -> dict[str, list[str]]:
+    """What breaks the table schema in each published CSV, as it is on disk."""
+    return {kind: submissions.validate_csv(kind, directory / names[kind]) for kind in kinds}
+
+
+# --- the whole sign-off ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Request:
+    """A sign-off to make: whose, of what, where its files go."""
+
+    contract: Contract
+    year: int
+    signer: str  # checked by publish.signer_name
+    directory: Path
+    run_id: str | None
+    now: dt.datetime  # when it is signed (local time)
+
+
+def sign_off(
+    connect: Connect, request: Request, render: Render, warn: Callable[[str], None]
+) -> Signed:
+    """Sign off the request's contract year (see the module): the version it published, or
+    the one that shows the data already; :class:`Refused` or :class:`SubmissionsInvalid`
+    when it must not, before anything is published."""
+    contract, year = request.contract, request.year
+    with connect() as con:
+        data = content.load(con, contract, year)
+        reasons = refusals(con, contract, year, data)
+        signed = publish.signoffs(con, contract.id, year)
+        draft = publish.latest_draft(con, contract.id, year)
+    reasons += verified(request.directory, contract, year, signed, warn)
+    if reasons:
+        raise Refused(reasons)
+    data_hash = content.data_hash(data)
+    decision = decide(signed, data_hash)
+    if isinstance(decision, publish.SignOff):
+        names = publish.version_names(contract.id, year, decision.version)
+        message = publish.nothing_new(decision)
+        return Signed(decision, request.directory, names, message, new=False)
+    return _publish(connect, request, render, data, draft["pdf_sha256"], decision)
+
+
+def _publish(
+    connect: Connect,
+    request: Request,
+    render: Render,
+    data: content.ReportData,
+    draft_sha256: str,
+    version: int,
+) -> Signed:
+    """Build, validate, render and publish version ``version`` with its record."""
+    contract, year, signed_on = request.contract, request.year, request.now.date()
+    names = publish.version_names(contract.id, year, version)
+    csvs = submission_csvs(contract, data, request.signer, signed_on)
+    problems = schema_problems(csvs)
+    if any(problems.values()):
+        raise SubmissionsInvalid(problems)
+    data_hash = content.data_hash(data)
+    attachments = [Attachment(names[k], csv, f"Indberetning: {k}") for k, csv in csvs.items()]
+    pdf, pages = render(
+        data, data_hash, signed_by=request.signer, signed_on=signed_on, version=version,
+        attachments=attachments,
+    )  # fmt: skip
+    files = {names["report"]: pdf} | {names[kind]: csv for kind, csv in csvs.items()}
+    record = publish.SignOff(
+        version=version,
+        signed_by=request.signer,
+        signed_at=request.now.replace(tzinfo=None),
+        data_hash=data_hash,
+        draft_sha256=draft_sha256,
+        files={name: publish.sha256(b) for name, b in files.items()},
+    )
+
+    def record_signoff() -> None:
+        with connect() as con:
+            publish.record_signoff(con, contract.id, year, record, request.run_id)
+
+    publish.publish_version(request.directory, version, files, record=record_signoff)
+    message = publish.signed_notice(record)
+    return Signed(record, request.directory, names, message, new=True, pages=pages)

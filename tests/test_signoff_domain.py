@@ -1,0 +1,209 @@
+"""The sign-off's rules as domain code, on a small DuckDB warehouse and without Dagster:
+the refusals, the version decision, the submissions and their validation, publishing."""
+
+from __future__ import annotations
+
+import datetime as dt
+import stat
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pytest
+
+from resultatrapport.contracts import Contract
+from resultatrapport.kpis import budget
+from resultatrapport.kpis.compute import evaluate
+from resultatrapport.kpis.kinds import Measure
+from resultatrapport.kpis.results_table import store
+from resultatrapport.report import content, publish, signoff
+
+YEAR = 2021
+NOW = dt.datetime(2022, 3, 14, 10, 30)
+
+
+def fill(con: duckdb.DuckDBPyConnection, contract: Contract, value: float = 50.0) -> None:
+    """A result for every KPI, the required texts, a computed budget and a draft of it all."""
+    for kpi in contract.kpis:
+        result = evaluate(contract, kpi, YEAR, Measure(value, n=500))
+        store(con, result, [], None)
+    con.executemany(
+        "INSERT INTO ingest.report_texts VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [
+            (contract.id, YEAR, n.id, n.title, i, 1, f"Tekst om {n.title}.", "t.md", "x")
+            for i, n in enumerate(contract.narratives)
+        ],
+    )
+    lines = [budget.BudgetLine("total", "Kontraktsum", 2_900_000)]
+    budget.store(con, contract.id, YEAR, budget.Distribution(lines, ""))
+    draw(con, contract)
+
+
+def draw(con: duckdb.DuckDBPyConnection, contract: Contract) -> None:
+    """Record a draft of the current data."""
+    data_hash = content.data_hash(content.load(con, contract, YEAR))
+    publish.record_draft(con, contract.id, YEAR, data_hash, b"%PDF", 1, Path("d.pdf"), [], None)
+
+
+def connector(con: duckdb.DuckDBPyConnection) -> signoff.Connect:
+    @contextmanager
+    def connect() -> Iterator[duckdb.DuckDBPyConnection]:
+        yield con
+
+    return connect
+
+
+def render(data: content.ReportData, data_hash: str, **signed: Any) -> tuple[bytes, int]:
+    return f"%PDF signed v{signed['version']} {data_hash}".encode(), 7
+
+
+def request(contract: Contract, directory: Path, by: str = "Ida Kontrolsen") -> signoff.Request:
+    return signoff.Request(contract, YEAR, by, directory, "run-1", NOW)
+
+
+def sign(con: duckdb.DuckDBPyConnection, contract: Contract, directory: Path) -> signoff.Signed:
+    warnings: list[str] = []
+    done = signoff.sign_off(connector(con), request(contract, directory), render, warnings.append)
+    assert not warnings
+    return done
+
+
+@pytest.fixture
+def ready(con: duckdb.DuckDBPyConnection, ver: Contract) -> duckdb.DuckDBPyConnection:
+    fill(con, ver)
+    return con
+
+
+# --- the refusals ------------------------------------------------------------------------------
+
+
+def test_without_a_draft_the_sign_off_is_refused_and_nothing_is_written(con, ver, tmp_path):
+    with pytest.raises(signoff.Refused) as refused:
+        sign(con, ver, tmp_path / "out")
+    assert refused.value.reasons == [
+        f"Der er intet udkast for {ver.id} {YEAR}: kør rapporten først."
+    ]
+    assert str(refused.value).startswith("Godkendelsen afvises: Der er intet udkast")
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_complete_year_with_a_current_draft_has_no_refusal(ready, ver):
+    assert signoff.refusals(ready, ver, YEAR, content.load(ready, ver, YEAR)) == []
+
+
+def test_a_draft_of_other_data_is_refused(ready, ver):
+    ready.execute("UPDATE kpi.results SET value = value + 1 WHERE kpi_id = $k", {"k": "V1"})
+    reasons = signoff.refusals(ready, ver, YEAR, content.load(ready, ver, YEAR))
+    assert len(reasons) == 1 and "Udkastet viser ikke de nuværende data" in reasons[0]
+
+
+def test_missing_results_texts_and_budget_are_each_a_reason(ready, ver):
+    ready.execute("DELETE FROM kpi.results WHERE kpi_id = 'V2'")
+    ready.execute("DELETE FROM ingest.report_texts")
+    budget.store(ready, ver.id, YEAR, budget.Distribution([], "prisindeks mangler", True))
+    draw(ready, ver)
+    reasons = signoff.refusals(ready, ver, YEAR, content.load(ready, ver, YEAR))
+    assert reasons[0] == "Resultater mangler for V2."
+    assert reasons[1].startswith("Rapportejerens tekst mangler for: ")
+    assert reasons[2] == "Budgettet er ikke beregnet: prisindeks mangler."
+    assert len(reasons) == 3
+
+
+# --- the version -------------------------------------------------------------------------------
+
+
+def _record(version: int, data_hash: str) -> publish.SignOff:
+    return publish.SignOff(version, "Ida Kontrolsen", NOW, data_hash, "d", {})
+
+
+def test_the_version_is_the_next_one_unless_the_latest_shows_the_data_already():
+    assert signoff.decide({}, "h1") == 1
+    signed = {1: _record(1, "h1"), 2: _record(2, "h2")}
+    assert signoff.decide(signed, "h3") == 3
+    assert signoff.decide(signed, "h2") == signed[2]
+    assert signoff.decide(signed, "h1") == 3  # an older version's data: signed again, anew
+
+
+# --- the submissions ---------------------------------------------------------------------------
+
+
+def test_the_submissions_are_the_contracts_kinds_and_valid(ready, ver, kkr):
+    assert signoff.submission_kinds(ver) == ["resultatopfyldelse"]
+    assert signoff.submission_kinds(kkr) == ["resultatopfyldelse", "kommunefordeling"]
+    csvs = signoff.submission_csvs(ver, content.load(ready, ver, YEAR), "Ida", NOW.date())
+    assert list(csvs) == ["resultatopfyldelse"]
+    assert signoff.schema_problems(csvs) == {"resultatopfyldelse": []}
+    assert b"Ida" in csvs["resultatopfyldelse"]
+
+
+def test_a_submission_that_breaks_its_schema_publishes_nothing(ready, ver, tmp_path, monkeypatch):
+    broken = {"resultatopfyldelse": b"Kontrakt;Noget\r\nx;y\r\n"}
+    monkeypatch.setattr(signoff, "submission_csvs", lambda *args: broken)
+    with pytest.raises(signoff.SubmissionsInvalid) as invalid:
+        sign(ready, ver, tmp_path / "out")
+    assert invalid.value.problems["resultatopfyldelse"]
+    assert publish.signoffs(ready, ver.id, YEAR) == {}
+    assert not (tmp_path / "out").exists()
+
+
+# --- publishing --------------------------------------------------------------------------------
+
+
+def test_a_sign_off_publishes_version_1_read_only_with_its_record(ready, ver, tmp_path):
+    directory = tmp_path / "out"
+    done = sign(ready, ver, directory)
+    assert done.new and done.record.version == 1 and done.pages == 7
+    assert done.message == "v1 er godkendt af Ida Kontrolsen den 14. marts 2022"
+    names = publish.version_names(ver.id, YEAR, 1)
+    published = sorted(p.name for p in directory.iterdir())
+    assert published == sorted([names["report"], names["resultatopfyldelse"]])
+    for name in published:
+        assert not (directory / name).stat().st_mode & stat.S_IWUSR
+    assert publish.signoffs(ready, ver.id, YEAR) == {1: done.record}
+    assert done.record.files == {n: publish.sha256((directory / n).read_bytes()) for n in published}
+    assert signoff.published_problems(directory, names, ["resultatopfyldelse"]) == {
+        "resultatopfyldelse": []
+    }
+
+
+def test_signing_the_same_data_again_publishes_nothing_new(ready, ver, tmp_path):
+    first = sign(ready, ver, tmp_path)
+    again = sign(ready, ver, tmp_path)
+    assert not again.new and again.record == first.record
+    assert again.message == f"Intet nyt at godkende: {first.message}"
+    assert set(publish.signoffs(ready, ver.id, YEAR)) == {1}
+
+
+def test_changed_data_with_a_new_draft_make_version_2(ready, ver, tmp_path):
+    sign(ready, ver, tmp_path)
+    ready.execute("UPDATE kpi.results SET value = value + 1 WHERE kpi_id = 'V1'")
+    draw(ready, ver)
+    done = sign(ready, ver, tmp_path)
+    assert done.new and done.record.version == 2
+    assert set(publish.signoffs(ready, ver.id, YEAR)) == {1, 2}
+
+
+def test_a_signed_file_changed_by_hand_refuses_the_next_sign_off(ready, ver, tmp_path):
+    done = sign(ready, ver, tmp_path)
+    pdf = tmp_path / done.names["report"]
+    pdf.chmod(0o644)
+    pdf.write_bytes(b"changed")
+    ready.execute("UPDATE kpi.results SET value = value + 1 WHERE kpi_id = 'V1'")
+    draw(ready, ver)
+    with pytest.raises(signoff.Refused) as refused:
+        sign(ready, ver, tmp_path)
+    assert refused.value.reasons == [
+        f"Den godkendte fil {pdf.name} (v1) er ændret efter godkendelsen: "
+        "indholdet svarer ikke til det registrerede SHA-256."
+    ]
+
+
+def test_what_a_cut_off_sign_off_left_is_cleared_and_said(ready, ver, tmp_path):
+    staged = publish.stage_version(tmp_path, 1, {"aarsrapport_x_2021_v1.pdf": b"%PDF"})
+    warnings: list[str] = []
+    assert signoff.verified(tmp_path, ver, YEAR, {}, warnings.append) == []
+    assert not staged.exists()
+    assert warnings == [f"{ver.id} {YEAR}: v1: removed the files of a sign-off cut off before "
+                        "its record"]  # fmt: skip
