@@ -79,8 +79,10 @@ def floor_definitions() -> Any:
         multi_asset,
     )
 
-    from pipelines.definitions import defs
+    from pipelines.definitions import build_definitions
     from pipelines.jobs import INGEST_ALL
+
+    defs = build_definitions()
 
     assets: list[Any] = []
     for original in defs.resolve_asset_graph().assets_defs:
@@ -162,12 +164,12 @@ def limit(contract_id: str, year: int, earlier_loaded: bool = False) -> int:
 
 
 def floor(contract_id: str, years: list[int]) -> int:
-    from commands.cli import _build
     from commands.instance import ensure_dagster_home
+    from commands.runs import build_years
     from resultatrapport.contracts import load_contracts
 
     ensure_dagster_home()
-    return _build(load_contracts()[contract_id], years, floor_definitions())
+    return build_years(load_contracts()[contract_id], years, floor_definitions())
 
 
 # --- the benchmark -----------------------------------------------------------------------

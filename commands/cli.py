@@ -10,14 +10,13 @@ that is no name); the Dagster stack traces of a failed run stay in the instance'
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from commands.instance import end_dead_runs, open_instance, process_tags
+from commands.instance import open_instance, process_tags
 from resultatrapport import settings
 
 DEFAULT_CONTRACT = "kkr-midtjylland-2026"
@@ -63,102 +62,6 @@ def cmd_sample_data(args: argparse.Namespace) -> int:
         f"(scale {args.scale}, seed {args.seed}) in {time.perf_counter() - started:.1f} s"
     )
     return 0
-
-
-def _one_line(text: str, width: int = 160) -> str:
-    """The first non-empty line of ``text``, shortened to ``width`` characters."""
-    line = next((t.strip() for t in str(text).splitlines() if t.strip()), "")
-    return line if len(line) <= width else line[: width - 1].rstrip() + "…"
-
-
-def _error_line(error) -> str:  # type: ignore[no-untyped-def]
-    """The user-facing line of a step's error (a SerializableErrorInfo): the innermost cause
-    of Dagster's wrapping errors, without the module path of its class; a ``Failure`` (the
-    refusals the assets raise, in Danish) as its bare description."""
-    while error.cause is not None and error.cls_name.startswith("DagsterExecution"):
-        error = error.cause
-    message = error.message.strip()
-    qualified, sep, rest = message.partition(": ")
-    if sep and qualified.rsplit(".", 1)[-1] == error.cls_name:
-        message = rest if error.cls_name == "Failure" else f"{error.cls_name}: {rest}"
-    return message.splitlines()[0] if message else error.cls_name
-
-
-def _problems(value: Any) -> list[str]:
-    """The items of a check's ``problems`` metadata: a JSON list, or Markdown '- ' lines."""
-    if isinstance(value, list):
-        return [str(v) for v in value]
-    lines = [line.strip() for line in str(value).splitlines() if line.strip()]
-    return [line[2:] if line.startswith("- ") else line for line in lines]
-
-
-def _first_reason(evaluation) -> str:  # type: ignore[no-untyped-def]
-    """Why a check did not pass, in one short line: its first problem, else the first failed
-    rule of rows_valid (reason and row count, never the example values), else its note or
-    description. Empty where the check says nothing."""
-    metadata = evaluation.metadata
-    if "problems" in metadata:
-        found = _problems(metadata["problems"].value)
-        if found:
-            return _one_line(found[0])
-    if "failed_rules" in metadata:  # | rule | column | rows | reason | example lines |
-        rows = str(metadata["failed_rules"].value).splitlines()[2:]
-        cells = [c.strip() for c in rows[0].strip().strip("|").split("|")] if rows else []
-        if len(cells) >= 4:
-            more = len(rows) - 1
-            extra = f"; {more} more rule{'s' if more > 1 else ''}" if more else ""
-            return _one_line(f"{cells[3]} ({cells[2]} rows{extra})")
-    for key in ("note", "missing", "duplicated"):
-        value = metadata[key].value if key in metadata else None
-        if value:
-            return _one_line(value if key == "note" else f"{key}: {value}")
-    return _one_line(evaluation.description or "")
-
-
-def _summary(result, job_name: str, partition: str, quiet: bool = False) -> int:  # type: ignore[no-untyped-def]
-    from dagster import AssetCheckSeverity
-
-    materialised = result.get_asset_materialization_events()
-    print(f"Run {result.run_id} ({job_name}, {partition}):")
-    # a range run materialises each asset once per year: one line per asset
-    by_key: dict[str, Any] = {}
-    for event in materialised:
-        mat = event.step_materialization_data.materialization
-        by_key.setdefault(mat.asset_key.to_user_string(), mat)
-    for key, mat in [] if quiet else by_key.items():
-        rows = mat.metadata.get("dagster/row_count")
-        extra = f" {rows.value:,} rows" if rows is not None else ""
-        quarantined = mat.metadata.get("rows_quarantined")
-        if quarantined is not None and quarantined.value:
-            extra += f", {quarantined.value:,} quarantined"
-        path = mat.metadata.get("path")
-        if path is not None:
-            pages = mat.metadata.get("pages")
-            extra += f" -> {path.value}" + (f" ({pages.value} pages)" if pages else "")
-        print(f"  materialised {key}{extra}")
-    blocking_failed = []
-    for evaluation in result.get_asset_check_evaluations():
-        if evaluation.passed:
-            continue
-        name = f"{evaluation.asset_key.to_user_string()}:{evaluation.check_name}"
-        level = "ERROR" if evaluation.severity == AssetCheckSeverity.ERROR else "WARN"
-        reason = _first_reason(evaluation)
-        print(f"  check {level} {name}" + (f": {reason}" if reason else ""))
-        problems = evaluation.metadata.get("problems")
-        found = _problems(problems.value) if problems is not None else []
-        if len(found) > 1 or (found and _one_line(found[0]) != found[0]):
-            for line in found:  # all of them where the check line could not say them
-                print(f"      - {line}")
-        if level == "ERROR":
-            blocking_failed.append(name)
-    for event in result.all_events:  # each failed step with its reason under it
-        if event.is_step_failure:
-            print(f"  FAILED step {event.step_key}")
-            if event.step_failure_data and event.step_failure_data.error:
-                print(f"      {_error_line(event.step_failure_data.error)}")
-    ok = result.success and not blocking_failed
-    print("OK" if ok else "FAILED", f"- {len(by_key)} assets materialised")
-    return 0 if ok else 1
 
 
 def _contract(contract_id: str, years: list[int], any_partition: bool = False):  # type: ignore[no-untyped-def]
@@ -234,22 +137,33 @@ def _listed(years: list[int]) -> str:
 
 
 def _prepare(args: argparse.Namespace) -> None:
-    """The inbox given on the command line, and the Dagster home, for a command that runs."""
+    """The Dagster home, for a command that runs."""
     from commands.instance import ensure_dagster_home
 
-    if getattr(args, "inbox", None):
-        os.environ[settings.ENV_INBOX] = str(Path(args.inbox).resolve())
     ensure_dagster_home()
 
 
-def _inbox_refused(contract, years: list[int]) -> bool:  # type: ignore[no-untyped-def]
+def _inbox(args: argparse.Namespace) -> Path:
+    """The inbox folder: --inbox, else the environment's (``settings.inbox_dir``)."""
+    return settings.inbox_dir(getattr(args, "inbox", None) or "")
+
+
+def _definitions(args: argparse.Namespace):  # type: ignore[no-untyped-def]
+    """The code location's definitions, its runs reading the inbox of the command line
+    (passed as the ``inbox`` resource, not through the environment)."""
+    from pipelines.definitions import build_definitions
+    from resources import Inbox
+
+    return build_definitions(inbox=Inbox(path=str(_inbox(args))))
+
+
+def _inbox_refused(root: Path, contract, years: list[int]) -> bool:  # type: ignore[no-untyped-def]
     """Say why the inbox cannot be read for ``contract`` and ``years`` (True), before
     anything runs; list the files in it that are no delivery."""
     from resultatrapport.formats import FORMATS
     from resultatrapport.inventory import inbox_refusal, unrecognised_files
     from resultatrapport.kpis.compute import partitions_read
 
-    root = settings.inbox_dir()
     expected = [
         FORMATS[source].relpath(y, org)
         for year in years
@@ -270,154 +184,16 @@ def _inbox_refused(contract, years: list[int]) -> bool:  # type: ignore[no-untyp
     return False
 
 
-def _end_dead_runs(instance) -> None:  # type: ignore[no-untyped-def]
-    for run_id in end_dead_runs(instance):
-        print(f"Run {run_id} was left unfinished by a killed process: marked failed.")
-
-
-# the console shows warnings and errors; the full event log is in the instance (UI)
-QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
-
-
-def _brief_console():  # type: ignore[no-untyped-def]
-    """Dagster's console logger as the CLI shows it without --debug: the warnings of the
-    assets, one line each. Errors (a failed step, its stack trace, the steps not executed
-    after it) are left to the run summary, which says each failure in one line."""
-    import logging
-
-    from dagster import Field, logger
-
-    class OneLine(logging.Handler):
-        def emit(self, record: logging.LogRecord) -> None:
-            meta = getattr(record, "dagster_meta", None) or {}
-            if record.levelno >= logging.ERROR or meta.get("dagster_event") is not None:
-                return
-            line = _one_line(meta.get("orig_message") or record.getMessage(), width=400)
-            if line:
-                print(f"{record.levelname.lower()}: {line}", file=sys.stderr, flush=True)
-
-    @logger(
-        {"log_level": Field(str, is_required=False, default_value="WARNING")},
-        description="warnings in one line each, for the command line",
-    )
-    def console(init_context):  # type: ignore[no-untyped-def]
-        log = logging.Logger("resultatrapport", level=init_context.logger_config["log_level"])
-        log.addHandler(OneLine())
-        return log
-
-    return console
-
-
-def _execute(job, instance, partition_key: str | None, run_config: dict[str, Any], tags):  # type: ignore[no-untyped-def]
-    """Run ``job`` in this process, its console log brief unless --debug (then Dagster's own
-    console log at INFO, stack traces included)."""
-    if _debug:
-        run_config = {**run_config, "loggers": {"console": {"config": {"log_level": "INFO"}}}}
-    else:
-        job = job.with_logger_defs({"console": _brief_console()})
-    return job.execute_in_process(
-        instance=instance,
-        partition_key=partition_key,
-        raise_on_error=False,
-        run_config=run_config,
-        tags=tags,
-    )
-
-
-def _ingest(instance, defs, contract, years: list[int], first: int) -> list[int]:  # type: ignore[no-untyped-def]
-    """Run the contract's ingestion job once per year; years before ``first`` (the earlier
-    years the KPIs read) only where the instance has no materialisation yet. Returns the
-    years from ``first`` on whose ingestion failed."""
-    from pipelines.jobs import ingestion_job_name
-    from resultatrapport.progress import track
-
-    ingest = defs.resolve_job_def(ingestion_job_name(contract.id))
-    keys = [k for k in ingest.asset_layer.executable_asset_keys if k.path[0] == "ingest"]
-    todo = [
-        year
-        for year in years
-        if year >= first
-        or not all(str(year) in instance.get_materialized_partitions(k) for k in keys)
-    ]
-    failed = []
-    # each year announced before its run, whose summary follows
-    for year in track(todo, "ingesting", unit="year", note=str, announce=True):
-        if year < first:
-            print(f"Ingesting {year}, which the KPIs of {first} read ...", flush=True)
-        ingested = _execute(ingest, instance, str(year), QUIET, process_tags())
-        if _summary(ingested, ingest.name, str(year), quiet=year < first) and year >= first:
-            failed.append(year)
-    return failed
-
-
-def _build(contract, years: list[int], definitions=None) -> int:  # type: ignore[no-untyped-def]
-    """Ingest what ``years`` read, then run the contract's KPIs-to-draft job once for the
-    whole range (its assets backfill in a single run). The CLI only launches Dagster jobs."""
-
-    from assets.kpis import first_year_needed
-    from pipelines.automation import RANGE_END_TAG, RANGE_START_TAG
-    from pipelines.jobs import job_name
-
-    if definitions is None:
-        from pipelines.definitions import defs as definitions
-    defs = definitions
-    first, last = min(years), max(years)
-    name = job_name(contract.id)
-    job = defs.resolve_job_def(name)
-    started = time.perf_counter()
-    with open_instance() as instance:
-        _end_dead_runs(instance)
-        # the years asked for are (re)ingested; earlier years the KPIs read (the effect KPI
-        # follows firms five years back) only where the instance has no materialisation yet
-        failed = _ingest(
-            instance,
-            defs,
-            contract,
-            list(range(first_year_needed(contract, first), last + 1)),
-            first,
-        )
-        if failed:
-            print(
-                f"Ingestion failed for {', '.join(map(str, failed))}: the KPIs are not computed "
-                "on untrusted data."
-            )
-            return 1
-        ingest_seconds = time.perf_counter() - started
-        partition = str(first) if first == last else f"{first}-{last}"
-        tags = {} if first == last else {RANGE_START_TAG: str(first), RANGE_END_TAG: str(last)}
-        print(f"KPIs, budget and draft for {partition} in one run ...", file=sys.stderr, flush=True)
-        result = _execute(
-            job,
-            instance,
-            str(first) if first == last else None,
-            QUIET,
-            {**tags, **process_tags()},
-        )
-        code = _summary(result, name, partition)
-        drafts: dict[str, str] = {}
-        for event in result.get_asset_materialization_events():
-            mat = event.step_materialization_data.materialization
-            if mat.asset_key.path[0] == "report" and "path" in mat.metadata:
-                drafts[""] = str(mat.metadata["path"].value)
-            if mat.asset_key.path[0] == "report" and "paths" in mat.metadata:
-                drafts.update(mat.metadata["paths"].value)  # type: ignore[arg-type]
-        for key, path in sorted(drafts.items()):
-            print(f"Draft report{' ' + key if key else ''}: {path}")
-        total = time.perf_counter() - started
-        print(
-            f"Time: {total:.1f} s ({ingest_seconds:.1f} s ingestion, {total - ingest_seconds:.1f} s KPIs to draft)"
-        )
-        return code
-
-
 def cmd_run(args: argparse.Namespace) -> int:
     _prepare(args)
     contract = _contract(args.contract, [args.year])
     if contract is None:
         return 2
-    if _inbox_refused(contract, [args.year]):
+    if _inbox_refused(_inbox(args), contract, [args.year]):
         return 2
-    return _build(contract, [args.year])
+    from commands.runs import build_years
+
+    return build_years(contract, [args.year], _definitions(args), _debug)
 
 
 def cmd_backfill(args: argparse.Namespace) -> int:
@@ -428,9 +204,11 @@ def cmd_backfill(args: argparse.Namespace) -> int:
         return 2
     if args.years != list(range(args.years[0], args.years[-1] + 1)):
         raise CommandError("Give a range of consecutive years, e.g. 2020-2023")
-    if _inbox_refused(contract, args.years):
+    if _inbox_refused(_inbox(args), contract, args.years):
         return 2
-    return _build(contract, args.years)
+    from commands.runs import build_years
+
+    return build_years(contract, args.years, _definitions(args), _debug)
 
 
 def cmd_ingest(args: argparse.Namespace) -> int:
@@ -440,14 +218,15 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     contract = _contract(args.contract, args.years, any_partition=True)
     if contract is None:
         return 2
-    # after the contract is known to be valid: building the definitions warns of broken files
-    from pipelines.definitions import defs
-
-    if _inbox_refused(contract, args.years):
+    if _inbox_refused(_inbox(args), contract, args.years):
         return 2
+    from commands.runs import ingest_years, say_dead_runs_ended
+
+    # after the contract is known to be valid: building the definitions warns of broken files
+    defs = _definitions(args)
     with open_instance() as instance:
-        _end_dead_runs(instance)
-        failed = _ingest(instance, defs, contract, args.years, min(args.years))
+        say_dead_runs_ended(instance)
+        failed = ingest_years(instance, defs, contract, args.years, min(args.years), _debug)
     if failed:
         print(f"Ingestion failed for {', '.join(map(str, failed))}", file=sys.stderr)
     return 1 if failed else 0
@@ -471,15 +250,16 @@ def cmd_sign_off(args: argparse.Namespace) -> int:
     contract = _contract(args.contract, [args.year])
     if contract is None:
         return 2
-    # after the contract is known to be valid: building the definitions warns of broken files
-    from pipelines.definitions import defs
+    from commands.runs import QUIET, execute, say_dead_runs_ended, summary
 
+    # after the contract is known to be valid: building the definitions warns of broken files
+    defs = _definitions(args)
     name = signoff_job_name(contract.id)
     run_config = {**QUIET, "ops": {f"sign_off_{contract.scope}": {"config": {"by": signer}}}}
     with open_instance() as instance:
-        _end_dead_runs(instance)
-        result = _execute(
-            defs.resolve_job_def(name), instance, str(args.year), run_config, process_tags()
+        say_dead_runs_ended(instance)
+        result = execute(
+            defs.resolve_job_def(name), instance, str(args.year), run_config, process_tags(), _debug
         )
     signed = [
         event.step_materialization_data.materialization.metadata
@@ -490,7 +270,7 @@ def cmd_sign_off(args: argparse.Namespace) -> int:
     if result.success and passed and signed and not signed[0]["new_version"].value:
         print(signed[0]["message"].value)  # "Intet nyt at godkende: v1 er godkendt af …"
         return 0
-    return _summary(result, name, str(args.year))
+    return summary(result, name, str(args.year))
 
 
 KPI_KEYS = (
@@ -841,8 +621,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as exc:
         if _debug:
             raise
+        from commands.runs import one_line
+
         print(
-            f"{type(exc).__name__}: {_one_line(str(exc), width=300)} (--debug shows where)",
+            f"{type(exc).__name__}: {one_line(str(exc), width=300)} (--debug shows where)",
             file=sys.stderr,
         )
         return 2

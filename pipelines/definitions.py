@@ -1,10 +1,13 @@
 """The code location: every asset, check, job and resource, built in one place.
 
-Building the definitions reads one setting from the environment: whether the schedules and
-sensors start running (``$RESULTATRAPPORT_AUTOMATION``, default stopped; read by
-:func:`build_definitions`, so a test builds both). Resources resolve their paths when a run
-builds them (see :mod:`resultatrapport.settings`). The contract files are part of the code:
-they decide which assets exist.
+Importing this module reads nothing: :func:`defs` is a lazy code location
+(``@dagster.definitions``) that Dagster's tools (``dg``, ``dagster dev``, the code server)
+call when they load it, and :func:`build_definitions` is what the command line and the tests
+call with their own settings. Building reads the contract files (they are part of the code:
+they decide which assets exist) and one setting from the environment: whether the schedules
+and sensors start running (``$RESULTATRAPPORT_AUTOMATION``, default stopped). Resources
+resolve their paths when a run builds them (see :mod:`resultatrapport.settings`), unless
+the caller passes them built (the command line's ``--inbox``).
 """
 
 from __future__ import annotations
@@ -12,7 +15,7 @@ from __future__ import annotations
 import warnings
 from pathlib import Path
 
-from dagster import BetaWarning, Definitions, PreviewWarning, in_process_executor
+from dagster import BetaWarning, Definitions, PreviewWarning, definitions, in_process_executor
 
 from assets.ingestion import build_ingestion_assets
 from assets.kpis import build_contract_assets, contract_partitions, group_name
@@ -45,7 +48,9 @@ warnings.filterwarnings("ignore", category=BetaWarning, message=".*backfill_poli
 
 
 def build_definitions(
-    contracts_dir: Path | None = None, automation_running: bool | None = None
+    contracts_dir: Path | None = None,
+    automation_running: bool | None = None,
+    inbox: Inbox | None = None,
 ) -> Definitions:
     """The code location's definitions from the valid contracts of the folder. A broken
     contract file does not take the others down: it is left out with a
@@ -55,7 +60,9 @@ def build_definitions(
     when no contract file is valid, the location fails with their errors.)
 
     The schedules and sensors start running when ``automation_running`` says so, or when it
-    is None and ``$RESULTATRAPPORT_AUTOMATION`` is ``running`` (production); else stopped."""
+    is None and ``$RESULTATRAPPORT_AUTOMATION`` is ``running`` (production); else stopped.
+    ``inbox`` is the inbox resource the runs read (the command line's ``--inbox``); by
+    default the one of the environment (:func:`resultatrapport.settings.inbox_dir`)."""
     if automation_running is None:
         automation_running = settings.automation_running()
     folder = load_contract_folder(contracts_dir)
@@ -102,7 +109,7 @@ def build_definitions(
             automation.build_cascade_sensor(contracts, contract_jobs, automation_running),
         ],
         resources={
-            "inbox": Inbox(),
+            "inbox": inbox or Inbox(),
             "warehouse": Warehouse(),
             "validation": ValidationSettings(),
             "renderer": Renderer(),
@@ -114,4 +121,8 @@ def build_definitions(
     )
 
 
-defs = build_definitions()
+@definitions
+def defs() -> Definitions:
+    """The code location as Dagster's tools load it (``tool.dg``/``tool.dagster`` in
+    pyproject.toml), built when they call it, not at import."""
+    return build_definitions()

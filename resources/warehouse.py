@@ -7,23 +7,22 @@ from pathlib import Path
 import duckdb
 from dagster import ConfigurableResource
 from dagster_duckdb import DuckDBResource
-from pydantic import Field
+from pydantic import Field, PrivateAttr
 
 from resultatrapport import settings
 from resultatrapport.warehouse_schema import ensure_schema
 
-# the warehouse's tables once this process has created the schema; a later connection only
-# checks they are all there (one catalog query instead of some forty DDL statements, which
-# cost about 10 ms per connection, and a run opens well over a hundred)
 _TABLES = "SELECT schema_name || '.' || table_name FROM duckdb_tables()"
-_schema_tables: set[str] = set()
 
 
-def _ready(con: duckdb.DuckDBPyConnection) -> None:
+def _ready(con: duckdb.DuckDBPyConnection, schema_tables: set[str]) -> None:
+    """Create the schema unless ``schema_tables`` (the tables once it was created, filled
+    here) are all there already: one catalog query instead of some forty DDL statements,
+    which cost about 10 ms per connection, and a run opens well over a hundred."""
     present = {name for (name,) in con.execute(_TABLES).fetchall()}
-    if not _schema_tables or not _schema_tables <= present:
+    if not schema_tables or not schema_tables <= present:
         ensure_schema(con)
-        _schema_tables.update(name for (name,) in con.execute(_TABLES).fetchall())
+        schema_tables.update(name for (name,) in con.execute(_TABLES).fetchall())
 
 
 class Warehouse(ConfigurableResource):
@@ -46,6 +45,10 @@ class Warehouse(ConfigurableResource):
         f"else {settings.DEFAULT_DUCKDB_MEMORY}. Above it DuckDB spills to disk.",
     )
 
+    # the tables this resource has seen the schema created with (not config: the resource's
+    # own state, none of the process's)
+    _schema_tables: set[str] = PrivateAttr(default_factory=set)
+
     @property
     def path(self) -> Path:
         return settings.warehouse_path(self.database or "")
@@ -60,7 +63,7 @@ class Warehouse(ConfigurableResource):
             # dagster-duckdb closes the connection only when the block ends without an
             # exception; a failed step must not leave the file open (and locked) behind it
             try:
-                _ready(con)
+                _ready(con, self._schema_tables)
                 yield con
             finally:
                 con.close()

@@ -6,7 +6,8 @@
 - ``ingest.quarantine``: one row per (line, broken rule) with the reason.
 - ``ingest.deliveries``: what file was read for a partition, its content hash and counts.
 - ``kpi.*`` (results, details, budget) and ``report.*`` (drafts, sign-offs): declared beside
-  the code that writes them, created here with the rest.
+  the code that writes them, created here with the rest (so this module is above them: it
+  composes the warehouse's schema, and nothing it imports imports it).
 - ``ingest.inbox_files``: the files of the inbox that are no delivery, as last seen by an
   ingestion step (the report's data-quality appendix lists them).
 - ``ingest.checks``: the latest outcome of each check on a partition's delivery (the report's
@@ -20,7 +21,10 @@ from __future__ import annotations
 import duckdb
 
 from resultatrapport.formats import FORMATS
+from resultatrapport.kpis.compute import ensure_kpi_schema
+from resultatrapport.report.publish import ensure_report_schema
 from resultatrapport.rules import SQL_TYPES, municipalities, q
+from resultatrapport.texts import ensure_texts_schema
 
 QUARANTINE_DDL = """
 CREATE TABLE IF NOT EXISTS ingest.quarantine (
@@ -86,10 +90,6 @@ def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
         statements += [raw_ddl(name), ingest_ddl(name)]
     for statement in statements:
         con.execute(statement)
-    from resultatrapport.kpis.compute import ensure_kpi_schema
-    from resultatrapport.report.publish import ensure_report_schema
-    from resultatrapport.texts import ensure_texts_schema
-
     ensure_kpi_schema(con)
     ensure_report_schema(con)
     ensure_texts_schema(con)

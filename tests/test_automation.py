@@ -25,9 +25,9 @@ KKR, VER = "kkr-midtjylland-2026", "viborg-ver-2020"
 
 @pytest.fixture(scope="module")
 def defs():
-    from pipelines.definitions import defs
+    from pipelines.definitions import build_definitions
 
-    return defs
+    return build_definitions()
 
 
 def keys(request) -> set[str]:

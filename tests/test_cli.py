@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from dagster import AssetCheckSeverity, AssetKey, MetadataValue
 
-from commands import cli
+from commands import cli, runs
 from commands.cli import build_parser, main
 from resultatrapport.progress import track
 
@@ -196,13 +196,13 @@ def test_the_reason_of_a_step_is_the_innermost_user_error():
         return SimpleNamespace(cls_name=cls_name, message=message, cause=cause)
 
     failure = error("Failure", "dagster._core.definitions.events.Failure: Afvist: x.\n")
-    assert cli._error_line(failure) == "Afvist: x."
+    assert runs._error_line(failure) == "Afvist: x."
     wrapped = error(
         "DagsterExecutionStepExecutionError",
         'dagster._core.errors.DagsterExecutionStepExecutionError: Error occurred while executing op "a":\n',
         error("SourceError", "resultatrapport.reader.SourceError: fil.csv, linje 1: x\n  y\n"),
     )
-    assert cli._error_line(wrapped) == "SourceError: fil.csv, linje 1: x"
+    assert runs._error_line(wrapped) == "SourceError: fil.csv, linje 1: x"
 
 
 # --- progress before the work it announces ------------------------------------------------------
@@ -224,7 +224,7 @@ def test_track_can_announce_each_item_before_its_work():
 
 
 class _Result:
-    """What _summary reads of an ExecuteInProcessResult."""
+    """What runs.summary reads of an ExecuteInProcessResult."""
 
     def __init__(self, run_id: str, evaluations: list[Any] = (), success: bool = True) -> None:  # type: ignore[assignment]
         self.run_id, self.success, self.all_events = run_id, success, []
@@ -254,7 +254,7 @@ def test_the_ingestion_of_each_year_is_announced_before_its_run(monkeypatch):
     monkeypatch.setattr(sys, "stderr", both)
     defs = SimpleNamespace(resolve_job_def=lambda name: _Job())
     contract = SimpleNamespace(id=VER)
-    assert cli._ingest(None, defs, contract, [2021, 2022], 2021) == []
+    assert runs.ingest_years(None, defs, contract, [2021, 2022], 2021) == []
     lines = both.getvalue().splitlines()
     assert lines == [
         "ingesting: 2021 (1/2) ...",
@@ -290,7 +290,7 @@ def evaluation(check: str, severity: Any = AssetCheckSeverity.WARN, **metadata: 
 
 
 def check_lines(capsys: pytest.CaptureFixture[str], *evaluations: Any) -> list[str]:
-    cli._summary(_Result("r", evaluations), "job", "2021")
+    runs.summary(_Result("r", evaluations), "job", "2021")
     return [line for line in capsys.readouterr().out.splitlines() if line.startswith("  ")]
 
 
@@ -340,7 +340,7 @@ def test_each_failed_step_is_followed_by_its_reason(capsys):
 
     result = _Result("r", success=False)
     result.all_events = [failed("a", "Fejl i a"), failed("b", "Fejl i b")]
-    assert cli._summary(result, "job", "2021") == 1
+    assert runs.summary(result, "job", "2021") == 1
     assert capsys.readouterr().out.splitlines()[1:] == [
         "  FAILED step a",
         "      Fejl i a",

@@ -31,9 +31,9 @@ QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
 
 @pytest.fixture(scope="module")
 def defs():
-    from pipelines.definitions import defs
+    from pipelines.definitions import build_definitions
 
-    return defs
+    return build_definitions()
 
 
 class Env:

@@ -84,7 +84,9 @@ def test_backfill_of_a_contract_builds_its_years_in_one_run_and_never_others(inb
 
 
 def test_contract_partitions_are_the_contract_years_only():
-    from pipelines.definitions import defs
+    from pipelines.definitions import build_definitions
+
+    defs = build_definitions()
 
     job = defs.resolve_job_def("contract_viborg_ver_2020")
     assert job.partitions_def.get_partition_keys() == ["2020", "2021", "2022", "2023"]

@@ -121,7 +121,9 @@ def test_duplicate_case_ids_block_the_partition_and_keep_the_previous_rows(inbox
     assert code == 0
     from dagster import AssetKey, DagsterInstance
 
-    from pipelines.definitions import defs
+    from pipelines.definitions import build_definitions
+
+    defs = build_definitions()
 
     with DagsterInstance.get() as instance:
         result = (

@@ -240,7 +240,9 @@ def required_fields(snapshot, type_snap, path=()) -> list[tuple[str, ...]]:  # t
 def test_the_sign_off_launchpad_asks_for_the_signer_and_prefills_nothing(scope):
     from dagster._core.snap.snap_to_yaml import default_values_yaml_from_type_snap
 
-    from pipelines.definitions import defs
+    from pipelines.definitions import build_definitions
+
+    defs = build_definitions()
 
     job = defs.resolve_job_def(f"signoff_{scope}").get_job_snapshot()
     schema = job.config_schema_snapshot
@@ -345,7 +347,9 @@ def test_the_command_line_refuses_a_name_that_is_no_name_before_anything_runs(
 def test_the_asset_refuses_a_name_from_the_launchpad_that_is_no_name(env, monkeypatch, tmp_path):
     from dagster import DagsterInstance
 
-    from pipelines.definitions import defs
+    from pipelines.definitions import build_definitions
+
+    defs = build_definitions()
 
     out_dir = env.copy(tmp_path / "copy", monkeypatch)
     job = defs.resolve_job_def(f"signoff_{SCOPE}")

@@ -410,7 +410,9 @@ def test_after_ingesting_texts_the_contract_year_is_rebuilt(contracts) -> None:
 def test_the_draft_reads_the_texts_and_the_ingestion_jobs_run_them() -> None:
     from dagster import AssetKey
 
-    from pipelines.definitions import defs
+    from pipelines.definitions import build_definitions
+
+    defs = build_definitions()
 
     texts_key = AssetKey(
         ["ingest", "erhvervshus_midtjylland", "report_texts", "kkr_midtjylland_2026"]

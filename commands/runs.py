@@ -1,0 +1,250 @@
+"""Running the Dagster jobs from the command line: one process, the instance of
+:mod:`commands.instance`, a brief console log, and a summary of each run in a few lines.
+
+``resultatrapport run``/``backfill``/``ingest``/``sign-off`` (:mod:`commands.cli`) and the
+benchmark's floor (:mod:`commands.bench`) run through these functions.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+import time
+from typing import Any
+
+from dagster import AssetCheckSeverity, Field, logger
+
+from assets.kpis import first_year_needed
+from commands.instance import end_dead_runs, open_instance, process_tags
+from pipelines.automation import RANGE_END_TAG, RANGE_START_TAG
+from pipelines.jobs import ingestion_job_name, job_name
+from resultatrapport.progress import track
+
+
+def one_line(text: str, width: int = 160) -> str:
+    """The first non-empty line of ``text``, shortened to ``width`` characters."""
+    line = next((t.strip() for t in str(text).splitlines() if t.strip()), "")
+    return line if len(line) <= width else line[: width - 1].rstrip() + "…"
+
+
+def _error_line(error) -> str:  # type: ignore[no-untyped-def]
+    """The user-facing line of a step's error (a SerializableErrorInfo): the innermost cause
+    of Dagster's wrapping errors, without the module path of its class; a ``Failure`` (the
+    refusals the assets raise, in Danish) as its bare description."""
+    while error.cause is not None and error.cls_name.startswith("DagsterExecution"):
+        error = error.cause
+    message = error.message.strip()
+    qualified, sep, rest = message.partition(": ")
+    if sep and qualified.rsplit(".", 1)[-1] == error.cls_name:
+        message = rest if error.cls_name == "Failure" else f"{error.cls_name}: {rest}"
+    return message.splitlines()[0] if message else error.cls_name
+
+
+def _problems(value: Any) -> list[str]:
+    """The items of a check's ``problems`` metadata: a JSON list, or Markdown '- ' lines."""
+    if isinstance(value, list):
+        return [str(v) for v in value]
+    lines = [line.strip() for line in str(value).splitlines() if line.strip()]
+    return [line[2:] if line.startswith("- ") else line for line in lines]
+
+
+def _first_reason(evaluation) -> str:  # type: ignore[no-untyped-def]
+    """Why a check did not pass, in one short line: its first problem, else the first failed
+    rule of rows_valid (reason and row count, never the example values), else its note or
+    description. Empty where the check says nothing."""
+    metadata = evaluation.metadata
+    if "problems" in metadata:
+        found = _problems(metadata["problems"].value)
+        if found:
+            return one_line(found[0])
+    if "failed_rules" in metadata:  # | rule | column | rows | reason | example lines |
+        rows = str(metadata["failed_rules"].value).splitlines()[2:]
+        cells = [c.strip() for c in rows[0].strip().strip("|").split("|")] if rows else []
+        if len(cells) >= 4:
+            more = len(rows) - 1
+            extra = f"; {more} more rule{'s' if more > 1 else ''}" if more else ""
+            return one_line(f"{cells[3]} ({cells[2]} rows{extra})")
+    for key in ("note", "missing", "duplicated"):
+        value = metadata[key].value if key in metadata else None
+        if value:
+            return one_line(value if key == "note" else f"{key}: {value}")
+    return one_line(evaluation.description or "")
+
+
+def summary(result, job_name: str, partition: str, quiet: bool = False) -> int:  # type: ignore[no-untyped-def]
+    materialised = result.get_asset_materialization_events()
+    print(f"Run {result.run_id} ({job_name}, {partition}):")
+    # a range run materialises each asset once per year: one line per asset
+    by_key: dict[str, Any] = {}
+    for event in materialised:
+        mat = event.step_materialization_data.materialization
+        by_key.setdefault(mat.asset_key.to_user_string(), mat)
+    for key, mat in [] if quiet else by_key.items():
+        rows = mat.metadata.get("dagster/row_count")
+        extra = f" {rows.value:,} rows" if rows is not None else ""
+        quarantined = mat.metadata.get("rows_quarantined")
+        if quarantined is not None and quarantined.value:
+            extra += f", {quarantined.value:,} quarantined"
+        path = mat.metadata.get("path")
+        if path is not None:
+            pages = mat.metadata.get("pages")
+            extra += f" -> {path.value}" + (f" ({pages.value} pages)" if pages else "")
+        print(f"  materialised {key}{extra}")
+    blocking_failed = []
+    for evaluation in result.get_asset_check_evaluations():
+        if evaluation.passed:
+            continue
+        name = f"{evaluation.asset_key.to_user_string()}:{evaluation.check_name}"
+        level = "ERROR" if evaluation.severity == AssetCheckSeverity.ERROR else "WARN"
+        reason = _first_reason(evaluation)
+        print(f"  check {level} {name}" + (f": {reason}" if reason else ""))
+        problems = evaluation.metadata.get("problems")
+        found = _problems(problems.value) if problems is not None else []
+        if len(found) > 1 or (found and one_line(found[0]) != found[0]):
+            for line in found:  # all of them where the check line could not say them
+                print(f"      - {line}")
+        if level == "ERROR":
+            blocking_failed.append(name)
+    for event in result.all_events:  # each failed step with its reason under it
+        if event.is_step_failure:
+            print(f"  FAILED step {event.step_key}")
+            if event.step_failure_data and event.step_failure_data.error:
+                print(f"      {_error_line(event.step_failure_data.error)}")
+    ok = result.success and not blocking_failed
+    print("OK" if ok else "FAILED", f"- {len(by_key)} assets materialised")
+    return 0 if ok else 1
+
+
+def say_dead_runs_ended(instance) -> None:  # type: ignore[no-untyped-def]
+    for run_id in end_dead_runs(instance):
+        print(f"Run {run_id} was left unfinished by a killed process: marked failed.")
+
+
+# the console shows warnings and errors; the full event log is in the instance (UI)
+QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
+
+
+def _brief_console():  # type: ignore[no-untyped-def]
+    """Dagster's console logger as the CLI shows it without --debug: the warnings of the
+    assets, one line each. Errors (a failed step, its stack trace, the steps not executed
+    after it) are left to the run summary, which says each failure in one line."""
+
+    class OneLine(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            meta = getattr(record, "dagster_meta", None) or {}
+            if record.levelno >= logging.ERROR or meta.get("dagster_event") is not None:
+                return
+            line = one_line(meta.get("orig_message") or record.getMessage(), width=400)
+            if line:
+                print(f"{record.levelname.lower()}: {line}", file=sys.stderr, flush=True)
+
+    @logger(
+        {"log_level": Field(str, is_required=False, default_value="WARNING")},
+        description="warnings in one line each, for the command line",
+    )
+    def console(init_context):  # type: ignore[no-untyped-def]
+        log = logging.Logger("resultatrapport", level=init_context.logger_config["log_level"])
+        log.addHandler(OneLine())
+        return log
+
+    return console
+
+
+def execute(
+    job, instance, partition_key: str | None, run_config: dict[str, Any], tags, debug: bool = False
+):  # type: ignore[no-untyped-def]
+    """Run ``job`` in this process, its console log brief unless ``debug`` (--debug: then
+    Dagster's own console log at INFO, stack traces included)."""
+    if debug:
+        run_config = {**run_config, "loggers": {"console": {"config": {"log_level": "INFO"}}}}
+    else:
+        job = job.with_logger_defs({"console": _brief_console()})
+    return job.execute_in_process(
+        instance=instance,
+        partition_key=partition_key,
+        raise_on_error=False,
+        run_config=run_config,
+        tags=tags,
+    )
+
+
+def ingest_years(
+    instance, defs, contract, years: list[int], first: int, debug: bool = False
+) -> list[int]:  # type: ignore[no-untyped-def]
+    """Run the contract's ingestion job once per year; years before ``first`` (the earlier
+    years the KPIs read) only where the instance has no materialisation yet. Returns the
+    years from ``first`` on whose ingestion failed."""
+    ingest = defs.resolve_job_def(ingestion_job_name(contract.id))
+    keys = [k for k in ingest.asset_layer.executable_asset_keys if k.path[0] == "ingest"]
+    todo = [
+        year
+        for year in years
+        if year >= first
+        or not all(str(year) in instance.get_materialized_partitions(k) for k in keys)
+    ]
+    failed = []
+    # each year announced before its run, whose summary follows
+    for year in track(todo, "ingesting", unit="year", note=str, announce=True):
+        if year < first:
+            print(f"Ingesting {year}, which the KPIs of {first} read ...", flush=True)
+        ingested = execute(ingest, instance, str(year), QUIET, process_tags(), debug)
+        if summary(ingested, ingest.name, str(year), quiet=year < first) and year >= first:
+            failed.append(year)
+    return failed
+
+
+def build_years(contract, years: list[int], definitions, debug: bool = False) -> int:  # type: ignore[no-untyped-def]
+    """Ingest what ``years`` read, then run the contract's KPIs-to-draft job of
+    ``definitions`` once for the whole range (its assets backfill in a single run): what
+    ``resultatrapport run`` and ``backfill`` do, and the benchmark's floor with its own
+    definitions. Only Dagster jobs are launched."""
+    defs = definitions
+    first, last = min(years), max(years)
+    name = job_name(contract.id)
+    job = defs.resolve_job_def(name)
+    started = time.perf_counter()
+    with open_instance() as instance:
+        say_dead_runs_ended(instance)
+        # the years asked for are (re)ingested; earlier years the KPIs read (the effect KPI
+        # follows firms five years back) only where the instance has no materialisation yet
+        failed = ingest_years(
+            instance,
+            defs,
+            contract,
+            list(range(first_year_needed(contract, first), last + 1)),
+            first,
+            debug,
+        )
+        if failed:
+            print(
+                f"Ingestion failed for {', '.join(map(str, failed))}: the KPIs are not computed "
+                "on untrusted data."
+            )
+            return 1
+        ingest_seconds = time.perf_counter() - started
+        partition = str(first) if first == last else f"{first}-{last}"
+        tags = {} if first == last else {RANGE_START_TAG: str(first), RANGE_END_TAG: str(last)}
+        print(f"KPIs, budget and draft for {partition} in one run ...", file=sys.stderr, flush=True)
+        result = execute(
+            job,
+            instance,
+            str(first) if first == last else None,
+            QUIET,
+            {**tags, **process_tags()},
+            debug,
+        )
+        code = summary(result, name, partition)
+        drafts: dict[str, str] = {}
+        for event in result.get_asset_materialization_events():
+            mat = event.step_materialization_data.materialization
+            if mat.asset_key.path[0] == "report" and "path" in mat.metadata:
+                drafts[""] = str(mat.metadata["path"].value)
+            if mat.asset_key.path[0] == "report" and "paths" in mat.metadata:
+                drafts.update(mat.metadata["paths"].value)  # type: ignore[arg-type]
+        for key, path in sorted(drafts.items()):
+            print(f"Draft report{' ' + key if key else ''}: {path}")
+        total = time.perf_counter() - started
+        print(
+            f"Time: {total:.1f} s ({ingest_seconds:.1f} s ingestion, {total - ingest_seconds:.1f} s KPIs to draft)"
+        )
+        return code
