@@ -309,8 +309,6 @@ def cmd_kpis(args: argparse.Namespace) -> int:
     """Print the results table of a contract and year (read from the warehouse)."""
     import duckdb
 
-    from resultatrapport.report.danish import number
-
     said = _defaults(args)
     if _contract(args.contract, [args.year]) is None:  # unknown contract or year: said
         return 2
@@ -344,6 +342,18 @@ def cmd_kpis(args: argparse.Namespace) -> int:
 
         print(json.dumps(records, ensure_ascii=False, indent=2))
         return 0
+    _print_table(_kpi_table(records))
+    remarks = [(r["id"], r["remark"]) for r in records if r["remark"]]
+    if remarks:
+        print()
+        for kpi_id, remark in remarks:
+            print(f"{kpi_id}: {remark}")
+    return 0
+
+
+def _kpi_table(records: list[dict[str, Any]]) -> list[list[str]]:
+    """The rows of `kpis`' table, a header first."""
+    from resultatrapport.report.danish import number
 
     def fmt(value: float | None, unit: str) -> str:
         if value is None:
@@ -370,17 +380,16 @@ def cmd_kpis(args: argparse.Namespace) -> int:
                 interval,
             ]
         )
+    return table
+
+
+def _print_table(table: list[list[str]]) -> None:
+    """Columns padded to their widest cell, a rule under the header."""
     widths = [max(len(row[i]) for row in table) for i in range(len(table[0]))]
     for i, row in enumerate(table):
         print("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip())
         if i == 0:
             print("  ".join("-" * w for w in widths))
-    remarks = [(r["id"], r["remark"]) for r in records if r["remark"]]
-    if remarks:
-        print()
-        for kpi_id, remark in remarks:
-            print(f"{kpi_id}: {remark}")
-    return 0
 
 
 def cmd_validate_methods(args: argparse.Namespace) -> int:
