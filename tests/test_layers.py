@@ -105,18 +105,29 @@ def test_no_first_party_import_hides_in_a_function():
 
 
 def test_no_import_cycles():
+    # a package importing its own submodules (its __init__) is no cycle
+    cycles = [sorted(c) for c in _strongly_connected(_import_graph()) if len(c) > 1]
+    assert not cycles, "import cycles: " + "; ".join(" ↔ ".join(c) for c in cycles)
+
+
+def _import_graph() -> dict[str, set[str]]:
+    """Each first-party module and the first-party modules it imports at module level."""
     graph: dict[str, set[str]] = {m: set() for m in ALL}
     for module, path in ALL.items():
         for target, _, inside in imports(module, path):
             dep = first_party(target)
             if dep and dep != module and not inside:
                 graph[module].add(dep)
-    # Tarjan's strongly connected components
+    return graph
+
+
+def _strongly_connected(graph: dict[str, set[str]]) -> list[list[str]]:
+    """The strongly connected components of ``graph`` (Tarjan's algorithm)."""
     index: dict[str, int] = {}
     low: dict[str, int] = {}
     stack: list[str] = []
     on_stack: set[str] = set()
-    cycles: list[list[str]] = []
+    components: list[list[str]] = []
 
     def visit(v: str) -> None:
         index[v] = low[v] = len(index)
@@ -136,14 +147,12 @@ def test_no_import_cycles():
                 component.append(w)
                 if w == v:
                     break
-            # a package importing its own submodules (its __init__) is no cycle
-            if len(component) > 1:
-                cycles.append(sorted(component))
+            components.append(component)
 
     for v in graph:
         if v not in index:
             visit(v)
-    assert not cycles, "import cycles: " + "; ".join(" ↔ ".join(c) for c in cycles)
+    return components
 
 
 @pytest.mark.parametrize("name", ["pipelines", "assets", "resources", "commands"])
