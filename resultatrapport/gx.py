@@ -11,11 +11,12 @@ from __future__ import annotations
 import datetime as dt
 import gc
 import logging
-import os
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
+from unittest import mock
 
 import pandas as pd
 
@@ -92,30 +93,51 @@ def _rules(fmt: SourceFormat) -> Iterable[tuple[str, Column | None, Rule]]:
             yield f"{column.name}.{rule.kind}.{i}", column, rule
 
 
+@contextmanager
+def _no_batch_fingerprint() -> Iterator[None]:
+    """GX fingerprints every in-memory batch (an md5 over pandas' hash of every cell, twice
+    per validation) unless the frame is over ``HASH_THRESHOLD`` bytes (1e9; object columns
+    count as pointers, so a delivery never is). The fingerprint is a batch marker nothing
+    here reads, and it was 1.3 s of the 2.3 s GX spent on one year's deliveries at scale 10
+    (4 s for 300,000 rows of 12 text columns). GX 1.x has no setting for it (checked in
+    1.24: no config, no parameter; the module constant is read on each batch), so the
+    constant is set for the duration of this validation only and restored after, instead
+    of being changed for the whole process."""
+    from great_expectations.execution_engine import pandas_execution_engine
+
+    with mock.patch.object(pandas_execution_engine, "HASH_THRESHOLD", 0):
+        yield
+
+
 def validate(fmt: SourceFormat, frame: pd.DataFrame, year: int) -> list[RuleOutcome]:
     """Validate the raw rows of one partition against the format's rules."""
-    os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
     logging.getLogger("great_expectations").setLevel(logging.WARNING)
     import great_expectations as gx
     import great_expectations.expectations as gxe
-    from great_expectations.data_context.types.base import ProgressBarsConfig
-    from great_expectations.execution_engine import pandas_execution_engine
-
-    # GX fingerprints every in-memory batch (an md5 over pandas' hash of every cell, twice
-    # per validation) unless the frame is over this many bytes; the fingerprint is only a
-    # batch marker nothing here reads, and it was 1.3 s of the 2.3 s GX spent on one year's
-    # deliveries at scale 10
-    pandas_execution_engine.HASH_THRESHOLD = 0
-
-    context = gx.get_context(mode="ephemeral")
-    context.variables.progress_bars = ProgressBarsConfig(globally=False, metric_calculations=False)
-    source = f"{fmt.name}_{year}"
-    batch = (
-        context.data_sources.add_pandas(source)
-        .add_dataframe_asset(fmt.name)
-        .add_batch_definition_whole_dataframe("partition")
-        .get_batch(batch_parameters={"dataframe": frame})
+    from great_expectations.data_context.types.base import (
+        DataContextConfig,
+        InMemoryStoreBackendDefaults,
+        ProgressBarsConfig,
     )
+
+    # analytics and progress bars off in the context's own configuration (not through the
+    # process's environment)
+    context = gx.get_context(
+        mode="ephemeral",
+        project_config=DataContextConfig(
+            analytics_enabled=False,
+            progress_bars=ProgressBarsConfig(globally=False, metric_calculations=False),
+            store_backend_defaults=InMemoryStoreBackendDefaults(),
+        ),
+    )
+    source = f"{fmt.name}_{year}"
+    with _no_batch_fingerprint():
+        batch = (
+            context.data_sources.add_pandas(source)
+            .add_dataframe_asset(fmt.name)
+            .add_batch_definition_whole_dataframe("partition")
+            .get_batch(batch_parameters={"dataframe": frame})
+        )
     suite = gx.ExpectationSuite(name=f"{fmt.name}_rules")
     ids: list[tuple[str, Column | None, Rule]] = []
     for rule_id, column, rule in _rules(fmt):
@@ -124,14 +146,15 @@ def validate(fmt: SourceFormat, frame: pd.DataFrame, year: int) -> list[RuleOutc
         else:
             suite.add_expectation(_expectation(gxe, column, rule, year))
         ids.append((rule_id, column, rule))
-    result = batch.validate(
-        suite,
-        result_format={
-            "result_format": "COMPLETE",
-            "unexpected_index_column_names": ["line"],
-            "partial_unexpected_count": EXAMPLES,
-        },
-    )
+    with _no_batch_fingerprint():
+        result = batch.validate(
+            suite,
+            result_format={
+                "result_format": "COMPLETE",
+                "unexpected_index_column_names": ["line"],
+                "partial_unexpected_count": EXAMPLES,
+            },
+        )
     outcomes = []
     # GX keeps the suite's order in its results
     for (rule_id, column, rule), res in zip(ids, result.results, strict=True):
