@@ -238,7 +238,7 @@ def kpi_over_years(
     )
     vals = [_clean(v) for v in values]
     hidden = withheld if withheld is not None else [False] * n
-    columns = (
+    columns: tuple[_Column, ...] = (
         vals,
         [_clean(t) for t in targets],
         [_clean(p) for p in path],

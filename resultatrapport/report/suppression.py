@@ -64,7 +64,7 @@ from __future__ import annotations
 
 from collections.abc import Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TypeVar, cast
+from typing import Any, TypeVar, cast
 
 import numpy as np
 
@@ -164,7 +164,7 @@ class _Protection:
 
     def __init__(
         self,
-        values: Mapping[Cell, float | None],
+        values: Mapping[Any, float | None],  # Mapping[K, ...]: its keys are cells
         relations: Sequence[Relation],
         keep: set[Cell],
         group: dict[Cell, set[Cell]],
