@@ -72,24 +72,44 @@ def _first_reason(evaluation) -> str:  # type: ignore[no-untyped-def]
 
 
 def summary(result, job_name: str, partition: str, quiet: bool = False) -> int:  # type: ignore[no-untyped-def]
-    materialised = result.get_asset_materialization_events()
+    """Print what a run did (quiet: no line per asset) and return its exit code: 0 when it
+    succeeded and no blocking (ERROR) check failed."""
     print(f"Run {result.run_id} ({job_name}, {partition}):")
     # a range run materialises each asset once per year: one line per asset
     by_key: dict[str, Any] = {}
-    for event in materialised:
+    for event in result.get_asset_materialization_events():
         mat = event.step_materialization_data.materialization
         by_key.setdefault(mat.asset_key.to_user_string(), mat)
     for key, mat in [] if quiet else by_key.items():
-        rows = mat.metadata.get("dagster/row_count")
-        extra = f" {rows.value:,} rows" if rows is not None else ""
-        quarantined = mat.metadata.get("rows_quarantined")
-        if quarantined is not None and quarantined.value:
-            extra += f", {quarantined.value:,} quarantined"
-        path = mat.metadata.get("path")
-        if path is not None:
-            pages = mat.metadata.get("pages")
-            extra += f" -> {path.value}" + (f" ({pages.value} pages)" if pages else "")
-        print(f"  materialised {key}{extra}")
+        print(f"  materialised {key}{_materialised_extra(mat)}")
+    blocking_failed = _say_failed_checks(result)
+    for event in result.all_events:  # each failed step with its reason under it
+        if event.is_step_failure:
+            print(f"  FAILED step {event.step_key}")
+            if event.step_failure_data and event.step_failure_data.error:
+                print(f"      {_error_line(event.step_failure_data.error)}")
+    ok = result.success and not blocking_failed
+    print("OK" if ok else "FAILED", f"- {len(by_key)} assets materialised")
+    return 0 if ok else 1
+
+
+def _materialised_extra(mat) -> str:  # type: ignore[no-untyped-def]
+    """What a materialisation's line says after the asset: rows, quarantined rows, path."""
+    rows = mat.metadata.get("dagster/row_count")
+    extra = f" {rows.value:,} rows" if rows is not None else ""
+    quarantined = mat.metadata.get("rows_quarantined")
+    if quarantined is not None and quarantined.value:
+        extra += f", {quarantined.value:,} quarantined"
+    path = mat.metadata.get("path")
+    if path is not None:
+        pages = mat.metadata.get("pages")
+        extra += f" -> {path.value}" + (f" ({pages.value} pages)" if pages else "")
+    return extra
+
+
+def _say_failed_checks(result) -> list[str]:  # type: ignore[no-untyped-def]
+    """Print each failed check with its reason (and every problem where one line cannot
+    say them); return the blocking (ERROR) ones."""
     blocking_failed = []
     for evaluation in result.get_asset_check_evaluations():
         if evaluation.passed:
@@ -105,14 +125,7 @@ def summary(result, job_name: str, partition: str, quiet: bool = False) -> int: 
                 print(f"      - {line}")
         if level == "ERROR":
             blocking_failed.append(name)
-    for event in result.all_events:  # each failed step with its reason under it
-        if event.is_step_failure:
-            print(f"  FAILED step {event.step_key}")
-            if event.step_failure_data and event.step_failure_data.error:
-                print(f"      {_error_line(event.step_failure_data.error)}")
-    ok = result.success and not blocking_failed
-    print("OK" if ok else "FAILED", f"- {len(by_key)} assets materialised")
-    return 0 if ok else 1
+    return blocking_failed
 
 
 def say_dead_runs_ended(instance) -> None:  # type: ignore[no-untyped-def]
