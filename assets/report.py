@@ -20,10 +20,8 @@
 """
 
 import datetime as dt
-import subprocess
 import time
 from collections.abc import Iterator, Sequence
-from functools import cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -68,7 +66,7 @@ from resultatrapport.kpis.compute import partitions_read
 from resultatrapport.report import content, publish, signoff, view
 from resultatrapport.report.files import write_atomically
 from resultatrapport.report.render import render_pdf
-from resultatrapport.settings import PROJECT_ROOT
+from resultatrapport.version import code_version
 
 TZ = ZoneInfo("Europe/Copenhagen")
 REPORT_OWNERS = "team:report-owners"
@@ -84,26 +82,6 @@ def report_key(contract: Contract, name: str) -> AssetKey:
 
 def submission_key(contract: Contract, name: str) -> AssetKey:
     return AssetKey(["submission", contract.scope, name])
-
-
-@cache
-def code_version() -> str:
-    """The commit the code runs from (``-dirty`` with uncommitted changes), else the
-    package version."""
-    try:
-        out = subprocess.run(
-            ["git", "describe", "--always", "--dirty", "--abbrev=12"],
-            cwd=PROJECT_ROOT,
-            capture_output=True,
-            text=True,
-            timeout=10,
-            check=True,
-        )
-        return out.stdout.strip()
-    except (OSError, subprocess.SubprocessError):
-        from importlib.metadata import version
-
-        return f"resultatrapport {version('resultatrapport')}"
 
 
 def _render(

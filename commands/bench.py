@@ -48,11 +48,11 @@ def measure_process(args: list[str], env: dict[str, str]) -> Measured:
 
 
 def fresh_env(root: Path, inbox: Path) -> dict[str, str]:
-    from resultatrapport.settings import PROJECT_ROOT
+    from resultatrapport.settings import dagster_yaml
 
     home = root / "dagster_home"
     home.mkdir(parents=True, exist_ok=True)
-    (home / "dagster.yaml").write_bytes((PROJECT_ROOT / "dagster.yaml").read_bytes())
+    (home / "dagster.yaml").write_bytes(dagster_yaml().read_bytes())
     return {
         **os.environ,
         "RESULTATRAPPORT_INBOX": str(inbox),

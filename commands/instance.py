@@ -15,30 +15,32 @@ from resultatrapport import settings
 
 
 def ensure_dagster_home() -> Path:
-    """Use $DAGSTER_HOME, or var/dagster_home with the repository's dagster.yaml in it."""
+    """$DAGSTER_HOME, or var/dagster_home with the project's dagster.yaml in it. The
+    instance is opened from this folder (:func:`open_instance`); nothing is written into
+    the process's environment."""
     home = settings.dagster_home()
     home.mkdir(parents=True, exist_ok=True)
     config = home / "dagster.yaml"
-    repo_config = settings.PROJECT_ROOT / "dagster.yaml"
+    repo_config = settings.dagster_yaml()
     fresh = not config.exists() or config.read_bytes() != repo_config.read_bytes()
     if "DAGSTER_HOME" not in os.environ and repo_config.exists() and fresh:
         shutil.copyfile(repo_config, config)
-    os.environ["DAGSTER_HOME"] = str(home)
     return home
 
 
 @contextmanager
 def open_instance() -> Iterator[Any]:
-    """The Dagster instance of $DAGSTER_HOME. Its SQLite storage is created the first time it
-    is opened; two processes doing that at once collide ("table … already exists"), so the
-    opening is serialised by a lock file in DAGSTER_HOME."""
+    """The Dagster instance of :func:`ensure_dagster_home`'s folder, opened from it
+    (``DagsterInstance.from_config``, not from the environment). Its SQLite storage is
+    created the first time it is opened; two processes doing that at once collide ("table …
+    already exists"), so the opening is serialised by a lock file in the folder."""
     from dagster import DagsterInstance
 
     home = ensure_dagster_home()
     with open(home / ".resultatrapport-open.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         try:
-            instance = DagsterInstance.get()
+            instance = DagsterInstance.from_config(str(home))
         finally:
             fcntl.flock(lock, fcntl.LOCK_UN)
     with instance:

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
-import os
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -37,9 +36,7 @@ from pydantic import (
 )
 from typing_extensions import TypedDict
 
-from resultatrapport.settings import PROJECT_ROOT
-
-ENV_CONTRACTS = "RESULTATRAPPORT_CONTRACTS"
+from resultatrapport.settings import PROJECT_ROOT, contracts_dir
 
 # --- vocabularies -----------------------------------------------------------------------
 
@@ -814,13 +811,6 @@ def _kpi_problems(
 
 
 # --- loading ------------------------------------------------------------------------------
-
-
-def contracts_dir() -> Path:
-    """The folder of contract files: ``$RESULTATRAPPORT_CONTRACTS``, else ``contracts/``
-    of the repository the package lives in. Resolved when asked, never at import."""
-    value = os.environ.get(ENV_CONTRACTS, "")
-    return Path(value).expanduser().resolve() if value else PROJECT_ROOT / "contracts"
 
 
 class _UniqueKeyLoader(yaml.SafeLoader):

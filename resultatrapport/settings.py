@@ -2,11 +2,17 @@
 
 Each location is an environment variable with a default under the repository's ignored
 ``var/`` folder, so a fresh clone works with no configuration at all.
+
+The project's own files (the contract files, the report templates, the Dagster instance's
+``dagster.yaml``) live at the top of the repository; a wheel carries copies of them as
+package data (``resultatrapport/_data/``, see ``pyproject.toml``), used where the checkout's
+are not there (an installed wheel, a container image).
 """
 
 from __future__ import annotations
 
 import os
+from importlib import resources
 from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
@@ -16,6 +22,8 @@ ENV_INBOX = "RESULTATRAPPORT_INBOX"
 ENV_WAREHOUSE = "RESULTATRAPPORT_WAREHOUSE"
 ENV_OUT = "RESULTATRAPPORT_OUT"
 ENV_MEMORY = "RESULTATRAPPORT_DUCKDB_MEMORY"
+ENV_CONTRACTS = "RESULTATRAPPORT_CONTRACTS"
+ENV_TEMPLATES = "RESULTATRAPPORT_TEMPLATES"
 # whether the schedules and sensors start running by themselves: "running" in production
 # (deploy/production.env), "stopped" (the default) on a laptop, where `dg dev` would otherwise
 # queue an ingestion run per year of deliveries at once; either way they can be switched on
@@ -43,6 +51,29 @@ def warehouse_path(configured: str = "") -> Path:
 
 def out_dir(configured: str = "") -> Path:
     return _path(ENV_OUT, VAR_DIR / "out", configured)
+
+
+def project_file(name: str) -> Path:
+    """``name`` at the top of the checkout, else the copy the wheel carries as package data."""
+    checkout = PROJECT_ROOT / name
+    if checkout.exists():
+        return checkout
+    return Path(str(resources.files("resultatrapport").joinpath("_data", name)))
+
+
+def contracts_dir(configured: str = "") -> Path:
+    """The folder of contract files: ``$RESULTATRAPPORT_CONTRACTS``, else ``contracts/``."""
+    return _path(ENV_CONTRACTS, project_file("contracts"), configured)
+
+
+def templates_dir(configured: str = "") -> Path:
+    """The report templates: ``$RESULTATRAPPORT_TEMPLATES``, else ``report_templates/``."""
+    return _path(ENV_TEMPLATES, project_file("report_templates"), configured)
+
+
+def dagster_yaml() -> Path:
+    """The Dagster instance configuration a fresh Dagster home gets."""
+    return project_file("dagster.yaml")
 
 
 def dagster_home() -> Path:

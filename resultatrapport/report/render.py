@@ -16,9 +16,7 @@ import jinja2
 from markupsafe import Markup
 
 from resultatrapport.report.danish import DASH, long_date, number
-from resultatrapport.settings import PROJECT_ROOT
-
-TEMPLATES = PROJECT_ROOT / "report_templates"
+from resultatrapport.settings import templates_dir
 
 
 @dataclass(frozen=True)
@@ -46,8 +44,9 @@ def _environment(templates: Path) -> jinja2.Environment:
     return env
 
 
-def render_html(template: str, context: dict[str, Any], templates: Path = TEMPLATES) -> str:
-    return _environment(templates).get_template(template).render(**context)
+def render_html(template: str, context: dict[str, Any], templates: Path | None = None) -> str:
+    """``templates``: the folder of templates; by default ``settings.templates_dir()``."""
+    return _environment(templates or templates_dir()).get_template(template).render(**context)
 
 
 def render_pdf(
@@ -57,12 +56,13 @@ def render_pdf(
     attachments: Sequence[Attachment] = (),
     archival: bool = False,
     title: str = "",
-    templates: Path = TEMPLATES,
+    templates: Path | None = None,
 ) -> tuple[bytes, int]:
     """Render a template to PDF bytes; returns (pdf, page count). ``archival`` writes PDF/A-3b
     (the variant that may carry attachments, e.g. the submission CSVs)."""
     import weasyprint
 
+    templates = templates or templates_dir()
     html = render_html(template, context, templates)
     document = weasyprint.HTML(string=html, base_url=str(templates)).render()
     document.metadata.title = title

@@ -1,0 +1,55 @@
+"""An installed wheel works without the checkout: the contracts, the report templates and
+dagster.yaml come with it as package data, the code location imports, the command line
+runs, and the code version names the revision the wheel was built from (no ``.git``)."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+CHECK = """
+import pipelines.definitions
+from resultatrapport import settings, version
+from resultatrapport.contracts import load_contracts
+
+assert "site-packages" in str(settings.contracts_dir()), settings.contracts_dir()
+print(sorted(load_contracts()))
+assert (settings.templates_dir() / "report.html.j2").is_file()
+assert settings.dagster_yaml().is_file()
+print(version.code_version())
+print(len(pipelines.definitions.build_definitions(automation_running=False).jobs))
+"""
+
+
+@pytest.mark.slow
+def test_an_installed_wheel_carries_its_files_and_names_its_revision(tmp_path):
+    uv = shutil.which("uv")
+    if uv is None:
+        pytest.skip("uv is not on the PATH")
+    run = {"check": True, "capture_output": True, "text": True, "timeout": 600}
+    subprocess.run([uv, "build", "--wheel", "-o", str(tmp_path / "dist")], cwd=ROOT, **run)
+    wheel = next((tmp_path / "dist").glob("*.whl"))
+    venv = tmp_path / "venv"
+    subprocess.run([uv, "venv", "-q", "-p", "3.11", str(venv)], **run)
+    python = venv / "bin" / "python"
+    subprocess.run([uv, "pip", "install", "-q", "--python", str(python), str(wheel)], **run)
+    outside = tmp_path / "elsewhere"  # no checkout, no .git
+    outside.mkdir()
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path)}
+    checked = subprocess.run([str(python), "-c", CHECK], cwd=outside, env=env, **run)
+    contracts, code_version, jobs = checked.stdout.strip().splitlines()[-3:]
+    assert contracts == "['kkr-midtjylland-2026', 'viborg-ver-2020']"
+    revision = subprocess.run(
+        ["git", "describe", "--always", "--dirty", "--abbrev=12"], cwd=ROOT, **run
+    ).stdout.strip()
+    assert code_version == f"resultatrapport 0.1.0 ({revision})"
+    assert int(jobs) > 0
+    helped = subprocess.run(
+        [str(venv / "bin" / "resultatrapport"), "--help"], cwd=outside, env=env, **run
+    )
+    assert "resultatrapport" in helped.stdout
