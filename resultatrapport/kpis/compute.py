@@ -18,6 +18,7 @@ from resultatrapport.kpis.effect import matched_effect
 from resultatrapport.kpis.kinds import Measure
 from resultatrapport.kpis.results_table import RESULTS_ADDED, RESULTS_DDL, KpiResult
 from resultatrapport.kpis.status import IKKE_MAALBAR, status, uncertain
+from resultatrapport.report.danish import number
 
 DETAILS_DDL = """
 CREATE TABLE IF NOT EXISTS kpi.details (
@@ -176,40 +177,44 @@ def path_value(kpi: Any, year: int) -> tuple[float, int] | None:
     return b.value + (goal - b.value) * (year - b.year) / (goal_year - b.year), goal_year
 
 
+def withheld(contract: Contract, kpi: Any, m: Measure) -> str | None:
+    """Why the KPI's value must be withheld for confidentiality (primary suppression), in
+    Danish; None when it may be shown. Survey answers and register financials are
+    confidential below the contract's threshold of units, and financials also where the two
+    largest firms dominate the figure."""
+    confidential = CONFIDENTIAL_SOURCES & set(kpi.sources)
+    if m.value is None or not confidential:
+        return None
+    if m.n < contract.settings.suppression_threshold:
+        unit = "besvarelser" if confidential - {"financials"} else "virksomheder"
+        return f"For få {unit} (n={m.n}); tallet er diskretioneret"
+    top2 = m.extra.get("to_stoerste_andel_pct")
+    dominance = contract.settings.dominance_pct
+    if "financials" in confidential and top2 is not None and top2 > dominance:
+        return (
+            f"De to største virksomheder udgør {top2:.0f} % af grundlaget (over "
+            f"{dominance:.0f} %); tallet er diskretioneret"
+        )
+    return None
+
+
+def path_remark(value: float, goal_year: int) -> str:
+    """The remark that shows the path towards a later target (Danish number format)."""
+    shown = number(value, 0, grouping=False)
+    return f"sti mod målet for {goal_year}: {shown} (en sti, ikke et mål)"
+
+
 def evaluate(contract: Contract, kpi: Any, year: int, m: Measure) -> KpiResult:
     target = kpi.targets.get(year)
-    remark = m.remark
-    value, low, high = m.value, m.low, m.high
-    suppressed = False
-    threshold = contract.settings.suppression_threshold
-    confidential = CONFIDENTIAL_SOURCES & set(kpi.sources)
-    top2 = m.extra.get("to_stoerste_andel_pct")
-    if value is not None and confidential and m.n < threshold:
-        suppressed = True
-        value = low = high = None
-        unit = "besvarelser" if confidential - {"financials"} else "virksomheder"
-        remark = f"For få {unit} (n={m.n}); tallet er diskretioneret"
-    elif (
-        value is not None
-        and "financials" in confidential
-        and top2 is not None
-        and top2 > contract.settings.dominance_pct
-    ):
-        suppressed = True
-        value = low = high = None
-        remark = (
-            f"De to største virksomheder udgør {top2:.0f} % af grundlaget (over "
-            f"{contract.settings.dominance_pct:.0f} %); tallet er diskretioneret"
-        )
+    reason = withheld(contract, kpi, m)
+    suppressed = reason is not None
+    value, low, high = (None, None, None) if suppressed else (m.value, m.low, m.high)
     goal, operator = (target.value, target.operator) if target else (None, None)
     state = IKKE_MAALBAR if suppressed else status(value, goal, operator)
     doubt = None if suppressed else uncertain(goal, operator, low, high)
     path = path_value(kpi, year)
-    if path is not None:
-        sep = "; " if remark else ""
-        remark += f"{sep}sti mod målet for {path[1]}: {path[0]:.0f} (en sti, ikke et mål)".replace(
-            ".", ","
-        )
+    remarks = [reason or m.remark, path_remark(*path) if path else ""]
+    remark = "; ".join(r for r in remarks if r)
     return KpiResult(
         contract=contract.id,
         year=year,
