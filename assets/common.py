@@ -26,6 +26,7 @@ from dagster._core.definitions.asset_checks.asset_check_evaluation import (
 )
 
 from pipelines.partitions import FIRST_YEAR, YEARS
+from resultatrapport.report.names import source_title
 
 # every step that writes the DuckDB file takes a slot of this pool; dagster.yaml limits it to
 # one at a time across runs, so two runs never meet on the file lock
@@ -180,8 +181,6 @@ def missing_outcomes(
 ) -> tuple[dict[str, Outcome | None], str]:
     """The ``inputs_ingested`` outcome of each year and the run's error message (empty when
     nothing is lacking)."""
-    from resultatrapport.report.names import source_title
-
     def named(source: str, org: str | None, year: int) -> str:
         return f"{source_title(source)} {year} ({source}{'/' + org if org else ''})"
 

@@ -30,12 +30,13 @@ from dagster import (
 from assets.common import RETRY, WAREHOUSE_POOL, preload
 from pipelines.partitions import YEARS
 from resources import Inbox, ValidationSettings, Warehouse
+from resultatrapport.checks_table import record_checks
 from resultatrapport.formats import FORMATS, REGISTER_SOURCES, SourceFormat
+from resultatrapport.gx import validate
 from resultatrapport.ingest import (
     commit_delivery,
     delivery_refusal,
     partition_summary,
-    record_checks,
     record_inbox,
     stage,
     staged_frame,
@@ -266,8 +267,6 @@ def build_source_assets(fmt: SourceFormat, org: str | None) -> list[AssetsDefini
                 yield MaterializeResult(metadata=metadata, check_results=_checks(outcomes))
                 return
             frame = staged_frame(con, fmt, year)
-            from resultatrapport.gx import validate
-
             gx_outcomes = validate(fmt, frame, year)
             rows = len(frame)
             del frame

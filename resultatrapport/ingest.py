@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
+from resultatrapport.checks_table import PARTITION, replace_checks
 from resultatrapport.formats import Column, Rule, SourceFormat
 from resultatrapport.inventory import strays_for, unrecognised_files
 from resultatrapport.reader import Delivery, stage_file
@@ -27,8 +28,6 @@ from resultatrapport.rules import (
     valid_predicate,
 )
 from resultatrapport.warehouse_tx import transaction
-
-PARTITION = "org IS NOT DISTINCT FROM $org AND year = $year"
 
 # Arrow text columns become pandas' Arrow-backed str dtype (NaN for missing, like "str")
 _STR = pd.StringDtype("pyarrow", na_value=np.nan)
@@ -109,7 +108,7 @@ def commit_delivery(
                 "other": delivery.out_of_partition,
             },
         )
-        _replace_checks(con, fmt.name, org, year, outcomes, delivery.sha256, run_id)
+        replace_checks(con, fmt.name, org, year, outcomes, delivery.sha256, run_id)
     result = partition_summary(con, fmt, year, org)
     con.execute(f"DROP TABLE {STAGE}; DROP TABLE _failures")
     return result
@@ -234,42 +233,6 @@ def partition_summary(
 def _scalar(con: duckdb.DuckDBPyConnection, sql: str, params: dict | None = None) -> int:
     rows = con.execute(sql, params or {}).fetchall()  # all: DuckDB 2 keeps a result open
     return int(rows[0][0]) if rows else 0
-
-
-def record_checks(
-    con: duckdb.DuckDBPyConnection,
-    source: str,
-    org: str | None,
-    year: int,
-    outcomes: list[tuple[str, bool, bool, str]],
-    sha256: str | None,
-    run_id: str | None = None,
-) -> None:
-    """Replace the partition's check outcomes alone: for a delivery that was not taken (a
-    failed blocking check, an unreadable file), whose rows stay as they were. ``sha256``
-    names the file the outcomes are about."""
-    with transaction(con):
-        _replace_checks(con, source, org, year, outcomes, sha256, run_id)
-
-
-def _replace_checks(
-    con: duckdb.DuckDBPyConnection,
-    source: str,
-    org: str | None,
-    year: int,
-    outcomes: list[tuple[str, bool, bool, str]],
-    sha256: str | None,
-    run_id: str | None,
-) -> None:
-    params = {"org": org, "year": year, "source": source}
-    con.execute(f"DELETE FROM ingest.checks WHERE source = $source AND {PARTITION}", params)
-    if not outcomes:
-        return
-    con.executemany(
-        "INSERT INTO ingest.checks (source, org, year, check_name, passed, blocking, summary, "
-        "checked_at, run_id, sha256) VALUES (?, ?, ?, ?, ?, ?, ?, now()::TIMESTAMP, ?, ?)",
-        [(source, org, year, n, p, b, s, run_id, sha256) for n, p, b, s in outcomes],
-    )
 
 
 def previous_delivery(

@@ -30,6 +30,7 @@ import numpy as np
 import pyarrow as pa
 
 from resultatrapport.formats import SourceFormat
+from resultatrapport.xlsx_cells import XlsxStructureError, problem_cells
 
 # a CPR number anywhere, also inside a longer token ('cprnr0101901234'): masking a ten-digit
 # number that is not one costs less than storing one that is
@@ -519,10 +520,6 @@ def _stage_xlsx(
     # cells calamine reads as empty that are not: a formula without a stored value, a cell
     # covered by a merged range; their rows are unreadable lines, like CSV lines DuckDB
     # cannot split (the values stay out, the reason names the cells)
-    import pyarrow as pa
-
-    from resultatrapport.xlsx_cells import XlsxStructureError, problem_cells
-
     try:
         problems = problem_cells(path, sheet, len(fmt.columns))
     except XlsxStructureError as exc:

@@ -38,8 +38,10 @@ from markdown_it.renderer import RendererHTML
 from markdown_it.token import Token
 from markupsafe import Markup
 
+from resultatrapport.checks_table import record_checks, replace_checks
 from resultatrapport.contracts import Contract, KpiPlace, Narrative, title_key
 from resultatrapport.reader import CONTROL_CHARS, CPR_PATTERN, excerpt, file_sha256
+from resultatrapport.warehouse_tx import transaction
 
 # where the file lies in the inbox; the sensor and the inventory know it by this pattern
 TEXTS_PATH = "{org}/tekster/{contract}_{year}.md"
@@ -482,8 +484,6 @@ def commit(
     run_id: str | None = None,
 ) -> None:
     """Replace the year's sections, the delivery record and the check outcome together."""
-    from resultatrapport.ingest import _replace_checks, transaction
-
     source, org = source_name(contract.id), contract.organisation.slug
     keys = {"c": contract.id, "y": year}
     with transaction(con):
@@ -527,7 +527,7 @@ def commit(
                 "lines": delivery.lines,
             },
         )
-        _replace_checks(
+        replace_checks(
             con, source, org, year, [(CHECK, True, True, summary)], delivery.sha256, run_id
         )
 
@@ -542,8 +542,6 @@ def refuse(
 ) -> None:
     """Record a failed blocking check against the file; the year's sections stay as they
     were (the last good file's)."""
-    from resultatrapport.ingest import record_checks
-
     outcomes = [(CHECK, False, True, reason)]
     record_checks(
         con, source_name(contract.id), contract.organisation.slug, year, outcomes, sha256, run_id

@@ -417,8 +417,8 @@ def test_a_draft_can_never_rest_on_a_delivery_whose_checks_did_not_pass_for_that
 ):
     """The provenance re-verification the draft and the sign-off share: every delivery the
     report names must have passed its blocking check as that very file (its SHA-256)."""
+    from resultatrapport.checks_table import record_checks
     from resultatrapport.contracts import load_contracts
-    from resultatrapport.ingest import record_checks
     from resultatrapport.report.content import blocking_failures
 
     contract = load_contracts()["kkr-midtjylland-2026"]

@@ -34,6 +34,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from resultatrapport.formats import FORMATS
+from resultatrapport.progress import progress as shown
 from resultatrapport.rules import municipalities
 from resultatrapport.sample.texts import write_texts
 from resultatrapport.sample.writers import (
@@ -271,8 +272,6 @@ def _reporting(progress: bool | Callable[[str], None] | None, total: int) -> Ite
     """Where the writer's notes go: a progress bar or plain lines (True), a callback that
     takes each note, or nowhere."""
     if progress is True:
-        from resultatrapport.progress import progress as shown
-
         with shown(total, "generating", unit="file") as bar:
             yield bar.update
     elif callable(progress):

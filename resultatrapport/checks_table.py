@@ -1,0 +1,49 @@
+"""``ingest.checks``: the latest outcome of each check on a partition's delivery, written by
+the ingestion of a source (:mod:`resultatrapport.ingest`) and of the report owner's texts
+(:mod:`resultatrapport.texts`) alike; both import it, so neither imports the other."""
+
+from __future__ import annotations
+
+import duckdb
+
+from resultatrapport.warehouse_tx import transaction
+
+# one partition of a table: register data has no organisation (org NULL)
+PARTITION = "org IS NOT DISTINCT FROM $org AND year = $year"
+
+
+def record_checks(
+    con: duckdb.DuckDBPyConnection,
+    source: str,
+    org: str | None,
+    year: int,
+    outcomes: list[tuple[str, bool, bool, str]],
+    sha256: str | None,
+    run_id: str | None = None,
+) -> None:
+    """Replace the partition's check outcomes alone: for a delivery that was not taken (a
+    failed blocking check, an unreadable file), whose rows stay as they were. ``sha256``
+    names the file the outcomes are about."""
+    with transaction(con):
+        replace_checks(con, source, org, year, outcomes, sha256, run_id)
+
+
+def replace_checks(
+    con: duckdb.DuckDBPyConnection,
+    source: str,
+    org: str | None,
+    year: int,
+    outcomes: list[tuple[str, bool, bool, str]],
+    sha256: str | None,
+    run_id: str | None,
+) -> None:
+    """The partition's check outcomes replaced, inside the caller's transaction."""
+    params = {"org": org, "year": year, "source": source}
+    con.execute(f"DELETE FROM ingest.checks WHERE source = $source AND {PARTITION}", params)
+    if not outcomes:
+        return
+    con.executemany(
+        "INSERT INTO ingest.checks (source, org, year, check_name, passed, blocking, summary, "
+        "checked_at, run_id, sha256) VALUES (?, ?, ?, ?, ?, ?, ?, now()::TIMESTAMP, ?, ?)",
+        [(source, org, year, n, p, b, s, run_id, sha256) for n, p, b, s in outcomes],
+    )
