@@ -25,8 +25,9 @@ from dagster._core.definitions.asset_checks.asset_check_evaluation import (
     AssetCheckEvaluationTargetMaterializationData,
 )
 
-from pipelines.partitions import FIRST_YEAR, YEARS
+from assets.partitions import YEARS
 from resultatrapport.report.names import source_title
+from resultatrapport.vocabulary import FIRST_YEAR
 
 # every step that writes the DuckDB file takes a slot of this pool; dagster.yaml limits it to
 # one at a time across runs, so two runs never meet on the file lock

@@ -28,7 +28,7 @@ from dagster import (
 )
 
 from assets.common import RETRY, WAREHOUSE_POOL, preload
-from pipelines.partitions import YEARS
+from assets.partitions import YEARS
 from resources import Inbox, ValidationSettings, Warehouse
 from resultatrapport.checks_table import record_checks
 from resultatrapport.formats import FORMATS, REGISTER_SOURCES, SourceFormat
@@ -41,31 +41,26 @@ from resultatrapport.ingest import (
     stage,
     staged_frame,
 )
+from resultatrapport.naming import INGEST, RAW, ingest_path, raw_path, source_scope
 from resultatrapport.reader import SourceError, file_sha256
 from resultatrapport.rules import SQL_TYPES
 
 OWNER = "team:data-engineering"
 
 
-def scope_name(fmt: SourceFormat, org: str | None) -> str:
-    if org:
-        return org.replace("-", "_")
-    return "erst" if fmt.path.startswith("erst/") else "register"
-
-
 def raw_key(fmt: SourceFormat, org: str | None) -> AssetKey:
-    return AssetKey(["raw", scope_name(fmt, org), fmt.name])
+    return AssetKey(raw_path(fmt, org))
 
 
 def ingest_key(fmt: SourceFormat, org: str | None) -> AssetKey:
-    return AssetKey(["ingest", scope_name(fmt, org), fmt.name])
+    return AssetKey(ingest_path(fmt, org))
 
 
 def scope_tags(fmt: SourceFormat, org: str | None, stage: str) -> dict[str, str]:
     """Tags to filter the catalog by: the stage, and the organisation (a slug) or the
     register the rows come from. The graph labels a node with its key's last part only
     (``crm_cases`` under raw and ingest alike); these and the groups tell them apart."""
-    return {"stage": stage, "organisation": org or scope_name(fmt, org)}
+    return {"stage": stage, "organisation": org or source_scope(fmt, org)}
 
 
 def column_schema(fmt: SourceFormat, typed: bool) -> TableSchema:
@@ -172,7 +167,7 @@ def build_source_assets(fmt: SourceFormat, org: str | None) -> list[AssetsDefini
     @asset(
         key=rkey,
         partitions_def=YEARS,
-        group_name="raw",
+        group_name=RAW,
         kinds={"duckdb", fmt.file_type},
         owners=[OWNER],
         tags=scope_tags(fmt, org, "raw"),
@@ -312,7 +307,7 @@ def build_source_assets(fmt: SourceFormat, org: str | None) -> list[AssetsDefini
         key=ikey,
         deps=[rkey],
         partitions_def=YEARS,
-        group_name="ingest",
+        group_name=INGEST,
         kinds={"duckdb"},
         owners=[OWNER],
         tags=scope_tags(fmt, org, "ingest"),

@@ -48,8 +48,7 @@ from assets.common import (
     years_of,
 )
 from assets.ingestion import ingest_key
-from pipelines.jobs import ingestion_job_name
-from pipelines.partitions import FIRST_YEAR
+from assets.partitions import year_partitions
 from resources import Warehouse
 from resultatrapport.contracts import Contract, PopulationKeyBudget, contracts_dir
 from resultatrapport.formats import FORMATS
@@ -58,8 +57,9 @@ from resultatrapport.kpis.budget import store as store_budget
 from resultatrapport.kpis.compute import KIND_READS_BACK as LOOKBACK
 from resultatrapport.kpis.compute import evaluate, measure, partitions_read
 from resultatrapport.kpis.results_table import described_columns, store
-from resultatrapport.kpis.status import IKKE_OPFYLDT, OPFYLDT
-from resultatrapport.report.danish import OPERATOR_SIGN, UNIT_DECIMALS, number
+from resultatrapport.naming import budget_path, ingestion_job_name, kpi_path, report_path
+from resultatrapport.report.danish import UNIT_DECIMALS, number
+from resultatrapport.vocabulary import FIRST_YEAR, IKKE_OPFYLDT, OPERATOR_SIGN, OPFYLDT
 
 ANALYSTS = "team:analysts"
 # the non-blocking check of every KPI: the year's result against its target
@@ -71,14 +71,7 @@ REPORT_MODULES = ("resultatrapport.report.view", "weasyprint")
 
 def contract_partitions(contract: Contract) -> TimeWindowPartitionsDefinition:
     """The contract's years only: a backfill of the contract never touches other years."""
-    return TimeWindowPartitionsDefinition(
-        start=str(contract.period.first),
-        end=str(contract.period.last + 1),
-        cron_schedule="0 0 1 1 *",
-        fmt="%Y",
-        timezone="Europe/Copenhagen",
-        end_offset=1,
-    )
+    return year_partitions(contract.period.first, contract.period.last + 1)
 
 
 def group_name(contract: Contract, stage: str = "kpi") -> str:
@@ -87,7 +80,7 @@ def group_name(contract: Contract, stage: str = "kpi") -> str:
 
 
 def kpi_key(contract: Contract, kpi: Any) -> AssetKey:
-    return AssetKey(["kpi", contract.scope, kpi.asset_name])
+    return AssetKey(kpi_path(contract, kpi.asset_name))
 
 
 def source_dep(contract: Contract, kind: str, source: str) -> AssetDep:
@@ -322,7 +315,7 @@ def build_budget_asset(
     budget = contract.budget
     source = budget.source
 
-    key = AssetKey(["budget", contract.scope, "distribution"])
+    key = AssetKey(budget_path(contract))
 
     @asset(
         key=key,
@@ -434,7 +427,7 @@ RESULTS_SCHEMA = TableSchema(
 def build_results_asset(
     contract: Contract, partitions: TimeWindowPartitionsDefinition, upstream: list[AssetKey]
 ) -> AssetsDefinition:
-    key = AssetKey(["report", contract.scope, "kpi_results"])
+    key = AssetKey(report_path(contract, "kpi_results"))
 
     @asset(
         key=key,

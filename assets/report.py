@@ -23,7 +23,6 @@ import datetime as dt
 import time
 from collections.abc import Iterator, Sequence
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from dagster import (
     AssetCheckExecutionContext,
@@ -58,17 +57,17 @@ from assets.common import (
 )
 from assets.kpis import contract_tags
 from assets.texts import texts_dep
-from pipelines.jobs import ingestion_job_name
 from resources import Renderer, Warehouse
 from resultatrapport import texts
 from resultatrapport.contracts import Contract
 from resultatrapport.kpis.compute import partitions_read
+from resultatrapport.naming import budget_path, ingestion_job_name, report_path, submission_path
 from resultatrapport.report import content, publish, signoff, view
 from resultatrapport.report.files import write_atomically
 from resultatrapport.report.render import render_pdf
 from resultatrapport.version import code_version
+from resultatrapport.vocabulary import TZ
 
-TZ = ZoneInfo("Europe/Copenhagen")
 REPORT_OWNERS = "team:report-owners"
 TEMPLATE = "report.html.j2"
 # the run tag naming who signed (or tried to sign) in a sign-off run: set by the sign-off step
@@ -77,11 +76,11 @@ SIGNER_TAG = "resultatrapport/signer"
 
 
 def report_key(contract: Contract, name: str) -> AssetKey:
-    return AssetKey(["report", contract.scope, name])
+    return AssetKey(report_path(contract, name))
 
 
 def submission_key(contract: Contract, name: str) -> AssetKey:
-    return AssetKey(["submission", contract.scope, name])
+    return AssetKey(submission_path(contract, name))
 
 
 def _render(
@@ -127,7 +126,7 @@ def build_draft_asset(
         group_name=group,
         deps=[
             report_key(contract, "kpi_results"),
-            AssetKey(["budget", contract.scope, "distribution"]),
+            AssetKey(budget_path(contract)),
             texts_dep(contract),
         ],
         kinds={"pdf"},

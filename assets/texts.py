@@ -28,19 +28,18 @@ from dagster import (
 )
 
 from assets.common import RETRY, WAREHOUSE_POOL
-from pipelines.partitions import YEARS
+from assets.partitions import YEARS
 from resources import Inbox, Warehouse
 from resultatrapport import texts
 from resultatrapport.contracts import Contract
+from resultatrapport.naming import INGEST, texts_path
 from resultatrapport.reader import file_sha256
 
 OWNER = "team:report-owners"
 
 
 def texts_key(contract: Contract) -> AssetKey:
-    return AssetKey(
-        ["ingest", contract.organisation.slug.replace("-", "_"), "report_texts", contract.scope]
-    )
+    return AssetKey(texts_path(contract))
 
 
 def texts_dep(contract: Contract) -> AssetDep:
@@ -67,7 +66,7 @@ def build_texts_asset(contract: Contract) -> AssetsDefinition:
     @asset(
         key=key,
         partitions_def=YEARS,
-        group_name="ingest",
+        group_name=INGEST,
         kinds={"duckdb", "markdown"},
         owners=[OWNER],
         pool=WAREHOUSE_POOL,

@@ -17,7 +17,7 @@ from dagster import AssetCheckSeverity, Field, logger
 from assets.kpis import first_year_needed
 from commands.instance import end_dead_runs, open_instance, process_tags
 from pipelines.automation import RANGE_END_TAG, RANGE_START_TAG
-from pipelines.jobs import ingestion_job_name, job_name
+from resultatrapport.naming import ingestion_job_name, job_name
 from resultatrapport.progress import track
 
 

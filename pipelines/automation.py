@@ -29,7 +29,6 @@ import re
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from dagster import (
     AssetKey,
@@ -50,16 +49,15 @@ from dagster import (
 
 from assets.ingestion import ingest_key, raw_key
 from assets.texts import texts_key
-from pipelines.jobs import job_name
-from pipelines.partitions import FIRST_YEAR
 from resultatrapport import settings
 from resultatrapport import texts as owner_texts
 from resultatrapport.contracts import Contract
 from resultatrapport.formats import FORMATS, SourceFormat
 from resultatrapport.kpis.compute import partitions_read
+from resultatrapport.naming import job_name
 from resultatrapport.reader import file_sha256
+from resultatrapport.vocabulary import FIRST_YEAR, TIME_ZONE, TZ
 
-TZ = ZoneInfo("Europe/Copenhagen")
 PARTITION_TAG = "dagster/partition"
 RANGE_START_TAG = "dagster/asset_partition_range_start"
 RANGE_END_TAG = "dagster/asset_partition_range_end"
@@ -120,7 +118,7 @@ def build_schedules(
     @schedule(
         name="nightly_refresh",
         cron_schedule="0 2 * * *",
-        execution_timezone="Europe/Copenhagen",
+        execution_timezone=TIME_ZONE,
         job=job,
         default_status=_schedule_status(running),
         description="02:00: the current year's deliveries of every active contract are "
@@ -133,7 +131,7 @@ def build_schedules(
     @schedule(
         name="january_final_drafts",
         cron_schedule="0 3 2 1 *",
-        execution_timezone="Europe/Copenhagen",
+        execution_timezone=TIME_ZONE,
         job=job,
         default_status=_schedule_status(running),
         description="2 January, 03:00: last year's deliveries of every contract active last "

@@ -7,17 +7,14 @@ from collections.abc import Sequence
 
 from dagster import AssetChecksDefinition, AssetsDefinition, AssetSelection, define_asset_job
 
-
-def job_name(contract_id: str) -> str:
-    return "contract_" + contract_id.replace("-", "_")
-
-
-def ingestion_job_name(contract_id: str) -> str:
-    return "ingest_" + contract_id.replace("-", "_")
-
-
-def signoff_job_name(contract_id: str) -> str:
-    return "signoff_" + contract_id.replace("-", "_")
+from resultatrapport.naming import (
+    INGEST,
+    INGEST_ALL,
+    RAW,
+    ingestion_job_name,
+    job_name,
+    signoff_job_name,
+)
 
 
 def _with_checks(assets: Sequence[AssetsDefinition]) -> AssetSelection:
@@ -56,7 +53,7 @@ def ingestion_job(contract_id: str, assets: Sequence[AssetsDefinition]):  # type
     keys = [key for a in assets for key in a.keys]
     return define_asset_job(
         name=ingestion_job_name(contract_id),
-        selection=AssetSelection.assets(*keys).upstream() & AssetSelection.groups("raw", "ingest"),
+        selection=AssetSelection.assets(*keys).upstream() & AssetSelection.groups(RAW, INGEST),
         description=f"Ingestion of every delivery {contract_id} reads, for one year.",
         tags={"contract": contract_id},
     )
@@ -73,14 +70,11 @@ def signoff_job(contract_id: str, signoff: Sequence[AssetsDefinition]):  # type:
     )
 
 
-INGEST_ALL = "ingest_all"
-
-
 def all_ingestion_job():  # type: ignore[no-untyped-def]
     """Every ingestion asset, for any year: what the schedules and the inbox sensor launch
     (each run with the subset of assets it needs)."""
     return define_asset_job(
         name=INGEST_ALL,
-        selection=AssetSelection.groups("raw", "ingest"),
+        selection=AssetSelection.groups(RAW, INGEST),
         description="Ingestion of deliveries for one year (a subset per request).",
     )

@@ -1,17 +1,9 @@
-"""Partitions are calendar years with a fixed start (never computed from the clock)."""
+"""The year partitions, defined in the assets layer (:mod:`assets.partitions`) from the
+vocabulary's first year and time zone; named here too for the command line."""
 
 from __future__ import annotations
 
-from dagster import TimeWindowPartitionsDefinition
+from assets.partitions import YEARS, year_partitions
+from resultatrapport.vocabulary import FIRST_YEAR
 
-FIRST_YEAR = 2020
-
-# one partition per calendar year from 2020; end_offset=1 includes the current,
-# unfinished year so a year-to-date draft can be built
-YEARS = TimeWindowPartitionsDefinition(
-    start=str(FIRST_YEAR),
-    cron_schedule="0 0 1 1 *",
-    fmt="%Y",
-    timezone="Europe/Copenhagen",
-    end_offset=1,
-)
+__all__ = ["FIRST_YEAR", "YEARS", "year_partitions"]

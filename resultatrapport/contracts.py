@@ -37,11 +37,21 @@ from pydantic import (
 from typing_extensions import TypedDict
 
 from resultatrapport.settings import PROJECT_ROOT, contracts_dir
+from resultatrapport.vocabulary import (
+    CaseType,
+    Degree,
+    FocusArea,
+    Form,
+    Hub,
+    JaNejVedIkke,
+    Operator,
+    Segment,
+    Unit,
+)
 
 # --- vocabularies -----------------------------------------------------------------------
 
-Unit = Literal["antal", "pct.", "NPS", "procentpoint", "årsværk", "kr."]
-Operator = Literal[">=", ">", "<=", "±"]
+# the category values, units and operators: resultatrapport.vocabulary
 Source = Literal[
     "crm_cases",
     "survey_answers",
@@ -65,28 +75,6 @@ Kind = Literal[
     "activity",
     "external",
 ]
-Hub = Literal["Hovedstaden", "Midtjylland", "Nordjylland", "Sjælland", "Syddanmark", "Fyn"]
-Segment = Literal["Vækst", "Drift"]
-Form = Literal["Individuel", "Kollektiv"]
-CaseType = Literal["Afklaring", "Specialiseret vejledning", "Vækstforløb", "Kollektivt forløb"]
-FocusArea = Literal[
-    "Digitalisering og automatisering",
-    "Bæredygtighed (ESG)",
-    "Iværksætteri",
-    "Innovation",
-    "Internationalisering",
-    "Beskæftigelse og uddannelse",
-    "Aktualitet og resiliens",
-    "Detailhandel, turisme og levende bymidter",
-    "Ejerskifte",
-    "Forsvar",
-    "Innovationsmiljøer",
-    "Vidensoverførsel",
-    "Tiltrækning af investeringer",
-    "Arbejdskraft",
-]
-JaNejVedIkke = Literal["Ja", "Nej", "Ved ikke"]
-Degree = Literal["I høj grad", "I nogen grad", "I mindre grad", "Slet ikke", "Ved ikke"]
 
 # the per-organisation sources behind each delivery; the other sources are common registers
 DELIVERY_SOURCES: dict[str, str] = {

@@ -16,9 +16,18 @@ snake_case; everything a person reads (rule reasons) is Danish.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal, get_args
+from typing import Literal
 
-from resultatrapport.contracts import FocusArea
+from resultatrapport.vocabulary import (
+    CASE_TYPES,
+    DEGREES,
+    FOCUS_AREAS,
+    FORMS,
+    HUBS,
+    JA_NEJ_VED_IKKE,
+    SEGMENTS,
+)
+from resultatrapport.vocabulary import JA_NEJ as YES_NO
 
 ColumnType = Literal[
     "text",  # kept as text
@@ -116,7 +125,7 @@ DECIMAL = Rule("parsed", "Ugyldigt tal (forventet decimalkomma)", r"-?[0-9]+(?:,
 NONNEG_DECIMAL = Rule("parsed", "Ugyldigt tal (forventet decimalkomma)", r"[0-9]+(?:,[0-9]+)?")
 INT = Rule("parsed", "Ugyldigt heltal", r"-?[0-9]+")
 IN_YEAR = Rule("in_year", "Dato uden for filens år")
-JA_NEJ = Rule("in_set", "Ugyldig værdi (forventet Ja/Nej)", values=("Ja", "Nej"))
+JA_NEJ = Rule("in_set", "Ugyldig værdi (forventet Ja/Nej)", values=YES_NO)
 
 
 def required(what: str) -> Rule:
@@ -127,10 +136,8 @@ def one_of(what: str, *values: str) -> Rule:
     return Rule("in_set", f"Ugyldig værdi i {what}", values=values)
 
 
-# the Fokusområde values of sources.md, declared once (the contract files are validated
-# against the same list)
-FOCUS_AREAS: tuple[str, ...] = get_args(FocusArea)
-HUBS = ("Hovedstaden", "Midtjylland", "Nordjylland", "Sjælland", "Syddanmark", "Fyn")
+# the category values of sources.md are resultatrapport.vocabulary's (the contract files are
+# validated against the same lists)
 
 CRM_CASES = SourceFormat(
     name="crm_cases",
@@ -159,21 +166,15 @@ CRM_CASES = SourceFormat(
             "form",
             rules=(
                 required("Vejledningsform"),
-                one_of("Vejledningsform", "Individuel", "Kollektiv"),
+                one_of("Vejledningsform", *FORMS),
             ),
         ),
-        Column("Segment", "segment", rules=(one_of("Segment", "Vækst", "Drift"),)),
+        Column("Segment", "segment", rules=(one_of("Segment", *SEGMENTS),)),
         Column(
             "Forløbstype",
             "case_type",
             rules=(
-                one_of(
-                    "Forløbstype",
-                    "Afklaring",
-                    "Specialiseret vejledning",
-                    "Vækstforløb",
-                    "Kollektivt forløb",
-                ),
+                one_of("Forløbstype", *CASE_TYPES),
             ),
         ),
         Column("Fokusområde", "focus_area", rules=(one_of("Fokusområde", *FOCUS_AREAS),)),
@@ -211,7 +212,7 @@ SURVEY_ANSWERS = SourceFormat(
             "date_excel",
             rules=(required("Besvarelsesdato"), ISO, IN_YEAR),
         ),
-        Column("Segment", "segment", rules=(one_of("Segment", "Vækst", "Drift"),)),
+        Column("Segment", "segment", rules=(one_of("Segment", *SEGMENTS),)),
         Column(
             "Anbefaling (0-10)",
             "recommend",
@@ -225,21 +226,14 @@ SURVEY_ANSWERS = SourceFormat(
         Column(
             "Anvendt henvisning",
             "used_referral",
-            rules=(one_of("Anvendt henvisning", "Ja", "Nej", "Ved ikke"),),
+            rules=(one_of("Anvendt henvisning", *JA_NEJ_VED_IKKE),),
         ),
         Column("Vejledt om bæredygtighed", "sustainability_guided", "ja_nej", rules=(JA_NEJ,)),
         Column(
             "Bæredygtighed – bedre i stand",
             "sustainability_better",
             rules=(
-                one_of(
-                    "Bæredygtighed – bedre i stand",
-                    "I høj grad",
-                    "I nogen grad",
-                    "I mindre grad",
-                    "Slet ikke",
-                    "Ved ikke",
-                ),
+                one_of("Bæredygtighed – bedre i stand", *DEGREES),
             ),
         ),
         Column("Kommentar", "comment", personal=True),

@@ -6,31 +6,9 @@ The same declared rules are compiled to Great Expectations expectations in
 
 from __future__ import annotations
 
-import csv
-from dataclasses import dataclass
-from functools import cache
-from pathlib import Path
-
 from resultatrapport.formats import Column, Rule, SourceFormat
-
-REFERENCE_DIR = Path(__file__).parent / "reference"
-
-
-@dataclass(frozen=True)
-class Municipality:
-    code: int
-    name: str
-    region_code: int
-    region: str
-
-
-@cache
-def municipalities() -> tuple[Municipality, ...]:
-    with (REFERENCE_DIR / "kommuner.csv").open(encoding="utf-8", newline="") as fh:
-        return tuple(
-            Municipality(int(r["kommunenr"]), r["kommune"], int(r["region_kode"]), r["region"])
-            for r in csv.DictReader(fh, delimiter=";")
-        )
+from resultatrapport.municipalities import municipality_codes, municipality_names
+from resultatrapport.vocabulary import NO, YES
 
 
 def rule_values(column: Column, rule: Rule) -> tuple[str, ...]:
@@ -38,9 +16,9 @@ def rule_values(column: Column, rule: Rule) -> tuple[str, ...]:
     if rule.values:
         return rule.values
     if column.name == "municipality_code":
-        return tuple(str(m.code) for m in municipalities())
+        return municipality_codes()
     if column.name == "municipality":
-        return tuple(m.name for m in municipalities())
+        return municipality_names()
     raise ValueError(f"in_set rule on {column.name} has no values")
 
 
@@ -70,7 +48,7 @@ def typed_expr(column: Column, raw: str | None = None) -> str:
         case "date_iso" | "date_excel":
             return f"TRY_CAST({x} AS DATE)"
         case "ja_nej":
-            return f"CASE {x} WHEN 'Ja' THEN true WHEN 'Nej' THEN false END"
+            return f"CASE {x} WHEN {lit(YES)} THEN true WHEN {lit(NO)} THEN false END"
         case "list_pipe":
             return (
                 f"CASE WHEN {x} IS NULL THEN []::VARCHAR[] ELSE "

@@ -22,8 +22,9 @@ import duckdb
 
 from resultatrapport.formats import FORMATS
 from resultatrapport.kpis.compute import ensure_kpi_schema
+from resultatrapport.municipalities import municipalities
 from resultatrapport.report.publish import ensure_report_schema
-from resultatrapport.rules import SQL_TYPES, municipalities, q
+from resultatrapport.rules import SQL_TYPES, q
 from resultatrapport.texts import ensure_texts_schema
 
 QUARANTINE_DDL = """

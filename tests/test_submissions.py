@@ -12,7 +12,6 @@ import numpy as np
 import pytest
 
 from resultatrapport.contracts import KPI_ID
-from resultatrapport.kpis.status import OPERATORS, STATUSES
 from resultatrapport.report import files as files_module
 from resultatrapport.report.submissions import (
     MUNICIPALITY_COLUMNS,
@@ -22,6 +21,7 @@ from resultatrapport.report.submissions import (
     validate_csv,
     write_atomically,
 )
+from resultatrapport.vocabulary import OPERATORS, STATUSES
 
 BOM = b"\xef\xbb\xbf"
 

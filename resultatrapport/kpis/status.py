@@ -10,13 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-OPFYLDT = "Opfyldt"
-IKKE_OPFYLDT = "Ikke opfyldt"
-IKKE_MAALBAR = "Ikke målbar"
-INTET_MAAL = "Intet mål i år"
-STATUSES = (OPFYLDT, IKKE_OPFYLDT, IKKE_MAALBAR, INTET_MAAL)
-
-OPERATORS = (">=", ">", "<=", "±")
+from resultatrapport.vocabulary import IKKE_MAALBAR, IKKE_OPFYLDT, INTET_MAAL, OPFYLDT
 
 
 def _meets(operator: str, target: float) -> Callable[[float], bool]:

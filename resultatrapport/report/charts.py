@@ -30,7 +30,8 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 from matplotlib.ticker import Formatter, MaxNLocator
 
-from resultatrapport.report.danish import DASH, OPERATOR_SIGN, UNIT_DECIMALS, number
+from resultatrapport.report.danish import DASH, UNIT_DECIMALS, number
+from resultatrapport.vocabulary import OPERATOR_SIGN
 
 if TYPE_CHECKING:
     from matplotlib.typing import RcKeyType

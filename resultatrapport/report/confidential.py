@@ -43,9 +43,9 @@ from typing import Any
 
 from resultatrapport.contracts import Contract
 from resultatrapport.kpis.compute import CONFIDENTIAL_SOURCES
-from resultatrapport.kpis.status import IKKE_MAALBAR
 from resultatrapport.report.suppression import Relation
 from resultatrapport.report.suppression import protect as protect_cells
+from resultatrapport.vocabulary import IKKE_MAALBAR
 
 # a figure: (KPI id, "svar", score), (KPI id, "gruppe", group name) or (KPI id, "n", None)
 Key = tuple[str, str, int | str | None]

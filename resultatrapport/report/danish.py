@@ -11,8 +11,6 @@ LOCALE = "da_DK"
 DASH = "–"  # shown for a withheld or missing figure
 # decimals a value is shown with, per unit (tables and charts alike)
 UNIT_DECIMALS = {"antal": 0, "kr.": 0, "pct.": 1, "NPS": 1, "procentpoint": 1, "årsværk": 2}
-# a target's operator as the reader sees it
-OPERATOR_SIGN = {">=": "≥", "<=": "≤", ">": ">", "<": "<", "±": "±"}
 
 
 def number(value: float | int | None, decimals: int = 0, grouping: bool = True) -> str:

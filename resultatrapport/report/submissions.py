@@ -29,6 +29,7 @@ from typing import Any
 
 from resultatrapport.report.danish import csv_number
 from resultatrapport.report.files import write_atomically
+from resultatrapport.vocabulary import NO, YES
 
 __all__ = [
     "KINDS",
@@ -47,7 +48,6 @@ KINDS = (RESULTATOPFYLDELSE, KOMMUNEFORDELING)
 DELIMITER = ";"
 LINE_END = "\r\n"
 BOM = codecs.BOM_UTF8
-YES, NO = "Ja", "Nej"
 
 # number columns with a fixed number of decimals; the other number columns (result, target
 # and bounds) get the integer when the value is integral, else 1 decimal

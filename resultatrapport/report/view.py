@@ -20,20 +20,21 @@ from resultatrapport.report import charts
 from resultatrapport.report.content import ReportData
 from resultatrapport.report.danish import (
     DASH,
-    OPERATOR_SIGN,
     UNIT_DECIMALS,
     long_date,
     number,
     quarter_start,
 )
 from resultatrapport.report.names import check_title, source_title
+from resultatrapport.vocabulary import (
+    IKKE_MAALBAR,
+    IKKE_OPFYLDT,
+    INTET_MAAL,
+    OPERATOR_SIGN,
+    OPFYLDT,
+)
 
-STATUS_CLASS = {
-    "Opfyldt": "ok",
-    "Ikke opfyldt": "fail",
-    "Ikke målbar": "na",
-    "Intet mål i år": "none",
-}
+STATUS_CLASS = {OPFYLDT: "ok", IKKE_OPFYLDT: "fail", IKKE_MAALBAR: "na", INTET_MAAL: "none"}
 TOO_FEW_FOR_INTERVAL = "for få besvarelser til et interval"
 CHART_KINDS = {"count", "young_firms", "share", "weighted_share", "nps", "fte", "effect"}
 

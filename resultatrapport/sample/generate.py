@@ -34,8 +34,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from resultatrapport.formats import FORMATS
+from resultatrapport.municipalities import municipalities
 from resultatrapport.progress import progress as shown
-from resultatrapport.rules import municipalities
 from resultatrapport.sample.texts import write_texts
 from resultatrapport.sample.writers import (
     CHUNK_ROWS,
@@ -56,6 +56,7 @@ from resultatrapport.sample.writers import (
     text,
     zero_padded,
 )
+from resultatrapport.vocabulary import CASE_TYPES, HUBS
 
 REFERENCE = Path(__file__).parent / "reference"
 EHMJ = "erhvervshus-midtjylland"
@@ -90,9 +91,7 @@ VER_PROJECTS = [
     "Invest in Viborg",
     "International Community",
 ]
-HUBS = ["Hovedstaden", "Midtjylland", "Nordjylland", "Sjælland", "Syddanmark", "Fyn"]
 MAIL_DOMAINS = ["firma.dk", "example.dk", "mail.dk"]
-CASE_TYPES = ["Afklaring", "Specialiseret vejledning", "Vækstforløb", "Kollektivt forløb"]
 
 # names are kept as positions in these lists (one small integer per firm or person) and
 # only become text when a chunk is written
