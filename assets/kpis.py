@@ -54,8 +54,8 @@ from resultatrapport.contracts import Contract, PopulationKeyBudget, contracts_d
 from resultatrapport.formats import FORMATS
 from resultatrapport.kpis.budget import budget_lines
 from resultatrapport.kpis.budget import store as store_budget
-from resultatrapport.kpis.compute import KIND_READS_BACK as LOOKBACK
 from resultatrapport.kpis.compute import evaluate, measure, partitions_read
+from resultatrapport.kpis.kinds import KINDS
 from resultatrapport.kpis.results_table import described_columns, store
 from resultatrapport.naming import budget_path, ingestion_job_name, kpi_path, report_path
 from resultatrapport.report.danish import UNIT_DECIMALS, number
@@ -83,10 +83,10 @@ def kpi_key(contract: Contract, kpi: Any) -> AssetKey:
     return AssetKey(kpi_path(contract, kpi.asset_name))
 
 
-def source_dep(contract: Contract, kind: str, source: str) -> AssetDep:
+def source_dep(contract: Contract, source: str, back: int = 0) -> AssetDep:
+    """The dependency on an ingested source: the same year and the ``back`` years before."""
     org = contract.source_org(source)
     key = ingest_key(FORMATS[source], org)
-    back = LOOKBACK.get((kind, source), 0)
     mapping = TimeWindowPartitionMapping(
         start_offset=-back, end_offset=0, allow_nonexistent_upstream_partitions=True
     )
@@ -170,7 +170,7 @@ def kpi_reads(contract: Contract, kpi: Any, year: int) -> list[tuple[str, str | 
     return [
         (source, contract.source_org(source), y)
         for source in kpi.sources
-        for y in range(year - LOOKBACK.get((kpi.kind, source), 0), year + 1)
+        for y in range(year - KINDS[kpi.kind].back(source), year + 1)
     ]
 
 
@@ -245,7 +245,7 @@ def build_kpi_asset(
         key=key,
         partitions_def=partitions,
         group_name=group_name(contract),
-        deps=[source_dep(contract, kpi.kind, s) for s in kpi.sources],
+        deps=[source_dep(contract, s, KINDS[kpi.kind].back(s)) for s in kpi.sources],
         description=_describe(kpi),
         kinds={"duckdb"},
         owners=[ANALYSTS],
@@ -321,7 +321,7 @@ def build_budget_asset(
         key=key,
         partitions_def=partitions,
         group_name=group_name(contract),
-        deps=[source_dep(contract, "budget", source)],
+        deps=[source_dep(contract, source)],
         description=markdown_text(f"{budget.title}. {budget.note}".strip()),
         kinds={"duckdb"},
         owners=[ANALYSTS],

@@ -21,33 +21,19 @@ import datetime as dt
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import reduce
+from operator import or_
 from pathlib import Path
-from typing import Annotated, Any, ClassVar, Literal, get_args
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal, get_args
 
 import yaml
-from pydantic import (
-    BaseModel,
-    ConfigDict,
-    Field,
-    StrictBool,
-    ValidationError,
-    model_validator,
-    with_config,
-)
-from typing_extensions import TypedDict
+from pydantic import Field, StrictBool, ValidationError, create_model, model_validator
 
+from resultatrapport.contract_base import MunicipalityCode, NonEmpty, Strict
+from resultatrapport.kpis.kinds import KINDS
+from resultatrapport.kpis.kinds import Kind as KindSpec
 from resultatrapport.settings import PROJECT_ROOT, contracts_dir
-from resultatrapport.vocabulary import (
-    CaseType,
-    Degree,
-    FocusArea,
-    Form,
-    Hub,
-    JaNejVedIkke,
-    Operator,
-    Segment,
-    Unit,
-)
+from resultatrapport.vocabulary import Hub, Operator, Unit
 
 # --- vocabularies -----------------------------------------------------------------------
 
@@ -63,18 +49,6 @@ Source = Literal[
     "price_index",
 ]
 Delivery = Literal["crm", "survey", "time"]
-Kind = Literal[
-    "count",
-    "young_firms",
-    "share",
-    "weighted_share",
-    "nps",
-    "fte",
-    "effect",
-    "spread",
-    "activity",
-    "external",
-]
 
 # the per-organisation sources behind each delivery; the other sources are common registers
 DELIVERY_SOURCES: dict[str, str] = {
@@ -84,45 +58,8 @@ DELIVERY_SOURCES: dict[str, str] = {
 }
 COMMON_SOURCES = frozenset({"awareness", "cvr_firms", "financials", "population", "price_index"})
 
-# the sources each kind reads (required) and may read (optional)
-KIND_SOURCES: dict[str, frozenset[str]] = {
-    "count": frozenset({"crm_cases"}),
-    "young_firms": frozenset({"crm_cases", "cvr_firms"}),
-    "share": frozenset({"survey_answers"}),
-    "weighted_share": frozenset({"awareness"}),
-    "nps": frozenset({"survey_answers"}),
-    "fte": frozenset({"time_registration"}),
-    "effect": frozenset({"crm_cases", "cvr_firms", "financials"}),
-    "spread": frozenset({"crm_cases", "population"}),
-    "activity": frozenset({"crm_cases"}),
-    "external": frozenset(),
-}
-KIND_OPTIONAL_SOURCES: dict[str, frozenset[str]] = {
-    "activity": frozenset({"time_registration"}),  # hours per project
-    "external": frozenset(get_args(Source)),
-}
-# the unit a kind's result is in (external: whatever the outside goal is measured in)
-KIND_UNIT: dict[str, str] = {
-    "count": "antal",
-    "young_firms": "antal",
-    "share": "pct.",
-    "weighted_share": "pct.",
-    "nps": "NPS",
-    "fte": "årsværk",
-    "effect": "procentpoint",
-    "spread": "antal",
-    "activity": "antal",
-}
-# the range a target value of a kind can take
-KIND_RANGE: dict[str, tuple[float, float]] = {
-    "count": (0, float("inf")),
-    "young_firms": (0, float("inf")),
-    "share": (0, 100),
-    "weighted_share": (0, 100),
-    "nps": (-100, 100),
-    "fte": (0, float("inf")),
-    "activity": (0, float("inf")),
-}
+# what each kind reads, its unit and range: its module in resultatrapport.kpis.kinds
+ALL_SOURCES = frozenset(get_args(Source))
 
 
 class ContractError(ValueError):
@@ -141,156 +78,8 @@ class ContractWarning(UserWarning):
     """A contract file that is left out (it is broken) while the other contracts are used."""
 
 
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-NonEmpty = Annotated[str, Field(min_length=1)]
 Year = Annotated[int, Field(ge=2000, le=2100)]
-MunicipalityCode = Annotated[int, Field(ge=101, le=999)]
 Quarter = Annotated[str, Field(pattern=r"^[0-9]{4}K[1-4]$")]
-
-
-# non-empty lists of allowed values, per filterable column
-Forms = Annotated[list[Form], Field(min_length=1)]
-Segments = Annotated[list[Segment], Field(min_length=1)]
-CaseTypes = Annotated[list[CaseType], Field(min_length=1)]
-FocusAreas = Annotated[list[FocusArea], Field(min_length=1)]
-MunicipalityCodes = Annotated[list[MunicipalityCode], Field(min_length=1)]
-Scores = Annotated[list[Annotated[int, Field(ge=0, le=10)]], Field(min_length=1)]
-Bools = Annotated[list[StrictBool], Field(min_length=1)]
-Answers = Annotated[list[JaNejVedIkke], Field(min_length=1)]
-Degrees = Annotated[list[Degree], Field(min_length=1)]
-
-# --- filters: {column: [allowed values]} on a clean table, typed per table ---------------
-# A filter is a plain dict at run time (the kinds turn it into SQL); validation knows each
-# table's filterable columns and their values, so a misspelt column or category fails here.
-
-
-@with_config(ConfigDict(extra="forbid"))
-class CrmFilters(TypedDict, total=False):
-    form: Forms
-    segment: Segments
-    case_type: CaseTypes
-    focus_area: FocusAreas
-    municipality_code: MunicipalityCodes
-
-
-@with_config(ConfigDict(extra="forbid"))
-class SurveyFilters(TypedDict, total=False):
-    segment: Segments
-    recommend: Scores
-    referred: Bools
-    used_referral: Answers
-    sustainability_guided: Bools
-    sustainability_better: Degrees
-
-
-@with_config(ConfigDict(extra="forbid"))
-class AwarenessFilters(TypedDict, total=False):
-    knows_hub: Bools
-    knows_offers: Bools
-
-
-# --- KPI parameters, one model per kind --------------------------------------------------
-
-
-class CountParams(Strict):
-    """Count among the year's CRM cases: distinct firms, cases, or referrals."""
-
-    filters: CrmFilters = {}
-    # firm: distinct CVR numbers (a founder without CVR counts once per case);
-    # case: cases; referral: referral targets registered on the cases (once per case)
-    distinct: Literal["firm", "case", "referral"] = "firm"
-    # count distinct within each group of this column, then add the groups
-    per: Literal["form", "segment", "case_type", "focus_area", "municipality_code"] | None = None
-    # distinct: referral only: count only these targets (None: all) and never these
-    referral_targets: list[NonEmpty] | None = None
-    referral_exclude: list[NonEmpty] = []
-
-    @model_validator(mode="after")
-    def _referral_options(self) -> CountParams:
-        if self.distinct != "referral" and (self.referral_targets or self.referral_exclude):
-            raise ValueError("referral_targets/referral_exclude need distinct: referral")
-        return self
-
-
-class YoungFirmsParams(Strict):
-    """Distinct firms whose CVR start date is less than ``max_age_years`` before the start
-    of their (first) guidance case in the year."""
-
-    max_age_years: int = Field(default=3, ge=1)
-    filters: CrmFilters = {}
-
-
-class ShareParams(Strict):
-    """Share (%) of the survey answers in ``base`` that are ``positive``; Wilson interval."""
-
-    base: SurveyFilters = {}
-    positive: SurveyFilters
-
-    @model_validator(mode="after")
-    def _positive_given(self) -> ShareParams:
-        if not self.positive:
-            raise ValueError("positive: name at least one column")
-        return self
-
-
-class WeightedShareParams(Strict):
-    """Weighted share (%) of the organisation's hub's respondents in the awareness survey;
-    design-based interval."""
-
-    base: AwarenessFilters = {}
-    positive: AwarenessFilters
-
-    @model_validator(mode="after")
-    def _positive_given(self) -> WeightedShareParams:
-        if not self.positive:
-            raise ValueError("positive: name at least one column")
-        return self
-
-
-class NpsParams(Strict):
-    """Net Promoter Score of the answers to 'Anbefaling (0-10)' in ``filters``."""
-
-    filters: SurveyFilters = {}
-
-
-class FteParams(Strict):
-    """Årsværk registered on a project: hours / ``hours_per_fte``
-    (inherited from ``settings.hours_per_fte`` unless set here)."""
-
-    project: NonEmpty
-    hours_per_fte: float = Field(gt=0)
-
-
-class EffectParams(Strict):
-    """Growth of guided firms against matched unguided firms, in percentage points."""
-
-    segment: Segment
-    outcome: Literal["turnover", "employment", "productivity"]
-    caliper_pp: float = Field(default=10.0, gt=0)  # max gap in pre-guidance growth of a pair
-
-
-class SpreadParams(Strict):
-    """Cases per municipality against the population-proportional måltal; the band is the
-    budget's ``band_pct`` (inherited unless set here, and then it must be the same)."""
-
-    band_pct: float = Field(gt=0)
-    filters: CrmFilters = {}
-
-
-class ActivityParams(Strict):
-    """Status table: cases, firms and hours per focus area (and hours per project)."""
-
-    areas: FocusAreas
-    projects: list[NonEmpty] = []
-
-
-class ExternalParams(Strict):
-    """A goal set outside the material the project has: never measurable, with the reason."""
-
-    reason: NonEmpty
 
 
 # --- KPIs ------------------------------------------------------------------------------
@@ -326,6 +115,9 @@ class KpiBase(Strict):
     path: Literal["linear"] | None = None
     method: str = ""
     interpretation: str = ""
+    # per kind (KPI_MODELS): kind: the kind's name; params: its parameters model
+    kind: str
+    params: Any
 
     @property
     def asset_name(self) -> str:
@@ -336,69 +128,27 @@ class KpiBase(Strict):
         return self.targets.get(year)
 
 
-class CountKpi(KpiBase):
-    kind: Literal["count"]
-    params: CountParams = CountParams()
+def _kpi_model(kind: KindSpec) -> type[KpiBase]:
+    """A kind's KPI model: ``kind: <its name>`` and its ``params`` (which a KPI may leave
+    out when every parameter has a default)."""
+    tag: Any = Literal[kind.name]  # type: ignore[valid-type]
+    default = kind.params() if kind.params_optional else ...
+    return create_model(
+        kind.params.__name__.removesuffix("Params") + "Kpi",
+        __base__=KpiBase,
+        __module__=__name__,
+        kind=(tag, ...),
+        params=(kind.params, default),
+    )
 
 
-class YoungFirmsKpi(KpiBase):
-    kind: Literal["young_firms"]
-    params: YoungFirmsParams = YoungFirmsParams()
-
-
-class ShareKpi(KpiBase):
-    kind: Literal["share"]
-    params: ShareParams
-
-
-class WeightedShareKpi(KpiBase):
-    kind: Literal["weighted_share"]
-    params: WeightedShareParams
-
-
-class NpsKpi(KpiBase):
-    kind: Literal["nps"]
-    params: NpsParams = NpsParams()
-
-
-class FteKpi(KpiBase):
-    kind: Literal["fte"]
-    params: FteParams
-
-
-class EffectKpi(KpiBase):
-    kind: Literal["effect"]
-    params: EffectParams
-
-
-class SpreadKpi(KpiBase):
-    kind: Literal["spread"]
-    params: SpreadParams
-
-
-class ActivityKpi(KpiBase):
-    kind: Literal["activity"]
-    params: ActivityParams
-
-
-class ExternalKpi(KpiBase):
-    kind: Literal["external"]
-    params: ExternalParams
-
-
-AnyKpi = (
-    CountKpi
-    | YoungFirmsKpi
-    | ShareKpi
-    | WeightedShareKpi
-    | NpsKpi
-    | FteKpi
-    | EffectKpi
-    | SpreadKpi
-    | ActivityKpi
-    | ExternalKpi
-)
-Kpi = Annotated[AnyKpi, Field(discriminator="kind")]
+# one KPI model per kind of the registry, by kind; a KPI is one of them (by its ``kind``)
+KPI_MODELS: dict[str, type[KpiBase]] = {name: _kpi_model(kind) for name, kind in KINDS.items()}
+AnyKpi = KpiBase
+if TYPE_CHECKING:
+    Kpi = KpiBase
+else:
+    Kpi = Annotated[reduce(or_, KPI_MODELS.values()), Field(discriminator="kind")]
 
 # --- budget ----------------------------------------------------------------------------
 
@@ -449,7 +199,7 @@ class IndexedSumBudget(Strict):
     base_amount: Annotated[int, Field(gt=0)]  # kroner in base_year prices
     base_year: Year
     index: NonEmpty  # the index's name; the figures are the price_index source
-    earmarks: dict[int, list[Earmark]] = {}
+    earmarks: dict[int, list[Earmark]] = Field(default_factory=dict)
     note: str = ""
     interpretation: str = ""
 
@@ -489,7 +239,7 @@ class Signatory(Strict):
 class Signed(Strict):
     date: dt.date | None = None  # None: the contract text carries no date
     in_force: dt.date | None = None
-    signatories: list[Signatory] = []
+    signatories: list[Signatory] = Field(default_factory=list)
 
 
 class Reporting(Strict):
@@ -505,8 +255,8 @@ class ContractPoint(Strict):
 
     point: NonEmpty  # the contract's own number: "5", "6.a", "Bilag a"
     title: NonEmpty
-    kpis: list[NonEmpty] = []
-    narratives: list[NonEmpty] = []
+    kpis: list[NonEmpty] = Field(default_factory=list)
+    narratives: list[NonEmpty] = Field(default_factory=list)
     budget: bool = False
     not_reported: str = ""  # why the point is not reported on (Danish)
 
@@ -569,9 +319,9 @@ class Contract(Strict):
     report_sections: Annotated[list[NonEmpty], Field(min_length=1)]  # in report order
     kpis: Annotated[list[Kpi], Field(min_length=1)]
     # the report owner's texts, in report order within each place
-    narratives: list[Narrative] = []
+    narratives: list[Narrative] = Field(default_factory=list)
     # every numbered point of the contract and where the report answers it
-    contract_points: list[ContractPoint] = []
+    contract_points: list[ContractPoint] = Field(default_factory=list)
 
     @property
     def scope(self) -> str:
@@ -609,9 +359,12 @@ class Contract(Strict):
             part if isinstance(part := data.get(name), dict) else {}
             for name in ("settings", "budget")
         )
+        sections = {"settings": settings, "budget": budget}
         inherit = {
-            "fte": ("hours_per_fte", settings.get("hours_per_fte")),
-            "spread": ("band_pct", budget.get("band_pct")),
+            name: (param, sections[section].get(param))
+            for name, kind in KINDS.items()
+            if kind.inherits
+            for section, param in [kind.inherits]
         }
         data = copy.deepcopy(data)
         for kpi in data["kpis"]:
@@ -729,6 +482,7 @@ def _narrative_problems(c: Contract) -> Iterator[tuple[str, str]]:
 def _kpi_problems(
     c: Contract, kpi: AnyKpi, at: str, available: set[str]
 ) -> Iterator[tuple[str, str]]:
+    kind = KINDS[kpi.kind]
     years = set(c.years)
     if set(kpi.targets) != years:
         shown = ", ".join(map(str, sorted(years)))
@@ -740,15 +494,25 @@ def _kpi_problems(
         )
     if kpi.report_section not in c.report_sections:
         yield f"{at}.report_section", f"{kpi.report_section!r} is not in report_sections"
+    yield from _source_problems(c, kpi, kind, at, available)
+    if kind.unit and kpi.unit != kind.unit:
+        yield f"{at}.unit", f"kind {kpi.kind} is measured in {kind.unit!r}, not {kpi.unit!r}"
+    yield from _target_problems(kpi, kind, at)
+    yield from _path_problems(kpi, at)
+    yield from kind.problems(c, kpi, at)
+
+
+def _source_problems(
+    c: Contract, kpi: AnyKpi, kind: KindSpec, at: str, available: set[str]
+) -> Iterator[tuple[str, str]]:
+    """The KPI names the sources its kind reads, no others, and the contract has them."""
     sources = set(kpi.sources)
     if len(sources) != len(kpi.sources):
         yield f"{at}.sources", "a source is named twice"
-    needed = set(KIND_SOURCES[kpi.kind])
-    if isinstance(kpi, ActivityKpi) and kpi.params.projects:
-        needed.add("time_registration")
+    needed = kind.sources | kind.needs(kpi.params)
     if needed - sources:
         yield f"{at}.sources", f"kind {kpi.kind} reads {', '.join(sorted(needed - sources))} too"
-    allowed = needed | KIND_OPTIONAL_SOURCES.get(kpi.kind, frozenset())
+    allowed = needed | kind.optional_sources | (ALL_SOURCES if kind.any_source else frozenset())
     if sources - allowed:
         yield (
             f"{at}.sources",
@@ -760,42 +524,35 @@ def _kpi_problems(
             f"{', '.join(sorted(sources - available))} is not delivered by "
             f"{c.organisation.name} (deliveries: {', '.join(c.deliveries) or 'none'})",
         )
-    unit = KIND_UNIT.get(kpi.kind)
-    if unit and kpi.unit != unit:
-        yield f"{at}.unit", f"kind {kpi.kind} is measured in {unit!r}, not {kpi.unit!r}"
 
-    low, high = KIND_RANGE.get(kpi.kind, (float("-inf"), float("inf")))
+
+def _target_problems(kpi: AnyKpi, kind: KindSpec, at: str) -> Iterator[tuple[str, str]]:
+    """Each year's target: an operator the kind allows, a value in the kind's range."""
+    low, high = kind.value_range
     for year, target in sorted(kpi.targets.items()):
         if target is None:
             continue
         where = f"{at}.targets.{year}"
         if target.operator == "±":
             yield f"{where}.operator", "± is no target: a band is a spread KPI's band_pct"
-        if kpi.kind == "spread" and target.operator != "<=":
-            yield (
-                f"{where}.operator",
-                "kind spread counts the municipalities outside its band: <= (at most N)",
-            )
+        if kind.operator and target.operator != kind.operator[0]:
+            yield f"{where}.operator", kind.operator[1]
         if not low <= target.value <= high:
             yield f"{where}.value", f"{target.value:g} is outside {low:g} to {high:g}"
 
-    if kpi.path is not None:
-        later = [y for y, t in kpi.targets.items() if t is not None]
-        gaps = [y for y, t in kpi.targets.items() if t is None and any(x > y for x in later)]
-        if kpi.baseline is None:
-            yield f"{at}.path", "a path starts from a baseline: add baseline"
-        elif not gaps:
-            yield f"{at}.path", "no year without a target before a later target: nothing to show"
-        elif kpi.baseline.year >= min(gaps):
-            yield f"{at}.baseline.year", "the baseline must lie before the years on the path"
 
-    if isinstance(kpi, WeightedShareKpi) and c.organisation.hub is None:
-        yield "organisation.hub", f"{at} reads the awareness survey: name the hub"
-    if isinstance(kpi, SpreadKpi):
-        if not isinstance(c.budget, PopulationKeyBudget):
-            yield f"{at}.kind", "spread needs a population_key budget (municipalities, quarter)"
-        elif kpi.params.band_pct != c.budget.band_pct:
-            yield f"{at}.params.band_pct", f"differs from budget.band_pct {c.budget.band_pct:g}"
+def _path_problems(kpi: AnyKpi, at: str) -> Iterator[tuple[str, str]]:
+    """A path starts from a baseline before the years without a target it fills."""
+    if kpi.path is None:
+        return
+    later = [y for y, t in kpi.targets.items() if t is not None]
+    gaps = [y for y, t in kpi.targets.items() if t is None and any(x > y for x in later)]
+    if kpi.baseline is None:
+        yield f"{at}.path", "a path starts from a baseline: add baseline"
+    elif not gaps:
+        yield f"{at}.path", "no year without a target before a later target: nothing to show"
+    elif kpi.baseline.year >= min(gaps):
+        yield f"{at}.baseline.year", "the baseline must lie before the years on the path"
 
 
 # --- loading ------------------------------------------------------------------------------

@@ -13,15 +13,11 @@ import pytest
 import yaml
 
 from resultatrapport.contracts import (
-    KIND_SOURCES,
-    KIND_UNIT,
-    AnyKpi,
+    KPI_MODELS,
     Contract,
     ContractError,
-    FocusArea,
     Hub,
     IndexedSumBudget,
-    Kind,
     PopulationKeyBudget,
     contracts_dir,
     load_contract,
@@ -29,6 +25,8 @@ from resultatrapport.contracts import (
 )
 from resultatrapport.contracts import _shown as _repo_shown
 from resultatrapport.formats import FOCUS_AREAS, HUBS
+from resultatrapport.kpis.kinds import KINDS
+from resultatrapport.vocabulary import FocusArea
 
 KKR = "kkr-midtjylland-2026"
 VER = "viborg-ver-2020"
@@ -160,9 +158,9 @@ def test_no_ocr_garble_in_danish_text(contracts: dict[str, Contract]) -> None:
 def test_vocabularies_match_the_source_formats() -> None:
     assert set(get_args(FocusArea)) == set(FOCUS_AREAS)
     assert set(get_args(Hub)) == set(HUBS)
-    tags = {get_args(m.model_fields["kind"].annotation)[0] for m in get_args(AnyKpi)}
-    assert tags == set(get_args(Kind)) == set(KIND_SOURCES)
-    assert set(KIND_UNIT) == tags - {"external"}
+    tags = {get_args(m.model_fields["kind"].annotation)[0] for m in KPI_MODELS.values()}
+    assert tags == set(KINDS)
+    assert {name for name, kind in KINDS.items() if kind.unit} == tags - {"external"}
 
 
 # --- loading ----------------------------------------------------------------------------

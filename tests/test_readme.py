@@ -170,7 +170,7 @@ def test_what_the_readme_check_lets_pass():
         "`kpi/kkr_midtjylland_2026/m3` `report/<id>/signed:current` `contracts/<id>.yaml` "
         "`<org>/tekster/<contract-id>_<YYYY>.md` `var/out/x/aarsrapport_…_udkast.pdf` "
         "`DAGSTER_HOME=$PWD/var/dagster_home` `docs/formats/` `regnskaber_2022_rettet.csv` "
-        "`make dev` `make run CONTRACT=x` `resultatrapport sign-off` `kinds.py` `.ci/run`\n\n"
+        "`make dev` `make run CONTRACT=x` `resultatrapport sign-off` `compute.py` `.ci/run`\n\n"
         "```sh\nuv run dg launch --assets 'key:\"kpi/viborg_ver_2020/*\"'\n```\n"
     )
     assert problems(text) == []

@@ -9,7 +9,7 @@ from decimal import ROUND_HALF_UP, Decimal
 import duckdb
 
 from resultatrapport.contracts import IndexedSumBudget, PopulationKeyBudget
-from resultatrapport.kpis.kinds import population_by_municipality
+from resultatrapport.kpis.kinds.spread import population_by_municipality
 from resultatrapport.kpis.stats import largest_remainder
 from resultatrapport.warehouse_tx import replace_rows, transaction
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Callable
 from typing import Any
 
 from resultatrapport import texts as owner_texts
@@ -15,6 +16,7 @@ from resultatrapport.contracts import PopulationKeyBudget
 from resultatrapport.kpis import coverage
 from resultatrapport.kpis.budget import NOT_COMPUTED, basis
 from resultatrapport.kpis.coverage import INTERVAL_KINDS
+from resultatrapport.kpis.kinds import KINDS
 from resultatrapport.kpis.stats import MIN_INTERVAL_N
 from resultatrapport.report import charts
 from resultatrapport.report.content import ReportData
@@ -36,7 +38,6 @@ from resultatrapport.vocabulary import (
 
 STATUS_CLASS = {OPFYLDT: "ok", IKKE_OPFYLDT: "fail", IKKE_MAALBAR: "na", INTET_MAAL: "none"}
 TOO_FEW_FOR_INTERVAL = "for få besvarelser til et interval"
-CHART_KINDS = {"count", "young_firms", "share", "weighted_share", "nps", "fte", "effect"}
 
 
 def fmt_value(value: float | None, unit: str) -> str:
@@ -163,34 +164,55 @@ def _kpi_chart(data: ReportData, kpi: Any) -> str:
     )
 
 
-def _detail_table(data: ReportData, kpi: Any, rows: list[dict[str, Any]]) -> dict[str, Any]:
-    """A KPI's detail rows as a table: Danish headers, formatted cells."""
-    if kpi.kind == "spread":  # alphabetical; each municipality's place said in words
-        band = number(kpi.params.band_pct)
-        headers = ["Kommune", "Folketal", "Måltal", "Individuelle vejledninger", "Afvigelse",
-                   f"Spændet ±{band} %"]  # fmt: skip
+def _has_target(kpi: Any) -> bool:
+    return any(t is not None for t in kpi.targets.values())
 
-        def place(r: dict[str, Any]) -> str:
-            if r["inden_for_spaend"]:
-                return "Inden for"
-            return "Under: inviteres til dialog" if r["afvigelse_pct"] < 0 else "Over"
 
-        body = [
-            [
-                r["kommune"],
-                number(r["folketal"]),
-                number(r["maaltal"], 1),
-                number(r["individuelle_vejledninger"]),
-                f"{number(r['afvigelse_pct'], 1)} %",
-                place(r),
-            ]
-            for r in sorted(rows, key=lambda r: str(r["kommune"]))
-        ]
-        return {"headers": headers, "rows": body, "numeric_from": 1}
-    if kpi.kind == "nps":  # one row: the number of answers per score
-        headers = ["Svar", *(str(r["score"]) for r in rows)]
-        body = [["Antal", *(number(r["antal"]) for r in rows)]]
-        return {"headers": headers, "rows": body, "numeric_from": 1}
+def _over_years(data: ReportData, kpi: Any, rows: list[dict[str, Any]]) -> str:
+    return _kpi_chart(data, kpi) if _has_target(kpi) else ""
+
+
+def _nps_distribution(data: ReportData, kpi: Any, rows: list[dict[str, Any]]) -> str:
+    if not (rows and _has_target(kpi)):
+        return ""
+    return charts.nps_distribution(
+        {int(d["score"]): d["antal"] for d in rows},  # None: withheld
+        f"{kpi.id}: fordeling af svar på anbefalingsspørgsmålet",
+    )
+
+
+def _municipal_deviation(data: ReportData, kpi: Any, rows: list[dict[str, Any]]) -> str:
+    if not rows:
+        return ""
+    band = kpi.params.band_pct
+    return charts.municipal_deviation(
+        [d["kommune"] for d in rows],
+        [float(d["afvigelse_pct"]) for d in rows],
+        band,
+        f"{kpi.id}: afvigelse fra måltal pr. kommune (spænd ±{number(band)} %)",
+    )
+
+
+# the charts a kind can name (its ``charts``); each draws nothing ("") when it has nothing
+CHARTS: dict[str, Callable[[ReportData, Any, list[dict[str, Any]]], str]] = {
+    "over_years": _over_years,
+    "nps_distribution": _nps_distribution,
+    "municipal_deviation": _municipal_deviation,
+}
+
+
+def _charts(data: ReportData, kpi: Any, rows: list[dict[str, Any]]) -> dict[str, str]:
+    """The KPI item's charts by slot ("chart", "chart2"), as its kind names them."""
+    drawn = {slot: CHARTS[chart](data, kpi, rows) for slot, chart in KINDS[kpi.kind].charts.items()}
+    return {slot: svg for slot, svg in drawn.items() if svg}
+
+
+def _detail_table(kpi: Any, rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """A KPI's detail rows as a table: Danish headers, formatted cells (the kind's own table,
+    else the rows as they are)."""
+    table = KINDS[kpi.kind].detail_table
+    if table is not None:
+        return table(kpi, rows)
     headers = [h[:1].upper() + h[1:] for h in rows[0]]
     body = [
         [number(v, 1 if isinstance(v, float) and not v.is_integer() else 0)
@@ -264,26 +286,11 @@ def build(
                 "remark": r["remark"] or "",
                 "interpretation": kpi.interpretation,
                 "chart": "",
-                "detail": _detail_table(data, kpi, rows) if rows else None,
+                "detail": _detail_table(kpi, rows) if rows else None,
                 "withheld": data.withheld_cells.get(kpi.id, 0),
                 "texts": shown.by_kpi.get(kpi.id, []),
             }
-            has_target = any(t is not None for t in kpi.targets.values())
-            if kpi.kind in CHART_KINDS and has_target:
-                item["chart"] = _kpi_chart(data, kpi)
-            if kpi.kind == "nps" and rows and has_target:
-                item["chart2"] = charts.nps_distribution(
-                    {int(d["score"]): d["antal"] for d in rows},  # None: withheld
-                    f"{kpi.id}: fordeling af svar på anbefalingsspørgsmålet",
-                )
-            if kpi.kind == "spread" and rows:
-                band = kpi.params.band_pct
-                item["chart"] = charts.municipal_deviation(
-                    [d["kommune"] for d in rows],
-                    [float(d["afvigelse_pct"]) for d in rows],
-                    band,
-                    f"{kpi.id}: afvigelse fra måltal pr. kommune (spænd ±{number(band)} %)",
-                )
+            item.update(_charts(data, kpi, rows))
             goals.setdefault(kpi.goal, []).append(item)
         sections.append(
             {"title": section, "goals": goals, "texts": shown.by_section.get(section, [])}

@@ -1,0 +1,109 @@
+"""What every KPI kind declares (:class:`Kind`), and the helpers the kinds share.
+
+A kind's computation reduces the data in DuckDB and returns a :class:`Measure`; the
+statistics live in :mod:`resultatrapport.kpis.stats`. A computation returns ``value=None``
+with a remark when the data it needs is missing; it never raises for missing data.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import duckdb
+
+from resultatrapport.contract_base import Strict
+from resultatrapport.rules import lit, q
+
+Filters = Mapping[str, Sequence[Any]]
+FIRM = "coalesce(cvr, 'forløb:' || case_id)"  # a would-be founder without CVR counts by case
+ANY = (float("-inf"), float("inf"))
+
+# the charts the report can draw for a KPI (resultatrapport.report.view draws them)
+Chart = Literal["over_years", "nps_distribution", "municipal_deviation"]
+
+
+@dataclass
+class Measure:
+    value: float | None
+    n: int = 0  # units the result rests on (firms, answers, cases, respondents)
+    low: float | None = None
+    high: float | None = None
+    remark: str = ""
+    detail: list[dict[str, Any]] = field(default_factory=list)  # a table for the report
+    extra: dict[str, Any] = field(default_factory=dict)  # method figures (e.g. naive estimate)
+
+
+# measure(con, contract, kpi, year): the KPI's value for a year of the contract
+Measurer = Callable[[duckdb.DuckDBPyConnection, Any, Any, int], Measure]
+# detail_table(kpi, rows): the KPI's detail rows as the report's table (headers, rows)
+DetailTable = Callable[[Any, list[dict[str, Any]]], dict[str, Any]]
+# problems(contract, kpi, at): the kind's rules that span the contract, (location, message)
+Problems = Callable[[Any, Any, str], Iterator[tuple[str, str]]]
+
+
+def _no_problems(contract: Any, kpi: Any, at: str) -> Iterator[tuple[str, str]]:
+    return iter(())
+
+
+def _no_sources(params: Any) -> frozenset[str]:
+    return frozenset()
+
+
+@dataclass(frozen=True)
+class Kind:
+    """A KPI kind, declared once in its module and listed in :data:`~.KINDS`."""
+
+    name: str  # the contract's ``kind:``
+    params: type[Strict]  # the contract's ``params:`` (a model whose fields all default: optional)
+    measure: Measurer
+    sources: frozenset[str]  # the sources it reads (the KPI must name them)
+    optional_sources: frozenset[str] = frozenset()  # sources the KPI may name besides
+    any_source: bool = False  # the KPI may name any source (what an outside goal rests on)
+    needs: Callable[[Any], frozenset[str]] = _no_sources  # sources its params add to `sources`
+    reads_back: Mapping[str, int] = field(default_factory=dict)  # {source: years before the year}
+    unit: str | None = None  # the unit of its result (None: the KPI's own)
+    value_range: tuple[float, float] = ANY  # the range a target value can take
+    operator: tuple[str, str] | None = None  # the only operator a target may use, and why
+    inherits: tuple[str, str] | None = None  # (contract section, parameter) filled in if left out
+    problems: Problems = _no_problems  # its rules that span the contract
+    detail_table: DetailTable | None = None  # None: the report shows the detail rows as they are
+    charts: Mapping[str, Chart] = field(default_factory=dict)  # the report item's slot → chart
+    description: str = ""
+
+    @property
+    def params_optional(self) -> bool:
+        """Whether a KPI may leave ``params`` out (every parameter has a default)."""
+        return not any(f.is_required() for f in self.params.model_fields.values())
+
+    def back(self, source: str) -> int:
+        """How many years before the report year it reads ``source``."""
+        return self.reads_back.get(source, 0)
+
+
+def delivered(
+    con: duckdb.DuckDBPyConnection, source: str, year: int, org: str | None = None
+) -> bool:
+    """Whether the partition's delivery was read (a missing file is recorded as missing)."""
+    row = con.execute(
+        "SELECT sha256 IS NOT NULL FROM ingest.deliveries WHERE source = $s AND year = $y "
+        "AND org IS NOT DISTINCT FROM $o",
+        {"s": source, "y": year, "o": org},
+    ).fetchone()
+    return bool(row and row[0])
+
+
+def where(filters: Filters | None, alias: str = "") -> str:
+    """SQL conjunction for {column: allowed values}; booleans and lists of text both work."""
+    parts = ["true"]
+    prefix = f"{alias}." if alias else ""
+    for column, values in (filters or {}).items():
+        rendered = ", ".join(
+            str(v).lower()
+            if isinstance(v, bool)
+            else (str(v) if isinstance(v, int | float) else lit(str(v)))
+            for v in values
+        )
+        parts.append(f"{prefix}{q(column)} IN ({rendered})")
+    return " AND ".join(parts)
