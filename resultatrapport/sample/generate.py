@@ -56,7 +56,7 @@ from resultatrapport.sample.writers import (
     text,
     zero_padded,
 )
-from resultatrapport.vocabulary import CASE_TYPES, HUBS
+from resultatrapport.vocabulary import CASE_TYPES, DEGREES, HUBS, JA_NEJ_VED_IKKE, NO, YES
 
 REFERENCE = Path(__file__).parent / "reference"
 EHMJ = "erhvervshus-midtjylland"
@@ -854,12 +854,12 @@ def _write_survey(
     seg = _str(take(["Drift", "Vækst"], cases["growth"])).to_numpy()[pick]  # as in the CRM
     nps = _nps(rng, k)
     referred = rng.random(k) < 0.45
-    used = np.where(referred, rng.choice(["Ja", "Nej", "Ved ikke"], size=k, p=[0.6, 0.3, 0.1]), "")
+    used = np.where(referred, rng.choice(JA_NEJ_VED_IKKE, size=k, p=[0.6, 0.3, 0.1]), "")
     sust = rng.random(k) < 0.3
     better = np.where(
         sust,
         rng.choice(
-            ["I høj grad", "I nogen grad", "I mindre grad", "Slet ikke", "Ved ikke"],
+            DEGREES,
             size=k,
             p=[0.72, 0.18, 0.05, 0.02, 0.03],
         ),
@@ -881,9 +881,9 @@ def _write_survey(
         Cells.dates(answered).put(rows[2 * j :], DATE, str(_days(year - 1, 12, 15) + EXCEL_1970)),
         Cells.texts(seg),
         Cells.numbers(nps).put(rows[:j][0::2], NUMBER, "11").put(rows[:j][1::2], NUMBER, "7.5"),
-        Cells.texts(np.where(referred, "Ja", "Nej")),
+        Cells.texts(np.where(referred, YES, NO)),
         Cells.texts(used),
-        Cells.texts(np.where(sust, "Ja", "Nej")),
+        Cells.texts(np.where(sust, YES, NO)),
         Cells.texts(better),
         Cells.texts(comments),
     ]
@@ -1055,8 +1055,8 @@ def _awareness_chunks(
             join(f"K{year}-", zero_padded(np.arange(lo + 1, hi + 1), 6)),
             take(HUBS, hub[lo:hi]),
             comma(weight[lo:hi], 3),
-            take(["Nej", "Ja"], knows[lo:hi]),
-            take(["", "Ja", "Nej"], offers[lo:hi]),
+            take((NO, YES), knows[lo:hi]),
+            take(("", YES, NO), offers[lo:hi]),
         ]
 
 
