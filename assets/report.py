@@ -361,39 +361,48 @@ def build_signoff_assets(
         keys = (
             context.partition_keys if context.has_partition_key_range else [context.partition_key]
         )
-        states: dict[str, str] = {}
-        errors: list[str] = []
-        warnings: list[str] = []
-        any_signed = False
         with warehouse.connect() as con:
-            for key in keys:
-                year = int(key)
-                signed = publish.signoffs(con, contract.id, year)
-                directory = publish.year_dir(renderer.root, contract.id, year)
-                errors += signoff.verified(directory, contract, year, signed, context.log.warning)
-                last = publish.latest(signed)
-                any_signed = any_signed or last is not None
-                data_hash = content.data_hash(content.load(con, contract, year)) if last else ""
-                states[key], up_to_date = publish.signed_state(year, last, data_hash)
-                if not up_to_date:
-                    warnings.append(states[key] if len(keys) == 1 else f"{key}: {states[key]}")
-        problems = errors + warnings
-        metadata: dict[str, Any] = {"state": "; ".join(f"{k}: {v}" for k, v in states.items())}
-        if not any_signed and not errors:
-            context.log.info(f"Skipped: {metadata['state']}")
-            return
-        if problems:
-            metadata["problems"] = MetadataValue.md("\n".join(f"- {p}" for p in problems))
-        yield AssetCheckResult(
-            asset_key=signed_key,
-            check_name="current",
-            passed=not problems,
-            severity=AssetCheckSeverity.ERROR if errors else AssetCheckSeverity.WARN,
-            description=" ".join(problems) or metadata["state"],
-            metadata=metadata,
-        )
+            judged = {
+                key: signoff.current(
+                    con,
+                    contract,
+                    int(key),
+                    publish.year_dir(renderer.root, contract.id, int(key)),
+                    context.log.warning,
+                )
+                for key in keys
+            }
+        yield from _current_result(context, signed_key, judged)
 
     return [sign_off, current]
+
+
+def _current_result(
+    context: AssetCheckExecutionContext, key: AssetKey, judged: dict[str, signoff.Current]
+) -> Iterator[AssetCheckResult]:
+    """The check's result over the judged years (partition key -> judgment); none while
+    nothing is signed and no file is wrong (the UI shows the check as skipped)."""
+    errors = [e for j in judged.values() for e in j.errors]
+    warnings = [
+        j.state if len(judged) == 1 else f"{k}: {j.state}"
+        for k, j in judged.items()
+        if not j.up_to_date
+    ]
+    problems = errors + warnings
+    metadata: dict[str, Any] = {"state": "; ".join(f"{k}: {j.state}" for k, j in judged.items())}
+    if not any(j.signed for j in judged.values()) and not errors:
+        context.log.info(f"Skipped: {metadata['state']}")
+        return
+    if problems:
+        metadata["problems"] = MetadataValue.md("\n".join(f"- {p}" for p in problems))
+    yield AssetCheckResult(
+        asset_key=key,
+        check_name="current",
+        passed=not problems,
+        severity=AssetCheckSeverity.ERROR if errors else AssetCheckSeverity.WARN,
+        description=" ".join(problems) or metadata["state"],
+        metadata=metadata,
+    )
 
 
 def _results(contract: Contract, kinds: list[str], done: signoff.Signed) -> Any:

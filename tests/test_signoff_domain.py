@@ -207,3 +207,19 @@ def test_what_a_cut_off_sign_off_left_is_cleared_and_said(ready, ver, tmp_path):
     assert not staged.exists()
     assert warnings == [f"{ver.id} {YEAR}: v1: removed the files of a sign-off cut off before "
                         "its record"]  # fmt: skip
+
+
+def test_the_current_judgment_follows_the_signed_version_and_the_data(ready, ver, tmp_path):
+    def judge() -> signoff.Current:
+        return signoff.current(ready, ver, YEAR, tmp_path, lambda note: None)
+
+    nothing = judge()
+    assert not nothing.signed and not nothing.up_to_date and not nothing.errors
+    assert nothing.state == f"Ingen godkendt version af {YEAR} endnu"
+    sign(ready, ver, tmp_path)
+    assert judge() == signoff.Current(
+        "v1 er godkendt af Ida Kontrolsen den 14. marts 2022 og er aktuel", True, True, []
+    )
+    ready.execute("UPDATE kpi.results SET value = value + 1 WHERE kpi_id = 'V1'")
+    stale = judge()
+    assert stale.signed and not stale.up_to_date and "ikke længere aktuel" in stale.state

@@ -139,6 +139,33 @@ def verified(
     return publish.integrity_problems(directory, contract.id, year, signed.values())
 
 
+@dataclass(frozen=True)
+class Current:
+    """Whether a year's latest signed version still shows the current data."""
+
+    state: str  # said in Danish
+    up_to_date: bool  # False too while nothing is signed
+    signed: bool  # a version is signed
+    errors: list[str]  # what is wrong with the signed files
+
+
+def current(
+    con: duckdb.DuckDBPyConnection,
+    contract: Contract,
+    year: int,
+    directory: Path,
+    warn: Callable[[str], None],
+) -> Current:
+    """Judge the year's signed version against the current data and its files (clearing
+    what cut-off sign-offs left, each said to ``warn``)."""
+    signed = publish.signoffs(con, contract.id, year)
+    errors = verified(directory, contract, year, signed, warn)
+    last = publish.latest(signed)
+    data_hash = content.data_hash(content.load(con, contract, year)) if last else ""
+    state, up_to_date = publish.signed_state(year, last, data_hash)
+    return Current(state, up_to_date, last is not None, errors)
+
+
 # --- the version -------------------------------------------------------------------------------
 
 
