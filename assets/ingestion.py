@@ -157,7 +157,11 @@ def _untrusted(
 
 
 def build_source_assets(fmt: SourceFormat, org: str | None) -> list[AssetsDefinition]:
-    rkey, ikey = raw_key(fmt, org), ingest_key(fmt, org)
+    return [_raw_asset(fmt, org), _ingest_asset(fmt, org)]
+
+
+def _raw_asset(fmt: SourceFormat, org: str | None) -> AssetsDefinition:
+    rkey = raw_key(fmt, org)
     where = f" for {org}" if org else ""
     pattern = fmt.path.replace("{org}", org or "")
     rules = "; ".join(
@@ -206,102 +210,118 @@ def build_source_assets(fmt: SourceFormat, org: str | None) -> list[AssetsDefini
         warehouse: Warehouse,
         validation: ValidationSettings,
     ) -> Iterator[MaterializeResult | AssetCheckResult]:
-        # GX is imported while DuckDB reads the delivery
-        preload("resultatrapport.gx", "great_expectations")
-        year = int(context.partition_key)
-        run_id = context.run.run_id
-        root = inbox.existing_root()
-        # one connection for the whole step: each open and close of the file costs a
-        # checkpoint, and the step holds the warehouse pool slot anyway
-        with warehouse.connect() as con:
-            relpath = fmt.relpath(year, org)
-            record_inbox(con, root)
-            try:
-                delivery = stage(con, fmt, root, year, org)
-            except SourceError as exc:
-                # nothing of the file is taken; the outcome is recorded against it, and a file
-                # that cannot be read will not read on a retry either
-                sha = file_sha256(root / relpath) if _readable(root, relpath) else None
-                failed = [
-                    ("rows_valid", False, False, str(exc)),
-                    ("file_trustworthy", False, True, str(exc)),
-                ]
-                record_checks(con, fmt.name, org, year, failed, sha, run_id)
-                error = {"file": exc.file, "line": exc.line or 0, "column": exc.column or ""}
-                yield from _untrusted(_checks(failed), str(exc), error)
-            metadata: dict[str, Any] = {
-                "file": delivery.relpath,
-                "sha256": delivery.sha256 or "",
-                "encoding": delivery.encoding or "",
-                "dagster/row_count": delivery.rows_read,
-                "rows_unreadable": delivery.rows_rejected,
-                "lines_in_file": delivery.physical_lines,
-                "blank_lines": delivery.blank_lines,
-                "rows_other_years": delivery.out_of_partition,
-            }
-            refusal = delivery_refusal(con, fmt, root, year, org, delivery)
-            if refusal:
-                context.log.error(f"{relpath}: {refusal}")
-                outcomes = [
-                    ("rows_valid", False, False, refusal),
-                    ("file_trustworthy", False, True, refusal),
-                ]
-                record_checks(con, fmt.name, org, year, outcomes, delivery.sha256, run_id)
-                yield from _untrusted(_checks(outcomes), f"{relpath}: {refusal}", metadata)
-            if delivery.missing:
-                context.log.warning(
-                    f"{relpath}: no delivery for {year}; KPIs needing it are not measurable"
-                )
-                metadata["missing"] = True
-                missing = f"Ingen fil: {relpath}"
-                outcomes = [
-                    ("rows_valid", True, False, missing),
-                    ("file_trustworthy", True, True, missing),
-                ]
-                commit_delivery(con, fmt, year, org, delivery, outcomes, run_id)
-                yield MaterializeResult(metadata=metadata, check_results=_checks(outcomes))
-                return
-            frame = staged_frame(con, fmt, year)
-            gx_outcomes = validate(fmt, frame, year)
-            rows = len(frame)
-            del frame
-            trusted, trust_md = _trust(fmt, gx_outcomes, rows, validation.max_quarantined_share)
-            valid_md = _rows_valid_metadata(gx_outcomes, rows)
-            failed_rules = [
-                f"{o.reason} ({o.unexpected_count})" for o in gx_outcomes if not o.success
+        yield from _raw_step(context, fmt, org, inbox, warehouse, validation)
+
+    return raw_asset
+
+
+def _raw_step(
+    context: AssetExecutionContext,
+    fmt: SourceFormat,
+    org: str | None,
+    inbox: Inbox,
+    warehouse: Warehouse,
+    validation: ValidationSettings,
+) -> Iterator[MaterializeResult | AssetCheckResult]:
+    # GX is imported while DuckDB reads the delivery
+    preload("resultatrapport.gx", "great_expectations")
+    year = int(context.partition_key)
+    run_id = context.run.run_id
+    root = inbox.existing_root()
+    # one connection for the whole step: each open and close of the file costs a
+    # checkpoint, and the step holds the warehouse pool slot anyway
+    with warehouse.connect() as con:
+        relpath = fmt.relpath(year, org)
+        record_inbox(con, root)
+        try:
+            delivery = stage(con, fmt, root, year, org)
+        except SourceError as exc:
+            # nothing of the file is taken; the outcome is recorded against it, and a file
+            # that cannot be read will not read on a retry either
+            sha = file_sha256(root / relpath) if _readable(root, relpath) else None
+            failed = [
+                ("rows_valid", False, False, str(exc)),
+                ("file_trustworthy", False, True, str(exc)),
             ]
-            problems = trust_md.get("problems")
+            record_checks(con, fmt.name, org, year, failed, sha, run_id)
+            error = {"file": exc.file, "line": exc.line or 0, "column": exc.column or ""}
+            yield from _untrusted(_checks(failed), str(exc), error)
+        metadata: dict[str, Any] = {
+            "file": delivery.relpath,
+            "sha256": delivery.sha256 or "",
+            "encoding": delivery.encoding or "",
+            "dagster/row_count": delivery.rows_read,
+            "rows_unreadable": delivery.rows_rejected,
+            "lines_in_file": delivery.physical_lines,
+            "blank_lines": delivery.blank_lines,
+            "rows_other_years": delivery.out_of_partition,
+        }
+        refusal = delivery_refusal(con, fmt, root, year, org, delivery)
+        if refusal:
+            context.log.error(f"{relpath}: {refusal}")
             outcomes = [
-                ("rows_valid", not failed_rules, False, "; ".join(failed_rules)),
-                ("file_trustworthy", trusted, True, problems.value if problems else ""),
+                ("rows_valid", False, False, refusal),
+                ("file_trustworthy", False, True, refusal),
             ]
-            if trusted:
-                commit_delivery(con, fmt, year, org, delivery, outcomes, run_id)
-            else:  # the partition keeps its rows; the outcome is recorded against the new file
-                record_checks(con, fmt.name, org, year, outcomes, delivery.sha256, run_id)
-        checks = [
-            AssetCheckResult(
-                check_name="rows_valid",
-                passed=valid_md["rules_failed"] == 0,
-                severity=AssetCheckSeverity.WARN,
-                metadata=valid_md,
-            ),
-            AssetCheckResult(
-                check_name="file_trustworthy",
-                passed=trusted,
-                severity=AssetCheckSeverity.ERROR,
-                metadata=trust_md,
-            ),
-        ]
-        if not trusted:
-            problem = trust_md.get("problems")
-            yield from _untrusted(
-                checks,
-                f"{fmt.relpath(year, org)} tages ikke ind: "
-                + (str(problem.value) if problem else "filen er ikke troværdig"),
-                metadata,
+            record_checks(con, fmt.name, org, year, outcomes, delivery.sha256, run_id)
+            yield from _untrusted(_checks(outcomes), f"{relpath}: {refusal}", metadata)
+        if delivery.missing:
+            context.log.warning(
+                f"{relpath}: no delivery for {year}; KPIs needing it are not measurable"
             )
-        yield MaterializeResult(metadata=metadata, check_results=checks)
+            metadata["missing"] = True
+            missing = f"Ingen fil: {relpath}"
+            outcomes = [
+                ("rows_valid", True, False, missing),
+                ("file_trustworthy", True, True, missing),
+            ]
+            commit_delivery(con, fmt, year, org, delivery, outcomes, run_id)
+            yield MaterializeResult(metadata=metadata, check_results=_checks(outcomes))
+            return
+        frame = staged_frame(con, fmt, year)
+        gx_outcomes = validate(fmt, frame, year)
+        rows = len(frame)
+        del frame
+        trusted, trust_md = _trust(fmt, gx_outcomes, rows, validation.max_quarantined_share)
+        valid_md = _rows_valid_metadata(gx_outcomes, rows)
+        failed_rules = [f"{o.reason} ({o.unexpected_count})" for o in gx_outcomes if not o.success]
+        problems = trust_md.get("problems")
+        outcomes = [
+            ("rows_valid", not failed_rules, False, "; ".join(failed_rules)),
+            ("file_trustworthy", trusted, True, problems.value if problems else ""),
+        ]
+        if trusted:
+            commit_delivery(con, fmt, year, org, delivery, outcomes, run_id)
+        else:  # the partition keeps its rows; the outcome is recorded against the new file
+            record_checks(con, fmt.name, org, year, outcomes, delivery.sha256, run_id)
+    checks = [
+        AssetCheckResult(
+            check_name="rows_valid",
+            passed=valid_md["rules_failed"] == 0,
+            severity=AssetCheckSeverity.WARN,
+            metadata=valid_md,
+        ),
+        AssetCheckResult(
+            check_name="file_trustworthy",
+            passed=trusted,
+            severity=AssetCheckSeverity.ERROR,
+            metadata=trust_md,
+        ),
+    ]
+    if not trusted:
+        problem = trust_md.get("problems")
+        yield from _untrusted(
+            checks,
+            f"{fmt.relpath(year, org)} tages ikke ind: "
+            + (str(problem.value) if problem else "filen er ikke troværdig"),
+            metadata,
+        )
+    yield MaterializeResult(metadata=metadata, check_results=checks)
+
+
+def _ingest_asset(fmt: SourceFormat, org: str | None) -> AssetsDefinition:
+    rkey, ikey = raw_key(fmt, org), ingest_key(fmt, org)
+    where = f" for {org}" if org else ""
 
     @asset(
         key=ikey,
@@ -339,7 +359,7 @@ def build_source_assets(fmt: SourceFormat, org: str | None) -> list[AssetsDefini
             )
         return MaterializeResult(metadata=metadata)
 
-    return [raw_asset, ingest_asset]
+    return ingest_asset
 
 
 def build_ingestion_assets(deliveries: Mapping[str, Iterable[str]]) -> list[AssetsDefinition]:

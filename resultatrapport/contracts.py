@@ -389,9 +389,17 @@ def _problems(c: Contract) -> Iterator[tuple[str, str]]:
     if c.period.last < c.period.first:
         yield "period.last", f"{c.period.last} is before period.first {c.period.first}"
         return
-    years = set(c.years)
-    shown = ", ".join(map(str, sorted(years)))
+    yield from _party_problems(c)
+    if isinstance(c.budget, PopulationKeyBudget):
+        yield from _population_budget_problems(c, c.budget)
+    else:
+        yield from _indexed_budget_problems(c, c.budget)
+    yield from _kpis_problems(c)
+    yield from _narrative_problems(c)
+    yield from _point_problems(c)
 
+
+def _party_problems(c: Contract) -> Iterator[tuple[str, str]]:
     operators = [p.name for p in c.parties if p.role == "operatør"]
     if c.organisation.name not in operators:
         yield "organisation.name", f"{c.organisation.name!r} is not the party with role operatør"
@@ -404,29 +412,39 @@ def _problems(c: Contract) -> Iterator[tuple[str, str]]:
     if len(set(c.report_sections)) != len(c.report_sections):
         yield "report_sections", "a section is named twice"
 
-    budget = c.budget
-    if isinstance(budget, PopulationKeyBudget):
-        if set(budget.totals) != years:
-            yield "budget.totals", f"must name every contract year ({shown}), null where none"
-        if set(budget.population_quarter) != years:
-            yield "budget.population_quarter", f"must name every contract year ({shown})"
-        for year, quarter in sorted(budget.population_quarter.items()):
-            if int(quarter[:4]) >= year:
-                yield (
-                    f"budget.population_quarter.{year}",
-                    f"{quarter} is not known before the budget year {year}",
-                )
-        if len(set(budget.municipalities)) != len(budget.municipalities):
-            yield "budget.municipalities", "a municipality is named twice"
-    else:
-        if budget.base_year > c.period.first:
-            yield "budget.base_year", f"{budget.base_year} is after the first contract year"
-        for year, earmarks in sorted(budget.earmarks.items()):
-            if year not in years:
-                yield f"budget.earmarks.{year}", f"{year} is not a contract year ({shown})"
-            if sum(e.amount for e in earmarks) > budget.base_amount:
-                yield f"budget.earmarks.{year}", "the earmarks exceed the total"
 
+def _population_budget_problems(
+    c: Contract, budget: PopulationKeyBudget
+) -> Iterator[tuple[str, str]]:
+    years = set(c.years)
+    shown = ", ".join(map(str, sorted(years)))
+    if set(budget.totals) != years:
+        yield "budget.totals", f"must name every contract year ({shown}), null where none"
+    if set(budget.population_quarter) != years:
+        yield "budget.population_quarter", f"must name every contract year ({shown})"
+    for year, quarter in sorted(budget.population_quarter.items()):
+        if int(quarter[:4]) >= year:
+            yield (
+                f"budget.population_quarter.{year}",
+                f"{quarter} is not known before the budget year {year}",
+            )
+    if len(set(budget.municipalities)) != len(budget.municipalities):
+        yield "budget.municipalities", "a municipality is named twice"
+
+
+def _indexed_budget_problems(c: Contract, budget: IndexedSumBudget) -> Iterator[tuple[str, str]]:
+    years = set(c.years)
+    shown = ", ".join(map(str, sorted(years)))
+    if budget.base_year > c.period.first:
+        yield "budget.base_year", f"{budget.base_year} is after the first contract year"
+    for year, earmarks in sorted(budget.earmarks.items()):
+        if year not in years:
+            yield f"budget.earmarks.{year}", f"{year} is not a contract year ({shown})"
+        if sum(e.amount for e in earmarks) > budget.base_amount:
+            yield f"budget.earmarks.{year}", "the earmarks exceed the total"
+
+
+def _kpis_problems(c: Contract) -> Iterator[tuple[str, str]]:
     available = c.sources()
     seen: dict[str, int] = {}
     for i, kpi in enumerate(c.kpis):
@@ -439,8 +457,6 @@ def _problems(c: Contract) -> Iterator[tuple[str, str]]:
         seen.setdefault(key, i)
         for where, what in _kpi_problems(c, kpi, at, available):
             yield where, f"{what} (KPI {kpi.id})"
-    yield from _narrative_problems(c)
-    yield from _point_problems(c)
 
 
 def title_key(text: str) -> str:

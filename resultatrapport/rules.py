@@ -70,6 +70,15 @@ SQL_TYPES = {
 }
 
 
+def _between(typed: str, rule: Rule) -> str:
+    parts = []
+    if rule.min_value is not None:
+        parts.append(f"{typed} {'>' if rule.min_exclusive else '>='} {rule.min_value}")
+    if rule.max_value is not None:
+        parts.append(f"{typed} <= {rule.max_value}")
+    return f"({typed} IS NULL OR ({' AND '.join(parts)}))"
+
+
 def valid_predicate(column: Column, rule: Rule, year: int) -> str:
     """SQL that is true when the row satisfies the rule (on the raw table)."""
     x = q(column.name)
@@ -88,12 +97,7 @@ def valid_predicate(column: Column, rule: Rule, year: int) -> str:
             values = ", ".join(lit(v) for v in rule_values(column, rule))
             return f"({x} IS NULL OR {x} IN ({values}))"
         case "between":
-            parts = []
-            if rule.min_value is not None:
-                parts.append(f"{typed} {'>' if rule.min_exclusive else '>='} {rule.min_value}")
-            if rule.max_value is not None:
-                parts.append(f"{typed} <= {rule.max_value}")
-            return f"({typed} IS NULL OR ({' AND '.join(parts)}))"
+            return _between(typed, rule)
         case "in_year":
             if column.type == "int":
                 return f"({typed} IS NULL OR {typed} = {year})"
