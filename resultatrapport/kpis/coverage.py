@@ -33,6 +33,7 @@ import numpy as np
 from scipy import stats as sps
 from scipy.special import gammaln
 
+from resultatrapport.kpis.kinds import KINDS
 from resultatrapport.kpis.stats import (
     MIN_INTERVAL_N,
     adjusted_wald_nps_bounds,
@@ -55,13 +56,10 @@ NPS_TRUTHS = (
 )
 WEIGHT_SIGMA = 0.6
 BAND = (0.93, 0.97)
-# the interval each kind's figure carries, as the report names it
-METHODS = {
-    "share": "Wilson-interval",
-    "nps": "justeret Wald-interval (Rocks 2016)",
-    "weighted_share": "Wilson-interval ved Kish' effektive stikprøvestørrelse",
-    "effect": "wild cluster bootstrap-interval",
-}
+# the interval each kind's figure carries, as the report names it (declared by the kind)
+METHODS = {name: kind.interval for name, kind in KINDS.items() if kind.interval}
+# the kinds whose coverage is measured by sample size here (the effect's is measured on
+# generated firms, resultatrapport/kpis/effect_validation.py)
 INTERVAL_KINDS = ("share", "nps", "weighted_share")
 
 

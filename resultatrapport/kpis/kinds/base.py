@@ -71,6 +71,9 @@ class Kind:
     detail_table: DetailTable | None = None  # None: the report shows the detail rows as they are
     charts: Mapping[str, Chart] = field(default_factory=dict)  # the report item's slot → chart
     description: str = ""
+    # its 95 % interval as the report's method notes name it ("": the kind has none); the
+    # interval's coverage is measured in resultatrapport/kpis/coverage.py
+    interval: str = ""
 
     @property
     def params_optional(self) -> bool:

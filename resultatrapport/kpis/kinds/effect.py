@@ -90,4 +90,5 @@ KIND = Kind(
     unit="procentpoint",
     charts={"chart": "over_years"},
     description=EffectParams.__doc__ or "",
+    interval="wild cluster bootstrap-interval",
 )

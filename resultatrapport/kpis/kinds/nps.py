@@ -66,4 +66,5 @@ KIND = Kind(
     detail_table=detail_table,
     charts={"chart": "over_years", "chart2": "nps_distribution"},
     description=NpsParams.__doc__ or "",
+    interval="justeret Wald-interval (Rocks 2016)",
 )

@@ -63,4 +63,5 @@ KIND = Kind(
     value_range=(0, 100),
     charts={"chart": "over_years"},
     description=ShareParams.__doc__ or "",
+    interval="Wilson-interval",
 )

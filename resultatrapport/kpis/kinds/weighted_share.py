@@ -72,4 +72,5 @@ KIND = Kind(
     problems=problems,
     charts={"chart": "over_years"},
     description=WeightedShareParams.__doc__ or "",
+    interval="Wilson-interval ved Kish' effektive stikprøvestørrelse",
 )
