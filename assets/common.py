@@ -182,6 +182,7 @@ def missing_outcomes(
 ) -> tuple[dict[str, Outcome | None], str]:
     """The ``inputs_ingested`` outcome of each year and the run's error message (empty when
     nothing is lacking)."""
+
     def named(source: str, org: str | None, year: int) -> str:
         return f"{source_title(source)} {year} ({source}{'/' + org if org else ''})"
 

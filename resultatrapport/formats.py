@@ -173,9 +173,7 @@ CRM_CASES = SourceFormat(
         Column(
             "Forløbstype",
             "case_type",
-            rules=(
-                one_of("Forløbstype", *CASE_TYPES),
-            ),
+            rules=(one_of("Forløbstype", *CASE_TYPES),),
         ),
         Column("Fokusområde", "focus_area", rules=(one_of("Fokusområde", *FOCUS_AREAS),)),
         Column("Henvisninger", "referrals", "list_pipe"),
@@ -232,9 +230,7 @@ SURVEY_ANSWERS = SourceFormat(
         Column(
             "Bæredygtighed – bedre i stand",
             "sustainability_better",
-            rules=(
-                one_of("Bæredygtighed – bedre i stand", *DEGREES),
-            ),
+            rules=(one_of("Bæredygtighed – bedre i stand", *DEGREES),),
         ),
         Column("Kommentar", "comment", personal=True),
     ),

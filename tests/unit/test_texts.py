@@ -71,7 +71,7 @@ def test_viborg_declares_sections_3_4_5_and_kpi_c_all_required(ver: Contract) ->
 
 
 def _broken(tmp_path: Path, change: Any) -> str:
-    source = Path(__file__).parents[1] / "contracts" / f"{KKR}.yaml"
+    source = Path(__file__).parents[2] / "contracts" / f"{KKR}.yaml"
     data = yaml.safe_load(source.read_text(encoding="utf-8"))
     data = copy.deepcopy(data)
     change(data)

@@ -13,7 +13,7 @@ import pytest
 from resultatrapport import texts
 from resultatrapport.contracts import Contract
 from resultatrapport.sample.generate import generate_inbox
-from tests.test_pipeline_report import Env, cli, pdftotext
+from tests.integration.test_pipeline_report import Env, cli, pdftotext
 
 pytestmark = pytest.mark.slow
 KKR = "kkr-midtjylland-2026"

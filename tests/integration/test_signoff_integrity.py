@@ -27,9 +27,9 @@ from commands.cli import main
 from resultatrapport.report import publish, submissions
 from resultatrapport.report.danish import long_date
 from resultatrapport.sample.generate import generate_inbox
-from tests.test_operations import environment, finish
-from tests.test_pipeline_report import Env as ReportEnv
-from tests.test_submissions import municipality_row, result_row
+from tests.integration.test_operations import environment, finish
+from tests.integration.test_pipeline_report import Env as ReportEnv
+from tests.unit.report.test_submissions import municipality_row, result_row
 
 VER = "viborg-ver-2020"
 SCOPE = "viborg_ver_2020"

@@ -84,7 +84,7 @@ def test_budgets_exactly_as_the_contracts_state_them(kkr: Contract, ver: Contrac
 
 
 def test_municipalities_are_region_midtjylland(kkr: Contract) -> None:
-    reference = Path(__file__).resolve().parents[1] / "resultatrapport/reference/kommuner.csv"
+    reference = Path(__file__).resolve().parents[2] / "resultatrapport/reference/kommuner.csv"
     rows = [line.split(";") for line in reference.read_text(encoding="utf-8-sig").splitlines()[1:]]
     midt = {int(r[0]) for r in rows if r[3].strip() == "Region Midtjylland"}
     assert isinstance(kkr.budget, PopulationKeyBudget)
@@ -170,7 +170,7 @@ def test_contracts_dir_default_and_override(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.delenv("RESULTATRAPPORT_CONTRACTS", raising=False)
-    assert contracts_dir() == Path(__file__).resolve().parents[1] / "contracts"
+    assert contracts_dir() == Path(__file__).resolve().parents[2] / "contracts"
     (tmp_path / f"{VER}.yaml").write_text(
         (contracts_dir() / f"{VER}.yaml").read_text(encoding="utf-8"), encoding="utf-8"
     )

@@ -19,7 +19,7 @@ from resultatrapport.gx import validate
 from resultatrapport.ingest import stage, staged_frame
 from tests.helpers import crm_row, write_crm
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_importing_the_code_location_reads_no_contract_and_no_setting():

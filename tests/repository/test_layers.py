@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 LAYERS = ["resultatrapport", "resources", "assets", "pipelines", "commands"]  # bottom first
 DAGSTER = ("dagster", "dagster_duckdb", "dagster_postgres", "dagster_k8s", "dagster_dg_core")
 LAZY_ALLOWED = {"commands"}

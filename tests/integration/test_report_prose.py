@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from resultatrapport.report.publish import draft_name, year_dir
-from tests.test_pipeline_report import Env, cli, pdftotext
+from tests.integration.test_pipeline_report import Env, cli, pdftotext
 
 pytestmark = pytest.mark.slow
 KKR = "kkr-midtjylland-2026"
