@@ -14,11 +14,13 @@ from dagster import (
     AssetCheckEvaluation,
     AssetCheckKey,
     AssetCheckSeverity,
+    AssetCheckSpec,
     AssetExecutionContext,
     AssetKey,
     BackfillPolicy,
     Backoff,
     Output,
+    PartitionsDefinition,
     RetryPolicy,
 )
 from dagster._core.definitions.asset_checks.asset_check_evaluation import (
@@ -78,6 +80,14 @@ INGESTED_DESCRIPTION = (
     "with ERROR naming each delivery and year that was never ingested and the job to run; "
     "nothing is computed or written for the run's years then."
 )
+
+
+def ingested_spec(key: AssetKey, partitions: PartitionsDefinition) -> AssetCheckSpec:
+    """The blocking ``inputs_ingested`` check of a KPI, budget or draft asset."""
+    return AssetCheckSpec(
+        INGESTED, asset=key, partitions_def=partitions, blocking=True,
+        description=INGESTED_DESCRIPTION,
+    )  # fmt: skip
 
 
 @dataclass(frozen=True)

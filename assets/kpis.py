@@ -35,12 +35,12 @@ from dagster import (
 
 from assets.common import (
     INGESTED,
-    INGESTED_DESCRIPTION,
     RETRY,
     SINGLE_RUN,
     WAREHOUSE_POOL,
     Outcome,
     check_events,
+    ingested_spec,
     markdown_text,
     missing_outcomes,
     not_ingested,
@@ -263,13 +263,7 @@ def build_kpi_asset(
             **code_references(contract, kpi),
         },
         check_specs=[
-            AssetCheckSpec(
-                INGESTED,
-                asset=key,
-                partitions_def=partitions,
-                blocking=True,
-                description=INGESTED_DESCRIPTION,
-            ),
+            ingested_spec(key, partitions),
             AssetCheckSpec(
                 TARGET_MET,
                 asset=key,
@@ -331,13 +325,7 @@ def build_budget_asset(
         tags=contract_tags(contract, "budget"),
         metadata={"dagster/table_name": "kpi.budget"},
         check_specs=[
-            AssetCheckSpec(
-                INGESTED,
-                asset=key,
-                partitions_def=partitions,
-                blocking=True,
-                description=INGESTED_DESCRIPTION,
-            ),
+            ingested_spec(key, partitions),
             AssetCheckSpec(
                 "inputs_complete",
                 asset=key,

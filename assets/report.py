@@ -46,11 +46,11 @@ from pydantic import Field
 
 from assets.common import (
     INGESTED,
-    INGESTED_DESCRIPTION,
     RETRY,
     SINGLE_RUN,
     WAREHOUSE_POOL,
     check_events,
+    ingested_spec,
     missing_outcomes,
     not_ingested,
     years_of,
@@ -140,15 +140,7 @@ def build_draft_asset(
             "quality and provenance. Reads the results table and the budget only."
         ),
         tags=contract_tags(contract, "report"),
-        check_specs=[
-            AssetCheckSpec(
-                INGESTED,
-                asset=key,
-                partitions_def=partitions,
-                blocking=True,
-                description=INGESTED_DESCRIPTION,
-            )
-        ],
+        check_specs=[ingested_spec(key, partitions)],
     )
     def draft(context: AssetExecutionContext, warehouse: Warehouse, renderer: Renderer) -> Any:
         years = years_of(context)
