@@ -55,7 +55,7 @@ def stamped_revision() -> str | None:
 
 @cache
 def code_version() -> str:
-    """``resultatrapport 0.1.0 (b8ac4d7e1f2a)``; ``… (no git revision)`` where it is
-    unknown."""
-    revision = git_revision() or stamped_revision() or "no git revision"
-    return f"{DISTRIBUTION} {package_version()} ({revision})"
+    """``0.1.0 (b8ac4d7e1f2a)``; ``0.1.0 (revision ukendt)`` where it is unknown. The
+    report prints it as it is, so it is in Danish and names no internal package."""
+    revision = git_revision() or stamped_revision() or "revision ukendt"
+    return f"{package_version()} ({revision})"

@@ -47,7 +47,7 @@ def test_an_installed_wheel_carries_its_files_and_names_its_revision(tmp_path):
     revision = subprocess.run(
         ["git", "describe", "--always", "--dirty", "--abbrev=12"], cwd=ROOT, **run
     ).stdout.strip()
-    assert code_version == f"resultatrapport 0.1.0 ({revision})"
+    assert code_version == f"0.1.0 ({revision})"
     assert int(jobs) > 0
     helped = subprocess.run(
         [str(venv / "bin" / "resultatrapport"), "--help"], cwd=outside, env=env, **run
