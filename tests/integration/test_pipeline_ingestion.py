@@ -122,8 +122,10 @@ def test_duplicate_case_ids_block_the_partition_and_keep_the_previous_rows(inbox
     from dagster import AssetKey, DagsterInstance
 
     from pipelines.definitions import build_definitions
+    from resources import Inbox
 
-    defs = build_definitions()
+    # the run's inbox is handed to the definitions (the CLI passes --inbox the same way)
+    defs = build_definitions(inbox=Inbox(path=str(inbox)))
 
     with DagsterInstance.get() as instance:
         result = (
