@@ -9,40 +9,55 @@ the quarantine. The scope is the organisation (per-organisation sources) or
 """
 
 from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from dagster import (
-    AssetCheckResult,
+    AssetCheckEvaluation,
     AssetCheckSeverity,
     AssetCheckSpec,
     AssetExecutionContext,
     AssetKey,
+    AssetMaterialization,
     AssetsDefinition,
     Failure,
     MaterializeResult,
     MetadataValue,
+    Output,
     TableColumn,
     TableSchema,
     asset,
 )
 
-from assets.common import RETRY, WAREHOUSE_POOL, preload
+from assets.common import (
+    RETRY,
+    SINGLE_RUN,
+    WAREHOUSE_POOL,
+    Outcome,
+    check_events,
+    preload,
+    years_of,
+)
 from assets.partitions import YEARS
 from resources import Inbox, ValidationSettings, Warehouse
 from resultatrapport.checks_table import record_checks
 from resultatrapport.formats import FORMATS, REGISTER_SOURCES, SourceFormat
 from resultatrapport.gx import validate
 from resultatrapport.ingest import (
+    CleanResult,
     commit_delivery,
     delivery_refusal,
+    drop_content,
     partition_summary,
     record_inbox,
     stage,
+    stage_content,
+    stage_year,
     staged_frame,
 )
 from resultatrapport.naming import INGEST, RAW, ingest_path, raw_path, source_scope
-from resultatrapport.reader import SourceError, file_sha256
+from resultatrapport.reader import Delivery, SourceError, file_sha256
 from resultatrapport.rules import SQL_TYPES
 
 OWNER = "team:data-engineering"
@@ -132,28 +147,29 @@ def _readable(root: Path, relpath: str) -> bool:
     return path.is_file() and path.resolve().is_relative_to(root.resolve())
 
 
-def _checks(outcomes: list[tuple[str, bool, bool, str]]) -> list[AssetCheckResult]:
-    """The check results where the outcome was decided before validation (a missing, refused
-    or unreadable delivery)."""
-    return [
-        AssetCheckResult(
-            check_name=name,
+def _outcomes(outcomes: list[tuple[str, bool, bool, str]]) -> dict[str, Outcome]:
+    """The check outcomes where they were decided before validation (a missing, refused or
+    unreadable delivery)."""
+    return {
+        name: Outcome(
             passed=passed,
-            severity=AssetCheckSeverity.ERROR if blocking else AssetCheckSeverity.WARN,
+            description="",
             metadata={"note": MetadataValue.text(summary)},
+            severity=AssetCheckSeverity.ERROR if blocking else AssetCheckSeverity.WARN,
         )
         for name, passed, blocking, summary in outcomes
-    ]
+    }
 
 
-def _untrusted(
-    checks: list[AssetCheckResult], description: str, metadata: dict[str, Any]
-) -> Iterator[AssetCheckResult]:
-    """A delivery that is not taken: its check results, then the step fails. Nothing is
-    materialised, so the partition shows the failure in the UI and keeps the rows it had,
-    instead of a green "Materialized" beside a failed blocking check."""
-    yield from checks
-    raise Failure(description=description, metadata=metadata, allow_retries=False)
+@dataclass
+class YearIngested:
+    """What the raw step did with one year of its run: the partition's metadata and check
+    outcomes, and why the delivery was not taken (None: it was, or it is missing)."""
+
+    year: int
+    metadata: dict[str, Any]
+    checks: dict[str, Outcome]
+    refused: str | None = None
 
 
 def build_source_assets(fmt: SourceFormat, org: str | None) -> list[AssetsDefinition]:
@@ -177,6 +193,7 @@ def _raw_asset(fmt: SourceFormat, org: str | None) -> AssetsDefinition:
         tags=scope_tags(fmt, org, "raw"),
         pool=WAREHOUSE_POOL,
         retry_policy=RETRY,
+        backfill_policy=SINGLE_RUN,
         description=(
             f"{fmt.title}{where}: rows of `{pattern}` as delivered, personal data removed, "
             f"CPR-shaped text masked. Rules: {rules}."
@@ -209,7 +226,7 @@ def _raw_asset(fmt: SourceFormat, org: str | None) -> AssetsDefinition:
         inbox: Inbox,
         warehouse: Warehouse,
         validation: ValidationSettings,
-    ) -> Iterator[MaterializeResult | AssetCheckResult]:
+    ) -> Iterator[Output | AssetMaterialization | AssetCheckEvaluation | MaterializeResult]:
         yield from _raw_step(context, fmt, org, inbox, warehouse, validation)
 
     return raw_asset
@@ -222,30 +239,84 @@ def _raw_step(
     inbox: Inbox,
     warehouse: Warehouse,
     validation: ValidationSettings,
-) -> Iterator[MaterializeResult | AssetCheckResult]:
+) -> Iterator[Output | AssetMaterialization | AssetCheckEvaluation | MaterializeResult]:
+    """Every year of the run, each replaced in its own transaction; then one materialisation
+    and one evaluation of each check per year. A year whose delivery is not taken is not
+    materialised, and the step fails naming it after the other years are done."""
     # GX is imported while DuckDB reads the delivery
     preload("resultatrapport.gx", "great_expectations")
-    year = int(context.partition_key)
-    run_id = context.run.run_id
     root = inbox.existing_root()
     # one connection for the whole step: each open and close of the file costs a
     # checkpoint, and the step holds the warehouse pool slot anyway
     with warehouse.connect() as con:
-        relpath = fmt.relpath(year, org)
         record_inbox(con, root)
+        steps = YearSteps(con, context, fmt, org, root, validation.max_quarantined_share)
+        done = list(steps.run(years_of(context)))
+    yield from _year_events(context, raw_key(fmt, org), done)
+
+
+class YearSteps:
+    """The raw step's work for each year of a run on one connection. A year-less register
+    (:attr:`SourceFormat.yearless`) is read once and, where its rules do not depend on the
+    year, validated once; each year's partition is filled from that one staged copy."""
+
+    def __init__(
+        self,
+        con: Any,
+        context: AssetExecutionContext,
+        fmt: SourceFormat,
+        org: str | None,
+        root: Path,
+        max_share: float,
+    ) -> None:
+        self.con, self.log, self.fmt, self.org, self.root = con, context.log, fmt, org, root
+        self.run_id = context.run.run_id
+        self.max_share = max_share
+        self.content: Delivery | None = None
+        self.validated: tuple[list, int] | None = None
+
+    def run(self, years: list[int]) -> Iterator[YearIngested]:
+        if not self.fmt.yearless:
+            for year in years:
+                yield self.year(year)
+            return
         try:
-            delivery = stage(con, fmt, root, year, org)
+            self.content = stage_content(self.con, self.fmt, self.root)
         except SourceError as exc:
-            # nothing of the file is taken; the outcome is recorded against it, and a file
-            # that cannot be read will not read on a retry either
-            sha = file_sha256(root / relpath) if _readable(root, relpath) else None
-            failed = [
-                ("rows_valid", False, False, str(exc)),
-                ("file_trustworthy", False, True, str(exc)),
-            ]
-            record_checks(con, fmt.name, org, year, failed, sha, run_id)
-            error = {"file": exc.file, "line": exc.line or 0, "column": exc.column or ""}
-            yield from _untrusted(_checks(failed), str(exc), error)
+            for year in years:
+                yield self.unreadable(year, exc)
+            return
+        try:
+            for year in years:
+                yield self.year(year)
+        finally:
+            drop_content(self.con)
+
+    def stage(self, year: int) -> Delivery:
+        if self.content is None:
+            return stage(self.con, self.fmt, self.root, year, self.org)
+        return stage_year(self.con, self.fmt, self.content, year)
+
+    def unreadable(self, year: int, exc: SourceError) -> YearIngested:
+        """Nothing of the file is taken; the outcome is recorded against it, and a file that
+        cannot be read will not read on a retry either."""
+        relpath = self.fmt.relpath(year, self.org)
+        sha = file_sha256(self.root / relpath) if _readable(self.root, relpath) else None
+        failed = [
+            ("rows_valid", False, False, str(exc)),
+            ("file_trustworthy", False, True, str(exc)),
+        ]
+        record_checks(self.con, self.fmt.name, self.org, year, failed, sha, self.run_id)
+        error = {"file": exc.file, "line": exc.line or 0, "column": exc.column or ""}
+        return YearIngested(year, error, _outcomes(failed), str(exc))
+
+    def year(self, year: int) -> YearIngested:
+        fmt, org, con = self.fmt, self.org, self.con
+        relpath = fmt.relpath(year, org)
+        try:
+            delivery = self.stage(year)
+        except SourceError as exc:
+            return self.unreadable(year, exc)
         metadata: dict[str, Any] = {
             "file": delivery.relpath,
             "sha256": delivery.sha256 or "",
@@ -256,17 +327,17 @@ def _raw_step(
             "blank_lines": delivery.blank_lines,
             "rows_other_years": delivery.out_of_partition,
         }
-        refusal = delivery_refusal(con, fmt, root, year, org, delivery)
+        refusal = delivery_refusal(con, fmt, self.root, year, org, delivery)
         if refusal:
-            context.log.error(f"{relpath}: {refusal}")
+            self.log.error(f"{relpath}: {refusal}")
             outcomes = [
                 ("rows_valid", False, False, refusal),
                 ("file_trustworthy", False, True, refusal),
             ]
-            record_checks(con, fmt.name, org, year, outcomes, delivery.sha256, run_id)
-            yield from _untrusted(_checks(outcomes), f"{relpath}: {refusal}", metadata)
+            record_checks(con, fmt.name, org, year, outcomes, delivery.sha256, self.run_id)
+            return YearIngested(year, metadata, _outcomes(outcomes), f"{relpath}: {refusal}")
         if delivery.missing:
-            context.log.warning(
+            self.log.warning(
                 f"{relpath}: no delivery for {year}; KPIs needing it are not measurable"
             )
             metadata["missing"] = True
@@ -275,14 +346,27 @@ def _raw_step(
                 ("rows_valid", True, False, missing),
                 ("file_trustworthy", True, True, missing),
             ]
-            commit_delivery(con, fmt, year, org, delivery, outcomes, run_id)
-            yield MaterializeResult(metadata=metadata, check_results=_checks(outcomes))
-            return
-        frame = staged_frame(con, fmt, year)
-        gx_outcomes = validate(fmt, frame, year)
-        rows = len(frame)
-        del frame
-        trusted, trust_md = _trust(fmt, gx_outcomes, rows, validation.max_quarantined_share)
+            commit_delivery(con, fmt, year, org, delivery, outcomes, self.run_id)
+            return YearIngested(year, metadata, _outcomes(outcomes))
+        return self.validated_year(year, delivery, metadata)
+
+    def validate(self, year: int) -> tuple[list, int]:
+        """GX's outcomes for the staged year and its row count; a year-less register whose
+        rules do not depend on the year is validated once for the whole run."""
+        if self.validated is not None:
+            return self.validated
+        frame = staged_frame(self.con, self.fmt, year)
+        outcomes = validate(self.fmt, frame, year), len(frame)
+        if self.content is not None and not self.fmt.rules_per_year:
+            self.validated = outcomes
+        return outcomes
+
+    def validated_year(
+        self, year: int, delivery: Delivery, metadata: dict[str, Any]
+    ) -> YearIngested:
+        fmt, org, con = self.fmt, self.org, self.con
+        gx_outcomes, rows = self.validate(year)
+        trusted, trust_md = _trust(fmt, gx_outcomes, rows, self.max_share)
         valid_md = _rows_valid_metadata(gx_outcomes, rows)
         failed_rules = [f"{o.reason} ({o.unexpected_count})" for o in gx_outcomes if not o.success]
         problems = trust_md.get("problems")
@@ -291,32 +375,54 @@ def _raw_step(
             ("file_trustworthy", trusted, True, problems.value if problems else ""),
         ]
         if trusted:
-            commit_delivery(con, fmt, year, org, delivery, outcomes, run_id)
+            commit_delivery(con, fmt, year, org, delivery, outcomes, self.run_id)
         else:  # the partition keeps its rows; the outcome is recorded against the new file
-            record_checks(con, fmt.name, org, year, outcomes, delivery.sha256, run_id)
-    checks = [
-        AssetCheckResult(
-            check_name="rows_valid",
-            passed=valid_md["rules_failed"] == 0,
-            severity=AssetCheckSeverity.WARN,
-            metadata=valid_md,
-        ),
-        AssetCheckResult(
-            check_name="file_trustworthy",
-            passed=trusted,
-            severity=AssetCheckSeverity.ERROR,
-            metadata=trust_md,
-        ),
-    ]
-    if not trusted:
-        problem = trust_md.get("problems")
-        yield from _untrusted(
-            checks,
-            f"{fmt.relpath(year, org)} tages ikke ind: "
-            + (str(problem.value) if problem else "filen er ikke troværdig"),
-            metadata,
+            record_checks(con, fmt.name, org, year, outcomes, delivery.sha256, self.run_id)
+        checks = {
+            "rows_valid": Outcome(
+                passed=valid_md["rules_failed"] == 0, description="", metadata=valid_md
+            ),
+            "file_trustworthy": Outcome(
+                passed=trusted,
+                description="",
+                metadata=trust_md,
+                severity=AssetCheckSeverity.ERROR,
+            ),
+        }
+        refused = None
+        if not trusted:
+            refused = f"{fmt.relpath(year, org)} tages ikke ind: " + (
+                str(problems.value) if problems else "filen er ikke troværdig"
+            )
+        return YearIngested(year, metadata, checks, refused)
+
+
+def _year_events(
+    context: AssetExecutionContext, key: AssetKey, done: list[YearIngested]
+) -> Iterator[Output | AssetMaterialization | AssetCheckEvaluation | MaterializeResult]:
+    """The run's events: a materialisation per year taken (each with its own metadata), one
+    evaluation of each check per year, then the failure naming the years not taken. A year
+    not taken shows the failure in the UI and keeps the rows it had, instead of a green
+    "Materialized" beside a failed blocking check."""
+    refused = [d for d in done if d.refused]
+    if not refused:
+        for d in done:
+            context.add_asset_metadata(d.metadata, partition_key=str(d.year))
+        yield MaterializeResult()
+    else:  # only the years taken are materialised
+        for d in done:
+            if not d.refused:
+                yield AssetMaterialization(key, partition=str(d.year), metadata=d.metadata)
+    for name, blocking in (("rows_valid", False), ("file_trustworthy", True)):
+        outcomes: dict[str, Outcome | None] = {str(d.year): d.checks[name] for d in done}
+        yield from check_events(context, key, name, outcomes, blocking=blocking)
+    if refused:
+        metadata = refused[0].metadata if len(refused) == 1 else {}
+        raise Failure(
+            description="; ".join(str(d.refused) for d in refused),
+            metadata={**metadata, "years_not_taken": [d.year for d in refused]},
+            allow_retries=False,
         )
-    yield MaterializeResult(metadata=metadata, check_results=checks)
 
 
 def _ingest_asset(fmt: SourceFormat, org: str | None) -> AssetsDefinition:
@@ -333,6 +439,7 @@ def _ingest_asset(fmt: SourceFormat, org: str | None) -> AssetsDefinition:
         tags=scope_tags(fmt, org, "ingest"),
         pool=WAREHOUSE_POOL,
         retry_policy=RETRY,
+        backfill_policy=SINGLE_RUN,
         description=(
             f"{fmt.title}{where}: {fmt.description} Typed rows that broke no rule; the others "
             "are in `ingest.quarantine` with file, line and reason."
@@ -343,23 +450,29 @@ def _ingest_asset(fmt: SourceFormat, org: str | None) -> AssetsDefinition:
         },
     )
     def ingest_asset(context: AssetExecutionContext, warehouse: Warehouse) -> MaterializeResult:
-        year = int(context.partition_key)
-        with warehouse.connect() as con:  # the raw step committed the rows; this reports them
-            result = partition_summary(con, fmt, year, org)
-        reasons = "\n".join(f"| {r} | {n} |" for r, n in result.by_reason.items())
-        metadata: dict[str, Any] = {
-            "dagster/row_count": result.rows_clean,
-            "rows_read": result.rows_read,
-            "rows_quarantined": result.rows_quarantined,
-            "rows_out_of_scope": result.rows_out_of_scope,
-        }
-        if reasons:
-            metadata["quarantined_by_reason"] = MetadataValue.md(
-                "| årsag | rækker |\n|---|---|\n" + reasons
-            )
-        return MaterializeResult(metadata=metadata)
+        # the raw step committed the rows of each year; this reports them, year by year
+        with warehouse.connect() as con:
+            for year in years_of(context):
+                result = partition_summary(con, fmt, year, org)
+                context.add_asset_metadata(_summary_metadata(result), partition_key=str(year))
+        return MaterializeResult()
 
     return ingest_asset
+
+
+def _summary_metadata(result: CleanResult) -> dict[str, Any]:
+    reasons = "\n".join(f"| {r} | {n} |" for r, n in result.by_reason.items())
+    metadata: dict[str, Any] = {
+        "dagster/row_count": result.rows_clean,
+        "rows_read": result.rows_read,
+        "rows_quarantined": result.rows_quarantined,
+        "rows_out_of_scope": result.rows_out_of_scope,
+    }
+    if reasons:
+        metadata["quarantined_by_reason"] = MetadataValue.md(
+            "| årsag | rækker |\n|---|---|\n" + reasons
+        )
+    return metadata
 
 
 def build_ingestion_assets(deliveries: Mapping[str, Iterable[str]]) -> list[AssetsDefinition]:

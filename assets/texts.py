@@ -10,11 +10,12 @@ sign-off is refused until the file is corrected. A missing file is no error: the
 shows each missing required section as "Mangler: …".
 """
 
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from dagster import (
-    AssetCheckResult,
+    AssetCheckEvaluation,
     AssetCheckSeverity,
     AssetCheckSpec,
     AssetDep,
@@ -23,11 +24,12 @@ from dagster import (
     AssetsDefinition,
     MaterializeResult,
     MetadataValue,
+    Output,
     TimeWindowPartitionMapping,
     asset,
 )
 
-from assets.common import RETRY, WAREHOUSE_POOL
+from assets.common import RETRY, SINGLE_RUN, WAREHOUSE_POOL, Outcome, check_events, years_of
 from assets.partitions import YEARS
 from resources import Inbox, Warehouse
 from resultatrapport import texts
@@ -71,6 +73,7 @@ def build_texts_asset(contract: Contract) -> AssetsDefinition:
         owners=[OWNER],
         pool=WAREHOUSE_POOL,
         retry_policy=RETRY,
+        backfill_policy=SINGLE_RUN,
         description=(
             f"The report owner's texts for {contract.id}: `{pattern}` (Markdown, one `## …` "
             f"heading per section the contract declares), stored in `ingest.report_texts`. "
@@ -91,56 +94,66 @@ def build_texts_asset(contract: Contract) -> AssetsDefinition:
     )
     def texts_asset(
         context: AssetExecutionContext, inbox: Inbox, warehouse: Warehouse
-    ) -> MaterializeResult:
-        year = int(context.partition_key)
-        run_id = context.run.run_id
+    ) -> Iterator[Output | AssetCheckEvaluation | MaterializeResult]:
         root = inbox.existing_root()
-        relpath = texts.relpath(contract, year)
+        outcomes: dict[str, Outcome | None] = {}
         with warehouse.connect() as con:
-            try:
-                delivery = texts.read(root, contract, year)
-            except texts.TextsError as exc:
-                context.log.error(str(exc))
-                texts.refuse(con, contract, year, str(exc), _sha(root, relpath), run_id)
-                return _result(relpath, False, str(exc), {"problems": exc.messages})
-            before, stored = texts.previous(con, contract, year)
-            if delivery.missing and before:
-                reason = (
-                    f"filen '{relpath}' er forsvundet fra indbakken; de {stored} afsnit fra "
-                    "den sidst læste fil bruges fortsat"
-                )
-                context.log.error(reason)
-                texts.refuse(con, contract, year, reason, None, run_id)
-                return _result(relpath, False, reason, {"problems": [reason]})
-            written = {s.id for s in delivery.sections}
-            missing = [n.title for n in texts.missing_required(contract, {i: "x" for i in written})]
-            if delivery.missing:
-                summary = f"Ingen fil: {relpath}"
-                if year in contract.years:  # other years have no report to show texts in
-                    context.log.warning(f"{relpath}: no texts for {year}")
-            else:
-                summary = f"{len(written)} afsnit" + (
-                    f"; mangler: {', '.join(missing)}" if missing else ""
-                )
-            texts.commit(con, contract, year, delivery, summary, run_id)
-        return _result(
-            relpath,
-            True,
-            summary,
-            {
-                "sha256": delivery.sha256 or "",
-                "sections": sorted(written),
-                "missing_required": missing if year in contract.years else [],
-            },
-            missing=delivery.missing,
-        )
+            for year in years_of(context):  # a range of years in one run, each on its own
+                metadata, outcomes[str(year)] = _texts_year(context, con, root, contract, year)
+                context.add_asset_metadata(metadata, partition_key=str(year))
+        yield MaterializeResult()
+        yield from check_events(context, key, texts.CHECK, outcomes, blocking=True)
 
     return texts_asset
 
 
+def _texts_year(
+    context: AssetExecutionContext, con: Any, root: Path, contract: Contract, year: int
+) -> tuple[dict[str, Any], Outcome]:
+    """Read, check and store the texts of one year: the partition's metadata and the
+    outcome of its check."""
+    run_id = context.run.run_id
+    relpath = texts.relpath(contract, year)
+    try:
+        delivery = texts.read(root, contract, year)
+    except texts.TextsError as exc:
+        context.log.error(str(exc))
+        texts.refuse(con, contract, year, str(exc), _sha(root, relpath), run_id)
+        return _result(relpath, False, str(exc), {"problems": exc.messages})
+    before, stored = texts.previous(con, contract, year)
+    if delivery.missing and before:
+        reason = (
+            f"filen '{relpath}' er forsvundet fra indbakken; de {stored} afsnit fra "
+            "den sidst læste fil bruges fortsat"
+        )
+        context.log.error(reason)
+        texts.refuse(con, contract, year, reason, None, run_id)
+        return _result(relpath, False, reason, {"problems": [reason]})
+    written = {s.id for s in delivery.sections}
+    missing = [n.title for n in texts.missing_required(contract, {i: "x" for i in written})]
+    if delivery.missing:
+        summary = f"Ingen fil: {relpath}"
+        if year in contract.years:  # other years have no report to show texts in
+            context.log.warning(f"{relpath}: no texts for {year}")
+    else:
+        summary = f"{len(written)} afsnit" + (f"; mangler: {', '.join(missing)}" if missing else "")
+    texts.commit(con, contract, year, delivery, summary, run_id)
+    return _result(
+        relpath,
+        True,
+        summary,
+        {
+            "sha256": delivery.sha256 or "",
+            "sections": sorted(written),
+            "missing_required": missing if year in contract.years else [],
+        },
+        missing=delivery.missing,
+    )
+
+
 def _result(
     relpath: str, passed: bool, summary: str, extra: dict[str, Any], missing: bool = False
-) -> MaterializeResult:
+) -> tuple[dict[str, Any], Outcome]:
     metadata: dict[str, Any] = {"file": relpath}
     if missing:
         metadata["missing"] = True
@@ -152,14 +165,7 @@ def _result(
             metadata[name] = MetadataValue.json(value)
         else:
             metadata[name] = value
-    return MaterializeResult(
-        metadata=metadata,
-        check_results=[
-            AssetCheckResult(
-                check_name=texts.CHECK,
-                passed=passed,
-                severity=AssetCheckSeverity.ERROR,
-                metadata=check_md,
-            )
-        ],
+    outcome = Outcome(
+        passed=passed, description="", metadata=check_md, severity=AssetCheckSeverity.ERROR
     )
+    return metadata, outcome

@@ -14,6 +14,7 @@ from typing import Any
 
 from dagster import AssetCheckSeverity, Field, logger
 
+from assets.common import years_text
 from assets.kpis import first_year_needed
 from commands.instance import end_dead_runs, open_instance, process_tags
 from pipelines.automation import RANGE_END_TAG, RANGE_START_TAG
@@ -109,17 +110,24 @@ def _materialised_extra(mat) -> str:  # type: ignore[no-untyped-def]
 
 def _say_failed_checks(result) -> list[str]:  # type: ignore[no-untyped-def]
     """Print each failed check with its reason (and every problem where one line cannot
-    say them); return the blocking (ERROR) ones."""
-    blocking_failed = []
+    say them), once for the years of a range run that failed it alike; return the blocking
+    (ERROR) ones."""
+    groups: dict[tuple[str, str, str, tuple[str, ...]], list[str]] = {}
     for evaluation in result.get_asset_check_evaluations():
         if evaluation.passed:
             continue
         name = f"{evaluation.asset_key.to_user_string()}:{evaluation.check_name}"
         level = "ERROR" if evaluation.severity == AssetCheckSeverity.ERROR else "WARN"
-        reason = _first_reason(evaluation)
-        print(f"  check {level} {name}" + (f": {reason}" if reason else ""))
         problems = evaluation.metadata.get("problems")
-        found = _problems(problems.value) if problems is not None else []
+        found = tuple(_problems(problems.value)) if problems is not None else ()
+        years = groups.setdefault((name, level, _first_reason(evaluation), found), [])
+        partition = getattr(evaluation, "partition", None)
+        if partition:
+            years.append(partition)
+    blocking_failed = []
+    for (name, level, reason, found), partitions in groups.items():
+        where = f" ({years_text(map(int, partitions))})" if len(partitions) > 1 else ""
+        print(f"  check {level} {name}{where}" + (f": {reason}" if reason else ""))
         if len(found) > 1 or (found and one_line(found[0]) != found[0]):
             for line in found:  # all of them where the check line could not say them
                 print(f"      - {line}")
@@ -181,12 +189,46 @@ def execute(
     )
 
 
+def spans(years: list[int]) -> list[tuple[int, int]]:
+    """Consecutive years as (first, last) spans: 2021, 2022, 2023, 2025 -> (2021, 2023),
+    (2025, 2025)."""
+    found: list[tuple[int, int]] = []
+    for year in sorted(set(years)):
+        if found and year == found[-1][1] + 1:
+            found[-1] = (found[-1][0], year)
+        else:
+            found.append((year, year))
+    return found
+
+
+def range_run(job, instance, first: int, last: int, debug: bool = False):  # type: ignore[no-untyped-def]
+    """One run of ``job`` over the years ``first``-``last`` (its assets backfill a range in a
+    single run), or over the one partition where they are the same year."""
+    tags = {} if first == last else {RANGE_START_TAG: str(first), RANGE_END_TAG: str(last)}
+    partition = str(first) if first == last else None
+    return execute(job, instance, partition, QUIET, {**tags, **process_tags()}, debug)
+
+
+def failed_years(result, first: int, last: int) -> list[int]:  # type: ignore[no-untyped-def]
+    """The years of a run whose deliveries were not taken: a failed blocking check names
+    its year; a run that failed otherwise (an error, no check to say which year) failed for
+    every year it covered."""
+    years = {
+        int(e.partition)
+        for e in result.get_asset_check_evaluations()
+        if not e.passed and e.severity == AssetCheckSeverity.ERROR and e.partition
+    }
+    if not result.success and not years:
+        return list(range(first, last + 1))
+    return sorted(years)
+
+
 def ingest_years(
     instance, defs, contract, years: list[int], first: int, debug: bool = False
 ) -> list[int]:  # type: ignore[no-untyped-def]
-    """Run the contract's ingestion job once per year; years before ``first`` (the earlier
-    years the KPIs read) only where the instance has no materialisation yet. Returns the
-    years from ``first`` on whose ingestion failed."""
+    """Ingest ``years`` for the contract in one run per span of consecutive years (usually
+    one); years before ``first`` (the earlier years the KPIs read) only where the instance
+    has no materialisation yet. Returns the years from ``first`` on whose ingestion failed."""
     ingest = defs.resolve_job_def(ingestion_job_name(contract.id))
     keys = [k for k in ingest.asset_layer.executable_asset_keys if k.path[0] == "ingest"]
     todo = [
@@ -195,14 +237,24 @@ def ingest_years(
         if year >= first
         or not all(str(year) in instance.get_materialized_partitions(k) for k in keys)
     ]
-    failed = []
-    # each year announced before its run, whose summary follows
-    for year in track(todo, "ingesting", unit="year", note=str, announce=True):
-        if year < first:
-            print(f"Ingesting {year}, which the KPIs of {first} read ...", flush=True)
-        ingested = execute(ingest, instance, str(year), QUIET, process_tags(), debug)
-        if summary(ingested, ingest.name, str(year), quiet=year < first) and year >= first:
-            failed.append(year)
+    failed: list[int] = []
+
+    # each span announced before its run, whose summary follows
+    def label(span: tuple[int, int]) -> str:
+        return years_text(range(span[0], span[1] + 1))
+
+    for start, end in track(spans(todo), "ingesting", unit="run", note=label, announce=True):
+        partition = label((start, end))
+        earlier = [y for y in range(start, end + 1) if y < first]
+        if earlier:
+            print(
+                f"Ingesting {partition} in one run; the KPIs of {first} read "
+                f"{years_text(earlier)} ...",
+                flush=True,
+            )
+        ingested = range_run(ingest, instance, start, end, debug)
+        summary(ingested, ingest.name, partition, quiet=end < first)
+        failed += [y for y in failed_years(ingested, start, end) if y >= first]
     return failed
 
 
@@ -236,16 +288,8 @@ def build_years(contract, years: list[int], definitions, debug: bool = False) ->
             return 1
         ingest_seconds = time.perf_counter() - started
         partition = str(first) if first == last else f"{first}-{last}"
-        tags = {} if first == last else {RANGE_START_TAG: str(first), RANGE_END_TAG: str(last)}
         print(f"KPIs, budget and draft for {partition} in one run ...", file=sys.stderr, flush=True)
-        result = execute(
-            job,
-            instance,
-            str(first) if first == last else None,
-            QUIET,
-            {**tags, **process_tags()},
-            debug,
-        )
+        result = range_run(job, instance, first, last, debug)
         code = summary(result, name, partition)
         drafts: dict[str, str] = {}
         for event in result.get_asset_materialization_events():

@@ -107,6 +107,28 @@ class SourceFormat:
     def kept(self) -> list[Column]:
         return [c for c in self.columns if not c.personal]
 
+    @property
+    def yearless(self) -> bool:
+        """One file for every year (a register replaced whole at each delivery): a run reads
+        and validates it once and fills each year's partition from that one staged copy."""
+        return "{year}" not in self.path
+
+    @property
+    def rules_per_year(self) -> bool:
+        """Whether a partition's validation depends on its year: the rows it holds (a year
+        filter) or a rule that names the year (``in_year``)."""
+        return self.year_filter is not None or any(
+            r.kind == "in_year" for c in self.kept for r in c.rules
+        )
+
+    def staged_year_filter(self, year: int) -> str:
+        """:attr:`year_filter` for ``year`` on the staged table, whose columns carry the kept
+        columns' names instead of the delivered headers."""
+        expr = self.year_filter or "true"
+        for c in self.kept:
+            expr = expr.replace('"' + c.header + '"', '"' + c.name + '"')
+        return expr.format(year=year)
+
     def relpath(self, year: int, org: str | None = None) -> str:
         if self.per_organisation and org is None:
             raise ValueError(

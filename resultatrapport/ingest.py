@@ -7,7 +7,7 @@ point leaves the previous good rows in place.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import duckdb
@@ -56,6 +56,34 @@ def stage(
     """Read the partition's delivery into the temporary table ``_stage``; the warehouse's
     tables are not touched until :func:`commit_delivery`."""
     return stage_file(con, fmt, inbox, fmt.relpath(year, org), year, STAGE)
+
+
+# a year-less register as read once for every year of a run
+CONTENT = "_content"
+
+
+def stage_content(con: duckdb.DuckDBPyConnection, fmt: SourceFormat, inbox: Path) -> Delivery:
+    """Read a year-less delivery (:attr:`SourceFormat.yearless`) whole, once, into the
+    temporary table ``_content``; :func:`stage_year` then takes each year's part of it."""
+    return stage_file(con, fmt, inbox, fmt.path, None, CONTENT)
+
+
+def stage_year(
+    con: duckdb.DuckDBPyConnection, fmt: SourceFormat, content: Delivery, year: int
+) -> Delivery:
+    """The year's rows of the content staged by :func:`stage_content`, in ``_stage`` as
+    :func:`stage` would have read them: the format's year filter applied, the lines that
+    could not be read kept in every year (as a read of the file for that year keeps them)."""
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE {STAGE} AS SELECT * FROM {CONTENT} "
+        f"WHERE {fmt.staged_year_filter(year)} ORDER BY line"
+    )
+    stored = _scalar(con, f"SELECT count(*) FROM {STAGE}")
+    return replace(content, rows_read=stored, out_of_partition=content.rows_read - stored)
+
+
+def drop_content(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute(f"DROP TABLE IF EXISTS {CONTENT}")
 
 
 def commit_delivery(

@@ -195,7 +195,7 @@ def stage_file(
     fmt: SourceFormat,
     root: Path,
     relpath: str,
-    year: int,
+    year: int | None,
     target: str,
 ) -> Delivery:
     """Read the delivery ``root / relpath`` into the temporary table ``target``.
@@ -343,7 +343,7 @@ def _stage_csv(
     path: Path,
     relpath: str,
     encoding: str,
-    year: int,
+    year: int | None,
     target: str,
 ) -> StagedCounts:
     with tempfile.TemporaryDirectory(prefix="resultatrapport-") as tmp:
@@ -412,7 +412,7 @@ def _place_rows(
     fmt: SourceFormat,
     relpath: str,
     records: RecordMap,
-    year: int,
+    year: int | None,
     target: str,
 ) -> StagedCounts:
     """Give every row DuckDB read its line from the record map, insert the partition's rows
@@ -449,7 +449,8 @@ def _place_rows(
             "i overskud, så et felt strækker sig over flere linjer; ret filen og lever den igen",
             line=int(wrong),
         )
-    year_filter = (fmt.year_filter or "true").format(year=year)
+    # year None: the whole file (a year-less register, staged once for every year)
+    year_filter = "true" if year is None else (fmt.year_filter or "true").format(year=year)
     personal = [f"nullif(trim(r.{_quote(c.header)}), '')" for c in fmt.columns if c.personal]
     values = [_protected(f"nullif(trim(r.{_quote(c.header)}), '')", personal) for c in fmt.kept]
     nulls = ", ".join("NULL" for _ in fmt.kept)
@@ -492,7 +493,7 @@ def _stage_xlsx(
     fmt: SourceFormat,
     path: Path,
     relpath: str,
-    year: int,
+    year: int | None,
     target: str,
 ) -> int:
     import pandas as pd
