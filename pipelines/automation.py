@@ -250,26 +250,52 @@ def inbox_requests(
             ignored.append(f"{relpath}: already ingested with this content")
             continue
         by_year.setdefault(year, []).append((fmt, org, relpath))
-    requests = []
+    selected: dict[int, tuple[list[AssetKey], list[str]]] = {}
     for year in sorted(set(by_year) | set(texts_by_year)):
         files = by_year.get(year, [])
         written = sorted(texts_by_year.get(year, []), key=lambda t: t[1])
         keys = ingestion_keys(by_source({(f.name, o) for f, o, _ in files}))
         keys += [texts_key(c) for c, _ in written]
-        relpaths = sorted([r for _, _, r in files] + [r for _, r in written])
-        content = ",".join(f"{r}={state[r][2]}" for r in relpaths)
-        requests.append(
-            RunRequest(
-                run_key=f"inbox:{year}:{hashlib.sha256(content.encode()).hexdigest()[:16]}",
-                partition_key=str(year),
-                asset_selection=keys,
-                tags={
-                    "trigger": "inbox",
-                    "files": ",".join([r for _, _, r in files] + [r for _, r in written])[:1000],
-                },
-            )
-        )
+        selected[year] = (keys, [r for _, _, r in files] + [r for _, r in written])
+    requests = [_request(years, selected, state) for years in _same_selection(selected)]
     return requests, ignored
+
+
+def _same_selection(selected: Mapping[int, tuple[list[AssetKey], list[str]]]) -> list[list[int]]:
+    """Consecutive years whose changed files select the same assets: one run each (a
+    January delivery of several years is one run over the range, not one run per year)."""
+    groups: list[list[int]] = []
+    for year in sorted(selected):
+        if (
+            groups
+            and groups[-1][-1] == year - 1
+            and selected[groups[-1][-1]][0] == selected[year][0]
+        ):
+            groups[-1].append(year)
+        else:
+            groups.append([year])
+    return groups
+
+
+def _request(
+    years: list[int],
+    selected: Mapping[int, tuple[list[AssetKey], list[str]]],
+    state: Mapping[str, list[Any]],
+) -> RunRequest:
+    """The ingestion run for ``years`` (one partition, or a range in one run)."""
+    first, last = years[0], years[-1]
+    files = [r for y in years for r in selected[y][1]]
+    content = ",".join(f"{r}={state[r][2]}" for r in sorted(files))
+    span = str(first) if first == last else f"{first}-{last}"
+    tags = {"trigger": "inbox", "files": ",".join(files)[:1000]}
+    if first != last:
+        tags |= {RANGE_START_TAG: str(first), RANGE_END_TAG: str(last)}
+    return RunRequest(
+        run_key=f"inbox:{span}:{hashlib.sha256(content.encode()).hexdigest()[:16]}",
+        partition_key=str(first) if first == last else None,
+        asset_selection=selected[first][0],
+        tags=tags,
+    )
 
 
 def build_inbox_sensor(contracts: Mapping[str, Contract], job: Any, running: bool = False) -> Any:

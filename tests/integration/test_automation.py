@@ -141,6 +141,14 @@ def inbox(tmp_path: Path) -> Path:
     return root
 
 
+def request_years(request) -> list[int]:  # type: ignore[no-untyped-def]
+    """The years a run request covers: its partition, or its range (one run)."""
+    span = request.partition_key_range
+    if span is None:
+        return [int(request.partition_key)]
+    return list(range(int(span.start), int(span.end) + 1))
+
+
 def evaluate(defs, inbox: Path, cursor: str | None, monkeypatch):
     monkeypatch.setenv("RESULTATRAPPORT_INBOX", str(inbox))
     monkeypatch.setattr(automation, "this_year", lambda: 2026)
@@ -153,8 +161,11 @@ def test_inbox_sensor_by_content_hash_with_a_cursor_that_survives_restarts(
     defs, inbox, monkeypatch
 ):
     first = evaluate(defs, inbox, None, monkeypatch)
-    by_year = {r.partition_key: r for r in first.run_requests}
+    by_year = {str(y): r for r in first.run_requests for y in request_years(r)}
     assert sorted(by_year) == [str(y) for y in range(2020, 2027)]  # 2027 is not a partition yet
+    # a whole inbox of years: consecutive years with the same deliveries in one run each
+    assert len(first.run_requests) < len(by_year)
+    assert sum(len(request_years(r)) for r in first.run_requests) == len(by_year)
     assert "ingest/register/cvr_firms" in keys(by_year["2026"])  # year-less: the current year
     # nothing changed: nothing to do (a new sensor context with the stored cursor, as after a
     # restart of the daemon)
