@@ -7,6 +7,7 @@ the report steps need it).
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,7 +27,11 @@ class Attachment:
     description: str
 
 
+@functools.lru_cache(maxsize=8)
 def _environment(templates: Path) -> jinja2.Environment:
+    """The Jinja2 environment of a folder of templates, made once per folder in a process: it
+    keeps the compiled templates (compiling the report's took about 0.3 s of each render, and
+    a range run renders a draft per year), and reloads one whose file changed."""
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(templates),
         autoescape=jinja2.select_autoescape(["html", "j2"]),
