@@ -397,6 +397,19 @@ class YearSteps:
         return YearIngested(year, metadata, checks, refused)
 
 
+def _refusals(refused: list[YearIngested]) -> str:
+    """Why the years were not taken, once for the years refused alike: 'a_2021.csv,
+    a_2022.csv tages ikke ind: …' rather than the same reason once per year."""
+    files: dict[str, list[str]] = {}
+    for d in refused:
+        text = str(d.refused)
+        file = str(d.metadata.get("file", ""))
+        files.setdefault(text.replace(file, "{file}", 1) if file else text, []).append(file)
+    return "; ".join(
+        reason.replace("{file}", ", ".join(names), 1) for reason, names in files.items()
+    )
+
+
 def _year_events(
     context: AssetExecutionContext, key: AssetKey, done: list[YearIngested]
 ) -> Iterator[Output | AssetMaterialization | AssetCheckEvaluation | MaterializeResult]:
@@ -419,7 +432,7 @@ def _year_events(
     if refused:
         metadata = refused[0].metadata if len(refused) == 1 else {}
         raise Failure(
-            description="; ".join(str(d.refused) for d in refused),
+            description=_refusals(refused),
             metadata={**metadata, "years_not_taken": [d.year for d in refused]},
             allow_retries=False,
         )
