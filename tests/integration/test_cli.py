@@ -244,24 +244,26 @@ class _Job:
     def with_logger_defs(self, logger_defs: Any) -> _Job:
         return self
 
-    def execute_in_process(self, partition_key: str, **kwargs: Any) -> _Result:
-        return _Result(f"r-{partition_key}")
+    def execute_in_process(self, partition_key: str | None, **kwargs: Any) -> _Result:
+        tags = kwargs["tags"]
+        span = partition_key or f"{tags[runs.RANGE_START_TAG]}-{tags[runs.RANGE_END_TAG]}"
+        return _Result(f"r-{span}")
 
 
-def test_the_ingestion_of_each_year_is_announced_before_its_run(monkeypatch):
+def test_the_ingestion_of_each_span_of_years_is_one_run_announced_before_it(monkeypatch):
     both = io.StringIO()  # stdout (the summaries) and stderr (progress) as a terminal shows them
     monkeypatch.setattr(sys, "stdout", both)
     monkeypatch.setattr(sys, "stderr", both)
     defs = SimpleNamespace(resolve_job_def=lambda name: _Job())
     contract = SimpleNamespace(id=VER)
-    assert runs.ingest_years(None, defs, contract, [2021, 2022], 2021) == []
+    assert runs.ingest_years(None, defs, contract, [2021, 2022, 2023, 2025], 2021) == []
     lines = both.getvalue().splitlines()
     assert lines == [
-        "ingesting: 2021 (1/2) ...",
-        "Run r-2021 (ingest_x, 2021):",
+        "ingesting: 2021-2023 (1/2) ...",
+        "Run r-2021-2023 (ingest_x, 2021-2023):",
         "OK - 0 assets materialised",
-        "ingesting: 2022 (2/2) ...",
-        "Run r-2022 (ingest_x, 2022):",
+        "ingesting: 2025 (2/2) ...",
+        "Run r-2025 (ingest_x, 2025):",
         "OK - 0 assets materialised",
     ]
 
@@ -347,4 +349,21 @@ def test_each_failed_step_is_followed_by_its_reason(capsys):
         "  FAILED step b",
         "      Fejl i b",
         "FAILED - 0 assets materialised",
+    ]
+
+
+def test_a_check_failed_alike_in_several_years_of_a_run_is_one_line_naming_them(capsys):
+    def in_year(year: int, note: str) -> Any:
+        found = evaluation("rows_valid", note=MetadataValue.text(note))
+        found.partition = str(year)
+        return found
+
+    lines = check_lines(
+        capsys,
+        *(in_year(y, "Ugyldig dato") for y in (2021, 2022, 2023, 2025)),
+        in_year(2024, "Andet"),
+    )
+    assert lines == [
+        "  check WARN raw/org/crm_cases:rows_valid (2021-2023, 2025): Ugyldig dato",
+        "  check WARN raw/org/crm_cases:rows_valid: Andet",
     ]
