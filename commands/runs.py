@@ -83,7 +83,8 @@ def summary(result, job_name: str, partition: str, quiet: bool = False) -> int: 
         by_key.setdefault(mat.asset_key.to_user_string(), mat)
     for key, mat in [] if quiet else by_key.items():
         print(f"  materialised {key}{_materialised_extra(mat)}")
-    blocking_failed = _say_failed_checks(result)
+    # in a run over several years, each failed check names its years
+    blocking_failed = _say_failed_checks(result, every_year=not partition.isdigit())
     for event in result.all_events:  # each failed step with its reason under it
         if event.is_step_failure:
             print(f"  FAILED step {event.step_key}")
@@ -108,7 +109,7 @@ def _materialised_extra(mat) -> str:  # type: ignore[no-untyped-def]
     return extra
 
 
-def _say_failed_checks(result) -> list[str]:  # type: ignore[no-untyped-def]
+def _say_failed_checks(result, every_year: bool = False) -> list[str]:  # type: ignore[no-untyped-def]
     """Print each failed check with its reason (and every problem where one line cannot
     say them), once for the years of a range run that failed it alike; return the blocking
     (ERROR) ones."""
@@ -126,7 +127,8 @@ def _say_failed_checks(result) -> list[str]:  # type: ignore[no-untyped-def]
             years.append(partition)
     blocking_failed = []
     for (name, level, reason, found), partitions in groups.items():
-        where = f" ({years_text(map(int, partitions))})" if len(partitions) > 1 else ""
+        named = partitions and (every_year or len(partitions) > 1)
+        where = f" ({years_text(map(int, partitions))})" if named else ""
         print(f"  check {level} {name}{where}" + (f": {reason}" if reason else ""))
         if len(found) > 1 or (found and one_line(found[0]) != found[0]):
             for line in found:  # all of them where the check line could not say them

@@ -291,8 +291,10 @@ def evaluation(check: str, severity: Any = AssetCheckSeverity.WARN, **metadata: 
     )
 
 
-def check_lines(capsys: pytest.CaptureFixture[str], *evaluations: Any) -> list[str]:
-    runs.summary(_Result("r", evaluations), "job", "2021")
+def check_lines(
+    capsys: pytest.CaptureFixture[str], *evaluations: Any, partition: str = "2021"
+) -> list[str]:
+    runs.summary(_Result("r", evaluations), "job", partition)
     return [line for line in capsys.readouterr().out.splitlines() if line.startswith("  ")]
 
 
