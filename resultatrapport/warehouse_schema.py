@@ -84,6 +84,11 @@ def ingest_ddl(name: str) -> str:
     )
 
 
+# the table ensure_schema creates last: a file that has it has the rest of the schema (of the
+# version that made it); resources/warehouse.py probes it on every connection
+LAST_TABLE = "ref.municipalities"
+
+
 def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
     statements = [f"CREATE SCHEMA IF NOT EXISTS {s}" for s in ("raw", "ingest", "ref")]
     statements += [QUARANTINE_DDL, DELIVERIES_DDL, CHECKS_DDL, INBOX_FILES_DDL, *ADDED_COLUMNS]
@@ -96,12 +101,12 @@ def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
     ensure_texts_schema(con)
     if not con.execute(
         "SELECT 1 FROM duckdb_tables() WHERE schema_name = 'ref' AND table_name = 'municipalities'"
-    ).fetchone():
+    ).fetchall():
         con.execute(
-            "CREATE TABLE ref.municipalities (code INTEGER PRIMARY KEY, name VARCHAR NOT NULL, "
+            f"CREATE TABLE {LAST_TABLE} (code INTEGER PRIMARY KEY, name VARCHAR NOT NULL, "
             "region_code INTEGER NOT NULL, region VARCHAR NOT NULL)"
         )
         con.executemany(
-            "INSERT INTO ref.municipalities VALUES (?, ?, ?, ?)",
+            f"INSERT INTO {LAST_TABLE} VALUES (?, ?, ?, ?)",
             [(m.code, m.name, m.region_code, m.region) for m in municipalities()],
         )
