@@ -11,7 +11,9 @@ and Dagster instance:
   plain queries, with no orchestration, validation or rendering: what the data costs;
 
 and, for the four-year backfill, ``resultatrapport backfill`` against four single-year runs.
-Wall time and peak resident memory are measured per process (``os.wait4``).
+Before the scales, the tiny inbox (scale 0.05): its first run on an empty warehouse against
+its nightly run. Wall time and peak resident memory are measured per process (``os.wait4``);
+the last table holds each target of the issue as the ratio measured in this one run.
 """
 
 import argparse
@@ -135,8 +137,10 @@ def limit(contract_id: str, year: int, earlier_loaded: bool = False) -> int:
     """Read and type the deliveries the contract-year needs with DuckDB, and compute every
     KPI and the budget as plain queries; no Dagster, no validation, no rendering.
 
-    With ``earlier_loaded`` the warehouse already holds the earlier years the KPIs read (as
-    for the pipeline it is compared with), so only the year's own deliveries are loaded."""
+    A year-less register (CVR extract, population, price index) is read once for all its
+    years, as the pipeline reads it. With ``earlier_loaded`` the warehouse already holds the
+    earlier years the KPIs read (as for the pipeline it is compared with), so only the year's
+    own deliveries are loaded."""
     import duckdb
 
     from resultatrapport import settings
@@ -152,15 +156,29 @@ def limit(contract_id: str, year: int, earlier_loaded: bool = False) -> int:
     con = duckdb.connect(str(settings.warehouse_path()), config=settings.duckdb_config())
     ensure_schema(con)
     for (source, org), years in partitions_read(contract, year).items():
-        for y in years:
-            if earlier_loaded and y != year:
-                continue
+        wanted = [y for y in years if y == year or not earlier_loaded]
+        if FORMATS[source].yearless:
+            load_yearless(con, FORMATS[source], inbox, wanted)
+            continue
+        for y in wanted:
             ingest_file(con, FORMATS[source], inbox, y, org)
     for kpi in contract.kpis:
         evaluate(contract, kpi, year, measure(con, contract, kpi, year))
     budget_lines(con, contract.budget, year)
     con.close()
     return 0
+
+
+def load_yearless(con: Any, fmt: Any, inbox: Path, years: list[int]) -> None:
+    """A year-less register (one file for every year) read once, and each year's partition
+    committed from that one read as the pipeline does (``stage_content``, ``stage_year``):
+    the limit must not pay a read per year that the pipeline no longer pays."""
+    from resultatrapport.ingest import commit_delivery, drop_content, stage_content, stage_year
+
+    content = stage_content(con, fmt, inbox)
+    for y in years:
+        commit_delivery(con, fmt, y, None, stage_year(con, fmt, content, y), [])
+    drop_content(con)
 
 
 def floor(contract_id: str, years: list[int]) -> int:
@@ -174,6 +192,23 @@ def floor(contract_id: str, years: list[int]) -> int:
 
 # --- the benchmark -----------------------------------------------------------------------
 
+# the tiny inbox: the smallest scale whose small files stay under the 5 % quarantine
+# threshold; its first run on an empty warehouse is held against its nightly run
+TINY = 0.05
+SCALE_STEPS = 9  # generate, earlier years, pipeline, floor, limit, first run/floor/limit, backfill
+TINY_STEPS = 4  # generate, earlier years, nightly run, first run
+
+
+@dataclass
+class Results:
+    """One ``bench`` run: a row per scale (:func:`measure_scale`) and the tiny inbox's row
+    (:func:`measure_tiny`)."""
+
+    contract: str
+    year: int
+    rows: list[dict[str, Any]]
+    tiny: dict[str, Any]
+
 
 def _copy_state(src: Path, name: str) -> Path:
     """A copy of a prepared warehouse and Dagster instance, so every measured process starts
@@ -181,6 +216,125 @@ def _copy_state(src: Path, name: str) -> Path:
     dst = Path(tempfile.mkdtemp(prefix=f"{name}-", dir=src.parent))
     shutil.copytree(src, dst, dirs_exist_ok=True)
     return dst
+
+
+class Runner:
+    """The measured processes of one inbox, each in a fresh process; its folder holds the
+    inbox and one folder per measurement."""
+
+    def __init__(self, label: str, scale: float, base: Path, bar: Any, progress: Any) -> None:
+        self.label, self.scale, self.base = label, scale, base
+        self.inbox = base / "inbox"
+        self.bar, self.progress = bar, progress
+        base.mkdir(parents=True, exist_ok=True)
+
+    def run(self, name: str, *args: str, root: Path | None = None) -> Measured:
+        note = f"{self.label}: {name}"
+        if self.progress is not None:
+            self.progress(note)
+        if root is None:
+            root = Path(tempfile.mkdtemp(prefix=f"{name.replace(' ', '-')}-", dir=self.base))
+        m = measure_process([sys.executable, "-m", *args], fresh_env(root, self.inbox))
+        self.bar.update(note=f"{note} {m.seconds:.1f} s")
+        if not m.ok:
+            raise RuntimeError(f"{name} failed ({self.label}):\n{m.output[-3000:]}")
+        return m
+
+    def generate(self, last_year: int) -> dict[str, Any]:
+        m = self.run("generate", "commands.cli", "sample-data", "--out", str(self.inbox),
+                     "--scale", f"{self.scale:g}", "--years", f"2020-{last_year}")  # fmt: skip
+        size = sum(f.stat().st_size for f in self.inbox.rglob("*") if f.is_file())
+        return {"scale": self.scale, "generate_s": m.seconds, "generate_peak_mib": m.peak_mib,
+                "inbox_mib": size / 2**20}  # fmt: skip
+
+    def prepare(self, contract: str, year: int) -> tuple[Measured, Path]:
+        """The state a nightly or January run meets: the earlier years the effect KPIs
+        follow are in the warehouse already (measured: 'earlier years')."""
+        from resultatrapport.contracts import load_contracts
+        from resultatrapport.kpis.compute import partitions_read
+
+        read = partitions_read(load_contracts()[contract], year).values()
+        first_needed = min(min(years) for years in read)
+        prepared = self.base / "prepared"
+        prepared.mkdir(exist_ok=True)
+        m = self.run("earlier years", "commands.cli", "ingest", "--contract", contract,
+                     "--years", f"{first_needed}-{year - 1}", root=prepared)  # fmt: skip
+        return m, prepared
+
+    def clean(self) -> None:
+        """The runs' warehouses and instances are big at large scales; the inbox is kept."""
+        for child in self.base.iterdir():
+            if child.is_dir() and child.name != "inbox":
+                shutil.rmtree(child)
+
+
+def measure_scale(
+    r: Runner, contract: str, year: int, backfill_contract: str, backfill_years: tuple[int, int]
+) -> dict[str, Any]:
+    """One scale: the nightly run against its floor and limit, the first run on an empty
+    warehouse against its floor and limit, and the backfill against single-year runs."""
+    first, last = backfill_years
+    row = r.generate(max(year, last))
+    earlier, prepared = r.prepare(contract, year)
+    year_args = ["--contract", contract, "--year", str(year)]
+    pipeline = r.run("pipeline", "commands.cli", "run", *year_args,
+                     root=_copy_state(prepared, "pipeline"))  # fmt: skip
+    floor_m = r.run("floor", "commands.bench", "floor", *year_args,
+                    root=_copy_state(prepared, "floor"))  # fmt: skip
+    limit_m = r.run("limit", "commands.bench", "limit", *year_args, "--earlier-loaded",
+                    root=_copy_state(prepared, "limit"))  # fmt: skip
+    shutil.rmtree(prepared)
+    # the very first run: empty warehouse and instance, so it ingests the earlier years too
+    first_run = r.run("first run", "commands.cli", "run", *year_args)
+    first_floor = r.run("first floor", "commands.bench", "floor", *year_args)
+    first_limit = r.run("first limit", "commands.bench", "limit", *year_args)
+    span = f"{first}-{last}"
+    backfill_m = r.run("backfill", "commands.cli", "backfill", "--contract", backfill_contract,
+                       "--years", span)  # fmt: skip
+    single = [
+        r.run(
+            f"single {y}", "commands.cli", "run", "--contract", backfill_contract, "--year", str(y)
+        )
+        for y in range(first, last + 1)
+    ]
+    return row | {
+        "backfill": f"{backfill_contract} {span}",
+        "single_years": len(single),
+        "earlier_years_s": earlier.seconds,
+        "pipeline_s": pipeline.seconds,
+        "pipeline_peak_mib": pipeline.peak_mib,
+        "floor_s": floor_m.seconds,
+        "limit_s": limit_m.seconds,
+        "limit_peak_mib": limit_m.peak_mib,
+        "ratio": pipeline.seconds / (floor_m.seconds + limit_m.seconds),
+        "first_run_s": first_run.seconds,
+        "first_run_peak_mib": first_run.peak_mib,
+        "first_floor_s": first_floor.seconds,
+        "first_limit_s": first_limit.seconds,
+        "first_ratio": first_run.seconds / (first_floor.seconds + first_limit.seconds),
+        "backfill_s": backfill_m.seconds,
+        "single_years_s": sum(s.seconds for s in single),
+        "one_year_s": max(s.seconds for s in single),
+        "backfill_ratio": backfill_m.seconds / max(s.seconds for s in single),
+    }
+
+
+def measure_tiny(r: Runner, contract: str, year: int) -> dict[str, Any]:
+    """The tiny inbox: its first run on an empty warehouse against its nightly run (on the
+    warehouse holding the earlier years); nothing else, the data costs nothing here."""
+    row = r.generate(year)
+    earlier, prepared = r.prepare(contract, year)
+    year_args = ["--contract", contract, "--year", str(year)]
+    nightly = r.run("nightly run", "commands.cli", "run", *year_args,
+                    root=_copy_state(prepared, "nightly"))  # fmt: skip
+    shutil.rmtree(prepared)
+    first_run = r.run("first run", "commands.cli", "run", *year_args)
+    return row | {
+        "earlier_years_s": earlier.seconds,
+        "nightly_s": nightly.seconds,
+        "first_run_s": first_run.seconds,
+        "first_ratio": first_run.seconds / nightly.seconds,
+    }
 
 
 def bench(
@@ -192,131 +346,153 @@ def bench(
     backfill_years: tuple[int, int] = (2020, 2023),
     progress: Any = None,
     keep_runs: bool = False,
-) -> list[dict[str, Any]]:
-    """Measure each scale; see the module's docstring. ``progress(name)`` is told each
-    measurement before it starts (default: a progress bar, or plain lines off a terminal)."""
-    from resultatrapport.contracts import load_contracts
-    from resultatrapport.kpis.compute import partitions_read
+) -> Results:
+    """Measure the tiny inbox, then each scale; see the module's docstring. ``progress(name)``
+    is told each measurement before it starts (default: a progress bar, or plain lines off a
+    terminal)."""
     from resultatrapport.progress import progress as progress_bar
 
-    python = [sys.executable, "-m"]
-    first_needed = min(min(ys) for ys in partitions_read(load_contracts()[contract], year).values())
-    first, last = backfill_years
-    steps = ["generate", "earlier years", "pipeline", "floor", "limit", "first run",
-             "first floor", "first limit", "backfill", *(f"single {y}" for y in range(first, last + 1))]  # fmt: skip
-    rows = []
-    with progress_bar(len(scales) * len(steps), "bench", unit="measurement") as bar:
+    total = TINY_STEPS + len(scales) * (SCALE_STEPS + backfill_years[1] - backfill_years[0] + 1)
+    with progress_bar(total, "bench", unit="measurement") as bar:
+        runner = Runner(f"tiny inbox (scale {TINY:g})", TINY, workdir / "tiny", bar, progress)
+        tiny = measure_tiny(runner, contract, year)
+        if not keep_runs:
+            runner.clean()
+        rows = []
         for scale in scales:
-            base = workdir / f"scale-{scale:g}"
-            inbox = base / "inbox"
-
-            def run(name: str, *args: str, root: Path | None = None, scale: float = scale,
-                    inbox: Path = inbox, base: Path = base) -> Measured:  # fmt: skip
-                note = f"scale {scale:g}: {name}"
-                if progress is not None:
-                    progress(note)
-                if root is None:
-                    root = Path(tempfile.mkdtemp(prefix=f"{name.replace(' ', '-')}-", dir=base))
-                m = measure_process([*python, *args], fresh_env(root, inbox))
-                bar.update(note=f"{note} {m.seconds:.1f} s")
-                if not m.ok:
-                    raise RuntimeError(f"{name} failed at scale {scale:g}:\n{m.output[-3000:]}")
-                return m
-
-            base.mkdir(parents=True, exist_ok=True)
-            generated = run("generate", "commands.cli", "sample-data", "--out", str(inbox),
-                            "--scale", f"{scale:g}", "--years", f"2020-{max(year, last)}")  # fmt: skip
-            # the state a nightly or January run meets: the earlier years the effect KPIs
-            # follow are in the warehouse already
-            prepared = base / "prepared"
-            prepared.mkdir(exist_ok=True)
-            earlier = run("earlier years", "commands.cli", "ingest", "--contract", contract,
-                          "--years", f"{first_needed}-{year - 1}", root=prepared)  # fmt: skip
-            year_args = ["--contract", contract, "--year", str(year)]
-            pipeline = run("pipeline", "commands.cli", "run", *year_args,
-                           root=_copy_state(prepared, "pipeline"))  # fmt: skip
-            floor_m = run("floor", "commands.bench", "floor", *year_args,
-                          root=_copy_state(prepared, "floor"))  # fmt: skip
-            limit_m = run("limit", "commands.bench", "limit", *year_args,
-                          "--earlier-loaded", root=_copy_state(prepared, "limit"))  # fmt: skip
-            shutil.rmtree(prepared)
-            # the very first run: empty warehouse and instance, so it ingests the earlier
-            # years as well
-            first_run = run("first run", "commands.cli", "run", *year_args)
-            first_floor = run("first floor", "commands.bench", "floor", *year_args)
-            first_limit = run("first limit", "commands.bench", "limit", *year_args)
-            span = f"{first}-{last}"
-            single_args = ["--contract", backfill_contract, "--year"]
-            backfill_m = run("backfill", "commands.cli", "backfill", "--contract",
-                             backfill_contract, "--years", span)  # fmt: skip
-            single = [
-                run(f"single {y}", "commands.cli", "run", *single_args, str(y))
-                for y in range(first, last + 1)
-            ]
-            rows.append(
-                {
-                    "scale": scale,
-                    "backfill": f"{backfill_contract} {span}",
-                    "single_years": len(single),
-                    "generate_s": generated.seconds,
-                    "generate_peak_mib": generated.peak_mib,
-                    "inbox_mib": sum(f.stat().st_size for f in inbox.rglob("*") if f.is_file())
-                    / 2**20,
-                    "earlier_years_s": earlier.seconds,
-                    "pipeline_s": pipeline.seconds,
-                    "pipeline_peak_mib": pipeline.peak_mib,
-                    "floor_s": floor_m.seconds,
-                    "limit_s": limit_m.seconds,
-                    "limit_peak_mib": limit_m.peak_mib,
-                    "ratio": pipeline.seconds / (floor_m.seconds + limit_m.seconds),
-                    "first_run_s": first_run.seconds,
-                    "first_run_peak_mib": first_run.peak_mib,
-                    "first_floor_s": first_floor.seconds,
-                    "first_limit_s": first_limit.seconds,
-                    "first_ratio": first_run.seconds / (first_floor.seconds + first_limit.seconds),
-                    "backfill_s": backfill_m.seconds,
-                    "single_years_s": sum(s.seconds for s in single),
-                    "one_year_s": max(s.seconds for s in single),
-                }
-            )
-            # the runs' warehouses and instances are big at large scales; the inbox is kept
-            for child in [] if keep_runs else base.iterdir():
-                if child.is_dir() and child.name != "inbox":
-                    shutil.rmtree(child)
-    return rows
+            runner = Runner(f"scale {scale:g}", scale, workdir / f"scale-{scale:g}", bar, progress)
+            rows.append(measure_scale(runner, contract, year, backfill_contract, backfill_years))
+            if not keep_runs:
+                runner.clean()
+    return Results(contract, year, rows, tiny)
 
 
-def table(rows: list[dict[str, Any]], contract: str, year: int) -> str:
-    """Two markdown tables: the run of one contract-year, and the first run and backfill."""
-    head = (
-        f"| scale | generate (s) | peak RSS (MiB) | inbox (MiB) | earlier years (s) "
-        f"| pipeline {contract} {year} (s) | peak RSS (MiB) | floor (s) | limit (s) "
-        "| pipeline / (floor + limit) |"
-    )
-    lines = [head, "|" + "---:|" * 10]
-    for r in rows:
-        lines.append(
-            f"| {r['scale']:g} | {r['generate_s']:.1f} | {r['generate_peak_mib']:.0f} "
-            f"| {r['inbox_mib']:.0f} | {r['earlier_years_s']:.1f} | {r['pipeline_s']:.1f} "
-            f"| {r['pipeline_peak_mib']:.0f} | {r['floor_s']:.1f} | {r['limit_s']:.1f} "
-            f"| {r['ratio']:.2f} |"
-        )
-    lines += [
-        "",
-        "| scale | first run, empty warehouse (s) | peak RSS (MiB) | floor (s) | limit (s) "
-        f"| first run / (floor + limit) | backfill {rows[0]['backfill']} (s) "
-        f"| {rows[0]['single_years']} single years (s) "
-        "| slowest single year (s) | backfill / one year |",
-        "|" + "---:|" * 10,
+# --- the tables --------------------------------------------------------------------------
+
+
+def _table(head: list[str], lines: list[str]) -> list[str]:
+    return ["| " + " | ".join(head) + " |", "|" + "---:|" * len(head), *lines]
+
+
+def _cells(*cells: str) -> str:
+    return "| " + " | ".join(cells) + " |"
+
+
+def target_rows(results: Results) -> list[dict[str, Any]]:
+    """Each target of the issue with its ratio as measured in this one run (``measured``
+    None: its scale was not measured), the bound it must not exceed and whether it did not."""
+    by = {r["scale"]: r for r in results.rows}
+
+    def at(scale: float, key: str) -> float | None:
+        return by[scale][key] if scale in by else None
+
+    growth = None
+    if 10 in by and 100 in by:
+        growth = by[100]["pipeline_s"] / by[10]["pipeline_s"]
+    peak = None
+    if 100 in by:
+        peak = max(by[100]["pipeline_peak_mib"], by[100]["first_run_peak_mib"])
+    out = [
+        ("nightly run / (floor + limit)", "1", at(1, "ratio"), 2.0, ""),
+        *(
+            ("first run, empty warehouse / (first floor + first limit)", f"{s:g}", r, 1.5, "")
+            for s, r in ((s, at(s, "first_ratio")) for s in sorted({1, 10, 100} | set(by)))
+        ),
+        *(
+            ("four-year backfill / one year", f"{s:g}", by[s]["backfill_ratio"], 1.5, "")
+            for s in sorted(by)
+        ),
+        (
+            "tiny inbox: first run / nightly run",
+            f"{results.tiny['scale']:g}",
+            results.tiny["first_ratio"],
+            1.5,
+            "",
+        ),
+        ("nightly run at scale 100 / at scale 10 (data × 10)", "10 → 100", growth, 10.0, ""),
+        ("peak RSS of a run (MiB)", "100", peak, 4096.0, " MiB"),
     ]
-    for r in rows:
-        lines.append(
-            f"| {r['scale']:g} | {r['first_run_s']:.1f} | {r['first_run_peak_mib']:.0f} "
-            f"| {r['first_floor_s']:.1f} | {r['first_limit_s']:.1f} | {r['first_ratio']:.2f} "
-            f"| {r['backfill_s']:.1f} | {r['single_years_s']:.1f} | {r['one_year_s']:.1f} "
-            f"| {r['backfill_s'] / r['one_year_s']:.2f} |"
+    return [
+        {
+            "target": t,
+            "scale": s,
+            "measured": m,
+            "limit": lim,
+            "unit": u,
+            "met": None if m is None else round(m, 2) <= lim,  # as printed
+        }
+        for t, s, m, lim, u in out
+    ]
+
+
+def _targets_table(results: Results) -> list[str]:
+    lines = []
+    for t in target_rows(results):
+        fmt = ".0f" if t["unit"] else ".2f"
+        measured = "not measured" if t["measured"] is None else f"{t['measured']:{fmt}}{t['unit']}"
+        met = {None: "not measured", True: "met", False: "**not met**"}[t["met"]]
+        limit = f"≤ {t['limit']:{fmt}}{t['unit']}"
+        lines.append(_cells(t["target"], t["scale"], measured, limit, met))
+    head = _table(["target", "scale", "measured", "limit", "status"], lines)
+    head[1] = "|---|---:|---:|---:|---|"
+    return head
+
+
+def table(results: Results) -> str:
+    """Four markdown tables: the run of one contract-year, the first run and the backfill,
+    the tiny inbox, and the targets (the ratios as measured in this run)."""
+    rows, tiny, what = results.rows, results.tiny, f"{results.contract} {results.year}"
+    nightly = [
+        _cells(
+            f"{r['scale']:g}",
+            f"{r['generate_s']:.1f}",
+            f"{r['generate_peak_mib']:.0f}",
+            f"{r['inbox_mib']:.0f}",
+            f"{r['earlier_years_s']:.1f}",
+            f"{r['pipeline_s']:.1f}",
+            f"{r['pipeline_peak_mib']:.0f}",
+            f"{r['floor_s']:.1f}",
+            f"{r['limit_s']:.1f}",
+            f"{r['ratio']:.2f}",
         )
-    return "\n".join(lines)
+        for r in rows
+    ]
+    first = [
+        _cells(
+            f"{r['scale']:g}",
+            f"{r['first_run_s']:.1f}",
+            f"{r['first_run_peak_mib']:.0f}",
+            f"{r['first_floor_s']:.1f}",
+            f"{r['first_limit_s']:.1f}",
+            f"{r['first_ratio']:.2f}",
+            f"{r['backfill_s']:.1f}",
+            f"{r['single_years_s']:.1f}",
+            f"{r['one_year_s']:.1f}",
+            f"{r['backfill_ratio']:.2f}",
+        )
+        for r in rows
+    ]
+    backfill = rows[0]["backfill"] if rows else "backfill"
+    single = rows[0]["single_years"] if rows else "the"
+    return "\n".join([
+        *_table(["scale", "generate (s)", "peak RSS (MiB)", "inbox (MiB)", "earlier years (s)",
+                 f"pipeline {what} (s)", "peak RSS (MiB)", "floor (s)", "limit (s)",
+                 "pipeline / (floor + limit)"], nightly),
+        "",
+        *_table(["scale", "first run, empty warehouse (s)", "peak RSS (MiB)", "floor (s)",
+                 "limit (s)", "first run / (floor + limit)", f"backfill {backfill} (s)",
+                 f"{single} single years (s)", "slowest single year (s)",
+                 "backfill / one year"], first),
+        "",
+        *_table(["tiny inbox, scale", "inbox (MiB)", "earlier years (s)",
+                 f"nightly run {what} (s)", "first run, empty warehouse (s)",
+                 "first run / nightly run"],
+                [_cells(f"{tiny['scale']:g}", f"{tiny['inbox_mib']:.1f}",
+                        f"{tiny['earlier_years_s']:.1f}", f"{tiny['nightly_s']:.1f}",
+                        f"{tiny['first_run_s']:.1f}", f"{tiny['first_ratio']:.2f}")]),
+        "",
+        *_targets_table(results),
+    ])  # fmt: skip
 
 
 def main(argv: list[str] | None = None) -> int:
