@@ -174,6 +174,18 @@ def not_ingested(
     return [w for w in wanted if w not in have]
 
 
+def spans(years: Iterable[int]) -> list[tuple[int, int]]:
+    """Consecutive years as (first, last) spans, each one run of a range: 2021, 2022, 2023,
+    2025 -> (2021, 2023), (2025, 2025)."""
+    found: list[tuple[int, int]] = []
+    for year in sorted(set(years)):
+        if found and year == found[-1][1] + 1:
+            found[-1] = (found[-1][0], year)
+        else:
+            found.append((year, year))
+    return found
+
+
 def years_text(years: Iterable[int]) -> str:
     """2015, 2016, 2017, 2019 -> '2015-2017, 2019'."""
     spans: list[list[int]] = []

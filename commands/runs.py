@@ -14,7 +14,7 @@ from typing import Any
 
 from dagster import AssetCheckSeverity, Field, logger
 
-from assets.common import years_text
+from assets.common import spans, years_text
 from assets.kpis import first_year_needed
 from commands.instance import end_dead_runs, open_instance, process_tags
 from pipelines.automation import RANGE_END_TAG, RANGE_START_TAG
@@ -189,18 +189,6 @@ def execute(
         run_config=run_config,
         tags=tags,
     )
-
-
-def spans(years: list[int]) -> list[tuple[int, int]]:
-    """Consecutive years as (first, last) spans: 2021, 2022, 2023, 2025 -> (2021, 2023),
-    (2025, 2025)."""
-    found: list[tuple[int, int]] = []
-    for year in sorted(set(years)):
-        if found and year == found[-1][1] + 1:
-            found[-1] = (found[-1][0], year)
-        else:
-            found.append((year, year))
-    return found
 
 
 def range_run(job, instance, first: int, last: int, debug: bool = False):  # type: ignore[no-untyped-def]

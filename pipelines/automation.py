@@ -47,6 +47,7 @@ from dagster import (
     sensor,
 )
 
+from assets.common import spans
 from assets.ingestion import ingest_key, raw_key
 from assets.texts import texts_key
 from resultatrapport import settings
@@ -387,6 +388,30 @@ def texts_contract_years(
     ]
 
 
+def contract_requests(run_id: str, affected: list[tuple[Contract, int]]) -> list[RunRequest]:
+    """One KPIs-to-draft run per contract and span of consecutive years (a range in one
+    run, as ``resultatrapport backfill`` runs it)."""
+    years: dict[str, list[int]] = {}
+    for contract, year in affected:
+        years.setdefault(contract.id, []).append(year)
+    requests = []
+    for contract_id, found in years.items():
+        for first, last in spans(found):
+            span = str(first) if first == last else f"{first}-{last}"
+            tags = {"trigger": f"ingestion {run_id}"}
+            if first != last:
+                tags |= {RANGE_START_TAG: str(first), RANGE_END_TAG: str(last)}
+            requests.append(
+                RunRequest(
+                    run_key=f"{run_id}:{contract_id}:{span}",
+                    job_name=job_name(contract_id),
+                    partition_key=str(first) if first == last else None,
+                    tags=tags,
+                )
+            )
+    return requests
+
+
 def build_cascade_sensor(
     contracts: Mapping[str, Contract], contract_jobs: list[Any], running: bool = False
 ) -> Any:
@@ -417,14 +442,8 @@ def build_cascade_sensor(
             contracts.values(), pairs, run_years(run.tags), this_year()
         )
         affected += [cy for cy in written if cy not in affected]
-        return [
-            RunRequest(
-                run_key=f"{run.run_id}:{contract.id}:{year}",
-                job_name=job_name(contract.id),
-                partition_key=str(year),
-                tags={"trigger": f"ingestion {run.run_id}"},
-            )
-            for contract, year in affected
-        ] or SkipReason("No contract year reads what was ingested")
+        return contract_requests(run.run_id, affected) or SkipReason(
+            "No contract year reads what was ingested"
+        )
 
     return contracts_after_ingestion
