@@ -213,8 +213,9 @@ def inbox_requests(
     state: Mapping[str, list[Any]],
     ingested: Mapping[tuple[str, str | None, int], str] | None = None,
 ) -> tuple[list[RunRequest], list[str]]:
-    """One ingestion run per year for the changed files some contract reads and the warehouse
-    does not already hold in that content; and the files ignored, with why."""
+    """One ingestion run per span of consecutive years (the same assets) for the changed files
+    some contract reads and the warehouse does not already hold in that content; and the
+    files ignored, with why."""
     contracts = list(contracts)
     readers = {p for c in contracts for p in contract_sources(c)}
     by_year: dict[int, list[tuple[SourceFormat, str | None, str]]] = {}
