@@ -7,7 +7,7 @@ SCALE ?= 1
 export DAGSTER_HOME ?= $(CURDIR)/var/dagster_home
 SIGNER ?=
 
-.PHONY: setup demo sample run sign-off test lint dev clean
+.PHONY: setup demo sample run sign-off test test-fast lint dev clean
 
 # Debian packages: pango for WeasyPrint (the PDF), poppler-utils for the tests that read it
 DEB_PACKAGES := libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core poppler-utils
@@ -39,8 +39,14 @@ lint: setup
 	uv run ruff format --check .
 	uv run mypy
 
+# the tests in two workers (pytest-xdist; a test file whole to one worker, pyproject.toml),
+# the 20 slowest named at the end; test-fast: the subset of the README (no `slow` test)
+TEST_WORKERS ?= 2
 test: lint
-	uv run pytest
+	uv run pytest -n $(TEST_WORKERS) --durations=20
+
+test-fast: setup
+	uv run pytest -n $(TEST_WORKERS) -m "not slow"
 
 # the UI and the daemon on the instance in var/dagster_home (DAGSTER_HOME above); schedules
 # and sensors start stopped unless RESULTATRAPPORT_AUTOMATION=running (switch them on in the UI)
