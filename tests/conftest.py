@@ -2,12 +2,14 @@ from __future__ import annotations
 
 import os
 import shutil
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import duckdb
 import pytest
 
 from resultatrapport.contracts import Contract, load_contracts
+from resultatrapport.sample.generate import generate_inbox
 from resultatrapport.settings import PROJECT_ROOT
 from resultatrapport.warehouse_schema import ensure_schema
 
@@ -47,3 +49,24 @@ def kkr(contracts: dict[str, Contract]) -> Contract:
 @pytest.fixture(scope="module")
 def ver(contracts: dict[str, Contract]) -> Contract:
     return contracts["viborg-ver-2020"]
+
+
+# a generated inbox, made once per test process (each pytest-xdist worker) for every test that
+# asks for the same years, scale and seed, and shared: a test that writes into it (a changed
+# delivery) works on a copy, `shutil.copytree(sample_inbox(...), tmp_path / "inbox")`
+SampleInbox = Callable[[Sequence[int], float, int], Path]
+
+
+@pytest.fixture(scope="session")
+def sample_inbox(tmp_path_factory: pytest.TempPathFactory) -> SampleInbox:
+    made: dict[tuple[tuple[int, ...], float, int], Path] = {}
+
+    def get(years: Sequence[int], scale: float, seed: int) -> Path:
+        key = (tuple(years), scale, seed)
+        if key not in made:
+            root = tmp_path_factory.mktemp(f"inbox-{min(years)}-{max(years)}-{scale}-{seed}")
+            generate_inbox(root, years, scale=scale, seed=seed)
+            made[key] = root
+        return made[key]
+
+    return get

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import shutil
 from pathlib import Path
 
 import pytest
@@ -18,7 +19,6 @@ from pipelines.automation import (
     inbox_requests,
     scan,
 )
-from resultatrapport.sample.generate import generate_inbox
 
 KKR, VER = "kkr-midtjylland-2026", "viborg-ver-2020"
 
@@ -135,10 +135,8 @@ def test_files_are_classified_by_the_formats_of_sources_md():
 
 
 @pytest.fixture
-def inbox(tmp_path: Path) -> Path:
-    root = tmp_path / "inbox"
-    generate_inbox(root, range(2020, 2028), scale=0.02, seed=1)
-    return root
+def inbox(sample_inbox) -> Path:
+    return sample_inbox(range(2020, 2028), 0.02, 1)  # read only (a test that writes copies it)
 
 
 def request_years(request) -> list[int]:  # type: ignore[no-untyped-def]
@@ -158,8 +156,9 @@ def evaluate(defs, inbox: Path, cursor: str | None, monkeypatch):
 
 
 def test_inbox_sensor_by_content_hash_with_a_cursor_that_survives_restarts(
-    defs, inbox, monkeypatch
+    defs, inbox, monkeypatch, tmp_path
 ):
+    inbox = Path(shutil.copytree(inbox, tmp_path / "inbox"))  # its files are touched below
     first = evaluate(defs, inbox, None, monkeypatch)
     by_year = {str(y): r for r in first.run_requests for y in request_years(r)}
     assert sorted(by_year) == [str(y) for y in range(2020, 2027)]  # 2027 is not a partition yet

@@ -34,7 +34,6 @@ from resultatrapport.kpis.kinds import Measure
 from resultatrapport.kpis.stats import Z95
 from resultatrapport.kpis.stats import nps as nps_estimate
 from resultatrapport.report import confidential, content, records, submissions, view
-from resultatrapport.sample.generate import generate_inbox
 from resultatrapport.settings import PROJECT_ROOT
 
 KKR = "kkr-midtjylland-2026"
@@ -167,14 +166,14 @@ def test_primary_suppression_alone_leaves_figures_recoverable(kkr):
 
 
 @pytest.fixture(scope="module")
-def warehouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def warehouse(tmp_path_factory: pytest.TempPathFactory, sample_inbox) -> Path:
     """The KKR 2026 draft on the generated inbox of the issue (scale 0.05, seed 1)."""
     root = tmp_path_factory.mktemp("confidential")
-    generate_inbox(root / "inbox", range(2020, 2028), scale=0.05, seed=1)
+    inbox = sample_inbox(range(2020, 2028), 0.05, 1)  # only read
     (root / "dagster_home").mkdir()
     shutil.copyfile(PROJECT_ROOT / "dagster.yaml", root / "dagster_home" / "dagster.yaml")
     env = {
-        "RESULTATRAPPORT_INBOX": str(root / "inbox"),
+        "RESULTATRAPPORT_INBOX": str(inbox),
         "RESULTATRAPPORT_WAREHOUSE": str(root / "warehouse.duckdb"),
         "RESULTATRAPPORT_OUT": str(root / "out"),
         "DAGSTER_HOME": str(root / "dagster_home"),

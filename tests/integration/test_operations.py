@@ -16,7 +16,6 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from resultatrapport.sample.generate import generate_inbox
 from resultatrapport.settings import PROJECT_ROOT
 
 pytestmark = pytest.mark.slow
@@ -24,10 +23,8 @@ VER = "viborg-ver-2020"
 
 
 @pytest.fixture(scope="module")
-def inbox(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    root = tmp_path_factory.mktemp("ops") / "inbox"
-    generate_inbox(root, range(2020, 2028), scale=0.05, seed=9)
-    return root
+def inbox(sample_inbox) -> Path:
+    return sample_inbox(range(2020, 2028), 0.05, 9)  # read only (a test that writes copies it)
 
 
 def environment(root: Path, inbox: Path, dagster_yaml: Path | None = None) -> dict[str, str]:

@@ -6,13 +6,13 @@ blocking check at its line."""
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pytest
 
 from resultatrapport import texts
 from resultatrapport.contracts import Contract
-from resultatrapport.sample.generate import generate_inbox
 from tests.integration.test_pipeline_report import Env, cli, pdftotext
 
 pytestmark = pytest.mark.slow
@@ -22,10 +22,10 @@ TEXTS_KEY = "ingest/erhvervshus_midtjylland/report_texts/kkr_midtjylland_2026"
 
 
 @pytest.fixture(scope="module")
-def env(tmp_path_factory: pytest.TempPathFactory) -> Env:
+def env(tmp_path_factory: pytest.TempPathFactory, sample_inbox) -> Env:
     root = tmp_path_factory.mktemp("texts")
-    inbox = root / "inbox"
-    generate_inbox(inbox, range(2020, 2027), scale=0.05, seed=11)
+    inbox = root / "inbox"  # a copy: the tests change its texts
+    shutil.copytree(sample_inbox(range(2020, 2027), 0.05, 11), inbox)
     return Env(root, inbox)
 
 

@@ -14,7 +14,6 @@ from dagster import AssetKey, AssetRecordsFilter, DagsterEventType, DagsterInsta
 from commands.cli import main
 from resultatrapport import ingest, reader
 from resultatrapport.formats import FORMATS
-from resultatrapport.sample.generate import generate_inbox
 from resultatrapport.warehouse_schema import ensure_schema
 
 pytestmark = pytest.mark.slow
@@ -23,10 +22,8 @@ YEARS = range(2021, 2027)
 
 
 @pytest.fixture(scope="module")
-def inbox(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    root = tmp_path_factory.mktemp("inbox")
-    generate_inbox(root, range(2020, 2027), scale=0.05, seed=11)
-    return root
+def inbox(sample_inbox) -> Path:
+    return sample_inbox(range(2020, 2027), 0.05, 11)  # read only (a test that writes copies it)
 
 
 def ingest_range(inbox: Path, first: int, last: int) -> int:

@@ -26,7 +26,6 @@ import pytest
 from commands.cli import main
 from resultatrapport.report import publish, submissions
 from resultatrapport.report.danish import long_date
-from resultatrapport.sample.generate import generate_inbox
 from tests.integration.test_operations import environment, finish
 from tests.integration.test_pipeline_report import Env as ReportEnv
 from tests.unit.report.test_submissions import municipality_row, result_row
@@ -275,11 +274,9 @@ class Env(ReportEnv):
 
 
 @pytest.fixture(scope="module")
-def env(tmp_path_factory: pytest.TempPathFactory) -> Env:
+def env(tmp_path_factory: pytest.TempPathFactory, sample_inbox) -> Env:
     root = tmp_path_factory.mktemp("signoff")
-    inbox = root / "inbox"
-    generate_inbox(inbox, range(2020, 2028), scale=0.05, seed=9)
-    return Env(root, inbox)
+    return Env(root, sample_inbox(range(2020, 2028), 0.05, 9))  # the inbox is only read
 
 
 def cli(env: Env, monkeypatch, capsys, *args: str) -> tuple[int, str, str]:
@@ -501,10 +498,10 @@ def command(env: dict[str, str], *args: str) -> tuple[int, str]:
 
 
 @pytest.mark.slow
-def test_a_sign_off_killed_at_any_point_leaves_the_whole_recorded_version_or_no_trace(tmp_path):
-    inbox = tmp_path / "inbox"
-    generate_inbox(inbox, range(2020, 2028), scale=0.05, seed=9)
-    env = environment(tmp_path, inbox)
+def test_a_sign_off_killed_at_any_point_leaves_the_whole_recorded_version_or_no_trace(
+    tmp_path, sample_inbox
+):
+    env = environment(tmp_path, sample_inbox(range(2020, 2028), 0.05, 9))
     db, folder = tmp_path / "warehouse.duckdb", tmp_path / "out" / VER / "2021"
     signoff = ("sign-off", "--contract", VER, "--year", "2021", "--by", "Ida Kontrolsen")
     v1 = {f"aarsrapport_{VER}_2021_v1.pdf", f"resultatopfyldelse_{VER}_2021_v1.csv"}
