@@ -1,7 +1,9 @@
-"""Small hand-made deliveries for unit tests (the generator makes the big ones)."""
+"""Small hand-made deliveries for unit tests (the generator makes the big ones), and the state
+of a finished run copied for a test that goes on from it."""
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 from resultatrapport.formats import FORMATS
@@ -41,3 +43,13 @@ def write_crm(
     text = newline.join([head, *rows]) + newline + newline * trailing
     path.write_bytes(text.encode(encoding))
     return path
+
+
+def copy_state(source: Path, target: Path) -> None:
+    """The warehouse and the Dagster instance of a finished run in ``source`` (as laid out by
+    ``_isolated``: warehouse.duckdb, dagster_home/) copied to ``target``, for a test that goes
+    on from a run a module made once instead of making it again."""
+    for name in ("warehouse.duckdb", "warehouse.duckdb.wal"):
+        if (source / name).exists():
+            shutil.copyfile(source / name, target / name)
+    shutil.copytree(source / "dagster_home", target / "dagster_home", dirs_exist_ok=True)

@@ -1,25 +1,62 @@
-"""Integration: generated inbox -> the real asset graph through Dagster -> warehouse."""
+"""Integration: generated inbox -> the real asset graph through Dagster -> warehouse.
+
+The runs of KKR 2026 and Viborg 2022 are made once for the module (``ran``): the tests that
+read their warehouse share it, the tests that go on from the KKR run work on a copy."""
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
+import shutil
 from pathlib import Path
 
 import duckdb
 import pytest
 
 from commands.cli import main
-from resultatrapport.sample.generate import generate_inbox
+from resultatrapport.settings import PROJECT_ROOT
+from tests.helpers import copy_state
 
 pytestmark = pytest.mark.slow
 KKR = "kkr-midtjylland-2026"
+VER = "viborg-ver-2020"
 
 
 @pytest.fixture(scope="module")
-def inbox(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    root = tmp_path_factory.mktemp("inbox")
-    generate_inbox(root, range(2020, 2028), scale=0.1, seed=7)
-    return root
+def inbox(sample_inbox) -> Path:
+    return sample_inbox(range(2020, 2028), 0.1, 7)
+
+
+class Ran:
+    """The module's runs: ``kkr`` the state after ``run`` KKR 2026 (and what it printed),
+    ``both`` after ``run`` Viborg 2022 on top of it."""
+
+    def __init__(self, root: Path) -> None:
+        self.kkr, self.both = root / "kkr", root / "both"
+        self.printed = ""
+
+
+@pytest.fixture(scope="module")
+def ran(inbox: Path, tmp_path_factory: pytest.TempPathFactory) -> Ran:
+    made = Ran(tmp_path_factory.mktemp("ran"))
+    home = made.both / "dagster_home"
+    home.mkdir(parents=True)
+    shutil.copyfile(PROJECT_ROOT / "dagster.yaml", home / "dagster.yaml")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("RESULTATRAPPORT_INBOX", str(inbox))
+        mp.setenv("RESULTATRAPPORT_WAREHOUSE", str(made.both / "warehouse.duckdb"))
+        mp.setenv("RESULTATRAPPORT_OUT", str(made.both / "out"))
+        mp.setenv("DAGSTER_HOME", str(home))
+        mp.chdir(made.both)
+        printed = io.StringIO()
+        with contextlib.redirect_stdout(printed):
+            assert run(inbox, KKR, 2026) == 0
+        made.printed = printed.getvalue()
+        made.kkr.mkdir()
+        copy_state(made.both, made.kkr)
+        assert run(inbox, VER, 2022) == 0
+    return made
 
 
 def manifest(inbox: Path) -> dict:
@@ -34,15 +71,12 @@ def run(inbox: Path, contract: str, year: int) -> int:
     return main(["run", "--contract", contract, "--year", str(year), "--inbox", str(inbox)])
 
 
-def test_a_year_is_ingested_and_bad_rows_are_quarantined_where_they_were_planted(
-    inbox, tmp_path, capsys
-):
-    assert run(inbox, KKR, 2026) == 0
-    out = capsys.readouterr().out
-    assert "Run " in out and "(ingest_kkr_midtjylland_2026, 2026):" in out
+def test_a_year_is_ingested_and_bad_rows_are_quarantined_where_they_were_planted(inbox, ran):
+    out = ran.printed
+    assert "Run " in out and "(ingest_kkr_midtjylland_2026, 2021-2026):" in out  # one run
     assert "materialised ingest/erhvervshus_midtjylland/crm_cases" in out
     assert "check WARN raw/erhvervshus_midtjylland/crm_cases:rows_valid" in out
-    con = warehouse(tmp_path)
+    con = warehouse(ran.kkr)
     files = {
         "erhvervshus-midtjylland/crm/vejledningsforloeb_2026.csv",
         "erhvervshus-midtjylland/survey/brugerevaluering_2026.xlsx",
@@ -74,11 +108,9 @@ def test_a_year_is_ingested_and_bad_rows_are_quarantined_where_they_were_planted
     ).fetchone() == (None, 0)
 
 
-def test_no_personal_data_reaches_the_warehouse(inbox, tmp_path):
-    assert run(inbox, KKR, 2026) == 0
-    assert run(inbox, "viborg-ver-2020", 2022) == 0
-    secrets = manifest(inbox)["personal_data"]
-    con = warehouse(tmp_path)
+def test_no_personal_data_reaches_the_warehouse(inbox, ran):
+    secrets = manifest(inbox)["personal_data"]  # after KKR 2026 and Viborg 2022
+    con = warehouse(ran.both)
     text_columns = con.execute(
         "SELECT table_schema, table_name, column_name FROM information_schema.columns "
         "WHERE data_type LIKE 'VARCHAR%'"
@@ -98,27 +130,28 @@ def test_no_personal_data_reaches_the_warehouse(inbox, tmp_path):
     assert "@" not in everything
 
 
-def test_cp1252_delivery_is_read_with_its_danish_letters(inbox, tmp_path):
+def test_cp1252_delivery_is_read_with_its_danish_letters(inbox, ran):
     assert (
         manifest(inbox)["files"]["viborgegnens-erhvervsraad/crm/vejledningsforloeb_2022.csv"][
             "encoding"
         ]
         == "cp1252"
     )
-    assert run(inbox, "viborg-ver-2020", 2022) == 0
-    areas = {
+    areas = {  # of that file only (the warehouse holds the KKR run's deliveries too)
         r[0]
-        for r in warehouse(tmp_path)
-        .execute("SELECT DISTINCT focus_area FROM ingest.crm_cases")
+        for r in warehouse(ran.both)
+        .execute(
+            "SELECT DISTINCT focus_area FROM ingest.crm_cases "
+            "WHERE org = 'viborgegnens-erhvervsraad' AND year = 2022"
+        )
         .fetchall()
     }
     assert "Tiltrækning af investeringer" in areas
 
 
-def test_duplicate_case_ids_block_the_partition_and_keep_the_previous_rows(inbox, tmp_path, capsys):
+def test_duplicate_case_ids_block_the_partition_and_keep_the_previous_rows(inbox, ran, tmp_path):
     # the 2020 CRM file of the hub has duplicate case ids (planted): a blocking check fails
-    code = main(["run", "--contract", KKR, "--year", "2026", "--inbox", str(inbox)])
-    assert code == 0
+    copy_state(ran.kkr, tmp_path)  # after `run` KKR 2026
     from dagster import AssetKey, DagsterInstance
 
     from pipelines.definitions import build_definitions
@@ -155,12 +188,12 @@ def test_duplicate_case_ids_block_the_partition_and_keep_the_previous_rows(inbox
     ).fetchall() == [(False, True)]
 
 
-def test_a_changed_header_fails_with_its_location_and_keeps_the_good_data(inbox, tmp_path, capsys):
-    import shutil
-
+def test_a_changed_header_fails_with_its_location_and_keeps_the_good_data(
+    inbox, ran, tmp_path, capsys
+):
     copy = tmp_path / "inbox-copy"
     shutil.copytree(inbox, copy)
-    assert run(copy, KKR, 2026) == 0
+    copy_state(ran.kkr, tmp_path)  # after `run` KKR 2026
     con = warehouse(tmp_path)
     before = con.execute("SELECT count(*) FROM ingest.crm_cases WHERE year = 2026").fetchone()
     con.close()
