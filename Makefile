@@ -40,13 +40,14 @@ lint: setup
 	uv run mypy
 
 # the tests in two workers (pytest-xdist; a test file whole to one worker, pyproject.toml),
-# the 20 slowest named at the end; test-fast: the subset of the README (no `slow` test)
+# the 20 slowest named at the end; test-fast: the inner loop's subset of the README, the unit
+# tests and one small end-to-end run
 TEST_WORKERS ?= 2
 test: lint
 	uv run pytest -n $(TEST_WORKERS) --durations=20
 
 test-fast: setup
-	uv run pytest -n $(TEST_WORKERS) -m "not slow"
+	uv run pytest -n $(TEST_WORKERS) tests/unit tests/integration/test_smoke.py
 
 # the UI and the daemon on the instance in var/dagster_home (DAGSTER_HOME above); schedules
 # and sensors start stopped unless RESULTATRAPPORT_AUTOMATION=running (switch them on in the UI)
