@@ -132,7 +132,7 @@ def test_a_year_not_taken_fails_the_run_by_name_and_the_others_are_ingested(
     assert "Ingestion failed for 2023, 2024" in captured.err
     for year in (2023, 2024):  # each year's check says its own file
         assert (
-            "check ERROR raw/register/financials:file_trustworthy: filen "
+            f"check ERROR raw/register/financials:file_trustworthy ({year}): filen "
             f"'register/regnskaber_{year}.csv' har kun overskriftsrækken" in captured.out
         )
     key = AssetKey(["raw", "register", "financials"])
