@@ -30,8 +30,6 @@ from functools import cache
 from pathlib import Path
 
 import numpy as np
-from scipy import stats as sps
-from scipy.special import gammaln
 
 from resultatrapport.kpis.kinds import KINDS
 from resultatrapport.kpis.stats import (
@@ -81,6 +79,10 @@ class Coverage:
 
 def share_coverage(n: int, p: float) -> float:
     """Exact coverage of the Wilson interval (as :func:`stats.wilson`) at n and true p."""
+    # scipy only where coverage is computed: the report and every run import this module for
+    # the table alone, and scipy.stats costs each process about a second to import
+    from scipy import stats as sps
+
     x = np.arange(n + 1)
     low, high = wilson_bounds(x / n, n)
     held = (low <= p) & (p <= high)
@@ -90,6 +92,8 @@ def share_coverage(n: int, p: float) -> float:
 def nps_coverage(n: int, promoters: float, detractors: float) -> float:
     """Exact coverage of the adjusted Wald NPS interval (as :func:`stats.nps`): the sum of
     the trinomial probabilities of all samples of n whose interval holds the true NPS."""
+    from scipy.special import gammaln
+
     truth = promoters - detractors
     pro, det = np.meshgrid(np.arange(n + 1), np.arange(n + 1), indexing="ij")
     possible = pro + det <= n

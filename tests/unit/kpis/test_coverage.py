@@ -159,3 +159,17 @@ def test_method_notes_state_the_coverage_at_the_figures_sample_size():
     assert rows["N2"]["coverage"] == "for få besvarelser til et interval"
     assert rows["K1"]["at"] == "1.000 besvarelser"
     assert "simulerede datasæt" in rows["E1"]["at"]
+
+
+def test_the_report_and_the_method_notes_do_not_import_scipy():
+    """Every run imports the coverage table through the report; scipy (about a second per
+    process) only where coverage is computed."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, resultatrapport.report.view, resultatrapport.methods; "
+        "print('scipy' in sys.modules)"
+    )
+    found = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert found.stdout.strip() == "False"
