@@ -17,7 +17,7 @@ from dagster import AssetCheckSeverity, Field, logger
 from assets.common import spans, years_text
 from assets.kpis import first_year_needed
 from commands.instance import end_dead_runs, open_instance, process_tags
-from pipelines.automation import RANGE_END_TAG, RANGE_START_TAG
+from pipelines.automation import run_target
 from resultatrapport.naming import ingestion_job_name, job_name
 from resultatrapport.progress import track
 
@@ -194,8 +194,7 @@ def execute(
 def range_run(job, instance, first: int, last: int, debug: bool = False):  # type: ignore[no-untyped-def]
     """One run of ``job`` over the years ``first``-``last`` (its assets backfill a range in a
     single run), or over the one partition where they are the same year."""
-    tags = {} if first == last else {RANGE_START_TAG: str(first), RANGE_END_TAG: str(last)}
-    partition = str(first) if first == last else None
+    partition, tags = run_target(first, last)
     return execute(job, instance, partition, QUIET, {**tags, **process_tags()}, debug)
 
 

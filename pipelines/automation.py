@@ -279,6 +279,14 @@ def _same_selection(selected: Mapping[int, tuple[list[AssetKey], list[str]]]) ->
     return groups
 
 
+def run_target(first: int, last: int) -> tuple[str | None, dict[str, str]]:
+    """The partition key and tags of one run over the years ``first``-``last``: the year's
+    partition, or no partition and the range tags (a single-run backfill of the range)."""
+    if first == last:
+        return str(first), {}
+    return None, {RANGE_START_TAG: str(first), RANGE_END_TAG: str(last)}
+
+
 def _request(
     years: list[int],
     selected: Mapping[int, tuple[list[AssetKey], list[str]]],
@@ -289,14 +297,12 @@ def _request(
     files = [r for y in years for r in selected[y][1]]
     content = ",".join(f"{r}={state[r][2]}" for r in sorted(files))
     span = str(first) if first == last else f"{first}-{last}"
-    tags = {"trigger": "inbox", "files": ",".join(files)[:1000]}
-    if first != last:
-        tags |= {RANGE_START_TAG: str(first), RANGE_END_TAG: str(last)}
+    partition, tags = run_target(first, last)
     return RunRequest(
         run_key=f"inbox:{span}:{hashlib.sha256(content.encode()).hexdigest()[:16]}",
-        partition_key=str(first) if first == last else None,
+        partition_key=partition,
         asset_selection=selected[first][0],
-        tags=tags,
+        tags={"trigger": "inbox", "files": ",".join(files)[:1000], **tags},
     )
 
 
@@ -399,15 +405,13 @@ def contract_requests(run_id: str, affected: list[tuple[Contract, int]]) -> list
     for contract_id, found in years.items():
         for first, last in spans(found):
             span = str(first) if first == last else f"{first}-{last}"
-            tags = {"trigger": f"ingestion {run_id}"}
-            if first != last:
-                tags |= {RANGE_START_TAG: str(first), RANGE_END_TAG: str(last)}
+            partition, tags = run_target(first, last)
             requests.append(
                 RunRequest(
                     run_key=f"{run_id}:{contract_id}:{span}",
                     job_name=job_name(contract_id),
-                    partition_key=str(first) if first == last else None,
-                    tags=tags,
+                    partition_key=partition,
+                    tags={"trigger": f"ingestion {run_id}", **tags},
                 )
             )
     return requests

@@ -14,6 +14,7 @@ from dagster import AssetCheckSeverity, AssetKey, MetadataValue
 
 from commands import cli, runs
 from commands.cli import build_parser, main
+from pipelines.automation import RANGE_END_TAG, RANGE_START_TAG
 from resultatrapport.progress import track
 
 KKR, VER = "kkr-midtjylland-2026", "viborg-ver-2020"
@@ -246,7 +247,7 @@ class _Job:
 
     def execute_in_process(self, partition_key: str | None, **kwargs: Any) -> _Result:
         tags = kwargs["tags"]
-        span = partition_key or f"{tags[runs.RANGE_START_TAG]}-{tags[runs.RANGE_END_TAG]}"
+        span = partition_key or f"{tags[RANGE_START_TAG]}-{tags[RANGE_END_TAG]}"
         return _Result(f"r-{span}")
 
 
