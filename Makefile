@@ -6,6 +6,7 @@ YEAR ?= 2026
 SCALE ?= 1
 export DAGSTER_HOME ?= $(CURDIR)/var/dagster_home
 SIGNER ?=
+PACKAGES := resultatrapport pipelines assets resources commands
 
 .PHONY: setup demo sample run sign-off test test-fast lint dev clean
 
@@ -20,6 +21,10 @@ setup:
 	fi
 	@command -v uv >/dev/null 2>&1 || python3 -m pip install --quiet "uv==$(UV_VERSION)"
 	uv sync --frozen --compile-bytecode
+	@# the project's own modules too: where Python may not write bytecode itself
+	@# (PYTHONDONTWRITEBYTECODE, as on these machines) every process compiled them again,
+	@# 0.5 s of each CLI call and of each test's subprocess
+	uv run --frozen python -m compileall -q $(PACKAGES)
 	@mkdir -p "$(DAGSTER_HOME)" && cp -f dagster.yaml "$(DAGSTER_HOME)/dagster.yaml"
 
 sample: setup

@@ -203,3 +203,18 @@ def test_dg_knows_the_project_and_make_dev_runs_it():
     assert project["code_location_target_module"] == "pipelines.definitions"
     dev = re.search(r"^dev:.*\n((?:\t.*\n)+)", (PROJECT_ROOT / "Makefile").read_text(), re.M)
     assert dev and "uv run dg dev" in dev.group(1)
+
+
+def test_make_setup_compiles_the_bytecode_of_every_first_party_package():
+    """`make setup` compiles the project's own modules (where Python may not write bytecode
+    itself, each process compiled them again): the packages it names are the wheel's."""
+    import tomllib
+
+    wheel = tomllib.loads((PROJECT_ROOT / "pyproject.toml").read_text())["tool"]["hatch"]["build"][
+        "targets"
+    ]["wheel"]["packages"]
+    makefile = (PROJECT_ROOT / "Makefile").read_text()
+    packages = re.search(r"^PACKAGES := (.*)$", makefile, re.M)
+    assert packages and sorted(packages.group(1).split()) == sorted(wheel)
+    setup = re.search(r"^setup:.*\n((?:\t.*\n)+)", makefile, re.M)
+    assert setup and "python -m compileall -q $(PACKAGES)" in setup.group(1)
