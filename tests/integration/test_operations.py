@@ -40,15 +40,21 @@ def environment(root: Path, inbox: Path, dagster_yaml: Path | None = None) -> di
     }
 
 
-def cli(env: dict[str, str], *args: str) -> subprocess.Popen[str]:
+def python(env: dict[str, str], *args: str) -> subprocess.Popen[str]:
+    """This Python in a child process with ``env``, beside the run's folders, its output
+    (stdout and stderr together) to read with :func:`finish`."""
     return subprocess.Popen(
-        [sys.executable, "-m", "commands.cli", *args],
+        [sys.executable, *args],
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
         cwd=Path(env["RESULTATRAPPORT_OUT"]).parent,
     )
+
+
+def cli(env: dict[str, str], *args: str) -> subprocess.Popen[str]:
+    return python(env, "-m", "commands.cli", *args)
 
 
 def finish(process: subprocess.Popen[str]) -> tuple[int, str]:

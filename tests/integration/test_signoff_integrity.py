@@ -15,8 +15,6 @@ import re
 import shutil
 import signal
 import stat
-import subprocess
-import sys
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -26,7 +24,8 @@ import pytest
 from commands.cli import main
 from resultatrapport.report import publish, submissions
 from resultatrapport.report.danish import long_date
-from tests.integration.test_operations import environment, finish
+from tests.integration.test_operations import cli as spawn_cli
+from tests.integration.test_operations import environment, finish, python
 from tests.integration.test_pipeline_report import Env as ReportEnv
 from tests.unit.report.test_submissions import municipality_row, result_row
 
@@ -474,27 +473,11 @@ sys.exit(main(sys.argv[2:]))
 
 
 def killed_at(env: dict[str, str], point: str, *args: str) -> tuple[int, str]:
-    process = subprocess.Popen(
-        [sys.executable, "-c", KILLED_AT, point, *args],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        cwd=Path(env["RESULTATRAPPORT_OUT"]).parent,
-    )
-    return finish(process)
+    return finish(python(env, "-c", KILLED_AT, point, *args))
 
 
 def command(env: dict[str, str], *args: str) -> tuple[int, str]:
-    process = subprocess.Popen(
-        [sys.executable, "-m", "commands.cli", *args],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        cwd=Path(env["RESULTATRAPPORT_OUT"]).parent,
-    )
-    return finish(process)
+    return finish(spawn_cli(env, *args))
 
 
 @pytest.mark.slow
