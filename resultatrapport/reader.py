@@ -561,4 +561,6 @@ def _stage_xlsx(
     finally:
         con.unregister("_xlsx_body")
         con.unregister("_xlsx_unreadable")
-    return int(con.execute(f"SELECT count(*) FROM {target}").fetchone()[0])  # type: ignore[index]
+    # fetchall: after fetchone DuckDB 2 keeps the result open, and the connection's next
+    # query (con.sql) is refused
+    return int(con.execute(f"SELECT count(*) FROM {target}").fetchall()[0][0])

@@ -164,3 +164,28 @@ def test_xlsx_without_the_sheet_is_a_located_error(con, tmp_path):
     _write_xlsx(inbox / fmt.relpath(2026, ORG), fmt.headers, [], sheet="Ark1")
     with pytest.raises(SourceError, match=r"brugerevaluering_2026\.xlsx: arket 'Besvarelser'"):
         ingest_file(con, fmt, inbox, 2026, ORG)
+
+
+def test_staging_a_workbook_leaves_no_open_result_on_the_connection(con, tmp_path):
+    """The next query on the connection (a relation, as the GX frame is read) is not refused
+    for a result the reader left open (DuckDB 2 keeps one after fetchone)."""
+    from resultatrapport.ingest import stage
+
+    fmt = FORMATS["survey_answers"]
+    inbox = tmp_path / "inbox"
+    row = [
+        "R1",
+        "EHMJ-2026-00001",
+        12345678,
+        "04-03-2026",
+        "Vækst",
+        9,
+        "Ja",
+        "Ja",
+        "Nej",
+        None,
+        None,
+    ]
+    _write_xlsx(inbox / fmt.relpath(2026, ORG), fmt.headers, [row])
+    assert stage(con, fmt, inbox, 2026, ORG).rows_read == 1
+    assert con.sql("SELECT count(*) FROM _stage").fetchall() == [(1,)]
