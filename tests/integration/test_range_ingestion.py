@@ -11,6 +11,7 @@ import duckdb
 import pytest
 from dagster import AssetKey, AssetRecordsFilter, DagsterEventType, DagsterInstance
 
+import assets.ingestion
 from commands.cli import main
 from resultatrapport import ingest, reader
 from resultatrapport.formats import FORMATS
@@ -55,6 +56,17 @@ def test_a_range_of_years_is_one_run_reading_each_register_once(inbox, tmp_path,
         return stage_file(con, fmt, root, relpath, year, target)
 
     monkeypatch.setattr(ingest, "stage_file", counting)
+    validations: Counter[str] = Counter()
+
+    def counted(validate):  # type: ignore[no-untyped-def]
+        def validating(fmt, *args):  # type: ignore[no-untyped-def]
+            validations[fmt.name] += 1
+            return validate(fmt, *args)
+
+        return validating
+
+    for name in ("validate", "validate_years"):
+        monkeypatch.setattr(assets.ingestion, name, counted(getattr(assets.ingestion, name)))
     assert ingest_range(inbox, YEARS[0], YEARS[-1]) == 0
 
     with DagsterInstance.get() as instance:
@@ -90,6 +102,9 @@ def test_a_range_of_years_is_one_run_reading_each_register_once(inbox, tmp_path,
     assert read["register/cvr_virksomheder.csv"] == 1
     assert read["register/folketal.csv"] == 1
     assert all(read[f"register/regnskaber_{y}.csv"] == 1 for y in YEARS)
+    # and each format validated once for all its years (one GX validation, not six)
+    assert validations["financials"] == 1 and validations["cvr_firms"] == 1
+    assert validations["crm_cases"] == 1  # KKR reads one organisation's CRM
 
     # the partitions hold exactly what reading the file for each year gives
     expected = duckdb.connect()
@@ -120,8 +135,10 @@ def test_a_range_of_years_is_one_run_reading_each_register_once(inbox, tmp_path,
 
 
 def test_a_year_not_taken_fails_the_run_by_name_and_the_others_are_ingested(
-    inbox, tmp_path, capsys
+    inbox, tmp_path, capsys, monkeypatch
 ):
+    # each year validated on its own, as the years of the largest deliveries are
+    monkeypatch.setattr(assets.ingestion, "BATCH_ROWS", 1)
     own = tmp_path / "inbox"
     shutil.copytree(inbox, own)
     for year in (2023, 2024):  # header-only files: refused, the years keep what they had

@@ -33,9 +33,9 @@ def test_one_context_and_one_suite_for_many_validations(con, tmp_path):
         again = [gx.validate(CRM, frame, 2026) for _ in range(3)]
     assert get_context.call_count == 0
     assert all(outcomes == first for outcomes in again)
-    assert gx._suite(CRM, 2026) is gx._suite(CRM, 2026)
+    assert gx._suite(CRM, (2026,)) is gx._suite(CRM, (2026,))
     # the suite is the year's: its in_year rule reads another year for another partition
-    assert gx._suite(CRM, 2025) is not gx._suite(CRM, 2026)
+    assert gx._suite(CRM, (2025,)) is not gx._suite(CRM, (2026,))
     assert not gx._context().data_sources.all()
 
 
