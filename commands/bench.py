@@ -142,9 +142,7 @@ def limit(contract_id: str, year: int, earlier_loaded: bool = False) -> int:
     years, as the pipeline reads it. With ``earlier_loaded`` the warehouse already holds the
     earlier years the KPIs read (as for the pipeline it is compared with), so only the year's
     own deliveries are loaded."""
-    import duckdb
-
-    from resultatrapport import settings
+    from resultatrapport import lake, settings
     from resultatrapport.contracts import load_contracts
     from resultatrapport.formats import FORMATS
     from resultatrapport.ingest import ingest_file
@@ -154,7 +152,7 @@ def limit(contract_id: str, year: int, earlier_loaded: bool = False) -> int:
 
     contract = load_contracts()[contract_id]
     inbox = settings.inbox_dir()
-    con = duckdb.connect(str(settings.warehouse_path()), config=settings.duckdb_config())
+    con = lake.open_configured(read_only=False)
     ensure_schema(con)
     for (source, org), years in partitions_read(contract, year).items():
         wanted = [y for y in years if y == year or not earlier_loaded]

@@ -50,7 +50,7 @@ from dagster import (
 from assets.common import spans
 from assets.ingestion import ingest_key, raw_key
 from assets.texts import texts_key
-from resultatrapport import settings
+from resultatrapport import lake, settings
 from resultatrapport import texts as owner_texts
 from resultatrapport.contracts import Contract
 from resultatrapport.formats import FORMATS, SourceFormat
@@ -191,13 +191,15 @@ def scan(inbox: Path, cursor: Mapping[str, list[Any]]) -> tuple[dict[str, list[A
 
 def ingested_hashes(warehouse: Path) -> dict[tuple[str, str | None, int], str]:
     """The content hash of the delivery each (source, organisation, year) partition was last
-    read from; empty when the warehouse does not exist yet or is busy (a run holds its lock)."""
+    read from; empty when the warehouse does not exist yet or is busy (a run holds the file's
+    lock). ``warehouse`` is the file; a lake (``$RESULTATRAPPORT_LAKE``) is read instead when
+    one is configured."""
     import duckdb
 
-    if not warehouse.exists():
+    if lake.configured() is None and not warehouse.exists():
         return {}
     try:
-        with duckdb.connect(str(warehouse), read_only=True) as con:
+        with lake.connect(warehouse, settings.duckdb_config(), lake.configured(), True) as con:
             rows = con.execute(
                 "SELECT source, org, year, sha256 FROM ingest.deliveries WHERE sha256 IS NOT NULL"
             ).fetchall()

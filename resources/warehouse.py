@@ -9,8 +9,10 @@ from dagster import ConfigurableResource
 from dagster_duckdb import DuckDBResource
 from pydantic import Field
 
+from resultatrapport import lake as lakes
 from resultatrapport import settings
 from resultatrapport.warehouse_schema import LAST_TABLE, ensure_schema
+from resultatrapport.warehouse_tx import write_attempts
 
 # the warehouse files whose schema this process has made sure of (resolved paths)
 _ensured: set[str] = set()
@@ -37,10 +39,12 @@ def _ready(con: duckdb.DuckDBPyConnection, path: str) -> None:
 
 
 class Warehouse(ConfigurableResource):
-    """The embedded DuckDB warehouse (one file).
+    """The warehouse: the embedded DuckDB file, or a DuckLake when ``lake`` (or
+    ``$RESULTATRAPPORT_LAKE``) names one (:mod:`resultatrapport.lake`). Same SQL, same tables.
 
-    Connections come from dagster-duckdb's resource, which retries while another process
-    holds the file lock. The schema is created on first use.
+    File connections come from dagster-duckdb's resource, which retries while another process
+    holds the file lock; a lake connection is retried while its catalog is busy being made by
+    another process. The schema is created on first use.
     """
 
     # no default values in the run config (None, not ""), so the launchpad does not pre-fill
@@ -56,16 +60,42 @@ class Warehouse(ConfigurableResource):
         f"else {settings.DEFAULT_DUCKDB_MEMORY}. Above it DuckDB spills to disk.",
     )
 
+    lake: str | None = Field(
+        default=None,
+        description="DuckLake catalog and data path, 'postgres:dbname=… host=…|/data/lake/'; "
+        f"unset: ${lakes.ENV_LAKE}, else the DuckDB file.",
+    )
+
     @property
     def path(self) -> Path:
         return settings.warehouse_path(self.database or "")
 
+    @property
+    def location(self) -> lakes.Lake | None:
+        """The lake the warehouse is, or None for the file."""
+        return lakes.configured(self.lake or "")
+
     @contextmanager
     def connect(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        lake = self.location
+        if lake is not None:
+            for attempt in write_attempts():
+                with attempt:
+                    con = lakes.connect(self.path, self._config(), lake)
+                    try:
+                        _ready(con, f"lake:{lake.catalog}|{lake.data_path}")
+                    except BaseException:
+                        con.close()
+                        raise
+            try:
+                yield con
+            finally:
+                con.close()
+            return
         self.path.parent.mkdir(parents=True, exist_ok=True)
         with DuckDBResource(
             database=str(self.path),
-            connection_config=settings.duckdb_config(self.memory_limit or ""),
+            connection_config=self._config(),
         ).get_connection() as con:
             # dagster-duckdb closes the connection only when the block ends without an
             # exception; a failed step must not leave the file open (and locked) behind it
@@ -74,3 +104,6 @@ class Warehouse(ConfigurableResource):
                 yield con
             finally:
                 con.close()
+
+    def _config(self) -> dict[str, str | bool | int | float | list[str]]:
+        return settings.duckdb_config(self.memory_limit or "")

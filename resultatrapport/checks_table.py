@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import duckdb
 
-from resultatrapport.warehouse_tx import transaction
+from resultatrapport.warehouse_tx import transaction, write_attempts
 
 # one partition of a table: register data has no organisation (org NULL)
 PARTITION = "org IS NOT DISTINCT FROM $org AND year = $year"
@@ -24,8 +24,9 @@ def record_checks(
     """Replace the partition's check outcomes alone: for a delivery that was not taken (a
     failed blocking check, an unreadable file), whose rows stay as they were. ``sha256``
     names the file the outcomes are about."""
-    with transaction(con):
-        replace_checks(con, source, org, year, outcomes, sha256, run_id)
+    for attempt in write_attempts():
+        with attempt, transaction(con):
+            replace_checks(con, source, org, year, outcomes, sha256, run_id)
 
 
 def replace_checks(

@@ -27,7 +27,7 @@ from resultatrapport.rules import (
     typed_expr,
     valid_predicate,
 )
-from resultatrapport.warehouse_tx import transaction
+from resultatrapport.warehouse_tx import transaction, write_attempts
 
 # Arrow text columns become pandas' Arrow-backed str dtype (NaN for missing, like "str")
 _STR = pd.StringDtype("pyarrow", na_value=np.nan)
@@ -129,40 +129,46 @@ def commit_delivery(
     con.execute(f"CREATE OR REPLACE TEMP TABLE _failures AS {failures_sql(fmt, STAGE, year)}")
     clean = clean_select_sql(fmt, STAGE, "_failures", year)
     extras = "".join(f", {expr} AS {q(name)}" for name, _, expr in fmt.extra_columns)
-    with transaction(con):
-        con.execute(f"DELETE FROM raw.{fmt.name} WHERE {PARTITION}", params)
-        con.execute(f"INSERT INTO raw.{fmt.name} SELECT $org, $year, * FROM {STAGE}", params)
-        con.execute(f"DELETE FROM ingest.{fmt.name} WHERE {PARTITION}", params)
-        con.execute(
-            f"INSERT INTO ingest.{fmt.name} SELECT $org, $year, *{extras} FROM ({clean})", params
-        )
-        con.execute(f"DELETE FROM ingest.quarantine WHERE source = $source AND {PARTITION}", source)
-        con.execute(
-            "INSERT INTO ingest.quarantine SELECT $source, $org, $year, $file, line, column_name, "
-            "rule, reason, value FROM _failures ORDER BY line, rule",
-            {**source, "file": delivery.relpath},
-        )
-        con.execute(f"DELETE FROM ingest.deliveries WHERE source = $source AND {PARTITION}", source)
-        con.execute(
-            "INSERT INTO ingest.deliveries (source, org, year, file, sha256, encoding, rows_read, "
-            "rows_rejected, read_at, run_id, records, physical_lines, blank_lines, "
-            "out_of_partition) VALUES ($source, $org, $year, $file, $sha, $enc, $rows, $rej, "
-            "now()::TIMESTAMP, $run, $records, $lines, $blank, $other)",
-            {
-                **source,
-                "file": delivery.relpath,
-                "sha": delivery.sha256,
-                "enc": delivery.encoding,
-                "rows": delivery.rows_read,
-                "rej": delivery.rows_rejected,
-                "run": run_id,
-                "records": delivery.records,
-                "lines": delivery.physical_lines,
-                "blank": delivery.blank_lines,
-                "other": delivery.out_of_partition,
-            },
-        )
-        replace_checks(con, fmt.name, org, year, outcomes, delivery.sha256, run_id)
+    for attempt in write_attempts():
+        with attempt, transaction(con):
+            con.execute(f"DELETE FROM raw.{fmt.name} WHERE {PARTITION}", params)
+            con.execute(f"INSERT INTO raw.{fmt.name} SELECT $org, $year, * FROM {STAGE}", params)
+            con.execute(f"DELETE FROM ingest.{fmt.name} WHERE {PARTITION}", params)
+            con.execute(
+                f"INSERT INTO ingest.{fmt.name} SELECT $org, $year, *{extras} FROM ({clean})",
+                params,
+            )
+            con.execute(
+                f"DELETE FROM ingest.quarantine WHERE source = $source AND {PARTITION}", source
+            )
+            con.execute(
+                "INSERT INTO ingest.quarantine SELECT $source, $org, $year, $file, line, column_name, "
+                "rule, reason, value FROM _failures ORDER BY line, rule",
+                {**source, "file": delivery.relpath},
+            )
+            con.execute(
+                f"DELETE FROM ingest.deliveries WHERE source = $source AND {PARTITION}", source
+            )
+            con.execute(
+                "INSERT INTO ingest.deliveries (source, org, year, file, sha256, encoding, rows_read, "
+                "rows_rejected, read_at, run_id, records, physical_lines, blank_lines, "
+                "out_of_partition) VALUES ($source, $org, $year, $file, $sha, $enc, $rows, $rej, "
+                "now()::TIMESTAMP, $run, $records, $lines, $blank, $other)",
+                {
+                    **source,
+                    "file": delivery.relpath,
+                    "sha": delivery.sha256,
+                    "enc": delivery.encoding,
+                    "rows": delivery.rows_read,
+                    "rej": delivery.rows_rejected,
+                    "run": run_id,
+                    "records": delivery.records,
+                    "lines": delivery.physical_lines,
+                    "blank": delivery.blank_lines,
+                    "other": delivery.out_of_partition,
+                },
+            )
+            replace_checks(con, fmt.name, org, year, outcomes, delivery.sha256, run_id)
     result = partition_summary(con, fmt, year, org)
     _drop_stage(con)
     con.execute("DROP TABLE _failures")
@@ -358,7 +364,8 @@ def record_inbox(con: duckdb.DuckDBPyConnection, inbox: Path) -> None:
     """Replace the list of files in the inbox that are no delivery (the data-quality
     appendix shows them; a misnamed delivery also blocks its partition)."""
     rows = [(s.relpath, s.source, s.year) for s in unrecognised_files(inbox)]
-    with transaction(con):
-        con.execute("DELETE FROM ingest.inbox_files")
-        if rows:
-            con.executemany("INSERT INTO ingest.inbox_files VALUES (?, ?, ?)", rows)
+    for attempt in write_attempts():
+        with attempt, transaction(con):
+            con.execute("DELETE FROM ingest.inbox_files")
+            if rows:
+                con.executemany("INSERT INTO ingest.inbox_files VALUES (?, ?, ?)", rows)

@@ -82,8 +82,15 @@ def dagster_home() -> Path:
 
 def duckdb_config(memory_limit: str = "") -> dict[str, str | bool | int | float | list[str]]:
     """Connection settings every warehouse connection uses (the pipeline's and the
-    benchmark's limit alike)."""
-    return {"memory_limit": memory_limit or os.environ.get(ENV_MEMORY, "") or DEFAULT_DUCKDB_MEMORY}
+    benchmark's limit alike). DuckDB never fetches or loads an extension by itself: there is
+    no network in CI or in production, and the lake's two are loaded from their wheels by path
+    (:mod:`resultatrapport.lake`)."""
+    return {
+        "memory_limit": memory_limit or os.environ.get(ENV_MEMORY, "") or DEFAULT_DUCKDB_MEMORY,
+        "autoinstall_known_extensions": False,
+        "autoload_known_extensions": False,
+        "allow_community_extensions": False,
+    }
 
 
 def automation_running() -> bool:

@@ -41,7 +41,7 @@ from markupsafe import Markup
 from resultatrapport.checks_table import record_checks, replace_checks
 from resultatrapport.contracts import Contract, KpiPlace, Narrative, title_key
 from resultatrapport.reader import CONTROL_CHARS, CPR_PATTERN, excerpt, file_sha256
-from resultatrapport.warehouse_tx import transaction
+from resultatrapport.warehouse_tx import transaction, write_attempts
 
 # where the file lies in the inbox; the sensor and the inventory know it by this pattern
 TEXTS_PATH = "{org}/tekster/{contract}_{year}.md"
@@ -486,50 +486,51 @@ def commit(
     """Replace the year's sections, the delivery record and the check outcome together."""
     source, org = source_name(contract.id), contract.organisation.slug
     keys = {"c": contract.id, "y": year}
-    with transaction(con):
-        con.execute("DELETE FROM ingest.report_texts WHERE contract = $c AND year = $y", keys)
-        if delivery.sections:
-            con.executemany(
-                "INSERT INTO ingest.report_texts VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [
-                    (
-                        contract.id,
-                        year,
-                        s.id,
-                        s.title,
-                        i,
-                        s.line,
-                        s.markdown,
-                        delivery.relpath,
-                        delivery.sha256,
-                    )
-                    for i, s in enumerate(delivery.sections)
-                ],
+    for attempt in write_attempts():
+        with attempt, transaction(con):
+            con.execute("DELETE FROM ingest.report_texts WHERE contract = $c AND year = $y", keys)
+            if delivery.sections:
+                con.executemany(
+                    "INSERT INTO ingest.report_texts VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    [
+                        (
+                            contract.id,
+                            year,
+                            s.id,
+                            s.title,
+                            i,
+                            s.line,
+                            s.markdown,
+                            delivery.relpath,
+                            delivery.sha256,
+                        )
+                        for i, s in enumerate(delivery.sections)
+                    ],
+                )
+            con.execute(
+                "DELETE FROM ingest.deliveries WHERE source = $s AND org = $o AND year = $y",
+                {"s": source, "o": org, "y": year},
             )
-        con.execute(
-            "DELETE FROM ingest.deliveries WHERE source = $s AND org = $o AND year = $y",
-            {"s": source, "o": org, "y": year},
-        )
-        con.execute(
-            "INSERT INTO ingest.deliveries (source, org, year, file, sha256, encoding, rows_read, "
-            "rows_rejected, read_at, run_id, records, physical_lines, blank_lines, "
-            "out_of_partition) VALUES ($s, $o, $y, $file, $sha, $enc, $n, 0, now()::TIMESTAMP, "
-            "$run, $n, $lines, NULL, 0)",
-            {
-                "s": source,
-                "o": org,
-                "y": year,
-                "file": delivery.relpath,
-                "sha": delivery.sha256,
-                "enc": delivery.encoding,
-                "n": len(delivery.sections),
-                "run": run_id,
-                "lines": delivery.lines,
-            },
-        )
-        replace_checks(
-            con, source, org, year, [(CHECK, True, True, summary)], delivery.sha256, run_id
-        )
+            con.execute(
+                "INSERT INTO ingest.deliveries (source, org, year, file, sha256, encoding, rows_read, "
+                "rows_rejected, read_at, run_id, records, physical_lines, blank_lines, "
+                "out_of_partition) VALUES ($s, $o, $y, $file, $sha, $enc, $n, 0, now()::TIMESTAMP, "
+                "$run, $n, $lines, NULL, 0)",
+                {
+                    "s": source,
+                    "o": org,
+                    "y": year,
+                    "file": delivery.relpath,
+                    "sha": delivery.sha256,
+                    "enc": delivery.encoding,
+                    "n": len(delivery.sections),
+                    "run": run_id,
+                    "lines": delivery.lines,
+                },
+            )
+            replace_checks(
+                con, source, org, year, [(CHECK, True, True, summary)], delivery.sha256, run_id
+            )
 
 
 def refuse(

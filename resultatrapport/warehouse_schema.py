@@ -26,6 +26,7 @@ from resultatrapport.municipalities import municipalities
 from resultatrapport.report.publish import ensure_report_schema
 from resultatrapport.rules import SQL_TYPES, q
 from resultatrapport.texts import ensure_texts_schema
+from resultatrapport.warehouse_tx import transaction
 
 QUARANTINE_DDL = """
 CREATE TABLE IF NOT EXISTS ingest.quarantine (
@@ -100,13 +101,18 @@ def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
     ensure_report_schema(con)
     ensure_texts_schema(con)
     if not con.execute(
-        "SELECT 1 FROM duckdb_tables() WHERE schema_name = 'ref' AND table_name = 'municipalities'"
+        "SELECT 1 FROM duckdb_tables() WHERE database_name = current_database() "
+        "AND schema_name = 'ref' AND table_name = 'municipalities'"
     ).fetchall():
-        con.execute(
-            f"CREATE TABLE {LAST_TABLE} (code INTEGER PRIMARY KEY, name VARCHAR NOT NULL, "
-            "region_code INTEGER NOT NULL, region VARCHAR NOT NULL)"
-        )
-        con.executemany(
-            f"INSERT INTO {LAST_TABLE} VALUES (?, ?, ?, ?)",
-            [(m.code, m.name, m.region_code, m.region) for m in municipalities()],
-        )
+        # the table and its rows in one transaction: a process killed between them must not
+        # leave an empty table that every later connection takes for a finished schema
+        with transaction(con):
+            con.execute(
+                # no PRIMARY KEY: a DuckLake warehouse has no key constraints
+                f"CREATE TABLE {LAST_TABLE} (code INTEGER NOT NULL, name VARCHAR NOT NULL, "
+                "region_code INTEGER NOT NULL, region VARCHAR NOT NULL)"
+            )
+            con.executemany(
+                f"INSERT INTO {LAST_TABLE} VALUES (?, ?, ?, ?)",
+                [(m.code, m.name, m.region_code, m.region) for m in municipalities()],
+            )

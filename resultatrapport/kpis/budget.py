@@ -11,7 +11,7 @@ import duckdb
 from resultatrapport.contracts import IndexedSumBudget, PopulationKeyBudget
 from resultatrapport.kpis.kinds.spread import population_by_municipality
 from resultatrapport.kpis.stats import largest_remainder
-from resultatrapport.warehouse_tx import replace_rows, transaction
+from resultatrapport.warehouse_tx import replace_rows, transaction, write_attempts
 
 
 @dataclass(frozen=True)
@@ -168,6 +168,7 @@ def store(con: duckdb.DuckDBPyConnection, contract_id: str, year: int, d: Distri
         (contract_id, year, 0, NOT_COMPUTED if d.incomplete else "none", "Ikke opgjort",
          None, None, None, None, d.remark)
     ]  # fmt: skip
-    with transaction(con):
-        keys = {"c": contract_id, "y": year}
-        replace_rows(con, "kpi.budget", "contract = $c AND year = $y", keys, rows)
+    for attempt in write_attempts():
+        with attempt, transaction(con):
+            keys = {"c": contract_id, "y": year}
+            replace_rows(con, "kpi.budget", "contract = $c AND year = $y", keys, rows)

@@ -15,7 +15,7 @@ from typing import Any
 
 import duckdb
 
-from resultatrapport.warehouse_tx import replace_rows, transaction
+from resultatrapport.warehouse_tx import replace_rows, transaction, write_attempts
 
 
 def _column(sql: str, doc: str) -> dict[str, str]:
@@ -102,15 +102,16 @@ def store(
     key = {"c": result.contract, "y": result.year, "k": result.kpi_id}
     partition = "contract = $c AND year = $y AND kpi_id = $k"
     columns = list(row)
-    with transaction(con):
-        con.execute(f"DELETE FROM kpi.results WHERE {partition}", key)
-        con.execute(
-            f"INSERT INTO kpi.results ({', '.join(columns)}, run_id, computed_at) "
-            f"VALUES ({', '.join('$' + c for c in columns)}, $run_id, now()::TIMESTAMP)",
-            {**row, "run_id": run_id},
-        )
-        details = [
-            (*key.values(), i, json.dumps(d, ensure_ascii=False, default=str))
-            for i, d in enumerate(detail)
-        ]
-        replace_rows(con, "kpi.details", partition, key, details)
+    for attempt in write_attempts():
+        with attempt, transaction(con):
+            con.execute(f"DELETE FROM kpi.results WHERE {partition}", key)
+            con.execute(
+                f"INSERT INTO kpi.results ({', '.join(columns)}, run_id, computed_at) "
+                f"VALUES ({', '.join('$' + c for c in columns)}, $run_id, now()::TIMESTAMP)",
+                {**row, "run_id": run_id},
+            )
+            details = [
+                (*key.values(), i, json.dumps(d, ensure_ascii=False, default=str))
+                for i, d in enumerate(detail)
+            ]
+            replace_rows(con, "kpi.details", partition, key, details)

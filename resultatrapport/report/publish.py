@@ -37,6 +37,7 @@ import duckdb
 
 from resultatrapport.report.danish import long_date
 from resultatrapport.report.files import fsync_directory, write_new
+from resultatrapport.warehouse_tx import transaction, write_attempts
 
 READ_ONLY = 0o444  # a signed file is never changed, by the pipeline or by hand
 STAGING = re.compile(r"\.signoff-v(\d+)\.tmp")
@@ -45,16 +46,17 @@ SIGNOFFS_DDL = """
 CREATE TABLE IF NOT EXISTS report.signoffs (
     contract VARCHAR NOT NULL, year INTEGER NOT NULL, version INTEGER NOT NULL,
     signed_by VARCHAR NOT NULL, signed_at TIMESTAMP NOT NULL, data_hash VARCHAR NOT NULL,
-    draft_sha256 VARCHAR NOT NULL, files JSON NOT NULL, run_id VARCHAR,
-    PRIMARY KEY (contract, year, version)
+    draft_sha256 VARCHAR NOT NULL, files JSON NOT NULL, run_id VARCHAR, snapshot BIGINT
 )"""
 DRAFTS_DDL = """
 CREATE TABLE IF NOT EXISTS report.drafts (
     contract VARCHAR NOT NULL, year INTEGER NOT NULL, data_hash VARCHAR NOT NULL,
     pdf_sha256 VARCHAR NOT NULL, pages INTEGER NOT NULL, path VARCHAR NOT NULL,
-    blocking_failures JSON NOT NULL, rendered_at TIMESTAMP NOT NULL, run_id VARCHAR,
-    PRIMARY KEY (contract, year)
+    blocking_failures JSON NOT NULL, rendered_at TIMESTAMP NOT NULL, run_id VARCHAR
 )"""
+# no PRIMARY KEY on either table: a DuckLake warehouse has no key constraints (one version is
+# made once because its files are linked, never replaced; a draft's row is replaced in a
+# transaction). A file warehouse made before keeps its keys.
 
 
 class SignOffRefused(Exception):
@@ -106,6 +108,8 @@ def ensure_report_schema(con: duckdb.DuckDBPyConnection) -> None:
     con.execute("CREATE SCHEMA IF NOT EXISTS report")
     con.execute(SIGNOFFS_DDL)
     con.execute(DRAFTS_DDL)
+    # the lake snapshot a version was signed on (NULL on a file warehouse and before)
+    con.execute("ALTER TABLE report.signoffs ADD COLUMN IF NOT EXISTS snapshot BIGINT")
 
 
 def year_dir(out: Path, contract_id: str, year: int) -> Path:
@@ -136,16 +140,17 @@ class SignOff:
     data_hash: str
     draft_sha256: str
     files: dict[str, str]  # file name -> sha256
+    snapshot: int | None = None  # the lake snapshot its data was read from (lake only)
 
 
 def signoffs(con: duckdb.DuckDBPyConnection, contract_id: str, year: int) -> dict[int, SignOff]:
     """Every recorded sign-off of a contract year, by version (oldest first)."""
     rows = con.execute(
-        "SELECT version, signed_by, signed_at, data_hash, draft_sha256, files FROM "
+        "SELECT version, signed_by, signed_at, data_hash, draft_sha256, files, snapshot FROM "
         "report.signoffs WHERE contract = $c AND year = $y ORDER BY version",
         {"c": contract_id, "y": year},
     ).fetchall()
-    return {r[0]: SignOff(r[0], r[1], r[2], r[3], r[4], json.loads(r[5])) for r in rows}
+    return {r[0]: SignOff(r[0], r[1], r[2], r[3], r[4], json.loads(r[5]), r[6]) for r in rows}
 
 
 def latest(signed: Mapping[int, SignOff]) -> SignOff | None:
@@ -346,20 +351,28 @@ def record_draft(
     failures: list[str],
     run_id: str | None,
 ) -> None:
-    con.execute(
-        "INSERT OR REPLACE INTO report.drafts VALUES ($c, $y, $h, $s, $p, $path, $f, "
-        "now()::TIMESTAMP, $r)",
-        {
-            "c": contract_id,
-            "y": year,
-            "h": data_hash,
-            "s": sha256(pdf),
-            "p": pages,
-            "path": str(path),
-            "f": json.dumps(failures, ensure_ascii=False),
-            "r": run_id,
-        },
-    )
+    values = {
+        "c": contract_id,
+        "y": year,
+        "h": data_hash,
+        "s": sha256(pdf),
+        "p": pages,
+        "path": str(path),
+        "f": json.dumps(failures, ensure_ascii=False),
+        "r": run_id,
+    }
+    for attempt in write_attempts():
+        with attempt, transaction(con):
+            con.execute(
+                "DELETE FROM report.drafts WHERE contract = $c AND year = $y",
+                {"c": contract_id, "y": year},
+            )
+            con.execute(
+                "INSERT INTO report.drafts (contract, year, data_hash, pdf_sha256, pages, path, "
+                "blocking_failures, rendered_at, run_id) VALUES ($c, $y, $h, $s, $p, $path, $f, "
+                "now()::TIMESTAMP, $r)",
+                values,
+            )
 
 
 def record_signoff(
@@ -370,7 +383,8 @@ def record_signoff(
     run_id: str | None,
 ) -> None:
     con.execute(
-        "INSERT INTO report.signoffs VALUES ($c, $y, $v, $by, $at, $h, $d, $f, $r)",
+        "INSERT INTO report.signoffs (contract, year, version, signed_by, signed_at, data_hash, "
+        "draft_sha256, files, run_id, snapshot) VALUES ($c, $y, $v, $by, $at, $h, $d, $f, $r, $s)",
         {
             "c": contract_id,
             "y": year,
@@ -381,5 +395,6 @@ def record_signoff(
             "d": signoff.draft_sha256,
             "f": json.dumps(signoff.files),
             "r": run_id,
+            "s": signoff.snapshot,
         },
     )

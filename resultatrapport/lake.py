@@ -1,0 +1,213 @@
+"""The warehouse's two backends, and the one way to open a connection to either.
+
+- **file** (the default): one DuckDB file (``$RESULTATRAPPORT_WAREHOUSE``). One process
+  writes it at a time; the Dagster pool ``warehouse`` (``dagster.yaml``) keeps the runs' writing
+  steps in line.
+- **lake**: DuckLake, with its catalog in PostgreSQL and its data as Parquet files in a
+  folder every machine sees (``$RESULTATRAPPORT_LAKE``). The same SQL and the same tables;
+  many processes read and write at once, a commit that meets another's change fails with a
+  conflict (:func:`is_conflict`) and is retried (:mod:`resultatrapport.warehouse_tx`), and
+  every commit is a snapshot that can be read back later (:func:`current_snapshot`).
+
+``$RESULTATRAPPORT_LAKE`` is the catalog and the data path, split by the last ``|``::
+
+    postgres:dbname=lake host=db.internal port=5432 user=resultatrapport|/data/lake/
+
+The catalog is a libpq connection string (``ducklake:`` in front is allowed). It must not
+hold a password: libpq takes it from ``$PGPASSWORD`` or ``~/.pgpass``, and this value shows
+in the run's configuration and in error messages.
+
+The DuckLake and PostgreSQL extensions are loaded from the wheels ``uv.lock`` pins
+(``duckdb-extension-ducklake``, ``duckdb-extension-postgres``), never downloaded: a run has no
+network, in CI or in production. Nothing here knows Dagster.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tempfile
+from dataclasses import dataclass
+from importlib import util
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from resultatrapport import settings
+
+ENV_LAKE = "RESULTATRAPPORT_LAKE"
+CATALOG = "lake"  # the name the lake is attached under, and made the default
+
+
+class LakeConfigError(ValueError):
+    """``$RESULTATRAPPORT_LAKE`` (or the resource's ``lake`` setting) cannot be used."""
+
+
+@dataclass(frozen=True)
+class Lake:
+    catalog: str  # "postgres:<libpq connection string>"
+    data_path: str
+
+    def describe(self) -> str:
+        """Where the lake is, for messages: the catalog's database and host, the data path."""
+        fields = dict(re.findall(r"(\w+)=(\S+)", self.catalog))
+        where = " ".join(f"{k}={fields[k]}" for k in ("dbname", "host", "port") if k in fields)
+        return f"DuckLake ({where}; data in {self.data_path})"
+
+
+def parse(value: str, origin: str = f"${ENV_LAKE}") -> Lake:
+    """The lake a setting names; :class:`LakeConfigError` saying what is wrong otherwise (the
+    value itself is not repeated: it may hold credentials by mistake)."""
+    text = value.strip()
+    if text.startswith("ducklake:"):
+        text = text[len("ducklake:") :]
+    catalog, bar, data_path = text.rpartition("|")
+    catalog, data_path = catalog.strip(), data_path.strip()
+    if not bar or not catalog or not data_path:
+        raise LakeConfigError(
+            f"{origin} must be the catalog and the data path split by '|': "
+            "'postgres:dbname=<database> host=<host> port=<port> user=<user>|<data folder>/'"
+        )
+    if not catalog.startswith("postgres:"):
+        raise LakeConfigError(
+            f"{origin}: the catalog must be a PostgreSQL one ('postgres:dbname=… host=…'); "
+            "only its extension is installed"
+        )
+    if re.search(r"(^|[\s:])password\s*=", catalog):
+        raise LakeConfigError(
+            f"{origin} holds a password; give it in $PGPASSWORD or ~/.pgpass instead"
+        )
+    if "'" in catalog or "'" in data_path:
+        raise LakeConfigError(f"{origin} must not contain a single quote")
+    if not data_path.endswith("/"):
+        data_path += "/"
+    return Lake(catalog, data_path)
+
+
+def configured(value: str = "") -> Lake | None:
+    """The lake ``value`` or, if empty, ``$RESULTATRAPPORT_LAKE`` names; None for the file."""
+    text = value or os.environ.get(ENV_LAKE, "")
+    if not text.strip():
+        return None
+    return parse(text, "the warehouse's lake setting" if value else f"${ENV_LAKE}")
+
+
+# --- the extensions, from their wheels ---------------------------------------------------------
+
+
+def _wheel_extension(package: str, name: str) -> Path:
+    spec = util.find_spec(package)
+    if spec is None or not spec.submodule_search_locations:
+        raise LakeConfigError(
+            f"the DuckDB extension {name} is not installed (package {package}); "
+            "run `make setup` (uv sync --frozen)"
+        )
+    version = duckdb.__version__
+    path = Path(next(iter(spec.submodule_search_locations))) / "extensions" / f"v{version}"
+    path = path / f"{name}.duckdb_extension"
+    if not path.is_file():
+        raise LakeConfigError(
+            f"{package} has no build for DuckDB {version} (looked for {path}); the wheels "
+            "and duckdb must be the same version (pyproject.toml)"
+        )
+    return path
+
+
+def extension_files() -> tuple[Path, Path]:
+    """The DuckLake and PostgreSQL extension files of the installed wheels.
+
+    DuckDB finds an extension's entry point by its file name, and the PostgreSQL one's is
+    ``postgres_scanner_duckdb_cpp_init``: it is loaded through a symbolic link named
+    ``postgres_scanner.duckdb_extension``, made once in a private temporary folder."""
+    ducklake = _wheel_extension("duckdb_extension_ducklake", "ducklake")
+    postgres = _wheel_extension("duckdb_extension_postgres", "postgres")
+    folder = (
+        Path(tempfile.gettempdir()) / f"resultatrapport-duckdb-{duckdb.__version__}-{os.getuid()}"
+    )
+    link = folder / "postgres_scanner.duckdb_extension"
+    if not (link.is_symlink() and link.resolve() == postgres.resolve()):
+        folder.mkdir(mode=0o700, exist_ok=True)
+        fresh = folder / f".link-{os.getpid()}"
+        fresh.unlink(missing_ok=True)
+        fresh.symlink_to(postgres)
+        fresh.replace(link)  # atomic: another process may do the same at once
+    return ducklake, link
+
+
+def attach(
+    con: duckdb.DuckDBPyConnection,
+    lake: Lake,
+    read_only: bool = False,
+    snapshot: int | None = None,
+) -> None:
+    """Load the two extensions into ``con``, attach the lake as ``lake`` and make it the
+    default catalog, so unqualified names (``kpi.results``) are the lake's; with ``snapshot``
+    read-only, as the lake was at that snapshot."""
+    ducklake, postgres = extension_files()
+    con.execute(f"LOAD '{ducklake}'")
+    con.execute(f"LOAD '{postgres}'")
+    options = [f"DATA_PATH '{lake.data_path}'"]
+    if read_only or snapshot is not None:
+        options.append("READ_ONLY")
+    if snapshot is not None:
+        options.append(f"SNAPSHOT_VERSION {int(snapshot)}")
+    con.execute(f"ATTACH 'ducklake:{lake.catalog}' AS {CATALOG} ({', '.join(options)})")
+    con.execute(f"USE {CATALOG}")
+
+
+def connect(
+    database: Path,
+    config: dict[str, Any],
+    lake: Lake | None,
+    read_only: bool = False,
+    snapshot: int | None = None,
+) -> duckdb.DuckDBPyConnection:
+    """A connection to the warehouse: the file ``database``, or the ``lake`` if one is
+    configured (an in-memory DuckDB with the lake attached; ``database`` is then unused).
+    ``config`` is :func:`resultatrapport.settings.duckdb_config`'s."""
+    if lake is None:
+        return duckdb.connect(str(database), read_only=read_only, config=config)
+    con = duckdb.connect(":memory:", config=config)
+    try:
+        if not read_only:
+            Path(lake.data_path).mkdir(parents=True, exist_ok=True)
+        attach(con, lake, read_only, snapshot)
+    except BaseException:
+        con.close()
+        raise
+    return con
+
+
+# --- conflicts and snapshots -------------------------------------------------------------------
+
+
+def open_configured(read_only: bool = True) -> duckdb.DuckDBPyConnection:
+    """A connection to the warehouse the environment names, for the command line and the
+    sensors (the pipeline's steps use the ``warehouse`` resource)."""
+    return connect(settings.warehouse_path(), settings.duckdb_config(), configured(), read_only)
+
+
+def is_conflict(error: BaseException) -> bool:
+    """Whether ``error`` is a commit that lost to another writer's (DuckLake's conflict
+    detection, or the catalog's own serialisation failure): retrying the transaction is the
+    cure."""
+    if not isinstance(error, duckdb.Error):
+        return False
+    text = str(error)
+    return (
+        "Transaction conflict" in text
+        or "could not serialize access" in text
+        or "duplicate key value violates unique constraint" in text  # two first snapshots
+    )
+
+
+def current_snapshot(con: duckdb.DuckDBPyConnection) -> int:
+    """The id of the lake's latest snapshot (the state a reader sees now)."""
+    row = con.execute(f"SELECT id FROM {CATALOG}.current_snapshot()").fetchall()
+    return int(row[0][0])
+
+
+def is_lake(con: duckdb.DuckDBPyConnection) -> bool:
+    """Whether ``con`` works on a lake (its default catalog is the attached lake)."""
+    return con.execute("SELECT current_database()").fetchall()[0][0] == CATALOG

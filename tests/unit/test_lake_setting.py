@@ -1,0 +1,96 @@
+"""The lake setting, the extensions from their wheels, and what the deploy files say of the
+pool. The lake itself, on a real PostgreSQL, is in tests/integration/test_lake.py."""
+
+from __future__ import annotations
+
+import duckdb
+import pytest
+import yaml
+
+from resultatrapport import lake, settings
+from resultatrapport.settings import PROJECT_ROOT
+
+
+def test_the_setting_is_the_catalog_and_the_data_path():
+    value = "ducklake:postgres:dbname=lake host=db port=5432 user=rr|/data/lake"
+    assert lake.parse(value) == lake.Lake(
+        "postgres:dbname=lake host=db port=5432 user=rr", "/data/lake/"
+    )
+    assert (
+        lake.parse(value).describe()
+        == "DuckLake (dbname=lake host=db port=5432; data in /data/lake/)"
+    )
+
+
+@pytest.mark.parametrize(
+    ("value", "said"),
+    [
+        ("postgres:dbname=lake host=db", "split by '|'"),
+        ("|/data/lake/", "split by '|'"),
+        ("postgres:dbname=lake|", "split by '|'"),
+        ("sqlite:lake.sqlite|/data/lake/", "must be a PostgreSQL one"),
+        ("postgres:dbname=lake password=hemmelig|/data/", "holds a password"),
+        ("postgres:dbname=lake host=db|/data/it's/", "single quote"),
+    ],
+)
+def test_a_setting_that_cannot_be_used_is_refused_without_repeating_it(value, said):
+    with pytest.raises(lake.LakeConfigError, match=said) as refused:
+        lake.parse(value)
+    assert "hemmelig" not in str(refused.value) and value not in str(refused.value)
+
+
+def test_unset_is_the_file(monkeypatch):
+    monkeypatch.delenv(lake.ENV_LAKE, raising=False)
+    assert lake.configured() is None
+    monkeypatch.setenv(lake.ENV_LAKE, "  ")
+    assert lake.configured() is None
+    monkeypatch.setenv(lake.ENV_LAKE, "postgres:dbname=x|/d/")
+    assert lake.configured() == lake.Lake("postgres:dbname=x", "/d/")
+    assert lake.configured("postgres:dbname=y|/e/") == lake.Lake("postgres:dbname=y", "/e/")
+
+
+def test_the_extensions_load_from_the_installed_wheels_without_a_network():
+    ducklake, postgres = lake.extension_files()
+    assert ducklake.is_file() and postgres.name == "postgres_scanner.duckdb_extension"
+    con = duckdb.connect(config=settings.duckdb_config())
+    con.execute(f"LOAD '{ducklake}'")
+    con.execute(f"LOAD '{postgres}'")
+    loaded = dict(con.execute("SELECT extension_name, loaded FROM duckdb_extensions()").fetchall())
+    assert loaded["ducklake"] and loaded["postgres_scanner"]
+    # nothing is fetched or loaded by itself: a function of an extension not loaded fails
+    with pytest.raises(duckdb.Error):
+        con.execute("SELECT * FROM read_xlsx('nothing.xlsx')")
+
+
+def test_a_file_connection_is_not_a_lake(tmp_path):
+    con = lake.connect(tmp_path / "w.duckdb", settings.duckdb_config(), None)
+    assert not lake.is_lake(con)
+
+
+def pools(name: str) -> dict:
+    return yaml.safe_load((PROJECT_ROOT / name).read_text()).get("concurrency", {})
+
+
+def test_the_file_keeps_its_pool_and_the_lake_in_production_has_none():
+    assert pools("dagster.yaml")["pools"]["default_limit"] == 1
+    assert pools("deploy/dagster.postgres.yaml")["pools"]["default_limit"] == 1
+    production = (PROJECT_ROOT / "deploy/dagster.production.yaml").read_text()
+    assert "pools" not in pools("deploy/dagster.production.yaml")
+    assert "RESULTATRAPPORT_LAKE" in production
+    assert "RESULTATRAPPORT_WAREHOUSE=" not in production.split("run_launcher:")[1]
+
+
+@pytest.mark.parametrize(
+    ("message", "conflict"),
+    [
+        (
+            "TransactionContext Error: Failed to commit: Transaction conflict - attempting "
+            "to delete a row that was deleted by another transaction",
+            True,
+        ),
+        ("Catalog Error: Table with name t does not exist!", False),
+    ],
+)
+def test_a_conflict_is_told_from_other_errors(message, conflict):
+    assert lake.is_conflict(duckdb.TransactionException(message)) is conflict
+    assert not lake.is_conflict(ValueError(message))
