@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from commands.instance import open_instance, process_tags
-from resultatrapport import settings
+from resultatrapport import lake, settings
 
 DEFAULT_CONTRACT = "kkr-midtjylland-2026"
 DEFAULT_YEAR = 2026
@@ -307,47 +307,103 @@ def _published(con: Any, contract_id: str, year: int) -> dict[str, dict[str, Any
 
 def cmd_kpis(args: argparse.Namespace) -> int:
     """Print the results table of a contract and year (read from the warehouse)."""
-    import duckdb
-
     said = _defaults(args)
     if _contract(args.contract, [args.year]) is None:  # unknown contract or year: said
         return 2
     said()
     path = settings.warehouse_path()
-    if not path.exists():
+    if lake.configured() is None and not path.exists():
         print(f"No warehouse at {path}: run `resultatrapport run` first.", file=sys.stderr)
         return 2
-    with duckdb.connect(str(path), read_only=True) as con:
-        try:
-            rows = con.execute(
-                "SELECT kpi_id, name, unit, value, target, operator, status, uncertain, n, low, "
-                "high, suppressed, remark FROM kpi.results WHERE contract = $c AND year = $y "
-                "ORDER BY position",
-                {"c": args.contract, "y": args.year},
-            ).fetchall()
-        except (duckdb.CatalogException, duckdb.BinderException):
-            rows = []  # no results table, or one made by an older version
-        shown = _published(con, args.contract, args.year) if rows else {}
-    if not rows:
+    with lake.open_configured(read_only=True) as con:
+        records = _kpi_records(con, args.contract, args.year)
+    if not records:
         print(
             f"No results for {args.contract} {args.year}: run `resultatrapport run` first.",
             file=sys.stderr,
         )
         return 2
+    _show_records(records, args.json)
+    return 0
+
+
+def _kpi_records(con: Any, contract_id: str, year: int) -> list[dict[str, Any]]:
+    """The year's KPI results as the report and the submissions publish them; empty if none."""
+    import duckdb
+
+    try:
+        rows = con.execute(
+            "SELECT kpi_id, name, unit, value, target, operator, status, uncertain, n, low, "
+            "high, suppressed, remark FROM kpi.results WHERE contract = $c AND year = $y "
+            "ORDER BY position",
+            {"c": contract_id, "y": year},
+        ).fetchall()
+    except (duckdb.CatalogException, duckdb.BinderException):
+        return []  # no results table, or one made by an older version
+    shown = _published(con, contract_id, year) if rows else {}
     records = [dict(zip(KPI_KEYS, row, strict=True)) for row in rows]
-    for r in records:  # as the report and the submissions publish it
+    for r in records:  # as the report and the submissions publish them
         r.update({key: shown[r["id"]][key] for key in KPI_KEYS[3:] if r["id"] in shown})
-    if args.json:
+    return records
+
+
+def _show_records(records: list[dict[str, Any]], as_json: bool) -> None:
+    if as_json:
         import json
 
         print(json.dumps(records, ensure_ascii=False, indent=2))
-        return 0
+        return
     _print_table(_kpi_table(records))
     remarks = [(r["id"], r["remark"]) for r in records if r["remark"]]
     if remarks:
         print()
         for kpi_id, remark in remarks:
             print(f"{kpi_id}: {remark}")
+
+
+def cmd_show_signed(args: argparse.Namespace) -> int:
+    """Print the KPI table of a signed version as it was signed: on a lake read from the
+    snapshot the sign-off recorded, whatever changed since; on a file warehouse (which keeps
+    no history) from the warehouse while its data is still the signed data, else refused."""
+    from resultatrapport.contracts import load_contracts
+    from resultatrapport.report import content, publish
+
+    if _contract(args.contract, [args.year]) is None:  # unknown contract or year: said
+        return 2
+    where = lake.configured()
+    path = settings.warehouse_path()
+    if where is None and not path.exists():
+        print(f"No warehouse at {path}: run `resultatrapport run` first.", file=sys.stderr)
+        return 2
+    with lake.open_configured(read_only=True) as con:
+        signed = publish.signoffs(con, args.contract, args.year)
+        signoff = signed.get(args.version)
+        if signoff is None:
+            versions = ", ".join(f"v{v}" for v in signed) or "none"
+            raise CommandError(
+                f"{args.contract} {args.year} has no signed version {args.version} "
+                f"(signed: {versions})"
+            )
+        if signoff.snapshot is None:
+            contract = load_contracts()[args.contract]
+            if content.data_hash(content.load(con, contract, args.year)) != signoff.data_hash:
+                raise CommandError(
+                    f"v{args.version} of {args.contract} {args.year} was signed on a file "
+                    "warehouse, which keeps no history, and its data has changed since: the "
+                    "figures as signed are in the version's signed files (resultatopfyldelse "
+                    f"v{args.version} CSV and report)"
+                )
+            records = _kpi_records(con, args.contract, args.year)
+    if signoff.snapshot is not None:
+        assert where is not None
+        with lake.connect(path, settings.duckdb_config(), where, True, signoff.snapshot) as con:
+            records = _kpi_records(con, args.contract, args.year)
+    print(
+        f"{args.contract} {args.year} v{args.version}, {publish.signed_notice(signoff)}"
+        + (f" (snapshot {signoff.snapshot})" if signoff.snapshot is not None else ""),
+        file=sys.stderr,
+    )
+    _show_records(records, args.json)
     return 0
 
 
@@ -593,6 +649,19 @@ def build_parser() -> argparse.ArgumentParser:
     )  # fmt: skip
     p.add_argument("--contract", help=f"contract id (default: {DEFAULT_CONTRACT})")
     p.add_argument("--year", type=int, help=f"year (default: {DEFAULT_YEAR})")
+    p.add_argument("--json", action="store_true", help="a list of objects for scripts")
+
+    p = _command(
+        sub, "show-signed", cmd_show_signed, "print the KPI results of a signed version as signed",
+        "Print the KPI results of a signed version as they were signed. On a DuckLake\n"
+        "warehouse they are read from the snapshot the sign-off recorded, however the data\n"
+        "changed since; a single-file warehouse keeps no history and shows them only while\n"
+        "its data is still the signed data.",
+        "resultatrapport show-signed --contract kkr-midtjylland-2026 --year 2026 --version 1",
+    )  # fmt: skip
+    p.add_argument("--contract", required=True, help="contract id")
+    p.add_argument("--year", type=int, required=True, help="year")
+    p.add_argument("--version", type=int, required=True, help="the signed version (1 for v1)")
     p.add_argument("--json", action="store_true", help="a list of objects for scripts")
     return parser
 

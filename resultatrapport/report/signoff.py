@@ -24,11 +24,12 @@ from typing import Protocol
 
 import duckdb
 
-from resultatrapport import texts
+from resultatrapport import lake, texts
 from resultatrapport.contracts import Contract, PopulationKeyBudget
 from resultatrapport.kpis.budget import NOT_COMPUTED
 from resultatrapport.report import content, publish, records, submissions
 from resultatrapport.report.render import Attachment
+from resultatrapport.warehouse_tx import transaction
 
 Connect = Callable[[], AbstractContextManager[duckdb.DuckDBPyConnection]]
 
@@ -231,11 +232,14 @@ def sign_off(
     the one that shows the data already; :class:`Refused` or :class:`SubmissionsInvalid`
     when it must not, before anything is published."""
     contract, year = request.contract, request.year
-    with connect() as con:
+    with connect() as con, transaction(con):
+        # one transaction: the figures, the checks and the records as of one moment; on a
+        # lake that is one snapshot, which the record names so the figures can be read back
         data = content.load(con, contract, year)
         reasons = refusals(con, contract, year, data)
         signed = publish.signoffs(con, contract.id, year)
         draft = publish.latest_draft(con, contract.id, year)
+        snapshot = lake.current_snapshot(con) if lake.is_lake(con) else None
     reasons += verified(request.directory, contract, year, signed, warn)
     if reasons:
         raise Refused(reasons)
@@ -245,7 +249,7 @@ def sign_off(
         names = publish.version_names(contract.id, year, decision.version)
         message = publish.nothing_new(decision)
         return Signed(decision, request.directory, names, message, new=False)
-    return _publish(connect, request, render, data, draft["pdf_sha256"], decision)
+    return _publish(connect, request, render, data, draft["pdf_sha256"], decision, snapshot)
 
 
 def _publish(
@@ -255,6 +259,7 @@ def _publish(
     data: content.ReportData,
     draft_sha256: str,
     version: int,
+    snapshot: int | None = None,
 ) -> Signed:
     """Build, validate, render and publish version ``version`` with its record."""
     contract, year, signed_on = request.contract, request.year, request.now.date()
@@ -277,6 +282,7 @@ def _publish(
         data_hash=data_hash,
         draft_sha256=draft_sha256,
         files={name: publish.sha256(b) for name, b in files.items()},
+        snapshot=snapshot,
     )
 
     def record_signoff() -> None:
