@@ -1,0 +1,228 @@
+"""The warehouse as a DuckLake (``$RESULTATRAPPORT_LAKE``), for real: its catalog in the
+PostgreSQL server ``.ci/run`` starts (a fresh database per test), its data in a temporary
+folder, the pipeline in separate processes as the scheduler starts them. Two processes write
+at once, a writer is killed inside a transaction, and a signed version's figures are read back
+from the snapshot it was signed on after the data changed."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from resultatrapport import lake, settings
+from tests.integration.test_operations import cli, environment, finish, python
+
+pytestmark = pytest.mark.slow
+VER = "viborg-ver-2020"
+
+
+@pytest.fixture
+def catalog(tmp_path: Path) -> Iterator[str]:
+    """``$RESULTATRAPPORT_LAKE`` for a new, empty catalog database (dropped afterwards) and a
+    data folder in the test's temporary directory."""
+    url = os.environ.get("RESULTATRAPPORT_TEST_POSTGRES_URL")
+    if not url:
+        if os.environ.get("CI"):
+            pytest.fail(
+                "CI must provide RESULTATRAPPORT_TEST_POSTGRES_URL (.ci/run starts PostgreSQL)"
+            )
+        pytest.skip("no PostgreSQL server (set RESULTATRAPPORT_TEST_POSTGRES_URL; .ci/run does)")
+    import sqlalchemy
+
+    server = sqlalchemy.engine.make_url(url)
+    name = f"lake_{uuid.uuid4().hex[:12]}"
+    admin = sqlalchemy.create_engine(server, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(sqlalchemy.text(f'CREATE DATABASE "{name}"'))
+    parts = {"dbname": name, "host": server.host, "port": server.port, "user": server.username}
+    conninfo = " ".join(f"{k}={v}" for k, v in parts.items() if v is not None)
+    yield f"postgres:{conninfo}|{tmp_path / 'lake'}/"
+    with admin.connect() as connection:
+        connection.execute(sqlalchemy.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+@pytest.fixture(scope="module")
+def inbox(sample_inbox) -> Path:
+    return sample_inbox(range(2020, 2028), 0.05, 9)  # read only
+
+
+def lake_env(root: Path, inbox: Path, value: str) -> dict[str, str]:
+    env = environment(root, inbox)
+    env["RESULTATRAPPORT_LAKE"] = value
+    return env
+
+
+def query(value: str, sql: str, snapshot: int | None = None) -> list[tuple]:
+    where = lake.parse(value)
+    with lake.connect(Path("unused"), settings.duckdb_config(), where, True, snapshot) as con:
+        return con.execute(sql).fetchall()
+
+
+def kpis_json(env: dict[str, str], *args: str) -> dict[str, object]:
+    code, out = finish(cli(env, *args, "--json"))
+    assert code == 0, out
+    listed = json.loads(out[out.index("[") :])
+    return {r["id"]: r["value"] for r in listed}
+
+
+def test_a_run_on_a_lake_and_a_signed_version_read_back_after_the_data_changed(
+    inbox, tmp_path, catalog
+):
+    env = lake_env(tmp_path, inbox, catalog)
+    code, out = finish(cli(env, "run", "--contract", VER, "--year", "2021"))
+    assert code == 0, out
+    assert not (tmp_path / "warehouse.duckdb").exists()  # nothing went to the file
+    assert list((tmp_path / "lake").rglob("*.parquet")), "the lake holds no data files"
+    [(results,)] = query(catalog, f"SELECT count(*) FROM kpi.results WHERE contract = '{VER}'")
+    assert results > 0
+
+    code, out = finish(
+        cli(env, "sign-off", "--contract", VER, "--year", "2021", "--by", "Ida Kontrolsen")
+    )
+    assert code == 0, out
+    [(snapshot,)] = query(catalog, "SELECT snapshot FROM report.signoffs WHERE version = 1")
+    assert snapshot is not None
+    signed = kpis_json(env, "kpis", "--contract", VER, "--year", "2021")
+
+    # the data changes after the sign-off (a corrected figure written straight into the lake)
+    where = lake.parse(catalog)
+    with lake.connect(Path("unused"), settings.duckdb_config(), where) as con:
+        con.execute(
+            "UPDATE kpi.results SET value = coalesce(value, 0) + 1000 "
+            f"WHERE contract = '{VER}' AND year = 2021"
+        )
+    now = kpis_json(env, "kpis", "--contract", VER, "--year", "2021")
+    assert now != signed
+
+    back = kpis_json(env, "show-signed", "--contract", VER, "--year", "2021", "--version", "1")
+    assert back == signed
+    code, out = finish(
+        cli(env, "show-signed", "--contract", VER, "--year", "2021", "--version", "2")
+    )
+    assert code == 2 and "no signed version 2 (signed: v1)" in out
+
+
+def test_two_processes_write_two_contract_years_into_one_lake_at_once(inbox, tmp_path, catalog):
+    # two machines: each its own Dagster instance, no pool between them, one lake
+    envs = [lake_env(tmp_path / name, inbox, catalog) for name in ("a", "b")]
+    years = (2021, 2022)
+    started = [
+        cli(env, "run", "--contract", VER, "--year", str(year))
+        for env, year in zip(envs, years, strict=True)
+    ]
+    for code, out in map(finish, started):
+        assert code == 0, out
+    for year in years:
+        [(n,)] = query(
+            catalog,
+            f"SELECT count(DISTINCT kpi_id) FROM kpi.results WHERE contract = '{VER}' "
+            f"AND year = {year}",
+        )
+        assert n > 0
+    # every partition written once: no run's delete-then-insert lost to the other's
+    twice = query(
+        catalog,
+        "SELECT source, org, year, count(*) FROM ingest.deliveries GROUP BY ALL "
+        "HAVING count(*) > 1",
+    )
+    assert twice == []
+    twice = query(
+        catalog, "SELECT contract, year, kpi_id FROM kpi.results GROUP BY ALL HAVING count(*) > 1"
+    )
+    assert twice == []
+
+
+KILLED_IN_TRANSACTION = """
+import os, signal, sys
+from contextlib import contextmanager
+from resultatrapport import warehouse_tx
+
+original, done, at = warehouse_tx.transaction, [0], int(sys.argv[1])
+
+@contextmanager
+def transaction(con):
+    with original(con):
+        yield
+        done[0] += 1
+        if done[0] == at:  # the block's writes made, its commit not
+            os.kill(os.getpid(), signal.SIGKILL)
+
+warehouse_tx.transaction = transaction
+from commands.cli import main
+sys.exit(main(sys.argv[2:]))
+"""
+
+
+def test_a_writer_killed_inside_a_transaction_leaves_the_lake_consistent(inbox, tmp_path, catalog):
+    env = lake_env(tmp_path, inbox, catalog)
+    run = ("run", "--contract", VER, "--year", "2021")
+    killed = python(env, "-c", KILLED_IN_TRANSACTION, "4", *run)
+    code, out = finish(killed)
+    assert code == -signal.SIGKILL, out
+    # the lake opens and reads; what was committed before the kill is whole
+    committed = query(catalog, "SELECT source, org, year, rows_read FROM ingest.deliveries")
+    assert committed, "nothing was committed before the kill"
+    from resultatrapport.formats import FORMATS
+
+    for source, org, year, rows_read in committed:
+        if source not in FORMATS:  # the report owner's texts: no raw table
+            continue
+        org_is = "IS NULL" if org is None else f"= '{org}'"
+        [(raw,)] = query(
+            catalog, f"SELECT count(*) FROM raw.{source} WHERE org {org_is} AND year = {year}"
+        )
+        assert raw == rows_read, (source, org, year)
+
+    code, out = finish(cli(env, *run))
+    assert code == 0, out
+    [(n,)] = query(
+        catalog, f"SELECT count(DISTINCT kpi_id) FROM kpi.results WHERE contract = '{VER}'"
+    )
+    assert n > 0
+    twice = query(
+        catalog,
+        "SELECT source, org, year, count(*) FROM ingest.deliveries GROUP BY ALL "
+        "HAVING count(*) > 1",
+    )
+    assert twice == []
+
+
+def test_a_lost_conflict_is_retried_and_then_said(catalog, tmp_path):
+    """Two connections replace the same partition at once: the second commit loses and its
+    block runs again on the new state; a write that keeps losing ends in WriteConflict."""
+    from resultatrapport.warehouse_tx import WriteConflict, transaction, write_attempts
+
+    where = lake.parse(catalog)
+    config = settings.duckdb_config()
+    with (
+        lake.connect(tmp_path, config, where) as a,
+        lake.connect(tmp_path, config, where) as b,
+    ):
+        a.execute("CREATE SCHEMA IF NOT EXISTS kpi")
+        a.execute("CREATE TABLE kpi.t (year INTEGER, v INTEGER)")
+        a.execute("INSERT INTO kpi.t VALUES (1, 0)")
+        tries = 0
+        for attempt in write_attempts(first_wait=0.01):
+            with attempt, transaction(b):
+                tries += 1
+                b.execute("DELETE FROM kpi.t WHERE year = 1")
+                b.execute("INSERT INTO kpi.t VALUES (1, 2)")
+                if tries == 1:  # another writer commits the same partition meanwhile
+                    a.execute("DELETE FROM kpi.t WHERE year = 1")
+                    a.execute("INSERT INTO kpi.t VALUES (1, 1)")
+        assert tries == 2
+        assert b.execute("SELECT v FROM kpi.t").fetchall() == [(2,)]
+
+        with pytest.raises(WriteConflict, match="lost to other writers 3 times"):
+            for attempt in write_attempts(attempts=3, first_wait=0.01):
+                with attempt, transaction(b):
+                    b.execute("DELETE FROM kpi.t WHERE year = 1")
+                    a.execute("DELETE FROM kpi.t WHERE year = 1")
+                    a.execute("INSERT INTO kpi.t VALUES (1, 1)")
