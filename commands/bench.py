@@ -11,7 +11,9 @@ and Dagster instance:
   plain queries, with no orchestration, validation or rendering: what the data costs;
 
 and, for the backfill (four years unless told), ``resultatrapport backfill`` against the
-single-year runs of its years.
+single-year runs of its years. Given a PostgreSQL server (``--lake-server``), the nightly run
+is measured again on a DuckLake warehouse (its catalog a new database on that server, dropped
+afterwards; its data in the run's folder), against the same run on the file.
 Before the scales, the tiny inbox (scale 0.05): its first run on an empty warehouse against
 its nightly run. Wall time and peak resident memory are measured per process (``os.wait4``);
 the last table holds each target of the issue as the ratio measured in this one run.
@@ -24,6 +26,8 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -227,13 +231,17 @@ class Runner:
         self.bar, self.progress = bar, progress
         base.mkdir(parents=True, exist_ok=True)
 
-    def run(self, name: str, *args: str, root: Path | None = None) -> Measured:
+    def run(
+        self, name: str, *args: str, root: Path | None = None, env: dict[str, str] | None = None
+    ) -> Measured:
         note = f"{self.label}: {name}"
         if self.progress is not None:
             self.progress(note)
         if root is None:
             root = Path(tempfile.mkdtemp(prefix=f"{name.replace(' ', '-')}-", dir=self.base))
-        m = measure_process([sys.executable, "-m", *args], fresh_env(root, self.inbox))
+        m = measure_process(
+            [sys.executable, "-m", *args], fresh_env(root, self.inbox) | (env or {})
+        )
         self.bar.update(note=f"{note} {m.seconds:.1f} s")
         if not m.ok:
             raise RuntimeError(f"{name} failed ({self.label}):\n{m.output[-3000:]}")
@@ -246,7 +254,9 @@ class Runner:
         return {"scale": self.scale, "generate_s": m.seconds, "generate_peak_mib": m.peak_mib,
                 "inbox_mib": size / 2**20}  # fmt: skip
 
-    def prepare(self, contract: str, year: int) -> tuple[Measured, Path]:
+    def prepare(
+        self, contract: str, year: int, name: str = "prepared", env: dict[str, str] | None = None
+    ) -> tuple[Measured, Path]:
         """The state a nightly or January run meets: the earlier years the effect KPIs
         follow are in the warehouse already (measured: 'earlier years')."""
         from resultatrapport.contracts import load_contracts
@@ -254,10 +264,11 @@ class Runner:
 
         read = partitions_read(load_contracts()[contract], year).values()
         first_needed = min(min(years) for years in read)
-        prepared = self.base / "prepared"
+        prepared = self.base / name
         prepared.mkdir(exist_ok=True)
-        m = self.run("earlier years", "commands.cli", "ingest", "--contract", contract,
-                     "--years", f"{first_needed}-{year - 1}", root=prepared)  # fmt: skip
+        label = "earlier years" if env is None else "lake: earlier years"
+        m = self.run(label, "commands.cli", "ingest", "--contract", contract,
+                     "--years", f"{first_needed}-{year - 1}", root=prepared, env=env)  # fmt: skip
         return m, prepared
 
     def clean(self) -> None:
@@ -267,8 +278,51 @@ class Runner:
                 shutil.rmtree(child)
 
 
+@contextmanager
+def lake_catalog(server: str, data: Path) -> Iterator[dict[str, str]]:
+    """A new, empty DuckLake catalog database on the PostgreSQL ``server`` (a libpq
+    connection string without dbname) with its data in ``data``: the environment that makes
+    a run use it. The database is dropped afterwards."""
+    import psycopg2
+
+    name = f"bench_lake_{os.getpid()}_{time.monotonic_ns()}"
+    admin = psycopg2.connect(f"{server} dbname=postgres")
+    admin.autocommit = True
+    try:
+        with admin.cursor() as cursor:
+            cursor.execute(f'CREATE DATABASE "{name}"')
+        try:
+            yield {"RESULTATRAPPORT_LAKE": f"postgres:{server} dbname={name}|{data}/"}
+        finally:
+            with admin.cursor() as cursor:
+                cursor.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        admin.close()
+
+
+def measure_lake(r: Runner, server: str, contract: str, year: int) -> dict[str, Any]:
+    """The nightly run on a DuckLake warehouse: its earlier years ingested into a new lake
+    (not compared), then the run measured as on the file."""
+    root = r.base / "lake"
+    with lake_catalog(server, root / "lake") as env:
+        earlier, prepared = r.prepare(contract, year, name="lake", env=env)
+        run = r.run("lake: pipeline", "commands.cli", "run", "--contract", contract, "--year",
+                    str(year), root=prepared, env=env)  # fmt: skip
+    shutil.rmtree(root)
+    return {
+        "lake_earlier_years_s": earlier.seconds,
+        "lake_pipeline_s": run.seconds,
+        "lake_pipeline_peak_mib": run.peak_mib,
+    }
+
+
 def measure_scale(
-    r: Runner, contract: str, year: int, backfill_contract: str, backfill_years: tuple[int, int]
+    r: Runner,
+    contract: str,
+    year: int,
+    backfill_contract: str,
+    backfill_years: tuple[int, int],
+    lake_server: str | None = None,
 ) -> dict[str, Any]:
     """One scale: the nightly run against its floor and limit, the first run on an empty
     warehouse against its floor and limit, and the backfill against single-year runs."""
@@ -283,6 +337,9 @@ def measure_scale(
     limit_m = r.run("limit", "commands.bench", "limit", *year_args, "--earlier-loaded",
                     root=_copy_state(prepared, "limit"))  # fmt: skip
     shutil.rmtree(prepared)
+    lake = measure_lake(r, lake_server, contract, year) if lake_server else {}
+    if lake:
+        lake["lake_ratio"] = lake["lake_pipeline_s"] / pipeline.seconds
     # the very first run: empty warehouse and instance, so it ingests the earlier years too
     first_run = r.run("first run", "commands.cli", "run", *year_args)
     first_floor = r.run("first floor", "commands.bench", "floor", *year_args)
@@ -296,26 +353,30 @@ def measure_scale(
         )
         for y in range(first, last + 1)
     ]
-    return row | {
-        "backfill": f"{backfill_contract} {span}",
-        "single_years": len(single),
-        "earlier_years_s": earlier.seconds,
-        "pipeline_s": pipeline.seconds,
-        "pipeline_peak_mib": pipeline.peak_mib,
-        "floor_s": floor_m.seconds,
-        "limit_s": limit_m.seconds,
-        "limit_peak_mib": limit_m.peak_mib,
-        "ratio": pipeline.seconds / (floor_m.seconds + limit_m.seconds),
-        "first_run_s": first_run.seconds,
-        "first_run_peak_mib": first_run.peak_mib,
-        "first_floor_s": first_floor.seconds,
-        "first_limit_s": first_limit.seconds,
-        "first_ratio": first_run.seconds / (first_floor.seconds + first_limit.seconds),
-        "backfill_s": backfill_m.seconds,
-        "single_years_s": sum(s.seconds for s in single),
-        "one_year_s": max(s.seconds for s in single),
-        "backfill_ratio": backfill_m.seconds / max(s.seconds for s in single),
-    }
+    return (
+        row
+        | lake
+        | {
+            "backfill": f"{backfill_contract} {span}",
+            "single_years": len(single),
+            "earlier_years_s": earlier.seconds,
+            "pipeline_s": pipeline.seconds,
+            "pipeline_peak_mib": pipeline.peak_mib,
+            "floor_s": floor_m.seconds,
+            "limit_s": limit_m.seconds,
+            "limit_peak_mib": limit_m.peak_mib,
+            "ratio": pipeline.seconds / (floor_m.seconds + limit_m.seconds),
+            "first_run_s": first_run.seconds,
+            "first_run_peak_mib": first_run.peak_mib,
+            "first_floor_s": first_floor.seconds,
+            "first_limit_s": first_limit.seconds,
+            "first_ratio": first_run.seconds / (first_floor.seconds + first_limit.seconds),
+            "backfill_s": backfill_m.seconds,
+            "single_years_s": sum(s.seconds for s in single),
+            "one_year_s": max(s.seconds for s in single),
+            "backfill_ratio": backfill_m.seconds / max(s.seconds for s in single),
+        }
+    )
 
 
 def measure_tiny(r: Runner, contract: str, year: int) -> dict[str, Any]:
@@ -345,13 +406,16 @@ def bench(
     backfill_years: tuple[int, int] = (2020, 2023),
     progress: Any = None,
     keep_runs: bool = False,
+    lake_server: str | None = None,
 ) -> Results:
     """Measure the tiny inbox, then each scale; see the module's docstring. ``progress(name)``
     is told each measurement before it starts (default: a progress bar, or plain lines off a
-    terminal)."""
+    terminal). ``lake_server``: a PostgreSQL server (libpq connection string, no dbname) to
+    measure each scale's nightly run on a DuckLake too."""
     from resultatrapport.progress import progress as progress_bar
 
-    total = TINY_STEPS + len(scales) * (SCALE_STEPS + backfill_years[1] - backfill_years[0] + 1)
+    per_scale = SCALE_STEPS + backfill_years[1] - backfill_years[0] + 1 + (2 if lake_server else 0)
+    total = TINY_STEPS + len(scales) * per_scale
     with progress_bar(total, "bench", unit="measurement") as bar:
         runner = Runner(f"tiny inbox (scale {TINY:g})", TINY, workdir / "tiny", bar, progress)
         tiny = measure_tiny(runner, contract, year)
@@ -360,7 +424,11 @@ def bench(
         rows = []
         for scale in scales:
             runner = Runner(f"scale {scale:g}", scale, workdir / f"scale-{scale:g}", bar, progress)
-            rows.append(measure_scale(runner, contract, year, backfill_contract, backfill_years))
+            rows.append(
+                measure_scale(
+                    runner, contract, year, backfill_contract, backfill_years, lake_server
+                )
+            )
             if not keep_runs:
                 runner.clean()
     return Results(contract, year, rows, tiny)
@@ -386,7 +454,7 @@ def target_rows(results: Results) -> list[dict[str, Any]]:
     by = {r["scale"]: r for r in results.rows}
 
     def at(scale: float, key: str) -> float | None:
-        return by[scale][key] if scale in by else None
+        return by[scale].get(key) if scale in by else None
 
     growth = None
     if 10 in by and 100 in by:
@@ -420,6 +488,10 @@ def target_rows(results: Results) -> list[dict[str, Any]]:
         ),
         ("nightly run at scale 100 / at scale 10 (data × 10)", "10 → 100", growth, 10.0, ""),
         ("peak RSS of a run (MiB)", "100", peak, 4096.0, " MiB"),
+        *(
+            ("nightly run on a DuckLake / on the file", f"{s:g}", at(s, "lake_ratio"), 1.3, "")
+            for s in sorted({100} | {s for s in by if "lake_ratio" in by[s]})
+        ),
     ]
     return [
         {
@@ -448,8 +520,9 @@ def _targets_table(results: Results) -> list[str]:
 
 
 def table(results: Results) -> str:
-    """Four markdown tables: the run of one contract-year, the first run and the backfill,
-    the tiny inbox, and the targets (the ratios as measured in this run)."""
+    """Markdown tables: the run of one contract-year, the first run and the backfill, the
+    tiny inbox, the nightly run on both backends (when the lake was measured), and the
+    targets (the ratios as measured in this run)."""
     rows, tiny, what = results.rows, results.tiny, f"{results.contract} {results.year}"
     nightly = [
         _cells(
@@ -481,6 +554,26 @@ def table(results: Results) -> str:
         )
         for r in rows
     ]
+    lake = [
+        _cells(
+            f"{r['scale']:g}",
+            f"{r['pipeline_s']:.1f}",
+            f"{r['pipeline_peak_mib']:.0f}",
+            f"{r['lake_earlier_years_s']:.1f}",
+            f"{r['lake_pipeline_s']:.1f}",
+            f"{r['lake_pipeline_peak_mib']:.0f}",
+            f"{r['lake_ratio']:.2f}",
+        )
+        for r in rows
+        if "lake_ratio" in r
+    ]
+    lake_table = [
+        *_table([
+            "scale", f"file: pipeline {what} (s)", "peak RSS (MiB)", "lake: earlier years (s)",
+            f"lake: pipeline {what} (s)", "peak RSS (MiB)", "lake / file",
+        ], lake),
+        "",
+    ] if lake else []  # fmt: skip
     backfill = rows[0]["backfill"] if rows else "backfill"
     single = rows[0]["single_years"] if rows else "the"
     return "\n".join([
@@ -500,6 +593,7 @@ def table(results: Results) -> str:
                         f"{tiny['earlier_years_s']:.1f}", f"{tiny['nightly_s']:.1f}",
                         f"{tiny['first_run_s']:.1f}", f"{tiny['first_ratio']:.2f}")]),
         "",
+        *lake_table,
         *_targets_table(results),
     ])  # fmt: skip
 

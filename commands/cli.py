@@ -472,7 +472,9 @@ def cmd_bench(args: argparse.Namespace) -> int:
     said()
     workdir = Path(args.workdir) if args.workdir else Path(tempfile.mkdtemp(prefix="bench-"))
     workdir.mkdir(parents=True, exist_ok=True)
-    print(table(bench(args.scales, args.contract, args.year, workdir)))
+    print(
+        table(bench(args.scales, args.contract, args.year, workdir, lake_server=args.lake_server))
+    )
     return 0
 
 
@@ -595,10 +597,12 @@ def build_parser() -> argparse.ArgumentParser:
         "Time a whole run per scale of generated data against its floor (Dagster alone) and\n"
         "its limit (the data alone), the first run on an empty warehouse and a four-year\n"
         "backfill; first, a tiny inbox (scale 0.05): its first run against its nightly run.\n"
+        "With --lake-server, each scale's nightly run is measured on a DuckLake warehouse too.\n"
         "Prints Markdown tables, the last one each target's ratio as measured in this run;\n"
         "see docs/benchmarks.md. Without --contract and --year:\n"
         f"{DEFAULT_CONTRACT} {DEFAULT_YEAR}, said before it starts.",
-        "resultatrapport bench --scales 1,10 --workdir /tmp/benchwork",
+        "resultatrapport bench --scales 1,10 --workdir /tmp/benchwork\n"
+        "resultatrapport bench --scales 1,100 --lake-server 'host=127.0.0.1 port=5432 user=postgres'",
     )  # fmt: skip
     p.add_argument(
         "--scales",
@@ -606,6 +610,12 @@ def build_parser() -> argparse.ArgumentParser:
         default=[1, 10, 100],
         help="comma-separated scales of the sample data (default: 1,10,100, which the targets "
         "name); the tiny inbox is measured in any case",
+    )
+    p.add_argument(
+        "--lake-server",
+        help="a PostgreSQL server (libpq connection string without dbname; the password in "
+        "$PGPASSWORD) on which to make a DuckLake catalog per scale and measure the nightly run "
+        "on it too",
     )
     p.add_argument("--contract", help=f"contract id (default: {DEFAULT_CONTRACT})")
     p.add_argument("--year", type=int, help=f"year (default: {DEFAULT_YEAR})")

@@ -53,3 +53,29 @@ def copy_state(source: Path, target: Path) -> None:
         if (source / name).exists():
             shutil.copyfile(source / name, target / name)
     shutil.copytree(source / "dagster_home", target / "dagster_home", dirs_exist_ok=True)
+
+
+def postgres_url() -> str:
+    """The PostgreSQL server of the tests (SQLAlchemy URL; .ci/run starts one): skipped
+    without one on a laptop, a failure in CI."""
+    import os
+
+    import pytest
+
+    url = os.environ.get("RESULTATRAPPORT_TEST_POSTGRES_URL")
+    if not url:
+        if os.environ.get("CI"):
+            pytest.fail(
+                "CI must provide RESULTATRAPPORT_TEST_POSTGRES_URL (.ci/run starts PostgreSQL)"
+            )
+        pytest.skip("no PostgreSQL server (set RESULTATRAPPORT_TEST_POSTGRES_URL; .ci/run does)")
+    return url
+
+
+def libpq_server(url: str) -> str:
+    """The server of a SQLAlchemy URL as a libpq connection string without a database."""
+    import sqlalchemy
+
+    server = sqlalchemy.engine.make_url(url)
+    parts = {"host": server.host, "port": server.port, "user": server.username}
+    return " ".join(f"{k}={v}" for k, v in parts.items() if v is not None)

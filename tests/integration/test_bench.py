@@ -18,6 +18,7 @@ from resultatrapport.ingest import ingest_file
 from resultatrapport.kpis.compute import partitions_read
 from resultatrapport.sample.generate import generate_inbox
 from resultatrapport.warehouse_schema import ensure_schema
+from tests.helpers import libpq_server, postgres_url
 
 CONTRACT = "kkr-midtjylland-2026"
 CRM = AssetKey(["raw", "erhvervshus_midtjylland", "crm_cases"])
@@ -35,14 +36,17 @@ def test_the_benchmark_measures_pipeline_floor_limit_backfill_and_tiny_inbox(tmp
     lines: list[str] = []
     # 0.05: the smallest scale whose small files stay under the 5 % quarantine threshold
     # a two-year backfill (the bench's is four): the same code, two single-year runs fewer
+    # and the nightly run on a DuckLake too, its catalog on CI's PostgreSQL
+    server = libpq_server(postgres_url())
     results = bench(
         [0.05], CONTRACT, 2026, tmp_path, backfill_years=(2022, 2023), progress=lines.append,
-        keep_runs=True,
+        keep_runs=True, lake_server=server,
     )  # fmt: skip
     [row] = results.rows
     for key in (
         "generate_s", "earlier_years_s", "pipeline_s", "floor_s", "limit_s", "first_run_s",
         "first_floor_s", "first_limit_s", "backfill_s", "single_years_s",
+        "lake_earlier_years_s", "lake_pipeline_s",
     ):  # fmt: skip
         assert row[key] > 0, key
     assert row["pipeline_peak_mib"] > 50 and row["inbox_mib"] > 0
@@ -57,7 +61,16 @@ def test_the_benchmark_measures_pipeline_floor_limit_backfill_and_tiny_inbox(tmp
         "scale 0.05: generate",
     ]
     assert lines[-1] == "scale 0.05: single 2023"
-    nightly, first, tiny_table, targets = table(results).split("\n\n")
+    assert row["lake_ratio"] == row["lake_pipeline_s"] / row["pipeline_s"]
+    assert "scale 0.05: lake: earlier years" in lines and "scale 0.05: lake: pipeline" in lines
+    nightly, first, tiny_table, lake, targets = table(results).split("\n\n")
+    assert lake.splitlines()[2] == (
+        f"| 0.05 | {row['pipeline_s']:.1f} | {row['pipeline_peak_mib']:.0f} "
+        f"| {row['lake_earlier_years_s']:.1f} | {row['lake_pipeline_s']:.1f} "
+        f"| {row['lake_pipeline_peak_mib']:.0f} | {row['lake_ratio']:.2f} |"
+    )
+    assert "| nightly run on a DuckLake / on the file | 100 | not measured |" in targets
+    assert "| nightly run on a DuckLake / on the file | 0.05 |" in targets
     assert nightly.splitlines()[2].startswith("| 0.05 |")
     assert first.splitlines()[2].startswith("| 0.05 |")
     assert "backfill viborg-ver-2020 2022-2023 (s) | 2 single years (s)" in first
@@ -170,7 +183,13 @@ def test_the_targets_table_judges_each_ratio_as_measured():
         [
             _row(1, ratio=2.004, first_ratio=1.51, backfill_ratio=1.2),
             _row(10, pipeline_s=20.0, first_ratio=1.5),
-            _row(100, pipeline_s=201.0, pipeline_peak_mib=4000.0, first_run_peak_mib=4100.0),
+            _row(
+                100,
+                pipeline_s=201.0,
+                pipeline_peak_mib=4000.0,
+                first_run_peak_mib=4100.0,
+                lake_ratio=1.31,
+            ),
         ],
         _tiny(1.4),
     )
@@ -187,6 +206,7 @@ def test_the_targets_table_judges_each_ratio_as_measured():
         ("tiny inbox: first run / nightly run", "0.05", 1.4, True),
         ("nightly run at scale 100 / at scale 10 (data × 10)", "10 → 100", 10.05, False),
         ("peak RSS of a run (MiB)", "100", 4100.0, False),
+        ("nightly run on a DuckLake / on the file", "100", 1.31, False),
     ]
     text = table(Results(CONTRACT, 2026, [], _tiny(1.6)))
     targets = text.split("\n\n")[-1].splitlines()

@@ -7,7 +7,6 @@ from the snapshot it was signed on after the data changed."""
 from __future__ import annotations
 
 import json
-import os
 import signal
 import uuid
 from collections.abc import Iterator
@@ -16,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from resultatrapport import lake, settings
+from tests.helpers import libpq_server, postgres_url
 from tests.integration.test_operations import cli, environment, finish, python
 
 pytestmark = pytest.mark.slow
@@ -26,22 +26,14 @@ VER = "viborg-ver-2020"
 def catalog(tmp_path: Path) -> Iterator[str]:
     """``$RESULTATRAPPORT_LAKE`` for a new, empty catalog database (dropped afterwards) and a
     data folder in the test's temporary directory."""
-    url = os.environ.get("RESULTATRAPPORT_TEST_POSTGRES_URL")
-    if not url:
-        if os.environ.get("CI"):
-            pytest.fail(
-                "CI must provide RESULTATRAPPORT_TEST_POSTGRES_URL (.ci/run starts PostgreSQL)"
-            )
-        pytest.skip("no PostgreSQL server (set RESULTATRAPPORT_TEST_POSTGRES_URL; .ci/run does)")
     import sqlalchemy
 
-    server = sqlalchemy.engine.make_url(url)
+    url = postgres_url()
     name = f"lake_{uuid.uuid4().hex[:12]}"
-    admin = sqlalchemy.create_engine(server, isolation_level="AUTOCOMMIT")
+    admin = sqlalchemy.create_engine(url, isolation_level="AUTOCOMMIT")
     with admin.connect() as connection:
         connection.execute(sqlalchemy.text(f'CREATE DATABASE "{name}"'))
-    parts = {"dbname": name, "host": server.host, "port": server.port, "user": server.username}
-    conninfo = " ".join(f"{k}={v}" for k, v in parts.items() if v is not None)
+    conninfo = f"{libpq_server(url)} dbname={name}"
     yield f"postgres:{conninfo}|{tmp_path / 'lake'}/"
     with admin.connect() as connection:
         connection.execute(sqlalchemy.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))

@@ -17,6 +17,7 @@ import duckdb
 import pytest
 
 from resultatrapport.settings import PROJECT_ROOT
+from tests.helpers import postgres_url
 
 pytestmark = pytest.mark.slow
 VER = "viborg-ver-2020"
@@ -203,13 +204,7 @@ def test_a_run_killed_halfway_leaves_every_partition_whole_and_the_next_run_comp
 
 
 def test_a_run_on_postgresql_storage(inbox, tmp_path):
-    url = os.environ.get("RESULTATRAPPORT_TEST_POSTGRES_URL")
-    if not url:
-        if os.environ.get("CI"):
-            pytest.fail(
-                "CI must provide RESULTATRAPPORT_TEST_POSTGRES_URL (.ci/run starts PostgreSQL)"
-            )
-        pytest.skip("no PostgreSQL server (set RESULTATRAPPORT_TEST_POSTGRES_URL; .ci/run does)")
+    url = postgres_url()
     env = environment(tmp_path, inbox, PROJECT_ROOT / "deploy" / "dagster.postgres.yaml")
     env["DAGSTER_PG_URL"] = url
     code, out = finish(cli(env, "run", "--contract", VER, "--year", "2021"))
