@@ -413,6 +413,29 @@ def test_signing_unchanged_data_again_says_who_signed_it_and_when(env, monkeypat
 
 
 @pytest.mark.slow
+def test_a_file_warehouse_shows_a_signed_version_only_while_its_data_is_the_signed_data(
+    env, monkeypatch, capsys, tmp_path
+):
+    year = ("--contract", VER, "--year", "2021")
+    code, signed, err = cli(env, monkeypatch, capsys, "show-signed", *year, "--version", "1", "--json")  # fmt: skip
+    assert code == 0, err
+    assert "v1 er godkendt af Ida Kontrolsen" in err
+    code, now, _ = cli(env, monkeypatch, capsys, "kpis", *year, "--json")
+    assert code == 0 and json.loads(signed) == json.loads(now)
+    # the data changes after the sign-off (on a copy): a file keeps no history, so it says so
+    env.copy(tmp_path / "copy", monkeypatch)
+    with duckdb.connect(str(tmp_path / "copy" / "warehouse.duckdb")) as con:
+        con.execute("UPDATE kpi.results SET value = coalesce(value, 0) + 1000")
+    capsys.readouterr()
+    code = main(["show-signed", *year, "--version", "1"])
+    captured = capsys.readouterr()
+    assert code == 2 and captured.out == ""
+    assert "keeps no history, and its data has changed since" in captured.err
+    code = main(["show-signed", *year, "--version", "3"])
+    assert code == 2 and "no signed version 3 (signed: v1)" in capsys.readouterr().err
+
+
+@pytest.mark.slow
 def test_a_signed_file_changed_by_hand_is_named_by_the_sign_off_and_the_check(
     env, monkeypatch, capsys
 ):
