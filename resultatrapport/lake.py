@@ -17,6 +17,12 @@ The catalog is a libpq connection string (``ducklake:`` in front is allowed). It
 hold a password: libpq takes it from ``$PGPASSWORD`` or ``~/.pgpass``, and this value shows
 in the run's configuration and in error messages.
 
+The data path is a folder every machine mounts, or an S3 bucket (``s3://bucket/prefix/``),
+read and written through the ``httpfs`` and ``aws`` extensions with the credentials of the
+AWS credential chain (``AWS_ACCESS_KEY_ID``/``AWS_SECRET_ACCESS_KEY``, a profile, or the pod's
+role); an S3-compatible store elsewhere than AWS is named by ``$RESULTATRAPPORT_LAKE_S3_ENDPOINT``
+(``http://minio.internal:9000``: path-style requests, TLS as its scheme says).
+
 The DuckLake and PostgreSQL extensions are loaded from the wheels ``uv.lock`` pins
 (``duckdb-extension-ducklake``, ``duckdb-extension-postgres``), never downloaded: a run has no
 network, in CI or in production. Nothing here knows Dagster.
@@ -37,6 +43,7 @@ import duckdb
 from resultatrapport import settings
 
 ENV_LAKE = "RESULTATRAPPORT_LAKE"
+ENV_S3_ENDPOINT = "RESULTATRAPPORT_LAKE_S3_ENDPOINT"
 CATALOG = "lake"  # the name the lake is attached under, and made the default
 
 
@@ -48,6 +55,10 @@ class LakeConfigError(ValueError):
 class Lake:
     catalog: str  # "postgres:<libpq connection string>"
     data_path: str
+
+    @property
+    def on_s3(self) -> bool:
+        return self.data_path.startswith("s3://")
 
     def describe(self) -> str:
         """Where the lake is, for messages: the catalog's database and host, the data path."""
@@ -80,6 +91,11 @@ def parse(value: str, origin: str = f"${ENV_LAKE}") -> Lake:
         )
     if "'" in catalog or "'" in data_path:
         raise LakeConfigError(f"{origin} must not contain a single quote")
+    if re.match(r"^[a-z][a-z0-9+]*://", data_path) and not data_path.startswith("s3://"):
+        raise LakeConfigError(
+            f"{origin}: the data path must be a folder or an s3:// bucket; the extensions "
+            "for other object stores are not installed"
+        )
     if not data_path.endswith("/"):
         data_path += "/"
     return Lake(catalog, data_path)
@@ -114,6 +130,30 @@ def _wheel_extension(package: str, name: str) -> Path:
     return path
 
 
+def _link(path: Path, name: str) -> Path:
+    """``path`` under the file name ``name``: a symbolic link, made once per DuckDB version and
+    user in a private temporary folder (atomically: another process may do the same)."""
+    folder = (
+        Path(tempfile.gettempdir()) / f"resultatrapport-duckdb-{duckdb.__version__}-{os.getuid()}"
+    )
+    link = folder / name
+    if not (link.is_symlink() and link.resolve() == path.resolve()):
+        folder.mkdir(mode=0o700, exist_ok=True)
+        fresh = folder / f".link-{os.getpid()}"
+        fresh.unlink(missing_ok=True)
+        fresh.symlink_to(path)
+        fresh.replace(link)
+    return link
+
+
+def object_store_extensions() -> tuple[Path, Path]:
+    """The httpfs and aws extension files of the installed wheels (an S3 data path)."""
+    return (
+        _wheel_extension("duckdb_extension_httpfs", "httpfs"),
+        _wheel_extension("duckdb_extension_aws", "aws"),
+    )
+
+
 def extension_files() -> tuple[Path, Path]:
     """The DuckLake and PostgreSQL extension files of the installed wheels.
 
@@ -122,17 +162,23 @@ def extension_files() -> tuple[Path, Path]:
     ``postgres_scanner.duckdb_extension``, made once in a private temporary folder."""
     ducklake = _wheel_extension("duckdb_extension_ducklake", "ducklake")
     postgres = _wheel_extension("duckdb_extension_postgres", "postgres")
-    folder = (
-        Path(tempfile.gettempdir()) / f"resultatrapport-duckdb-{duckdb.__version__}-{os.getuid()}"
-    )
-    link = folder / "postgres_scanner.duckdb_extension"
-    if not (link.is_symlink() and link.resolve() == postgres.resolve()):
-        folder.mkdir(mode=0o700, exist_ok=True)
-        fresh = folder / f".link-{os.getpid()}"
-        fresh.unlink(missing_ok=True)
-        fresh.symlink_to(postgres)
-        fresh.replace(link)  # atomic: another process may do the same at once
-    return ducklake, link
+    return ducklake, _link(postgres, "postgres_scanner.duckdb_extension")
+
+
+def s3_secret(endpoint: str = "") -> str:
+    """The statement that gives DuckDB the S3 credentials of the AWS credential chain, and the
+    endpoint of an S3-compatible store if one is named (``$RESULTATRAPPORT_LAKE_S3_ENDPOINT``)."""
+    options = ["TYPE s3", "PROVIDER credential_chain"]
+    endpoint = endpoint or os.environ.get(ENV_S3_ENDPOINT, "")
+    if endpoint:
+        found = re.fullmatch(r"(https?)://([A-Za-z0-9.\-]+(?::\d+)?)/?", endpoint.strip())
+        if not found:
+            raise LakeConfigError(
+                f"${ENV_S3_ENDPOINT} must be http(s)://host[:port], e.g. http://minio:9000"
+            )
+        scheme, host = found.groups()
+        options += [f"ENDPOINT '{host}'", "URL_STYLE 'path'", f"USE_SSL {scheme == 'https'}"]
+    return f"CREATE OR REPLACE SECRET resultatrapport_lake_s3 ({', '.join(options)})"
 
 
 def attach(
@@ -147,6 +193,10 @@ def attach(
     ducklake, postgres = extension_files()
     con.execute(f"LOAD '{ducklake}'")
     con.execute(f"LOAD '{postgres}'")
+    if lake.on_s3:
+        for extension in object_store_extensions():
+            con.execute(f"LOAD '{extension}'")
+        con.execute(s3_secret())
     options = [f"DATA_PATH '{lake.data_path}'"]
     if read_only or snapshot is not None:
         options.append("READ_ONLY")
@@ -170,7 +220,7 @@ def connect(
         return duckdb.connect(str(database), read_only=read_only, config=config)
     con = duckdb.connect(":memory:", config=config)
     try:
-        if not read_only:
+        if not read_only and not lake.on_s3:
             Path(lake.data_path).mkdir(parents=True, exist_ok=True)
         attach(con, lake, read_only, snapshot)
     except BaseException:

@@ -218,3 +218,49 @@ def test_a_lost_conflict_is_retried_and_then_said(catalog, tmp_path):
                     b.execute("DELETE FROM kpi.t WHERE year = 1")
                     a.execute("DELETE FROM kpi.t WHERE year = 1")
                     a.execute("INSERT INTO kpi.t VALUES (1, 1)")
+
+
+@pytest.fixture
+def bucket(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, str]]:
+    """An S3 bucket on a local S3 server (moto), and the environment that reaches it."""
+    import socket
+
+    import boto3
+    from moto.server import ThreadedMotoServer
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    env = {
+        "AWS_ACCESS_KEY_ID": "resultatrapport",
+        "AWS_SECRET_ACCESS_KEY": "test-only",
+        "AWS_REGION": "eu-north-1",
+        "RESULTATRAPPORT_LAKE_S3_ENDPOINT": f"http://127.0.0.1:{port}",
+    }
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    s3 = boto3.client("s3", endpoint_url=env["RESULTATRAPPORT_LAKE_S3_ENDPOINT"])
+    s3.create_bucket(Bucket="lake", CreateBucketConfiguration={"LocationConstraint": "eu-north-1"})
+    try:
+        yield env
+    finally:
+        server.stop()
+
+
+def test_a_lake_with_its_data_in_an_s3_bucket(inbox, tmp_path, catalog, bucket):
+    import boto3
+
+    value = catalog.rpartition("|")[0] + "|s3://lake/warehouse/"
+    env = lake_env(tmp_path, inbox, value) | bucket
+    code, out = finish(cli(env, "run", "--contract", VER, "--year", "2021"))
+    assert code == 0, out
+    s3 = boto3.client("s3", endpoint_url=bucket["RESULTATRAPPORT_LAKE_S3_ENDPOINT"])
+    keys = [o["Key"] for o in s3.list_objects_v2(Bucket="lake", Prefix="warehouse/")["Contents"]]
+    assert any(k.endswith(".parquet") for k in keys)
+    assert not (tmp_path / "lake").exists() and not (tmp_path / "warehouse.duckdb").exists()
+    [(n,)] = query(
+        value, f"SELECT count(DISTINCT kpi_id) FROM kpi.results WHERE contract = '{VER}'"
+    )
+    assert n > 0

@@ -31,6 +31,7 @@ def test_the_setting_is_the_catalog_and_the_data_path():
         ("sqlite:lake.sqlite|/data/lake/", "must be a PostgreSQL one"),
         ("postgres:dbname=lake password=hemmelig|/data/", "holds a password"),
         ("postgres:dbname=lake host=db|/data/it's/", "single quote"),
+        ("postgres:dbname=lake host=db|gs://bucket/lake/", "a folder or an s3:// bucket"),
     ],
 )
 def test_a_setting_that_cannot_be_used_is_refused_without_repeating_it(value, said):
@@ -94,3 +95,36 @@ def test_the_file_keeps_its_pool_and_the_lake_in_production_has_none():
 def test_a_conflict_is_told_from_other_errors(message, conflict):
     assert lake.is_conflict(duckdb.TransactionException(message)) is conflict
     assert not lake.is_conflict(ValueError(message))
+
+
+def test_an_s3_data_path_gets_the_credential_chain_and_an_endpoint_if_named(monkeypatch):
+    assert lake.parse("postgres:dbname=x|s3://bucket/lake").on_s3
+    assert lake.parse("postgres:dbname=x|s3://bucket/lake").data_path == "s3://bucket/lake/"
+    monkeypatch.delenv(lake.ENV_S3_ENDPOINT, raising=False)
+    assert lake.s3_secret() == (
+        "CREATE OR REPLACE SECRET resultatrapport_lake_s3 (TYPE s3, PROVIDER credential_chain)"
+    )
+    assert lake.s3_secret("https://minio.internal:9000").endswith(
+        "ENDPOINT 'minio.internal:9000', URL_STYLE 'path', USE_SSL True)"
+    )
+    with pytest.raises(lake.LakeConfigError, match="http"):
+        lake.s3_secret("minio.internal:9000")
+
+
+def test_the_object_store_extensions_load_from_their_wheels(monkeypatch):
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "resultatrapport")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "test-only")
+    con = duckdb.connect(config=settings.duckdb_config())
+    for extension in lake.object_store_extensions():
+        con.execute(f"LOAD '{extension}'")
+    con.execute(lake.s3_secret("http://127.0.0.1:9"))
+    loaded = dict(con.execute("SELECT extension_name, loaded FROM duckdb_extensions()").fetchall())
+    assert loaded["httpfs"] and loaded["aws"]
+    # without credentials anywhere in the chain the secret is refused at once, not at the
+    # first write
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
+        monkeypatch.delenv(name)
+    monkeypatch.setenv("AWS_CONFIG_FILE", "/nonexistent")
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent")
+    with pytest.raises(duckdb.Error, match="Secret Validation Failure"):
+        con.execute(lake.s3_secret("http://127.0.0.1:9"))
