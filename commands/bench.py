@@ -488,10 +488,8 @@ def target_rows(results: Results) -> list[dict[str, Any]]:
         ),
         ("nightly run at scale 100 / at scale 10 (data × 10)", "10 → 100", growth, 10.0, ""),
         ("peak RSS of a run (MiB)", "100", peak, 4096.0, " MiB"),
-        *(
-            ("nightly run on a DuckLake / on the file", f"{s:g}", at(s, "lake_ratio"), 1.3, "")
-            for s in sorted({100} | {s for s in by if "lake_ratio" in by[s]})
-        ),
+        # the issue bounds the lake at scale 100 only; the table of both backends has the rest
+        ("nightly run on a DuckLake / on the file", "100", at(100, "lake_ratio"), 1.3, ""),
     ]
     return [
         {

@@ -33,6 +33,7 @@ from __future__ import annotations
 import os
 import re
 import tempfile
+import threading
 from dataclasses import dataclass
 from importlib import util
 from pathlib import Path
@@ -206,6 +207,12 @@ def attach(
     con.execute(f"USE {CATALOG}")
 
 
+# the lake attached once per process and mode: (lake, read_only, settings) -> the database
+# whose connections (cursors) the steps get
+_attached: dict[tuple[Lake, bool, str], duckdb.DuckDBPyConnection] = {}
+_attaching = threading.Lock()  # a sensor daemon evaluates in threads
+
+
 def connect(
     database: Path,
     config: dict[str, Any],
@@ -215,9 +222,33 @@ def connect(
 ) -> duckdb.DuckDBPyConnection:
     """A connection to the warehouse: the file ``database``, or the ``lake`` if one is
     configured (an in-memory DuckDB with the lake attached; ``database`` is then unused).
-    ``config`` is :func:`resultatrapport.settings.duckdb_config`'s."""
+    ``config`` is :func:`resultatrapport.settings.duckdb_config`'s.
+
+    A lake is attached once per process (loading its extensions and reading its catalog costs
+    about 0.2 s, some twenty times a run): each call gets a new connection to that database,
+    with its own transactions, which sees every commit made since, by this process or another.
+    A snapshot is attached on its own, for the one caller that asks for it."""
     if lake is None:
         return duckdb.connect(str(database), read_only=read_only, config=config)
+    if snapshot is not None:
+        return _attach_new(config, lake, True, snapshot)
+    key = (lake, read_only, repr(sorted(config.items())))
+    with _attaching:
+        base = _attached.get(key)
+        if base is None:
+            base = _attached[key] = _attach_new(config, lake, read_only, None)
+        try:
+            con = base.cursor()
+        except duckdb.ConnectionException:  # closed by someone: attach again
+            base = _attached[key] = _attach_new(config, lake, read_only, None)
+            con = base.cursor()
+    con.execute(f"USE {CATALOG}")
+    return con
+
+
+def _attach_new(
+    config: dict[str, Any], lake: Lake, read_only: bool, snapshot: int | None
+) -> duckdb.DuckDBPyConnection:
     con = duckdb.connect(":memory:", config=config)
     try:
         if not read_only and not lake.on_s3:
