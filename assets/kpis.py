@@ -60,6 +60,7 @@ from resultatrapport.kpis.results_table import described_columns, store
 from resultatrapport.naming import budget_path, ingestion_job_name, kpi_path, report_path
 from resultatrapport.report.danish import UNIT_DECIMALS, number
 from resultatrapport.vocabulary import FIRST_YEAR, IKKE_OPFYLDT, OPERATOR_SIGN, OPFYLDT
+from resultatrapport.warehouse_tx import transaction, write_attempts
 
 ANALYSTS = "team:analysts"
 # the non-blocking check of every KPI: the year's result against its target
@@ -453,11 +454,13 @@ def build_results_asset(
         with warehouse.connect() as con:
             for year in years_of(context):
                 # rows of KPIs no longer in the contract file are stale: remove them
-                con.execute(
-                    "DELETE FROM kpi.results WHERE contract = $c AND year = $y "
-                    "AND NOT list_contains($ids, kpi_id)",
-                    {"c": contract.id, "y": year, "ids": ids},
-                )
+                for attempt in write_attempts():
+                    with attempt, transaction(con):
+                        con.execute(
+                            "DELETE FROM kpi.results WHERE contract = $c AND year = $y "
+                            "AND NOT list_contains($ids, kpi_id)",
+                            {"c": contract.id, "y": year, "ids": ids},
+                        )
                 rows = con.execute(
                     "SELECT kpi_id, status, value, unit FROM kpi.results "
                     "WHERE contract = $c AND year = $y ORDER BY position",

@@ -34,7 +34,8 @@ def _ready(con: duckdb.DuckDBPyConnection, path: str) -> None:
             return
         except duckdb.CatalogException:
             pass
-    ensure_schema(con)
+    with lakes.write_turn(con):  # on a lake, two processes must not create it at once
+        ensure_schema(con)
     _ensured.add(path)
 
 

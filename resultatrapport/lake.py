@@ -34,17 +34,24 @@ import os
 import re
 import tempfile
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from importlib import util
 from pathlib import Path
 from typing import Any
 
 import duckdb
+import psycopg2
+import psycopg2.errors
 
 from resultatrapport import settings
 
 ENV_LAKE = "RESULTATRAPPORT_LAKE"
 ENV_S3_ENDPOINT = "RESULTATRAPPORT_LAKE_S3_ENDPOINT"
+# set in production (deploy/): a missing lake setting is an error there, not a quiet fallback
+# to a DuckDB file inside a container that is thrown away with its data
+ENV_REQUIRE_LAKE = "RESULTATRAPPORT_REQUIRE_LAKE"
 CATALOG = "lake"  # the name the lake is attached under, and made the default
 
 
@@ -86,7 +93,12 @@ def parse(value: str, origin: str = f"${ENV_LAKE}") -> Lake:
             f"{origin}: the catalog must be a PostgreSQL one ('postgres:dbname=… host=…'); "
             "only its extension is installed"
         )
-    if re.search(r"(^|[\s:])password\s*=", catalog):
+    if "://" in catalog:
+        raise LakeConfigError(
+            f"{origin}: give the catalog as 'postgres:dbname=… host=… port=… user=…' "
+            "(key=value), not as a URL"
+        )
+    if re.search(r"(^|[\s:])(ssl)?password\s*=", catalog):
         raise LakeConfigError(
             f"{origin} holds a password; give it in $PGPASSWORD or ~/.pgpass instead"
         )
@@ -106,6 +118,11 @@ def configured(value: str = "") -> Lake | None:
     """The lake ``value`` or, if empty, ``$RESULTATRAPPORT_LAKE`` names; None for the file."""
     text = value or os.environ.get(ENV_LAKE, "")
     if not text.strip():
+        if os.environ.get(ENV_REQUIRE_LAKE, "").strip() not in ("", "0"):
+            raise LakeConfigError(
+                f"${ENV_REQUIRE_LAKE} is set (production) but ${ENV_LAKE} is not: the warehouse "
+                "would be a file inside this container; give the run its lake (deploy/)"
+            )
         return None
     return parse(text, "the warehouse's lake setting" if value else f"${ENV_LAKE}")
 
@@ -239,10 +256,12 @@ def connect(
             base = _attached[key] = _attach_new(config, lake, read_only, None)
         try:
             con = base.cursor()
-        except duckdb.ConnectionException:  # closed by someone: attach again
+            con.execute(f"USE {CATALOG}")
+            con.execute(f"SELECT id FROM {CATALOG}.current_snapshot()").fetchall()
+        except duckdb.Error:  # closed, invalidated, or its catalog session lost: attach again
             base = _attached[key] = _attach_new(config, lake, read_only, None)
             con = base.cursor()
-    con.execute(f"USE {CATALOG}")
+            con.execute(f"USE {CATALOG}")
     return con
 
 
@@ -289,6 +308,78 @@ def current_snapshot(con: duckdb.DuckDBPyConnection) -> int:
     return int(row[0][0])
 
 
+def catalog_of(con: duckdb.DuckDBPyConnection) -> str | None:
+    """The catalog (``postgres:…``) of the lake ``con`` works on, or None for a DuckDB file."""
+    rows = con.execute(
+        "SELECT path FROM duckdb_databases() WHERE database_name = current_database() "
+        "AND type = 'ducklake'"
+    ).fetchall()
+    return str(rows[0][0]) if rows else None
+
+
 def is_lake(con: duckdb.DuckDBPyConnection) -> bool:
-    """Whether ``con`` works on a lake (its default catalog is the attached lake)."""
-    return con.execute("SELECT current_database()").fetchall()[0][0] == CATALOG
+    """Whether ``con`` works on a lake (its default catalog is an attached DuckLake)."""
+    return catalog_of(con) is not None
+
+
+# --- the write turn --------------------------------------------------------------------------
+
+# DuckLake detects conflicts per table: a transaction that deletes rows of a table conflicts
+# with any other that inserted into it meanwhile, whatever partitions the two touched, and two
+# that fill the same empty partition both commit (the delete found nothing to conflict on).
+# Every write transaction on a lake therefore takes the lake's one write turn first: a
+# PostgreSQL advisory lock in its catalog database, held by this process's own session (so a
+# killed process lets go at once), and a lock among this process's threads.
+WRITE_TURN_KEY = 0x52524C4B  # "RRLK": the advisory lock of the write turn
+WRITE_TURN_TIMEOUT = "15min"
+_turn = threading.RLock()  # a transaction inside a held turn (the schema) nests
+_sessions: dict[str, Any] = {}
+
+
+class WriteTurnTimeout(RuntimeError):
+    """Another writer held the lake's write turn longer than :data:`WRITE_TURN_TIMEOUT`."""
+
+
+def _session(conninfo: str) -> Any:
+    session = _sessions.get(conninfo)
+    if session is None or session.closed:
+        session = psycopg2.connect(conninfo, application_name="resultatrapport write turn")
+        session.autocommit = True
+        with session.cursor() as cursor:
+            cursor.execute(f"SET lock_timeout = '{WRITE_TURN_TIMEOUT}'")
+        _sessions[conninfo] = session
+    return session
+
+
+@contextmanager
+def write_turn(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
+    """Hold the lake's write turn while the block runs (nothing on a DuckDB file, whose one
+    writer the ``warehouse`` pool and the file lock ensure)."""
+    catalog = catalog_of(con)
+    if catalog is None:
+        yield
+        return
+    conninfo = catalog.removeprefix("postgres:")
+    with _turn:
+        try:
+            session = _session(conninfo)
+            with session.cursor() as cursor:
+                cursor.execute("SELECT pg_advisory_lock(%s)", (WRITE_TURN_KEY,))
+        except psycopg2.errors.LockNotAvailable as waited:
+            raise WriteTurnTimeout(
+                f"waited {WRITE_TURN_TIMEOUT} for the lake's write turn; another writer holds "
+                "it (pg_locks in the catalog database names its session)"
+            ) from waited
+        except psycopg2.OperationalError:  # the session was lost (a restarted server)
+            _sessions.pop(conninfo, None)
+            session = _session(conninfo)
+            with session.cursor() as cursor:
+                cursor.execute("SELECT pg_advisory_lock(%s)", (WRITE_TURN_KEY,))
+        try:
+            yield
+        finally:
+            try:
+                with session.cursor() as cursor:
+                    cursor.execute("SELECT pg_advisory_unlock(%s)", (WRITE_TURN_KEY,))
+            except psycopg2.Error:  # a lost session has let go of its locks already
+                _sessions.pop(conninfo, None)

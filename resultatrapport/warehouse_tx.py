@@ -35,7 +35,7 @@ from tenacity import (
     wait_exponential_jitter,
 )
 
-from resultatrapport.lake import is_conflict
+from resultatrapport.lake import is_conflict, write_turn
 
 ATTEMPTS = 6  # about 0.2 + 0.4 + 0.8 + 1.6 + 3.2 s of back-off, with jitter, before giving up
 
@@ -46,21 +46,24 @@ class WriteConflict(RuntimeError):
 
 @contextmanager
 def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
-    """Run the block in one transaction: committed when it ends, rolled back if it raises."""
-    con.execute("BEGIN TRANSACTION")
-    try:
-        yield
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
-    try:
-        con.execute("COMMIT")
-    except duckdb.Error:
-        # a commit that failed (a lake's conflict) may leave the transaction open; it holds
-        # nothing worth keeping, and the next attempt begins a new one
-        with suppress(duckdb.Error):
+    """Run the block in one transaction: committed when it ends, rolled back if it raises. On
+    a lake the transaction holds the lake's write turn (:func:`resultatrapport.lake.write_turn`),
+    so writers of the same tables take turns instead of conflicting."""
+    with write_turn(con):  # a lake's one write turn (nothing on a file)
+        con.execute("BEGIN TRANSACTION")
+        try:
+            yield
+        except BaseException:
             con.execute("ROLLBACK")
-        raise
+            raise
+        try:
+            con.execute("COMMIT")
+        except duckdb.Error:
+            # a commit that failed (a lake's conflict) may leave the transaction open; it
+            # holds nothing worth keeping, and the next attempt begins a new one
+            with suppress(duckdb.Error):
+                con.execute("ROLLBACK")
+            raise
 
 
 def write_attempts(attempts: int = ATTEMPTS, first_wait: float = 0.2) -> Iterator[AttemptManager]:

@@ -382,19 +382,22 @@ def record_signoff(
     signoff: SignOff,
     run_id: str | None,
 ) -> None:
-    con.execute(
-        "INSERT INTO report.signoffs (contract, year, version, signed_by, signed_at, data_hash, "
-        "draft_sha256, files, run_id, snapshot) VALUES ($c, $y, $v, $by, $at, $h, $d, $f, $r, $s)",
-        {
-            "c": contract_id,
-            "y": year,
-            "v": signoff.version,
-            "by": signoff.signed_by,
-            "at": signoff.signed_at,
-            "h": signoff.data_hash,
-            "d": signoff.draft_sha256,
-            "f": json.dumps(signoff.files),
-            "r": run_id,
-            "s": signoff.snapshot,
-        },
-    )
+    for attempt in write_attempts():
+        with attempt, transaction(con):
+            con.execute(
+                "INSERT INTO report.signoffs (contract, year, version, signed_by, signed_at, "
+                "data_hash, draft_sha256, files, run_id, snapshot) "
+                "VALUES ($c, $y, $v, $by, $at, $h, $d, $f, $r, $s)",
+                {
+                    "c": contract_id,
+                    "y": year,
+                    "v": signoff.version,
+                    "by": signoff.signed_by,
+                    "at": signoff.signed_at,
+                    "h": signoff.data_hash,
+                    "d": signoff.draft_sha256,
+                    "f": json.dumps(signoff.files),
+                    "r": run_id,
+                    "s": signoff.snapshot,
+                },
+            )

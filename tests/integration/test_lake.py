@@ -264,3 +264,48 @@ def test_a_lake_with_its_data_in_an_s3_bucket(inbox, tmp_path, catalog, bucket):
         value, f"SELECT count(DISTINCT kpi_id) FROM kpi.results WHERE contract = '{VER}'"
     )
     assert n > 0
+
+
+HOLDS_THE_TURN = """
+import sys, time
+from pathlib import Path
+from resultatrapport import lake, settings
+from resultatrapport.warehouse_tx import transaction
+
+con = lake.connect(Path("unused"), settings.duckdb_config(), lake.parse(sys.argv[1]))
+with transaction(con):
+    con.execute("DELETE FROM kpi.turn WHERE year = 1")
+    con.execute("INSERT INTO kpi.turn SELECT 1, 'child' FROM range(3)")
+    print("held", flush=True)
+    time.sleep(3)
+"""
+
+
+def test_writers_of_one_table_take_turns_instead_of_doubling_a_partition(catalog, tmp_path):
+    """Two processes fill the same empty partition at once: without the write turn both
+    commit (DuckLake's delete found nothing to conflict on) and the partition holds both
+    writers' rows; with it the second waits, then replaces the first's rows."""
+    import time
+
+    from resultatrapport.warehouse_tx import transaction, write_attempts
+
+    where = lake.parse(catalog)
+    con = lake.connect(tmp_path, settings.duckdb_config(), where)
+    con.execute("CREATE SCHEMA IF NOT EXISTS kpi")
+    con.execute("CREATE TABLE kpi.turn (year INTEGER, writer VARCHAR)")
+    child = python(lake_env(tmp_path, tmp_path, catalog), "-c", HOLDS_THE_TURN, catalog)
+    assert child.stdout is not None and child.stdout.readline().strip() == "held"
+    started = time.perf_counter()
+    for attempt in write_attempts(first_wait=0.01):
+        with attempt, transaction(con):
+            con.execute("DELETE FROM kpi.turn WHERE year = 1")
+            con.execute("INSERT INTO kpi.turn SELECT 1, 'parent' FROM range(3)")
+    waited = time.perf_counter() - started
+    code, out = finish(child)
+    assert code == 0, out
+    assert waited > 1.5, "the second writer did not wait for the first"
+    rows = con.execute("SELECT writer, count(*) FROM kpi.turn GROUP BY ALL").fetchall()
+    assert rows == [("parent", 3)]
+    # a transaction inside a held turn (the schema made under it) takes it again, not waits
+    with lake.write_turn(con), transaction(con):
+        con.execute("DELETE FROM kpi.turn WHERE year = 1")
