@@ -23,7 +23,10 @@ def _isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("RESULTATRAPPORT_WAREHOUSE", str(tmp_path / "warehouse.duckdb"))
     monkeypatch.setenv("RESULTATRAPPORT_OUT", str(tmp_path / "out"))
     monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "dagster_home"))
-    monkeypatch.delenv("RESULTATRAPPORT_LAKE", raising=False)  # the file, unless a test says
+    # the file, unless a test says otherwise
+    for name in ("RESULTATRAPPORT_LAKE", "RESULTATRAPPORT_LAKE_S3_ENDPOINT",
+                 "RESULTATRAPPORT_REQUIRE_LAKE"):  # fmt: skip
+        monkeypatch.delenv(name, raising=False)
     (tmp_path / "dagster_home").mkdir()
     shutil.copyfile(PROJECT_ROOT / "dagster.yaml", tmp_path / "dagster_home" / "dagster.yaml")
     monkeypatch.chdir(tmp_path)

@@ -32,6 +32,8 @@ def test_the_setting_is_the_catalog_and_the_data_path():
         ("postgres:dbname=lake password=hemmelig|/data/", "holds a password"),
         ("postgres:dbname=lake host=db|/data/it's/", "single quote"),
         ("postgres:dbname=lake host=db|gs://bucket/lake/", "a folder or an s3:// bucket"),
+        ("postgres:postgresql://rr:hemmelig@db/lake|/data/", "key=value"),
+        ("postgres:dbname=lake sslpassword=hemmelig|/data/", "holds a password"),
     ],
 )
 def test_a_setting_that_cannot_be_used_is_refused_without_repeating_it(value, said):
@@ -63,9 +65,30 @@ def test_the_extensions_load_from_the_installed_wheels_without_a_network():
         con.execute("SELECT * FROM read_xlsx('nothing.xlsx')")
 
 
-def test_a_file_connection_is_not_a_lake(tmp_path):
-    con = lake.connect(tmp_path / "w.duckdb", settings.duckdb_config(), None)
-    assert not lake.is_lake(con)
+def test_a_file_connection_is_not_a_lake_whatever_the_file_is_called(tmp_path):
+    # DuckDB names a file's database after the file: "lake" for lake.duckdb
+    con = lake.connect(tmp_path / "lake.duckdb", settings.duckdb_config(), None)
+    assert not lake.is_lake(con) and lake.catalog_of(con) is None
+    with lake.write_turn(con):  # no turn to take on a file
+        con.execute("CREATE TABLE t (i INTEGER)")
+
+
+def test_production_refuses_to_run_without_its_lake(monkeypatch):
+    monkeypatch.delenv(lake.ENV_LAKE, raising=False)
+    monkeypatch.setenv(lake.ENV_REQUIRE_LAKE, "1")
+    with pytest.raises(lake.LakeConfigError, match="would be a file inside this container"):
+        lake.configured()
+    monkeypatch.setenv(lake.ENV_LAKE, "postgres:dbname=x|/d/")
+    assert lake.configured() == lake.Lake("postgres:dbname=x", "/d/")
+
+
+def test_the_bench_measures_the_file_whatever_lake_its_caller_has(monkeypatch, tmp_path):
+    from commands.bench import fresh_env
+
+    for name in (lake.ENV_LAKE, lake.ENV_S3_ENDPOINT, lake.ENV_REQUIRE_LAKE):
+        monkeypatch.setenv(name, "x")
+    env = fresh_env(tmp_path, tmp_path / "inbox")
+    assert not {lake.ENV_LAKE, lake.ENV_S3_ENDPOINT, lake.ENV_REQUIRE_LAKE} & set(env)
 
 
 def pools(name: str) -> dict:
@@ -76,6 +99,10 @@ def test_the_file_keeps_its_pool_and_the_lake_in_production_has_none():
     assert pools("dagster.yaml")["pools"]["default_limit"] == 1
     assert pools("deploy/dagster.postgres.yaml")["pools"]["default_limit"] == 1
     production = (PROJECT_ROOT / "deploy/dagster.production.yaml").read_text()
+    run_pods = yaml.safe_load(production)["run_launcher"]["config"]["env_vars"]
+    assert "RESULTATRAPPORT_REQUIRE_LAKE=1" in run_pods
+    pods = (PROJECT_ROOT / "deploy/production.env").read_text().splitlines()
+    assert "RESULTATRAPPORT_REQUIRE_LAKE=1" in pods
     assert "pools" not in pools("deploy/dagster.production.yaml")
     assert "RESULTATRAPPORT_LAKE" in production
     assert "RESULTATRAPPORT_WAREHOUSE=" not in production.split("run_launcher:")[1]
