@@ -57,6 +57,15 @@ def query(value: str, sql: str, snapshot: int | None = None) -> list[tuple]:
         return con.execute(sql).fetchall()
 
 
+def deliveries_recorded_twice(value: str) -> list[tuple]:
+    """The partitions whose delivery record is there more than once (a doubled partition)."""
+    return query(
+        value,
+        "SELECT source, org, year, count(*) FROM ingest.deliveries GROUP BY ALL "
+        "HAVING count(*) > 1",
+    )
+
+
 def kpis_json(env: dict[str, str], *args: str) -> dict[str, object]:
     code, out = finish(cli(env, *args, "--json"))
     assert code == 0, out
@@ -119,12 +128,7 @@ def test_two_processes_write_two_contract_years_into_one_lake_at_once(inbox, tmp
         )
         assert n > 0
     # every partition written once: no run's delete-then-insert lost to the other's
-    twice = query(
-        catalog,
-        "SELECT source, org, year, count(*) FROM ingest.deliveries GROUP BY ALL "
-        "HAVING count(*) > 1",
-    )
-    assert twice == []
+    assert deliveries_recorded_twice(catalog) == []
     twice = query(
         catalog, "SELECT contract, year, kpi_id FROM kpi.results GROUP BY ALL HAVING count(*) > 1"
     )
@@ -178,12 +182,7 @@ def test_a_writer_killed_inside_a_transaction_leaves_the_lake_consistent(inbox, 
         catalog, f"SELECT count(DISTINCT kpi_id) FROM kpi.results WHERE contract = '{VER}'"
     )
     assert n > 0
-    twice = query(
-        catalog,
-        "SELECT source, org, year, count(*) FROM ingest.deliveries GROUP BY ALL "
-        "HAVING count(*) > 1",
-    )
-    assert twice == []
+    assert deliveries_recorded_twice(catalog) == []
 
 
 def test_a_lost_conflict_is_retried_and_then_said(catalog, tmp_path):
