@@ -199,15 +199,14 @@ def ingested_hashes(warehouse: Path) -> dict[tuple[str, str | None, int], str]:
     where = lake.configured()  # a missing lake where one is required: the tick fails, saying so
     if where is None and not warehouse.exists():
         return {}
-    query = "SELECT source, org, year, sha256 FROM ingest.deliveries WHERE sha256 IS NOT NULL"
-    if where is not None:  # a lake that cannot be read is an error to see, not a busy file
-        with lake.connect(warehouse, settings.duckdb_config(), where, True) as con:
-            rows = con.execute(query).fetchall()
-        return {(source, org, year): sha for source, org, year, sha in rows}
     try:
-        with lake.connect(warehouse, settings.duckdb_config(), None, True) as con:
-            rows = con.execute(query).fetchall()
+        with lake.connect(warehouse, settings.duckdb_config(), where, True) as con:
+            rows = con.execute(
+                "SELECT source, org, year, sha256 FROM ingest.deliveries WHERE sha256 IS NOT NULL"
+            ).fetchall()
     except duckdb.Error:
+        if where is not None:  # a lake that cannot be read is an error to see, not a busy file
+            raise
         return {}
     return {(source, org, year): sha for source, org, year, sha in rows}
 
