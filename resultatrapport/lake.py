@@ -98,7 +98,9 @@ def parse(value: str, origin: str = f"${ENV_LAKE}") -> Lake:
             f"{origin}: give the catalog as 'postgres:dbname=… host=… port=… user=…' "
             "(key=value), not as a URL"
         )
-    if re.search(r"(^|[\s:])(ssl)?password\s*=", catalog):
+    # libpq reads its keywords in lower case only, but a key in capitals (PASSWORD=) would
+    # still carry the secret into the run's configuration and a connection error's text
+    if re.search(r"(^|[\s:])(ssl)?password\s*=", catalog, re.IGNORECASE):
         raise LakeConfigError(
             f"{origin} holds a password; give it in $PGPASSWORD or ~/.pgpass instead"
         )

@@ -34,6 +34,8 @@ def test_the_setting_is_the_catalog_and_the_data_path():
         ("postgres:dbname=lake host=db|gs://bucket/lake/", "a folder or an s3:// bucket"),
         ("postgres:postgresql://rr:hemmelig@db/lake|/data/", "key=value"),
         ("postgres:dbname=lake sslpassword=hemmelig|/data/", "holds a password"),
+        ("postgres:dbname=lake PASSWORD=hemmelig|/data/", "holds a password"),
+        ("postgres:dbname=lake host=db Password = hemmelig|/data/", "holds a password"),
     ],
 )
 def test_a_setting_that_cannot_be_used_is_refused_without_repeating_it(value, said):
