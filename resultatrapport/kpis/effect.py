@@ -137,10 +137,11 @@ def matched_effect(
         ),
         best AS (
             SELECT cvr, control, y_t, y_c, gap,
-                   row_number() OVER (PARTITION BY cvr ORDER BY abs(gap), y_c) AS rn
+                   row_number() OVER (PARTITION BY cvr ORDER BY abs(gap), y_c, control) AS rn
             FROM (SELECT * FROM below UNION ALL SELECT * FROM above)
         ),
-        slope AS (SELECT coalesce(regr_slope(y, pre), 0) AS b FROM c)
+        -- in a fixed order (cvr): a parallel sum's last digit depends on which thread ends first
+        slope AS (SELECT coalesce(regr_slope(y, pre ORDER BY cvr), 0) AS b FROM c)
         -- bias-corrected matching (Abadie & Imbens 2011): remove what the remaining gap in
         -- pre-guidance growth explains, by the controls' slope of outcome on it
         SELECT y_t - y_c - (SELECT b FROM slope) * gap AS diff, control
@@ -153,7 +154,8 @@ def matched_effect(
     row = con.execute(
         """
         SELECT count(*) FILTER (WHERE treated), count(*) FILTER (WHERE NOT guided),
-               avg(y) FILTER (WHERE treated) - avg(y) FILTER (WHERE NOT guided)
+               avg(y ORDER BY cvr) FILTER (WHERE treated)
+                 - avg(y ORDER BY cvr) FILTER (WHERE NOT guided)
         FROM _units
         """
     ).fetchone()
