@@ -14,7 +14,7 @@ import duckdb
 
 from resultatrapport.contracts import Contract
 from resultatrapport.kpis.kinds import KINDS, Measure
-from resultatrapport.kpis.results_table import RESULTS_ADDED, RESULTS_DDL, KpiResult
+from resultatrapport.kpis.results_table import RESULTS_ADDED, RESULTS_DDL, KpiResult, settle
 from resultatrapport.kpis.status import IKKE_MAALBAR, status, uncertain
 from resultatrapport.report.danish import number
 
@@ -60,8 +60,19 @@ def ensure_kpi_schema(con: duckdb.DuckDBPyConnection) -> None:
 
 
 def measure(con: duckdb.DuckDBPyConnection, contract: Contract, kpi: Any, year: int) -> Measure:
-    """Compute a KPI's value for a year with the kind its definition names."""
-    return KINDS[kpi.kind].measure(con, contract, kpi, year)
+    """Compute a KPI's value for a year with the kind its definition names, its figures
+    settled to the stored precision (:func:`resultatrapport.kpis.results_table.settle`), so
+    that unchanged data gives the same result, byte for byte, in every run."""
+    m = KINDS[kpi.kind].measure(con, contract, kpi, year)
+    return Measure(
+        settle(m.value),
+        m.n,
+        settle(m.low),
+        settle(m.high),
+        m.remark,
+        settle(m.detail),
+        settle(m.extra),
+    )
 
 
 def path_value(kpi: Any, year: int) -> tuple[float, int] | None:

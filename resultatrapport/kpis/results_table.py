@@ -10,12 +10,39 @@ A new column is one new field here (and, for warehouses made before it, an entry
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import asdict, dataclass, field, fields
-from typing import Any
+from typing import Any, TypeVar
 
 import duckdb
 
 from resultatrapport.warehouse_tx import replace_rows, transaction, write_attempts
+
+# Every figure a KPI computes is kept to this many significant digits before it is stored,
+# shown or fingerprinted. DuckDB adds up a column in parallel, in whatever order its threads
+# finish, so the same data can give sums (and a regression's slope, and the intervals built
+# on them) that differ in the last of a double's 15-17 digits from one run to the next:
+# enough to change a signed version's data hash while every printed figure stays the same.
+# Ten digits is far beyond any figure's meaning (the report prints at most two decimals)
+# and far above that noise (about 1e-15 of the value).
+SIGNIFICANT_DIGITS = 10
+
+T = TypeVar("T")
+
+
+def settle(value: T) -> T:
+    """``value`` with every float in it (also inside lists, tuples and dicts) rounded to
+    :data:`SIGNIFICANT_DIGITS` significant digits; anything else as it is."""
+    if isinstance(value, float):
+        if value == 0 or not math.isfinite(value):
+            return value  # type: ignore[return-value]
+        digits = SIGNIFICANT_DIGITS - 1 - math.floor(math.log10(abs(value)))
+        return round(value, digits)  # type: ignore[return-value]
+    if isinstance(value, dict):
+        return {k: settle(v) for k, v in value.items()}  # type: ignore[return-value]
+    if isinstance(value, list | tuple):
+        return type(value)(settle(v) for v in value)  # type: ignore[return-value]
+    return value
 
 
 def _column(sql: str, doc: str) -> dict[str, str]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import dataclasses
 import json
 from pathlib import Path
 
@@ -13,6 +14,7 @@ from commands.cli import main
 from resultatrapport.formats import FORMATS
 from resultatrapport.ingest import ingest_file
 from resultatrapport.kpis.effect import matched_effect
+from resultatrapport.kpis.results_table import KpiResult
 from resultatrapport.sample.generate import TAU_TURNOVER, generate_inbox
 from resultatrapport.warehouse_schema import ensure_schema
 
@@ -117,6 +119,25 @@ def test_kkr_2026_every_kpi_with_status_path_and_budget(inbox, tmp_path, capsys)
         "SELECT sum(amount), count(*), min(quarter) FROM kpi.budget WHERE contract = 'kkr-midtjylland-2026'"
     ).fetchone()
     assert (total, count, quarter) == (44_815_000, 19, "2025K1")
+    # a run of the unchanged inbox gives the same results, digit for digit, and the same
+    # data hash (a re-run must not make a signed version stale)
+    before, drafted = stored(con), con.execute("SELECT data_hash FROM report.drafts").fetchall()
+    con.close()
+    argv = ["run", "--contract", "kkr-midtjylland-2026", "--year", "2026", "--inbox", str(inbox)]
+    assert main(argv) == 0
+    con = duckdb.connect(str(tmp_path / "warehouse.duckdb"), read_only=True)
+    assert stored(con) == before
+    assert con.execute("SELECT data_hash FROM report.drafts").fetchall() == drafted
+
+
+def stored(con: duckdb.DuckDBPyConnection) -> list[tuple]:
+    """The KPI results and detail rows as stored, without the run that wrote them."""
+    columns = [f.name for f in dataclasses.fields(KpiResult)]
+    results = con.execute(
+        f"SELECT {', '.join(columns)} FROM kpi.results ORDER BY contract, year, kpi_id"
+    ).fetchall()
+    details = con.execute("SELECT * FROM kpi.details ORDER BY ALL").fetchall()
+    return [repr(r) for r in results] + [repr(d) for d in details]
 
 
 def test_kpis_without_a_run_says_so(capsys):
