@@ -63,7 +63,7 @@ from resultatrapport.contracts import Contract
 from resultatrapport.kpis.compute import partitions_read
 from resultatrapport.naming import budget_path, ingestion_job_name, report_path, submission_path
 from resultatrapport.report import content, publish, signoff, view
-from resultatrapport.report.files import write_atomically
+from resultatrapport.report.files import OutputNotWritable, write_atomically, writing_to
 from resultatrapport.report.render import render_pdf
 from resultatrapport.version import code_version
 from resultatrapport.vocabulary import TZ
@@ -185,8 +185,12 @@ def build_draft_asset(
         path = publish.year_dir(renderer.root, contract.id, year) / publish.draft_name(
             contract.id, year
         )
-        path.parent.mkdir(parents=True, exist_ok=True)
-        write_atomically(path, pdf)
+        try:
+            with writing_to(renderer.root):
+                path.parent.mkdir(parents=True, exist_ok=True)
+                write_atomically(path, pdf)
+        except OutputNotWritable as error:  # a full disk is tried again, the others are not
+            raise Failure(description=str(error), allow_retries=error.transient) from error
         with warehouse.connect() as con:
             publish.record_draft(
                 con, contract.id, year, data_hash, pdf, pages, path, data.blocking_failures,

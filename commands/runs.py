@@ -32,13 +32,19 @@ def _error_line(error) -> str:  # type: ignore[no-untyped-def]
     """The user-facing line of a step's error (a SerializableErrorInfo): the innermost cause
     of Dagster's wrapping errors, without the module path of its class; a ``Failure`` (the
     refusals the assets raise, in Danish) as its bare description."""
-    while error.cause is not None and error.cls_name.startswith("DagsterExecution"):
+    gave_up = ""
+    while error.cause is not None and (
+        error.cls_name.startswith("DagsterExecution") or error.cls_name == "RetryRequested"
+    ):
+        if error.cls_name == "RetryRequested":  # "Exceeded max_retries of N": say why
+            tries = error.message.split()[-1]
+            gave_up = f" (opgivet efter {int(tries) + 1} forsøg)" if tries.isdigit() else ""
         error = error.cause
     message = error.message.strip()
     qualified, sep, rest = message.partition(": ")
     if sep and qualified.rsplit(".", 1)[-1] == error.cls_name:
         message = rest if error.cls_name == "Failure" else f"{error.cls_name}: {rest}"
-    return message.splitlines()[0] if message else error.cls_name
+    return (message.splitlines()[0] if message else error.cls_name) + gave_up
 
 
 def _problems(value: Any) -> list[str]:

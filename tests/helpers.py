@@ -3,8 +3,14 @@ of a finished run copied for a test that goes on from it."""
 
 from __future__ import annotations
 
+import os
 import shutil
+import subprocess
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+
+import pytest
 
 from resultatrapport.formats import FORMATS
 
@@ -81,3 +87,26 @@ def libpq_server(url: str) -> str:
     server = sqlalchemy.engine.make_url(url)
     parts = {"host": server.host, "port": server.port, "user": server.username}
     return " ".join(f"{k}={v}" for k, v in parts.items() if v is not None)
+
+
+@contextmanager
+def small_filesystem(path: Path, size: str, *, read_only: bool = False) -> Iterator[Path]:
+    """A real file system of ``size`` (tmpfs) mounted on ``path``, read-only if asked: a
+    full disk or a read-only folder as users meet them, which permissions cannot show to
+    root (as CI runs). Mounting needs root: in CI a failure, on a laptop the test is
+    skipped."""
+    path.mkdir(parents=True, exist_ok=True)
+    options = f"size={size}" + (",ro" if read_only else "")
+    mounted = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", options, "tmpfs", str(path)],
+        capture_output=True,
+        text=True,
+    )
+    if mounted.returncode != 0:
+        if os.environ.get("CI"):
+            pytest.fail(f"CI must be able to mount a tmpfs: {mounted.stderr.strip()}")
+        pytest.skip(f"cannot mount a tmpfs here: {mounted.stderr.strip()}")
+    try:
+        yield path
+    finally:
+        subprocess.run(["umount", "-l", str(path)], check=False)

@@ -3,10 +3,52 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import glob
 import os
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
+
+# why an output folder cannot take a file, in Danish; a full disk may be freed (worth another
+# try), the others stay as they are until someone changes them
+_UNWRITABLE = {
+    errno.ENOSPC: ("der er ikke mere plads på disken", True),
+    errno.EDQUOT: ("kvoten på disken er brugt op", True),
+    errno.EROFS: ("filsystemet er skrivebeskyttet", False),
+    errno.EACCES: ("der er ikke skriveadgang", False),
+    errno.EPERM: ("der er ikke skriveadgang", False),
+}
+
+
+class OutputNotWritable(OSError):
+    """An output file could not be written for a reason outside the pipeline (a full disk, a
+    read-only or forbidden folder); the message says which folder and why, in Danish."""
+
+    def __init__(self, message: str, transient: bool) -> None:
+        super().__init__(message)
+        self.transient = transient  # worth trying again later (a disk may be freed)
+
+    def __str__(self) -> str:
+        return str(self.args[0])
+
+
+@contextlib.contextmanager
+def writing_to(folder: Path) -> Iterator[None]:
+    """Turn the errors of writing into ``folder`` that no retry of the code mends into
+    :class:`OutputNotWritable`, naming the folder and the reason in one Danish sentence
+    (instead of a bare ``OSError`` that, retried, ends as a count of attempts)."""
+    try:
+        yield
+    except OutputNotWritable:
+        raise
+    except OSError as error:
+        known = _UNWRITABLE.get(error.errno or 0)
+        if known is None:
+            raise
+        reason, transient = known
+        message = f"Rapporten kan ikke skrives i {folder}: {reason}."
+        raise OutputNotWritable(message, transient) from error
 
 
 def _umask() -> int:

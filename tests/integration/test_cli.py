@@ -370,3 +370,24 @@ def test_a_check_failed_alike_in_several_years_of_a_run_is_one_line_naming_them(
         "  check WARN raw/org/crm_cases:rows_valid (2021-2023, 2025): Ugyldig dato",
         "  check WARN raw/org/crm_cases:rows_valid: Andet",
     ]
+
+
+def test_a_step_that_gave_up_after_its_retries_is_summarised_by_its_cause():
+    from dagster._utils.error import SerializableErrorInfo
+
+    from commands.runs import _error_line
+
+    cause = SerializableErrorInfo(
+        "dagster._core.definitions.events.Failure: Rapporten kan ikke skrives i /ud: der er "
+        "ikke mere plads på disken.\n",
+        [],
+        "Failure",
+    )
+    wrapped = SerializableErrorInfo(
+        "Error occurred while executing op", [], "DagsterExecutionStepExecutionError", cause
+    )
+    gave_up = SerializableErrorInfo("Exceeded max_retries of 2\n", [], "RetryRequested", wrapped)
+    assert _error_line(gave_up) == (
+        "Rapporten kan ikke skrives i /ud: der er ikke mere plads på disken. "
+        "(opgivet efter 3 forsøg)"
+    )

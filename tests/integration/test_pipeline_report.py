@@ -18,6 +18,7 @@ from commands.cli import main
 from resultatrapport.report import submissions
 from resultatrapport.report.view import fmt_value
 from resultatrapport.sample.generate import generate_inbox
+from tests.helpers import small_filesystem
 
 pytestmark = pytest.mark.slow
 KKR = "kkr-midtjylland-2026"
@@ -209,3 +210,18 @@ def test_sign_off_is_refused_while_a_blocking_check_fails(env, monkeypatch, caps
     assert code == 1
     assert "Godkendelsen afvises" in out and "»Filen er troværdig« fejlede" in out
     assert not list(env.year_dir(VER, 2021).glob("*_v[0-9]*"))
+
+
+def test_a_read_only_output_folder_fails_the_draft_at_once_saying_why(
+    env, monkeypatch, capsys, tmp_path
+):
+    # before: three tries over 15 s, and the summary said only "Exceeded max_retries of 2"
+    with small_filesystem(tmp_path / "ro", "1M", read_only=True) as out:
+        env.use(monkeypatch)
+        monkeypatch.setenv("RESULTATRAPPORT_OUT", str(out))
+        capsys.readouterr()
+        code = main(["run", "--contract", VER, "--year", "2020"])
+        printed = capsys.readouterr().out
+    assert code == 1, printed
+    assert f"Rapporten kan ikke skrives i {out}: filsystemet er skrivebeskyttet." in printed
+    assert "max_retries" not in printed and "forsøg" not in printed  # not tried again
