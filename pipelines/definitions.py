@@ -21,7 +21,7 @@ from assets.ingestion import build_ingestion_assets
 from assets.kpis import build_contract_assets, contract_partitions, group_name
 from assets.report import build_draft_asset, build_signoff_assets
 from assets.texts import build_texts_asset
-from pipelines import automation
+from pipelines import automation, dagster_patches
 from pipelines.jobs import (
     all_ingestion_job,
     contract_job,
@@ -32,6 +32,8 @@ from resources import Inbox, Renderer, ValidationSettings, Warehouse
 from resultatrapport import settings
 from resultatrapport.contracts import ContractError, ContractWarning, load_contract_folder
 from resultatrapport.formats import ORGANISATION_SOURCES
+
+dagster_patches.apply()  # a run waiting for a pool slot sleeps instead of spinning a core
 
 # partitioned asset checks (AssetCheckSpec.partitions_def) are a preview feature in 1.13;
 # the project relies on them knowingly, so the warning is not repeated in every run log
