@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from commands.instance import open_instance, process_tags
+from commands.interrupt import run_interruptibly
 from resultatrapport import lake, settings
 
 DEFAULT_CONTRACT = "kkr-midtjylland-2026"
@@ -704,15 +705,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return done.code if isinstance(done.code, int) else 2
     _debug = bool(getattr(args, "debug", False))
     try:
-        return int(args.func(args))
+        return run_interruptibly(lambda: int(args.func(args)))
     except CommandError as refused:
         print(refused, file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
-        if _debug:
-            raise
-        print("Interrupted (Ctrl-C): a run that was going is marked failed", file=sys.stderr)
-        return 130
     except Exception as exc:
         if _debug:
             raise
