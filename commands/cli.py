@@ -17,7 +17,8 @@ from pathlib import Path
 from typing import Any
 
 from commands.instance import open_instance, process_tags
-from commands.interrupt import run_interruptibly
+from commands.interrupt import INTERRUPTED, run_interruptibly
+from commands.interrupt import MESSAGE as INTERRUPTED_MESSAGE
 from resultatrapport import lake, settings
 
 DEFAULT_CONTRACT = "kkr-midtjylland-2026"
@@ -709,6 +710,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except CommandError as refused:
         print(refused, file=sys.stderr)
         return 2
+    except KeyboardInterrupt:  # raised by the work itself (off the main thread, no handler)
+        if _debug:
+            raise
+        print(INTERRUPTED_MESSAGE, file=sys.stderr)
+        return INTERRUPTED
     except Exception as exc:
         if _debug:
             raise
