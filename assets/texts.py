@@ -34,6 +34,7 @@ from assets.partitions import YEARS
 from resources import Inbox, Warehouse
 from resultatrapport import texts
 from resultatrapport.contracts import Contract
+from resultatrapport.inventory import texts_refusal
 from resultatrapport.naming import INGEST, texts_path
 from resultatrapport.reader import file_sha256
 
@@ -114,6 +115,13 @@ def _texts_year(
     outcome of its check."""
     run_id = context.run.run_id
     relpath = texts.relpath(contract, year)
+    org = contract.organisation.slug
+    # a corrected copy beside the file ('… (kopi).md') blocks, as a misnamed delivery does
+    stray = texts_refusal(root, org, contract.id, year, relpath)
+    if stray is not None:
+        context.log.error(stray)
+        texts.refuse(con, contract, year, stray, _sha(root, relpath), run_id)
+        return _result(relpath, False, stray, {"problems": [stray]})
     try:
         delivery = texts.read(root, contract, year)
     except texts.TextsError as exc:

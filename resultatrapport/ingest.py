@@ -17,7 +17,7 @@ import pyarrow as pa
 
 from resultatrapport.checks_table import PARTITION, replace_checks
 from resultatrapport.formats import Column, Rule, SourceFormat
-from resultatrapport.inventory import strays_for, unrecognised_files
+from resultatrapport.inventory import shown_name, strays_for, unrecognised_files
 from resultatrapport.reader import Delivery, stage_file
 from resultatrapport.rules import (
     SQL_TYPES,
@@ -344,7 +344,7 @@ def delivery_refusal(
     loses it quietly; a file that was never delivered stays an empty partition."""
     strays = strays_for(inbox, fmt, year, org)
     if strays:
-        names = ", ".join(f"'{s}'" for s in strays)
+        names = ", ".join(f"'{shown_name(s)}'" for s in strays)
         return (
             f"ukendt fil i leveringsmappen: {names}; den forventede fil hedder "
             f"'{delivery.relpath}'. Omdøb eller fjern filen, og kør igen"
