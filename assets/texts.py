@@ -88,7 +88,8 @@ def build_texts_asset(contract: Contract) -> AssetsDefinition:
                 partitions_def=YEARS,
                 blocking=True,
                 description="Every heading names a declared section, once; no raw HTML, "
-                "images or CPR-shaped numbers. A failure names file, line and heading; the "
+                "images, CPR or phone numbers or e-mail addresses in the text as printed; no "
+                "file named like the texts file beside it. A failure names file, line and heading; the "
                 "year keeps the last good file's texts and its sign-off is refused.",
             )
         ],

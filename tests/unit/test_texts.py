@@ -511,3 +511,36 @@ def test_the_sample_writes_every_declared_section_for_each_contract_year(tmp_pat
     assert again[FILE]["sha256"] == written[FILE]["sha256"]
     other = write_texts(tmp_path / "other", [2026], seed=8)
     assert other[FILE]["sha256"] != written[FILE]["sha256"]
+
+
+def test_a_file_named_like_the_texts_file_blocks_the_year_it_carries(tmp_path: Path) -> None:
+    from resultatrapport.inventory import shown_name, texts_refusal, texts_strays
+
+    folder = tmp_path / "erhvervshus-midtjylland" / "tekster"
+    folder.mkdir(parents=True)
+    for name in (
+        "kkr-midtjylland-2026_2026.md",  # the file itself
+        "kkr-midtjylland-2026_2026 (kopi).md",
+        "KKR-midtjylland-2026_2027.md",
+        "kkr-midtjylland-2026_rettet.md",  # no year: blocks every year
+        "andet.md",  # not named like it: only listed
+    ):
+        (folder / name).write_text("## Forsvar\n\nx\n", encoding="utf-8")
+    org = "erhvervshus-midtjylland"
+    assert texts_strays(tmp_path, org, KKR, 2026) == [
+        f"{org}/tekster/kkr-midtjylland-2026_2026 (kopi).md",
+        f"{org}/tekster/kkr-midtjylland-2026_rettet.md",
+    ]
+    assert texts_strays(tmp_path, org, KKR, 2027) == [
+        f"{org}/tekster/KKR-midtjylland-2026_2027.md",
+        f"{org}/tekster/kkr-midtjylland-2026_rettet.md",
+    ]
+    (folder / "kkr-midtjylland-2026_rettet.md").unlink()
+    reason = texts_refusal(tmp_path, org, KKR, 2026, FILE)
+    assert reason == (
+        f"ukendt fil i tekstmappen: '{org}/tekster/kkr-midtjylland-2026_2026 (kopi).md'; den "
+        f"forventede fil hedder '{FILE}'. Omdøb eller fjern filen, og kør igen"
+    )
+    assert shown_name("a\nOK - 99 assets materialised\r\x07\u2028\\ æ") == (
+        "a\\nOK - 99 assets materialised\\r\\x07\\u2028\\\\ æ"
+    )
