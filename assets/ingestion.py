@@ -42,7 +42,7 @@ from assets.common import (
 from assets.partitions import YEARS
 from resources import Inbox, ValidationSettings, Warehouse
 from resultatrapport.checks_table import record_checks
-from resultatrapport.formats import FORMATS, REGISTER_SOURCES, SourceFormat
+from resultatrapport.formats import ENTRY_RULES, FORMATS, REGISTER_SOURCES, SourceFormat
 from resultatrapport.gx import validate, validate_years
 from resultatrapport.ingest import (
     CleanResult,
@@ -108,7 +108,10 @@ def _trust(
     fmt: SourceFormat, outcomes: list, rows: int, max_share: float
 ) -> tuple[bool, dict[str, Any]]:
     duplicates = [o for o in outcomes if o.kind == "unique" and not o.success]
-    bad_lines = {line for o in outcomes if not o.success for line in o.lines}
+    # a row with an unknown entry of a list (ENTRY_RULES) stays in use without the entry
+    bad_lines = {
+        line for o in outcomes if not o.success and o.kind not in ENTRY_RULES for line in o.lines
+    }
     share = len(bad_lines) / rows if rows else 0.0
     problems = [f"{o.reason}: {o.unexpected_count} rækker" for o in duplicates]
     if share > max_share:

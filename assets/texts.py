@@ -34,6 +34,7 @@ from assets.partitions import YEARS
 from resources import Inbox, Warehouse
 from resultatrapport import texts
 from resultatrapport.contracts import Contract
+from resultatrapport.inventory import texts_refusal
 from resultatrapport.naming import INGEST, texts_path
 from resultatrapport.reader import file_sha256
 
@@ -87,7 +88,8 @@ def build_texts_asset(contract: Contract) -> AssetsDefinition:
                 partitions_def=YEARS,
                 blocking=True,
                 description="Every heading names a declared section, once; no raw HTML, "
-                "images or CPR-shaped numbers. A failure names file, line and heading; the "
+                "images, CPR or phone numbers or e-mail addresses in the text as printed; no "
+                "file named like the texts file beside it. A failure names file, line and heading; the "
                 "year keeps the last good file's texts and its sign-off is refused.",
             )
         ],
@@ -114,6 +116,13 @@ def _texts_year(
     outcome of its check."""
     run_id = context.run.run_id
     relpath = texts.relpath(contract, year)
+    org = contract.organisation.slug
+    # a corrected copy beside the file ('… (kopi).md') blocks, as a misnamed delivery does
+    stray = texts_refusal(root, org, contract.id, year, relpath)
+    if stray is not None:
+        context.log.error(stray)
+        texts.refuse(con, contract, year, stray, _sha(root, relpath), run_id)
+        return _result(relpath, False, stray, {"problems": [stray]})
     try:
         delivery = texts.read(root, contract, year)
     except texts.TextsError as exc:

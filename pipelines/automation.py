@@ -54,6 +54,7 @@ from resultatrapport import lake, settings
 from resultatrapport import texts as owner_texts
 from resultatrapport.contracts import Contract
 from resultatrapport.formats import FORMATS, SourceFormat
+from resultatrapport.inventory import shown_name
 from resultatrapport.kpis.compute import partitions_read
 from resultatrapport.naming import job_name
 from resultatrapport.reader import file_sha256
@@ -331,7 +332,7 @@ def build_inbox_sensor(contracts: Mapping[str, Contract], job: Any, running: boo
             contracts.values(), changed, this_year(), state, ingested
         )
         for line in ignored:
-            context.log.info(f"ignored {line}")
+            context.log.info(f"ignored {shown_name(line)}")  # a name's newline forges no line
         new_cursor = json.dumps(state, sort_keys=True)
         if not requests:
             return SensorResult(skip_reason="No delivery changed", cursor=new_cursor)

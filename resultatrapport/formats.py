@@ -25,6 +25,7 @@ from resultatrapport.vocabulary import (
     FORMS,
     HUBS,
     JA_NEJ_VED_IKKE,
+    REFERRAL_TARGETS,
     SEGMENTS,
 )
 from resultatrapport.vocabulary import JA_NEJ as YES_NO
@@ -41,10 +42,22 @@ ColumnType = Literal[
 ]
 
 RuleKind = Literal[
-    "required", "regex", "in_set", "between", "parsed", "in_year", "unique", "repeat", "group_max"
+    "required",
+    "regex",
+    "in_set",
+    "between",
+    "parsed",
+    "in_year",
+    "unique",
+    "repeat",
+    "group_max",
+    "known_entries",
 ]
 # rules that judge a row against the other rows of the file (SQL window functions)
 GROUP_RULES = ("unique", "repeat", "group_max")
+# rules on the entries of a list column: an entry breaking one is left out of the clean
+# row and quarantined on its own; the row itself stays in use
+ENTRY_RULES = ("known_entries",)
 
 
 @dataclass(frozen=True)
@@ -53,6 +66,12 @@ class Rule:
 
     ``unique`` is special: it makes the whole file untrustworthy (a blocking check),
     and every row carrying a duplicated value is quarantined.
+
+    ``known_entries`` (a ``list_pipe`` column): every entry is one of ``values``, compared
+    after trimming, with runs of white space as one space and regardless of case, and
+    stored in the spelling of ``values``. An entry that is none of them is left out of the
+    clean row and quarantined on its own (one quarantine row per entry, the reason naming
+    its position, never its text); the row and its known entries stay in use.
 
     ``repeat``: a row repeating an earlier row's values of ``columns`` (the column the rule
     stands on included) is quarantined; the first stays. ``group_max``: the rows sharing
@@ -78,6 +97,12 @@ class Column:
     type: ColumnType = "text"
     personal: bool = False  # PERSONAL DATA or free text: dropped while reading, never stored
     rules: tuple[Rule, ...] = ()
+    # text a person types or picks in the organisation's own systems (categories, referral
+    # targets, project names): besides the CPR numbers, e-mail addresses and the row's own
+    # personal values masked in every kept column, given names and phone numbers are masked
+    # here. Never on identifiers, codes and numbers (a CVR number has 8 digits, like a phone
+    # number), nor on the public registers' closed lists.
+    free_text: bool = False
 
 
 @dataclass(frozen=True)
@@ -190,15 +215,35 @@ CRM_CASES = SourceFormat(
                 required("Vejledningsform"),
                 one_of("Vejledningsform", *FORMS),
             ),
+            free_text=True,
         ),
-        Column("Segment", "segment", rules=(one_of("Segment", *SEGMENTS),)),
+        Column("Segment", "segment", rules=(one_of("Segment", *SEGMENTS),), free_text=True),
         Column(
             "Forløbstype",
             "case_type",
             rules=(one_of("Forløbstype", *CASE_TYPES),),
+            free_text=True,
         ),
-        Column("Fokusområde", "focus_area", rules=(one_of("Fokusområde", *FOCUS_AREAS),)),
-        Column("Henvisninger", "referrals", "list_pipe"),
+        Column(
+            "Fokusområde",
+            "focus_area",
+            rules=(one_of("Fokusområde", *FOCUS_AREAS),),
+            free_text=True,
+        ),
+        Column(
+            "Henvisninger",
+            "referrals",
+            "list_pipe",
+            free_text=True,
+            rules=(
+                Rule(
+                    "known_entries",
+                    "Ukendt henvisningsmodtager (ikke på CRM'ets liste); punktet tælles ikke "
+                    "som en henvisning",
+                    values=REFERRAL_TARGETS,
+                ),
+            ),
+        ),
         Column("Timer", "hours", "decimal", rules=(NONNEG_DECIMAL,)),
         Column("Kontaktperson", "contact_person", personal=True),
         Column("Kontakt-e-mail", "contact_email", personal=True),
@@ -232,7 +277,7 @@ SURVEY_ANSWERS = SourceFormat(
             "date_excel",
             rules=(required("Besvarelsesdato"), ISO, IN_YEAR),
         ),
-        Column("Segment", "segment", rules=(one_of("Segment", *SEGMENTS),)),
+        Column("Segment", "segment", rules=(one_of("Segment", *SEGMENTS),), free_text=True),
         Column(
             "Anbefaling (0-10)",
             "recommend",
@@ -242,17 +287,25 @@ SURVEY_ANSWERS = SourceFormat(
                 Rule("between", "Anbefaling uden for 0-10", min_value=0, max_value=10),
             ),
         ),
-        Column("Henvist", "referred", "ja_nej", rules=(JA_NEJ,)),
+        Column("Henvist", "referred", "ja_nej", rules=(JA_NEJ,), free_text=True),
         Column(
             "Anvendt henvisning",
             "used_referral",
             rules=(one_of("Anvendt henvisning", *JA_NEJ_VED_IKKE),),
+            free_text=True,
         ),
-        Column("Vejledt om bæredygtighed", "sustainability_guided", "ja_nej", rules=(JA_NEJ,)),
+        Column(
+            "Vejledt om bæredygtighed",
+            "sustainability_guided",
+            "ja_nej",
+            rules=(JA_NEJ,),
+            free_text=True,
+        ),
         Column(
             "Bæredygtighed – bedre i stand",
             "sustainability_better",
             rules=(one_of("Bæredygtighed – bedre i stand", *DEGREES),),
+            free_text=True,
         ),
         Column("Kommentar", "comment", personal=True),
     ),
@@ -300,7 +353,7 @@ TIME_REGISTRATION = SourceFormat(
     columns=(
         Column("Medarbejder-ID", "staff_id", rules=(required("Medarbejder-ID"),)),
         Column("Dato", "date", "date_dmy", rules=(required("Dato"), DMY, IN_YEAR)),
-        Column("Projekt", "project", rules=(required("Projekt"),)),
+        Column("Projekt", "project", rules=(required("Projekt"),), free_text=True),
         Column(
             "Timer",
             "hours",

@@ -85,7 +85,9 @@ def _expectation(gxe: Any, column: Column, rule: Rule, year: int) -> Any:
             )
         case "unique":
             return gxe.ExpectColumnValuesToBeUnique(column=col)
-        case "parsed" | "repeat" | "group_max":  # the verdict of the rule's SQL predicate
+        case (
+            "parsed" | "repeat" | "group_max" | "known_entries"
+        ):  # the verdict of the rule's SQL predicate
             return gxe.ExpectColumnValuesToBeInSet(column=col, value_set=[True])
     raise ValueError(f"unknown rule kind {rule.kind}")
 

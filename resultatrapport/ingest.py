@@ -17,12 +17,13 @@ import pyarrow as pa
 
 from resultatrapport.checks_table import PARTITION, replace_checks
 from resultatrapport.formats import Column, Rule, SourceFormat
-from resultatrapport.inventory import strays_for, unrecognised_files
+from resultatrapport.inventory import shown_name, strays_for, unrecognised_files
 from resultatrapport.reader import Delivery, stage_file
 from resultatrapport.rules import (
     SQL_TYPES,
     clean_select_sql,
     failures_sql,
+    is_entry_rule,
     q,
     typed_expr,
     valid_predicate,
@@ -35,9 +36,9 @@ _ARROW_STRINGS = {pa.string(): _STR, pa.large_string(): _STR, pa.string_view(): 
 
 # rules GX checks on the typed twin of a column; the others read the delivered text
 TYPED_RULES = ("between", "in_year")
-# rules GX checks as the verdict of their SQL predicate: those over several rows, and
-# 'parsed', whose cast (a 31 February, a number beyond INTEGER) a regex cannot judge
-VERDICT_RULES = ("parsed", "repeat", "group_max")
+# rules GX checks as the verdict of their SQL predicate: those over several rows, the
+# entries of a list ('known_entries'), and 'parsed', whose cast (a 31 February, a number beyond INTEGER) a regex cannot judge
+VERDICT_RULES = ("parsed", "repeat", "group_max", "known_entries")
 # the types pandas gets for GX's range checks (see raw_frame)
 GX_TYPES = {
     "int": "DOUBLE",
@@ -278,7 +279,7 @@ class CleanResult:
     rows_clean: int
     rows_quarantined: int
     rows_out_of_scope: int
-    by_reason: dict[str, int] = field(default_factory=dict)
+    by_reason: dict[str, int] = field(default_factory=dict)  # entries left out included
 
 
 def partition_summary(
@@ -288,10 +289,11 @@ def partition_summary(
     params = {"org": org, "year": year}
     source = {**params, "source": fmt.name}
     rows_read = _scalar(con, f"SELECT count(*) FROM raw.{fmt.name} WHERE {PARTITION}", params)
+    # a row whose only quarantine rows are unknown entries of a list stays in use (clean)
     rows_quarantined = _scalar(
         con,
         f"SELECT count(DISTINCT line) FROM ingest.quarantine WHERE source = $source "
-        f"AND {PARTITION}",
+        f"AND {PARTITION} AND NOT {is_entry_rule('rule')}",
         source,
     )
     rows_clean = _scalar(con, f"SELECT count(*) FROM ingest.{fmt.name} WHERE {PARTITION}", params)
@@ -342,7 +344,7 @@ def delivery_refusal(
     loses it quietly; a file that was never delivered stays an empty partition."""
     strays = strays_for(inbox, fmt, year, org)
     if strays:
-        names = ", ".join(f"'{s}'" for s in strays)
+        names = ", ".join(f"'{shown_name(s)}'" for s in strays)
         return (
             f"ukendt fil i leveringsmappen: {names}; den forventede fil hedder "
             f"'{delivery.relpath}'. Omdøb eller fjern filen, og kør igen"

@@ -8,6 +8,14 @@ format) and to the year its name carries, and blocks that partition until it is 
 removed, instead of being ignored without a word. Files that lie outside every delivery
 folder are listed (run summary) but block nothing.
 
+The same holds for the report owner's texts: a file in ``<org>/tekster/`` named like a
+contract's texts file but not exactly (``kkr-midtjylland-2026_2026 (kopi).md``, a corrected
+copy saved beside the old file) blocks that contract's texts of the year it carries
+(:func:`texts_refusal`), so the old file is not used as if it were the corrected one.
+
+A file name is shown through :func:`shown_name` wherever a person reads it: a control
+character in a name (a newline) is written as an escape and cannot start a line of its own.
+
 The inbox is walked without following links.
 """
 
@@ -23,6 +31,23 @@ from resultatrapport.formats import FORMATS, SourceFormat
 from resultatrapport.texts import classify as classify_text
 
 _YEAR = re.compile(r"(?<![0-9])(?:19|20)[0-9]{2}(?![0-9])")
+# characters a name must not print as themselves: controls (C0, DEL, C1), line and
+# paragraph separators, bidirectional overrides (which reorder what follows), the backslash
+_UNSHOWN = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\u200e\u200f\u202a-\u202e\u2066-\u2069\\]")
+_ESCAPES = {"\n": "\\n", "\r": "\\r", "\t": "\\t", "\\": "\\\\"}
+
+
+def _escape(match: re.Match[str]) -> str:
+    ch = match.group()
+    return _ESCAPES.get(ch) or (f"\\x{ord(ch):02x}" if ord(ch) < 0x100 else f"\\u{ord(ch):04x}")
+
+
+def shown_name(name: str) -> str:
+    """A file name as a message, a summary or the report shows it: every character that could
+    break or reorder a line (a newline, a carriage return, any control, a line separator, a
+    bidirectional override) and the backslash written as a Python-style escape (``\\n``,
+    ``\\x07``, ``\\u2028``), everything else (Danish letters, spaces) as it is."""
+    return _UNSHOWN.sub(_escape, name)
 
 
 @dataclass(frozen=True)
@@ -110,6 +135,42 @@ def strays_for(root: Path, fmt: SourceFormat, year: int, org: str | None) -> lis
         and str(PurePosixPath(s.relpath).parent) == folder
         and (not yearly or s.year is None or s.year == year)
     ]
+
+
+def texts_strays(root: Path, org: str, contract_id: str, year: int) -> list[str]:
+    """The files in ``<org>/tekster/`` that are named like the contract's texts file but are
+    none (case, a ' (kopi)', '_rettet', another extension), carrying ``year`` after the
+    contract id or no year: they block the contract's texts of that year."""
+    folder = root / org / "tekster"
+    if not folder.is_dir():
+        return []
+    prefix = contract_id.casefold()
+    found = []
+    for name in sorted(os.listdir(folder)):
+        relpath = f"{org}/tekster/{name}"
+        path = folder / name
+        if name.startswith(".") or path.is_dir() or is_delivery(relpath):
+            continue
+        if not name.casefold().startswith(prefix):
+            continue
+        carried = _YEAR.search(name[len(prefix) :])
+        if carried is None or int(carried.group()) == year:
+            found.append(relpath)
+    return found
+
+
+def texts_refusal(root: Path, org: str, contract_id: str, year: int, relpath: str) -> str | None:
+    """Why the contract's texts of ``year`` must not be used (Danish; None: they may): a file
+    beside the texts file named like it (:func:`texts_strays`), as a misnamed delivery blocks
+    its partition."""
+    strays = texts_strays(root, org, contract_id, year)
+    if not strays:
+        return None
+    names = ", ".join(f"'{shown_name(s)}'" for s in strays)
+    return (
+        f"ukendt fil i tekstmappen: {names}; den forventede fil hedder '{relpath}'. "
+        "Omdøb eller fjern filen, og kør igen"
+    )
 
 
 def inbox_refusal(root: Path, expected: list[str]) -> str | None:

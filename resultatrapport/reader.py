@@ -3,9 +3,10 @@
 The reader turns a delivered file into the partition's staged *raw* rows inside DuckDB:
 one text column per non-personal column (named by its clean name), the file's physical
 line number, and the parse error of lines that could not be read. Personal-data columns
-are never selected into a table; in the kept ones, CPR numbers (also inside a longer
-token), e-mail addresses and the row's own personal values are masked before anything is
-stored. A row with a control character (NUL, …) is an unreadable line.
+are never selected into a table; in the kept ones one masking (:func:`masked`) runs before
+anything is stored: CPR numbers in any shape (also inside a longer token, with a space, any
+dash, an escape, an entity or a line break), e-mail addresses and the row's own personal
+values everywhere, and phone numbers and given names in the free-text columns. A row with a control character (NUL, …) is an unreadable line.
 
 Every physical line of a CSV file is accounted for: :func:`map_records` finds where each
 record stands from the file's own bytes (quote parity), and DuckDB's reading is held
@@ -23,6 +24,7 @@ import re
 import shutil
 import tempfile
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 
 import duckdb
@@ -32,13 +34,52 @@ import pyarrow as pa
 from resultatrapport.formats import SourceFormat
 from resultatrapport.xlsx_cells import XlsxStructureError, problem_cells
 
+
+# a digit as written or as an HTML numeric entity ('&#48;', '&#x30;'), restricted to ``d``
+def _digit(d: str = "0-9") -> str:
+    last = int(d[-1])
+    dec = "4[89]" if last <= 1 else f"(?:4[89]|5[0-{last - 2}])"
+    return f"(?:[{d}]|&#0*{dec};|&#[xX]0*3[0-{last}];)"
+
+
+# between a CPR number's date and its last four digits: nothing, a space or line break, a
+# dash of any kind (hyphen, U+2010-U+2015, minus), a backslash escape or a dash written as
+# an entity, up to three of them ('010190 1234', '010190–1234', '020290\-4321', '030390-\n1234')
+_CPR_SEP = "(?:[\\s\u00a0\\\\\u2010-\u2015\u2212-]|&#0*45;|&#[xX]0*2[dD];){0,3}"
 # a CPR number anywhere, also inside a longer token ('cprnr0101901234'): masking a ten-digit
-# number that is not one costs less than storing one that is
-CPR_PATTERN = r"[0-3][0-9][01][0-9][0-9]{2}-?[0-9]{4}"
+# number that is not one costs less than storing one that is. The same text is a Python and
+# an RE2 (DuckDB) regular expression.
+CPR_PATTERN = (
+    _digit("0-3") + _digit() + _digit("0-1") + _digit() + _digit() + _digit() + _CPR_SEP
+    + _digit() * 4
+)  # fmt: skip
 CPR_MASK = "[CPR fjernet]"
-EMAIL_PATTERN = r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}"
+# a Danish phone number: 8 digits (the first 2-9), whole or in pairs or fours with spaces
+# or hyphens, optionally after +45 / 0045; on its own (no digit either side: see callers)
+PHONE_PATTERN = "(?:(?:\\+|00)45[\\s\u00a0-]*)?[2-9][0-9](?:[ \u00a0-]?[0-9]{2}){3}"
+PHONE_MASK = "[telefonnummer fjernet]"
+EMAIL_PATTERN = r"[A-Za-z0-9æøåÆØÅ._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}"
 EMAIL_MASK = "[e-mail fjernet]"
 PERSON_MASK = "[personoplysning fjernet]"
+
+
+@cache
+def given_names() -> tuple[str, ...]:
+    """The common Danish given names the free-text columns are masked for
+    (``reference/fornavne.txt``, its source in ``reference/README.md``)."""
+    text = (Path(__file__).parent / "reference" / "fornavne.txt").read_text(encoding="utf-8")
+    names = {n.strip() for n in text.splitlines() if n.strip() and not n.startswith("#")}
+    return tuple(sorted(names, key=lambda n: (-len(n), n)))
+
+
+def name_pattern() -> str:
+    """RE2: a given name as a whole word with up to two capitalised words after it (a
+    surname: 'Jens Hansen', 'Anne Marie Østergaard'); group 1 and 2 are the characters
+    either side, which a replacement keeps."""
+    names = "|".join(re.escape(n) for n in given_names())
+    return f"(^|[^\\pL\\pN])(?:{names})(?:[ \u00a0]+\\p{{Lu}}[\\pL'-]*){{0,2}}([^\\pL\\pN]|$)"
+
+
 # a personal column's value shorter than this is not searched for in the kept columns
 MIN_PERSONAL_LENGTH = 4
 CONTROL_CHARS = r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]"
@@ -47,11 +88,15 @@ _CHUNK = 1 << 20
 _SCAN_CHUNK = 1 << 24
 
 
+_PHONE = re.compile(f"(?<![0-9]){PHONE_PATTERN}(?![0-9])")
+
+
 def excerpt(text: object, limit: int = EXCERPT_LENGTH) -> str:
-    """A short, masked excerpt of delivered text for a message a person reads: CPR numbers
-    and e-mail addresses masked, control characters shown as '?', at most ``limit``
-    characters (a header line of megabytes is never echoed whole)."""
+    """A short, masked excerpt of delivered text for a message a person reads: CPR numbers,
+    phone numbers and e-mail addresses masked, control characters shown as '?', at most
+    ``limit`` characters (a header line of megabytes is never echoed whole)."""
     value = re.sub(CPR_PATTERN, CPR_MASK, str(text)[: limit * 4])
+    value = _PHONE.sub(PHONE_MASK, value)
     value = re.sub(EMAIL_PATTERN, EMAIL_MASK, value)
     value = re.sub(CONTROL_CHARS + "|[\r\n\t]", "?", value)
     return value if len(value) <= limit else value[: limit - 1] + "…"
@@ -181,11 +226,6 @@ def check_header(fmt: SourceFormat, found: list[str], relpath: str) -> None:
     )
 
 
-def _mask(expr: str) -> str:
-    """SQL masking e-mail addresses and CPR numbers in a kept value."""
-    return _protected(expr, [])
-
-
 def _quote(identifier: str) -> str:
     return '"' + identifier.replace('"', '""') + '"'
 
@@ -306,10 +346,31 @@ def map_records(path: Path) -> RecordMap:
     return RecordMap(table, len(ends), int(blank[recs > 0].sum()), unclosed)
 
 
+def _sql_text(pattern: str) -> str:
+    return "'" + pattern.replace("'", "''") + "'"
+
+
+def masked(value: str, personal: list[str], free_text: bool) -> str:
+    """SQL for a kept delivered value with personal data masked, the one masking of the
+    reader (every kept column, so the raw rows and the quarantine's stored values too): the
+    row's own personal values (a contact's name or e-mail typed into another column),
+    e-mail addresses and CPR numbers in any of their shapes (:data:`CPR_PATTERN`) anywhere;
+    in a free-text column (:attr:`Column.free_text`) also phone numbers and given names with
+    their surname. The e-mail pattern runs only on values holding an '@'; each of the other
+    two runs twice, as a match takes the character after it that the next one needs."""
+    value = _protected(value, personal)
+    if not free_text:
+        return value
+    phone = _sql_text(f"(^|[^0-9]){PHONE_PATTERN}([^0-9]|$)")
+    names = _sql_text(name_pattern())
+    for pattern, mask in ((phone, PHONE_MASK), (names, PERSON_MASK)):
+        for _ in range(2):
+            value = f"regexp_replace({value}, {pattern}, '\\1{mask}\\2', 'g')"
+    return value
+
+
 def _protected(value: str, personal: list[str]) -> str:
-    """SQL for a kept delivered value with personal data masked: the row's own personal
-    values (a contact's name or e-mail typed into another column), e-mail addresses and
-    CPR numbers anywhere. The e-mail pattern runs only on values holding an '@'."""
+    """SQL: the row's own personal values, e-mail addresses and CPR numbers masked."""
     for p in personal:
         value = (
             f"replace({value}, coalesce(CASE WHEN length({p}) >= {MIN_PERSONAL_LENGTH} "
@@ -319,7 +380,7 @@ def _protected(value: str, personal: list[str]) -> str:
         f"(CASE WHEN contains({value}, '@') THEN "
         f"regexp_replace({value}, '{EMAIL_PATTERN}', '{EMAIL_MASK}', 'g') ELSE {value} END)"
     )
-    return f"regexp_replace({value}, '{CPR_PATTERN}', '{CPR_MASK}', 'g')"
+    return f"regexp_replace({value}, {_sql_text(CPR_PATTERN)}, '{CPR_MASK}', 'g')"
 
 
 def _control_char_error(fmt: SourceFormat, ref: str) -> str:
@@ -452,7 +513,9 @@ def _place_rows(
     # year None: the whole file (a year-less register, staged once for every year)
     year_filter = "true" if year is None else (fmt.year_filter or "true").format(year=year)
     personal = [f"nullif(trim(r.{_quote(c.header)}), '')" for c in fmt.columns if c.personal]
-    values = [_protected(f"nullif(trim(r.{_quote(c.header)}), '')", personal) for c in fmt.kept]
+    values = [
+        masked(f"nullif(trim(r.{_quote(c.header)}), '')", personal, c.free_text) for c in fmt.kept
+    ]
     nulls = ", ".join("NULL" for _ in fmt.kept)
     con.execute(
         f"""
@@ -538,6 +601,7 @@ def _stage_xlsx(
     con.register("_xlsx_unreadable", unreadable)
     try:
         positions = {c.header: i for i, c in enumerate(fmt.columns)}
+        personal = [f"nullif(trim(c{positions[c.header]}), '')" for c in fmt.columns if c.personal]
         exprs = []
         for c in fmt.kept:
             raw = f"nullif(trim(c{positions[c.header]}), '')"
@@ -547,7 +611,7 @@ def _stage_xlsx(
                 )
             elif c.type == "int":  # an integral number cell arrives as '9' or '9.0'
                 raw = f"regexp_replace({raw}, '^(-?[0-9]+)\\.0$', '\\1')"
-            exprs.append(_mask(raw))
+            exprs.append(masked(raw, personal, c.free_text))
         # rows that are entirely empty (trailing rows of a sheet) are not records
         nonempty = " OR ".join(
             f"nullif(trim(c{i}), '') IS NOT NULL" for i in range(len(fmt.columns))

@@ -40,7 +40,14 @@ from markupsafe import Markup
 
 from resultatrapport.checks_table import record_checks, replace_checks
 from resultatrapport.contracts import Contract, KpiPlace, Narrative, title_key
-from resultatrapport.reader import CONTROL_CHARS, CPR_PATTERN, excerpt, file_sha256
+from resultatrapport.reader import (
+    CONTROL_CHARS,
+    CPR_PATTERN,
+    EMAIL_PATTERN,
+    PHONE_PATTERN,
+    excerpt,
+    file_sha256,
+)
 from resultatrapport.warehouse_tx import transaction, write_attempts
 
 # where the file lies in the inbox; the sensor and the inventory know it by this pattern
@@ -51,8 +58,29 @@ PATH_PATTERN = re.compile(
 SOURCE = "report_texts"
 CHECK = "texts_valid"
 SHOWN_HEADING = 60  # characters of a heading a message quotes at most
-_CPR = re.compile(rf"(?<![0-9]){CPR_PATTERN}(?![0-9])")
 _CONTROL = re.compile(CONTROL_CHARS)
+# the checks on the text as the report prints it (:func:`printed_problems`): a CPR number
+# in any shape, a phone number, an e-mail address; none is ever quoted in a message
+_PRINTED_CHECKS = (
+    (
+        re.compile(rf"(?<![0-9]){CPR_PATTERN}(?![0-9])"),
+        "et tal af samme form som et CPR-nummer (ddmmåå-xxxx) er ikke tilladt i teksterne; "
+        "fjern det",
+    ),
+    (
+        re.compile(rf"(?<![0-9,.]){PHONE_PATTERN}(?![0-9])"),
+        "et tal af samme form som et telefonnummer (8 cifre, fx 20 30 40 50) er ikke tilladt "
+        "i teksterne; fjern det (et beløb skrives med punktum som tusindtalsseparator, fx "
+        "20.304.050)",
+    ),
+    (
+        re.compile(EMAIL_PATTERN),
+        "en e-mailadresse er ikke tilladt i teksterne; fjern den",
+    ),
+)
+# the size a texts file may have (bytes, checked before it is read) and a section (characters)
+MAX_FILE_BYTES = 200_000
+MAX_SECTION_CHARS = 20_000
 
 
 def relpath(contract: Contract, year: int) -> str:
@@ -89,6 +117,9 @@ class Problem:
     heading: str | None = None  # the heading of the section the problem is in
 
     def located(self, file: str) -> str:
+        """``file, linje N (under '## heading'): message``; line 0: the whole file."""
+        if self.line == 0:
+            return f"{file}: {self.message}"
         under = f" (under '## {_clip(self.heading)}')" if self.heading else ""
         return f"{file}, linje {self.line}{under}: {self.message}"
 
@@ -176,6 +207,7 @@ def parse(data: bytes | str, contract: Contract, file: str) -> list[Section]:
 
     problems += _markup_problems(tokens, heading_at)
     problems += _line_problems(lines, heading_at)
+    problems += printed_problems(text, heading_at)
     if problems:
         raise TextsError(file, sorted(set(problems), key=lambda p: (p.line, p.message)))
 
@@ -185,7 +217,24 @@ def parse(data: bytes | str, contract: Contract, file: str) -> list[Section]:
         body = "\n".join(lines[body_start:end]).strip("\n")
         if narrative is not None and body.strip():
             sections.append(Section(narrative.id, narrative.title, headings[k][0] + 1, body))
+    too_long = [
+        Problem(
+            s.line,
+            f"afsnittet har {_number(len(s.markdown))} tegn; et afsnit må højst have "
+            f"{_number(MAX_SECTION_CHARS)} tegn",
+            s.title,
+        )
+        for s in sections
+        if len(s.markdown) > MAX_SECTION_CHARS
+    ]
+    if too_long:
+        raise TextsError(file, too_long)
     return sections
+
+
+def _number(n: int) -> str:
+    """A whole number as a Danish reader writes it (20.000)."""
+    return f"{n:,}".replace(",", ".")
 
 
 _Heading = tuple[int, int, str, Narrative | None]  # (0-based) start, body start, text, narrative
@@ -280,18 +329,9 @@ def _markup_problems(tokens: list[Token], heading_at: Callable[[int], str | None
 
 
 def _line_problems(lines: list[str], heading_at: Callable[[int], str | None]) -> list[Problem]:
-    """Lines with a number shaped like a CPR number, or a control character."""
+    """Lines with a control character."""
     problems = []
     for line0, line_text in enumerate(lines):
-        if _CPR.search(line_text):
-            problems.append(
-                Problem(
-                    line0 + 1,
-                    "et tal af samme form som et CPR-nummer (ddmmåå-xxxx) er "
-                    "ikke tilladt i teksterne; fjern det",
-                    heading_at(line0),
-                )
-            )
         if _CONTROL.search(line_text):
             problems.append(
                 Problem(
@@ -300,6 +340,52 @@ def _line_problems(lines: list[str], heading_at: Callable[[int], str | None]) ->
                     heading_at(line0),
                 )
             )
+    return problems
+
+
+def _printed_runs(tokens: list[Token]) -> Iterable[tuple[str, list[int]]]:
+    """The text the report prints, in runs that read as one (a paragraph, a heading, a table
+    cell, a code block), each with the (0-based) source line of every character: entities
+    decoded and backslash escapes removed (markdown-it's text tokens hold the printed
+    characters), soft and hard line breaks joined with a space, and a link's address where
+    :func:`render` writes it out."""
+    for token in tokens:
+        if token.type == "inline" and token.map:
+            text: list[str] = []
+            where: list[int] = []
+            hrefs: list[str] = []
+            for line0, child in _inline_lines(token):
+                piece = ""
+                if child.type in ("text", "code_inline", "image", "html_inline"):
+                    piece = child.content
+                elif child.type in ("softbreak", "hardbreak"):
+                    piece = " "
+                elif child.type == "link_open":
+                    hrefs.append(str(child.attrGet("href") or ""))
+                elif child.type == "link_close" and hrefs:
+                    piece = f" ({hrefs.pop()})"
+                text.append(piece)
+                where += [line0] * len(piece)
+            yield "".join(text), where
+        elif token.type in ("code_block", "fence") and token.map:
+            first = token.map[0] + (1 if token.type == "fence" else 0)
+            where = []
+            for k, line in enumerate(token.content.split("\n")):
+                where += [first + k] * (len(line) + 1)
+            yield token.content.replace("\n", " "), where
+
+
+def printed_problems(text: str, heading_at: Callable[[int], str | None]) -> list[Problem]:
+    """A CPR number, a phone number or an e-mail address in the text as the report prints it
+    (rendered by the report's own Markdown renderer), each located at the source line where
+    it begins: an entity (``&#48;``), an escape (``\\-``) or a line break inside the number
+    hides nothing. The match is never quoted."""
+    problems = []
+    for printed, where in _printed_runs(_renderer().parse(text)):
+        for pattern, message in _PRINTED_CHECKS:
+            for match in pattern.finditer(printed):
+                line0 = where[min(match.start(), len(where) - 1)]
+                problems.append(Problem(line0 + 1, message, heading_at(line0)))
     return problems
 
 
@@ -449,6 +535,18 @@ def read(inbox: Path, contract: Contract, year: int) -> TextsDelivery:
         return TextsDelivery(rel, None, [])
     if not path.is_file() or not path.resolve().is_relative_to(inbox.resolve()):
         raise TextsError(rel, [Problem(1, "filen er ikke en almindelig fil i indbakken")])
+    size = path.stat().st_size
+    if size > MAX_FILE_BYTES:  # not read at all
+        raise TextsError(
+            rel,
+            [
+                Problem(
+                    0,
+                    f"filen fylder {_number(size)} byte; teksterne må højst fylde "
+                    f"{_number(MAX_FILE_BYTES)} byte; skriv kortere afsnit",
+                )
+            ],
+        )
     data = path.read_bytes()
     sections = parse(data, contract, rel)
     encoding = "utf-8-sig" if data.startswith(codecs.BOM_UTF8) else "utf-8"

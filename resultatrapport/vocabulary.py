@@ -38,6 +38,24 @@ FocusArea = Literal[
     "Tiltrækning af investeringer",
     "Arbejdskraft",
 ]
+# the CRM's referral targets ('Henvisninger', sources.md): an entry not on the list is no
+# referral (an adviser's free text), never counted
+ReferralTarget = Literal[
+    "Erhvervshus Hovedstaden",
+    "Erhvervshus Midtjylland",
+    "Erhvervshus Sjælland",
+    "Erhvervshus Sydjylland",
+    "Erhvervshus Nordjylland",
+    "Erhvervshus Fyn",
+    "Innovationsfonden",
+    "Eksportrådet",
+    "Danmarks Eksport- og Investeringsfond",
+    "Erhvervsstyrelsen",
+    "Klyngeorganisation",
+    "EU-kontoret",
+    "Kommunal erhvervsservice",
+    "Privat rådgiver",
+]
 JaNej = Literal["Ja", "Nej"]
 JaNejVedIkke = Literal["Ja", "Nej", "Ved ikke"]
 Degree = Literal["I høj grad", "I nogen grad", "I mindre grad", "Slet ikke", "Ved ikke"]
@@ -47,6 +65,7 @@ SEGMENTS: tuple[Segment, ...] = get_args(Segment)
 FORMS: tuple[Form, ...] = get_args(Form)
 CASE_TYPES: tuple[CaseType, ...] = get_args(CaseType)
 FOCUS_AREAS: tuple[FocusArea, ...] = get_args(FocusArea)
+REFERRAL_TARGETS: tuple[ReferralTarget, ...] = get_args(ReferralTarget)
 JA_NEJ: tuple[JaNej, ...] = get_args(JaNej)
 YES, NO = JA_NEJ
 JA_NEJ_VED_IKKE: tuple[JaNejVedIkke, ...] = get_args(JaNejVedIkke)

@@ -15,8 +15,8 @@ import pytest
 from resultatrapport.formats import FORMATS
 
 CRM_ROW = (
-    "{case_id};{cvr};Søren Bæk ApS;{kommune};{start};;Individuel;Vækst;Vækstforløb;Innovation;"
-    "Erhvervshus Midtjylland|Innovationsfonden;12,5;Åse Ærø;aase@example.dk;Jens Øst;{note}"
+    "{case_id};{cvr};Søren Bæk ApS;{kommune};{start};;Individuel;{segment};Vækstforløb;Innovation;"
+    "{refs};12,5;Åse Ærø;aase@example.dk;Jens Øst;{note}"
 )
 
 
@@ -27,6 +27,8 @@ def crm_row(i: int, **kw: object) -> str:
         "kommune": 751,
         "start": "03-02-2026",
         "note": "opfølgning",
+        "segment": "Vækst",
+        "refs": "Erhvervshus Midtjylland|Innovationsfonden",
     }
     values.update(kw)
     return CRM_ROW.format(**values)

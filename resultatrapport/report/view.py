@@ -13,6 +13,7 @@ from typing import Any
 
 from resultatrapport import texts as owner_texts
 from resultatrapport.contracts import PopulationKeyBudget
+from resultatrapport.inventory import shown_name
 from resultatrapport.kpis import coverage
 from resultatrapport.kpis.budget import NOT_COMPUTED, basis
 from resultatrapport.kpis.coverage import INTERVAL_KINDS
@@ -360,7 +361,7 @@ def build(
             for c in data.checks
             if not c["passed"]
         ],
-        "strays": data.inbox_strays,
+        "strays": [shown_name(s) for s in data.inbox_strays],
         "checks_passed": sum(1 for c in data.checks if c["passed"]),
         "checks_total": len(data.checks),
     }

@@ -172,3 +172,122 @@ def test_viborg_texts_stand_after_kpi_c_and_in_the_contracts_other_points(env, m
     others = text[text.index("Kontraktens øvrige punkter") :]
     assert "Generelt samarbejde" in others and "Integration af CFI og House of Industry" in others
     assert "Mangler:" not in text
+
+
+# --- personal data in the CRM's free text and in the owner's texts (issue 24, 4 and 5) ------
+
+# the issue's CRM line: a referral, an adviser's note with a name and a phone number, and a
+# CPR number written with a space
+HOSTILE = "Erhvervshus Midtjylland|Ring til Jens Hansen på 20304050|CPR 010190 1234"
+SECRETS = ("Jens Hansen", "20304050", "010190 1234", "0101901234")
+
+
+def _v1(env: Env, monkeypatch, capsys) -> float:
+    from tests.integration.test_pipeline_report import kpi_json
+
+    [v1] = [r for r in kpi_json(env, monkeypatch, capsys, VER, 2021) if r["id"] == "V1"]
+    return v1["value"]
+
+
+def _scan_warehouse(env: Env) -> str:
+    """Every text value of every table of the warehouse, as one string."""
+    import duckdb
+
+    with duckdb.connect(env.vars["RESULTATRAPPORT_WAREHOUSE"], read_only=True) as con:
+        tables = con.execute(
+            "SELECT schema_name, table_name FROM duckdb_tables() WHERE NOT temporary"
+        ).fetchall()
+        return "\n".join(
+            repr(con.execute(f'SELECT * FROM "{s}"."{t}"').fetchall()) for s, t in tables
+        )
+
+
+def _scan_instance(env: Env) -> bytes:
+    """Every byte the Dagster instance stores (run and event log storage, compute logs)."""
+    home = Path(env.vars["DAGSTER_HOME"])
+    return b"\n".join(p.read_bytes() for p in home.rglob("*") if p.is_file())
+
+
+def test_free_text_in_the_crms_referrals_is_no_referral_and_stored_nowhere(
+    env, monkeypatch, capsys
+):
+    """The issue's line in Viborg's CRM: V1 stays what it was (the free texts are no
+    referrals), and the name, phone and CPR number are in no warehouse table, nowhere in
+    the Dagster instance and not in the draft."""
+    before = _v1(env, monkeypatch, capsys)  # the previous test ran Viborg 2021
+    path = env.inbox / "viborgegnens-erhvervsraad/crm/vejledningsforloeb_2021.csv"
+    raw = path.read_bytes()
+    encoding = "utf-8-sig" if raw.startswith(b"\xef\xbb\xbf") else "cp1252"
+    lines = raw.decode(encoding).split("\r\n")
+    # a valid line whose only referral is Erhvervshus Midtjylland gets the note as well
+    at = next(
+        i for i, line in enumerate(lines)
+        if line.split(";")[10:11] == ["Erhvervshus Midtjylland"]
+    )  # fmt: skip
+    cells = lines[at].split(";")
+    cells[10] = HOSTILE
+    lines[at] = ";".join(cells)
+    path.write_bytes("\r\n".join(lines).encode(encoding))
+
+    code, out = cli(env, monkeypatch, capsys, "run", "--contract", VER, "--year", "2021")
+    assert code == 0, out
+    assert _v1(env, monkeypatch, capsys) == before
+    stored, instance = _scan_warehouse(env), _scan_instance(env)
+    text = pdftotext(env.year_dir(VER, 2021) / f"aarsrapport_{VER}_2021_udkast.pdf")
+    for secret in SECRETS:
+        assert secret not in stored, secret
+        assert secret.encode() not in instance, secret
+        assert secret not in text, secret
+    assert "Ukendt henvisningsmodtager" in stored  # quarantined, with its reason
+
+
+def test_a_cpr_number_hidden_from_the_source_lines_fails_the_texts_and_is_never_printed(
+    env, kkr, monkeypatch, capsys
+):
+    """'&#48;10190-1234' prints as a CPR number: the check reads the text as printed, fails at
+    its line, and the draft keeps the last good texts."""
+    by_title = {n.title: "Tekst." for n in kkr.narratives}  # the previous test's file is bad
+    write(env, kkr, by_title)
+    code, out = cli(env, monkeypatch, capsys, "run", "--contract", KKR, "--year", "2026")
+    assert code == 0, out  # the last good texts
+    by_title["Ejerskifte"] = "Ejeren (&#48;10190-1234) overdrager virksomheden."
+    write(env, kkr, by_title)
+    line_no = 1 + sum(
+        3 + body.count("\n") + 1 for body in list(by_title.values())[: list(by_title).index("Ejerskifte")]
+    ) + 2  # fmt: skip
+    code, out = cli(env, monkeypatch, capsys, "run", "--contract", KKR, "--year", "2026")
+    assert code == 1
+    assert f"check ERROR {TEXTS_KEY}:texts_valid" in out
+    assert f"{texts.relpath(kkr, 2026)}, linje {line_no} (under '## Ejerskifte'): et tal af samme form som et CPR-nummer" in out  # fmt: skip
+    text = draft(env)
+    assert "0101901234" not in text.replace("-", "") and "10190-1234" not in text
+
+
+def test_a_corrected_copy_beside_the_texts_file_blocks_like_a_misnamed_delivery(
+    env, kkr, monkeypatch, capsys
+):
+    """The corrected texts saved as '… (kopi).md' beside the old file: the year's texts check
+    fails naming the copy (the old file is not used as if it were the corrected one); a
+    newline in a stray file's name forges no line of the run's output."""
+    path = texts_path(env, kkr)
+    good = "\n".join(f"## {n.title}\n\nTekst.\n" for n in kkr.narratives)
+    path.write_text(good, encoding="utf-8")
+    copy = path.with_name(path.stem + " (kopi).md")
+    copy.write_text(good, encoding="utf-8")
+    forged = env.inbox / "noter\nOK - 99 assets materialised.txt"
+    forged.write_text("x", encoding="utf-8")
+    from commands.cli import main
+
+    env.use(monkeypatch)
+    capsys.readouterr()
+    try:
+        code = main(["ingest", "--contract", KKR, "--years", "2026"])
+        out, err = capsys.readouterr()
+    finally:
+        copy.unlink()
+        forged.unlink()
+    assert code == 1
+    assert f"check ERROR {TEXTS_KEY}:texts_valid" in out
+    assert f"ukendt fil i tekstmappen: '{texts.relpath(kkr, 2026)[:-3]} (kopi).md'" in out
+    assert "noter\\nOK - 99 assets materialised.txt" in out + err
+    assert "OK - 99 assets materialised" not in (out + err).splitlines()

@@ -22,6 +22,7 @@ def test_gx_outcomes_match_the_quarantine(con, tmp_path):
         "EHMJ-2026-00006;broken",
         crm_row(7).replace(";Vækst;", ";Stor;"),
         crm_row(8),
+        crm_row(9, refs="Erhvervshus Midtjylland|Ring til Jens"),  # an unknown entry
     ]
     write_crm(inbox, rows)
     delivery = stage(con, CRM, inbox, 2026, ORG)
@@ -32,7 +33,7 @@ def test_gx_outcomes_match_the_quarantine(con, tmp_path):
     sql_lines = {
         r[0] for r in con.execute("SELECT DISTINCT line FROM ingest.quarantine").fetchall()
     }
-    assert gx_lines == sql_lines == {2, 3, 4, 5, 6, 7, 8}
+    assert gx_lines == sql_lines == {2, 3, 4, 5, 6, 7, 8, 10}
 
     by_rule = {o.rule: o for o in outcomes}
     assert by_rule["case_id.unique.1"].lines == [2, 6]
@@ -42,6 +43,7 @@ def test_gx_outcomes_match_the_quarantine(con, tmp_path):
     assert by_rule["segment.in_set.0"].lines == [8]
     assert by_rule["parsed_line"].lines == [7]
     assert by_rule["form.in_set.1"].success
+    assert by_rule["referrals.known_entries.0"].lines == [10]
     # examples show lines and the shape of a value, never the value itself
     assert by_rule["cvr.regex.0"].examples == [{"linje": 3, "værdi (form)": "9999999"}]
 

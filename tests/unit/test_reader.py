@@ -189,3 +189,93 @@ def test_staging_a_workbook_leaves_no_open_result_on_the_connection(con, tmp_pat
     _write_xlsx(inbox / fmt.relpath(2026, ORG), fmt.headers, [row])
     assert stage(con, fmt, inbox, 2026, ORG).rows_read == 1
     assert con.sql("SELECT count(*) FROM _stage").fetchall() == [(1,)]
+
+
+# every shape of personal data a kept column may carry, and what is stored instead
+MASKED_SHAPES = [
+    ("CPR 010190 1234", "CPR [CPR fjernet]"),
+    ("CPR 010190-1234", "CPR [CPR fjernet]"),
+    ("CPR 010190–1234", "CPR [CPR fjernet]"),  # en dash
+    ("CPR 010190—1234", "CPR [CPR fjernet]"),  # em dash
+    ("CPR 010190\u22121234", "CPR [CPR fjernet]"),  # minus sign
+    ("CPR 010190\u20111234", "CPR [CPR fjernet]"),  # non-breaking hyphen
+    ("CPR 020290\\-4321", "CPR [CPR fjernet]"),  # a Markdown escape
+    ("CPR &#48;10190-1234", "CPR [CPR fjernet]"),  # an HTML entity
+    ("CPR &#x30;10190 - 1234", "CPR [CPR fjernet]"),
+    ("CPR 030390-\n1234", "CPR [CPR fjernet]"),  # a line break inside a quoted field
+    ("ring 20304050", "ring [telefonnummer fjernet]"),
+    ("ring 20 30 40 50", "ring [telefonnummer fjernet]"),
+    ("ring 2030 4050", "ring [telefonnummer fjernet]"),
+    ("ring +45 20 30 40 50", "ring [telefonnummer fjernet]"),
+    ("ring 004520304050", "ring [telefonnummer fjernet]"),
+    ("20304050/30405060", "[telefonnummer fjernet]/[telefonnummer fjernet]"),
+    ("Ring til Jens Hansen", "Ring til [personoplysning fjernet]"),
+    ("Mød Anne Marie Østergaard i dag", "Mød [personoplysning fjernet] i dag"),
+    ("Åse", "[personoplysning fjernet]"),
+    ("skriv til jens.hansen@firma.dk", "skriv til [e-mail fjernet]"),
+    ("Åse Ærø ringer", "[personoplysning fjernet] ringer"),  # the row's own contact
+]
+# what a free-text column legitimately holds stays as it is
+UNMASKED = [
+    "Hansestaden",  # no given name inside a longer word
+    "Perspektiv",
+    "Frederiksberg",
+    "12345678",  # 8 digits starting with 1: no Danish phone number
+    "2026",
+    "Karriereby Viborg",
+    "Møde 12,5 timer",
+]
+
+
+@pytest.mark.parametrize(("delivered", "stored"), MASKED_SHAPES)
+def test_personal_data_in_a_free_text_column_is_masked_in_every_shape(
+    con, tmp_path, delivered, stored
+):
+    """A free-text column (Segment, as a person types into it) keeps no CPR number in any
+    shape, no phone number, name or e-mail: in the raw rows nor in the quarantine's stored
+    value (the value breaks the Segment rule)."""
+    inbox = tmp_path / "inbox"
+    quoted = '"' + delivered.replace('"', '""') + '"'
+    write_crm(inbox, [crm_row(1, segment=quoted)])
+    ingest_file(con, CRM, inbox, 2026, ORG)
+    assert con.execute("SELECT segment FROM raw.crm_cases").fetchall() == [(stored,)]
+    assert con.execute(
+        "SELECT value FROM ingest.quarantine WHERE column_name = 'segment'"
+    ).fetchall() == [(stored,)]
+
+
+@pytest.mark.parametrize("delivered", UNMASKED)
+def test_masking_leaves_ordinary_free_text_alone(con, tmp_path, delivered):
+    inbox = tmp_path / "inbox"
+    write_crm(inbox, [crm_row(1, segment=delivered)])
+    ingest_file(con, CRM, inbox, 2026, ORG)
+    assert con.execute("SELECT segment FROM raw.crm_cases").fetchall() == [(delivered,)]
+
+
+def test_masking_leaves_every_declared_category_value_alone(con):
+    """No value of a vocabulary a free-text column holds (nor a municipality name) is taken
+    for a name or a number by the masking."""
+    from resultatrapport import vocabulary
+    from resultatrapport.municipalities import municipality_names
+    from resultatrapport.reader import masked
+
+    values = [
+        *vocabulary.REFERRAL_TARGETS,
+        *vocabulary.FORMS,
+        *vocabulary.SEGMENTS,
+        *vocabulary.CASE_TYPES,
+        *vocabulary.FOCUS_AREAS,
+        *vocabulary.JA_NEJ_VED_IKKE,
+        *vocabulary.DEGREES,
+        *municipality_names(),
+    ]
+    got = [con.execute(f"SELECT {masked('$1', [], True)}", [v]).fetchall()[0][0] for v in values]
+    assert got == values
+
+
+def test_cvr_numbers_and_amounts_are_not_taken_for_phone_numbers(con, tmp_path):
+    """Phone numbers are masked in free-text columns only: a CVR number has 8 digits too."""
+    inbox = tmp_path / "inbox"
+    write_crm(inbox, [crm_row(1, cvr="20304050")])
+    ingest_file(con, CRM, inbox, 2026, ORG)
+    assert con.execute("SELECT cvr FROM ingest.crm_cases").fetchall() == [("20304050",)]

@@ -119,3 +119,48 @@ def test_population_names_are_mapped_to_codes_and_earlier_quarters_kept(con, tmp
     ).fetchall()
     assert rows == [(751, "Aarhus", "2023K1", 361544), (760, "Ringkøbing-Skjern", "2023K1", 56009)]
     assert quarantine(con) == {5: {"Ukendt kommunenavn"}}
+
+
+# the CRM line: a referral, then an adviser's note with a name and a phone number,
+# then a CPR number written with a space
+HOSTILE_REFERRALS = "Erhvervshus Midtjylland|Ring til Jens Hansen på 20304050|CPR 010190 1234"
+
+
+def test_an_unknown_referral_entry_is_quarantined_on_its_own_and_the_row_kept(con, tmp_path):
+    from resultatrapport.kpis.kinds.count import count_referrals
+
+    inbox = tmp_path / "inbox"
+    write_crm(inbox, [crm_row(1), crm_row(2, refs=HOSTILE_REFERRALS)])
+    _, result = ingest_file(con, CRM, inbox, 2026, ORG)
+    clean = dict(con.execute("SELECT case_id, referrals FROM ingest.crm_cases").fetchall())
+    assert clean == {
+        "EHMJ-2026-00001": ["Erhvervshus Midtjylland", "Innovationsfonden"],
+        "EHMJ-2026-00002": ["Erhvervshus Midtjylland"],
+    }
+    rows = con.execute(
+        "SELECT line, column_name, rule, reason, value FROM ingest.quarantine ORDER BY reason"
+    ).fetchall()
+    reason = (
+        "Ukendt henvisningsmodtager (ikke på CRM'ets liste); punktet tælles ikke som en henvisning"
+    )
+    assert rows == [
+        (3, "referrals", "referrals.known_entries.0", f"{reason} (punkt 2 af 3)",
+         "Ring til [personoplysning fjernet] på [telefonnummer fjernet]"),
+        (3, "referrals", "referrals.known_entries.0", f"{reason} (punkt 3 af 3)",
+         "CPR [CPR fjernet]"),
+    ]  # fmt: skip
+    # the row is in use: two clean rows, none quarantined, none out of scope
+    assert (result.rows_clean, result.rows_quarantined, result.rows_out_of_scope) == (2, 0, 0)
+    measure = count_referrals(con, ORG, 2026)
+    assert measure.value == 3  # the free texts count as no referral
+
+
+def test_referral_targets_are_matched_after_trimming_spaces_and_case(con, tmp_path):
+    inbox = tmp_path / "inbox"
+    refs = " erhvervshus  midtjylland |INNOVATIONSFONDEN||Privat\u00a0rådgiver"
+    write_crm(inbox, [crm_row(1, refs=refs)])
+    ingest_file(con, CRM, inbox, 2026, ORG)
+    assert con.execute("SELECT referrals FROM ingest.crm_cases").fetchall() == [
+        (["Erhvervshus Midtjylland", "Innovationsfonden", "Privat rådgiver"],)
+    ]
+    assert con.execute("SELECT count(*) FROM ingest.quarantine").fetchall() == [(0,)]

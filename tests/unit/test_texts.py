@@ -238,9 +238,60 @@ def test_a_cpr_number_in_a_heading_is_masked_in_the_message(kkr: Contract) -> No
     assert len(err.messages) == 2  # the unknown heading and the number
 
 
-def test_numbers_that_are_no_cpr_number_pass(kkr: Contract) -> None:
-    found = parse("## Ejerskifte\n\n44.815.000 kr., 2026, tlf. 86 12 34 56, 12345678901.\n", kkr)
-    assert "44.815.000" in found["F1-2"]
+def test_numbers_that_are_no_cpr_or_phone_number_pass(kkr: Contract) -> None:
+    text = "## Ejerskifte\n\n44.815.000 kr., 2026, 12345678901, 1.234.567,89 kr., 12345678.\n"
+    assert "44.815.000" in parse(text, kkr)["F1-2"]
+
+
+# (the file's text under '## Ejerskifte' from line 3, the line the finding is on, what it is)
+PRINTED = [
+    ("Ejeren (&#48;10190-1234) overdrager.", 3, "CPR-nummer"),  # an entity for the 0
+    ("Ejeren (&#x30;10190-1234) overdrager.", 3, "CPR-nummer"),
+    ("Ejeren (020290\\-4321) overdrager.", 3, "CPR-nummer"),  # an escaped hyphen
+    ("Ejeren har CPR 030390-\n1234 og overdrager.", 3, "CPR-nummer"),  # a soft break
+    ("Ejeren har CPR\n030390 1234.", 4, "CPR-nummer"),
+    ("Ejeren (010190–1234) overdrager.", 3, "CPR-nummer"),  # an en dash
+    ("| Ejer | CPR |\n|---|---|\n| A | 010190 1234 |", 5, "CPR-nummer"),  # a table cell
+    ("```\n0101901234\n```", 4, "CPR-nummer"),  # a code block prints as written
+    ("Ring på 20 30 40 50.", 3, "telefonnummer"),
+    ("Ring på +45 2030 4050.", 3, "telefonnummer"),
+    ("Ring på 2030&#52;050.", 3, "telefonnummer"),
+    ("Skriv til jens.hansen@firma.dk.", 3, "e-mailadresse"),
+    ("Skriv til <jens.hansen@firma.dk>.", 3, "e-mailadresse"),
+    ("Skriv [her](mailto:jens.hansen@firma.dk).", 3, "e-mailadresse"),  # the address is printed
+]
+
+
+@pytest.mark.parametrize(("body", "line", "what"), PRINTED)
+def test_personal_data_is_found_in_the_text_as_printed(kkr, body, line, what) -> None:
+    """The CPR, phone and e-mail checks read the text as the report prints it (entities
+    decoded, escapes removed, line breaks joined), and name the source line it starts on,
+    never the number or the address."""
+    (message,) = error(f"## Ejerskifte\n\n{body}\n", kkr).messages
+    assert message.startswith(f"{FILE}, linje {line} (under '## Ejerskifte'): ")
+    assert what in message
+    for secret in ("1234", "4321", "4050", "jens"):
+        assert secret not in message
+
+
+def test_a_section_over_the_size_limit_is_refused_at_its_heading(kkr: Contract) -> None:
+    body = "Ord og ord. " * (texts.MAX_SECTION_CHARS // 12 + 1)
+    (message,) = error(f"## Forsvar\n\nKort.\n\n## Ejerskifte\n\n{body}\n", kkr).messages
+    assert message.startswith(f"{FILE}, linje 5 (under '## Ejerskifte'): afsnittet har ")
+    assert "et afsnit må højst have 20.000 tegn" in message
+
+
+def test_a_file_over_the_size_limit_is_refused_before_it_is_read(tmp_path, kkr) -> None:
+    inbox = tmp_path / "inbox"
+    path = inbox / texts.relpath(kkr, 2026)
+    path.parent.mkdir(parents=True)
+    path.write_bytes(b"## Forsvar\n\n" + b"x" * texts.MAX_FILE_BYTES)
+    with pytest.raises(texts.TextsError) as raised:
+        texts.read(inbox, kkr, 2026)
+    assert str(raised.value) == (
+        f"{FILE}: filen fylder 200.012 byte; teksterne må højst fylde 200.000 byte; "
+        "skriv kortere afsnit"
+    )
 
 
 @pytest.mark.parametrize(
@@ -460,3 +511,36 @@ def test_the_sample_writes_every_declared_section_for_each_contract_year(tmp_pat
     assert again[FILE]["sha256"] == written[FILE]["sha256"]
     other = write_texts(tmp_path / "other", [2026], seed=8)
     assert other[FILE]["sha256"] != written[FILE]["sha256"]
+
+
+def test_a_file_named_like_the_texts_file_blocks_the_year_it_carries(tmp_path: Path) -> None:
+    from resultatrapport.inventory import shown_name, texts_refusal, texts_strays
+
+    folder = tmp_path / "erhvervshus-midtjylland" / "tekster"
+    folder.mkdir(parents=True)
+    for name in (
+        "kkr-midtjylland-2026_2026.md",  # the file itself
+        "kkr-midtjylland-2026_2026 (kopi).md",
+        "KKR-midtjylland-2026_2027.md",
+        "kkr-midtjylland-2026_rettet.md",  # no year: blocks every year
+        "andet.md",  # not named like it: only listed
+    ):
+        (folder / name).write_text("## Forsvar\n\nx\n", encoding="utf-8")
+    org = "erhvervshus-midtjylland"
+    assert texts_strays(tmp_path, org, KKR, 2026) == [
+        f"{org}/tekster/kkr-midtjylland-2026_2026 (kopi).md",
+        f"{org}/tekster/kkr-midtjylland-2026_rettet.md",
+    ]
+    assert texts_strays(tmp_path, org, KKR, 2027) == [
+        f"{org}/tekster/KKR-midtjylland-2026_2027.md",
+        f"{org}/tekster/kkr-midtjylland-2026_rettet.md",
+    ]
+    (folder / "kkr-midtjylland-2026_rettet.md").unlink()
+    reason = texts_refusal(tmp_path, org, KKR, 2026, FILE)
+    assert reason == (
+        f"ukendt fil i tekstmappen: '{org}/tekster/kkr-midtjylland-2026_2026 (kopi).md'; den "
+        f"forventede fil hedder '{FILE}'. Omdøb eller fjern filen, og kør igen"
+    )
+    assert shown_name("a\nOK - 99 assets materialised\r\x07\u2028\\ æ") == (
+        "a\\nOK - 99 assets materialised\\r\\x07\\u2028\\\\ æ"
+    )

@@ -236,3 +236,20 @@ def test_decimal_comma_is_python_formatting():
             for v in values
         ]
         assert comma(values, decimals).fill_null("").to_pylist() == expected
+
+
+def test_referrals_are_only_the_crms_referral_targets(sample):
+    """The generator writes only targets of the CRM's list into 'Henvisninger': an entry
+    that is not on it would be no referral (quarantined), not part of the sample's counts."""
+    import csv
+
+    from resultatrapport.vocabulary import REFERRAL_TARGETS
+
+    root, _ = sample
+    entries: set[str] = set()
+    for path in root.glob("*/crm/vejledningsforloeb_*.csv"):
+        raw = path.read_bytes()
+        text = raw.decode("utf-8-sig") if raw.startswith(b"\xef\xbb\xbf") else raw.decode("cp1252")
+        for row in csv.DictReader(text.splitlines(), delimiter=";"):
+            entries.update(e.strip() for e in (row["Henvisninger"] or "").split("|") if e.strip())
+    assert entries and entries <= set(REFERRAL_TARGETS)
