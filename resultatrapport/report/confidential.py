@@ -182,7 +182,12 @@ def protect(
     cells = nps_cells(contract, results, details, shown)
     added = (
         protect_cells(
-            cells.values, cells.relations, cells.primary, fixed=cells.fixed, linked=cells.linked
+            cells.values,
+            cells.relations,
+            cells.primary,
+            fixed=cells.fixed,
+            linked=cells.linked,
+            level=contract.settings.protection_level,
         )
         - cells.primary
     )
