@@ -238,6 +238,22 @@ def test_a_withheld_segment_empties_the_other_segment_in_the_report_and_the_csv(
             "suppressed = true, status = 'Ikke målbar' WHERE kpi_id = 'M3-V' AND year = 2026"
         )
         con.execute("DELETE FROM kpi.details WHERE kpi_id = 'M3-V' AND year = 2026")
+        # and M3 (both segments) is M3-D's answers and those two (a 10 and a 4)
+        drift = con.execute(
+            "SELECT row_no, row FROM kpi.details WHERE kpi_id = 'M3-D' AND year = 2026"
+        ).fetchall()
+        for row_no, row in drift:
+            cell = json.loads(row)
+            cell["antal"] += int(cell["score"] in (4, 10))
+            con.execute(
+                "UPDATE kpi.details SET row = $r WHERE kpi_id = 'M3' AND year = 2026 "
+                "AND row_no = $n",
+                {"r": json.dumps(cell), "n": row_no},
+            )
+        con.execute(
+            "UPDATE kpi.results SET n = (SELECT n + 2 FROM kpi.results WHERE kpi_id = 'M3-D' "
+            "AND year = 2026) WHERE kpi_id = 'M3' AND year = 2026"
+        )
     data = load(copy, kkr)
     assert recoverable(data.results, data.details) == []
     rows = records.result_rows(data, "Ida Kontrolsen", dt.date(2027, 2, 1))
