@@ -50,11 +50,18 @@ The rule (:func:`protect`)
    takes along; ties in the order the cells were given), with the cells linked to it
    (figures published or withheld together, such as the group totals that a KPI's published
    value and interval reveal); repeated to a fixed point.
-2. *Bounds.* Then every withheld cell is audited; for the first one not protected, one
+2. *Bounds.* Then every primary cell is audited; for the first one not protected, one
    more cell of a relation holding it is withheld: the smallest that protects it, else the
    smallest that widens its interval, else the smallest; and rule 1 runs again. Each step
    withholds a cell, and withholding a cell only widens intervals, so it ends; with every
    cell that may be withheld withheld, every cell has its widest interval.
+3. *Equations.* When every primary cell is protected, no withheld cell may be determined by
+   the equations alone (a rank test: ``e_j`` in the row space of the coefficients); for one
+   that is, the smallest cell that leaves it undetermined is withheld, and the rule runs
+   again from 1. A complement is thus never worked out by adding and subtracting, though
+   its bounds may pin it (a complement 0 in a sum of zeros): only the primary cells are
+   held to the protection level, as in τ-ARGUS. At the end a complement the equations
+   determine anyway (with its linked cells) is published again: it protected nothing.
 
 What it does not do
 -------------------
@@ -62,6 +69,9 @@ What it does not do
   reader is not credited with knowing the greedy order (which cell the rule would have
   chosen), only the published figures, the relations and that counts are whole and not
   negative.
+- It audits one year's figures as published now. A later signed version of the same year
+  is audited alone: the same data give the same pattern, but after changed data an earlier
+  version's published figures are not constraints of the new version's audit.
 - It knows only the relations it is told. A published figure that is a sum of others, or a
   linear combination of them (a KPI's value), must be declared by the caller, as cells and
   relations or as linked cells.
