@@ -58,6 +58,8 @@ from resultatrapport.kpis.compute import evaluate, measure, partitions_read
 from resultatrapport.kpis.kinds import KINDS
 from resultatrapport.kpis.results_table import described_columns, store
 from resultatrapport.naming import budget_path, ingestion_job_name, kpi_path, report_path
+from resultatrapport.report import content
+from resultatrapport.report.confidential import confidential_detail, value_may_be_withheld
 from resultatrapport.report.danish import UNIT_DECIMALS, number
 from resultatrapport.vocabulary import FIRST_YEAR, IKKE_OPFYLDT, OPERATOR_SIGN, OPFYLDT
 from resultatrapport.warehouse_tx import transaction, write_attempts
@@ -182,10 +184,16 @@ def _rounded(value: float | None, unit: str) -> MetadataValue:
     return MetadataValue.float(round(float(value), UNIT_DECIMALS.get(unit, 1)))
 
 
-def kpi_metadata(result: Any, m: Any) -> dict[str, Any]:
-    """One year's materialisation metadata: numbers as numbers (plotted per partition)."""
+def kpi_metadata(kpi: Any, result: Any, m: Any) -> dict[str, Any]:
+    """One year's materialisation metadata: numbers as numbers (plotted per partition).
+    Nothing before suppression: a confidential KPI's detail table (counts before small
+    cells and their complements are withheld) is never shown, and the value of a KPI that
+    the report may withhold to protect another figure not either (the report decides that
+    over all the year's KPIs; `report/<contract>/kpi_results` shows the published value)."""
+    hidden = value_may_be_withheld(kpi, result.year)
+    shown = None if hidden else result
     metadata: dict[str, Any] = {
-        "value": _rounded(result.value, result.unit),
+        "value": _rounded(shown and result.value, result.unit),
         "target": MetadataValue.float(float(result.target))
         if result.target is not None
         else MetadataValue.null(),
@@ -194,8 +202,8 @@ def kpi_metadata(result: Any, m: Any) -> dict[str, Any]:
         "uncertain": MetadataValue.bool(result.uncertain)
         if result.uncertain is not None
         else MetadataValue.null(),
-        "low": _rounded(result.low, result.unit),
-        "high": _rounded(result.high, result.unit),
+        "low": _rounded(shown and result.low, result.unit),
+        "high": _rounded(shown and result.high, result.unit),
         "unit": MetadataValue.text(result.unit),
         "n": MetadataValue.int(result.n if result.n is not None else 0),
         "remark": MetadataValue.text(result.remark),
@@ -205,7 +213,11 @@ def kpi_metadata(result: Any, m: Any) -> dict[str, Any]:
     for name, value in result.extra.items():
         if isinstance(value, int | float) and value is not None:
             metadata[f"method/{name}"] = value
-    if m.detail and not result.suppressed:
+    if hidden:
+        metadata["confidential"] = MetadataValue.text(
+            "Værdien vises i rapporten og i report/…/kpi_results, efter diskretionering"
+        )
+    if m.detail and not result.suppressed and not confidential_detail(kpi):
         metadata["detail"] = MetadataValue.json(m.detail[:50])
     return metadata
 
@@ -294,7 +306,7 @@ def build_kpi_asset(
             raise Failure(description=refusal, allow_retries=False)
         # one materialisation per year, each with its own figures (a range run included)
         for result, m in results:
-            context.add_asset_metadata(kpi_metadata(result, m), partition_key=str(result.year))
+            context.add_asset_metadata(kpi_metadata(kpi, result, m), partition_key=str(result.year))
         yield MaterializeResult()
         yield from check_events(context, key, INGESTED, ingested, blocking=True)
         yield from check_events(
@@ -461,11 +473,12 @@ def build_results_asset(
                             "AND NOT list_contains($ids, kpi_id)",
                             {"c": contract.id, "y": year, "ids": ids},
                         )
-                rows = con.execute(
-                    "SELECT kpi_id, status, value, unit FROM kpi.results "
-                    "WHERE contract = $c AND year = $y ORDER BY position",
-                    {"c": contract.id, "y": year},
-                ).fetchall()
+                # as the report publishes them: a value withheld to protect another is
+                # withheld here too (nothing before suppression in the UI)
+                rows = [
+                    (r["kpi_id"], r["status"], r["value"], r["unit"])
+                    for r in content.published(con, contract, year)[0]
+                ]
                 present = [r[0] for r in rows]
                 if lacking := [i for i in ids if i not in present]:
                     missing[str(year)] = lacking

@@ -301,6 +301,9 @@ class Narrative(Strict):
 
 class Settings(Strict):
     suppression_threshold: int = Field(default=3, ge=1)  # fewer units: the figure is withheld
+    # the width (in units) the published figures must leave a withheld figure's feasible
+    # interval, or its widest possible where narrower (resultatrapport/report/suppression.py)
+    protection_level: int = Field(default=3, ge=1)
     dominance_pct: float = Field(default=85.0, gt=0, le=100)  # two largest firms' share
     hours_per_fte: float | None = Field(default=None, gt=0)  # hours in one årsværk
 

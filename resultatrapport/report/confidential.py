@@ -54,6 +54,21 @@ GROUPS = {"kritikere": range(0, 7), "passive": range(7, 9), "anbefalere": range(
 REMARK = "Tallet er diskretioneret, fordi et andet diskretioneret tal ellers kunne regnes ud"
 
 
+def confidential_detail(kpi: Any) -> bool:
+    """Whether a KPI's detail table holds confidential counts: it is published only
+    through :func:`protect` (small cells and their complements withheld), so nothing but
+    the report, the submissions and the commands that read them through
+    :func:`resultatrapport.report.content.published` may show it (not the Dagster UI)."""
+    return bool(CONFIDENTIAL_SOURCES & set(kpi.sources))
+
+
+def value_may_be_withheld(kpi: Any, year: int) -> bool:
+    """Whether a KPI's value may be withheld to protect another figure (complementary
+    suppression, decided over all the year's KPIs together): an NPS KPI without a target
+    that year. Until then only :func:`protect`'s result may show it."""
+    return kpi.kind == "nps" and confidential_detail(kpi) and kpi.targets.get(year) is None
+
+
 def withhold_small_cells(
     rows: list[dict[str, Any]], threshold: int
 ) -> tuple[list[dict[str, Any]], int]:
@@ -182,7 +197,12 @@ def protect(
     cells = nps_cells(contract, results, details, shown)
     added = (
         protect_cells(
-            cells.values, cells.relations, cells.primary, fixed=cells.fixed, linked=cells.linked
+            cells.values,
+            cells.relations,
+            cells.primary,
+            fixed=cells.fixed,
+            linked=cells.linked,
+            level=contract.settings.protection_level,
         )
         - cells.primary
     )

@@ -18,6 +18,7 @@ import datetime as dt
 import io
 import json
 import shutil
+import tempfile
 from dataclasses import asdict
 from pathlib import Path
 from xml.etree import ElementTree
@@ -237,6 +238,22 @@ def test_a_withheld_segment_empties_the_other_segment_in_the_report_and_the_csv(
             "suppressed = true, status = 'Ikke målbar' WHERE kpi_id = 'M3-V' AND year = 2026"
         )
         con.execute("DELETE FROM kpi.details WHERE kpi_id = 'M3-V' AND year = 2026")
+        # and M3 (both segments) is M3-D's answers and those two (a 10 and a 4)
+        drift = con.execute(
+            "SELECT row_no, row FROM kpi.details WHERE kpi_id = 'M3-D' AND year = 2026"
+        ).fetchall()
+        for row_no, row in drift:
+            cell = json.loads(row)
+            cell["antal"] += int(cell["score"] in (4, 10))
+            con.execute(
+                "UPDATE kpi.details SET row = $r WHERE kpi_id = 'M3' AND year = 2026 "
+                "AND row_no = $n",
+                {"r": json.dumps(cell), "n": row_no},
+            )
+        con.execute(
+            "UPDATE kpi.results SET n = (SELECT n + 2 FROM kpi.results WHERE kpi_id = 'M3-D' "
+            "AND year = 2026) WHERE kpi_id = 'M3' AND year = 2026"
+        )
     data = load(copy, kkr)
     assert recoverable(data.results, data.details) == []
     rows = records.result_rows(data, "Ida Kontrolsen", dt.date(2027, 2, 1))
@@ -261,3 +278,120 @@ def test_a_withheld_segment_empties_the_other_segment_in_the_report_and_the_csv(
     listed = {r["id"]: r for r in json.loads(capsys.readouterr().out)}
     assert (listed["M3-D"]["value"], listed["M3-D"]["suppressed"]) == (None, True)
     assert listed["M3"]["value"] is not None
+
+
+# --- bounds: what a reader can narrow a withheld figure down to (issue 24) ---------------
+
+# KKR 2026 on the generated inbox (scale 0.05, seed 1): the answers per score
+SAMPLE = {
+    "M3-V": [1, 0, 0, 0, 1, 0, 1, 3, 2, 8, 7],
+    "M3-D": [0, 0, 0, 1, 1, 0, 0, 5, 2, 22, 16],
+}
+
+
+def reader_intervals(
+    results: list[dict], details: dict[str, list[dict]], truth: dict[str, list[int]]
+) -> dict[tuple, tuple[float, float]]:
+    """τ-ARGUS's audit (pytauargus) of what the report, the CSV and `kpis --json` publish
+    of the M3 family: each withheld figure's feasible interval, the withheld counts being
+    whole and at least 0 (a "–" may be a complement, and a complement may be 0)."""
+    from pytauargus._tauargus import audit_jj
+
+    by_id = {r["kpi_id"]: r for r in results}
+    total, segments = FAMILY
+    names: list[tuple] = []
+    value: dict[tuple, int] = {}
+    status: dict[tuple, str] = {}
+    equations: list[dict[tuple, int]] = []
+    for kpi in (total, *segments):
+        counts = truth[kpi]
+        table = {int(d["score"]): d["antal"] for d in details.get(kpi, [])}
+        for s in range(11):
+            names.append((kpi, s))
+            value[(kpi, s)] = counts[s]
+            status[(kpi, s)] = "s" if table.get(s) is not None else "u"
+        for g, members in GROUPS.items():
+            names.append((kpi, g))
+            value[(kpi, g)] = sum(counts[s] for s in members)
+            status[(kpi, g)] = "s" if by_id[kpi]["value"] is not None else "m"
+            equations.append({(kpi, g): -1, **{(kpi, s): 1 for s in members}})
+        names.append((kpi, "n"))
+        value[(kpi, "n")], status[(kpi, "n")] = sum(counts), "s"
+        equations.append({**{(kpi, g): 1 for g in GROUPS}, (kpi, "n"): -1})
+    for key in (*range(11), *GROUPS, "n"):
+        equations.append({(total, key): -1, **{(p, key): 1 for p in segments}})
+    index = {name: i for i, name in enumerate(names)}
+    lines = ["0", str(len(names))]
+    lines += [f"{index[c]} {value[c]} 1 {status[c]} 0 1000000 0 0 0" for c in names]
+    lines.append(str(len(equations)))
+    lines += [
+        f"0 {len(e)} : " + " ".join(f"{index[c]} ({k})" for c, k in e.items()) for e in equations
+    ]
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "m3.jj"
+        path.write_text("\n".join(lines) + "\n")
+        rows = audit_jj(str(path))
+    return {names[r["cell"]]: (float(r["min"]), float(r["max"])) for r in rows}
+
+
+def test_no_withheld_answer_of_the_sample_is_narrowed_below_the_protection_level(kkr):
+    """Issue 24, case 2: on KKR 2026's sample the suppression protected exact recovery
+    only; M3-D's answers 3 and 4 (1 each) were withheld together and add up to M3-D's 2
+    detractors, which its value and interval give away: each was 0, 1 or 2, and to a reader
+    who takes a "–" to be non-zero, 1. Now every withheld answer can lie in an interval at
+    least the protection level (3) wide, or as wide as its KPI's answers allow."""
+    answers = {
+        k: [s for s, c in enumerate(counts) for _ in range(c)] for k, counts in SAMPLE.items()
+    }
+    results, details = stored(kkr, answers)
+    truth = {"M3": [v + d for v, d in zip(*SAMPLE.values(), strict=True)], **SAMPLE}
+    shown_results, shown, _ = confidential.protect(kkr, results, details)
+    found = reader_intervals(shown_results, shown, truth)
+    level = kkr.settings.protection_level
+    small = [
+        (k, s)
+        for k, counts in truth.items()
+        for s, c in enumerate(counts)
+        if 0 < c < kkr.settings.suppression_threshold
+    ]
+    assert small and all(c in found for c in small)  # every small answer is withheld
+    narrow = {
+        c: found[c] for c in small if found[c][1] - found[c][0] < min(level, sum(truth[c[0]]))
+    }
+    assert narrow == {}
+    assert recoverable(shown_results, shown) == []
+
+
+@pytest.mark.slow
+def test_the_dagster_ui_shows_no_count_or_value_before_suppression(warehouse, kkr):
+    """Issue 24, case 3: the NPS KPIs' `detail` metadata held the answers per score before
+    suppression, and `kpi_results` the values before complementary suppression."""
+    from dagster import AssetKey, DagsterInstance
+
+    data = load(warehouse, kkr)
+    published = {r["kpi_id"]: r for r in data.results}
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("DAGSTER_HOME", str(warehouse.parent / "dagster_home"))
+        with DagsterInstance.get() as instance:
+            mats = {
+                name: instance.get_latest_materialization_event(
+                    AssetKey(["kpi", "kkr_midtjylland_2026", name])
+                )
+                for name in ("m3", "m3_v", "m3_d", "m4", "m6")
+            }
+            results = instance.get_latest_materialization_event(
+                AssetKey(["report", "kkr_midtjylland_2026", "kpi_results"])
+            )
+    for name, event in mats.items():
+        assert event is not None and event.asset_materialization is not None
+        md = event.asset_materialization.metadata
+        assert "detail" not in md, name  # counts before suppression
+        kpi_id = name.upper().replace("_", "-")
+        if published[kpi_id]["value"] is None:  # withheld in the report: not here either
+            assert md["value"].value is None and md["low"].value is None, name
+    assert results is not None and results.asset_materialization is not None
+    table = results.asset_materialization.metadata["results"].value
+    for kpi_id in ("M3-V", "M3-D"):
+        line = next(x for x in table.splitlines() if f"| {kpi_id} |" in x)
+        shown = published[kpi_id]["value"]
+        assert ("–" in line) == (shown is None), line
