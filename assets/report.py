@@ -29,6 +29,7 @@ from dagster import (
     AssetCheckResult,
     AssetCheckSeverity,
     AssetCheckSpec,
+    AssetDep,
     AssetExecutionContext,
     AssetKey,
     AssetsDefinition,
@@ -37,6 +38,7 @@ from dagster import (
     Failure,
     MaterializeResult,
     MetadataValue,
+    TimeWindowPartitionMapping,
     TimeWindowPartitionsDefinition,
     asset,
     multi_asset,
@@ -60,7 +62,6 @@ from assets.texts import texts_dep
 from resources import Renderer, Warehouse
 from resultatrapport import texts
 from resultatrapport.contracts import Contract
-from resultatrapport.kpis.compute import partitions_read
 from resultatrapport.naming import budget_path, ingestion_job_name, report_path, submission_path
 from resultatrapport.report import content, publish, signoff, view
 from resultatrapport.report.files import OutputNotWritable, write_atomically, writing_to
@@ -109,7 +110,7 @@ def _reads(contract: Contract, year: int) -> list[tuple[str, str | None, int]]:
     deliveries (lookback included) and the report owner's texts."""
     reads = [
         (source, org, y)
-        for (source, org), years in partitions_read(contract, year).items()
+        for (source, org), years in content.read_by_report(contract, year).items()
         for y in years
     ]
     return [*reads, (texts.source_name(contract.id), contract.organisation.slug, year)]
@@ -125,7 +126,15 @@ def build_draft_asset(
         partitions_def=partitions,
         group_name=group,
         deps=[
-            report_key(contract, "kpi_results"),
+            # the report of a year shows every contract year up to its own
+            AssetDep(
+                report_key(contract, "kpi_results"),
+                partition_mapping=TimeWindowPartitionMapping(
+                    start_offset=contract.period.first - contract.period.last,
+                    end_offset=0,
+                    allow_nonexistent_upstream_partitions=True,
+                ),
+            ),
             AssetKey(budget_path(contract)),
             texts_dep(contract),
         ],

@@ -196,7 +196,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         return 2
     from commands.runs import build_years
 
-    return build_years(contract, [args.year], _definitions(args), _debug)
+    return build_years(contract, [args.year], _definitions(args), _debug, _inbox(args))
 
 
 def cmd_backfill(args: argparse.Namespace) -> int:
@@ -211,7 +211,7 @@ def cmd_backfill(args: argparse.Namespace) -> int:
         return 2
     from commands.runs import build_years
 
-    return build_years(contract, args.years, _definitions(args), _debug)
+    return build_years(contract, args.years, _definitions(args), _debug, _inbox(args))
 
 
 def cmd_ingest(args: argparse.Namespace) -> int:
