@@ -4,6 +4,9 @@ of a finished run copied for a test that goes on from it."""
 from __future__ import annotations
 
 import shutil
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from resultatrapport.formats import FORMATS
@@ -81,3 +84,22 @@ def libpq_server(url: str) -> str:
     server = sqlalchemy.engine.make_url(url)
     parts = {"host": server.host, "port": server.port, "user": server.username}
     return " ".join(f"{k}={v}" for k, v in parts.items() if v is not None)
+
+
+@contextmanager
+def lake_catalog(data: Path) -> Iterator[str]:
+    """``$RESULTATRAPPORT_LAKE`` for a new, empty catalog database on the tests' PostgreSQL
+    server (dropped afterwards) and the data folder ``data``."""
+    import sqlalchemy
+
+    url = postgres_url()
+    name = f"lake_{uuid.uuid4().hex[:12]}"
+    admin = sqlalchemy.create_engine(url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(sqlalchemy.text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield f"postgres:{libpq_server(url)} dbname={name}|{data}/"
+    finally:
+        with admin.connect() as connection:
+            connection.execute(sqlalchemy.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
