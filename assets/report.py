@@ -74,6 +74,8 @@ TEMPLATE = "report.html.j2"
 # the run tag naming who signed (or tried to sign) in a sign-off run: set by the sign-off step
 # itself, so a run launched from the UI, `dg launch` or the CLI carries it alike
 SIGNER_TAG = "resultatrapport/signer"
+# the metadata of the failure of a sign-off refused because another of the year is under way
+BUSY = "another_signoff"
 
 
 def report_key(contract: Contract, name: str) -> AssetKey:
@@ -332,6 +334,10 @@ def build_signoff_assets(
                 description=str(refused),
                 metadata={"reasons": MetadataValue.json(refused.reasons)},
                 allow_retries=False,
+            ) from None
+        except publish.SignOffBusy as busy:
+            raise Failure(
+                description=str(busy), metadata={BUSY: True}, allow_retries=False
             ) from None
         except signoff.SubmissionsInvalid as invalid:
             yield from _schema_failures(contract, invalid.problems)
