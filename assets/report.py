@@ -205,7 +205,7 @@ def build_draft_asset(
         with warehouse.connect() as con:
             publish.record_draft(
                 con, contract.id, year, data_hash, pdf, pages, path, data.blocking_failures,
-                context.run.run_id,
+                context.run.run_id, content.data_parts(data),
             )  # fmt: skip
         context.log.info(f"Draft written: {path} ({pages} pages, {seconds:.1f} s)")
         return year, {

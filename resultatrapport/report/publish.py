@@ -62,7 +62,8 @@ DRAFTS_DDL = """
 CREATE TABLE IF NOT EXISTS report.drafts (
     contract VARCHAR NOT NULL, year INTEGER NOT NULL, data_hash VARCHAR NOT NULL,
     pdf_sha256 VARCHAR NOT NULL, pages INTEGER NOT NULL, path VARCHAR NOT NULL,
-    blocking_failures JSON NOT NULL, rendered_at TIMESTAMP NOT NULL, run_id VARCHAR
+    blocking_failures JSON NOT NULL, rendered_at TIMESTAMP NOT NULL, run_id VARCHAR,
+    parts JSON
 )"""
 # no PRIMARY KEY on either table: a DuckLake warehouse has no key constraints (one version is
 # made once because its files are linked, never replaced; a draft's row is replaced in a
@@ -151,6 +152,8 @@ def ensure_report_schema(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(DRAFTS_DDL)
     # the lake snapshot a version was signed on (NULL on a file warehouse and before)
     con.execute("ALTER TABLE report.signoffs ADD COLUMN IF NOT EXISTS snapshot BIGINT")
+    # what the draft shows, in named parts with their fingerprints (content.data_parts)
+    con.execute("ALTER TABLE report.drafts ADD COLUMN IF NOT EXISTS parts JSON")
 
 
 def year_dir(out: Path, contract_id: str, year: int) -> Path:
@@ -406,6 +409,7 @@ def record_draft(
     path: Path,
     failures: list[str],
     run_id: str | None,
+    parts: Mapping[str, str] | None = None,
 ) -> None:
     values = {
         "c": contract_id,
@@ -416,6 +420,7 @@ def record_draft(
         "path": str(path),
         "f": json.dumps(failures, ensure_ascii=False),
         "r": run_id,
+        "parts": json.dumps(dict(parts or {}), ensure_ascii=False),
     }
     for attempt in write_attempts():
         with attempt, transaction(con):
@@ -425,8 +430,8 @@ def record_draft(
             )
             con.execute(
                 "INSERT INTO report.drafts (contract, year, data_hash, pdf_sha256, pages, path, "
-                "blocking_failures, rendered_at, run_id) VALUES ($c, $y, $h, $s, $p, $path, $f, "
-                "now()::TIMESTAMP, $r)",
+                "blocking_failures, rendered_at, run_id, parts) VALUES ($c, $y, $h, $s, $p, "
+                "$path, $f, now()::TIMESTAMP, $r, $parts)",
                 values,
             )
 

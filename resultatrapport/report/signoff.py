@@ -18,6 +18,7 @@ materialisations and a refusal into a failure.
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from contextlib import AbstractContextManager, ExitStack
 from dataclasses import dataclass
@@ -101,11 +102,23 @@ def refusals(
         return [f"Der er intet udkast for {contract.id} {year}: kør rapporten først."]
     reasons = []
     if draft["data_hash"] != content.data_hash(data):
+        recorded = json.loads(draft.get("parts") or "{}")
+        changed = content.changed_parts(recorded, content.data_parts(data)) if recorded else []
+        what = (
+            f"Siden udkastet blev dannet, er {_listed(changed)} ændret"
+            if changed
+            else ("Udkastet viser ikke de nuværende data")
+        )
         reasons.append(
-            "Udkastet viser ikke de nuværende data (de er ændret siden udkastet blev dannet): "
-            "dan udkastet igen, og læs det, før det godkendes."
+            f"{what}: dan udkastet igen med `resultatrapport run --contract {contract.id} "
+            f"--year {year}`, og læs det, før det godkendes."
         )
     return reasons + _content_refusals(contract, year, data)
+
+
+def _listed(names: list[str]) -> str:
+    """'a', 'a og b', 'a, b og c'."""
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " og " + names[-1]
 
 
 def _content_refusals(contract: Contract, year: int, data: content.ReportData) -> list[str]:
