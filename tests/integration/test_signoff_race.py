@@ -57,23 +57,26 @@ def busy(year: int) -> str:
 
 
 def sign_off_paused(env: dict[str, str], point: str, year: int, log: Path) -> subprocess.Popen:
-    """The first sign-off, started and waited for until it has stopped itself at ``point``
-    (its output goes to ``log``: a stopped process must not fill a pipe)."""
+    """The first sign-off, started; it stops itself at ``point`` (:func:`stopped` waits for
+    that). Its output goes to ``log``: a stopped process must not fill a pipe."""
     args = ("sign-off", "--contract", VER, "--year", str(year), "--by", FIRST)
     with log.open("w") as out:
-        process = subprocess.Popen(
+        return subprocess.Popen(
             [sys.executable, "-c", PAUSED_AT, point, *args],
             env=env,
             stdout=out,
             stderr=subprocess.STDOUT,
             cwd=Path(env["RESULTATRAPPORT_OUT"]).parent,
         )
+
+
+def stopped(process: subprocess.Popen, point: str, log: Path) -> None:
+    """Wait until ``process`` has stopped itself at ``point``."""
     deadline = time.monotonic() + 300
     while _state(process.pid) != "T":
         assert process.poll() is None, log.read_text()
         assert time.monotonic() < deadline, f"never reached {point}: {log.read_text()}"
         time.sleep(0.1)
-    return process
 
 
 def _state(pid: int) -> str:
@@ -192,7 +195,12 @@ def test_the_current_check_clears_nothing_of_a_sign_off_under_way(tmp_path, ver)
 
 # --- on the lake -------------------------------------------------------------------------------
 
-YEARS = {"stage_version": 2021, "link_staged": 2022, "record_signoff": 2023}
+# the first sign-off of each year stops right before one step of publishing
+YEARS = {
+    "stage_version": 2021,  # the version decided, nothing written
+    "link_staged": 2022,  # its files written in the temporary folder
+    "record_signoff": 2023,  # its files linked into place, not yet recorded
+}
 
 
 @pytest.fixture(scope="module")
@@ -209,37 +217,43 @@ def lake_run(tmp_path_factory, sample_inbox) -> Iterator[tuple[dict[str, str], s
         yield env, value
 
 
-@pytest.mark.parametrize(
-    "point",
-    [
-        "stage_version",  # the version decided, nothing written
-        "link_staged",  # its files written in the temporary folder
-        "record_signoff",  # its files linked into place, not yet recorded
-    ],
-)
-def test_two_sign_offs_of_one_year_on_a_lake_make_one_whole_version(lake_run, point, ver, tmp_path):
+def test_two_sign_offs_of_one_year_on_a_lake_make_one_whole_version_at_every_step(
+    lake_run, ver, tmp_path
+):
     env, value = lake_run
-    year, out = YEARS[point], Path(env["RESULTATRAPPORT_OUT"])
-    where = lake.parse(value)
+    out, where = Path(env["RESULTATRAPPORT_OUT"]), lake.parse(value)
 
     def connect() -> duckdb.DuckDBPyConnection:
         return lake.connect(Path("unused"), settings.duckdb_config(), where)
 
-    first = sign_off_paused(env, point, year, tmp_path / "first.log")
+    # the first sign-off of each year stopped at its step (the three at once: they are
+    # independent, each year has its own lock), the second tried while it is stopped
+    # each from a Dagster instance of its own, as on machines of their own: the warehouse
+    # pool of one instance would have each wait for the step of the one stopped before it
+    logs = {point: tmp_path / f"{point}.log" for point in YEARS}
+    first = {}
     try:
-        with pytest.raises(publish.SignOffBusy) as refused:
-            sign_in_process(connect, ver, year, out)
-        assert str(refused.value) == busy(year)
+        for point, year in YEARS.items():
+            home = environment(tmp_path / point, Path(env["RESULTATRAPPORT_INBOX"]))
+            instance = env | {"DAGSTER_HOME": home["DAGSTER_HOME"]}
+            first[point] = sign_off_paused(instance, point, year, logs[point])
+        for point, process in first.items():
+            stopped(process, point, logs[point])
+        for point, year in YEARS.items():
+            with pytest.raises(publish.SignOffBusy) as refused:
+                sign_in_process(connect, ver, year, out)
+            assert str(refused.value) == busy(year), point
     finally:
-        code, said = resume(first, tmp_path / "first.log")
-    assert code == 0, said
-    folder = publish.year_dir(out, VER, year)
-    with closing(connect()) as con:
-        files = assert_one_whole_version(con, folder, year)
-    # the year is signable afterwards: verified whole, nothing new to sign
-    again = sign_in_process(connect, ver, year, out)
-    assert not again.new and again.record.version == 1 and again.record.files == files
-    assert again.message.startswith(f"Intet nyt at godkende: v1 er godkendt af {FIRST}")
+        ended = {point: resume(process, logs[point]) for point, process in first.items()}
+    for point, year in YEARS.items():
+        code, said = ended[point]
+        assert code == 0, f"{point}: {said}"
+        with closing(connect()) as con:
+            files = assert_one_whole_version(con, publish.year_dir(out, VER, year), year)
+        # the year is signable afterwards: verified whole, nothing new to sign
+        again = sign_in_process(connect, ver, year, out)
+        assert not again.new and again.record.version == 1 and again.record.files == files
+        assert again.message.startswith(f"Intet nyt at godkende: v1 er godkendt af {FIRST}")
 
 
 # --- on a DuckDB file, through the command line ------------------------------------------------
@@ -256,6 +270,7 @@ def test_two_sign_offs_of_one_year_on_a_file_make_one_version_and_the_loser_is_t
     # instance the pool has the second's step wait for the first's)
     other = environment(tmp_path / "other", inbox)["DAGSTER_HOME"]
     first = sign_off_paused(env, "link_staged", 2021, tmp_path / "first.log")
+    stopped(first, "link_staged", tmp_path / "first.log")
     try:
         code, said = finish(
             cli(
