@@ -4,13 +4,14 @@ is exactly what the signer reviewed: a change to an earlier year it shows refuse
 
 from __future__ import annotations
 
+import re
 import shutil
 
 import duckdb
 import pytest
 
 from commands.cli import main
-from tests.integration.test_pipeline_report import Env
+from tests.integration.test_pipeline_report import Env, pdftotext
 
 pytestmark = pytest.mark.slow
 VER = "viborg-ver-2020"
@@ -46,6 +47,12 @@ def test_a_run_of_a_year_computes_the_earlier_years_its_report_shows(env, monkey
     assert code == 0, out
     assert results_by_year(env) == {2020: 4, 2021: 4}
     assert "V1 er ikke beregnet for 2020" in out
+    # each KPI shows its years' figures as numbers beside its chart
+    text = pdftotext(env.year_dir(VER, 2021) / f"aarsrapport_{VER}_2021_udkast.pdf")
+    assert "V2 pr. år i kontraktperioden" in text
+    table = text[text.index("V2 pr. år i kontraktperioden") :]
+    assert re.search(r"2020\s+\d+,\d\d\s+≥\s*1", table), table[:400]
+    assert "ikke målt" not in text
 
 
 def test_a_change_to_an_earlier_year_refuses_the_sign_off_until_a_new_run(env, monkeypatch, capsys):
