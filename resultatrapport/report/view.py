@@ -19,7 +19,7 @@ from resultatrapport.kpis.budget import NOT_COMPUTED, basis
 from resultatrapport.kpis.coverage import INTERVAL_KINDS
 from resultatrapport.kpis.kinds import KINDS
 from resultatrapport.kpis.stats import MIN_INTERVAL_N
-from resultatrapport.report import charts
+from resultatrapport.report import charts, deadlines
 from resultatrapport.report.content import ReportData
 from resultatrapport.report.danish import (
     DASH,
@@ -416,6 +416,7 @@ def build(
             "signatories": contract.signed.signatories,
         },
         "reporting": contract.reporting,
+        "deadlines": deadlines.cover(contract, data.year),
         "state": report_state(data, dt.date.today()),
         "points": contract_points(contract),
         "summary": summary,
