@@ -102,7 +102,6 @@ def _render(
         TEMPLATE,
         context,
         title=title,
-        archival=not draft,
         attachments=attachments,
     )
 
