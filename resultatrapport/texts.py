@@ -434,9 +434,15 @@ def _image(self: RendererHTML, tokens: Sequence[Token], idx: int, options: Any, 
 
 
 def _heading(self: RendererHTML, tokens: Sequence[Token], idx: int, options: Any, env: Any) -> str:
+    """A section's own heading one level below its title (the section's '##'), wherever the
+    report places the title (``env["title_level"]``): a tagged PDF's headings nest without a
+    gap. Its class keeps its look, whatever its level."""
     token = tokens[idx]
-    level = min(int(token.tag[1]) + 2, 6)  # a section's own headings sit below its title
-    return f"<h{level}>" if token.nesting == 1 else f"</h{level}>\n"
+    written = int(token.tag[1])  # 3 or more: '##' is the section's heading
+    level = min(written - 2 + env["title_level"], 6)
+    if token.nesting != 1:
+        return f"</h{level}>\n"
+    return f'<h{level} class="{"sub" if written <= 3 else "subsub"}">'
 
 
 @cache
@@ -450,10 +456,11 @@ def _renderer() -> MarkdownIt:
     return md
 
 
-def render(markdown: str) -> Markup:
-    """A section's Markdown as HTML for the report: raw HTML is escaped text, no image is
-    fetched, and a link is written out as its text and address (nothing is clickable)."""
-    return Markup(_renderer().render(markdown, {}))
+def render(markdown: str, title_level: int) -> Markup:
+    """A section's Markdown as HTML for the report, under its title's heading of
+    ``title_level`` (2-6): raw HTML is escaped text, no image is fetched, and a link is
+    written out as its text and address (nothing is clickable)."""
+    return Markup(_renderer().render(markdown, {"title_level": title_level}))
 
 
 # --- what a report shows ------------------------------------------------------------------
@@ -467,7 +474,7 @@ def missing_required(contract: Contract, texts: Mapping[str, str]) -> list[Narra
 @dataclass(frozen=True)
 class Placed:
     """The year's texts where the report shows them, each a dict for the template: ``title``,
-    ``contract_text``, ``html`` (safe) or ``missing`` (a required text not written: the
+    ``level`` (of its title's heading), ``contract_text``, ``html`` (safe) or ``missing`` (a required text not written: the
     placeholder names it and the file it is written in). A missing optional text is left
     out."""
 
@@ -476,17 +483,31 @@ class Placed:
     by_section: dict[str, list[dict[str, Any]]]
 
 
+# the level of a text's title heading where the report places it: a foreword is a chapter
+# (h2), a section's text follows its goals (h3), a KPI's text its KPI's heading (h4)
+TITLE_LEVEL = {"foreword": 2, "section": 3, "kpi": 5}
+
+
 def placed(contract: Contract, texts: Mapping[str, str], year: int) -> Placed:
     out = Placed([], {}, {})
     for n in contract.narratives:
         written = texts.get(n.id, "").strip()
         if not written and not n.required:
             continue
+        where = (
+            "foreword"
+            if n.place == "foreword"
+            else "kpi"
+            if isinstance(n.place, KpiPlace)
+            else "section"
+        )
+        level = TITLE_LEVEL[where]
         item = {
             "id": n.id,
             "title": n.title,
+            "level": level,
             "contract_text": n.contract_text,
-            "html": render(written) if written else Markup(""),
+            "html": render(written, level) if written else Markup(""),
             "missing": not written,
             "file": relpath(contract, year),
         }

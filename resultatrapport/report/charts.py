@@ -20,6 +20,7 @@ import io
 import math
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from html import escape
 from typing import TYPE_CHECKING, Any
 
 import matplotlib
@@ -152,12 +153,21 @@ def _figure(height_cm: float = HEIGHT_CM) -> Figure:
     return fig
 
 
-def _to_svg(fig: Figure) -> str:
-    """The figure as SVG text without the XML prolog and doctype (call inside ``_style``)."""
+def _to_svg(fig: Figure, alt: str) -> str:
+    """The figure as SVG text without the XML prolog and doctype (call inside ``_style``),
+    ``alt`` its text alternative: the SVG's <title>, which WeasyPrint writes as the /Alt of
+    the chart's Figure in the tagged PDF (what a screen reader reads instead of the chart)."""
     buffer = io.BytesIO()
     fig.savefig(buffer, format="svg", metadata={"Date": None})
     text = buffer.getvalue().decode("utf-8")
-    return text[text.index("<svg") :]
+    text = text[text.index("<svg") :]
+    start = text.index(">") + 1  # the end of the <svg ...> tag
+    return f"{text[:start]}\n<title>{escape(alt)}</title>{text[start:]}"
+
+
+def _sentence(title: str, *parts: str) -> str:
+    """A chart's text alternative: its title and what it shows, as sentences."""
+    return " ".join(f"{p.rstrip('.')}." for p in (title, *parts) if p)
 
 
 def _no_data(title: str) -> str:
@@ -169,7 +179,7 @@ def _no_data(title: str) -> str:
         if title:
             ax.set_title(title)
         ax.text(0.5, 0.45, "Ingen data", ha="center", va="center", color=TEXT_GREY, style="italic")
-        return _to_svg(fig)
+        return _to_svg(fig, _sentence(title, "Ingen data"))
 
 
 def _check_lengths(what: str, expected: int, **columns: Sequence[Any] | None) -> None:
@@ -268,16 +278,17 @@ def kpi_over_years(
         ax.axhline(0, color="#888888", linewidth=0.6, zorder=2)
 
         x_margin = 0.6 if n > 1 else 1.1  # a single year gets a bar of ordinary width
+        missing = [
+            f"{DASH} diskretioneret"
+            if hidden[x]
+            else "endnu ikke opgjort"
+            if report_year is not None and years[x] > report_year
+            else "ikke målbar"
+            for x in xs
+        ]
         for x, v in zip(xs, vals, strict=True):
             if v is None:
-                missing = (
-                    f"{DASH} diskretioneret"
-                    if hidden[x]
-                    else "endnu ikke opgjort"
-                    if report_year is not None and years[x] > report_year
-                    else "ikke målbar"
-                )
-                _missing_label(ax, x, missing)
+                _missing_label(ax, x, missing[x])
             else:
                 _value_label(ax, x, v, _fmt(v, decimals), n, x_margin)
 
@@ -291,10 +302,57 @@ def kpi_over_years(
             ax.set_title(title)
         if handles:
             fig.legend(handles=handles, loc="outside lower center", ncols=len(handles))
-        return _to_svg(fig)
+        alt = _over_years_alt(
+            years, vals, tgts, operator_by_year, paths, lows, highs, missing, axis_label, decimals
+        )
+        return _to_svg(fig, _sentence(title, alt))
 
 
 _Column = list[float | None]
+
+
+def _over_years_alt(
+    years: list[int],
+    vals: _Column,
+    tgts: _Column,
+    operators: list[str | None],
+    paths: _Column,
+    lows: _Column,
+    highs: _Column,
+    missing: list[str],
+    axis_label: str,
+    decimals: int,
+) -> str:
+    """What ``kpi_over_years`` draws, in words, from the same (scaled) figures as the bars
+    and labels: each year's result (its interval, its path), and the target, once when every
+    year has the same one, else with each year ("intet mål" for a year without one)."""
+
+    def fmt(v: float) -> str:
+        return _fmt(v, decimals)
+
+    targets = [
+        f"mål {OPERATOR_SIGN.get(op or '', op or '')} {fmt(t)}".replace("  ", " ")
+        if t is not None
+        else "intet mål"
+        for t, op in zip(tgts, operators, strict=True)
+    ]
+    one_target = len(set(targets)) == 1 and tgts[0] is not None
+    any_target = any(t is not None for t in tgts)  # none: the chart draws no target either
+    shown = []
+    for x, year in enumerate(years):
+        v, low, high, path = vals[x], lows[x], highs[x], paths[x]
+        text = f"{year}: {fmt(v)}" if v is not None else f"{year}: {missing[x]}"
+        notes = []
+        if v is not None and low is not None and high is not None:
+            notes.append(f"usikkerhedsinterval {fmt(low)}{DASH}{fmt(high)}")
+        if any_target and not one_target:
+            notes.append(targets[x])
+        if path is not None:
+            notes.append(f"sti {fmt(path)}")
+        shown.append(f"{text} ({', '.join(notes)})" if notes else text)
+    if one_target:
+        shown.append(f"{targets[0]} i alle år" if len(years) > 1 else targets[0])
+    return f"Resultat pr. år ({axis_label.lower()}): " + "; ".join(shown)
 
 
 def _scaled(
@@ -519,7 +577,15 @@ def nps_distribution(counts: Mapping[int, int | None], title: str) -> str:
         if title:
             ax.set_title(title)
         fig.legend(handles=handles, loc="outside lower center", ncols=len(handles))
-        return _to_svg(fig)
+        each = "; ".join(
+            f"{a}: {DASH} (diskretioneret)" if a in withheld else f"{a}: {number(shown.get(a, 0))}"
+            for a in range(11)
+        )
+        named = ", ".join(group[0] for group in groups)
+        alt = _sentence(
+            title, f"Antal besvarelser pr. svar fra 0 til 10: {each}", f"Grupper: {named}"
+        )
+        return _to_svg(fig, alt)
 
 
 def municipal_deviation(
@@ -588,4 +654,8 @@ def municipal_deviation(
         if any(outside):
             handles.append(Patch(color=OUTSIDE_RED, label="Uden for spændet"))
         fig.legend(handles=handles, loc="outside lower center", ncols=len(handles))
-        return _to_svg(fig)
+        each = "; ".join(
+            f"{name}: {_signed(d, decimals)} %" for name, d in zip(names, devs, strict=True)
+        )
+        spread = f"Spænd ±{number(band, band_decimals)} %; uden for spændet: {sum(outside)} af {n}"
+        return _to_svg(fig, _sentence(title, f"Afvigelse fra måltal pr. kommune: {each}", spread))

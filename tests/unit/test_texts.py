@@ -5,6 +5,7 @@ the report gets, and the delivery in the warehouse."""
 from __future__ import annotations
 
 import copy
+import re
 from pathlib import Path
 from typing import Any
 
@@ -318,18 +319,36 @@ def test_every_problem_is_listed_and_the_first_summarises(kkr: Contract) -> None
 def test_render_gives_commonmark_with_tables_and_headings_below_the_title() -> None:
     html = str(
         texts.render(
-            "Et *godt* år.\n\n### Aktiviteter\n\n| Område | Forløb |\n|---|---:|\n| A | 12 |\n"
+            "Et *godt* år.\n\n### Aktiviteter\n\n| Område | Forløb |\n|---|---:|\n| A | 12 |\n", 4
         )
     )
-    assert "<em>godt</em>" in html and "<h5>Aktiviteter</h5>" in html
+    assert "<em>godt</em>" in html and '<h5 class="sub">Aktiviteter</h5>' in html
     assert "<table>" in html and '<td style="text-align:right">12</td>' in html
+
+
+@pytest.mark.parametrize(
+    ("title_level", "levels"), [(2, ["h3", "h4", "h5"]), (3, ["h4", "h5", "h6"]), (5, ["h6"] * 3)]
+)
+def test_a_texts_headings_nest_one_level_below_its_title_wherever_it_is_placed(
+    title_level, levels
+) -> None:
+    """A tagged PDF's headings must not skip a level (PDF/UA-1): a '###' under a section text
+    placed as an h3 was an h5."""
+    html = str(texts.render("### A\n\n#### B\n\n##### C\n", title_level))
+    found = re.findall(r"<(h\d) class=\"(\w+)\">([ABC])</h\d>", html)
+    assert found == [
+        (levels[0], "sub", "A"),
+        (levels[1], "subsub", "B"),
+        (levels[2], "subsub", "C"),
+    ]
 
 
 def test_links_are_written_out_and_nothing_is_fetched_or_clickable() -> None:
     html = str(
         texts.render(
             "Se [KKR](https://www.kkr.dk/midt), <https://erhvervshusmidt.dk> og "
-            "[klik](javascript:alert(1)).\n\n![x](https://evil.example/p.png)\n"
+            "[klik](javascript:alert(1)).\n\n![x](https://evil.example/p.png)\n",
+            3,
         )
     )
     assert "KKR (https://www.kkr.dk/midt)" in html
@@ -339,7 +358,7 @@ def test_links_are_written_out_and_nothing_is_fetched_or_clickable() -> None:
 
 
 def test_raw_html_that_reaches_render_is_escaped_text() -> None:
-    html = str(texts.render("<script>alert(1)</script>\n\nA <b>b</b>\n"))
+    html = str(texts.render("<script>alert(1)</script>\n\nA <b>b</b>\n", 3))
     assert "<script>" not in html and "<b>" not in html and "&lt;script&gt;" in html
 
 

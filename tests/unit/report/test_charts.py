@@ -258,3 +258,67 @@ def test_a_year_after_the_report_year_is_not_yet_reckoned_not_unmeasured():
     )
     assert "endnu ikke opgjort" in drawn and "ikke målbar" in drawn
     assert drawn.count("ikke målbar") == 1
+
+
+# --- the text alternative (a tagged PDF's /Alt of the chart's Figure) ---------------------------
+
+
+def alt(svg: str) -> str:
+    """The chart's text alternative: the <title> child of its <svg>, which WeasyPrint writes
+    as the Figure's /Alt."""
+    title = ElementTree.fromstring(svg).find("{http://www.w3.org/2000/svg}title")
+    assert title is not None and title.text
+    return title.text
+
+
+@pytest.mark.parametrize("chart", CHARTS + EMPTY)
+def test_every_chart_has_a_text_alternative_beginning_with_its_title(chart):
+    svg = chart()
+    first = ElementTree.fromstring(svg)[0]  # WeasyPrint looks for the <svg>'s own <title>
+    assert first.tag == "{http://www.w3.org/2000/svg}title"
+    title = next((t for t in texts(svg) if t.startswith("K")), "")
+    assert alt(svg).startswith(title) and alt(svg).endswith(".")
+
+
+def test_the_kpi_charts_alternative_states_each_years_figure_and_the_target_in_danish():
+    svg = charts.kpi_over_years(
+        years=[2020, 2021, 2022],
+        values=[1.03, 1.02, None],
+        targets=[1.0, 1.0, 1.0],
+        operator_by_year=[">=", ">=", ">="],
+        path=[None, None, None],
+        unit="årsværk",
+        title="V2: resultat og mål i kontraktperioden",
+        report_year=2021,
+    )
+    assert alt(svg) == (
+        "V2: resultat og mål i kontraktperioden. Resultat pr. år (årsværk): 2020: 1,03; "
+        "2021: 1,02; 2022: endnu ikke opgjort; mål ≥ 1,00 i alle år."
+    )
+
+
+def test_the_alternative_gives_each_years_own_target_interval_and_path_as_the_chart_draws():
+    text = alt(kpi_chart_with_interval())
+    assert "2024: 41,5 (usikkerhedsinterval 38,0–45,0, mål ≥ 40,0)" in text
+    assert "2026: ikke målbar (mål ≥ 48,0, sti 46,5)" in text
+    assert alt(kpi_chart()).endswith(
+        "2026: 512 (intet mål, sti 458); 2027: ikke målbar (mål ≥ 550)."
+    )
+
+
+def test_the_alternative_says_withheld_never_a_count_or_zero():
+    withheld = alt(charts.nps_distribution({0: 3, 5: None, 9: 12, 10: 4}, "K7: fordeling"))
+    assert "5: – (diskretioneret)" in withheld and "9: 12; 10: 4." in withheld
+    year = charts.kpi_over_years(
+        [2024, 2025], [None, 3.0], [None, None], [None, None], [None, None], "antal", "K2",
+        withheld=[True, False],
+    )  # fmt: skip
+    assert alt(year) == "K2. Resultat pr. år (antal): 2024: – diskretioneret; 2025: 3."
+
+
+def test_the_municipal_charts_alternative_lists_each_deviation_and_the_band():
+    text = alt(charts.municipal_deviation(["Aarhus", "Skive"], [3.2, -12.0], 10, "K9: afvigelse"))
+    assert text == (
+        "K9: afvigelse. Afvigelse fra måltal pr. kommune: Aarhus: +3,2 %; Skive: -12,0 %. "
+        "Spænd ±10 %; uden for spændet: 1 af 2."
+    )
