@@ -267,7 +267,7 @@ def build_signoff_assets(
             kinds={"pdf"},
             owners=[REPORT_OWNERS],
             description=(
-                f"Signed-off annual report of {contract.id}, version N (PDF/A-3b with the "
+                f"Signed-off annual report of {contract.id}, version N (PDF/A-3a and PDF/UA-1 with the "
                 "submission CSVs attached). Written once, read-only, never replaced. "
                 "Materialise with the config `by: <name>`; refused while a blocking check "
                 "fails or a signed file differs from its recorded hash."
@@ -329,9 +329,11 @@ def build_signoff_assets(
         try:
             done = signoff.sign_off(warehouse.connect, request, render, context.log.warning)
         except signoff.Refused as refused:
+            findings = refused.findings if isinstance(refused, signoff.PdfInvalid) else []
             raise Failure(
                 description=str(refused),
-                metadata={"reasons": MetadataValue.json(refused.reasons)},
+                metadata={"reasons": MetadataValue.json(refused.reasons)}
+                | ({"findings": MetadataValue.json(findings)} if findings else {}),
                 allow_retries=False,
             ) from None
         except publish.SignOffBusy as busy:

@@ -6,7 +6,8 @@ publishing.
 (:func:`refusals`, :func:`verified`), says nothing is new when the latest signed version shows
 the current data (:func:`decide`), else builds the submission CSVs, validates them against
 their table schemas (:class:`SubmissionsInvalid`, before anything is published), renders the
-signed PDF and publishes files and record together
+signed PDF, refuses it unless an independent validator finds it PDF/A-3a and PDF/UA-1
+(:class:`PdfInvalid`, before anything is published) and publishes files and record together
 (:func:`resultatrapport.report.publish.publish_version`). All of it holds the year's sign-off
 lock (:func:`resultatrapport.report.publish.signoff_lock`): another sign-off of the year
 meanwhile is refused at once (:class:`resultatrapport.report.publish.SignOffBusy`). The
@@ -31,7 +32,7 @@ from resultatrapport import lake, texts
 from resultatrapport.contracts import Contract, PopulationKeyBudget
 from resultatrapport.kpis.budget import NOT_COMPUTED
 from resultatrapport.report import content, publish, records, submissions
-from resultatrapport.report.render import Attachment
+from resultatrapport.report.render import Attachment, validation_failures
 from resultatrapport.warehouse_tx import transaction
 
 Connect = Callable[[], AbstractContextManager[duckdb.DuckDBPyConnection]]
@@ -58,6 +59,29 @@ class Refused(publish.SignOffRefused):
     def __init__(self, reasons: list[str]) -> None:
         super().__init__("Godkendelsen afvises: " + " ".join(reasons))
         self.reasons = reasons
+
+
+class PdfInvalid(Refused):
+    """The rendered report fails PDF/A-3a or PDF/UA-1 (``findings``: the validator's, one
+    line per failing rule); nothing was published."""
+
+    def __init__(self, findings: list[str]) -> None:
+        super().__init__(
+            [
+                "Rapportens PDF består ikke kontrollen af PDF/A-3a og PDF/UA-1 (arkivering og "
+                f"tilgængelighed) med {len(findings)} fejl, så intet er offentliggjort."
+            ]
+        )
+        self.findings = findings
+
+
+def checked_pdf(pdf: bytes) -> bytes:
+    """The PDF, once an independent validator finds it PDF/A-3a and PDF/UA-1; else
+    :class:`PdfInvalid` with the validator's findings."""
+    findings = validation_failures(pdf)
+    if findings:
+        raise PdfInvalid(findings)
+    return pdf
 
 
 class SubmissionsInvalid(publish.SignOffRefused):
@@ -294,7 +318,7 @@ def _publish(
     version: int,
     snapshot: int | None = None,
 ) -> Signed:
-    """Build, validate, render and publish version ``version`` with its record."""
+    """Build, validate, render, validate and publish version ``version`` with its record."""
     contract, year, signed_on = request.contract, request.year, request.now.date()
     names = publish.version_names(contract.id, year, version)
     csvs = submission_csvs(contract, data, request.signer, signed_on)
@@ -307,6 +331,7 @@ def _publish(
         data, data_hash, signed_by=request.signer, signed_on=signed_on, version=version,
         attachments=attachments,
     )  # fmt: skip
+    checked_pdf(pdf)  # a PDF that is not PDF/A-3a and PDF/UA-1 is never published
     files = {names["report"]: pdf} | {names[kind]: csv for kind, csv in csvs.items()}
     record = publish.SignOff(
         version=version,

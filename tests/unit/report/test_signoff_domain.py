@@ -19,6 +19,7 @@ from resultatrapport.kpis.compute import evaluate
 from resultatrapport.kpis.kinds import Measure
 from resultatrapport.kpis.results_table import store
 from resultatrapport.report import content, publish, signoff
+from resultatrapport.report.render import render_html, render_pdf
 
 YEAR = 2021
 NOW = dt.datetime(2022, 3, 14, 10, 30)
@@ -55,8 +56,20 @@ def connector(con: duckdb.DuckDBPyConnection) -> signoff.Connect:
     return connect
 
 
+TEMPLATES = Path(__file__).parent / "templates"  # a one-page report, rendered as the real one
+
+
 def render(data: content.ReportData, data_hash: str, **signed: Any) -> tuple[bytes, int]:
-    return f"%PDF signed v{signed['version']} {data_hash}".encode(), 7
+    """The signed PDF of a one-page template, rendered (and so tagged and declared) as the
+    report is: the sign-off validates it."""
+    context = {"title": f"Årsrapport {data.year}: {data.contract.title}", "data_hash": data_hash}
+    return render_pdf(
+        "signed.html.j2",
+        context | {k: signed[k] for k in ("version", "signed_by")},
+        attachments=signed["attachments"],
+        title=context["title"],
+        templates=TEMPLATES,
+    )
 
 
 def request(contract: Contract, directory: Path, by: str = "Ida Kontrolsen") -> signoff.Request:
@@ -148,13 +161,39 @@ def test_a_submission_that_breaks_its_schema_publishes_nothing(ready, ver, tmp_p
     assert not (tmp_path / "out").exists()
 
 
+def untagged(data: content.ReportData, data_hash: str, **signed: Any) -> tuple[bytes, int]:
+    """The same PDF as ``render`` writes, but as render.py did before: untagged PDF/A-3b."""
+    import weasyprint
+
+    context = {"title": "Årsrapport", "data_hash": data_hash, **signed}
+    html = render_html("signed.html.j2", context, TEMPLATES)
+    pdf = weasyprint.HTML(string=html).write_pdf(pdf_variant="pdf/a-3b")
+    assert pdf is not None
+    return pdf, 1
+
+
+def test_a_pdf_that_fails_pdfa_or_pdfua_is_refused_and_nothing_is_published(ready, ver, tmp_path):
+    directory = tmp_path / "out"
+    with pytest.raises(signoff.PdfInvalid) as invalid:
+        signoff.sign_off(connector(ready), request(ver, directory), untagged, print)
+    reason = str(invalid.value)
+    assert reason.startswith("Godkendelsen afvises: Rapportens PDF består ikke kontrollen af")
+    assert "\n" not in reason and reason.endswith("intet er offentliggjort.")
+    assert any(
+        f.startswith("PDF/UA-1 PDFUA1-TAGGED-DOCUMENT-001: ") for f in invalid.value.findings
+    )
+    assert any(f.startswith("PDF/A-3a ") for f in invalid.value.findings)
+    assert publish.signoffs(ready, ver.id, YEAR) == {}
+    assert not directory.exists()
+
+
 # --- publishing --------------------------------------------------------------------------------
 
 
 def test_a_sign_off_publishes_version_1_read_only_with_its_record(ready, ver, tmp_path):
     directory = tmp_path / "out"
     done = sign(ready, ver, directory)
-    assert done.new and done.record.version == 1 and done.pages == 7
+    assert done.new and done.record.version == 1 and done.pages == 1
     assert done.message == "v1 er godkendt af Ida Kontrolsen den 14. marts 2022"
     names = publish.version_names(ver.id, YEAR, 1)
     published = sorted(p.name for p in directory.iterdir())
