@@ -4,9 +4,11 @@ of a finished run copied for a test that goes on from it."""
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import uuid
+import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -132,3 +134,29 @@ def lake_catalog(data: Path) -> Iterator[str]:
         with admin.connect() as connection:
             connection.execute(sqlalchemy.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
+
+
+def inflated(pdf: bytes) -> bytes:
+    """The PDF with every Flate stream inflated after it (a tagged PDF's structure tree sits
+    in compressed object streams)."""
+    parts = [pdf]
+    for data in re.findall(rb"/FlateDecode[^>]*>>\r?\nstream\r?\n(.*?)\r?\nendstream", pdf, re.S):
+        parts.append(zlib.decompressobj().decompress(data))
+    return b"\n".join(parts)
+
+
+def figure_alts(pdf: bytes) -> list[str]:
+    """The text alternative (/Alt) of every Figure in a tagged PDF, in file order ('' for a
+    Figure without one)."""
+    alts = []
+    for element in re.findall(rb"/S /Figure(.*?)>>\n", inflated(pdf), re.S):
+        found = re.search(rb"/Alt (<[0-9a-f]*>|\((?:\\.|[^\\)])*\))", element)
+        alts.append(_pdf_string(found.group(1)) if found else "")
+    return alts
+
+
+def _pdf_string(token: bytes) -> str:
+    """A PDF string as pydyf writes it: (literal) or <hex UTF-16BE with BOM>."""
+    if token.startswith(b"<"):
+        return bytes.fromhex(token[1:-1].decode()).decode("utf-16")
+    return re.sub(rb"\\(.)", rb"\1", token[1:-1]).decode("latin-1")

@@ -302,8 +302,10 @@ def kpi_over_years(
             ax.set_title(title)
         if handles:
             fig.legend(handles=handles, loc="outside lower center", ncols=len(handles))
+        # the unit as the figures are given: the KPI's, or the axis's in millions
+        shown_unit = unit if axis_label == unit[:1].upper() + unit[1:] else axis_label
         alt = _over_years_alt(
-            years, vals, tgts, operator_by_year, paths, lows, highs, missing, axis_label, decimals
+            years, vals, tgts, operator_by_year, paths, lows, highs, missing, shown_unit, decimals
         )
         return _to_svg(fig, _sentence(title, alt))
 
@@ -320,7 +322,7 @@ def _over_years_alt(
     lows: _Column,
     highs: _Column,
     missing: list[str],
-    axis_label: str,
+    unit: str,
     decimals: int,
 ) -> str:
     """What ``kpi_over_years`` draws, in words, from the same (scaled) figures as the bars
@@ -344,7 +346,7 @@ def _over_years_alt(
         text = f"{year}: {fmt(v)}" if v is not None else f"{year}: {missing[x]}"
         notes = []
         if v is not None and low is not None and high is not None:
-            notes.append(f"usikkerhedsinterval {fmt(low)}{DASH}{fmt(high)}")
+            notes.append(f"usikkerhedsinterval {fmt(low)} til {fmt(high)}")
         if any_target and not one_target:
             notes.append(targets[x])
         if path is not None:
@@ -352,7 +354,7 @@ def _over_years_alt(
         shown.append(f"{text} ({', '.join(notes)})" if notes else text)
     if one_target:
         shown.append(f"{targets[0]} i alle år" if len(years) > 1 else targets[0])
-    return f"Resultat pr. år ({axis_label.lower()}): " + "; ".join(shown)
+    return f"Resultat pr. år ({unit}): " + "; ".join(shown)
 
 
 def _scaled(

@@ -16,9 +16,10 @@ import pytest
 
 from commands.cli import main
 from resultatrapport.report import submissions
+from resultatrapport.report.render import validation_failures
 from resultatrapport.report.view import fmt_value
 from resultatrapport.sample.generate import generate_inbox
-from tests.helpers import small_filesystem
+from tests.helpers import figure_alts, small_filesystem
 
 pytestmark = pytest.mark.slow
 KKR = "kkr-midtjylland-2026"
@@ -134,12 +135,18 @@ def test_sign_off_writes_v1_and_both_csvs_in_the_recipients_format(env, monkeypa
         )
     )
     assert len(towns) == 19 and sum(int(t["Bevilling"]) for t in towns) == 44_815_000
-    # the archived report carries its data: both CSVs attached to a PDF/A-3b file
+    # the archived report carries its data: both CSVs attached to a PDF/A-3 file
     attached = subprocess.run(["pdfdetach", "-list", str(pdf)], capture_output=True, text=True)
     assert f"resultatopfyldelse_{KKR}_2026_v1.csv" in attached.stdout
     assert f"kommunefordeling_{KKR}_2026_v1.csv" in attached.stdout
     xmp = subprocess.run(["pdfinfo", "-meta", str(pdf)], capture_output=True, text=True).stdout
-    assert 'pdfaid:part="3"' in xmp and 'pdfaid:conformance="B"' in xmp
+    assert 'pdfaid:part="3"' in xmp and 'pdfaid:conformance="A"' in xmp
+    assert "<pdfuaid:part>1</pdfuaid:part>" in xmp
+    # accessible and archivable by an independent validator (page-validation)
+    assert validation_failures(pdf.read_bytes()) == []
+    # every KKR chart a Figure whose text alternative gives its figures in Danish
+    alts = figure_alts(pdf.read_bytes())
+    assert len(alts) == 13 and all(re.search(r"\b20\d\d: |: [+-]?\d", a) for a in alts), alts
 
 
 def test_a_second_sign_off_of_unchanged_data_never_touches_v1(env, monkeypatch, capsys):
@@ -192,7 +199,7 @@ def test_a_data_change_makes_the_signed_version_stale_and_a_new_sign_off_v2(
                     "--by", "Bo Revisorsen")  # fmt: skip
     assert code == 0, out
     assert {p.name: p.read_bytes() for p in folder.glob("*_v1.*")} == v1
-    assert (folder / f"aarsrapport_{KKR}_2026_v2.pdf").exists()
+    assert validation_failures((folder / f"aarsrapport_{KKR}_2026_v2.pdf").read_bytes()) == []
     rows = (folder / f"resultatopfyldelse_{KKR}_2026_v2.csv").read_text("utf-8-sig")
     assert "Bo Revisorsen" in rows
 

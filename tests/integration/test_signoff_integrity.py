@@ -24,6 +24,8 @@ import pytest
 from commands.cli import main
 from resultatrapport.report import publish, submissions
 from resultatrapport.report.danish import long_date
+from resultatrapport.report.render import validation_failures
+from tests.helpers import figure_alts
 from tests.integration.test_deadline_check import judged, run_check
 from tests.integration.test_operations import cli as spawn_cli
 from tests.integration.test_operations import environment, finish, python
@@ -390,6 +392,12 @@ def test_signed_files_are_read_only_and_their_hashes_recorded(env, monkeypatch, 
         path = env.folder / name
         assert stat.S_IMODE(path.stat().st_mode) == 0o444, name
         assert publish.sha256(path.read_bytes()) == digest
+    # accessible and archivable by an independent validator (page-validation), the chart a
+    # Figure whose text alternative gives the years' figures and the target in Danish
+    pdf = (env.folder / f"aarsrapport_{VER}_2021_v1.pdf").read_bytes()
+    assert validation_failures(pdf) == []
+    [alt] = figure_alts(pdf)
+    assert re.search(r"2020: \d,\d\d; 2021: \d,\d\d;.* mål ≥ 1,00 i alle år\.$", alt), alt
     assert not [p for p in env.out.rglob(".*")], "temporary files left behind"
 
 

@@ -299,7 +299,7 @@ def test_the_kpi_charts_alternative_states_each_years_figure_and_the_target_in_d
 
 def test_the_alternative_gives_each_years_own_target_interval_and_path_as_the_chart_draws():
     text = alt(kpi_chart_with_interval())
-    assert "2024: 41,5 (usikkerhedsinterval 38,0–45,0, mål ≥ 40,0)" in text
+    assert "2024: 41,5 (usikkerhedsinterval 38,0 til 45,0, mål ≥ 40,0)" in text
     assert "2026: ikke målbar (mål ≥ 48,0, sti 46,5)" in text
     assert alt(kpi_chart()).endswith(
         "2026: 512 (intet mål, sti 458); 2027: ikke målbar (mål ≥ 550)."

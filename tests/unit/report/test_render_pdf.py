@@ -13,6 +13,7 @@ import pydyf
 
 from resultatrapport.report import render
 from resultatrapport.report.render import Attachment, render_pdf, validation_failures
+from tests.helpers import inflated
 
 TEMPLATES = Path(__file__).parent / "templates"
 CONTEXT = {"title": "Årsrapport 2021: Prøve", "version": 1, "signed_by": "Ida", "data_hash": "ab"}
@@ -36,15 +37,6 @@ def old_render() -> bytes:
     pdf = weasyprint.HTML(string=html, base_url=str(TEMPLATES)).write_pdf(pdf_variant="pdf/a-3b")
     assert pdf is not None
     return pdf
-
-
-def inflated(pdf: bytes) -> bytes:
-    """The PDF with every Flate stream inflated (the catalog sits in a compressed object
-    stream)."""
-    parts = [pdf]
-    for data in re.findall(rb"/FlateDecode[^>]*>>\r?\nstream\r?\n(.*?)\r?\nendstream", pdf, re.S):
-        parts.append(zlib.decompressobj().decompress(data))
-    return b"\n".join(parts)
 
 
 def rules(findings: list[str]) -> set[str]:
