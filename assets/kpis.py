@@ -116,8 +116,8 @@ def _describe(kpi: Any) -> str:
         f"Kontrakten: {markdown_text(kpi.contract_text)}",
         f"Mål: {markdown_text(targets)}",
     ]
-    if kpi.method:
-        parts.append(f"Metode: {markdown_text(kpi.method)}")
+    if method := KINDS[kpi.kind].method(kpi):
+        parts.append(f"Metode: {markdown_text(method)}")
     if kpi.interpretation:
         parts.append(f"Fortolkning: {markdown_text(kpi.interpretation)}")
     parts.append(

@@ -353,10 +353,14 @@ def build(
 
     intervals = interval_coverage(contract, results)
     methods = [
-        {"id": k.id, "name": k.name, "method": k.method}
+        {"id": k.id, "name": k.name, "method": method}
         for k in contract.kpis
-        if k.method and k.id in results
+        if k.id in results and (method := KINDS[k.kind].method(k))
     ]
+    # the kinds the report's figures come from: the method chapter explains only theirs,
+    # naming each interval as the kind declares it
+    used = {k.kind for k in contract.kpis if k.id in results}
+    intervals_by_kind = {name: KINDS[name].interval for name in used if KINDS[name].interval}
     quality = {
         "deliveries": [
             {
@@ -435,6 +439,7 @@ def build(
             "by_population": isinstance(budget, PopulationKeyBudget),
         },
         "methods": methods,
+        "kinds_used": intervals_by_kind,
         "intervals": intervals,
         "min_interval_n": MIN_INTERVAL_N,
         "threshold": contract.settings.suppression_threshold,

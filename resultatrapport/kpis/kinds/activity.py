@@ -9,7 +9,7 @@ import duckdb
 from pydantic import Field
 
 from resultatrapport.contract_base import FocusAreas, NonEmpty, Strict
-from resultatrapport.kpis.kinds.base import FIRM, Kind, Measure, delivered
+from resultatrapport.kpis.kinds.base import FIRM, Kind, Measure, delivered, said
 from resultatrapport.rules import lit
 
 
@@ -69,6 +69,17 @@ def needs(params: Any) -> frozenset[str]:
     return frozenset({"time_registration"}) if params.projects else frozenset()
 
 
+def method(kpi: Any) -> str:
+    p = kpi.params
+    text = (
+        f"Statusopgørelse uden mål: forløb, virksomheder og timer i CRM-udtrækket pr. "
+        f"indsatsområde ({said(p.areas)}) for forløbene startet i året"
+    )
+    if p.projects:
+        text += f", og timer pr. projekt i tidsregistreringen ({said(p.projects)})"
+    return text + "."
+
+
 KIND = Kind(
     name="activity",
     params=ActivityParams,
@@ -79,4 +90,5 @@ KIND = Kind(
     unit="antal",
     value_range=(0, float("inf")),
     description=ActivityParams.__doc__ or "",
+    method=method,
 )
