@@ -286,7 +286,9 @@ def build(
                 "suppressed": r["suppressed"],
             }
         )
-    if any(s["suppressed"] for s in summary) or any(data.withheld_cells.values()):
+    # a footnote only where its mark is: the summary's withheld values carry the mark; a
+    # withheld cell of a detail table is explained beneath its own table
+    if any(s["suppressed"] for s in summary):
         footnotes.append(
             "– betyder, at tallet er diskretioneret: det hviler på færre end "
             f"{contract.settings.suppression_threshold} besvarelser eller virksomheder, eller "
@@ -329,9 +331,21 @@ def build(
         )
 
     budget = contract.budget
+    # an indexed sum's earmarks and rest are parts of its total: 'heraf', indented beneath it
+    parts_of_total = not isinstance(budget, PopulationKeyBudget)
+
+    def part(b: dict[str, Any]) -> bool:
+        return parts_of_total and b["key"] not in ("total", NOT_COMPUTED, "none")
+
     budget_rows = [
         {
-            "name": b["name"],
+            # the rest's name is a common noun ("heraf øvrige aktiviteter"), an earmark's a name
+            "name": (
+                f"heraf {b['name'][:1].lower() + b['name'][1:] if b['key'] == 'rest' else b['name']}"
+                if part(b)
+                else b["name"]
+            ),
+            "part": part(b),
             "population": number(b["population"]) if b["population"] is not None else "",
             "share": f"{number(b['share_pct'], 4)} %" if b["share_pct"] is not None else "",
             "amount": number(b["amount"]) if b["amount"] is not None else DASH,
