@@ -260,11 +260,8 @@ def kpi_over_years(
         has_targets = _draw_targets(ax, xs, tgts, operator_by_year, decimals, handles)
         _draw_path(ax, xs, paths, decimals, 1 if has_targets else 0, handles)
 
-        # the value axis always includes zero, with head room for the labels over the bars
-        lowest = min([0.0, *shown])
-        highest = max([0.0, *shown])
-        span = (highest - lowest) or 1.0
-        ax.set_ylim(lowest - (0.08 * span if lowest < 0 else 0), highest + 0.12 * span)
+        bottom, top = value_limits(shown, [t for t in tgts if t is not None])
+        ax.set_ylim(bottom, top)
         ax.axhline(0, color="#888888", linewidth=0.6, zorder=2)
 
         x_margin = 0.6 if n > 1 else 1.1  # a single year gets a bar of ordinary width
@@ -284,7 +281,7 @@ def kpi_over_years(
         ax.set_xlim(-x_margin, n - 1 + x_margin)
         ax.set_xticks(xs, [str(y) for y in years])
         ax.tick_params(axis="x", length=0)
-        ax.yaxis.set_major_locator(MaxNLocator(nbins=5, min_n_ticks=3))
+        ax.yaxis.set_major_locator(value_ticks())
         ax.yaxis.set_major_formatter(DanishFormatter())
         ax.set_ylabel(axis_label)
         if title:
@@ -295,6 +292,31 @@ def kpi_over_years(
 
 
 _Column = list[float | None]
+
+
+def value_ticks() -> MaxNLocator:
+    """The ticks of a KPI chart's value axis."""
+    return MaxNLocator(nbins=5, min_n_ticks=3)
+
+
+def value_limits(shown: list[float], targets: list[float]) -> tuple[float, float]:
+    """The value axis: always zero, every figure and target with head room for the labels
+    over the bars, up to the next tick above the highest (so a target line is never above
+    the axis's last labelled value), and below a target on the axis's lowest value a margin,
+    so its dashed line is not hidden in the axis line (a target of 0)."""
+    lowest = min([0.0, *shown, *targets])
+    highest = max([0.0, *shown, *targets])
+    span = (highest - lowest) or 1.0
+    bottom = lowest - (0.08 * span if lowest < 0 else 0)
+    if any(t <= bottom + 0.02 * span for t in targets):
+        bottom -= 0.06 * span
+    top = highest + 0.12 * span
+    for _ in range(3):  # the top up to the axis's own next tick at or above the highest
+        ticks = [t for t in value_ticks().tick_values(bottom, top) if t >= highest]
+        if not ticks or ticks[0] <= top:
+            break
+        top = float(ticks[0])
+    return bottom, top
 
 
 def _scaled(

@@ -262,3 +262,21 @@ def test_a_year_after_the_report_year_is_not_yet_reckoned_not_unmeasured():
     )
     assert "endnu ikke opgjort" in drawn and "ikke målbar" in drawn
     assert drawn.count("ikke målbar") == 1
+
+
+@pytest.mark.parametrize(
+    ("shown", "targets"),
+    [([50.0], [50.0]), ([], [50.0]), ([44.0, 50.0], [50.0]), ([12.0, 0.0], [0.0]),
+     ([-3.0, 5.0], [0.0]), ([3.0, 0.0], [0.0])],
+)  # fmt: skip
+def test_the_value_axis_shows_every_target_line(shown, targets):
+    """M1: the axis's last labelled value was 45 under a target line at 50; M5-P: a target
+    of 0 lay on the axis line, hidden."""
+    from resultatrapport.report.charts import value_limits, value_ticks
+
+    bottom, top = value_limits(shown, targets)
+    labelled = [t for t in value_ticks().tick_values(bottom, top) if bottom <= t <= top]
+    for target in targets:
+        assert bottom < target < top
+        assert max(labelled) >= target  # a labelled value at or above the line
+        assert target - bottom >= 0.04 * (top - bottom)  # clear of the axis line
