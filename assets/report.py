@@ -210,11 +210,18 @@ def build_draft_asset(
 
 
 class SignOffConfig(Config):
-    """The one thing a sign-off run needs to be told (everything else has a setting)."""
+    """The one thing a sign-off run needs to be told, the signer (everything else has a
+    setting), and whether the signer signs preliminary figures."""
 
     by: str = Field(
         description="Name of the person who signs off the report (Godkendt af): letters, "
         "spaces, hyphens and apostrophes, 2-80 characters."
+    )
+    preliminary: bool | None = Field(
+        default=None,
+        description="Foreløbige tal: true when the signer signs figures that may still change "
+        "(the year is not over, or a delivery is missing); left out (false), such a sign-off "
+        "is refused. A later final sign-off of the year is the next version.",
     )
 
 
@@ -311,6 +318,7 @@ def build_signoff_assets(
             directory=publish.year_dir(renderer.root, contract.id, year),
             run_id=context.run.run_id,
             now=dt.datetime.now(TZ),
+            preliminary=bool(config.preliminary),
         )
 
         def render(data: content.ReportData, data_hash: str, **signed: Any) -> tuple[bytes, int]:

@@ -11,8 +11,6 @@ from babel.numbers import NumberPattern, format_decimal, parse_pattern
 
 LOCALE = "da_DK"
 DASH = "–"  # shown for a withheld or missing figure
-# decimals a value is shown with, per unit (tables and charts alike)
-UNIT_DECIMALS = {"antal": 0, "kr.": 0, "pct.": 1, "NPS": 1, "procentpoint": 1, "årsværk": 2}
 
 
 @functools.cache

@@ -28,6 +28,7 @@ from resultatrapport import lake, texts
 from resultatrapport.contracts import Contract, PopulationKeyBudget
 from resultatrapport.kpis.budget import NOT_COMPUTED
 from resultatrapport.report import content, publish, records, submissions
+from resultatrapport.report.finality import Finality, finality
 from resultatrapport.report.render import Attachment
 from resultatrapport.warehouse_tx import transaction
 
@@ -223,6 +224,30 @@ class Request:
     directory: Path
     run_id: str | None
     now: dt.datetime  # when it is signed (local time)
+    # the signer says the figures may be preliminary (the year is not over, or a delivery is
+    # missing); without it such a sign-off is refused
+    preliminary: bool = False
+
+
+def preliminary_refusal(reckoning: Finality, request: Request) -> list[str]:
+    """Why preliminary figures must not be signed without the signer saying so (empty:
+    they are final, or the signer said so)."""
+    if reckoning.final or request.preliminary:
+        return []
+    why = " og ".join(reckoning.reasons)
+    return [
+        f"Tallene for {request.year} er foreløbige ({why}); en foreløbig version godkendes "
+        "kun, når den, der godkender, siger det (sign-off --preliminary, eller "
+        "preliminary: true i launchpad). Det endelige resultat godkendes, når året er slut "
+        "og alle leverancer foreligger."
+    ]
+
+
+def finalises(data: content.ReportData, last: publish.SignOff, now: Finality) -> bool:
+    """Whether signing ``data`` now is the final sign-off of data that ``last`` signed while
+    they were preliminary: then it is the next version, though the data are the same (the
+    data hash holds the deliveries, so only the day can have made them preliminary)."""
+    return now.final and not finality(data, last.signed_at.date()).final
 
 
 def sign_off(
@@ -240,11 +265,15 @@ def sign_off(
         signed = publish.signoffs(con, contract.id, year)
         draft = publish.latest_draft(con, contract.id, year)
         snapshot = lake.current_snapshot(con) if lake.is_lake(con) else None
+    reckoning = finality(data, request.now.date())
+    reasons += preliminary_refusal(reckoning, request)
     reasons += verified(request.directory, contract, year, signed, warn)
     if reasons:
         raise Refused(reasons)
     data_hash = content.data_hash(data)
     decision = decide(signed, data_hash)
+    if isinstance(decision, publish.SignOff) and finalises(data, decision, reckoning):
+        decision = decision.version + 1
     if isinstance(decision, publish.SignOff):
         names = publish.version_names(contract.id, year, decision.version)
         message = publish.nothing_new(decision)
