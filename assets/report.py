@@ -3,9 +3,10 @@
 - ``report/<contract>/draft``: the draft PDF (``…_udkast.pdf``), replaced at each run.
 - ``report/<contract>/signed`` with ``submission/<contract>/resultatopfyldelse`` (and
   ``submission/<contract>/kommunefordeling`` where the budget is a key over municipalities):
-  the sign-off. Materialised with a config naming the signer, its only field (UI, ``dg
-  launch`` or ``resultatrapport sign-off``; a name that is no person's name is refused before
-  anything is read), and the run is tagged ``resultatrapport/signer`` with the name; writes
+  the sign-off. Materialised with a config naming the signer, its one required field (UI,
+  ``dg launch`` or ``resultatrapport sign-off``; a name that is no person's name is refused
+  before anything is read), and ``preliminary: true`` where the signer signs preliminary
+  figures (refused otherwise), and the run is tagged ``resultatrapport/signer`` with the name; writes
   version N once, read-only, never replaces it, and validates each CSV against its table
   schema as a blocking check before anything is published. The files and the record are
   published together (:func:`resultatrapport.report.publish.publish_version`): what a killed

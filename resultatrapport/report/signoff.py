@@ -3,8 +3,10 @@ publishing.
 
 :func:`sign_off` is the whole sign-off: it reads the year's report data, refuses
 (:class:`Refused`, with the reasons in Danish) while anything stands in the way
-(:func:`refusals`, :func:`verified`), says nothing is new when the latest signed version shows
-the current data (:func:`decide`), else builds the submission CSVs, validates them against
+(:func:`refusals`, :func:`verified`, and preliminary figures the signer did not call so:
+:func:`preliminary_refusal`), says nothing is new when the latest signed version shows
+the current data (:func:`decide`; the final sign-off of data signed as preliminary is the
+next version: :func:`finalises`), else builds the submission CSVs, validates them against
 their table schemas (:class:`SubmissionsInvalid`, before anything is published), renders the
 signed PDF and publishes files and record together
 (:func:`resultatrapport.report.publish.publish_version`). The signer's name is checked by
