@@ -374,6 +374,7 @@ def build_signoff_assets(
                     int(key),
                     publish.year_dir(renderer.root, contract.id, int(key)),
                     context.log.warning,
+                    on=dt.datetime.now(TZ).date(),
                 )
                 for key in keys
             }

@@ -159,14 +159,24 @@ def current(
     year: int,
     directory: Path,
     warn: Callable[[str], None],
+    *,
+    on: dt.date,
 ) -> Current:
     """Judge the year's signed version against the current data and its files (clearing
-    what cut-off sign-offs left, each said to ``warn``)."""
+    what cut-off sign-offs left, each said to ``warn``) on the day ``on``: a version signed
+    as preliminary is no longer current once its figures are final."""
     signed = publish.signoffs(con, contract.id, year)
     errors = verified(directory, contract, year, signed, warn)
     last = publish.latest(signed)
-    data_hash = content.data_hash(content.load(con, contract, year)) if last else ""
+    data = content.load(con, contract, year) if last else None
+    data_hash = content.data_hash(data) if data else ""
     state, up_to_date = publish.signed_state(year, last, data_hash)
+    if up_to_date and last and data and finalises(data, last, finality(data, on)):
+        state = (
+            f"v{last.version} er godkendt som foreløbig, og tallene for {year} er nu endelige: "
+            f"en endelig godkendelse giver v{last.version + 1}"
+        )
+        up_to_date = False
     return Current(state, up_to_date, last is not None, errors)
 
 

@@ -213,7 +213,7 @@ def test_what_a_cut_off_sign_off_left_is_cleared_and_said(ready, ver, tmp_path):
 
 def test_the_current_judgment_follows_the_signed_version_and_the_data(ready, ver, tmp_path):
     def judge() -> signoff.Current:
-        return signoff.current(ready, ver, YEAR, tmp_path, lambda note: None)
+        return signoff.current(ready, ver, YEAR, tmp_path, lambda note: None, on=NOW.date())
 
     nothing = judge()
     assert not nothing.signed and not nothing.up_to_date and not nothing.errors
@@ -318,3 +318,18 @@ def test_the_signers_word_signs_final_figures_as_final(ready, ver, out):
     assert reckoning(out, done) == {"Endelig"}
     state = view.report_state(content.load(ready, ver, YEAR), NOW.date())
     assert state == f"Endelige tal for {YEAR}: året er slut, og alle leverancer foreligger."
+
+
+def test_a_preliminary_version_is_no_longer_current_once_the_figures_are_final(ready, ver, out):
+    sign_at(ready, at(ver, out, IN_THE_YEAR, preliminary=True))
+
+    def judge(on: dt.date) -> signoff.Current:
+        return signoff.current(ready, ver, YEAR, out, lambda note: None, on=on)
+
+    assert judge(IN_THE_YEAR.date()).up_to_date
+    final = judge(NOW.date())
+    assert final.signed and not final.up_to_date and not final.errors
+    assert final.state == (
+        f"v1 er godkendt som foreløbig, og tallene for {YEAR} er nu endelige: en endelig "
+        "godkendelse giver v2"
+    )
