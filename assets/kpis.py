@@ -54,7 +54,13 @@ from resultatrapport.contracts import Contract, PopulationKeyBudget, contracts_d
 from resultatrapport.formats import FORMATS
 from resultatrapport.kpis.budget import budget_lines
 from resultatrapport.kpis.budget import store as store_budget
-from resultatrapport.kpis.compute import evaluate, measure, partitions_read
+from resultatrapport.kpis.compute import (
+    evaluate,
+    inputs_fingerprint,
+    kpi_reads,
+    measure,
+    partitions_read,
+)
 from resultatrapport.kpis.kinds import KINDS
 from resultatrapport.kpis.results_table import described_columns, store
 from resultatrapport.naming import budget_path, ingestion_job_name, kpi_path, report_path
@@ -167,15 +173,6 @@ def contract_tags(contract: Contract, stage: str) -> dict[str, str]:
     """Tags to filter the catalog by: contract, stage, organisation (valid tag values: the
     ids and slugs are letters, digits and hyphens)."""
     return {"contract": contract.id, "stage": stage, "organisation": contract.organisation.slug}
-
-
-def kpi_reads(contract: Contract, kpi: Any, year: int) -> list[tuple[str, str | None, int]]:
-    """The ingested partitions a KPI reads for ``year`` (its lookback included)."""
-    return [
-        (source, contract.source_org(source), y)
-        for source in kpi.sources
-        for y in range(year - KINDS[kpi.kind].back(source), year + 1)
-    ]
 
 
 def _rounded(
@@ -303,7 +300,9 @@ def build_kpi_asset(
                 for year in years:
                     m = measure(con, contract, kpi, year)
                     result = evaluate(contract, kpi, year, m)
-                    store(con, result, [] if result.suppressed else m.detail, context.run.run_id)
+                    detail = [] if result.suppressed else m.detail
+                    inputs = inputs_fingerprint(con, contract, kpi, year)
+                    store(con, result, detail, context.run.run_id, inputs)
                     results.append((result, m))
         if refusal:  # nothing computed: the check names what to ingest, the run fails
             yield from check_events(context, key, INGESTED, ingested, blocking=True)
@@ -546,3 +545,10 @@ def build_contract_assets(contract: Contract) -> list[AssetsDefinition]:
 def first_year_needed(contract: Contract, year: int) -> int:
     """The earliest partition the contract's KPIs read for ``year`` (for the CLI)."""
     return max(FIRST_YEAR, min(min(ys) for ys in partitions_read(contract, year).values()))
+
+
+def range_of_reads(contract: Contract, years: list[int]) -> list[int]:
+    """Every partition year the contract's KPIs read for ``years`` (for the CLI)."""
+    return sorted(
+        {y for year in years for ys in partitions_read(contract, year).values() for y in ys}
+    )

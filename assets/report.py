@@ -30,6 +30,7 @@ from dagster import (
     AssetCheckResult,
     AssetCheckSeverity,
     AssetCheckSpec,
+    AssetDep,
     AssetExecutionContext,
     AssetKey,
     AssetsDefinition,
@@ -38,6 +39,7 @@ from dagster import (
     Failure,
     MaterializeResult,
     MetadataValue,
+    TimeWindowPartitionMapping,
     TimeWindowPartitionsDefinition,
     asset,
     multi_asset,
@@ -58,10 +60,9 @@ from assets.common import (
 )
 from assets.kpis import contract_tags
 from assets.texts import texts_dep
-from resources import Renderer, Warehouse
+from resources import Clock, Renderer, Warehouse
 from resultatrapport import texts
 from resultatrapport.contracts import Contract
-from resultatrapport.kpis.compute import partitions_read
 from resultatrapport.naming import budget_path, ingestion_job_name, report_path, submission_path
 from resultatrapport.report import content, publish, signoff, view
 from resultatrapport.report.files import OutputNotWritable, write_atomically, writing_to
@@ -74,6 +75,8 @@ TEMPLATE = "report.html.j2"
 # the run tag naming who signed (or tried to sign) in a sign-off run: set by the sign-off step
 # itself, so a run launched from the UI, `dg launch` or the CLI carries it alike
 SIGNER_TAG = "resultatrapport/signer"
+# the metadata of the failure of a sign-off refused because another of the year is under way
+BUSY = "another_signoff"
 
 
 def report_key(contract: Contract, name: str) -> AssetKey:
@@ -110,7 +113,7 @@ def _reads(contract: Contract, year: int) -> list[tuple[str, str | None, int]]:
     deliveries (lookback included) and the report owner's texts."""
     reads = [
         (source, org, y)
-        for (source, org), years in partitions_read(contract, year).items()
+        for (source, org), years in content.read_by_report(contract, year).items()
         for y in years
     ]
     return [*reads, (texts.source_name(contract.id), contract.organisation.slug, year)]
@@ -126,7 +129,15 @@ def build_draft_asset(
         partitions_def=partitions,
         group_name=group,
         deps=[
-            report_key(contract, "kpi_results"),
+            # the report of a year shows every contract year up to its own
+            AssetDep(
+                report_key(contract, "kpi_results"),
+                partition_mapping=TimeWindowPartitionMapping(
+                    start_offset=contract.period.first - contract.period.last,
+                    end_offset=0,
+                    allow_nonexistent_upstream_partitions=True,
+                ),
+            ),
             AssetKey(budget_path(contract)),
             texts_dep(contract),
         ],
@@ -195,7 +206,7 @@ def build_draft_asset(
         with warehouse.connect() as con:
             publish.record_draft(
                 con, contract.id, year, data_hash, pdf, pages, path, data.blocking_failures,
-                context.run.run_id,
+                context.run.run_id, content.data_parts(data),
             )  # fmt: skip
         context.log.info(f"Draft written: {path} ({pages} pages, {seconds:.1f} s)")
         return year, {
@@ -333,6 +344,10 @@ def build_signoff_assets(
                 metadata={"reasons": MetadataValue.json(refused.reasons)},
                 allow_retries=False,
             ) from None
+        except publish.SignOffBusy as busy:
+            raise Failure(
+                description=str(busy), metadata={BUSY: True}, allow_retries=False
+            ) from None
         except signoff.SubmissionsInvalid as invalid:
             yield from _schema_failures(contract, invalid.problems)
         if done.new:
@@ -361,7 +376,7 @@ def build_signoff_assets(
         pool=WAREHOUSE_POOL,
     )
     def current(
-        context: AssetCheckExecutionContext, warehouse: Warehouse, renderer: Renderer
+        context: AssetCheckExecutionContext, warehouse: Warehouse, renderer: Renderer, clock: Clock
     ) -> Iterator[AssetCheckResult]:
         keys = (
             context.partition_keys if context.has_partition_key_range else [context.partition_key]
@@ -374,7 +389,7 @@ def build_signoff_assets(
                     int(key),
                     publish.year_dir(renderer.root, contract.id, int(key)),
                     context.log.warning,
-                    on=dt.datetime.now(TZ).date(),
+                    on=clock.date(),  # a version signed as preliminary may be final now
                 )
                 for key in keys
             }

@@ -196,7 +196,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         return 2
     from commands.runs import build_years
 
-    return build_years(contract, [args.year], _definitions(args), _debug)
+    return build_years(contract, [args.year], _definitions(args), _debug, _inbox(args))
 
 
 def cmd_backfill(args: argparse.Namespace) -> int:
@@ -211,7 +211,7 @@ def cmd_backfill(args: argparse.Namespace) -> int:
         return 2
     from commands.runs import build_years
 
-    return build_years(contract, args.years, _definitions(args), _debug)
+    return build_years(contract, args.years, _definitions(args), _debug, _inbox(args))
 
 
 def cmd_ingest(args: argparse.Namespace) -> int:
@@ -238,7 +238,8 @@ def cmd_ingest(args: argparse.Namespace) -> int:
 def cmd_sign_off(args: argparse.Namespace) -> int:
     """Sign off the year's draft: launches the contract's sign-off job with the signer, whose
     name is checked first (nothing runs for a name that is no person's name). When the data
-    are signed already, says by whom and when instead of the run summary."""
+    are signed already, says by whom and when instead of the run summary; while another
+    sign-off of the year is under way, says so in one sentence (exit code 2: try again)."""
     from resultatrapport.report.publish import SignOffRefused, signer_name
 
     try:
@@ -265,6 +266,18 @@ def cmd_sign_off(args: argparse.Namespace) -> int:
         result = execute(
             defs.resolve_job_def(name), instance, str(args.year), run_config, process_tags(), _debug
         )
+    from assets.report import BUSY
+
+    busy = [
+        failure.description
+        for event in result.all_events
+        if event.is_step_failure
+        and (failure := event.step_failure_data.user_failure_data) is not None
+        and BUSY in failure.metadata
+    ]
+    if busy:  # "En anden godkendelse af … er i gang; prøv igen, når den er færdig."
+        print(busy[0], file=sys.stderr)
+        return 2
     signed = [
         event.step_materialization_data.materialization.metadata
         for event in result.get_asset_materialization_events()

@@ -10,12 +10,13 @@ from __future__ import annotations
 import logging
 import sys
 import time
+from pathlib import Path
 from typing import Any
 
 from dagster import AssetCheckSeverity, Field, logger
 
 from assets.common import spans, years_text
-from assets.kpis import first_year_needed
+from assets.kpis import first_year_needed, range_of_reads
 from commands.instance import end_dead_runs, open_instance, process_tags
 from pipelines.automation import run_target
 from resultatrapport.naming import ingestion_job_name, job_name
@@ -33,13 +34,13 @@ def _error_line(error) -> str:  # type: ignore[no-untyped-def]
     of Dagster's wrapping errors, without the module path of its class; a ``Failure`` (the
     refusals the assets raise, in Danish) as its bare description."""
     gave_up = ""
-    while error.cause is not None and (
+    while (inner := error.cause or error.context) is not None and (
         error.cls_name.startswith("DagsterExecution") or error.cls_name == "RetryRequested"
     ):
         if error.cls_name == "RetryRequested":  # "Exceeded max_retries of N": say why
             tries = error.message.split()[-1]
             gave_up = f" (opgivet efter {int(tries) + 1} forsøg)" if tries.isdigit() else ""
-        error = error.cause
+        error = inner
     message = error.message.strip()
     qualified, sep, rest = message.partition(": ")
     if sep and qualified.rsplit(".", 1)[-1] == error.cls_name:
@@ -253,28 +254,86 @@ def ingest_years(
     return failed
 
 
-def build_years(contract, years: list[int], definitions, debug: bool = False) -> int:  # type: ignore[no-untyped-def]
+def changed_in_inbox(contract, inbox: Path | None, years: list[int]) -> list[int]:  # type: ignore[no-untyped-def]
+    """The ``years`` for which a delivery the contract reads is in the inbox with another
+    content (SHA-256) than the warehouse holds, or not yet in the warehouse at all."""
+    if inbox is None or not years or not inbox.is_dir():
+        return []
+    from pipelines.automation import classify, contract_sources, ingested_hashes, scan
+    from resultatrapport import settings
+
+    pairs = set(contract_sources(contract))
+    held = ingested_hashes(settings.warehouse_path())
+    found = set()
+    state, _ = scan(inbox, {})
+    for relpath, (_size, _mtime, sha) in state.items():
+        known = classify(relpath, 0)
+        if known is None or known[2] not in years or (known[0].name, known[1]) not in pairs:
+            continue  # no delivery, a year-less register (read with the run's years) or another's
+        if held.get((known[0].name, known[1], known[2])) != sha:
+            found.add(known[2])
+    return sorted(found)
+
+
+def outdated_years(contract, years: list[int]) -> dict[int, str]:  # type: ignore[no-untyped-def]
+    """The earlier ``years`` (shown by the report) whose KPI results are missing or outdated,
+    with the reason (:func:`resultatrapport.kpis.compute.outdated`)."""
+    from resultatrapport import lake
+    from resultatrapport.kpis.compute import outdated
+
+    if not years:
+        return {}
+    try:
+        with lake.open_configured(read_only=True) as con:
+            return outdated(con, contract, years)
+    except Exception:  # no warehouse yet: nothing is computed, every year is missing
+        return {y: f"{y} er ikke beregnet" for y in years}
+
+
+def build_years(  # type: ignore[no-untyped-def]
+    contract, years: list[int], definitions, debug: bool = False, inbox: Path | None = None
+) -> int:
     """Ingest what ``years`` read, then run the contract's KPIs-to-draft job of
     ``definitions`` once for the whole range (its assets backfill in a single run): what
     ``resultatrapport run`` and ``backfill`` do, and the benchmark's floor with its own
-    definitions. Only Dagster jobs are launched."""
+    definitions. Only Dagster jobs are launched.
+
+    A report shows every contract year up to its own, so the earlier contract years come
+    along in the same run where their results are missing or outdated: their deliveries in
+    ``inbox`` changed, or a delivery or the definition they follow from changed since they
+    were computed. A year is never shown as not measured only because it was not run."""
     defs = definitions
     first, last = min(years), max(years)
     name = job_name(contract.id)
     job = defs.resolve_job_def(name)
     started = time.perf_counter()
+    earlier = [y for y in contract.years if y < first]
     with open_instance() as instance:
         say_dead_runs_ended(instance)
+        # earlier years whose deliveries changed in the inbox are ingested again first
+        changed = changed_in_inbox(contract, inbox, range_of_reads(contract, earlier))
+        failed = (
+            ingest_years(instance, defs, contract, changed, min(changed), debug) if changed else []
+        )
         # the years asked for are (re)ingested; earlier years the KPIs read (the effect KPI
-        # follows firms five years back) only where the instance has no materialisation yet
-        failed = ingest_years(
+        # follows firms five years back, the report the contract's earlier years) only where
+        # the instance has no materialisation yet
+        failed += ingest_years(
             instance,
             defs,
             contract,
-            list(range(first_year_needed(contract, first), last + 1)),
+            list(range(first_year_needed(contract, min([first, *earlier])), last + 1)),
             first,
             debug,
         )
+        stale = outdated_years(contract, earlier) if not failed else {}
+        if stale:
+            first = min(stale)
+            print(
+                "The report also shows earlier years, computed again in the same run: "
+                + "; ".join(stale[y] for y in sorted(stale)),
+                flush=True,
+            )
         if failed:
             print(
                 f"Ingestion failed for {', '.join(map(str, failed))}: the KPIs are not computed "

@@ -7,6 +7,8 @@
 - ``inbox_sensor``: a new or replaced delivery (decided by content hash; a file touched but
   unchanged triggers nothing) re-ingests only the partitions it belongs to; the report
   owner's texts (``<org>/tekster/<contract-id>_<YYYY>.md``) are a delivery like the others;
+- ``deadline_<contract>`` (07:00): the check that each year's report is signed by its
+  reporting deadline, for the years whose warning window has opened;
 - ``contracts_after_ingestion``: when an ingestion run succeeds, runs the contract jobs
   (KPIs to draft) for exactly the contract years that read what it ingested, the effect
   KPIs' five years back included. A run whose blocking check failed triggers nothing: the
@@ -15,7 +17,7 @@
 The decisions are plain functions (``inbox_requests``, ``affected_contract_years``, …) so
 they are tested without a daemon.
 
-All four start stopped unless ``running`` is passed (from ``$RESULTATRAPPORT_AUTOMATION``, see
+All of them start stopped unless ``running`` is passed (from ``$RESULTATRAPPORT_AUTOMATION``, see
 :func:`resultatrapport.settings.automation_running`): production sets it, a data engineer's
 ``dg dev`` does not, and switches on in the UI only what they want to try.
 """
@@ -56,7 +58,7 @@ from resultatrapport.contracts import Contract
 from resultatrapport.formats import FORMATS, SourceFormat
 from resultatrapport.inventory import shown_name
 from resultatrapport.kpis.compute import partitions_read
-from resultatrapport.naming import job_name
+from resultatrapport.naming import deadline_job_name, job_name
 from resultatrapport.reader import file_sha256
 from resultatrapport.vocabulary import FIRST_YEAR, TIME_ZONE, TZ
 
@@ -144,6 +146,58 @@ def build_schedules(
         return refresh_request(contracts.values(), year, "january")
 
     return [nightly_refresh, january_final_drafts]
+
+
+# --- reporting deadlines ---------------------------------------------------------------
+
+
+def deadline_years(contract: Contract, today: dt.date) -> list[int]:
+    """The contract years whose deadline check has something to judge on ``today``: those
+    whose warning window has opened (a signed one then passes; the others are skipped)."""
+    warn = dt.timedelta(days=contract.settings.deadline_warning_days)
+    return [y for y in contract.years if today >= contract.deadline(y) - warn]
+
+
+def deadline_request(contract: Contract, today: dt.date) -> RunRequest | SkipReason:
+    """The contract's deadline check on ``today``, once a year's warning window has opened
+    (the run judges every year: the signed ones pass, those far from their deadline are
+    skipped)."""
+    years = deadline_years(contract, today)
+    if not years:
+        first = contract.deadline(contract.period.first)
+        return SkipReason(f"No deadline of {contract.id} is near yet (the first: {first})")
+    return RunRequest(run_key=today.isoformat(), tags={"trigger": "deadline"})
+
+
+def build_deadline_schedules(
+    contracts: Mapping[str, Contract], jobs: Iterable[Any], running: bool = False
+) -> list[Any]:
+    """Per contract, ``deadline_<contract>`` at 07:00: its deadline check, once the first
+    year's warning window has opened, so a year approaching or past its deadline unsigned
+    warns or fails without any other run."""
+    by_name = {job.name: job for job in jobs}
+    return [
+        _deadline_schedule(c, by_name[deadline_job_name(c.id)], running) for c in contracts.values()
+    ]
+
+
+def _deadline_schedule(contract: Contract, job: Any, running: bool) -> Any:
+    days = contract.settings.deadline_warning_days
+
+    @schedule(
+        name=deadline_job_name(contract.id),
+        cron_schedule="0 7 * * *",
+        execution_timezone=TIME_ZONE,
+        job=job,
+        default_status=_schedule_status(running),
+        description=f"07:00: whether each year of {contract.id} is signed by its reporting "
+        f"deadline; warns from {days} days before it, fails after it.",
+    )
+    def deadline_schedule(context: ScheduleEvaluationContext) -> RunRequest | SkipReason:
+        today = context.scheduled_execution_time.astimezone(TZ).date()
+        return deadline_request(contract, today)
+
+    return deadline_schedule
 
 
 # --- the inbox -------------------------------------------------------------------------

@@ -17,6 +17,7 @@ from pathlib import Path
 
 from dagster import BetaWarning, Definitions, PreviewWarning, definitions, in_process_executor
 
+from assets.deadlines import build_deadline_check
 from assets.ingestion import build_ingestion_assets
 from assets.kpis import build_contract_assets, contract_partitions, group_name
 from assets.report import build_draft_asset, build_signoff_assets
@@ -25,10 +26,11 @@ from pipelines import automation, dagster_patches
 from pipelines.jobs import (
     all_ingestion_job,
     contract_job,
+    deadline_job,
     ingestion_job,
     signoff_job,
 )
-from resources import Inbox, Renderer, ValidationSettings, Warehouse
+from resources import Clock, Inbox, Renderer, ValidationSettings, Warehouse
 from resultatrapport import settings
 from resultatrapport.contracts import ContractError, ContractWarning, load_contract_folder
 from resultatrapport.formats import ORGANISATION_SOURCES
@@ -89,23 +91,29 @@ def build_definitions(
     assets = build_ingestion_assets(deliveries)
     jobs = []
     contract_jobs = []
+    deadline_jobs = []
     for contract in contracts.values():
         partitions, group = contract_partitions(contract), group_name(contract, "report")
         contract_assets = build_contract_assets(contract)
         draft = build_draft_asset(contract, partitions, group)
         signoff, current = build_signoff_assets(contract, partitions, group)
-        assets += [*contract_assets, build_texts_asset(contract), draft, signoff, current]
+        deadline = build_deadline_check(contract, partitions)
+        assets += [*contract_assets, build_texts_asset(contract), draft, signoff, current, deadline]
         contract_jobs.append(
             contract_job(contract.id, contract.title, [*contract_assets, draft, current])
         )
         # the draft too: its upstream holds the report owner's texts
         jobs.append(ingestion_job(contract.id, [*contract_assets, draft]))
         jobs.append(signoff_job(contract.id, [signoff, current]))
+        deadline_jobs.append(deadline_job(contract.id, deadline))
     ingest_all = all_ingestion_job()
     return Definitions(
         assets=assets,
-        jobs=[ingest_all, *contract_jobs, *jobs],
-        schedules=automation.build_schedules(contracts, ingest_all, automation_running),
+        jobs=[ingest_all, *contract_jobs, *jobs, *deadline_jobs],
+        schedules=[
+            *automation.build_schedules(contracts, ingest_all, automation_running),
+            *automation.build_deadline_schedules(contracts, deadline_jobs, automation_running),
+        ],
         sensors=[
             automation.build_inbox_sensor(contracts, ingest_all, automation_running),
             automation.build_cascade_sensor(contracts, contract_jobs, automation_running),
@@ -115,6 +123,7 @@ def build_definitions(
             "warehouse": Warehouse(),
             "validation": ValidationSettings(),
             "renderer": Renderer(),
+            "clock": Clock(),
         },
         # one process for the whole run: a process per step costs ~2 s each and would
         # import pandas, DuckDB and Great Expectations again in every step

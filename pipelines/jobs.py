@@ -11,6 +11,7 @@ from resultatrapport.naming import (
     INGEST,
     INGEST_ALL,
     RAW,
+    deadline_job_name,
     ingestion_job_name,
     job_name,
     signoff_job_name,
@@ -66,6 +67,20 @@ def signoff_job(contract_id: str, signoff: Sequence[AssetsDefinition]):  # type:
         name=signoff_job_name(contract_id),
         selection=_with_checks(signoff),
         description=f"Sign-off of the annual report of {contract_id}: version N, written once.",
+        tags={"contract": contract_id},
+    )
+
+
+def deadline_job(contract_id: str, check: AssetChecksDefinition):  # type: ignore[no-untyped-def]
+    """The reporting deadline check of the contract's signed report, alone: no asset is
+    materialised. A run judges every contract year (one evaluation per year's partition: the
+    job has no partitions of its own, as Dagster 1.13 takes a job's partitions from its
+    assets only) and fails when a deadline has passed unsigned (the check is blocking)."""
+    return define_asset_job(
+        name=deadline_job_name(contract_id),
+        selection=AssetSelection.checks(*check.check_keys),
+        description=f"Whether the annual report of {contract_id} for a year is signed by its "
+        "reporting deadline (launched daily by the schedule of the same name).",
         tags={"contract": contract_id},
     )
 

@@ -1,9 +1,10 @@
-"""Dagster resources: the inbox, the DuckDB warehouse, the validation settings and the
-report output folder."""
+"""Dagster resources: the inbox, the DuckDB warehouse, the validation settings, the
+report output folder and the clock."""
 
+from resources.clock import Clock
 from resources.inbox import Inbox
 from resources.renderer import Renderer
 from resources.validation import ValidationSettings
 from resources.warehouse import Warehouse
 
-__all__ = ["Inbox", "Renderer", "ValidationSettings", "Warehouse"]
+__all__ = ["Clock", "Inbox", "Renderer", "ValidationSettings", "Warehouse"]

@@ -16,6 +16,7 @@ that the file name is the contract id. The field reference is ``contracts/README
 
 from __future__ import annotations
 
+import calendar
 import copy
 import datetime as dt
 import re
@@ -242,10 +243,55 @@ class Signed(Strict):
     signatories: list[Signatory] = Field(default_factory=list)
 
 
+class DueDate(Strict):
+    """A deadline as a rule that gives a date for each report year: day ``day`` (or the last
+    day) of month ``month`` in the year ``years_after`` years after the report year. Viborg's
+    "inden udgangen af januar" (the year after) is ``{years_after: 1, month: 1, day: last}``."""
+
+    years_after: int = Field(ge=1, le=3)  # a final report is due after its year has ended
+    month: int = Field(ge=1, le=12)
+    day: Annotated[int, Field(ge=1, le=31)] | Literal["last"] = "last"
+
+    @model_validator(mode="after")
+    def _a_day_every_year_has(self) -> DueDate:
+        # the shortest the month is in any year: February 28 days
+        if self.day != "last" and self.day > calendar.monthrange(2001, self.month)[1]:
+            raise ValueError(f"month {self.month} has no day {self.day} every year (use last)")
+        return self
+
+    def on(self, year: int) -> dt.date:
+        """The date for the report of ``year``."""
+        due_year = year + self.years_after
+        last = calendar.monthrange(due_year, self.month)[1]
+        return dt.date(due_year, self.month, last if self.day == "last" else self.day)
+
+
+class Deadline(Strict):
+    """When a report year's signed report is due, to whom, in the contract's words, and the
+    rule that makes a date of them. ``date_in_contract: false`` marks a date the contract does
+    not give (the contract sets an event, "når den kan opgøres"): a setting, and
+    ``interpretation`` says how it was chosen."""
+
+    title: NonEmpty  # what is due, in Danish: "Endelig resultatopfyldelse"
+    to: Annotated[list[NonEmpty], Field(min_length=1)]  # recipients, among reporting.to
+    contract_text: NonEmpty  # the contract's own words
+    due: DueDate
+    date_in_contract: StrictBool
+    interpretation: str = ""
+
+    @model_validator(mode="after")
+    def _a_chosen_date_says_why(self) -> Deadline:
+        if not self.date_in_contract and not self.interpretation.strip():
+            raise ValueError("a date the contract does not give needs an interpretation")
+        return self
+
+
 class Reporting(Strict):
     to: Annotated[list[NonEmpty], Field(min_length=1)]
-    deadline: NonEmpty
+    contract_text: NonEmpty  # the contract's own words on when and how results are reported
     responsible: str = ""  # who answers for the report, in the contract's words
+    # the deadlines of a year's report, each a rule giving a date (at least one)
+    deadlines: Annotated[list[Deadline], Field(min_length=1)]
 
 
 class ContractPoint(Strict):
@@ -306,6 +352,8 @@ class Settings(Strict):
     protection_level: int = Field(default=3, ge=1)
     dominance_pct: float = Field(default=85.0, gt=0, le=100)  # two largest firms' share
     hours_per_fte: float | None = Field(default=None, gt=0)  # hours in one årsværk
+    # days before a reporting deadline from which a year without a signed final version warns
+    deadline_warning_days: int = Field(default=14, ge=1, le=180)
 
 
 class Contract(Strict):
@@ -334,6 +382,14 @@ class Contract(Strict):
     @property
     def years(self) -> list[int]:
         return self.period.years
+
+    def deadlines(self, year: int) -> list[tuple[Deadline, dt.date]]:
+        """The report of ``year``'s deadlines with their dates, earliest first."""
+        return sorted(((d, d.due.on(year)) for d in self.reporting.deadlines), key=lambda x: x[1])
+
+    def deadline(self, year: int) -> dt.date:
+        """The first date by which the report of ``year`` is due (its earliest deadline)."""
+        return self.deadlines(year)[0][1]
 
     def kpi(self, kpi_id: str) -> AnyKpi:
         for kpi in self.kpis:
@@ -393,6 +449,7 @@ def _problems(c: Contract) -> Iterator[tuple[str, str]]:
         yield "period.last", f"{c.period.last} is before period.first {c.period.first}"
         return
     yield from _party_problems(c)
+    yield from _reporting_problems(c)
     if isinstance(c.budget, PopulationKeyBudget):
         yield from _population_budget_problems(c, c.budget)
     else:
@@ -414,6 +471,14 @@ def _party_problems(c: Contract) -> Iterator[tuple[str, str]]:
         yield "deliveries", "a delivery is named twice"
     if len(set(c.report_sections)) != len(c.report_sections):
         yield "report_sections", "a section is named twice"
+
+
+def _reporting_problems(c: Contract) -> Iterator[tuple[str, str]]:
+    """Each deadline's recipients are recipients of the report."""
+    for i, deadline in enumerate(c.reporting.deadlines):
+        for recipient in deadline.to:
+            if recipient not in c.reporting.to:
+                yield f"reporting.deadlines[{i}].to", f"{recipient!r} is not in reporting.to"
 
 
 def _population_budget_problems(

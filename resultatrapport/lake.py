@@ -30,18 +30,20 @@ network, in CI or in production. Nothing here knows Dagster.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 import tempfile
 import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass
 from importlib import util
 from pathlib import Path
 from typing import Any
 
 import duckdb
+import filelock
 import psycopg2
 import psycopg2.errors
 
@@ -385,3 +387,67 @@ def write_turn(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
                     cursor.execute("SELECT pg_advisory_unlock(%s)", (WRITE_TURN_KEY,))
             except psycopg2.Error:  # a lost session has let go of its locks already
                 _sessions.pop(conninfo, None)
+
+
+# --- a named lock, tried once ------------------------------------------------------------------
+
+
+def exclusive(con: duckdb.DuckDBPyConnection, name: str) -> AbstractContextManager[bool]:
+    """A lock called ``name`` (letters, digits, ``-``) on the warehouse ``con`` works on, held
+    while the block runs, by this process alone across every process and machine that uses
+    the same warehouse; the block gets True when it holds it, False at once when another does
+    (it is tried, never waited for).
+
+    On a lake it is a PostgreSQL advisory lock in the catalog database, on a session of its
+    own (not the write turn's: the block takes the write turn for its writes); on a DuckDB
+    file, an OS lock (``flock``) on the file ``<warehouse>.<name>.lock`` beside it, whoever
+    runs the process and whether or not the Dagster pool does. Either lets go when its process
+    dies. Only ``con``'s warehouse is read from it: the block may close it and open others. An
+    in-memory database is one process's alone: its lock is always held."""
+    if not re.fullmatch(r"[A-Za-z0-9-]+", name):
+        raise ValueError(f"a lock's name is letters, digits and '-': {name!r}")
+    catalog = catalog_of(con)
+    if catalog is not None:
+        return _advisory_lock(catalog.removeprefix("postgres:"), lock_key(name))
+    rows = con.execute(
+        "SELECT path FROM duckdb_databases() WHERE database_name = current_database()"
+    ).fetchall()
+    path = rows[0][0] if rows else None
+    if not path or path == ":memory:":
+        return nullcontext(True)
+    warehouse = Path(path).resolve()  # one lock file whatever path names the warehouse
+    return _file_lock(warehouse.with_name(f"{warehouse.name}.{name}.lock"))
+
+
+def lock_key(name: str) -> int:
+    """The advisory lock key of ``name``: 64 bits of its SHA-256, as PostgreSQL's bigint."""
+    digest = hashlib.sha256(f"resultatrapport {name}".encode()).digest()
+    return int.from_bytes(digest[:8], "big", signed=True)
+
+
+@contextmanager
+def _advisory_lock(conninfo: str, key: int) -> Iterator[bool]:
+    session = psycopg2.connect(conninfo, application_name="resultatrapport lock")
+    try:
+        session.autocommit = True
+        with session.cursor() as cursor:
+            cursor.execute("SELECT pg_try_advisory_lock(%s)", (key,))
+            row = cursor.fetchone()
+        yield bool(row and row[0])
+    finally:
+        session.close()  # a session's advisory locks end with it
+
+
+@contextmanager
+def _file_lock(path: Path) -> Iterator[bool]:
+    # filelock: the flock, and an open that loses no race to a holder that removes the file
+    lock = filelock.FileLock(path, timeout=0)
+    try:
+        lock.acquire()
+    except filelock.Timeout:
+        yield False
+        return
+    try:
+        yield True
+    finally:
+        lock.release()

@@ -84,3 +84,8 @@ def ingestion_job_name(contract_id: str) -> str:
 
 def signoff_job_name(contract_id: str) -> str:
     return "signoff_" + key_part(contract_id)
+
+
+def deadline_job_name(contract_id: str) -> str:
+    """The check of a contract's reporting deadline (and its daily schedule)."""
+    return "deadline_" + key_part(contract_id)

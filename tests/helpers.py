@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -112,3 +113,22 @@ def small_filesystem(path: Path, size: str, *, read_only: bool = False) -> Itera
         yield path
     finally:
         subprocess.run(["umount", "-l", str(path)], check=False)
+
+
+@contextmanager
+def lake_catalog(data: Path) -> Iterator[str]:
+    """``$RESULTATRAPPORT_LAKE`` for a new, empty catalog database on the tests' PostgreSQL
+    server (dropped afterwards) and the data folder ``data``."""
+    import sqlalchemy
+
+    url = postgres_url()
+    name = f"lake_{uuid.uuid4().hex[:12]}"
+    admin = sqlalchemy.create_engine(url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(sqlalchemy.text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield f"postgres:{libpq_server(url)} dbname={name}|{data}/"
+    finally:
+        with admin.connect() as connection:
+            connection.execute(sqlalchemy.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()

@@ -8,6 +8,8 @@ declares and stores it).
 
 from __future__ import annotations
 
+import hashlib
+import json
 from typing import Any
 
 import duckdb
@@ -41,16 +43,76 @@ def partitions_read(contract: Contract, year: int) -> dict[tuple[str, str | None
     provenance all use this."""
     out: dict[tuple[str, str | None], set[int]] = {}
     for kpi in contract.kpis:
-        for source in kpi.sources:
-            back = KINDS[kpi.kind].back(source)
-            out.setdefault((source, contract.source_org(source)), set()).update(
-                range(year - back, year + 1)
-            )
+        for source, org, y in kpi_reads(contract, kpi, year):
+            out.setdefault((source, org), set()).add(y)
     out.setdefault((contract.budget.source, None), set()).add(year)
     return {
         pair: sorted(years)
         for pair, years in sorted(out.items(), key=lambda i: (i[0][0], i[0][1] or ""))
     }
+
+
+def kpi_reads(contract: Contract, kpi: Any, year: int) -> list[tuple[str, str | None, int]]:
+    """The ingested partitions (source, organisation, year) a KPI reads for ``year``, its
+    kind's lookback included."""
+    return [
+        (source, contract.source_org(source), y)
+        for source in kpi.sources
+        for y in range(year - KINDS[kpi.kind].back(source), year + 1)
+    ]
+
+
+def inputs_fingerprint(
+    con: duckdb.DuckDBPyConnection, contract: Contract, kpi: Any, year: int
+) -> str:
+    """What a KPI's result of ``year`` follows from: its definition in the contract file (kind,
+    parameters, targets) and the content hash of every delivery it reads (a delivery never
+    made counts as such). Stored with the result: a result whose fingerprint differs from
+    today's is outdated (:func:`outdated`)."""
+    reads = kpi_reads(contract, kpi, year)
+    rows = (
+        []
+        if not reads
+        else con.execute(
+            "SELECT source, coalesce(org, ''), year, coalesce(sha256, '') FROM ingest.deliveries "
+            "WHERE (source, coalesce(org, ''), year) IN (SELECT * FROM (VALUES "
+            + ", ".join("(?, ?, ?)" for _ in reads)
+            + ")) ORDER BY ALL",
+            [v for source, org, y in reads for v in (source, org or "", y)],
+        ).fetchall()
+    )
+    payload = {
+        "kpi": kpi.model_dump(mode="json"),
+        "settings": contract.settings.model_dump(mode="json"),
+        "inputs": [list(r) for r in rows],
+    }
+    text = json.dumps(payload, sort_keys=True, ensure_ascii=False, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def outdated(
+    con: duckdb.DuckDBPyConnection, contract: Contract, years: list[int]
+) -> dict[int, str]:
+    """The ``years`` whose stored KPI results are missing or outdated (a delivery they read,
+    or their definition, changed since they were computed), each with the first reason, in
+    Danish."""
+    stored = {
+        (kpi_id, year): fingerprint
+        for kpi_id, year, fingerprint in con.execute(
+            "SELECT kpi_id, year, inputs_sha256 FROM kpi.results WHERE contract = $c",
+            {"c": contract.id},
+        ).fetchall()
+    }
+    found: dict[int, str] = {}
+    for year in years:
+        for kpi in contract.kpis:
+            if (kpi.id, year) not in stored:
+                found[year] = f"{kpi.id} er ikke beregnet for {year}"
+                break
+            if stored[(kpi.id, year)] != inputs_fingerprint(con, contract, kpi, year):
+                found[year] = f"{kpi.id} for {year} bygger på ændrede leverancer eller mål"
+                break
+    return found
 
 
 def ensure_kpi_schema(con: duckdb.DuckDBPyConnection) -> None:

@@ -93,7 +93,12 @@ class KpiResult:
 
 
 # written with every row besides the result itself
-RUN_COLUMNS = {"run_id": "VARCHAR", "computed_at": "TIMESTAMP NOT NULL"}
+RUN_COLUMNS = {
+    "run_id": "VARCHAR",
+    "computed_at": "TIMESTAMP NOT NULL",
+    # what the result follows from (resultatrapport.kpis.compute.inputs_fingerprint)
+    "inputs_sha256": "VARCHAR",
+}
 RESULTS_DDL = (
     "CREATE TABLE IF NOT EXISTS kpi.results (\n    "
     + ",\n    ".join(
@@ -103,7 +108,10 @@ RESULTS_DDL = (
     + "\n)"
 )
 # columns added since the first warehouses were made
-RESULTS_ADDED = ("ALTER TABLE kpi.results ADD COLUMN IF NOT EXISTS uncertain BOOLEAN",)
+RESULTS_ADDED = (
+    "ALTER TABLE kpi.results ADD COLUMN IF NOT EXISTS uncertain BOOLEAN",
+    "ALTER TABLE kpi.results ADD COLUMN IF NOT EXISTS inputs_sha256 VARCHAR",
+)
 
 # what the report and the submissions read of a row: all of the result but its partition
 # (contract, year) and the kind's own figures
@@ -122,8 +130,10 @@ def store(
     result: KpiResult,
     detail: list[dict[str, Any]],
     run_id: str | None,
+    inputs: str | None = None,
 ) -> None:
-    """Replace the KPI's row (and detail rows) for the contract and year, atomically."""
+    """Replace the KPI's row (and detail rows) for the contract and year, atomically;
+    ``inputs`` is what the result follows from (its fingerprint)."""
     row = asdict(result)
     row["extra"] = json.dumps(row["extra"], ensure_ascii=False, default=str)
     key = {"c": result.contract, "y": result.year, "k": result.kpi_id}
@@ -133,9 +143,10 @@ def store(
         with attempt, transaction(con):
             con.execute(f"DELETE FROM kpi.results WHERE {partition}", key)
             con.execute(
-                f"INSERT INTO kpi.results ({', '.join(columns)}, run_id, computed_at) "
-                f"VALUES ({', '.join('$' + c for c in columns)}, $run_id, now()::TIMESTAMP)",
-                {**row, "run_id": run_id},
+                f"INSERT INTO kpi.results ({', '.join(columns)}, run_id, computed_at, "
+                f"inputs_sha256) VALUES ({', '.join('$' + c for c in columns)}, $run_id, "
+                "now()::TIMESTAMP, $inputs)",
+                {**row, "run_id": run_id, "inputs": inputs},
             )
             details = [
                 (*key.values(), i, json.dumps(d, ensure_ascii=False, default=str))

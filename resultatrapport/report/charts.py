@@ -212,7 +212,8 @@ def kpi_over_years(
 ) -> str:
     """A KPI's result per contract year as bars, with the year's target and the path.
 
-    A missing value draws no bar but a small "ikke målt" at the base ("endnu ikke opgjort"
+    A missing value draws no bar but a small "ikke målbar" at the base (the table beside the
+    chart says why) ("endnu ikke opgjort"
     for a year after ``report_year``); a value withheld for
     confidentiality (``withheld`` true for its year) "– diskretioneret" instead, never a 0. A target is a short
     dark red dashed marker over its year; under the year it is spelt out with its operator
@@ -275,7 +276,7 @@ def kpi_over_years(
                     if hidden[x]
                     else "endnu ikke opgjort"
                     if report_year is not None and years[x] > report_year
-                    else "ikke målt"
+                    else "ikke målbar"
                 )
                 _missing_label(ax, x, missing)
             else:

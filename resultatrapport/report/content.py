@@ -56,13 +56,29 @@ def _records(con: duckdb.DuckDBPyConnection, sql: str, params: dict[str, Any]) -
     return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
 
 
+def shown_years(contract: Contract, year: int) -> list[int]:
+    """The contract years a report of ``year`` shows: every one up to its own."""
+    return [y for y in contract.years if y <= year]
+
+
+def read_by_report(contract: Contract, year: int) -> dict[tuple[str, str | None], list[int]]:
+    """The ingested partitions the report of ``year`` rests on: those of its own year's KPIs
+    and of every earlier contract year it shows (:func:`shown_years`)."""
+    out: dict[tuple[str, str | None], set[int]] = {}
+    for shown in shown_years(contract, year) or [year]:
+        for pair, years in partitions_read(contract, shown).items():
+            out.setdefault(pair, set()).update(years)
+    return {pair: sorted(years) for pair, years in out.items()}
+
+
 def _scope_sql(contract: Contract, year: int) -> str:
-    """A WHERE clause selecting the (source, org, year) partitions the contract reads."""
+    """A WHERE clause selecting the (source, org, year) partitions the report of ``year``
+    reads (:func:`read_by_report`)."""
     parts = [
         f"(source = '{source}' AND "
         + (f"org = '{org}'" if org else "org IS NULL")
         + f" AND year IN ({', '.join(map(str, years))}))"
-        for (source, org), years in partitions_read(contract, year).items()
+        for (source, org), years in read_by_report(contract, year).items()
     ]
     # the report owner's texts of the year, a delivery of the contract's own
     parts.append(
@@ -159,8 +175,9 @@ def load(con: duckdb.DuckDBPyConnection, contract: Contract, year: int) -> Repor
     history: dict[str, list[dict[str, Any]]] = {}
     for row in _records(
         con,
-        "SELECT kpi_id, year, value, target, operator, low, high, path_value, suppressed "
-        "FROM kpi.results WHERE contract = $c AND year <= $y ORDER BY year",
+        "SELECT kpi_id, year, value, target, operator, status, uncertain, n, low, high, "
+        "path_value, suppressed, remark FROM kpi.results WHERE contract = $c AND year <= $y "
+        "ORDER BY year",
         params,
     ):
         history.setdefault(row["kpi_id"], []).append(row)
@@ -214,25 +231,53 @@ def load(con: duckdb.DuckDBPyConnection, contract: Contract, year: int) -> Repor
     )
 
 
-def data_hash(data: ReportData) -> str:
-    """Fingerprint of what a signed-off version publishes: results, details, budget, the
-    report owner's texts and the content hashes of the deliveries they rest on (not run ids
-    or timestamps)."""
-    payload = {
-        "contract": data.contract.id,
-        "year": data.year,
-        "results": data.results,
-        "details": data.details,
-        "budget": data.budget,
-        # the report owner's texts as the report shows them (a text changed after sign-off
-        # makes the signed version stale)
-        "texts": {
-            key: hashlib.sha256(text.encode()).hexdigest() for key, text in data.texts.items()
-        },
-        "inputs": sorted(
-            (d["source"], d["org"] or "", d["year"], d["sha256"] or "") for d in data.deliveries
+def data_parts(data: ReportData) -> dict[str, str]:
+    """What a report shows, in named parts, each with its fingerprint: every shown year's
+    results (as published, withheld figures withheld) and the deliveries they rest on, the
+    year's detail tables, budget and report owner's texts, and the contract's settings.
+    Run ids and timestamps are left out; figures are settled (a last digit never counts).
+    The names are Danish: a sign-off refused for a change names the parts that changed."""
+
+    def digest(value: Any) -> str:
+        text = json.dumps(settle(value), sort_keys=True, ensure_ascii=False, default=str)
+        return hashlib.sha256(text.encode()).hexdigest()
+
+    by_year: dict[int, list[dict[str, Any]]] = {}
+    for kpi_id, rows in data.history.items():
+        for row in rows:
+            by_year.setdefault(int(row["year"]), []).append({"kpi_id": kpi_id, **row})
+    by_year[data.year] = data.results  # the year itself as the summary publishes it
+    parts = {
+        f"resultaterne for {y}": digest(sorted(rows, key=lambda r: r["kpi_id"]))
+        for y, rows in sorted(by_year.items())
+    }
+    inputs: dict[int, list[tuple[str, str, str]]] = {}
+    for d in data.deliveries:
+        inputs.setdefault(int(d["year"]), []).append(
+            (d["source"], d["org"] or "", d["sha256"] or "")
+        )
+    parts |= {f"leverancerne for {y}": digest(sorted(rows)) for y, rows in sorted(inputs.items())}
+    parts |= {
+        f"detailtabellerne for {data.year}": digest(data.details),
+        f"budgettet for {data.year}": digest(data.budget),
+        # the owner's texts as the report shows them: a text changed after the sign-off
+        # makes the signed version stale
+        f"rapportejerens tekster for {data.year}": digest(data.texts),
+        "kontraktens indstillinger": digest(
+            {"contract": data.contract.id, "settings": data.contract.settings.model_dump()}
         ),
     }
-    # settled: a figure the report derives in SQL must not move the hash in its last digit
-    text = json.dumps(settle(payload), sort_keys=True, ensure_ascii=False, default=str)
+    return parts
+
+
+def data_hash(data: ReportData) -> str:
+    """Fingerprint of what a signed-off version publishes (:func:`data_parts`, together)."""
+    text = json.dumps({"year": data.year, "parts": data_parts(data)}, sort_keys=True)
     return hashlib.sha256(text.encode()).hexdigest()
+
+
+def changed_parts(recorded: dict[str, str], now: dict[str, str]) -> list[str]:
+    """The names of the parts whose fingerprint differs between a recorded draft and now
+    (a part that is new or gone counts as changed), in their order of :func:`data_parts`."""
+    names = list(now) + [name for name in recorded if name not in now]
+    return [name for name in names if recorded.get(name) != now.get(name)]

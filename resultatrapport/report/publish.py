@@ -17,10 +17,19 @@ folder is removed. The record is what makes a version signed: at the next start,
 takes back the files of one that is not, so a killed sign-off leaves the whole recorded
 version or no trace. :func:`integrity_problems` compares the files on disk with the SHA-256
 the record holds. Nothing here knows Dagster.
+
+One sign-off of a contract year runs at a time, on every backend: the whole of it, from
+reading the data and deciding the version to the record and the temporary folder removed,
+holds the year's sign-off lock (:func:`signoff_lock`), and so does :func:`recover`, which
+therefore never meets the temporary folder of a live sign-off. Another sign-off of the year
+meanwhile is refused at once with :class:`SignOffBusy`. Should a second one get past the lock
+all the same, a version is still made once: its files are linked, never replaced, and
+:func:`record_signoff` refuses a second record of a version (:class:`VersionTaken`).
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
 import json
@@ -35,6 +44,7 @@ from typing import Any
 
 import duckdb
 
+from resultatrapport import lake
 from resultatrapport.report.danish import long_date
 from resultatrapport.report.files import fsync_directory, write_new
 from resultatrapport.warehouse_tx import transaction, write_attempts
@@ -52,7 +62,8 @@ DRAFTS_DDL = """
 CREATE TABLE IF NOT EXISTS report.drafts (
     contract VARCHAR NOT NULL, year INTEGER NOT NULL, data_hash VARCHAR NOT NULL,
     pdf_sha256 VARCHAR NOT NULL, pages INTEGER NOT NULL, path VARCHAR NOT NULL,
-    blocking_failures JSON NOT NULL, rendered_at TIMESTAMP NOT NULL, run_id VARCHAR
+    blocking_failures JSON NOT NULL, rendered_at TIMESTAMP NOT NULL, run_id VARCHAR,
+    parts JSON
 )"""
 # no PRIMARY KEY on either table: a DuckLake warehouse has no key constraints (one version is
 # made once because its files are linked, never replaced; a draft's row is replaced in a
@@ -61,6 +72,37 @@ CREATE TABLE IF NOT EXISTS report.drafts (
 
 class SignOffRefused(Exception):
     """A sign-off that must not happen; the message says why, in Danish."""
+
+
+class SignOffBusy(SignOffRefused):
+    """Another sign-off of the same contract year is under way, or made the version this one
+    was making; nothing of this one is left. The message is one Danish sentence."""
+
+    def __init__(self, contract_id: str, year: int, made: int | None = None) -> None:
+        if made is None:
+            said = "er i gang; prøv igen, når den er færdig"
+        else:
+            said = f"har lavet v{made} imens; denne godkendelse er ikke gennemført"
+        super().__init__(f"En anden godkendelse af {contract_id} {year} {said}.")
+        self.made = made
+
+
+class VersionTaken(Exception):
+    """A version is recorded already: a second record of it is refused."""
+
+    def __init__(self, version: int) -> None:
+        super().__init__(f"v{version} is recorded already")
+        self.version = version
+
+
+def signoff_lock(
+    con: duckdb.DuckDBPyConnection, contract_id: str, year: int
+) -> contextlib.AbstractContextManager[bool]:
+    """The sign-off lock of a contract year on the warehouse of ``con``, tried once: the block
+    gets True when it holds it, False when another sign-off (or recovery) of the year does
+    (:func:`resultatrapport.lake.exclusive`; a contract id is lower-case letters, digits and
+    hyphens)."""
+    return lake.exclusive(con, f"signoff-{contract_id}-{year}")
 
 
 # --- the signer ------------------------------------------------------------------------------
@@ -110,6 +152,8 @@ def ensure_report_schema(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(DRAFTS_DDL)
     # the lake snapshot a version was signed on (NULL on a file warehouse and before)
     con.execute("ALTER TABLE report.signoffs ADD COLUMN IF NOT EXISTS snapshot BIGINT")
+    # what the draft shows, in named parts with their fingerprints (content.data_parts)
+    con.execute("ALTER TABLE report.drafts ADD COLUMN IF NOT EXISTS parts JSON")
 
 
 def year_dir(out: Path, contract_id: str, year: int) -> Path:
@@ -198,15 +242,22 @@ def publish_version(
     Cut off anywhere (an exception, or the process killed), the version is either recorded
     with all its files or, after :func:`recover` at the next start, gone without a trace. A
     link that fails (a file of that name exists: nothing is ever replaced) takes back the
-    files already linked at once; a failing ``record`` leaves the temporary folder for
-    :func:`recover`, since only the warehouse knows whether the record was made."""
+    files already linked at once, and so does a ``record`` that refuses (:class:`VersionTaken`);
+    a ``record`` that fails otherwise leaves the temporary folder for :func:`recover`, since
+    only the warehouse knows whether the record was made. :class:`FileExistsError` when
+    ``directory`` has a temporary folder or a file of the version already (made by another
+    sign-off: the caller holds the year's :func:`signoff_lock`, so there is none)."""
     staging = stage_version(directory, version, files)
     try:
         link_staged(directory, staging)
     except BaseException:
         withdraw(directory, staging)
         raise
-    record()
+    try:
+        record()
+    except VersionTaken:
+        withdraw(directory, staging)
+        raise
     discard_staging(staging)
 
 
@@ -256,8 +307,8 @@ def recover(directory: Path, signed: Mapping[int, SignOff]) -> list[str]:
     recorded version (``signed``) is finished (missing links made) and removed, one of a
     version without a record is withdrawn. Returns what was done, one line per folder.
 
-    Sign-offs of one output folder run one at a time (the warehouse pool), so a temporary
-    folder that exists when one starts belongs to no live sign-off."""
+    Call it holding the year's :func:`signoff_lock`: a sign-off holds it from start to end,
+    so a temporary folder found then belongs to no live sign-off."""
     done = []
     for staging, version in _stagings(directory):
         if version in signed:
@@ -288,11 +339,17 @@ def _link_missing(directory: Path, staging: Path) -> None:
 
 
 def integrity_problems(
-    directory: Path, contract_id: str, year: int, signed: Iterable[SignOff]
+    directory: Path,
+    contract_id: str,
+    year: int,
+    signed: Iterable[SignOff],
+    unrecorded: bool = True,
 ) -> list[str]:
     """What is wrong with the signed files in ``directory``, one Danish sentence naming the
     file each: a recorded file that is missing or whose content no longer has its recorded
-    SHA-256, and a file named like a signed version that no sign-off recorded."""
+    SHA-256, and (``unrecorded``: not while a sign-off of the year is under way and its files
+    may be linked before their record) a file named like a signed version that no sign-off
+    recorded."""
     by_version = sorted(signed, key=lambda s: s.version)
     problems = [
         problem
@@ -300,6 +357,8 @@ def integrity_problems(
         for name, digest in sorted(signoff.files.items())
         if (problem := _file_problem(directory / name, digest, signoff.version))
     ]
+    if not unrecorded:
+        return problems
     recorded = {name for signoff in by_version for name in signoff.files}
     return problems + [
         f"Filen {name} ligner en godkendt fil, men ingen godkendelse har registreret den: "
@@ -350,6 +409,7 @@ def record_draft(
     path: Path,
     failures: list[str],
     run_id: str | None,
+    parts: Mapping[str, str] | None = None,
 ) -> None:
     values = {
         "c": contract_id,
@@ -360,6 +420,7 @@ def record_draft(
         "path": str(path),
         "f": json.dumps(failures, ensure_ascii=False),
         "r": run_id,
+        "parts": json.dumps(dict(parts or {}), ensure_ascii=False),
     }
     for attempt in write_attempts():
         with attempt, transaction(con):
@@ -369,8 +430,8 @@ def record_draft(
             )
             con.execute(
                 "INSERT INTO report.drafts (contract, year, data_hash, pdf_sha256, pages, path, "
-                "blocking_failures, rendered_at, run_id) VALUES ($c, $y, $h, $s, $p, $path, $f, "
-                "now()::TIMESTAMP, $r)",
+                "blocking_failures, rendered_at, run_id, parts) VALUES ($c, $y, $h, $s, $p, "
+                "$path, $f, now()::TIMESTAMP, $r, $parts)",
                 values,
             )
 
@@ -382,8 +443,18 @@ def record_signoff(
     signoff: SignOff,
     run_id: str | None,
 ) -> None:
+    """Record a sign-off; :class:`VersionTaken` (nothing recorded) when its version is
+    recorded already: the check and the insert are one transaction, on a lake in the write
+    turn, so no two records of one version are ever made (the tables have no keys)."""
     for attempt in write_attempts():
         with attempt, transaction(con):
+            [(taken,)] = con.execute(
+                "SELECT count(*) FROM report.signoffs WHERE contract = $c AND year = $y "
+                "AND version = $v",
+                {"c": contract_id, "y": year, "v": signoff.version},
+            ).fetchall()
+            if taken:
+                raise VersionTaken(signoff.version)
             con.execute(
                 "INSERT INTO report.signoffs (contract, year, version, signed_by, signed_at, "
                 "data_hash, draft_sha256, files, run_id, snapshot) "

@@ -9,17 +9,20 @@ the current data (:func:`decide`; the final sign-off of data signed as prelimina
 next version: :func:`finalises`), else builds the submission CSVs, validates them against
 their table schemas (:class:`SubmissionsInvalid`, before anything is published), renders the
 signed PDF and publishes files and record together
-(:func:`resultatrapport.report.publish.publish_version`). The signer's name is checked by
-:func:`resultatrapport.report.publish.signer_name` before any of this. Nothing here knows
-Dagster: the sign-off asset turns a :class:`Signed` into its materialisations and a refusal
-into a failure.
+(:func:`resultatrapport.report.publish.publish_version`). All of it holds the year's sign-off
+lock (:func:`resultatrapport.report.publish.signoff_lock`): another sign-off of the year
+meanwhile is refused at once (:class:`resultatrapport.report.publish.SignOffBusy`). The
+signer's name is checked by :func:`resultatrapport.report.publish.signer_name` before any of
+this. Nothing here knows Dagster: the sign-off asset turns a :class:`Signed` into its
+materialisations and a refusal into a failure.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from contextlib import AbstractContextManager
+from contextlib import AbstractContextManager, ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
@@ -102,11 +105,23 @@ def refusals(
         return [f"Der er intet udkast for {contract.id} {year}: kør rapporten først."]
     reasons = []
     if draft["data_hash"] != content.data_hash(data):
+        recorded = json.loads(draft.get("parts") or "{}")
+        changed = content.changed_parts(recorded, content.data_parts(data)) if recorded else []
+        what = (
+            f"Siden udkastet blev dannet, er {_listed(changed)} ændret"
+            if changed
+            else ("Udkastet viser ikke de nuværende data")
+        )
         reasons.append(
-            "Udkastet viser ikke de nuværende data (de er ændret siden udkastet blev dannet): "
-            "dan udkastet igen, og læs det, før det godkendes."
+            f"{what}: dan udkastet igen med `resultatrapport run --contract {contract.id} "
+            f"--year {year}`, og læs det, før det godkendes."
         )
     return reasons + _content_refusals(contract, year, data)
+
+
+def _listed(names: list[str]) -> str:
+    """'a', 'a og b', 'a, b og c'."""
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " og " + names[-1]
 
 
 def _content_refusals(contract: Contract, year: int, data: content.ReportData) -> list[str]:
@@ -137,7 +152,8 @@ def verified(
     warn: Callable[[str], None],
 ) -> list[str]:
     """Clear what cut-off sign-offs left in the year folder (each said to ``warn``), then say
-    what is wrong with the signed files there (changed, missing, or not recorded), in Danish."""
+    what is wrong with the signed files there (changed, missing, or not recorded), in Danish.
+    Call it holding the year's sign-off lock (:func:`publish.signoff_lock`)."""
     for note in publish.recover(directory, signed):
         warn(f"{contract.id} {year}: {note}")
     return publish.integrity_problems(directory, contract.id, year, signed.values())
@@ -164,9 +180,18 @@ def current(
 ) -> Current:
     """Judge the year's signed version against the current data and its files (clearing
     what cut-off sign-offs left, each said to ``warn``) on the day ``on``: a version signed
-    as preliminary is no longer current once its figures are final."""
-    signed = publish.signoffs(con, contract.id, year)
-    errors = verified(directory, contract, year, signed, warn)
+    as preliminary is no longer current once its figures are final. While another sign-off
+    of the year is under way nothing is cleared (what it left is its own) and only the
+    recorded files are judged (its files may be in place before their record)."""
+    with publish.signoff_lock(con, contract.id, year) as mine:
+        signed = publish.signoffs(con, contract.id, year)
+        if mine:
+            errors = verified(directory, contract, year, signed, warn)
+        else:
+            warn(f"{contract.id} {year}: a sign-off is under way; its files are not judged")
+            errors = publish.integrity_problems(
+                directory, contract.id, year, signed.values(), unrecorded=False
+            )
     last = publish.latest(signed)
     data = content.load(con, contract, year) if last else None
     data_hash = content.data_hash(data) if data else ""
@@ -267,30 +292,38 @@ def sign_off(
 ) -> Signed:
     """Sign off the request's contract year (see the module): the version it published, or
     the one that shows the data already; :class:`Refused` or :class:`SubmissionsInvalid`
-    when it must not, before anything is published."""
+    when it must not, :class:`publish.SignOffBusy` while another sign-off of the year is
+    under way, before anything is published."""
     contract, year = request.contract, request.year
-    with connect() as con, transaction(con):
-        # one transaction: the figures, the checks and the records as of one moment; on a
-        # lake that is one snapshot, which the record names so the figures can be read back
-        data = content.load(con, contract, year)
-        reasons = refusals(con, contract, year, data)
-        signed = publish.signoffs(con, contract.id, year)
-        draft = publish.latest_draft(con, contract.id, year)
-        snapshot = lake.current_snapshot(con) if lake.is_lake(con) else None
-    reckoning = finality(data, request.now.date())
-    reasons += preliminary_refusal(reckoning, request)
-    reasons += verified(request.directory, contract, year, signed, warn)
-    if reasons:
-        raise Refused(reasons)
-    data_hash = content.data_hash(data)
-    decision = decide(signed, data_hash)
-    if isinstance(decision, publish.SignOff) and finalises(data, decision, reckoning):
-        decision = decision.version + 1
-    if isinstance(decision, publish.SignOff):
-        names = publish.version_names(contract.id, year, decision.version)
-        message = publish.nothing_new(decision)
-        return Signed(decision, request.directory, names, message, new=False)
-    return _publish(connect, request, render, data, draft["pdf_sha256"], decision, snapshot)
+    with ExitStack() as held:  # the year's sign-off lock, from the reading to the record
+        with connect() as con:
+            if not held.enter_context(publish.signoff_lock(con, contract.id, year)):
+                raise publish.SignOffBusy(contract.id, year)
+            with transaction(con):
+                # one transaction: the figures, the checks and the records as of one moment;
+                # on a lake that is one snapshot, which the record names so the figures can be
+                # read back
+                data = content.load(con, contract, year)
+                reasons = refusals(con, contract, year, data)
+                signed = publish.signoffs(con, contract.id, year)
+                draft = publish.latest_draft(con, contract.id, year)
+                snapshot = lake.current_snapshot(con) if lake.is_lake(con) else None
+        reckoning = finality(data, request.now.date())
+        reasons += preliminary_refusal(reckoning, request)
+        reasons += verified(request.directory, contract, year, signed, warn)
+        if reasons:
+            raise Refused(reasons)
+        data_hash = content.data_hash(data)
+        decision = decide(signed, data_hash)
+        if isinstance(decision, publish.SignOff) and finalises(data, decision, reckoning):
+            decision = decision.version + 1
+        if isinstance(decision, publish.SignOff):
+            names = publish.version_names(contract.id, year, decision.version)
+            message = publish.nothing_new(decision)
+            return Signed(decision, request.directory, names, message, new=False)
+        # the version is claimed: no other sign-off of the year decides one until the lock
+        # is let go, after the record
+        return _publish(connect, request, render, data, draft["pdf_sha256"], decision, snapshot)
 
 
 def _publish(
@@ -330,6 +363,12 @@ def _publish(
         with connect() as con:
             publish.record_signoff(con, contract.id, year, record, request.run_id)
 
-    publish.publish_version(request.directory, version, files, record=record_signoff)
+    try:
+        publish.publish_version(request.directory, version, files, record=record_signoff)
+    except (FileExistsError, publish.VersionTaken):
+        # another sign-off got past the lock (it cannot: one that does is still refused)
+        with connect() as con:
+            made = version in publish.signoffs(con, contract.id, year)
+        raise publish.SignOffBusy(contract.id, year, version if made else None) from None
     message = publish.signed_notice(record)
     return Signed(record, request.directory, names, message, new=True, pages=pages)

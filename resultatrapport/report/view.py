@@ -19,7 +19,7 @@ from resultatrapport.kpis.budget import NOT_COMPUTED, basis
 from resultatrapport.kpis.coverage import INTERVAL_KINDS
 from resultatrapport.kpis.kinds import KINDS
 from resultatrapport.kpis.stats import MIN_INTERVAL_N
-from resultatrapport.report import charts
+from resultatrapport.report import charts, deadlines
 from resultatrapport.report.content import ReportData
 from resultatrapport.report.danish import DASH, long_date, number, quarter_start
 from resultatrapport.report.finality import finality
@@ -200,6 +200,36 @@ def _charts(data: ReportData, kpi: Any, rows: list[dict[str, Any]]) -> dict[str,
     return {slot: svg for slot, svg in drawn.items() if svg}
 
 
+def years_table(data: ReportData, kpi: Any) -> dict[str, Any] | None:
+    """The KPI's figures for every contract year the report shows (its own and the earlier
+    ones), as numbers: the chart's text equivalent. A year without a figure says why (its
+    remark), a withheld one shows '–'. None when the report shows one year only."""
+    shown = [y for y in data.contract.years if y <= data.year]
+    if len(shown) < 2:
+        return None
+    by_year = {int(r["year"]): r for r in data.history.get(kpi.id, [])}
+    rows = []
+    for year in shown:
+        r = by_year.get(year)
+        if r is None:  # a run computes every shown year; this says so if one is left out
+            rows.append([str(year), "", "", "Ikke beregnet", "året er ikke kørt"])
+            continue
+        row = {**r, "unit": kpi.unit}
+        rows.append(
+            [
+                str(year),
+                shown_value(row),
+                fmt_target(row),
+                r["status"] or "",
+                "" if r["value"] is not None or r["suppressed"] else (r["remark"] or ""),
+            ]
+        )
+    headers = ["År", f"Resultat ({kpi.unit})", "Mål", "Status", "Hvorfor intet tal"]
+    if not any(row[4] for row in rows):
+        headers, rows = headers[:4], [row[:4] for row in rows]
+    return {"headers": headers, "rows": rows, "numeric_from": 1}
+
+
 def _detail_table(kpi: Any, rows: list[dict[str, Any]]) -> dict[str, Any]:
     """A KPI's detail rows as a table: Danish headers, formatted cells (the kind's own table,
     else the rows as they are)."""
@@ -279,6 +309,7 @@ def build(
                 "remark": r["remark"] or "",
                 "interpretation": kpi.interpretation,
                 "chart": "",
+                "years": years_table(data, kpi),
                 "detail": _detail_table(kpi, rows) if rows else None,
                 "withheld": data.withheld_cells.get(kpi.id, 0),
                 "texts": shown.by_kpi.get(kpi.id, []),
@@ -377,6 +408,7 @@ def build(
             "signatories": contract.signed.signatories,
         },
         "reporting": contract.reporting,
+        "deadlines": deadlines.cover(contract, data.year),
         # as of the sign-off's day for a signed version, the day it is drawn for a draft
         "state": report_state(data, signed_on or dt.date.today()),
         "points": contract_points(contract),

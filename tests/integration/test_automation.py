@@ -85,6 +85,8 @@ AUTOMATION = {
     "january_final_drafts",
     "inbox_sensor",
     "contracts_after_ingestion",
+    "deadline_kkr_midtjylland_2026",
+    "deadline_viborg_ver_2020",
 }
 
 

@@ -391,3 +391,9 @@ def test_a_step_that_gave_up_after_its_retries_is_summarised_by_its_cause():
         "Rapporten kan ikke skrives i /ud: der er ikke mere plads på disken. "
         "(opgivet efter 3 forsøg)"
     )
+    # a plain error that a retry policy retried is the context of the retry, not its cause
+    plain = SerializableErrorInfo("duckdb.ParserException: syntax error\n", [], "ParserException")
+    retried = SerializableErrorInfo(
+        "Exceeded max_retries of 2\n", [], "RetryRequested", None, plain
+    )
+    assert _error_line(retried) == "ParserException: syntax error (opgivet efter 3 forsøg)"

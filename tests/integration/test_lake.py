@@ -8,14 +8,13 @@ from __future__ import annotations
 
 import json
 import signal
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from resultatrapport import lake, settings
-from tests.helpers import libpq_server, postgres_url
+from tests.helpers import lake_catalog
 from tests.integration.test_operations import cli, environment, finish, python
 
 pytestmark = pytest.mark.slow
@@ -26,18 +25,8 @@ VER = "viborg-ver-2020"
 def catalog(tmp_path: Path) -> Iterator[str]:
     """``$RESULTATRAPPORT_LAKE`` for a new, empty catalog database (dropped afterwards) and a
     data folder in the test's temporary directory."""
-    import sqlalchemy
-
-    url = postgres_url()
-    name = f"lake_{uuid.uuid4().hex[:12]}"
-    admin = sqlalchemy.create_engine(url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(sqlalchemy.text(f'CREATE DATABASE "{name}"'))
-    conninfo = f"{libpq_server(url)} dbname={name}"
-    yield f"postgres:{conninfo}|{tmp_path / 'lake'}/"
-    with admin.connect() as connection:
-        connection.execute(sqlalchemy.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
+    with lake_catalog(tmp_path / "lake") as value:
+        yield value
 
 
 @pytest.fixture(scope="module")

@@ -97,6 +97,9 @@ def test_run_ends_with_the_draft_pdf_naming_every_kpi_with_its_danish_value(
             assert shown in summary, (r["id"], shown)
             assert "," in shown or r["unit"] == "antal"  # decimal comma
     assert "Side 2 af" in pages[1] and "Forord" in pages[1]  # page numbers
+    cover = " ".join(pages[0].split())  # the deadline as a date, and why it is one
+    assert "Frist for årsrapporten for 2026: 30. juni 2027 (Endelig resultatopfyldelse til KKR Midtjylland)" in cover  # fmt: skip
+    assert "Kontrakten nævner ingen dato" in cover
     assert "Bilag: Datakvalitet" in text and "Bilag: Proveniens" in text
 
 

@@ -26,9 +26,11 @@ from commands.cli import main
 from resultatrapport.kpis.status import meets
 from resultatrapport.report import publish, submissions
 from resultatrapport.report.danish import long_date
+from tests.integration.test_deadline_check import judged, run_check
 from tests.integration.test_operations import cli as spawn_cli
 from tests.integration.test_operations import environment, finish, python
 from tests.integration.test_pipeline_report import Env as ReportEnv
+from tests.integration.test_pipeline_report import pdftotext
 from tests.unit.report.test_submissions import municipality_row, result_row
 
 VER = "viborg-ver-2020"
@@ -326,6 +328,15 @@ def test_the_current_check_is_skipped_while_nothing_is_signed(env, monkeypatch, 
 
 
 @pytest.mark.slow
+def test_the_drafts_cover_prints_the_reporting_deadline_as_a_date(env):
+    cover = pdftotext(env.folder / f"aarsrapport_{VER}_2021_udkast.pdf").split("\f")[0]
+    assert (
+        "Frist for årsrapporten for 2021: 31. januar 2022 (Årlig skriftlig afrapportering til "
+        "Viborg Kommune)." in " ".join(cover.split())
+    )
+
+
+@pytest.mark.slow
 def test_the_command_line_refuses_a_name_that_is_no_name_before_anything_runs(
     env, monkeypatch, capsys, tmp_path
 ):
@@ -428,6 +439,14 @@ def test_the_sign_off_run_is_tagged_with_the_signer_and_the_check_judges_it(env,
         [run] = instance.get_runs(RunsFilter(job_name=f"signoff_{SCOPE}"), limit=1)
     assert run.tags[SIGNER_TAG] == "Ida Kontrolsen"  # as published, not as typed
     assert latest_check_status(f"report/{SCOPE}/signed:current") == "SUCCEEDED"
+
+
+@pytest.mark.slow
+def test_the_deadline_check_passes_once_the_year_is_signed(env, monkeypatch):
+    env.use(monkeypatch)
+    found = judged(run_check("2022-02-03"))  # after the deadline of 2021
+    assert found["2021"][0] is True and "er godkendt" in found["2021"][2]
+    assert found["2020"][0] is False  # never signed
 
 
 @pytest.mark.slow

@@ -136,7 +136,7 @@ def test_empty_input_says_no_data(chart):
 
 def test_kpi_chart_in_danish():
     drawn = texts(kpi_chart())
-    for text in ["512", "ikke målt", "Mål ≥ 550", "Intet mål", "Sti 458", "Antal"]:
+    for text in ["512", "ikke målbar", "Mål ≥ 550", "Intet mål", "Sti 458", "Antal"]:
         assert text in drawn
     assert {"Resultat", "Mål", "Sti (ikke et mål)"} <= set(drawn)
     assert "Usikkerhedsinterval" not in drawn  # the legend holds only what is drawn
@@ -200,7 +200,7 @@ def test_kpi_chart_says_a_withheld_year_is_withheld_not_unmeasured():
             **args,
         )
     )
-    assert "– diskretioneret" in drawn and "ikke målt" not in drawn
+    assert "– diskretioneret" in drawn and "ikke målbar" not in drawn
 
 
 def test_municipal_chart():
@@ -243,7 +243,7 @@ def test_import_does_not_load_pyplot(tmp_path: Path):
 
 def test_a_year_after_the_report_year_is_not_yet_reckoned_not_unmeasured():
     """A later contract year has no result because it has not come, not because nothing
-    was measured: the chart says 'endnu ikke opgjort' there, 'ikke målt' before."""
+    was measured: the chart says 'endnu ikke opgjort' there, 'ikke målbar' before."""
     drawn = texts(
         charts.kpi_over_years(
             years=[2025, 2026, 2027],
@@ -256,8 +256,8 @@ def test_a_year_after_the_report_year_is_not_yet_reckoned_not_unmeasured():
             report_year=2026,
         )
     )
-    assert "endnu ikke opgjort" in drawn and "ikke målt" in drawn
-    assert drawn.count("ikke målt") == 1
+    assert "endnu ikke opgjort" in drawn and "ikke målbar" in drawn
+    assert drawn.count("ikke målbar") == 1
 
 
 def test_a_bar_label_never_reads_as_the_other_status_against_its_target():
