@@ -34,7 +34,7 @@ def _error_line(error) -> str:  # type: ignore[no-untyped-def]
     of Dagster's wrapping errors, without the module path of its class; a ``Failure`` (the
     refusals the assets raise, in Danish) as its bare description."""
     gave_up = ""
-    while (inner := error.cause or error.context) is not None and (
+    while (inner := error.cause or getattr(error, "context", None)) is not None and (
         error.cls_name.startswith("DagsterExecution") or error.cls_name == "RetryRequested"
     ):
         if error.cls_name == "RetryRequested":  # "Exceeded max_retries of N": say why
@@ -263,7 +263,10 @@ def changed_in_inbox(contract, inbox: Path | None, years: list[int]) -> list[int
     from resultatrapport import settings
 
     pairs = set(contract_sources(contract))
-    held = ingested_hashes(settings.warehouse_path())
+    try:
+        held = ingested_hashes(settings.warehouse_path())
+    except Exception:  # a lake not made yet: nothing is held, the years are ingested anyway
+        return []
     found = set()
     state, _ = scan(inbox, {})
     for relpath, (_size, _mtime, sha) in state.items():
