@@ -30,7 +30,8 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 from matplotlib.ticker import Formatter, MaxNLocator
 
-from resultatrapport.report.danish import DASH, UNIT_DECIMALS, number
+from resultatrapport.report.danish import DASH, number
+from resultatrapport.report.rounding import UNIT_DECIMALS, decimals_for, own_decimals
 from resultatrapport.vocabulary import OPERATOR_SIGN
 
 if TYPE_CHECKING:
@@ -276,7 +277,10 @@ def kpi_over_years(
                 )
                 _missing_label(ax, x, missing)
             else:
-                _value_label(ax, x, v, _fmt(v, decimals), n, x_margin)
+                # as the tables print it: more decimals where fewer would read as the
+                # other status against the year's target
+                shown_decimals = decimals_for(v, tgts[x], operator_by_year[x], decimals)
+                _value_label(ax, x, v, _fmt(v, shown_decimals), n, x_margin)
 
         ax.set_xlim(-x_margin, n - 1 + x_margin)
         ax.set_xticks(xs, [str(y) for y in years])
@@ -405,7 +409,8 @@ def _draw_targets(
         else:
             sign = OPERATOR_SIGN.get(op or "", op or "")
             prefix = "Mål " if len(xs) <= 6 else ""
-            text, colour = f"{prefix}{sign} {_fmt(t, decimals)}".strip(), TARGET_RED
+            shown = _fmt(t, max(decimals, own_decimals(t)))  # a target is never rounded
+            text, colour = f"{prefix}{sign} {shown}".strip(), TARGET_RED
         _under_year(ax, x, 0, text, colour)
     handles.append(
         Line2D([], [], color=TARGET_RED, linestyle=(0, (4, 2)), linewidth=1.6, label="Mål")

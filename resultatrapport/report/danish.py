@@ -12,8 +12,6 @@ from babel.numbers import NumberPattern, format_decimal, parse_pattern
 LOCALE = "da_DK"
 DASH = "–"  # shown for a withheld or missing figure
 MINUS = "\u2212"  # the minus sign a reader sees (the CSV keeps the ASCII hyphen-minus)
-# decimals a value is shown with, per unit (tables and charts alike)
-UNIT_DECIMALS = {"antal": 0, "kr.": 0, "pct.": 1, "NPS": 1, "procentpoint": 1, "årsværk": 2}
 
 
 @functools.cache

@@ -280,3 +280,12 @@ def test_the_value_axis_shows_every_target_line(shown, targets):
         assert bottom < target < top
         assert max(labelled) >= target  # a labelled value at or above the line
         assert target - bottom >= 0.04 * (top - bottom)  # clear of the axis line
+
+
+def test_a_bar_label_never_reads_as_the_other_status_against_its_target():
+    """As the tables print it (report/rounding.py): 0,997 årsværk against ≥ 1 is labelled
+    0,997, not 1,00; in millions as well (issue 25, case 3)."""
+    svg = charts.kpi_over_years([2021, 2022], [0.997, 0.977], [1, 1], [">=", ">="], [None, None], "årsværk", "V2")  # fmt: skip
+    assert {"0,997", "0,98", "Mål ≥ 1,00"} <= set(texts(svg))
+    svg = charts.kpi_over_years([2026], [44_960_000], [45_000_000], [">="], [None], "kr.", "K8")
+    assert {"44,96", "Mål ≥ 45,0"} <= set(texts(svg))
