@@ -59,7 +59,7 @@ def test_a_printed_value_never_reads_as_the_other_status(value, unit, target, op
     assert printed_value(value, unit, target, operator) == shown
     if target is not None:
         # the figure as printed stands against the target as the value does
-        printed = float(shown.replace(".", "").replace(",", "."))
+        printed = float(shown.replace(".", "").replace(",", ".").replace("\u2212", "-"))
         assert meets(operator, target)(printed) == (status(value, target, operator) == OPFYLDT)
 
 
