@@ -34,8 +34,8 @@ run: setup
 	uv run resultatrapport run --contract $(CONTRACT) --year $(YEAR) --inbox var/inbox
 
 sign-off: setup
-	@test -n "$(SIGNER)" || { echo 'usage: make sign-off SIGNER="Name" [CONTRACT=… YEAR=…]'; exit 2; }
-	uv run resultatrapport sign-off --contract $(CONTRACT) --year $(YEAR) --by "$(SIGNER)"
+	@test -n "$(SIGNER)" || { echo 'usage: make sign-off SIGNER="Name" [CONTRACT=… YEAR=…] [PRELIMINARY=1]'; exit 2; }
+	uv run resultatrapport sign-off --contract $(CONTRACT) --year $(YEAR) --by "$(SIGNER)" $(if $(PRELIMINARY),--preliminary)
 
 demo: sample run
 

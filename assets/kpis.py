@@ -66,7 +66,8 @@ from resultatrapport.kpis.results_table import described_columns, store
 from resultatrapport.naming import budget_path, ingestion_job_name, kpi_path, report_path
 from resultatrapport.report import content
 from resultatrapport.report.confidential import confidential_detail, value_may_be_withheld
-from resultatrapport.report.danish import UNIT_DECIMALS, number
+from resultatrapport.report.danish import number
+from resultatrapport.report.rounding import printed_target, printed_value, value_decimals
 from resultatrapport.vocabulary import FIRST_YEAR, IKKE_OPFYLDT, OPERATOR_SIGN, OPFYLDT
 from resultatrapport.warehouse_tx import transaction, write_attempts
 
@@ -106,7 +107,7 @@ def _describe(kpi: Any) -> str:
     """The KPI as the catalog shows it (Markdown): the contract's own words escaped, so a
     ``>=`` or ``*`` in them renders as written."""
     targets = ", ".join(
-        f"{y}: {OPERATOR_SIGN.get(t.operator, t.operator)} {number(t.value)}"
+        f"{y}: {OPERATOR_SIGN.get(t.operator, t.operator)} {printed_target(t.value, kpi.unit)}"
         if t
         else f"{y}: intet mål"
         for y, t in sorted(kpi.targets.items())
@@ -116,8 +117,8 @@ def _describe(kpi: Any) -> str:
         f"Kontrakten: {markdown_text(kpi.contract_text)}",
         f"Mål: {markdown_text(targets)}",
     ]
-    if kpi.method:
-        parts.append(f"Metode: {markdown_text(kpi.method)}")
+    if method := KINDS[kpi.kind].method(kpi):
+        parts.append(f"Metode: {markdown_text(method)}")
     if kpi.interpretation:
         parts.append(f"Fortolkning: {markdown_text(kpi.interpretation)}")
     parts.append(
@@ -174,11 +175,15 @@ def contract_tags(contract: Contract, stage: str) -> dict[str, str]:
     return {"contract": contract.id, "stage": stage, "organisation": contract.organisation.slug}
 
 
-def _rounded(value: float | None, unit: str) -> MetadataValue:
-    """A figure as the report rounds it (the unit's decimals), typed for the UI's plots."""
+def _rounded(
+    value: float | None, unit: str, target: float | None = None, operator: str | None = None
+) -> MetadataValue:
+    """A figure as the report rounds it (the unit's decimals, more where fewer would read as
+    the other status against the target: resultatrapport/report/rounding.py), typed for the
+    UI's plots."""
     if value is None:
         return MetadataValue.null()
-    return MetadataValue.float(round(float(value), UNIT_DECIMALS.get(unit, 1)))
+    return MetadataValue.float(round(float(value), value_decimals(value, unit, target, operator)))
 
 
 def kpi_metadata(kpi: Any, result: Any, m: Any) -> dict[str, Any]:
@@ -190,7 +195,7 @@ def kpi_metadata(kpi: Any, result: Any, m: Any) -> dict[str, Any]:
     hidden = value_may_be_withheld(kpi, result.year)
     shown = None if hidden else result
     metadata: dict[str, Any] = {
-        "value": _rounded(shown and result.value, result.unit),
+        "value": _rounded(shown and result.value, result.unit, result.target, result.operator),
         "target": MetadataValue.float(float(result.target))
         if result.target is not None
         else MetadataValue.null(),
@@ -199,8 +204,8 @@ def kpi_metadata(kpi: Any, result: Any, m: Any) -> dict[str, Any]:
         "uncertain": MetadataValue.bool(result.uncertain)
         if result.uncertain is not None
         else MetadataValue.null(),
-        "low": _rounded(shown and result.low, result.unit),
-        "high": _rounded(shown and result.high, result.unit),
+        "low": _rounded(shown and result.low, result.unit, result.target, result.operator),
+        "high": _rounded(shown and result.high, result.unit, result.target, result.operator),
         "unit": MetadataValue.text(result.unit),
         "n": MetadataValue.int(result.n if result.n is not None else 0),
         "remark": MetadataValue.text(result.remark),
@@ -225,22 +230,21 @@ def target_outcome(result: Any) -> Outcome | None:
     if result.status not in (OPFYLDT, IKKE_OPFYLDT):
         return None
     sign = OPERATOR_SIGN.get(result.operator, result.operator)
-    decimals = UNIT_DECIMALS.get(result.unit, 1)
-    said = f"{number(result.value, decimals)} {result.unit}, mål {sign} {number(result.target, decimals)}"
+    unit, target, op = result.unit, result.target, result.operator
+    value = printed_value(result.value, unit, target, op)  # as the report prints them
+    said = f"{value} {unit}, mål {sign} {printed_target(target, unit)}"
     description = f"{result.status}: {said}"
     if result.uncertain:
-        description += (
-            f"; usikkert: 95 %-intervallet {number(result.low, decimals)} – "
-            f"{number(result.high, decimals)} rummer målet"
-        )
+        low, high = (printed_value(b, unit, target, op) for b in (result.low, result.high))
+        description += f"; usikkert: 95 %-intervallet {low} – {high} rummer målet"
     return Outcome(
         passed=result.status == OPFYLDT and not result.uncertain,
         description=description,
         metadata={
             "status": MetadataValue.text(result.status),
             "uncertain": MetadataValue.bool(bool(result.uncertain)),
-            "value": _rounded(result.value, result.unit),
-            "target": MetadataValue.float(float(result.target)),
+            "value": _rounded(result.value, unit, target, op),
+            "target": MetadataValue.float(float(target)),
             "operator": MetadataValue.text(result.operator or ""),
         },
     )
@@ -475,7 +479,7 @@ def build_results_asset(
                 # as the report publishes them: a value withheld to protect another is
                 # withheld here too (nothing before suppression in the UI)
                 rows = [
-                    (r["kpi_id"], r["status"], r["value"], r["unit"])
+                    (r["kpi_id"], r["status"], r["value"], r["unit"], r["target"], r["operator"])
                     for r in content.published(con, contract, year)[0]
                 ]
                 present = [r[0] for r in rows]
@@ -489,8 +493,8 @@ def build_results_asset(
         table = "\n".join(
             ["| år | KPI | status | værdi |", "|---|---|---|---:|"]
             + [
-                f"| {y} | {k} | {s} | {number(v, 1) if v is not None else '–'} {u} |"
-                for y, k, s, v, u in all_rows
+                f"| {y} | {k} | {s} | {printed_value(v, u, t, o) if v is not None else '–'} {u} |"
+                for y, k, s, v, u, t, o in all_rows
             ]
         )
         yield MaterializeResult(

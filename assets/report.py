@@ -3,9 +3,10 @@
 - ``report/<contract>/draft``: the draft PDF (``…_udkast.pdf``), replaced at each run.
 - ``report/<contract>/signed`` with ``submission/<contract>/resultatopfyldelse`` (and
   ``submission/<contract>/kommunefordeling`` where the budget is a key over municipalities):
-  the sign-off. Materialised with a config naming the signer, its only field (UI, ``dg
-  launch`` or ``resultatrapport sign-off``; a name that is no person's name is refused before
-  anything is read), and the run is tagged ``resultatrapport/signer`` with the name; writes
+  the sign-off. Materialised with a config naming the signer, its one required field (UI,
+  ``dg launch`` or ``resultatrapport sign-off``; a name that is no person's name is refused
+  before anything is read), and ``preliminary: true`` where the signer signs preliminary
+  figures (refused otherwise), and the run is tagged ``resultatrapport/signer`` with the name; writes
   version N once, read-only, never replaces it, and validates each CSV against its table
   schema as a blocking check before anything is published. The files and the record are
   published together (:func:`resultatrapport.report.publish.publish_version`): what a killed
@@ -59,7 +60,7 @@ from assets.common import (
 )
 from assets.kpis import contract_tags
 from assets.texts import texts_dep
-from resources import Renderer, Warehouse
+from resources import Clock, Renderer, Warehouse
 from resultatrapport import texts
 from resultatrapport.contracts import Contract
 from resultatrapport.naming import budget_path, ingestion_job_name, report_path, submission_path
@@ -220,11 +221,18 @@ def build_draft_asset(
 
 
 class SignOffConfig(Config):
-    """The one thing a sign-off run needs to be told (everything else has a setting)."""
+    """The one thing a sign-off run needs to be told, the signer (everything else has a
+    setting), and whether the signer signs preliminary figures."""
 
     by: str = Field(
         description="Name of the person who signs off the report (Godkendt af): letters, "
         "spaces, hyphens and apostrophes, 2-80 characters."
+    )
+    preliminary: bool | None = Field(
+        default=None,
+        description="Foreløbige tal: true when the signer signs figures that may still change "
+        "(the year is not over, or a delivery is missing); left out (false), such a sign-off "
+        "is refused. A later final sign-off of the year is the next version.",
     )
 
 
@@ -321,6 +329,7 @@ def build_signoff_assets(
             directory=publish.year_dir(renderer.root, contract.id, year),
             run_id=context.run.run_id,
             now=dt.datetime.now(TZ),
+            preliminary=bool(config.preliminary),
         )
 
         def render(data: content.ReportData, data_hash: str, **signed: Any) -> tuple[bytes, int]:
@@ -368,7 +377,7 @@ def build_signoff_assets(
         pool=WAREHOUSE_POOL,
     )
     def current(
-        context: AssetCheckExecutionContext, warehouse: Warehouse, renderer: Renderer
+        context: AssetCheckExecutionContext, warehouse: Warehouse, renderer: Renderer, clock: Clock
     ) -> Iterator[AssetCheckResult]:
         keys = (
             context.partition_keys if context.has_partition_key_range else [context.partition_key]
@@ -381,6 +390,7 @@ def build_signoff_assets(
                     int(key),
                     publish.year_dir(renderer.root, contract.id, int(key)),
                     context.log.warning,
+                    on=clock.date(),  # a version signed as preliminary may be final now
                 )
                 for key in keys
             }

@@ -259,7 +259,8 @@ def cmd_sign_off(args: argparse.Namespace) -> int:
     # after the contract is known to be valid: building the definitions warns of broken files
     defs = _definitions(args)
     name = signoff_job_name(contract.id)
-    run_config = {**QUIET, "ops": {f"sign_off_{contract.scope}": {"config": {"by": signer}}}}
+    config = {"by": signer, "preliminary": args.preliminary}
+    run_config = {**QUIET, "ops": {f"sign_off_{contract.scope}": {"config": config}}}
     with open_instance() as instance:
         say_dead_runs_ended(instance)
         result = execute(
@@ -426,26 +427,29 @@ def cmd_show_signed(args: argparse.Namespace) -> int:
 def _kpi_table(records: list[dict[str, Any]]) -> list[list[str]]:
     """The rows of `kpis`' table, a header first."""
     from resultatrapport.report.danish import number
+    from resultatrapport.report.rounding import printed_target, printed_value
+    from resultatrapport.vocabulary import OPERATOR_SIGN
 
-    def fmt(value: float | None, unit: str) -> str:
+    def fmt(value: float | None, r: dict[str, Any]) -> str:
+        """As the report and the CSV print it (resultatrapport/report/rounding.py)."""
         if value is None:
             return "–"
-        return number(value, 0 if unit in ("antal", "kr.") else 1)
+        return printed_value(value, r["unit"], r["target"], r["operator"])
 
     table = [["Mål", "Målepunkt", "Resultat", "Mål", "Status", "Grundlag", "95 %-interval"]]
     for r in records:
-        interval = (
-            f"{fmt(r['low'], r['unit'])} – {fmt(r['high'], r['unit'])}"
-            if r["low"] is not None
+        interval = f"{fmt(r['low'], r)} – {fmt(r['high'], r)}" if r["low"] is not None else ""
+        target = (
+            f"{OPERATOR_SIGN[r['operator']]} {printed_target(r['target'], r['unit'])}"
+            if r["target"] is not None
             else ""
         )
-        target = f"{r['operator']} {fmt(r['target'], r['unit'])}" if r["target"] is not None else ""
         name = r["name"] if len(r["name"]) <= 48 else r["name"][:47] + "…"
         table.append(
             [
                 r["id"],
                 name,
-                f"{fmt(r['value'], r['unit'])} {r['unit']}",
+                f"{fmt(r['value'], r)} {r['unit']}",
                 target,
                 r["status"] + (" (usikkert)" if r["uncertain"] else ""),
                 number(r["n"]) if r["n"] is not None else "",
@@ -605,6 +609,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--by",
         required=True,
         help="name of the person who signs off: letters, spaces, hyphens, apostrophes",
+    )
+    p.add_argument(
+        "--preliminary",
+        action="store_true",
+        help="godkend foreløbige tal: året er ikke slut, eller en leverance mangler (uden "
+        "dette afvises en sådan godkendelse); en senere endelig godkendelse bliver næste version",
     )
 
     p = _command(

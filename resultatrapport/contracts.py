@@ -114,7 +114,7 @@ class KpiBase(Strict):
     # linear: in a year without a target, show the way from the baseline to the next
     # target (always labelled a path, never a target)
     path: Literal["linear"] | None = None
-    method: str = ""
+    # no ``method``: the kind states how it computes the figure (Kind.method), from params
     interpretation: str = ""
     # per kind (KPI_MODELS): kind: the kind's name; params: its parameters model
     kind: str

@@ -87,6 +87,12 @@ Status = Literal["Opfyldt", "Ikke opfyldt", "Ikke målbar", "Intet mål i år"]
 STATUSES: tuple[Status, ...] = get_args(Status)
 OPFYLDT, IKKE_OPFYLDT, IKKE_MAALBAR, INTET_MAAL = STATUSES
 
+# whether a year's figures are final: the year is over and every delivery the contract names
+# for it is in (the submissions' column Opgørelse); preliminary otherwise
+Reckoning = Literal["Endelig", "Foreløbig"]
+RECKONINGS: tuple[Reckoning, ...] = get_args(Reckoning)
+ENDELIG, FORELOEBIG = RECKONINGS
+
 # --- time -----------------------------------------------------------------------------------
 
 # the time zone of every calendar year, schedule and date the project shows

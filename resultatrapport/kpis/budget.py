@@ -11,6 +11,7 @@ import duckdb
 from resultatrapport.contracts import IndexedSumBudget, PopulationKeyBudget
 from resultatrapport.kpis.kinds.spread import population_by_municipality
 from resultatrapport.kpis.stats import largest_remainder
+from resultatrapport.report.danish import number
 from resultatrapport.warehouse_tx import replace_rows, transaction, write_attempts
 
 
@@ -22,6 +23,7 @@ class BudgetLine:
     population: int | None = None
     quarter: str | None = None
     share_pct: float | None = None
+    remark: str = ""  # what a reader needs to check the amount (the index values)
 
 
 # the key of the one kpi.budget row of a year whose distribution lacks an input
@@ -81,6 +83,12 @@ def price_index(con: duckdb.DuckDBPyConnection, partition: int, year: int) -> fl
     return float(row[0]) if row else None
 
 
+def _index(value: float) -> str:
+    """An index value with the decimals it was delivered with (at least one)."""
+    decimals = max(1, len(f"{value:.6f}".rstrip("0").split(".")[1]))
+    return number(value, decimals)
+
+
 def indexed_sum(
     con: duckdb.DuckDBPyConnection,
     base_amount: int,
@@ -101,7 +109,12 @@ def indexed_sum(
         )
     regulated = Decimal(base_amount) * Decimal(str(index_year)) / Decimal(str(index_base))
     total = int(regulated.quantize(Decimal(1), rounding=ROUND_HALF_UP))  # whole kroner, half up
-    lines = [BudgetLine("total", "Kontraktsum", total)]
+    # the index values behind the amount, so a recipient can check it (Danish numbers)
+    said = (
+        f"{number(base_amount)} kr. × prisindeks {year} ({_index(index_year)}) / "
+        f"prisindeks {base_year} ({_index(index_base)}), afrundet til hele kroner"
+    )
+    lines = [BudgetLine("total", "Kontraktsum", total, remark=said)]
     rest = total
     for name, amount in (earmarks or {}).items():
         lines.append(BudgetLine(name, name, amount))
@@ -162,7 +175,8 @@ def store(con: duckdb.DuckDBPyConnection, contract_id: str, year: int, d: Distri
     """Replace the year's rows of ``kpi.budget`` with the distribution ``d``, atomically; a
     year without lines keeps one row that says why (``NOT_COMPUTED`` when an input lacks)."""
     rows: list[tuple[object, ...]] = [
-        (contract_id, year, i, b.key, b.name, b.amount, b.population, b.quarter, b.share_pct, None)
+        (contract_id, year, i, b.key, b.name, b.amount, b.population, b.quarter, b.share_pct,
+         b.remark or None)
         for i, b in enumerate(d.lines)
     ] or [
         (contract_id, year, 0, NOT_COMPUTED if d.incomplete else "none", "Ikke opgjort",

@@ -173,7 +173,7 @@ def withheld(contract: Contract, kpi: Any, m: Measure) -> str | None:
 
 def path_remark(value: float, goal_year: int) -> str:
     """The remark that shows the path towards a later target (Danish number format)."""
-    shown = number(value, 0, grouping=False)
+    shown = number(value, 0)
     return f"sti mod målet for {goal_year}: {shown} (en sti, ikke et mål)"
 
 

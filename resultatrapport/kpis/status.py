@@ -13,7 +13,9 @@ from collections.abc import Callable
 from resultatrapport.vocabulary import IKKE_MAALBAR, IKKE_OPFYLDT, INTET_MAAL, OPFYLDT
 
 
-def _meets(operator: str, target: float) -> Callable[[float], bool]:
+def meets(operator: str, target: float) -> Callable[[float], bool]:
+    """Whether a value meets the target under the operator (the status's one rule; the
+    printed figures are held to it too, ``report/rounding.py``)."""
     match operator:
         case ">=":
             return lambda x: x >= target
@@ -33,7 +35,7 @@ def status(value: float | None, target: float | None, operator: str | None) -> s
         return IKKE_MAALBAR
     if target is None or operator is None:
         return INTET_MAAL
-    return OPFYLDT if _meets(operator, target)(value) else IKKE_OPFYLDT
+    return OPFYLDT if meets(operator, target)(value) else IKKE_OPFYLDT
 
 
 def uncertain(
@@ -44,8 +46,8 @@ def uncertain(
     there is no interval or no target."""
     if low is None or high is None or target is None or operator is None:
         return None
-    meets = _meets(operator, target)
+    met = meets(operator, target)
     if operator == "±":  # the band's edges may lie inside the interval on either side
         edges = [x for x in (-target, target) if low < x < high]
-        return bool(edges) or meets(low) != meets(high)
-    return meets(low) != meets(high)
+        return bool(edges) or met(low) != met(high)
+    return met(low) != met(high)

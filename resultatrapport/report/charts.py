@@ -31,7 +31,8 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 from matplotlib.ticker import Formatter, MaxNLocator
 
-from resultatrapport.report.danish import DASH, UNIT_DECIMALS, number
+from resultatrapport.report.danish import DASH, number
+from resultatrapport.report.rounding import UNIT_DECIMALS, decimals_for, own_decimals
 from resultatrapport.vocabulary import OPERATOR_SIGN
 
 if TYPE_CHECKING:
@@ -270,11 +271,8 @@ def kpi_over_years(
         has_targets = _draw_targets(ax, xs, tgts, operator_by_year, decimals, handles)
         _draw_path(ax, xs, paths, decimals, 1 if has_targets else 0, handles)
 
-        # the value axis always includes zero, with head room for the labels over the bars
-        lowest = min([0.0, *shown])
-        highest = max([0.0, *shown])
-        span = (highest - lowest) or 1.0
-        ax.set_ylim(lowest - (0.08 * span if lowest < 0 else 0), highest + 0.12 * span)
+        bottom, top = value_limits(shown, [t for t in tgts if t is not None])
+        ax.set_ylim(bottom, top)
         ax.axhline(0, color="#888888", linewidth=0.6, zorder=2)
 
         x_margin = 0.6 if n > 1 else 1.1  # a single year gets a bar of ordinary width
@@ -290,12 +288,15 @@ def kpi_over_years(
             if v is None:
                 _missing_label(ax, x, missing[x])
             else:
-                _value_label(ax, x, v, _fmt(v, decimals), n, x_margin)
+                # as the tables print it: more decimals where fewer would read as the
+                # other status against the year's target
+                shown_decimals = decimals_for(v, tgts[x], operator_by_year[x], decimals)
+                _value_label(ax, x, v, _fmt(v, shown_decimals), n, x_margin)
 
         ax.set_xlim(-x_margin, n - 1 + x_margin)
         ax.set_xticks(xs, [str(y) for y in years])
         ax.tick_params(axis="x", length=0)
-        ax.yaxis.set_major_locator(MaxNLocator(nbins=5, min_n_ticks=3))
+        ax.yaxis.set_major_locator(value_ticks())
         ax.yaxis.set_major_formatter(DanishFormatter())
         ax.set_ylabel(axis_label)
         if title:
@@ -325,8 +326,8 @@ def _over_years_alt(
     unit: str,
     decimals: int,
 ) -> str:
-    """What ``kpi_over_years`` draws, in words, from the same (scaled) figures as the bars
-    and labels: each year's result (its interval, its path), and the target, once when every
+    """What ``kpi_over_years`` draws, in words, from the same (scaled, rounded) figures as the
+    bars and labels: each year's result (its interval, its path), and the target, once when every
     year has the same one, else with each year ("intet mål" for a year without one)."""
 
     def fmt(v: float) -> str:
@@ -343,7 +344,10 @@ def _over_years_alt(
     shown = []
     for x, year in enumerate(years):
         v, low, high, path = vals[x], lows[x], highs[x], paths[x]
-        text = f"{year}: {fmt(v)}" if v is not None else f"{year}: {missing[x]}"
+        if v is None:
+            text = f"{year}: {missing[x]}"
+        else:  # with the decimals of its label on the chart
+            text = f"{year}: {_fmt(v, decimals_for(v, tgts[x], operators[x], decimals))}"
         notes = []
         if v is not None and low is not None and high is not None:
             notes.append(f"usikkerhedsinterval {fmt(low)} til {fmt(high)}")
@@ -355,6 +359,31 @@ def _over_years_alt(
     if one_target:
         shown.append(f"{targets[0]} i alle år" if len(years) > 1 else targets[0])
     return f"Resultat pr. år ({unit}): " + "; ".join(shown)
+
+
+def value_ticks() -> MaxNLocator:
+    """The ticks of a KPI chart's value axis."""
+    return MaxNLocator(nbins=5, min_n_ticks=3)
+
+
+def value_limits(shown: list[float], targets: list[float]) -> tuple[float, float]:
+    """The value axis: always zero, every figure and target with head room for the labels
+    over the bars, up to the next tick above the highest (so a target line is never above
+    the axis's last labelled value), and below a target on the axis's lowest value a margin,
+    so its dashed line is not hidden in the axis line (a target of 0)."""
+    lowest = min([0.0, *shown, *targets])
+    highest = max([0.0, *shown, *targets])
+    span = (highest - lowest) or 1.0
+    bottom = lowest - (0.08 * span if lowest < 0 else 0)
+    if any(t <= bottom + 0.02 * span for t in targets):
+        bottom -= 0.06 * span
+    top = highest + 0.12 * span
+    for _ in range(3):  # the top up to the axis's own next tick at or above the highest
+        ticks = [t for t in value_ticks().tick_values(bottom, top) if t >= highest]
+        if not ticks or ticks[0] <= top:
+            break
+        top = float(ticks[0])
+    return bottom, top
 
 
 def _scaled(
@@ -443,7 +472,8 @@ def _draw_targets(
         else:
             sign = OPERATOR_SIGN.get(op or "", op or "")
             prefix = "Mål " if len(xs) <= 6 else ""
-            text, colour = f"{prefix}{sign} {_fmt(t, decimals)}".strip(), TARGET_RED
+            shown = _fmt(t, max(decimals, own_decimals(t)))  # a target is never rounded
+            text, colour = f"{prefix}{sign} {shown}".strip(), TARGET_RED
         _under_year(ax, x, 0, text, colour)
     handles.append(
         Line2D([], [], color=TARGET_RED, linestyle=(0, (4, 2)), linewidth=1.6, label="Mål")

@@ -25,13 +25,24 @@ Level = Literal["far", "near", "overdue", "signed"]
 
 
 def final_signed(con: duckdb.DuckDBPyConnection, contract: Contract, year: int) -> bool:
-    """Whether the report of ``year`` has a signed final version: counts the year's recorded
-    sign-offs (``report.signoffs``); every signed version counts as final."""
-    (count,) = con.execute(
-        "SELECT count(*) FROM report.signoffs WHERE contract = $c AND year = $y",
-        {"c": contract.id, "y": year},
-    ).fetchone() or (0,)
-    return bool(count)
+    """Whether the report of ``year`` has a signed final version: a recorded sign-off whose
+    figures were final on the day it was signed (:func:`resultatrapport.report.finality.
+    finality`: the year over then, and no delivery of the year missing)."""
+    days = [
+        signed_at.date()
+        for (signed_at,) in con.execute(
+            "SELECT signed_at FROM report.signoffs WHERE contract = $c AND year = $y "
+            "AND signed_at > $end",
+            {"c": contract.id, "y": year, "end": dt.datetime(year + 1, 1, 1)},
+        ).fetchall()
+    ]
+    if not days:
+        return False
+    from resultatrapport.report.content import load
+    from resultatrapport.report.finality import finality
+
+    data = load(con, contract, year)
+    return any(finality(data, day).final for day in days)
 
 
 def _recipients(names: list[str]) -> str:

@@ -7,31 +7,51 @@ values that :mod:`resultatrapport.report.submissions` writes in the recipients' 
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal
 from typing import Any
 
 from resultatrapport.contracts import PopulationKeyBudget
 from resultatrapport.kpis.budget import basis
 from resultatrapport.report.content import ReportData
+from resultatrapport.report.finality import finality
+from resultatrapport.report.rounding import rounded, target_decimals, value_decimals
+
+
+def _measured(r: dict[str, Any], column: str) -> Decimal | None:
+    """A measured value or bound rounded exactly as the report prints it."""
+    value = r[column]
+    if value is None:
+        return None
+    return rounded(value, value_decimals(value, r["unit"], r["target"], r["operator"]))
+
+
+def _target(r: dict[str, Any]) -> Decimal | None:
+    """The target as the report prints it: the contract's figure, never rounded."""
+    target = r["target"]
+    return None if target is None else rounded(target, target_decimals(target, r["unit"]))
 
 
 def result_rows(data: ReportData, signed_by: str, signed_on: dt.date) -> list[dict[str, Any]]:
+    """One row per KPI; ``Opgørelse`` as of the sign-off's day, as the cover says it."""
     c = data.contract
+    reckoning = finality(data, signed_on).word
     return [
         {
             "Kontrakt": c.id,
             "Organisation": c.organisation.name,
             "År": data.year,
+            "Opgørelse": reckoning,
             "Mål-ID": r["kpi_id"],
             "Målepunkt": r["name"],
             "Enhed": r["unit"],
-            "Resultat": r["value"],
-            "Målværdi": r["target"],
+            "Resultat": _measured(r, "value"),
+            "Målværdi": _target(r),
             "Operator": r["operator"],
             "Status": r["status"],
             "Usikker": r["uncertain"],
             "Grundlag": r["n"],
-            "Nedre 95 %": r["low"],
-            "Øvre 95 %": r["high"],
+            "Nedre 95 %": _measured(r, "low"),
+            "Øvre 95 %": _measured(r, "high"),
             "Diskretioneret": bool(r["suppressed"]),
             "Bemærkning": r["remark"] or None,
             "Godkendt af": signed_by,

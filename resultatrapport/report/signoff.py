@@ -3,8 +3,10 @@ publishing.
 
 :func:`sign_off` is the whole sign-off: it reads the year's report data, refuses
 (:class:`Refused`, with the reasons in Danish) while anything stands in the way
-(:func:`refusals`, :func:`verified`), says nothing is new when the latest signed version shows
-the current data (:func:`decide`), else builds the submission CSVs, validates them against
+(:func:`refusals`, :func:`verified`, and preliminary figures the signer did not call so:
+:func:`preliminary_refusal`), says nothing is new when the latest signed version shows
+the current data (:func:`decide`; the final sign-off of data signed as preliminary is the
+next version: :func:`finalises`), else builds the submission CSVs, validates them against
 their table schemas (:class:`SubmissionsInvalid`, before anything is published), renders the
 signed PDF, refuses it unless an independent validator finds it PDF/A-3a and PDF/UA-1
 (:class:`PdfInvalid`, before anything is published) and publishes files and record together
@@ -32,6 +34,7 @@ from resultatrapport import lake, texts
 from resultatrapport.contracts import Contract, PopulationKeyBudget
 from resultatrapport.kpis.budget import NOT_COMPUTED
 from resultatrapport.report import content, publish, records, submissions
+from resultatrapport.report.finality import Finality, finality
 from resultatrapport.report.render import Attachment, validation_failures
 from resultatrapport.warehouse_tx import transaction
 
@@ -196,11 +199,14 @@ def current(
     year: int,
     directory: Path,
     warn: Callable[[str], None],
+    *,
+    on: dt.date,
 ) -> Current:
     """Judge the year's signed version against the current data and its files (clearing
-    what cut-off sign-offs left, each said to ``warn``). While another sign-off of the year is
-    under way nothing is cleared (what it left is its own) and only the recorded files are
-    judged (its files may be in place before their record)."""
+    what cut-off sign-offs left, each said to ``warn``) on the day ``on``: a version signed
+    as preliminary is no longer current once its figures are final. While another sign-off
+    of the year is under way nothing is cleared (what it left is its own) and only the
+    recorded files are judged (its files may be in place before their record)."""
     with publish.signoff_lock(con, contract.id, year) as mine:
         signed = publish.signoffs(con, contract.id, year)
         if mine:
@@ -211,8 +217,15 @@ def current(
                 directory, contract.id, year, signed.values(), unrecorded=False
             )
     last = publish.latest(signed)
-    data_hash = content.data_hash(content.load(con, contract, year)) if last else ""
+    data = content.load(con, contract, year) if last else None
+    data_hash = content.data_hash(data) if data else ""
     state, up_to_date = publish.signed_state(year, last, data_hash)
+    if up_to_date and last and data and finalises(data, last, finality(data, on)):
+        state = (
+            f"v{last.version} er godkendt som foreløbig, og tallene for {year} er nu endelige: "
+            f"en endelig godkendelse giver v{last.version + 1}"
+        )
+        up_to_date = False
     return Current(state, up_to_date, last is not None, errors)
 
 
@@ -272,6 +285,30 @@ class Request:
     directory: Path
     run_id: str | None
     now: dt.datetime  # when it is signed (local time)
+    # the signer says the figures may be preliminary (the year is not over, or a delivery is
+    # missing); without it such a sign-off is refused
+    preliminary: bool = False
+
+
+def preliminary_refusal(reckoning: Finality, request: Request) -> list[str]:
+    """Why preliminary figures must not be signed without the signer saying so (empty:
+    they are final, or the signer said so)."""
+    if reckoning.final or request.preliminary:
+        return []
+    why = " og ".join(reckoning.reasons)
+    return [
+        f"Tallene for {request.year} er foreløbige ({why}); en foreløbig version godkendes "
+        "kun, når den, der godkender, siger det (sign-off --preliminary, eller "
+        "preliminary: true i launchpad). Det endelige resultat godkendes, når året er slut "
+        "og alle leverancer foreligger."
+    ]
+
+
+def finalises(data: content.ReportData, last: publish.SignOff, now: Finality) -> bool:
+    """Whether signing ``data`` now is the final sign-off of data that ``last`` signed while
+    they were preliminary: then it is the next version, though the data are the same (the
+    data hash holds the deliveries, so only the day can have made them preliminary)."""
+    return now.final and not finality(data, last.signed_at.date()).final
 
 
 def sign_off(
@@ -295,11 +332,15 @@ def sign_off(
                 signed = publish.signoffs(con, contract.id, year)
                 draft = publish.latest_draft(con, contract.id, year)
                 snapshot = lake.current_snapshot(con) if lake.is_lake(con) else None
+        reckoning = finality(data, request.now.date())
+        reasons += preliminary_refusal(reckoning, request)
         reasons += verified(request.directory, contract, year, signed, warn)
         if reasons:
             raise Refused(reasons)
         data_hash = content.data_hash(data)
         decision = decide(signed, data_hash)
+        if isinstance(decision, publish.SignOff) and finalises(data, decision, reckoning):
+            decision = decision.version + 1
         if isinstance(decision, publish.SignOff):
             names = publish.version_names(contract.id, year, decision.version)
             message = publish.nothing_new(decision)

@@ -50,9 +50,9 @@ LINE_END = "\r\n"
 BOM = codecs.BOM_UTF8
 
 # number columns with a fixed number of decimals; the other number columns (result, target
-# and bounds) get the integer when the value is integral, else 1 decimal
+# and bounds) are rounded by the caller as the report prints them (report/rounding.py) and
+# passed as a Decimal, written with exactly its decimals, or as a whole number
 FIXED_DECIMALS = {"Andel": 4, "Afvigelse": 1, "Måltal": 1}
-AUTO_DECIMALS = 1
 
 # a text cell a spreadsheet would run as a formula if it began so (OWASP, CSV injection); the
 # writer puts a single quote before it, which the spreadsheet shows as text and hides
@@ -98,8 +98,16 @@ def _number(name: str, value: object) -> str:
     if not math.isfinite(value):
         raise ValueError(f"column {name!r}: {value!r} is not a finite number")
     decimals = FIXED_DECIMALS.get(name)
-    if decimals is None:
-        decimals = 0 if float(value).is_integer() else AUTO_DECIMALS
+    if decimals is None and isinstance(value, Decimal):
+        exponent = value.as_tuple().exponent
+        decimals = -exponent if isinstance(exponent, int) and exponent < 0 else 0
+    elif decimals is None:
+        if not float(value).is_integer():
+            raise ValueError(
+                f"column {name!r}: {value!r} is not rounded; pass a Decimal with the decimals "
+                "the report prints (resultatrapport/report/rounding.py)"
+            )
+        decimals = 0
     rounded = round(float(value), decimals)
     return csv_number(rounded or 0.0, decimals)  # -0.0 is falsy: never "-0"
 
@@ -157,8 +165,10 @@ def render_csv(kind: str, rows: list[dict[str, object]]) -> bytes:
     field), ``int``/``float``/``Decimal`` for numbers, ``bool`` for the Ja/Nej columns,
     ``datetime.date`` for dates and ``str`` for text. Numbers get a decimal comma and no
     thousands separator: ``Andel`` 4 decimals, ``Afvigelse`` and ``Måltal`` 1, integer
-    columns none (a fraction is refused), and ``Resultat``, ``Målværdi`` and the bounds the
-    integer when the value is integral, else 1 decimal. A text that begins like a spreadsheet
+    columns none (a fraction is refused), and ``Resultat``, ``Målværdi`` and the bounds as
+    the caller rounded them: a ``Decimal`` with exactly its decimals (``Decimal("0.98")``
+    -> ``0,98``), a whole number whole, and a fraction that is no Decimal is refused (one
+    rounding, the report's: :mod:`resultatrapport.report.rounding`). A text that begins like a spreadsheet
     formula (``=``, ``+``, ``-``, ``@``, a tab) gets a leading ``'``, so Excel shows it as
     text instead of running it; numbers are never text, so ``-3,5`` stays a number.
 

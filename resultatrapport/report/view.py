@@ -21,14 +21,10 @@ from resultatrapport.kpis.kinds import KINDS
 from resultatrapport.kpis.stats import MIN_INTERVAL_N
 from resultatrapport.report import charts, deadlines
 from resultatrapport.report.content import ReportData
-from resultatrapport.report.danish import (
-    DASH,
-    UNIT_DECIMALS,
-    long_date,
-    number,
-    quarter_start,
-)
+from resultatrapport.report.danish import DASH, long_date, number, quarter_start
+from resultatrapport.report.finality import finality
 from resultatrapport.report.names import check_title, source_title
+from resultatrapport.report.rounding import printed_target, printed_value
 from resultatrapport.vocabulary import (
     IKKE_MAALBAR,
     IKKE_OPFYLDT,
@@ -41,15 +37,20 @@ STATUS_CLASS = {OPFYLDT: "ok", IKKE_OPFYLDT: "fail", IKKE_MAALBAR: "na", INTET_M
 TOO_FEW_FOR_INTERVAL = "for få besvarelser til et interval"
 
 
-def fmt_value(value: float | None, unit: str) -> str:
-    return number(value, UNIT_DECIMALS.get(unit, 1)) if value is not None else DASH
+def fmt_value(
+    value: float | None, unit: str, target: float | None = None, operator: str | None = None
+) -> str:
+    """A measured value (or a bound of its interval) with its unit's decimals, or more
+    where fewer would make it read as meeting its target when it does not, or the other way
+    round (``report/rounding.py``)."""
+    return DASH if value is None else printed_value(value, unit, target, operator)
 
 
 def shown_value(row: dict[str, Any]) -> str:
     """A result as the reader sees it; '–' means withheld and nothing else (a result that
     could not be measured shows no figure: its status says why)."""
     if row["value"] is not None:
-        return fmt_value(row["value"], row["unit"])
+        return fmt_value(row["value"], row["unit"], row["target"], row["operator"])
     return DASH if row["suppressed"] else ""
 
 
@@ -71,31 +72,20 @@ def contract_points(contract: Any) -> list[dict[str, str]]:
     return rows
 
 
-def report_state(data: ReportData, today: dt.date) -> str:
-    """Whether the figures are final or provisional, and why (the first page says it)."""
-    reasons = []
-    if today <= dt.date(data.year, 12, 31):
-        reasons.append(f"{data.year} er ikke slut")
-    # the awareness survey is held only some years: its absence makes no figure provisional
-    missing = sorted(
-        {source_title(d["source"]) for d in data.deliveries
-         if d["sha256"] is None and d["year"] == data.year and d["source"] != "awareness"}
-    )  # fmt: skip
-    if missing:
-        reasons.append("der mangler leverancer: " + ", ".join(missing))
-    if reasons:
-        return "Foreløbige tal: " + " og ".join(reasons) + "."
-    return f"Endelige tal for {data.year}: året er slut, og alle leverancer foreligger."
+def report_state(data: ReportData, on: dt.date) -> str:
+    """Whether the figures are final or preliminary on the day ``on``, and why (the first
+    page says it, as the submissions' column Opgørelse does)."""
+    return finality(data, on).sentence
 
 
 def fmt_target(row: dict[str, Any]) -> str:
-    """'≥ 50' (a whole target is shown whole, whatever the unit's decimals)."""
+    """'≥ 50': the contract's target, never rounded (a whole target is shown whole, others
+    with at least the unit's decimals)."""
     target = row["target"]
     if target is None:
         return ""
     op = OPERATOR_SIGN[row["operator"]]
-    shown = number(target) if float(target).is_integer() else fmt_value(target, row["unit"])
-    return f"{op} {shown}"
+    return f"{op} {printed_target(target, row['unit'])}"
 
 
 def fmt_interval(row: dict[str, Any], kind: str | None = None) -> str:
@@ -105,7 +95,9 @@ def fmt_interval(row: dict[str, Any], kind: str | None = None) -> str:
         if kind in INTERVAL_KINDS and few and row["value"] is not None:
             return TOO_FEW_FOR_INTERVAL
         return ""
-    return f"{fmt_value(row['low'], row['unit'])} – {fmt_value(row['high'], row['unit'])}"
+    target, operator = row.get("target"), row.get("operator")
+    low, high = (fmt_value(row[b], row["unit"], target, operator) for b in ("low", "high"))
+    return f"{low} – {high}"
 
 
 def pct(share: float) -> str:
@@ -286,7 +278,9 @@ def build(
                 "suppressed": r["suppressed"],
             }
         )
-    if any(s["suppressed"] for s in summary) or any(data.withheld_cells.values()):
+    # a footnote only where its mark is: the summary's withheld values carry the mark; a
+    # withheld cell of a detail table is explained beneath its own table
+    if any(s["suppressed"] for s in summary):
         footnotes.append(
             "– betyder, at tallet er diskretioneret: det hviler på færre end "
             f"{contract.settings.suppression_threshold} besvarelser eller virksomheder, eller "
@@ -329,9 +323,21 @@ def build(
         )
 
     budget = contract.budget
+    # an indexed sum's earmarks and rest are parts of its total: 'heraf', indented beneath it
+    parts_of_total = not isinstance(budget, PopulationKeyBudget)
+
+    def part(b: dict[str, Any]) -> bool:
+        return parts_of_total and b["key"] not in ("total", NOT_COMPUTED, "none")
+
     budget_rows = [
         {
-            "name": b["name"],
+            # the rest's name is a common noun ("heraf øvrige aktiviteter"), an earmark's a name
+            "name": (
+                f"heraf {b['name'][:1].lower() + b['name'][1:] if b['key'] == 'rest' else b['name']}"
+                if part(b)
+                else b["name"]
+            ),
+            "part": part(b),
             "population": number(b["population"]) if b["population"] is not None else "",
             "share": f"{number(b['share_pct'], 4)} %" if b["share_pct"] is not None else "",
             "amount": number(b["amount"]) if b["amount"] is not None else DASH,
@@ -353,10 +359,14 @@ def build(
 
     intervals = interval_coverage(contract, results)
     methods = [
-        {"id": k.id, "name": k.name, "method": k.method}
+        {"id": k.id, "name": k.name, "method": method}
         for k in contract.kpis
-        if k.method and k.id in results
+        if k.id in results and (method := KINDS[k.kind].method(k))
     ]
+    # the kinds the report's figures come from: the method chapter explains only theirs,
+    # naming each interval as the kind declares it
+    used = {k.kind for k in contract.kpis if k.id in results}
+    intervals_by_kind = {name: KINDS[name].interval for name in used if KINDS[name].interval}
     quality = {
         "deliveries": [
             {
@@ -417,7 +427,8 @@ def build(
         },
         "reporting": contract.reporting,
         "deadlines": deadlines.cover(contract, data.year),
-        "state": report_state(data, dt.date.today()),
+        # as of the sign-off's day for a signed version, the day it is drawn for a draft
+        "state": report_state(data, signed_on or dt.date.today()),
         "points": contract_points(contract),
         "summary": summary,
         "footnotes": footnotes,
@@ -435,6 +446,7 @@ def build(
             "by_population": isinstance(budget, PopulationKeyBudget),
         },
         "methods": methods,
+        "kinds_used": intervals_by_kind,
         "intervals": intervals,
         "min_interval_n": MIN_INTERVAL_N,
         "threshold": contract.settings.suppression_threshold,

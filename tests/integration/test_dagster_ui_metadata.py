@@ -17,7 +17,7 @@ from assets.kpis import kpi_key
 from pipelines.automation import RANGE_END_TAG, RANGE_START_TAG
 from pipelines.jobs import ingestion_job_name, job_name
 from resultatrapport.kpis.status import OPFYLDT
-from resultatrapport.report.danish import UNIT_DECIMALS
+from resultatrapport.report.rounding import value_decimals
 from resultatrapport.sample.generate import generate_inbox
 from resultatrapport.settings import PROJECT_ROOT
 from tests.helpers import crm_row, write_crm
@@ -141,7 +141,8 @@ def test_a_range_run_records_each_year_with_its_own_typed_and_rounded_figures(en
             value = md["value"]
             if value.value is not None:
                 assert isinstance(value, type(MetadataValue.float(0.0))), key
-                decimals = UNIT_DECIMALS.get(unit, 1)
+                target, op = md["target"].value, md["operator"].value or None
+                decimals = value_decimals(value.value, unit, target, op)
                 assert round(value.value, decimals) == value.value
             for name in ("target", "low", "high"):
                 assert name in md, (key, name)

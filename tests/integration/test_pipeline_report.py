@@ -5,6 +5,7 @@ order (draft, sign-off, second sign-off, data change and v2)."""
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
 import json
 import re
@@ -19,6 +20,7 @@ from resultatrapport.report import submissions
 from resultatrapport.report.render import validation_failures
 from resultatrapport.report.view import fmt_value
 from resultatrapport.sample.generate import generate_inbox
+from resultatrapport.vocabulary import TZ
 from tests.helpers import figure_alts, small_filesystem
 
 pytestmark = pytest.mark.slow
@@ -92,7 +94,7 @@ def test_run_ends_with_the_draft_pdf_naming_every_kpi_with_its_danish_value(
     for r in kpi_json(env, monkeypatch, capsys, KKR, 2026):
         assert r["id"] in summary, r["id"]
         if r["value"] is not None:
-            shown = fmt_value(r["value"], r["unit"])
+            shown = fmt_value(r["value"], r["unit"], r["target"], r["operator"])
             assert shown in summary, (r["id"], shown)
             assert "," in shown or r["unit"] == "antal"  # decimal comma
     assert "Side 2 af" in pages[1] and "Forord" in pages[1]  # page numbers
@@ -102,9 +104,21 @@ def test_run_ends_with_the_draft_pdf_naming_every_kpi_with_its_danish_value(
     assert "Bilag: Datakvalitet" in text and "Bilag: Proveniens" in text
 
 
-def test_sign_off_writes_v1_and_both_csvs_in_the_recipients_format(env, monkeypatch, capsys):
+def test_figures_of_a_year_not_over_are_signed_only_as_preliminary(env, monkeypatch, capsys):
+    """KKR 2026 signed on a day of 2026 (issue 25, case 4): refused with the reason unless
+    the signer says the figures are preliminary (the next test signs with --preliminary)."""
+    if dt.datetime.now(TZ).date() > dt.date(2026, 12, 31):
+        pytest.skip("2026 is over: its figures may be final (tests/unit/report covers both)")
     code, out = cli(env, monkeypatch, capsys, "sign-off", "--contract", KKR, "--year", "2026",
                     "--by", "Ida Kontrolsen")  # fmt: skip
+    assert code == 1
+    assert "Godkendelsen afvises: Tallene for 2026 er foreløbige (2026 er ikke slut" in out
+    assert not list(env.year_dir(KKR, 2026).glob("*_v[0-9]*"))
+
+
+def test_sign_off_writes_v1_and_both_csvs_in_the_recipients_format(env, monkeypatch, capsys):
+    code, out = cli(env, monkeypatch, capsys, "sign-off", "--contract", KKR, "--year", "2026",
+                    "--by", "Ida Kontrolsen", "--preliminary")  # fmt: skip
     assert code == 0, out
     folder = env.year_dir(KKR, 2026)
     pdf = folder / f"aarsrapport_{KKR}_2026_v1.pdf"
@@ -126,8 +140,16 @@ def test_sign_off_writes_v1_and_both_csvs_in_the_recipients_format(env, monkeypa
     results = {r["id"]: r for r in kpi_json(env, monkeypatch, capsys, KKR, 2026)}
     assert [r["Mål-ID"] for r in rows] == list(results)
     assert {r["Godkendt af"] for r in rows} == {"Ida Kontrolsen"}
+    # Foreløbig or Endelig, as the cover says it on the day it was signed
+    preliminary = "Foreløbige tal: " in text.split("Sammenfatning")[0]
+    assert {r["Opgørelse"] for r in rows} == {"Foreløbig" if preliminary else "Endelig"}
+    if dt.datetime.now(TZ).date() <= dt.date(2026, 12, 31):
+        assert preliminary and "Foreløbige tal: 2026 er ikke slut" in text
     m3 = next(r for r in rows if r["Mål-ID"] == "M3")
-    assert m3["Resultat"] == fmt_value(results["M3"]["value"], "NPS").replace(".", "")
+    m3_shown = fmt_value(
+        results["M3"]["value"], "NPS", results["M3"]["target"], results["M3"]["operator"]
+    )
+    assert m3["Resultat"] == m3_shown.replace(".", "")
     towns = list(
         csv.DictReader(
             io.StringIO((folder / f"kommunefordeling_{KKR}_2026_v1.csv").read_text("utf-8-sig")),
@@ -153,7 +175,7 @@ def test_a_second_sign_off_of_unchanged_data_never_touches_v1(env, monkeypatch, 
     folder = env.year_dir(KKR, 2026)
     before = {p.name: (p.read_bytes(), p.stat().st_mtime_ns) for p in folder.glob("*_v1.*")}
     code, out = cli(env, monkeypatch, capsys, "sign-off", "--contract", KKR, "--year", "2026",
-                    "--by", "Bo Revisorsen")  # fmt: skip
+                    "--by", "Bo Revisorsen", "--preliminary")  # fmt: skip
     assert code == 0, out
     after = {p.name: (p.read_bytes(), p.stat().st_mtime_ns) for p in folder.glob("*_v1.*")}
     assert after == before
@@ -196,7 +218,7 @@ def test_a_data_change_makes_the_signed_version_stale_and_a_new_sign_off_v2(
     assert code == 0, out
     assert "check WARN report/kkr_midtjylland_2026/signed:current" in out
     code, out = cli(env, monkeypatch, capsys, "sign-off", "--contract", KKR, "--year", "2026",
-                    "--by", "Bo Revisorsen")  # fmt: skip
+                    "--by", "Bo Revisorsen", "--preliminary")  # fmt: skip
     assert code == 0, out
     assert {p.name: p.read_bytes() for p in folder.glob("*_v1.*")} == v1
     assert validation_failures((folder / f"aarsrapport_{KKR}_2026_v2.pdf").read_bytes()) == []

@@ -78,6 +78,58 @@ def test_a_missing_population_quarter_is_one_sentence_at_the_check_the_draft_and
     text = " ".join(draft_text(env, KKR, 2026).split())
     assert f"Budgettet er endnu ikke beregnet: {sentence}" in text
     code, out = cli(env, monkeypatch, capsys, "sign-off", "--contract", KKR, "--year", "2026",
-                    "--by", "Bo Revisorsen")  # fmt: skip
+                    "--by", "Bo Revisorsen", "--preliminary")  # fmt: skip
     assert code == 1
     assert f"Budgettet er ikke beregnet: {sentence}." in out
+
+
+# the running header, the footer and the letters of the rotated UDKAST watermark
+FURNITURE = re.compile(r"^(?:[UDKAST\s]+|.*Årsrapport \d{4}|UDKAST – ikke godkendt.*)$")
+
+
+def pages(env: Env, contract: str, year: int) -> list[list[str]]:
+    """Each page's lines of content (pdftotext per page, page furniture left out)."""
+    text = draft_text(env, contract, year)
+    shown = [[ln.strip() for ln in page.splitlines() if ln.strip()] for page in text.split("\f")]
+    return [[ln for ln in lines if not FURNITURE.match(ln)] for lines in shown if lines]
+
+
+@pytest.mark.parametrize(("contract", "year"), [(KKR, 2026), (VER, 2021)])
+def test_layout_no_heading_alone_and_prose_numbers_in_danish(env, contract, year):
+    """Issue 26 points 3 and 5, over both contracts' drafts (drawn by the first test)."""
+    from resultatrapport.contracts import load_contracts
+
+    c = load_contracts()[contract]
+    headings = {c.title, *c.report_sections, *(k.goal for k in c.kpis),
+                *(f"{k.id} {k.name}" for k in c.kpis), *(n.title for n in c.narratives)}  # fmt: skip
+    for number, lines in enumerate(pages(env, contract, year), 1):
+        body = [ln for ln in lines if " ".join(ln.split()) not in headings]
+        assert len(body) >= 3, f"side {number} rummer kun {lines}"
+    text = draft_text(env, contract, year)
+    assert not re.search(r"(?<![\w-])-\d", text)  # a minus is U+2212, never a hyphen
+    assert not re.search(r"(?<![\d,.])\d{4,}\b", re.sub(r"\b(?:19|20)\d\d\b", "", text)
+                         .split("Bilag: Proveniens")[0].split("Bilag: Datakvalitet")[0]), (
+        "a number of four digits or more without thousands separator")  # fmt: skip
+    assert "CRM- udtrækket" not in text and " pp" not in text
+    flat = " ".join(text.split())
+    # a footnote only where its mark is: the summary's ¹ follows a withheld value
+    assert re.search(r"–\s?1\b", flat) or "1 – betyder" not in flat
+
+
+@pytest.mark.parametrize(("contract", "year"), [(KKR, 2026), (VER, 2021)])
+def test_every_method_sentence_is_the_kinds_and_only_used_methods_are_explained(
+    env, contract, year
+):
+    """Issue 26 point 4: the method notes say nothing the code does not compute, and the
+    chapter explains only the kinds the contract uses (each KPI's sentence is its kind's:
+    tests/unit/kpis/test_method_sentences.py)."""
+    from resultatrapport.contracts import load_contracts
+
+    c = load_contracts()[contract]
+    text = draft_text(env, contract, year)
+
+    for stale in ("normaltilnærmelse", "linearisering", "designbaseret"):
+        assert stale not in text
+    kinds = {k.kind for k in c.kpis}
+    for kind, heading in (("nps", "Net Promoter Score\n"), ("effect", "Kontrolgruppe")):
+        assert (heading in text) == (kind in kinds), heading

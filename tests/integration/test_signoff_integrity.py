@@ -15,6 +15,7 @@ import re
 import shutil
 import signal
 import stat
+from decimal import Decimal
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -22,6 +23,7 @@ import duckdb
 import pytest
 
 from commands.cli import main
+from resultatrapport.kpis.status import meets
 from resultatrapport.report import publish, submissions
 from resultatrapport.report.danish import long_date
 from resultatrapport.report.render import validation_failures
@@ -94,7 +96,7 @@ def test_text_that_a_spreadsheet_would_run_as_a_formula_is_neutralised():
             "Målepunkt": "+Vækst",
             "Organisation": "@Erhverv",
             "Godkendt af": "-Ida",
-            "Resultat": -3.5,
+            "Resultat": Decimal("-3.5"),
         }
     )
     row2 = result_row(**{"Mål-ID": "M4", "Bemærkning": "\tindrykket"})
@@ -402,6 +404,39 @@ def test_signed_files_are_read_only_and_their_hashes_recorded(env, monkeypatch, 
 
 
 @pytest.mark.slow
+def test_the_signed_csv_is_final_and_prints_each_figure_as_kpis_does_never_contradicting(
+    env, monkeypatch, capsys
+):
+    """viborg-ver-2020 2021, signed in a later year with every delivery in: Endelig; each
+    Resultat as the report rounds it, and no row reads as the other status (issue 25)."""
+    text = (env.folder / f"resultatopfyldelse_{VER}_2021_v1.csv").read_text("utf-8-sig")
+    assert text.startswith("Kontrakt;Organisation;År;Opgørelse;Mål-ID;")
+    rows = list(csv.DictReader(io.StringIO(text), delimiter=";"))
+    assert {r["Opgørelse"] for r in rows} == {"Endelig"}
+    code, out, _ = cli(env, monkeypatch, capsys, "kpis", "--contract", VER, "--year", "2021")
+    assert code == 0
+    table = {line.split()[0]: line for line in out.splitlines()[2:] if line.strip()}
+    for r in rows:
+        if not r["Resultat"]:
+            continue
+        assert f" {number_text(r['Resultat'])} {r['Enhed']}" in table[r["Mål-ID"]], (r, table)
+        if r["Målværdi"]:
+            printed = float(r["Resultat"].replace(",", "."))
+            target = float(r["Målværdi"].replace(",", "."))
+            met = meets(r["Operator"], target)(printed)
+            assert met == (r["Status"] == "Opfyldt"), r
+
+
+def number_text(csv_cell: str) -> str:
+    """A CSV number as `kpis` prints it (thousands separated)."""
+    whole, _, fraction = csv_cell.partition(",")
+    sign = "-" if whole.startswith("-") else ""
+    digits = whole.lstrip("-")
+    grouped = f"{int(digits):,}".replace(",", ".")
+    return sign + grouped + ("," + fraction if fraction else "")
+
+
+@pytest.mark.slow
 def test_the_sign_off_run_is_tagged_with_the_signer_and_the_check_judges_it(env, monkeypatch):
     from dagster import DagsterInstance, RunsFilter
 
@@ -518,6 +553,7 @@ def killed(*args, **kwargs):
 
 setattr(publish, name, killed)
 from commands.cli import main
+from resultatrapport.kpis.status import meets
 sys.exit(main(sys.argv[2:]))
 """
 

@@ -31,6 +31,8 @@ from resultatrapport.warehouse_schema import ensure_schema
 from tests.helpers import lake_catalog
 from tests.integration.test_operations import cli, environment, finish
 
+TODAY = dt.date(2026, 12, 7)  # the day the check judges on (2021 is over: final)
+
 pytestmark = pytest.mark.slow
 VER = "viborg-ver-2020"
 FIRST, SECOND = "Ida Kontrolsen", "Bo Revisorsen"
@@ -183,12 +185,12 @@ def test_the_current_check_clears_nothing_of_a_sign_off_under_way(tmp_path, ver)
         staging = publish.stage_version(folder, 1, {name: b"%PDF"})
         publish.link_staged(folder, staging)  # linked, not yet recorded
         with closing(duckdb.connect(str(path))) as checking:
-            judged = signoff.current(checking, ver, 2021, folder, warnings.append)
+            judged = signoff.current(checking, ver, 2021, folder, warnings.append, on=TODAY)
         assert staging.is_dir() and (folder / name).is_file()
         assert judged.errors == []  # its linked file is no "file without a record" yet
     # once the sign-off is gone (killed), the next judgment clears what it left
     with closing(duckdb.connect(str(path))) as checking:
-        judged = signoff.current(checking, ver, 2021, folder, warnings.append)
+        judged = signoff.current(checking, ver, 2021, folder, warnings.append, on=TODAY)
     assert not staging.exists() and not (folder / name).exists()
     assert judged.errors == []
 

@@ -14,7 +14,7 @@ import pytest
 from resultatrapport import contracts, gx, vocabulary
 from resultatrapport.formats import FORMATS, Column, Rule
 from resultatrapport.municipalities import municipality_codes
-from resultatrapport.report.danish import UNIT_DECIMALS
+from resultatrapport.report.rounding import UNIT_DECIMALS
 from resultatrapport.report.view import STATUS_CLASS
 from resultatrapport.rules import lit, q, rule_values, valid_predicate
 

@@ -9,7 +9,8 @@ import duckdb
 from pydantic import Field
 
 from resultatrapport.contract_base import FocusAreas, NonEmpty, Strict
-from resultatrapport.kpis.kinds.base import FIRM, Kind, Measure, delivered
+from resultatrapport.kpis.kinds.base import FIRM, Kind, Measure, delivered, said
+from resultatrapport.report.danish import number
 from resultatrapport.rules import lit
 
 
@@ -69,6 +70,35 @@ def needs(params: Any) -> frozenset[str]:
     return frozenset({"time_registration"}) if params.projects else frozenset()
 
 
+def detail_table(kpi: Any, rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """Focus areas with cases, firms and hours; a project has hours only, and its cases and
+    firms cells are empty, never '–' (which says *withheld* everywhere in the report)."""
+    body = []
+    for r in rows:
+        project = r["forløb"] is None
+        body.append(
+            [
+                f"{r['område']} (projekt: kun timer)" if project else str(r["område"]),
+                "" if project else number(r["forløb"]),
+                "" if project else number(r["virksomheder"]),
+                number(r["timer"], 1 if not float(r["timer"]).is_integer() else 0),
+            ]
+        )
+    return {"headers": ["Område", "Forløb", "Virksomheder", "Timer"], "rows": body,
+            "numeric_from": 1}  # fmt: skip
+
+
+def method(kpi: Any) -> str:
+    p = kpi.params
+    text = (
+        f"Statusopgørelse uden mål: forløb, virksomheder og timer i CRM-udtrækket pr. "
+        f"indsatsområde ({said(p.areas)}) for forløbene startet i året"
+    )
+    if p.projects:
+        text += f", og timer pr. projekt i tidsregistreringen ({said(p.projects)})"
+    return text + "."
+
+
 KIND = Kind(
     name="activity",
     params=ActivityParams,
@@ -79,4 +109,6 @@ KIND = Kind(
     unit="antal",
     value_range=(0, float("inf")),
     description=ActivityParams.__doc__ or "",
+    detail_table=detail_table,
+    method=method,
 )

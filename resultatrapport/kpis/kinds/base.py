@@ -14,6 +14,7 @@ from typing import Any, Literal
 import duckdb
 
 from resultatrapport.contract_base import Strict
+from resultatrapport.formats import FORMATS
 from resultatrapport.rules import lit, q
 
 Filters = Mapping[str, Sequence[Any]]
@@ -51,6 +52,29 @@ def _no_sources(params: Any) -> frozenset[str]:
     return frozenset()
 
 
+def _no_method(kpi: Any) -> str:
+    return ""
+
+
+def said(values: Sequence[Any]) -> str:
+    """A filter's allowed values as Danish prose: 'Vækst eller Drift', 'ja'."""
+    shown = [("ja" if v else "nej") if isinstance(v, bool) else str(v) for v in values]
+    return shown[0] if len(shown) == 1 else ", ".join(shown[:-1]) + " eller " + shown[-1]
+
+
+def described(source: str, filters: Filters | None) -> str:
+    """A KPI's filters as Danish prose with the delivery's own column headers:
+    '»Segment« er Vækst eller Drift og »Henvist« er ja' ('' without filters)."""
+    headers = {c.name: c.header for c in FORMATS[source].columns}
+    parts = [f"»{headers[column]}« er {said(values)}" for column, values in (filters or {}).items()]
+    return " og ".join(parts)
+
+
+def interval_sentence(interval: str) -> str:
+    """The sentence a method text ends with that names the kind's interval."""
+    return f"95 %-interval: {interval}."
+
+
 @dataclass(frozen=True)
 class Kind:
     """A KPI kind, declared once in its module and listed in :data:`~.KINDS`."""
@@ -74,6 +98,10 @@ class Kind:
     # its 95 % interval as the report's method notes name it ("": the kind has none); the
     # interval's coverage is measured in resultatrapport/kpis/coverage.py
     interval: str = ""
+    # method(kpi): how the kind computes this KPI's figure, in Danish, built from the KPI's
+    # parameters (and naming ``interval``): the report's method notes print it, and the
+    # contract file carries no method text of its own that could drift from the code
+    method: Callable[[Any], str] = _no_method
 
     @property
     def params_optional(self) -> bool:

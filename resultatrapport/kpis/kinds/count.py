@@ -9,7 +9,16 @@ import duckdb
 from pydantic import Field, model_validator
 
 from resultatrapport.contract_base import CrmFilters, NonEmpty, Strict
-from resultatrapport.kpis.kinds.base import FIRM, Filters, Kind, Measure, delivered, where
+from resultatrapport.kpis.kinds.base import (
+    FIRM,
+    Filters,
+    Kind,
+    Measure,
+    delivered,
+    described,
+    said,
+    where,
+)
 from resultatrapport.rules import lit, q
 
 
@@ -111,6 +120,36 @@ def measure(con: duckdb.DuckDBPyConnection, contract: Any, kpi: Any, year: int) 
     return count_cases(con, org, year, p.filters, p.distinct, p.per)
 
 
+COUNTED = {
+    "firm": "Antal forskellige virksomheder (CVR-numre; en iværksætter uden CVR-nummer tæller "
+    "én gang pr. forløb)",
+    "case": "Antal forløb",
+    "referral": "Antal henvisninger registreret på forløbene; hver modtager tæller én gang pr. "
+    "forløb",
+}
+PER = {
+    "form": "forløbsform",
+    "segment": "segment",
+    "case_type": "forløbstype",
+    "focus_area": "fokusområde",
+    "municipality_code": "kommune",
+}
+
+
+def method(kpi: Any) -> str:
+    p = kpi.params
+    among = described("crm_cases", p.filters)
+    text = COUNTED[p.distinct] + " blandt forløbene startet i året i CRM-udtrækket"
+    text += f", hvor {among}" if among else ""
+    if p.per:
+        text += f"; talt for sig pr. {PER[p.per]} og lagt sammen"
+    if p.referral_targets:
+        text += f"; kun henvisninger til {said(p.referral_targets)}"
+    if p.referral_exclude:
+        text += f"; henvisninger til {said(p.referral_exclude)} tæller ikke"
+    return text + "."
+
+
 KIND = Kind(
     name="count",
     params=CountParams,
@@ -120,4 +159,5 @@ KIND = Kind(
     value_range=(0, float("inf")),
     charts={"chart": "over_years"},
     description=CountParams.__doc__ or "",
+    method=method,
 )

@@ -10,7 +10,8 @@ from pydantic import Field
 
 from resultatrapport.contract_base import Strict
 from resultatrapport.kpis.effect import EffectResult, matched_effect
-from resultatrapport.kpis.kinds.base import Kind, Measure, delivered
+from resultatrapport.kpis.kinds.base import Kind, Measure, delivered, interval_sentence
+from resultatrapport.report.danish import number
 from resultatrapport.vocabulary import Segment
 
 # the estimator follows the firms from R-5 (growth before guidance, from B-2) over the
@@ -50,6 +51,22 @@ def _extra(res: EffectResult) -> dict[str, Any]:
     }
 
 
+def remark(matched: int, treated: int, naive: float | None) -> str:
+    """What the figure rests on, in words a recipient reads without the method chapter: how
+    many of the guided firms were matched (and their share), and the unmatched comparison."""
+    share = f" ({number(100 * matched / treated)} %)" if treated else ""
+    text = (
+        f"{number(matched)} af {number(treated)} vejledte virksomheder med regnskabsdata"
+        f"{share} kunne matches med en sammenlignelig virksomhed uden forløb"
+    )
+    if naive is not None:
+        text += (
+            f"; uden matchning (alle vejledte mod alle virksomheder uden forløb) er forskellen "
+            f"{number(naive, 1)} procentpoint"
+        )
+    return text
+
+
 def effect(
     con: duckdb.DuckDBPyConnection,
     org: str,
@@ -65,13 +82,12 @@ def effect(
     extra = _extra(res)
     if res.effect.value is None:
         return Measure(None, remark="Ingen vejledte virksomheder kunne matches", extra=extra)
-    naive = "" if res.naive is None else f"; naiv forskel {res.naive:.1f} pp".replace(".", ",")
     return Measure(
         res.effect.value,
         n=res.matched,
         low=res.effect.low,
         high=res.effect.high,
-        remark=f"{res.matched} matchede par af {res.treated} vejledte{naive}",
+        remark=remark(res.matched, res.treated, res.naive),
         extra=extra,
     )
 
@@ -79,6 +95,30 @@ def effect(
 def measure(con: duckdb.DuckDBPyConnection, contract: Any, kpi: Any, year: int) -> Measure:
     p = kpi.params
     return effect(con, contract.organisation.slug, year, p.segment, p.outcome, p.caliper_pp)
+
+
+INTERVAL = "wild cluster bootstrap-interval"
+OUTCOMES = {
+    "turnover": "omsætning",
+    "employment": "beskæftigelse (årsværk)",
+    "productivity": "produktivitet (bruttofortjeneste pr. årsværk)",
+}
+
+
+def method(kpi: Any) -> str:
+    p = kpi.params
+    return (
+        f"For rapportåret R er kohorten {p.segment.lower()}segmentets virksomheder, hvis "
+        "vejledningsforløb sluttede i E = R − 2; basisåret er B = E − 1, og udfaldet er "
+        f"væksten i {OUTCOMES[p.outcome]} i procent fra B til R. Hver vejledt virksomhed "
+        "matches med den virksomhed uden forløb i samme branche (branchekodens to første "
+        "cifre), størrelsesgruppe (årsværk i B), aldersgruppe og kommune, der har den "
+        "nærmeste omsætningsvækst fra B − 2 til B (højst "
+        f"{number(p.caliper_pp, 1 if not float(p.caliper_pp).is_integer() else 0)} "
+        "procentpoint fra hinanden); den resterende forskel i forvækst korrigeres "
+        "(Abadie og Imbens). Mervæksten er gennemsnittet af parrenes forskel i procentpoint. "
+        + interval_sentence(INTERVAL)
+    )
 
 
 KIND = Kind(
@@ -90,5 +130,6 @@ KIND = Kind(
     unit="procentpoint",
     charts={"chart": "over_years"},
     description=EffectParams.__doc__ or "",
-    interval="wild cluster bootstrap-interval",
+    interval=INTERVAL,
+    method=method,
 )

@@ -9,6 +9,7 @@ from pydantic import Field
 
 from resultatrapport.contract_base import NonEmpty, Strict
 from resultatrapport.kpis.kinds.base import Kind, Measure, delivered
+from resultatrapport.report.danish import number
 
 
 class FteParams(Strict):
@@ -47,6 +48,14 @@ def measure(con: duckdb.DuckDBPyConnection, contract: Any, kpi: Any, year: int) 
     return full_time_equivalents(con, contract.organisation.slug, year, p.project, p.hours_per_fte)
 
 
+def method(kpi: Any) -> str:
+    p = kpi.params
+    return (
+        f"Timer registreret på projektet »{p.project}« i året i tidsregistreringen, divideret "
+        f"med {number(p.hours_per_fte)} timer pr. årsværk."
+    )
+
+
 KIND = Kind(
     name="fte",
     params=FteParams,
@@ -57,4 +66,5 @@ KIND = Kind(
     inherits=("settings", "hours_per_fte"),
     charts={"chart": "over_years"},
     description=FteParams.__doc__ or "",
+    method=method,
 )

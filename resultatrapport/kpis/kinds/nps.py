@@ -9,7 +9,15 @@ import numpy as np
 from pydantic import Field
 
 from resultatrapport.contract_base import Strict, SurveyFilters
-from resultatrapport.kpis.kinds.base import Filters, Kind, Measure, delivered, where
+from resultatrapport.kpis.kinds.base import (
+    Filters,
+    Kind,
+    Measure,
+    delivered,
+    described,
+    interval_sentence,
+    where,
+)
 from resultatrapport.kpis.stats import nps as nps_estimate
 from resultatrapport.report.danish import number
 
@@ -56,6 +64,20 @@ def detail_table(kpi: Any, rows: list[dict[str, Any]]) -> dict[str, Any]:
     return {"headers": headers, "rows": body, "numeric_from": 1}
 
 
+INTERVAL = "justeret Wald-interval (Rocks 2016)"
+
+
+def method(kpi: Any) -> str:
+    among = described("survey_answers", kpi.params.filters)
+    return (
+        "Net Promoter Score: andelen af brugerevalueringens besvarelser, der svarer 9-10 på "
+        "»Anbefaling (0-10)«, minus andelen, der svarer 0-6, i point"
+        + (f", blandt besvarelserne, hvor {among}" if among else "")
+        + "; ubesvarede tæller ikke med. "
+        + interval_sentence(INTERVAL)
+    )
+
+
 KIND = Kind(
     name="nps",
     params=NpsParams,
@@ -66,5 +88,6 @@ KIND = Kind(
     detail_table=detail_table,
     charts={"chart": "over_years", "chart2": "nps_distribution"},
     description=NpsParams.__doc__ or "",
-    interval="justeret Wald-interval (Rocks 2016)",
+    interval=INTERVAL,
+    method=method,
 )

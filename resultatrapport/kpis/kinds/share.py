@@ -8,7 +8,15 @@ import duckdb
 from pydantic import Field, model_validator
 
 from resultatrapport.contract_base import Strict, SurveyFilters
-from resultatrapport.kpis.kinds.base import Filters, Kind, Measure, delivered, where
+from resultatrapport.kpis.kinds.base import (
+    Filters,
+    Kind,
+    Measure,
+    delivered,
+    described,
+    interval_sentence,
+    where,
+)
 from resultatrapport.kpis.stats import wilson
 
 
@@ -54,6 +62,20 @@ def measure(con: duckdb.DuckDBPyConnection, contract: Any, kpi: Any, year: int) 
     return survey_share(con, contract.organisation.slug, year, p.base, p.positive)
 
 
+INTERVAL = "Wilson-interval"
+
+
+def method(kpi: Any) -> str:
+    base = described("survey_answers", kpi.params.base)
+    return (
+        "Andelen af brugerevalueringens besvarelser, hvor "
+        + described("survey_answers", kpi.params.positive)
+        + (f", blandt besvarelserne, hvor {base}" if base else "")
+        + "; der tælles besvarelser. "
+        + interval_sentence(INTERVAL)
+    )
+
+
 KIND = Kind(
     name="share",
     params=ShareParams,
@@ -63,5 +85,6 @@ KIND = Kind(
     value_range=(0, 100),
     charts={"chart": "over_years"},
     description=ShareParams.__doc__ or "",
-    interval="Wilson-interval",
+    interval=INTERVAL,
+    method=method,
 )

@@ -10,7 +10,7 @@ import duckdb
 from pydantic import Field
 
 from resultatrapport.contract_base import CrmFilters, Strict
-from resultatrapport.kpis.kinds.base import Filters, Kind, Measure, delivered, where
+from resultatrapport.kpis.kinds.base import Filters, Kind, Measure, delivered, described, where
 from resultatrapport.report.danish import number
 
 
@@ -186,6 +186,18 @@ def detail_table(kpi: Any, rows: list[dict[str, Any]]) -> dict[str, Any]:
     return {"headers": headers, "rows": body, "numeric_from": 1}
 
 
+def method(kpi: Any) -> str:
+    p = kpi.params
+    among = described("crm_cases", p.filters)
+    return (
+        "Forløb startet i året pr. kommune i CRM-udtrækket"
+        + (f", hvor {among}" if among else "")
+        + ", mod kommunens måltal: forløbene i alt fordelt efter kommunernes folketal i "
+        f"budgettets kvartal. Resultatet er antallet af kommuner, hvis afvigelse fra måltallet "
+        f"er større end ±{number(p.band_pct)} %."
+    )
+
+
 KIND = Kind(
     name="spread",
     params=SpreadParams,
@@ -198,4 +210,5 @@ KIND = Kind(
     detail_table=detail_table,
     charts={"chart": "municipal_deviation"},
     description=SpreadParams.__doc__ or "",
+    method=method,
 )

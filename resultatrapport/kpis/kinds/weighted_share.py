@@ -11,7 +11,15 @@ import numpy as np
 from pydantic import Field, model_validator
 
 from resultatrapport.contract_base import AwarenessFilters, Strict
-from resultatrapport.kpis.kinds.base import Filters, Kind, Measure, delivered, where
+from resultatrapport.kpis.kinds.base import (
+    Filters,
+    Kind,
+    Measure,
+    delivered,
+    described,
+    interval_sentence,
+    where,
+)
 from resultatrapport.kpis.stats import weighted_share as weighted_share_estimate
 
 
@@ -62,6 +70,21 @@ def problems(contract: Any, kpi: Any, at: str) -> Iterator[tuple[str, str]]:
         yield "organisation.hub", f"{at} reads the awareness survey: name the hub"
 
 
+INTERVAL = "Wilson-interval ved Kish' effektive stikprøvestørrelse"
+
+
+def method(kpi: Any) -> str:
+    base = described("awareness", kpi.params.base)
+    return (
+        "Vægtet andel (med målingens vægte) af respondenterne for erhvervshuset i "
+        "Erhvervsstyrelsens kendskabsmåling, hvor "
+        + described("awareness", kpi.params.positive)
+        + (f", blandt respondenterne, hvor {base}" if base else "")
+        + ". "
+        + interval_sentence(INTERVAL)
+    )
+
+
 KIND = Kind(
     name="weighted_share",
     params=WeightedShareParams,
@@ -72,5 +95,6 @@ KIND = Kind(
     problems=problems,
     charts={"chart": "over_years"},
     description=WeightedShareParams.__doc__ or "",
-    interval="Wilson-interval ved Kish' effektive stikprøvestørrelse",
+    interval=INTERVAL,
+    method=method,
 )

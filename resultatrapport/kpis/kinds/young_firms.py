@@ -8,7 +8,7 @@ import duckdb
 from pydantic import Field
 
 from resultatrapport.contract_base import CrmFilters, Strict
-from resultatrapport.kpis.kinds.base import Filters, Kind, Measure, delivered, where
+from resultatrapport.kpis.kinds.base import Filters, Kind, Measure, delivered, described, where
 
 
 class YoungFirmsParams(Strict):
@@ -55,6 +55,17 @@ def measure(con: duckdb.DuckDBPyConnection, contract: Any, kpi: Any, year: int) 
     return young_firms(con, contract.organisation.slug, year, p.max_age_years, p.filters)
 
 
+def method(kpi: Any) -> str:
+    p = kpi.params
+    among = described("crm_cases", p.filters)
+    return (
+        "Antal forskellige virksomheder (CVR-numre) med et vejledningsforløb startet i året"
+        + (f", hvor {among}" if among else "")
+        + f", hvis startdato i CVR ligger mindre end {p.max_age_years} år før starten af "
+        "virksomhedens første forløb i året; iværksættere uden CVR-nummer tæller ikke."
+    )
+
+
 KIND = Kind(
     name="young_firms",
     params=YoungFirmsParams,
@@ -64,4 +75,5 @@ KIND = Kind(
     value_range=(0, float("inf")),
     charts={"chart": "over_years"},
     description=YoungFirmsParams.__doc__ or "",
+    method=method,
 )

@@ -207,9 +207,13 @@ def test_municipal_chart():
     svg = municipal_chart()
     drawn = texts(svg)
     assert set(MUNICIPALITIES) <= set(drawn)
-    assert {"Spænd ±10 %", "+30,0 %", "-25,0 %", "Uden for spændet", "Inden for spændet"} <= set(
-        drawn
-    )
+    assert {
+        "Spænd ±10 %",
+        "+30,0 %",
+        "\u221225,0 %",
+        "Uden for spændet",
+        "Inden for spændet",
+    } <= set(drawn)
     assert "Afvigelse fra måltal (%)" in drawn
     assert drawn.index("Horsens") < drawn.index("Viborg")
     assert "Spænd ±7,5 %" in texts(charts.municipal_deviation(["Aarhus"], [1.0], 7.5, ""))
@@ -319,6 +323,34 @@ def test_the_alternative_says_withheld_never_a_count_or_zero():
 def test_the_municipal_charts_alternative_lists_each_deviation_and_the_band():
     text = alt(charts.municipal_deviation(["Aarhus", "Skive"], [3.2, -12.0], 10, "K9: afvigelse"))
     assert text == (
-        "K9: afvigelse. Afvigelse fra måltal pr. kommune: Aarhus: +3,2 %; Skive: -12,0 %. "
+        "K9: afvigelse. Afvigelse fra måltal pr. kommune: Aarhus: +3,2 %; Skive: \u221212,0 %. "
         "Spænd ±10 %; uden for spændet: 1 af 2."
     )
+
+
+@pytest.mark.parametrize(
+    ("shown", "targets"),
+    [([50.0], [50.0]), ([], [50.0]), ([44.0, 50.0], [50.0]), ([12.0, 0.0], [0.0]),
+     ([-3.0, 5.0], [0.0]), ([3.0, 0.0], [0.0])],
+)  # fmt: skip
+def test_the_value_axis_shows_every_target_line(shown, targets):
+    """M1: the axis's last labelled value was 45 under a target line at 50; M5-P: a target
+    of 0 lay on the axis line, hidden."""
+    from resultatrapport.report.charts import value_limits, value_ticks
+
+    bottom, top = value_limits(shown, targets)
+    labelled = [t for t in value_ticks().tick_values(bottom, top) if bottom <= t <= top]
+    for target in targets:
+        assert bottom < target < top
+        assert max(labelled) >= target  # a labelled value at or above the line
+        assert target - bottom >= 0.04 * (top - bottom)  # clear of the axis line
+
+
+def test_a_bar_label_never_reads_as_the_other_status_against_its_target():
+    """As the tables print it (report/rounding.py): 0,997 årsværk against ≥ 1 is labelled
+    0,997, not 1,00; in millions as well (issue 25, case 3)."""
+    svg = charts.kpi_over_years([2021, 2022], [0.997, 0.977], [1, 1], [">=", ">="], [None, None], "årsværk", "V2")  # fmt: skip
+    assert {"0,997", "0,98", "Mål ≥ 1,00"} <= set(texts(svg))
+    svg = charts.kpi_over_years([2026], [44_960_000], [45_000_000], [">="], [None], "kr.", "K8")
+    assert {"44,96", "Mål ≥ 45,0"} <= set(texts(svg))
+    assert alt(svg) == "K8. Resultat pr. år (Mio. kr.): 2026: 44,96; mål ≥ 45,0."

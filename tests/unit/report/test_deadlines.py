@@ -13,7 +13,7 @@ import pytest
 
 from resultatrapport.contracts import Contract, DueDate
 from resultatrapport.report import deadlines
-from resultatrapport.report.publish import ensure_report_schema
+from resultatrapport.warehouse_schema import ensure_schema
 from tests.unit.test_contracts import KKR, VER, _broken, _error
 
 D = dt.date
@@ -157,15 +157,29 @@ def test_kkrs_two_deadlines_on_one_day_are_named_together(kkr: Contract) -> None
 # --- whether a year is signed ----------------------------------------------------------------
 
 
-def test_a_year_counts_as_signed_once_a_version_of_it_is_recorded(ver: Contract) -> None:
+def test_a_year_counts_as_signed_once_a_final_version_of_it_is_recorded(ver: Contract) -> None:
     con = duckdb.connect()
-    ensure_report_schema(con)
+    ensure_schema(con)
     assert not deadlines.final_signed(con, ver, 2021)
-    con.execute(
-        "INSERT INTO report.signoffs (contract, year, version, signed_by, signed_at, data_hash, "
-        "draft_sha256, files) VALUES ($c, 2021, 1, 'Ida Kontrolsen', TIMESTAMP '2022-01-20 10:00', "
-        "'d', 'p', $f)",
-        {"c": ver.id, "f": json.dumps({})},
-    )
+
+    def signed(version: int, at: str) -> None:
+        con.execute(
+            "INSERT INTO report.signoffs (contract, year, version, signed_by, signed_at, "
+            "data_hash, draft_sha256, files) VALUES ($c, 2021, $v, 'Ida Kontrolsen', "
+            "CAST($at AS TIMESTAMP), 'd', 'p', $f)",
+            {"c": ver.id, "v": version, "at": at, "f": json.dumps({})},
+        )
+
+    signed(1, "2021-12-20 10:00")  # during the year: preliminary figures
+    assert not deadlines.final_signed(con, ver, 2021)
+    signed(2, "2022-01-20 10:00")  # after the year's end, every delivery in
     assert deadlines.final_signed(con, ver, 2021)
     assert not deadlines.final_signed(con, ver, 2022)  # another year
+    # a delivery of the year recorded as missing keeps a version signed after the year
+    # preliminary
+    con.execute(
+        "INSERT INTO ingest.deliveries (source, org, year, file, sha256, rows_read, "
+        "rows_rejected, read_at) VALUES ('crm_cases', 'viborgegnens-erhvervsraad', 2021, "
+        "'vejledningsforloeb_2021.csv', NULL, 0, 0, now()::TIMESTAMP)"
+    )
+    assert not deadlines.final_signed(con, ver, 2021)

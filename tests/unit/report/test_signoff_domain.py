@@ -3,7 +3,9 @@ the refusals, the version decision, the submissions and their validation, publis
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
+import io
 import stat
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -15,10 +17,10 @@ import pytest
 
 from resultatrapport.contracts import Contract
 from resultatrapport.kpis import budget
-from resultatrapport.kpis.compute import evaluate
+from resultatrapport.kpis.compute import evaluate, partitions_read
 from resultatrapport.kpis.kinds import Measure
 from resultatrapport.kpis.results_table import store
-from resultatrapport.report import content, publish, signoff
+from resultatrapport.report import content, publish, signoff, view
 from resultatrapport.report.render import render_html, render_pdf
 
 YEAR = 2021
@@ -250,7 +252,7 @@ def test_what_a_cut_off_sign_off_left_is_cleared_and_said(ready, ver, tmp_path):
 
 def test_the_current_judgment_follows_the_signed_version_and_the_data(ready, ver, tmp_path):
     def judge() -> signoff.Current:
-        return signoff.current(ready, ver, YEAR, tmp_path, lambda note: None)
+        return signoff.current(ready, ver, YEAR, tmp_path, lambda note: None, on=NOW.date())
 
     nothing = judge()
     assert not nothing.signed and not nothing.up_to_date and not nothing.errors
@@ -262,3 +264,111 @@ def test_the_current_judgment_follows_the_signed_version_and_the_data(ready, ver
     ready.execute("UPDATE kpi.results SET value = value + 1 WHERE kpi_id = 'V1'")
     stale = judge()
     assert stale.signed and not stale.up_to_date and "ikke længere aktuel" in stale.state
+
+
+# --- preliminary or final (issue 25, case 4) ---------------------------------------------------
+
+IN_THE_YEAR = dt.datetime(YEAR, 12, 7, 10, 0)  # three weeks before the year ends
+
+
+@pytest.fixture
+def out(tmp_path: Path) -> Path:
+    return tmp_path / "out"
+
+
+def at(
+    contract: Contract, directory: Path, now: dt.datetime, preliminary: bool = False
+) -> signoff.Request:
+    return signoff.Request(
+        contract, YEAR, "Ida Kontrolsen", directory, "run-1", now, preliminary=preliminary
+    )
+
+
+def sign_at(con: duckdb.DuckDBPyConnection, req: signoff.Request) -> signoff.Signed:
+    return signoff.sign_off(connector(con), req, render, lambda note: None)
+
+
+def reckoning(directory: Path, done: signoff.Signed) -> set[str]:
+    """The column Opgørelse of the signed version's resultatopfyldelse."""
+    text = (directory / done.names["resultatopfyldelse"]).read_text("utf-8-sig")
+    rows = list(csv.DictReader(io.StringIO(text), delimiter=";"))
+    return {r["Opgørelse"] for r in rows}
+
+
+def missing_delivery(con: duckdb.DuckDBPyConnection, contract: Contract) -> None:
+    """Record one of the year's deliveries the contract reads as never delivered."""
+    source, org = next(
+        (s, o) for (s, o), years in partitions_read(contract, YEAR).items()
+        if YEAR in years and s != "awareness"
+    )  # fmt: skip
+    con.execute(
+        "INSERT INTO ingest.deliveries (source, org, year, file, sha256, rows_read, "
+        "rows_rejected, read_at) VALUES ($s, $o, $y, 'x.csv', NULL, 0, 0, now()::TIMESTAMP)",
+        {"s": source, "o": org, "y": YEAR},
+    )
+    draw(con, contract)
+
+
+def test_a_year_not_over_is_signed_only_when_the_signer_says_the_figures_are_preliminary(
+    ready, ver, out
+):
+    with pytest.raises(signoff.Refused) as refused:
+        sign_at(ready, at(ver, out, IN_THE_YEAR))
+    [reason] = refused.value.reasons
+    assert reason.startswith(f"Tallene for {YEAR} er foreløbige ({YEAR} er ikke slut)")
+    assert "--preliminary" in reason and not out.exists()
+
+    done = sign_at(ready, at(ver, out, IN_THE_YEAR, preliminary=True))
+    assert done.new and done.record.version == 1
+    assert reckoning(out, done) == {"Foreløbig"}
+    # the cover says the same as the CSV, as of the day it was signed
+    data = content.load(ready, ver, YEAR)
+    cover = view.build(
+        data, draft=False, provenance={}, signed_by="Ida Kontrolsen",
+        signed_on=IN_THE_YEAR.date(), version=1,
+    )["state"]  # fmt: skip
+    assert cover == f"Foreløbige tal: {YEAR} er ikke slut."
+
+
+def test_the_later_final_sign_off_of_the_same_data_is_the_next_version(ready, ver, out):
+    first = sign_at(ready, at(ver, out, IN_THE_YEAR, preliminary=True))
+    final = sign_at(ready, at(ver, out, NOW))  # March: the year is over, all delivered
+    assert final.new and final.record.version == 2
+    assert reckoning(out, first) == {"Foreløbig"}
+    assert reckoning(out, final) == {"Endelig"}
+    # and a final version signed again is nothing new
+    again = sign_at(ready, at(ver, out, NOW + dt.timedelta(days=1)))
+    assert not again.new and again.record.version == 2
+
+
+def test_a_missing_delivery_keeps_a_past_year_preliminary(ready, ver, out):
+    missing_delivery(ready, ver)
+    with pytest.raises(signoff.Refused) as refused:
+        sign_at(ready, at(ver, out, NOW))
+    assert "der mangler leverancer: " in refused.value.reasons[0]
+    done = sign_at(ready, at(ver, out, NOW, preliminary=True))
+    assert reckoning(out, done) == {"Foreløbig"}
+    state = view.report_state(content.load(ready, ver, YEAR), NOW.date())
+    assert state.startswith("Foreløbige tal: der mangler leverancer: ")
+
+
+def test_the_signers_word_signs_final_figures_as_final(ready, ver, out):
+    done = sign_at(ready, at(ver, out, NOW, preliminary=True))
+    assert reckoning(out, done) == {"Endelig"}
+    state = view.report_state(content.load(ready, ver, YEAR), NOW.date())
+    assert state == f"Endelige tal for {YEAR}: året er slut, og alle leverancer foreligger."
+
+
+def test_a_preliminary_version_is_no_longer_current_once_the_figures_are_final(ready, ver, out):
+    sign_at(ready, at(ver, out, IN_THE_YEAR, preliminary=True))
+
+    def judge(on: dt.date) -> signoff.Current:
+        return signoff.current(ready, ver, YEAR, out, lambda note: None, on=on)
+
+    assert judge(IN_THE_YEAR.date()).up_to_date
+    final = judge(NOW.date())
+    assert final.signed and not final.up_to_date and not final.errors
+    assert final.state == (
+        f"v1 er godkendt som foreløbig, og tallene for {YEAR} er nu endelige: en endelig "
+        "godkendelse giver v2"
+    )

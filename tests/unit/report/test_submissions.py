@@ -21,7 +21,7 @@ from resultatrapport.report.submissions import (
     validate_csv,
     write_atomically,
 )
-from resultatrapport.vocabulary import OPERATORS, STATUSES
+from resultatrapport.vocabulary import OPERATORS, RECKONINGS, STATUSES
 
 BOM = b"\xef\xbb\xbf"
 
@@ -30,6 +30,7 @@ SPEC_RESULT_COLUMNS = [
     "Kontrakt",
     "Organisation",
     "År",
+    "Opgørelse",
     "Mål-ID",
     "Målepunkt",
     "Enhed",
@@ -68,17 +69,18 @@ def result_row(**changes: object) -> dict[str, object]:
         "Kontrakt": "kkr-midtjylland-2026",
         "Organisation": "Erhvervshus Midtjylland",
         "År": 2026,
+        "Opgørelse": "Foreløbig",
         "Mål-ID": "M3",
         "Målepunkt": "Tilfredse virksomheder",
         "Enhed": "pct.",
-        "Resultat": 12.5,
+        "Resultat": Decimal("12.5"),
         "Målværdi": 80,
         "Operator": ">=",
         "Status": "Ikke opfyldt",
         "Usikker": True,
         "Grundlag": 120,
-        "Nedre 95 %": 8.04,
-        "Øvre 95 %": 16.96,
+        "Nedre 95 %": Decimal("8.0"),
+        "Øvre 95 %": Decimal("17.0"),
         "Diskretioneret": False,
         "Bemærkning": None,
         "Godkendt af": "Anne Jensen",
@@ -180,6 +182,7 @@ def test_schemas_ship_inside_the_package():
 def test_schemas_agree_with_the_code():
     fields = {f["name"]: f for f in schema_descriptor("resultatopfyldelse")["fields"]}
     assert fields["Status"]["constraints"]["enum"] == list(STATUSES)
+    assert fields["Opgørelse"]["constraints"] == {"required": True, "enum": list(RECKONINGS)}
     assert fields["Operator"]["constraints"]["enum"] == list(OPERATORS)
     assert "^" + fields["Mål-ID"]["constraints"]["pattern"] + "$" == KPI_ID
     for kind in ("resultatopfyldelse", "kommunefordeling"):
@@ -205,12 +208,12 @@ def test_result_file_bytes():
     assert header == ";".join(SPEC_RESULT_COLUMNS)
     assert end == ""
     assert first == (
-        "kkr-midtjylland-2026;Erhvervshus Midtjylland;2026;M3;Tilfredse virksomheder;pct.;"
+        "kkr-midtjylland-2026;Erhvervshus Midtjylland;2026;Foreløbig;M3;Tilfredse virksomheder;pct.;"
         "12,5;80;>=;Ikke opfyldt;Ja;120;8,0;17,0;Nej;;Anne Jensen;2026-03-02"
     )
     # no thousands separator; empty fields for no value; a ';' in a text is quoted
     assert second == (
-        'kkr-midtjylland-2026;Erhvervshus Midtjylland;2026;R1;"Omsætning; vejledte virksomheder";'
+        'kkr-midtjylland-2026;Erhvervshus Midtjylland;2026;Foreløbig;R1;"Omsætning; vejledte virksomheder";'
         "kr.;44815000;;;Intet mål i år;;120;;;Nej;;Anne Jensen;2026-03-02"
     )
     assert ";pct.;;80;>=;Ikke målbar;;2;;;Ja;For få besvarelser (n=2);Anne Jensen;" in third
@@ -232,18 +235,23 @@ def test_municipality_file_bytes():
 @pytest.mark.parametrize(
     ("column", "value", "text"),
     [
-        ("Resultat", 12.5, "12,5"),
-        ("Resultat", 80.0, "80"),
-        ("Resultat", 12.96, "13,0"),  # not integral: 1 decimal
-        ("Resultat", 1234.56, "1234,6"),
-        ("Resultat", -3.25, "-3,2"),
-        ("Nedre 95 %", -0.04, "0,0"),  # never "-0,0"
+        ("Resultat", Decimal("12.5"), "12,5"),
+        ("Resultat", 80.0, "80"),  # a whole number is written whole
+        # the caller's rounding (report/rounding.py), exactly: a Decimal keeps its decimals
+        ("Resultat", Decimal("0.98"), "0,98"),
+        ("Resultat", Decimal("0.997"), "0,997"),
+        ("Resultat", Decimal("1.00"), "1,00"),
+        ("Resultat", Decimal("1234.6"), "1234,6"),
+        ("Resultat", Decimal("-3.2"), "-3,2"),
+        ("Nedre 95 %", Decimal("-0.0"), "0,0"),  # never "-0,0"
         ("Målværdi", 44815000, "44815000"),
+        ("Målværdi", Decimal("2.5"), "2,5"),
         ("Grundlag", 7.0, "7"),
         ("Grundlag", np.int64(7), "7"),  # numbers from pandas are welcome
-        ("Resultat", np.float64(2.25), "2,2"),
-        ("Resultat", Decimal("2.50"), "2,5"),
+        ("Resultat", np.float64(2.0), "2"),
+        ("Resultat", Decimal("2.50"), "2,50"),
         ("Grundlag", Decimal("120"), "120"),
+        ("Opgørelse", "Endelig", "Endelig"),
     ],
 )
 def test_number_rules(column, value, text):
@@ -265,6 +273,9 @@ def test_fixed_decimals_in_the_municipality_file():
         ({"Grundlag": 2.5}, "'Grundlag'.*not a whole number"),
         ({"Resultat": float("nan")}, "'Resultat'.*not a finite number"),
         ({"Resultat": "12,5"}, "'Resultat'.*expected a number"),
+        # a fraction the caller did not round: the writer does not round it a second way
+        ({"Resultat": 0.977}, "'Resultat'.*not rounded"),
+        ({"Nedre 95 %": np.float64(2.25)}, "'Nedre 95 %'.*not rounded"),
         ({"År": True}, "'År'.*expected a whole number"),
         ({"Godkendt dato": dt.datetime(2026, 3, 2, 12)}, "'Godkendt dato'.*expected a date"),
         ({"Bemærkning": "to\nlinjer"}, "'Bemærkning'.*line break"),
@@ -309,6 +320,14 @@ def test_wrong_status_word_is_caught(tmp_path: Path):
     data = render_csv("resultatopfyldelse", result_rows()).replace(b"Ikke opfyldt", b"Usikker")
     (error,) = _bad(tmp_path, data)
     assert error.startswith("row 2, field 'Status': 'Usikker' is not one of")
+
+
+def test_opgoerelse_is_endelig_or_foreloebig_and_required(tmp_path: Path):
+    data = render_csv("resultatopfyldelse", result_rows())
+    (error,) = _bad(tmp_path, data.replace(b"Forel\xc3\xb8big", b"Forel\xc3\xb8bigt", 1))
+    assert error.startswith("row 2, field 'Opgørelse': 'Foreløbigt' is not one of")
+    (error,) = _bad(tmp_path, data.replace(b";Forel\xc3\xb8big;", b";;", 1))
+    assert error == "row 2, field 'Opgørelse': a value is required"
 
 
 def test_thousands_separator_is_caught(tmp_path: Path):
