@@ -19,7 +19,9 @@ from typing import Literal
 import duckdb
 
 from resultatrapport.contracts import Contract, Deadline
+from resultatrapport.report.content import load
 from resultatrapport.report.danish import long_date
+from resultatrapport.report.finality import finality
 
 Level = Literal["far", "near", "overdue", "signed"]
 
@@ -38,9 +40,6 @@ def final_signed(con: duckdb.DuckDBPyConnection, contract: Contract, year: int) 
     ]
     if not days:
         return False
-    from resultatrapport.report.content import load
-    from resultatrapport.report.finality import finality
-
     data = load(con, contract, year)
     return any(finality(data, day).final for day in days)
 
