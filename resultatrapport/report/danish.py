@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+from collections.abc import Sequence
 
 from babel import Locale
 from babel.dates import format_date
+from babel.lists import format_list
 from babel.numbers import NumberPattern, format_decimal, parse_pattern
 
 LOCALE = "da_DK"
@@ -24,6 +26,11 @@ def _pattern(decimals: int, grouping: bool) -> NumberPattern:
     return parse_pattern(
         ("#,##0" if grouping else "0") + ("." + "0" * decimals if decimals else "")
     )
+
+
+def listed(items: Sequence[str], alternatives: bool = False) -> str:
+    """Items as Danish prose: 'a', 'a og b', 'a, b og c' ('eller' for ``alternatives``)."""
+    return format_list(list(items), style="or" if alternatives else "standard", locale=_locale())
 
 
 def number(value: float | int | None, decimals: int = 0, grouping: bool = True) -> str:

@@ -20,7 +20,7 @@ import duckdb
 
 from resultatrapport.contracts import Contract, Deadline
 from resultatrapport.report.content import load
-from resultatrapport.report.danish import long_date
+from resultatrapport.report.danish import listed, long_date
 from resultatrapport.report.finality import finality
 
 Level = Literal["far", "near", "overdue", "signed"]
@@ -44,13 +44,9 @@ def final_signed(con: duckdb.DuckDBPyConnection, contract: Contract, year: int) 
     return any(finality(data, day).final for day in days)
 
 
-def _recipients(names: list[str]) -> str:
-    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " og " + names[-1]
-
-
 def _what(deadline: Deadline) -> str:
     """'Årlig skriftlig afrapportering til Viborg Kommune'."""
-    return f"{deadline.title} til {_recipients(deadline.to)}"
+    return f"{deadline.title} til {listed(deadline.to)}"
 
 
 def cover(contract: Contract, year: int) -> list[dict[str, str | bool]]:
@@ -92,7 +88,7 @@ def judge(contract: Contract, year: int, signed: bool, today: dt.date) -> Judgme
     year has a signed final version (:func:`final_signed`)."""
     dated = contract.deadlines(year)
     deadline = dated[0][1]
-    what = " og ".join(_what(d) for d, on in dated if on == deadline)
+    what = listed([_what(d) for d, on in dated if on == deadline])
     warn_from = deadline - dt.timedelta(days=contract.settings.deadline_warning_days)
     due = long_date(deadline)
     if signed:

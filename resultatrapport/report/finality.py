@@ -13,6 +13,7 @@ import datetime as dt
 from dataclasses import dataclass
 
 from resultatrapport.report.content import ReportData
+from resultatrapport.report.danish import listed
 from resultatrapport.report.names import source_title
 from resultatrapport.vocabulary import ENDELIG, FORELOEBIG
 
@@ -40,7 +41,7 @@ class Finality:
     def sentence(self) -> str:
         """What the cover says: 'Foreløbige tal: 2026 er ikke slut.' or 'Endelige tal …'."""
         if self.reasons:
-            return "Foreløbige tal: " + " og ".join(self.reasons) + "."
+            return "Foreløbige tal: " + listed(self.reasons) + "."
         return f"Endelige tal for {self.year}: året er slut, og alle leverancer foreligger."
 
 

@@ -34,6 +34,7 @@ from resultatrapport import lake, texts
 from resultatrapport.contracts import Contract, PopulationKeyBudget
 from resultatrapport.kpis.budget import NOT_COMPUTED
 from resultatrapport.report import content, publish, records, submissions
+from resultatrapport.report.danish import listed
 from resultatrapport.report.finality import Finality, finality
 from resultatrapport.report.render import Attachment, validation_failures
 from resultatrapport.warehouse_tx import transaction
@@ -132,7 +133,7 @@ def refusals(
         recorded = json.loads(draft.get("parts") or "{}")
         changed = content.changed_parts(recorded, content.data_parts(data)) if recorded else []
         what = (
-            f"Siden udkastet blev dannet, er {_listed(changed)} ændret"
+            f"Siden udkastet blev dannet, er {listed(changed)} ændret"
             if changed
             else ("Udkastet viser ikke de nuværende data")
         )
@@ -141,11 +142,6 @@ def refusals(
             f"--year {year}`, og læs det, før det godkendes."
         )
     return reasons + _content_refusals(contract, year, data)
-
-
-def _listed(names: list[str]) -> str:
-    """'a', 'a og b', 'a, b og c'."""
-    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " og " + names[-1]
 
 
 def _content_refusals(contract: Contract, year: int, data: content.ReportData) -> list[str]:
@@ -295,7 +291,7 @@ def preliminary_refusal(reckoning: Finality, request: Request) -> list[str]:
     they are final, or the signer said so)."""
     if reckoning.final or request.preliminary:
         return []
-    why = " og ".join(reckoning.reasons)
+    why = listed(reckoning.reasons)
     return [
         f"Tallene for {request.year} er foreløbige ({why}); en foreløbig version godkendes "
         "kun, når den, der godkender, siger det (sign-off --preliminary, eller "

@@ -15,6 +15,7 @@ import duckdb
 
 from resultatrapport.contract_base import Strict
 from resultatrapport.formats import FORMATS
+from resultatrapport.report.danish import listed
 from resultatrapport.rules import lit, q
 
 Filters = Mapping[str, Sequence[Any]]
@@ -59,7 +60,7 @@ def _no_method(kpi: Any) -> str:
 def said(values: Sequence[Any]) -> str:
     """A filter's allowed values as Danish prose: 'Vækst eller Drift', 'ja'."""
     shown = [("ja" if v else "nej") if isinstance(v, bool) else str(v) for v in values]
-    return shown[0] if len(shown) == 1 else ", ".join(shown[:-1]) + " eller " + shown[-1]
+    return listed(shown, alternatives=True)
 
 
 def described(source: str, filters: Filters | None) -> str:
