@@ -78,22 +78,32 @@ def _alive(pid: int) -> bool:
     return True
 
 
-def end_dead_runs(instance: Any) -> list[str]:
-    """Mark the unfinished runs of this host whose process is gone as failed and free their
-    concurrency slots; returns their run ids."""
+def end_runs(instance: Any, tags: dict[str, str], reason: Any) -> list[str]:
+    """Mark the unfinished runs with ``tags`` for which ``reason(run)`` gives a reason (None:
+    leave it) as failed with that reason, and free their concurrency slots; returns their
+    run ids."""
     from dagster import DagsterRunStatus, RunsFilter
 
     ended = []
     unfinished = [DagsterRunStatus.STARTED, DagsterRunStatus.STARTING, DagsterRunStatus.NOT_STARTED]
-    for run in instance.get_runs(
-        RunsFilter(statuses=unfinished, tags={HOST_TAG: socket.gethostname()})
-    ):
-        pid = run.tags.get(PID_TAG, "")
-        if not pid.isdigit() or _alive(int(pid)):
+    for run in instance.get_runs(RunsFilter(statuses=unfinished, tags=tags)):
+        why = reason(run)
+        if why is None:
             continue
-        instance.report_run_failed(
-            run, f"Process {pid} ended without finishing the run (killed); its slots are freed."
-        )
+        instance.report_run_failed(run, why)
         instance.event_log_storage.free_concurrency_slots_for_run(run.run_id)
         ended.append(run.run_id)
     return ended
+
+
+def end_dead_runs(instance: Any) -> list[str]:
+    """Mark the unfinished runs of this host whose process is gone as failed and free their
+    concurrency slots; returns their run ids."""
+
+    def gone(run: Any) -> str | None:
+        pid = run.tags.get(PID_TAG, "")
+        if not pid.isdigit() or _alive(int(pid)):
+            return None
+        return f"Process {pid} ended without finishing the run (killed); its slots are freed."
+
+    return end_runs(instance, {HOST_TAG: socket.gethostname()}, gone)

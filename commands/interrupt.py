@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import sys
 import threading
 from collections.abc import Callable
@@ -34,23 +35,14 @@ def end_own_runs(reason: str) -> list[str]:
     """Mark the unfinished runs this process started as failed and free their pool slots;
     returns their run ids (nothing if the instance cannot be opened: the next command
     ends them, :func:`commands.instance.end_dead_runs`)."""
-    from dagster import DagsterRunStatus, RunsFilter
+    from commands.instance import HOST_TAG, PID_TAG, end_runs, open_instance
 
-    from commands.instance import PID_TAG, open_instance
-
-    unfinished = [DagsterRunStatus.STARTED, DagsterRunStatus.STARTING, DagsterRunStatus.NOT_STARTED]
-    ended = []
+    own = {PID_TAG: str(os.getpid()), HOST_TAG: socket.gethostname()}
     try:
         with open_instance() as instance:
-            for run in instance.get_runs(
-                RunsFilter(statuses=unfinished, tags={PID_TAG: str(os.getpid())})
-            ):
-                instance.report_run_failed(run, reason)
-                instance.event_log_storage.free_concurrency_slots_for_run(run.run_id)
-                ended.append(run.run_id)
+            return end_runs(instance, own, lambda _run: reason)
     except Exception:  # the exit must not wait on a broken instance
-        return ended
-    return ended
+        return []
 
 
 def run_interruptibly(work: Callable[[], int]) -> int:
