@@ -351,6 +351,8 @@ def build_signoff_assets(
             ) from None
         except signoff.SubmissionsInvalid as invalid:
             yield from _schema_failures(contract, invalid.problems)
+        except OutputNotWritable as error:  # a full disk is tried again, the others are not
+            raise Failure(description=str(error), allow_retries=error.transient) from error
         if done.new:
             context.log.info(f"Signed off: {done.message} ({done.directory})")
         else:

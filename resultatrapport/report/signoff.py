@@ -35,6 +35,7 @@ from resultatrapport.contracts import Contract, PopulationKeyBudget
 from resultatrapport.kpis.budget import NOT_COMPUTED
 from resultatrapport.report import content, publish, records, submissions
 from resultatrapport.report.danish import listed
+from resultatrapport.report.files import writing_to
 from resultatrapport.report.finality import Finality, finality
 from resultatrapport.report.render import Attachment, validation_failures
 from resultatrapport.warehouse_tx import transaction
@@ -385,7 +386,8 @@ def _publish(
             publish.record_signoff(con, contract.id, year, record, request.run_id)
 
     try:
-        publish.publish_version(request.directory, version, files, record=record_signoff)
+        with writing_to(request.directory):  # a full disk or read-only folder, said so
+            publish.publish_version(request.directory, version, files, record=record_signoff)
     except (FileExistsError, publish.VersionTaken):
         # another sign-off got past the lock (it cannot: one that does is still refused)
         with connect() as con:

@@ -372,3 +372,19 @@ def test_a_preliminary_version_is_no_longer_current_once_the_figures_are_final(r
         f"v1 er godkendt som foreløbig, og tallene for {YEAR} er nu endelige: en endelig "
         "godkendelse giver v2"
     )
+
+
+def test_a_full_output_disk_is_said_in_one_sentence_and_records_no_version(ready, ver, tmp_path):
+    # before: a bare OSError that the asset's retries turned into "Exceeded max_retries of 2"
+    from resultatrapport.report.files import OutputNotWritable
+    from tests.helpers import small_filesystem
+
+    with small_filesystem(tmp_path / "full", "16k") as directory:
+        with pytest.raises(OutputNotWritable) as raised:
+            signoff.sign_off(connector(ready), request(ver, directory), render, print)
+        assert not [p for p in directory.rglob("*") if p.is_file()]
+    assert str(raised.value) == (
+        f"Rapporten kan ikke skrives i {directory}: der er ikke mere plads på disken."
+    )
+    assert raised.value.transient
+    assert publish.signoffs(ready, ver.id, YEAR) == {}
