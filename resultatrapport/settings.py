@@ -1,7 +1,9 @@
 """Where things live. Resolved when asked (when a resource is built), never at import.
 
-Each location is an environment variable with a default under the repository's ignored
-``var/`` folder, so a fresh clone works with no configuration at all.
+Each location is an environment variable with a default under a ``var/`` folder in the
+working directory (``$RESULTATRAPPORT_HOME`` instead, where set): run from the checkout, as the
+README's commands are, that is the repository's ignored ``var/``, so a fresh clone works with
+no configuration at all; an installed wheel never writes inside site-packages.
 
 The project's own files (the contract files, the report templates, the Dagster instance's
 ``dagster.yaml``) live at the top of the repository; a wheel carries copies of them as
@@ -16,7 +18,8 @@ from importlib import resources
 from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
-VAR_DIR = PROJECT_ROOT / "var"
+
+ENV_HOME = "RESULTATRAPPORT_HOME"
 
 ENV_INBOX = "RESULTATRAPPORT_INBOX"
 ENV_WAREHOUSE = "RESULTATRAPPORT_WAREHOUSE"
@@ -36,21 +39,28 @@ AUTOMATION_STATES = ("running", "stopped")
 DEFAULT_DUCKDB_MEMORY = "2GB"
 
 
+def var_dir() -> Path:
+    """Where the default locations live: ``$RESULTATRAPPORT_HOME/var``, else ``var/`` in the
+    working directory (never beside the code, which an installed wheel keeps in site-packages)."""
+    home = os.environ.get(ENV_HOME, "")
+    return (Path(home).expanduser() if home else Path.cwd()).resolve() / "var"
+
+
 def _path(env: str, default: Path, configured: str = "") -> Path:
     value = configured or os.environ.get(env, "")
     return Path(value).expanduser().resolve() if value else default
 
 
 def inbox_dir(configured: str = "") -> Path:
-    return _path(ENV_INBOX, VAR_DIR / "inbox", configured)
+    return _path(ENV_INBOX, var_dir() / "inbox", configured)
 
 
 def warehouse_path(configured: str = "") -> Path:
-    return _path(ENV_WAREHOUSE, VAR_DIR / "warehouse.duckdb", configured)
+    return _path(ENV_WAREHOUSE, var_dir() / "warehouse.duckdb", configured)
 
 
 def out_dir(configured: str = "") -> Path:
-    return _path(ENV_OUT, VAR_DIR / "out", configured)
+    return _path(ENV_OUT, var_dir() / "out", configured)
 
 
 def project_file(name: str) -> Path:
@@ -77,7 +87,7 @@ def dagster_yaml() -> Path:
 
 
 def dagster_home() -> Path:
-    return _path("DAGSTER_HOME", VAR_DIR / "dagster_home")
+    return _path("DAGSTER_HOME", var_dir() / "dagster_home")
 
 
 def duckdb_config(memory_limit: str = "") -> dict[str, str | bool | int | float | list[str]]:

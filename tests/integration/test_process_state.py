@@ -46,7 +46,7 @@ def test_the_inbox_of_the_command_line_is_the_runs_resource_not_the_environment(
 
 def test_the_cli_opens_its_instance_from_its_folder_without_the_environment(monkeypatch, tmp_path):
     monkeypatch.delenv("DAGSTER_HOME")
-    monkeypatch.setattr("resultatrapport.settings.VAR_DIR", tmp_path / "var")
+    monkeypatch.setenv("RESULTATRAPPORT_HOME", str(tmp_path))
     home = ensure_dagster_home()
     assert "DAGSTER_HOME" not in os.environ
     assert (home / "dagster.yaml").is_file()

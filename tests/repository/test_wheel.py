@@ -13,6 +13,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 
 CHECK = """
+import os
 import pipelines.definitions
 from resultatrapport import settings, version
 from resultatrapport.contracts import load_contracts
@@ -21,6 +22,8 @@ assert "site-packages" in str(settings.contracts_dir()), settings.contracts_dir(
 print(sorted(load_contracts()))
 assert (settings.templates_dir() / "report.html.j2").is_file()
 assert settings.dagster_yaml().is_file()
+for default in (settings.inbox_dir(), settings.out_dir(), settings.dagster_home()):
+    assert str(default).startswith(os.getcwd() + "/var/"), default  # never in site-packages
 print(version.code_version())
 print(len(pipelines.definitions.build_definitions(automation_running=False).jobs))
 """
