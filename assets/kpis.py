@@ -27,6 +27,7 @@ from dagster import (
     MaterializeResult,
     MetadataValue,
     TableColumn,
+    TableRecord,
     TableSchema,
     TimeWindowPartitionMapping,
     TimeWindowPartitionsDefinition,
@@ -72,8 +73,11 @@ from resultatrapport.vocabulary import FIRST_YEAR, IKKE_OPFYLDT, OPERATOR_SIGN, 
 from resultatrapport.warehouse_tx import transaction, write_attempts
 
 ANALYSTS = "team:analysts"
-# the non-blocking check of every KPI: the year's result against its target
+# the non-blocking checks of every KPI, named by what they mean so that the asset's badge
+# tells a missed target (target_met fails) from a met one whose interval holds the target
+# (target_met passes, status_certain fails)
 TARGET_MET = "target_met"
+STATUS_CERTAIN = "status_certain"
 
 # what the draft (report.py) renders with
 REPORT_MODULES = ("resultatrapport.report.view", "weasyprint")
@@ -224,29 +228,55 @@ def kpi_metadata(kpi: Any, result: Any, m: Any) -> dict[str, Any]:
     return metadata
 
 
-def target_outcome(result: Any) -> Outcome | None:
-    """``target_met``: passes when met, warns when not met or when the 95 % interval holds
-    the target; none (skipped) without a target or a value."""
-    if result.status not in (OPFYLDT, IKKE_OPFYLDT):
-        return None
+def _said(result: Any) -> str:
     sign = OPERATOR_SIGN.get(result.operator, result.operator)
     unit, target, op = result.unit, result.target, result.operator
     value = printed_value(result.value, unit, target, op)  # as the report prints them
-    said = f"{value} {unit}, mål {sign} {printed_target(target, unit)}"
-    description = f"{result.status}: {said}"
+    return f"{value} {unit}, mål {sign} {printed_target(target, unit)}"
+
+
+def _status_metadata(result: Any) -> dict[str, Any]:
+    unit, target, op = result.unit, result.target, result.operator
+    return {
+        "status": MetadataValue.text(result.status),
+        "uncertain": MetadataValue.bool(bool(result.uncertain)),
+        "value": _rounded(result.value, unit, target, op),
+        "target": MetadataValue.float(float(target)),
+        "operator": MetadataValue.text(result.operator or ""),
+    }
+
+
+def target_outcome(result: Any) -> Outcome | None:
+    """``target_met``: passes when the year's target is met, warns when it is missed (however
+    sure); none (skipped) without a target or a value."""
+    if result.status not in (OPFYLDT, IKKE_OPFYLDT):
+        return None
+    return Outcome(
+        passed=result.status == OPFYLDT,
+        description=f"{result.status}: {_said(result)}",
+        metadata=_status_metadata(result),
+    )
+
+
+def certainty_outcome(result: Any) -> Outcome | None:
+    """``status_certain``: passes when the 95 % interval lies on one side of the target (or
+    the figure is a count with no interval), warns when it holds the target, so the status
+    could be the other one; none (skipped) where ``target_met`` is skipped."""
+    if result.status not in (OPFYLDT, IKKE_OPFYLDT):
+        return None
+    unit, target, op = result.unit, result.target, result.operator
     if result.uncertain:
         low, high = (printed_value(b, unit, target, op) for b in (result.low, result.high))
-        description += f"; usikkert: 95 %-intervallet {low} – {high} rummer målet"
+        description = (
+            f"Usikkert ({result.status}): 95 %-intervallet {low} – {high} rummer målet "
+            f"({_said(result)})"
+        )
+    elif result.low is None:
+        description = f"Sikkert ({result.status}): en optælling uden interval ({_said(result)})"
+    else:
+        description = f"Sikkert ({result.status}): 95 %-intervallet ligger på samme side af målet"
     return Outcome(
-        passed=result.status == OPFYLDT and not result.uncertain,
-        description=description,
-        metadata={
-            "status": MetadataValue.text(result.status),
-            "uncertain": MetadataValue.bool(bool(result.uncertain)),
-            "value": _rounded(result.value, unit, target, op),
-            "target": MetadataValue.float(float(target)),
-            "operator": MetadataValue.text(result.operator or ""),
-        },
+        passed=not result.uncertain, description=description, metadata=_status_metadata(result)
     )
 
 
@@ -282,9 +312,17 @@ def build_kpi_asset(
                 TARGET_MET,
                 asset=key,
                 partitions_def=partitions,
-                description="The year's result against its target: passes when met; warns when "
-                "not met, or when the 95 % interval holds the target (the status could be the "
-                "other one); skipped when the year has no target or the KPI is not measurable.",
+                description="Target met: passes when the year's result meets the contract's "
+                "target, warns when it misses it; skipped when the year has no target or the KPI "
+                "is not measurable.",
+            ),
+            AssetCheckSpec(
+                STATUS_CERTAIN,
+                asset=key,
+                partitions_def=partitions,
+                description="Status certain: passes when the 95 % interval lies on one side of "
+                "the target (or the figure is a count), warns when it holds the target, so "
+                "that met or missed could be the other one; skipped with target_met.",
             ),
         ],
     )
@@ -314,6 +352,9 @@ def build_kpi_asset(
         yield from check_events(context, key, INGESTED, ingested, blocking=True)
         yield from check_events(
             context, key, TARGET_MET, {str(r.year): target_outcome(r) for r, _ in results}
+        )
+        yield from check_events(
+            context, key, STATUS_CERTAIN, {str(r.year): certainty_outcome(r) for r, _ in results}
         )
 
     return kpi_asset
@@ -428,6 +469,45 @@ RESULTS_SCHEMA = TableSchema(
 )
 
 
+OVERVIEW_SCHEMA = TableSchema(
+    columns=[
+        TableColumn("kpi", "string", description="the KPI's id in the contract"),
+        TableColumn("status", "string", description="as the report prints it"),
+        TableColumn("usikker", "bool", description="the 95 % interval holds the target"),
+        TableColumn("vaerdi", "string", description="the published value (– withheld)"),
+        TableColumn("maal", "string", description="the year's target"),
+    ]
+)
+
+
+def _count_statuses(rows: list[tuple[Any, ...]]) -> dict[str, int]:
+    counted: dict[str, int] = {}
+    for row in rows:
+        counted[row[2]] = counted.get(row[2], 0) + 1
+    return counted
+
+
+def overview_table(rows: list[tuple[Any, ...]]) -> MetadataValue:
+    """The year's KPIs as a table: one row each, its status and whether it is uncertain."""
+    records = []
+    for _year, kpi_id, status, value, unit, target, op, uncertain in rows:
+        sign = OPERATOR_SIGN.get(op, op or "")
+        records.append(
+            TableRecord(
+                {
+                    "kpi": kpi_id,
+                    "status": status,
+                    "usikker": bool(uncertain),
+                    "vaerdi": "–"
+                    if value is None
+                    else f"{printed_value(value, unit, target, op)} {unit}",
+                    "maal": "" if target is None else f"{sign} {printed_target(target, unit)}",
+                }
+            )
+        )
+    return MetadataValue.table(records, schema=OVERVIEW_SCHEMA)
+
+
 def build_results_asset(
     contract: Contract, partitions: TimeWindowPartitionsDefinition, upstream: list[AssetKey]
 ) -> AssetsDefinition:
@@ -464,8 +544,7 @@ def build_results_asset(
         ids = [k.id for k in contract.kpis]
         missing: dict[str, list[str]] = {}
         duplicated: dict[str, list[str]] = {}
-        statuses: dict[str, int] = {}
-        all_rows = []
+        all_rows: list[tuple[Any, ...]] = []
         with warehouse.connect() as con:
             for year in years_of(context):
                 # rows of KPIs no longer in the contract file are stale: remove them
@@ -479,31 +558,31 @@ def build_results_asset(
                 # as the report publishes them: a value withheld to protect another is
                 # withheld here too (nothing before suppression in the UI)
                 rows = [
-                    (r["kpi_id"], r["status"], r["value"], r["unit"], r["target"], r["operator"])
+                    (
+                        r["kpi_id"], r["status"], r["value"], r["unit"], r["target"],
+                        r["operator"], r["uncertain"],
+                    )
                     for r in content.published(con, contract, year)[0]
-                ]
+                ]  # fmt: skip
                 present = [r[0] for r in rows]
                 if lacking := [i for i in ids if i not in present]:
                     missing[str(year)] = lacking
                 if twice := sorted({i for i in present if present.count(i) > 1}):
                     duplicated[str(year)] = twice
-                for r in rows:
-                    statuses[r[1]] = statuses.get(r[1], 0) + 1
                 all_rows += [(year, *r) for r in rows]
-        table = "\n".join(
-            ["| år | KPI | status | værdi |", "|---|---|---|---:|"]
-            + [
-                f"| {y} | {k} | {s} | {printed_value(v, u, t, o) if v is not None else '–'} {u} |"
-                for y, k, s, v, u, t, o in all_rows
-            ]
-        )
-        yield MaterializeResult(
-            metadata={
-                "dagster/row_count": len(all_rows),
-                "statuses": MetadataValue.json(statuses),
-                "results": MetadataValue.md(table),
-            },
-        )
+        # per year, as the catalog's partition view shows it: which KPIs are met, missed or
+        # uncertain, without opening each KPI's asset
+        for year in years_of(context):
+            of_year = [r for r in all_rows if r[0] == year]
+            context.add_asset_metadata(
+                {
+                    "dagster/row_count": len(of_year),
+                    "statuses": MetadataValue.json(_count_statuses(of_year)),
+                    "kpis": overview_table(of_year),
+                },
+                partition_key=str(year),
+            )
+        yield MaterializeResult()
         yield from check_events(
             context,
             key,

@@ -83,7 +83,10 @@ def env(tmp_path_factory: pytest.TempPathFactory, defs) -> Any:
                     for r in instance.fetch_materializations(key, limit=100).records
                     if r.run_id == env.results["range"].run_id
                 }
-                for key in (kpi_key(c, k) for c in [_ver(defs)] for k in c.kpis)
+                for key in [
+                    *(kpi_key(c, k) for c in [_ver(defs)] for k in c.kpis),
+                    AssetKey(["report", "viborg_ver_2020", "kpi_results"]),
+                ]
             }
             # the checks' state per partition as the UI reads it from the instance
             graph = defs.resolve_asset_graph()
@@ -122,6 +125,8 @@ def test_every_kpi_has_a_partitioned_target_met_check_and_a_blocking_ingestion_c
         specs = {s.name: s for s in node.assets_def.check_specs}
         assert not specs[TARGET_MET].blocking, node.key
         assert specs[TARGET_MET].partitions_def == node.partitions_def
+        assert not specs["status_certain"].blocking, node.key
+        assert specs["status_certain"].partitions_def == node.partitions_def
         assert specs[INGESTED].blocking, node.key
     for scope in ("viborg_ver_2020", "kkr_midtjylland_2026"):
         for key in (["budget", scope, "distribution"], ["report", scope, "draft"]):
@@ -133,6 +138,8 @@ def test_a_range_run_records_each_year_with_its_own_typed_and_rounded_figures(en
     assert env.results["range"].success
     for key, by_partition in env.results["events"].items():
         assert set(by_partition) == {"2020", "2021"}, key
+        if key.path[0] != "kpi":
+            continue
         for partition, mat in by_partition.items():
             md = mat.metadata
             assert "results_by_year" not in md
@@ -181,6 +188,25 @@ def test_target_met_passes_or_warns_per_year_and_is_skipped_without_a_target(env
     assert set().union(*judged.values()) == {"2020", "2021"}
     ingested = [e for e in result.get_asset_check_evaluations() if e.check_name == INGESTED]
     assert ingested and all(e.passed and e.partition in ("2020", "2021") for e in ingested)
+
+
+def test_the_results_asset_shows_each_years_kpis_as_a_table_of_its_own(env):
+    """After a range run each year's materialisation of the results asset carries that
+    year's KPIs as a typed table (status and uncertainty), so that an analyst sees what is
+    met, missed or uncertain from the catalog without opening each KPI."""
+    events = env.results["events"][AssetKey(["report", "viborg_ver_2020", "kpi_results"])]
+    assert set(events) == {"2020", "2021"}
+    for year, materialization in events.items():
+        table = materialization.metadata["kpis"]
+        assert [c.name for c in table.schema.columns] == [
+            "kpi", "status", "usikker", "vaerdi", "maal",
+        ]  # fmt: skip
+        rows = {r.data["kpi"]: r.data for r in table.records}
+        assert sorted(rows) == ["V1", "V2", "V3", "V4"], year
+        status = env.results["events"][AssetKey(["kpi", "viborg_ver_2020", "v2"])][year]
+        assert rows["V2"]["status"] == status.metadata["status"].value
+        assert isinstance(rows["V2"]["usikker"], bool)
+        assert materialization.metadata["dagster/row_count"].value == 4
 
 
 def test_code_references_point_at_the_kpi_in_its_contract_file(defs):
@@ -273,10 +299,13 @@ def test_contract_file_is_the_one_the_definitions_read(defs):
     assert contract_file(contract).is_file()
 
 
-def test_target_met_warns_when_the_interval_holds_the_target_and_skips_without_one():
+def test_a_met_but_uncertain_kpi_and_a_missed_one_fail_different_checks():
+    """The badge of a KPI asset names the failing check: a met target whose interval holds
+    the target passes target_met and warns on status_certain; a missed one warns on
+    target_met (both once showed the same failed target_met, labelling a met target Failed)."""
     from types import SimpleNamespace
 
-    from assets.kpis import target_outcome
+    from assets.kpis import certainty_outcome, target_outcome
 
     def result(status: str, uncertain: bool | None, target: float | None = 70.0) -> Any:
         return SimpleNamespace(
@@ -286,10 +315,16 @@ def test_target_met_warns_when_the_interval_holds_the_target_and_skips_without_o
 
     met = target_outcome(result("Opfyldt", False))
     assert met is not None and met.passed and met.metadata["value"].value == 72.2
-    doubtful = target_outcome(result("Opfyldt", True))
+    sure = certainty_outcome(result("Opfyldt", False))
+    assert sure is not None and sure.passed
+    doubtful_met = target_outcome(result("Opfyldt", True))
+    assert doubtful_met is not None and doubtful_met.passed  # met is met
+    doubtful = certainty_outcome(result("Opfyldt", True))
     assert doubtful is not None and not doubtful.passed and doubtful.severity.value == "WARN"
-    assert "usikkert" in doubtful.description and "≥ 70" in doubtful.description
+    assert "Usikkert" in doubtful.description and "≥ 70" in doubtful.description
     missed = target_outcome(result("Ikke opfyldt", False))
     assert missed is not None and not missed.passed and missed.severity.value == "WARN"
-    assert target_outcome(result("Intet mål i år", None, None)) is None
-    assert target_outcome(result("Ikke målbar", None)) is None
+    missed_sure = certainty_outcome(result("Ikke opfyldt", False))
+    assert missed_sure is not None and missed_sure.passed
+    for skipped in (result("Intet mål i år", None, None), result("Ikke målbar", None)):
+        assert target_outcome(skipped) is None and certainty_outcome(skipped) is None

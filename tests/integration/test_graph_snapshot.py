@@ -4,7 +4,7 @@ schedules and sensors, as the code location builds them from the repository's co
 An unintended change of the graph fails here; an intended one is made by regenerating the
 snapshot and is then reviewed in the diff of ``tests/snapshots/asset_graph.json``::
 
-    RESULTATRAPPORT_UPDATE_SNAPSHOT=1 uv run pytest tests/test_graph_snapshot.py
+    RESULTATRAPPORT_UPDATE_SNAPSHOT=1 uv run pytest tests/integration/test_graph_snapshot.py
 """
 
 from __future__ import annotations
