@@ -10,6 +10,7 @@ that is no name); the Dagster stack traces of a failed run stay in the instance'
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -32,21 +33,58 @@ class CommandError(Exception):
     """A command that cannot go on: its message is the one line the user reads (exit 2)."""
 
 
+def _year(text: str) -> int:
+    """A year as the command line gives it: four digits (said in Danish otherwise)."""
+    if not re.fullmatch(r"\s*\d{4}\s*", text):
+        raise argparse.ArgumentTypeError(f"{text!r} er ikke et årstal (fx 2026)")
+    return int(text)
+
+
 def parse_years(text: str) -> list[int]:
     """'2020-2027' or '2024,2026' -> list of years."""
     years: list[int] = []
     for part in text.split(","):
         part = part.strip()
         if "-" in part:
-            first, last = (int(p) for p in part.split("-", 1))
+            first, last = (_year(p) for p in part.split("-", 1))
             if last < first:
-                raise argparse.ArgumentTypeError(f"empty year range: {part}")
+                raise argparse.ArgumentTypeError(f"tom række af år: {part}")
             years.extend(range(first, last + 1))
         elif part:
-            years.append(int(part))
+            years.append(_year(part))
     if not years:
-        raise argparse.ArgumentTypeError("no years given")
+        raise argparse.ArgumentTypeError("ingen år angivet (fx 2020-2023)")
     return sorted(set(years))
+
+
+def _number(text: str, *, whole: bool = False, least: float = 0, above: bool = True) -> Any:
+    """A number of the command line, said in Danish when it is none or out of range."""
+    try:
+        value = int(text) if whole else float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} er ikke et {'helt tal' if whole else 'tal'}"
+        ) from None
+    if value != value or (value <= least if above else value < least):  # NaN too
+        bound = f"over {least:g}" if above else f"mindst {least:g}"
+        raise argparse.ArgumentTypeError(f"{text!r} skal være {bound}")
+    return value
+
+
+def _scale(text: str) -> float:
+    return float(_number(text))
+
+
+def _scales(text: str) -> list[float]:
+    return [_scale(x) for x in text.split(",")]
+
+
+def _count(text: str) -> int:
+    return int(_number(text, whole=True, least=1, above=False))
+
+
+def _whole(text: str) -> int:
+    return int(_number(text, whole=True, least=0, above=False))
 
 
 def cmd_sample_data(args: argparse.Namespace) -> int:
@@ -95,7 +133,7 @@ def _contract(contract_id: str, years: list[int], any_partition: bool = False): 
     contracts = folder.contracts
     if contract_id not in contracts:
         print(
-            f"Unknown contract {contract_id!r}; known: {', '.join(sorted(contracts))}",
+            f"Ukendt kontrakt {contract_id!r}; kendte: {', '.join(sorted(contracts))}",
             file=sys.stderr,
         )
         return None
@@ -103,28 +141,26 @@ def _contract(contract_id: str, years: list[int], any_partition: bool = False): 
     opened = sorted(int(key) for key in YEARS.get_partition_keys())
     if any_partition:
         outside = [y for y in years if y < opened[0]]
-        where = f"before the pipeline's first year {opened[0]}"
+        where = f"ligger før pipelinens første år {opened[0]}"
     else:
         outside = [y for y in years if y not in contract.years]
         where = (
-            f"outside the contract period of {contract.id} "
+            f"ligger uden for kontraktperioden for {contract.id} "
             f"({contract.period.first}-{contract.period.last})"
         )
     if outside:
-        print(f"Unknown year: {_listed(outside)} {where}; nothing was run", file=sys.stderr)
+        print(f"Ukendt år: {_listed(outside)} {where}; intet er kørt", file=sys.stderr)
         return None
     later = [y for y in years if y > opened[-1]]
     if later:
-        one = len(later) == 1
         what = (
-            f"{'is' if one else 'are'} not yet {'a year' if one else 'years'} of the pipeline"
+            "er endnu ikke åbnet i pipelinen"
             if any_partition
-            else f"{'is a year' if one else 'are years'} of {contract.id} but not yet of the "
-            "pipeline"
+            else f"hører til {contract.id}, men er endnu ikke åbnet i pipelinen"
         )
         print(
-            f"Not open yet: {_listed(later)} {what} ({opened[0]}-{opened[-1]}; a year opens "
-            "on its 1 January); nothing was run",
+            f"Ikke åbnet endnu: {_listed(later)} {what} ({opened[0]}-{opened[-1]}; et år åbner "
+            "1. januar); intet er kørt",
             file=sys.stderr,
         )
         return None
@@ -206,7 +242,7 @@ def cmd_backfill(args: argparse.Namespace) -> int:
     if contract is None:
         return 2
     if args.years != list(range(args.years[0], args.years[-1] + 1)):
-        raise CommandError("Give a range of consecutive years, e.g. 2020-2023")
+        raise CommandError("Angiv en række på hinanden følgende år, fx 2020-2023")
     if _inbox_refused(_inbox(args), contract, args.years):
         return 2
     from commands.runs import build_years
@@ -231,7 +267,7 @@ def cmd_ingest(args: argparse.Namespace) -> int:
         say_dead_runs_ended(instance)
         failed = ingest_years(instance, defs, contract, args.years, min(args.years), _debug)
     if failed:
-        print(f"Ingestion failed for {', '.join(map(str, failed))}", file=sys.stderr)
+        print(f"Indlæsningen fejlede for {', '.join(map(str, failed))}", file=sys.stderr)
     return 1 if failed else 0
 
 
@@ -330,7 +366,7 @@ def cmd_kpis(args: argparse.Namespace) -> int:
     said()
     path = settings.warehouse_path()
     if lake.configured() is None and not path.exists():
-        print(f"No warehouse at {path}: run `resultatrapport run` first.", file=sys.stderr)
+        print(f"Intet datalager i {path}: kør først `resultatrapport run`.", file=sys.stderr)
         return 2
     with lake.open_configured(read_only=True) as con:
         records = _kpi_records(con, args.contract, args.year)
@@ -390,25 +426,25 @@ def cmd_show_signed(args: argparse.Namespace) -> int:
     where = lake.configured()
     path = settings.warehouse_path()
     if where is None and not path.exists():
-        print(f"No warehouse at {path}: run `resultatrapport run` first.", file=sys.stderr)
+        print(f"Intet datalager i {path}: kør først `resultatrapport run`.", file=sys.stderr)
         return 2
     with lake.open_configured(read_only=True) as con:
         signed = publish.signoffs(con, args.contract, args.year)
         signoff = signed.get(args.version)
         if signoff is None:
-            versions = ", ".join(f"v{v}" for v in signed) or "none"
+            versions = ", ".join(f"v{v}" for v in signed) or "ingen"
             raise CommandError(
-                f"{args.contract} {args.year} has no signed version {args.version} "
-                f"(signed: {versions})"
+                f"{args.contract} {args.year} har ingen godkendt version {args.version} "
+                f"(godkendt: {versions})"
             )
         if signoff.snapshot is None:
             contract = load_contracts()[args.contract]
             if content.data_hash(content.load(con, contract, args.year)) != signoff.data_hash:
                 raise CommandError(
-                    f"v{args.version} of {args.contract} {args.year} was signed on a file "
-                    "warehouse, which keeps no history, and its data has changed since: the "
-                    "figures as signed are in the version's signed files (resultatopfyldelse "
-                    f"v{args.version} CSV and report)"
+                    f"v{args.version} af {args.contract} {args.year} blev godkendt på et "
+                    "datalager i én fil, som ikke gemmer historik, og dets data er ændret siden: "
+                    "tallene som godkendt står i versionens godkendte filer (resultatopfyldelse "
+                    f"v{args.version}, CSV og rapport)"
                 )
             records = _kpi_records(con, args.contract, args.year)
     if signoff.snapshot is not None:
@@ -473,7 +509,7 @@ def cmd_validate_methods(args: argparse.Namespace) -> int:
     from resultatrapport.methods import validate
 
     if args.replications < 1 or args.effect_replications < 1:
-        print("--replications and --effect-replications must be at least 1", file=sys.stderr)
+        print("--replications og --effect-replications skal være mindst 1", file=sys.stderr)
         return 2
     table = Path(args.table) if args.table else None
     return validate(args.replications, args.effect_replications, args.seed, table)
@@ -498,11 +534,36 @@ def cmd_bench(args: argparse.Namespace) -> int:
     return 0
 
 
+# argparse's own messages (Python 3.11), said in Danish like every other error of the command
+_USAGE_ERRORS = (
+    (r"the following arguments are required: (.*)", "disse argumenter mangler: {0}"),
+    (r"unrecognized arguments: (.*)", "ukendte argumenter: {0}"),
+    (
+        r"argument (\S+): invalid choice: (.*) \(choose from (.*)\)",
+        "{0}: ukendt valg {1} (vælg mellem {2})",
+    ),
+    (r"argument (\S+): invalid \S+ value: (.*)", "{0}: ugyldig værdi {1}"),
+    (r"argument (\S+): expected one argument", "{0}: mangler en værdi"),
+    (r"argument (\S+): ignored explicit argument (.*)", "{0}: tager ingen værdi ({1})"),
+    (r"argument (\S+): not allowed with argument (.*)", "{0}: kan ikke gives sammen med {1}"),
+    (r"ambiguous option: (\S+) could match (.*)", "tvetydigt argument {0}: kan være {1}"),
+    (r"argument (\S+): (.*)", "{0}: {1}"),  # an ArgumentTypeError, said in Danish already
+)
+
+
+def danish_usage_error(message: str) -> str:
+    """argparse's message of a wrong command line in Danish (unknown ones as they are)."""
+    for pattern, danish in _USAGE_ERRORS:
+        if match := re.fullmatch(pattern, message, re.S):
+            return danish.format(*match.groups())
+    return message
+
+
 class _Parser(argparse.ArgumentParser):
     """Says a wrong command line in one line (argparse prints the usage too), exit code 2."""
 
     def error(self, message: str) -> Any:
-        self.exit(2, f"{self.prog}: {message} (see: {self.prog} --help)\n")
+        self.exit(2, f"{self.prog}: {danish_usage_error(message)} (se: {self.prog} --help)\n")
 
 
 def _debug_flag() -> argparse.ArgumentParser:
@@ -555,8 +616,8 @@ def build_parser() -> argparse.ArgumentParser:
     )  # fmt: skip
     p.add_argument("--out", help="inbox folder (default: $RESULTATRAPPORT_INBOX or var/inbox)")
     p.add_argument("--years", type=parse_years, default=parse_years("2020-2027"))
-    p.add_argument("--scale", type=float, default=1.0, help="1 = one region's year")
-    p.add_argument("--seed", type=int, default=20260101)
+    p.add_argument("--scale", type=_scale, default=1.0, help="1 = one region's year (above 0)")
+    p.add_argument("--seed", type=_whole, default=20260101)
     p.add_argument("--quiet", action="store_true", help="no progress on stderr")
 
     p = _command(
@@ -569,7 +630,7 @@ def build_parser() -> argparse.ArgumentParser:
         "resultatrapport run --contract viborg-ver-2020 --year 2021 --inbox var/inbox",
     )  # fmt: skip
     p.add_argument("--contract", required=True, help="contract id, e.g. kkr-midtjylland-2026")
-    p.add_argument("--year", type=int, required=True, help="a year of the contract")
+    p.add_argument("--year", type=_year, required=True, help="a year of the contract")
     p.add_argument("--inbox", help=INBOX_HELP)
 
     p = _command(
@@ -604,7 +665,7 @@ def build_parser() -> argparse.ArgumentParser:
         'resultatrapport sign-off --contract kkr-midtjylland-2026 --year 2026 --by "Anne Hansen"',
     )  # fmt: skip
     p.add_argument("--contract", required=True, help="contract id, e.g. kkr-midtjylland-2026")
-    p.add_argument("--year", type=int, required=True, help="a year of the contract")
+    p.add_argument("--year", type=_year, required=True, help="a year of the contract")
     p.add_argument(
         "--by",
         required=True,
@@ -632,7 +693,7 @@ def build_parser() -> argparse.ArgumentParser:
     )  # fmt: skip
     p.add_argument(
         "--scales",
-        type=lambda t: [float(x) for x in t.split(",")],
+        type=_scales,
         default=[1, 10, 100],
         help="comma-separated scales of the sample data (default: 1,10,100, which the targets "
         "name); the tiny inbox is measured in any case",
@@ -644,7 +705,7 @@ def build_parser() -> argparse.ArgumentParser:
         "on it too",
     )
     p.add_argument("--contract", help=f"contract id (default: {DEFAULT_CONTRACT})")
-    p.add_argument("--year", type=int, help=f"year (default: {DEFAULT_YEAR})")
+    p.add_argument("--year", type=_year, help=f"year (default: {DEFAULT_YEAR})")
     p.add_argument("--workdir", help="where inboxes and runs go (default: a new temporary folder)")
 
     p = _command(
@@ -662,17 +723,17 @@ def build_parser() -> argparse.ArgumentParser:
     )  # fmt: skip
     p.add_argument(
         "--replications",
-        type=int,
+        type=_count,
         default=10_000,
         help="simulated samples per true value (weighted shares; default 10,000)",
     )
     p.add_argument(
         "--effect-replications",
-        type=int,
+        type=_count,
         default=500,
         help="generated data sets for the effect estimator (default 500)",
     )
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=_whole, default=0)
     p.add_argument("--table", help="also write the measured table (CSV) here")  # fmt: skip
 
     p = _command(
@@ -684,7 +745,7 @@ def build_parser() -> argparse.ArgumentParser:
         "resultatrapport kpis --contract viborg-ver-2020 --year 2021 --json",
     )  # fmt: skip
     p.add_argument("--contract", help=f"contract id (default: {DEFAULT_CONTRACT})")
-    p.add_argument("--year", type=int, help=f"year (default: {DEFAULT_YEAR})")
+    p.add_argument("--year", type=_year, help=f"year (default: {DEFAULT_YEAR})")
     p.add_argument("--json", action="store_true", help="a list of objects for scripts")
 
     p = _command(
@@ -696,8 +757,8 @@ def build_parser() -> argparse.ArgumentParser:
         "resultatrapport show-signed --contract kkr-midtjylland-2026 --year 2026 --version 1",
     )  # fmt: skip
     p.add_argument("--contract", required=True, help="contract id")
-    p.add_argument("--year", type=int, required=True, help="year")
-    p.add_argument("--version", type=int, required=True, help="the signed version (1 for v1)")
+    p.add_argument("--year", type=_year, required=True, help="year")
+    p.add_argument("--version", type=_count, required=True, help="the signed version (1 for v1)")
     p.add_argument("--json", action="store_true", help="a list of objects for scripts")
     return parser
 
@@ -745,7 +806,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         from commands.runs import one_line
 
         print(
-            f"{type(exc).__name__}: {one_line(str(exc), width=300)} (--debug shows where)",
+            f"{type(exc).__name__}: {one_line(str(exc), width=300)} (--debug viser hvor)",
             file=sys.stderr,
         )
         return 2

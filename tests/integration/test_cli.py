@@ -83,12 +83,39 @@ def test_sign_off_without_contract_and_year_is_refused_not_done_for_a_default(ca
 )
 def test_commands_that_act_on_a_contract_need_it_said(argv, capsys):
     assert main(argv) == 2
-    assert "required" in one_error_line(capsys)
+    assert "disse argumenter mangler: --" in one_error_line(capsys)
 
 
 def test_a_malformed_argument_is_one_line(capsys):
     assert main(["run", "--contract", KKR, "--year", "20x6"]) == 2
     assert "'20x6'" in one_error_line(capsys)
+
+
+@pytest.mark.parametrize(
+    ("argv", "said"),
+    [
+        (["sample-data", "--scale", "-1"], "--scale: '-1' skal være over 0"),
+        (["sample-data", "--scale", "nan"], "--scale: 'nan' skal være over 0"),
+        (["sample-data", "--scale", "lidt"], "--scale: 'lidt' er ikke et tal"),
+        (["sample-data", "--seed", "x"], "--seed: 'x' er ikke et helt tal"),
+        (["backfill", "--contract", VER, "--years", "2020-abc"], "'abc' er ikke et årstal"),
+        (["backfill", "--contract", VER, "--years", "2023-2020"], "tom række af år: 2023-2020"),
+        (["show-signed", "--contract", KKR, "--year", "2026", "--version", "0"], "mindst 1"),
+        (["bench", "--scales", "1,0"], "--scales: '0' skal være over 0"),
+        (["validate-methods", "--replications", "0"], "--replications: '0' skal være mindst 1"),
+        (["run", "--contract", KKR, "--year", "2026", "--bogus"], "ukendte argumenter: --bogus"),
+        (["nope"], "ukendt valg 'nope'"),
+    ],
+)
+def test_every_invalid_argument_is_one_danish_line(argv, said, capsys):
+    """A wrong argument is one line in the language of the command's other errors (Danish),
+    never a traceback: `sample-data --scale -1` once ended in a raw ValueError and argparse's
+    own messages were English beside Danish refusals."""
+    assert main(argv) == 2
+    line = one_error_line(capsys)
+    assert said in line and "(se: resultatrapport" in line, line
+    for english in ("invalid", "required", "unrecognized", "choose from", "must be"):
+        assert english not in line, line
 
 
 # --- unknown contract, unknown year, a year not open yet ----------------------------------------
@@ -97,7 +124,7 @@ def test_a_malformed_argument_is_one_line(capsys):
 def test_kpis_of_an_unknown_contract_says_so_not_run_first(capsys):
     assert main(["kpis", "--contract", "nope", "--year", "2026"]) == 2
     line = one_error_line(capsys)
-    assert line.startswith("Unknown contract 'nope'") and KKR in line and VER in line
+    assert line.startswith("Ukendt kontrakt 'nope'") and KKR in line and VER in line
     assert "run" not in line
 
 
@@ -106,7 +133,7 @@ def test_a_year_outside_the_contract_is_an_unknown_year(command, capsys):
     argv = [command, "--contract", VER, "--year", "2024"]
     assert main(argv + (["--by", "Anne Hansen"] if command == "sign-off" else [])) == 2
     line = one_error_line(capsys)
-    assert line.startswith("Unknown year: 2024 outside the contract period of viborg-ver-2020")
+    assert line.startswith("Ukendt år: 2024 ligger uden for kontraktperioden for viborg-ver-2020")
 
 
 @pytest.mark.parametrize(
@@ -122,17 +149,17 @@ def test_a_contract_year_that_is_no_partition_yet_is_not_open_yet(argv, open_unt
     # before: a DagsterUnknownPartitionError traceback, after the ingestion had run
     assert main(argv) == 2
     line = one_error_line(capsys)
-    assert line.startswith("Not open yet: 2027 ") and "(2020-2026;" in line
+    assert line.startswith("Ikke åbnet endnu: 2027 ") and "(2020-2026;" in line
 
 
 def test_ingest_of_a_year_before_the_pipeline_is_an_unknown_year(capsys):
     assert main(["ingest", "--contract", VER, "--years", "2018-2019"]) == 2
-    assert one_error_line(capsys).startswith("Unknown year: 2018, 2019 before")
+    assert one_error_line(capsys).startswith("Ukendt år: 2018, 2019 ligger før")
 
 
 def test_a_backfill_of_years_that_do_not_follow_each_other_is_one_line(capsys):
     assert main(["backfill", "--contract", VER, "--years", "2020,2022"]) == 2
-    assert one_error_line(capsys) == "Give a range of consecutive years, e.g. 2020-2023"
+    assert one_error_line(capsys) == "Angiv en række på hinanden følgende år, fx 2020-2023"
 
 
 @pytest.mark.parametrize("by", ["", "  ", "12345678", "=HYPERLINK(1)"])
@@ -145,7 +172,7 @@ def test_kpis_says_its_defaults_before_it_reads(capsys):
     assert main(["kpis"]) == 2  # no warehouse yet
     err = capsys.readouterr().err.splitlines()
     assert err[0] == f"kpis: --contract {KKR} --year 2026 (default)"
-    assert err[1].startswith("No warehouse at ")
+    assert err[1].startswith("Intet datalager i ")
 
 
 # --- an unexpected error: one line, the traceback with --debug ---------------------------------
@@ -158,7 +185,7 @@ def _broken(args: Any) -> int:
 def test_an_unexpected_error_is_one_line_and_debug_shows_the_traceback(monkeypatch, capsys):
     monkeypatch.setattr(cli, "cmd_kpis", _broken)
     assert main(["kpis", "--contract", KKR, "--year", "2026"]) == 2
-    assert one_error_line(capsys) == "RuntimeError: disk full (--debug shows where)"
+    assert one_error_line(capsys) == "RuntimeError: disk full (--debug viser hvor)"
     with pytest.raises(RuntimeError):
         main(["--debug", "kpis", "--contract", KKR, "--year", "2026"])
     with pytest.raises(RuntimeError):

@@ -146,7 +146,7 @@ def test_a_year_not_taken_fails_the_run_by_name_and_the_others_are_ingested(
         financials.write_bytes(financials.read_bytes().splitlines(keepends=True)[0])
     assert ingest_range(own, YEARS[0], YEARS[-1]) == 1
     captured = capsys.readouterr()
-    assert "Ingestion failed for 2023, 2024" in captured.err
+    assert "Indlæsningen fejlede for 2023, 2024" in captured.err
     for year in (2023, 2024):  # each year's check says its own file
         assert (
             f"check ERROR raw/register/financials:file_trustworthy ({year}): filen "
