@@ -28,6 +28,7 @@ from dagster._core.definitions.asset_checks.asset_check_evaluation import (
 )
 
 from assets.partitions import YEARS
+from resultatrapport.report.danish import years_text
 from resultatrapport.report.names import source_title
 from resultatrapport.vocabulary import FIRST_YEAR
 
@@ -184,17 +185,6 @@ def spans(years: Iterable[int]) -> list[tuple[int, int]]:
         else:
             found.append((year, year))
     return found
-
-
-def years_text(years: Iterable[int]) -> str:
-    """2015, 2016, 2017, 2019 -> '2015-2017, 2019'."""
-    spans: list[list[int]] = []
-    for year in sorted(set(years)):
-        if spans and year == spans[-1][-1] + 1:
-            spans[-1].append(year)
-        else:
-            spans.append([year])
-    return ", ".join(str(s[0]) if len(s) == 1 else f"{s[0]}-{s[-1]}" for s in spans)
 
 
 def missing_outcomes(

@@ -32,6 +32,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from resultatrapport.report.danish import years_text
+
 
 @dataclass
 class Measured:
@@ -348,7 +350,7 @@ def measure_scale(
     first_run = r.run("first run", "commands.cli", "run", *year_args)
     first_floor = r.run("first floor", "commands.bench", "floor", *year_args)
     first_limit = r.run("first limit", "commands.bench", "limit", *year_args)
-    span = f"{first}-{last}"
+    span = years_text(range(first, last + 1))  # the --years of a backfill
     backfill_m = r.run("backfill", "commands.cli", "backfill", "--contract", backfill_contract,
                        "--years", span)  # fmt: skip
     single = [

@@ -21,6 +21,7 @@ from commands.instance import open_instance, process_tags
 from commands.interrupt import INTERRUPTED, run_interruptibly
 from commands.interrupt import MESSAGE as INTERRUPTED_MESSAGE
 from resultatrapport import lake, settings
+from resultatrapport.report.danish import years_text
 
 DEFAULT_CONTRACT = "kkr-midtjylland-2026"
 DEFAULT_YEAR = 2026
@@ -149,7 +150,7 @@ def _contract(contract_id: str, years: list[int], any_partition: bool = False): 
             f"({contract.period.first}-{contract.period.last})"
         )
     if outside:
-        print(f"Ukendt år: {_listed(outside)} {where}; intet er kørt", file=sys.stderr)
+        print(f"Ukendt år: {years_text(outside)} {where}; intet er kørt", file=sys.stderr)
         return None
     later = [y for y in years if y > opened[-1]]
     if later:
@@ -159,19 +160,12 @@ def _contract(contract_id: str, years: list[int], any_partition: bool = False): 
             else f"hører til {contract.id}, men er endnu ikke åbnet i pipelinen"
         )
         print(
-            f"Ikke åbnet endnu: {_listed(later)} {what} ({opened[0]}-{opened[-1]}; et år åbner "
+            f"Ikke åbnet endnu: {years_text(later)} {what} ({opened[0]}-{opened[-1]}; et år åbner "
             "1. januar); intet er kørt",
             file=sys.stderr,
         )
         return None
     return contract
-
-
-def _listed(years: list[int]) -> str:
-    """2019, or 2019-2021 for consecutive years, or 2017, 2019."""
-    if len(years) > 2 and years == list(range(years[0], years[-1] + 1)):
-        return f"{years[0]}-{years[-1]}"
-    return ", ".join(map(str, years))
 
 
 def _prepare(args: argparse.Namespace) -> None:

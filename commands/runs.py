@@ -15,12 +15,13 @@ from typing import Any
 
 from dagster import AssetCheckSeverity, Field, logger
 
-from assets.common import spans, years_text
+from assets.common import spans
 from assets.kpis import first_year_needed, range_of_reads
 from commands.instance import end_dead_runs, open_instance, process_tags
 from pipelines.automation import run_target
 from resultatrapport.naming import ingestion_job_name, job_name
 from resultatrapport.progress import track
+from resultatrapport.report.danish import years_text
 
 
 def one_line(text: str, width: int = 160) -> str:
@@ -344,7 +345,7 @@ def build_years(  # type: ignore[no-untyped-def]
             )
             return 1
         ingest_seconds = time.perf_counter() - started
-        partition = str(first) if first == last else f"{first}-{last}"
+        partition = years_text(range(first, last + 1))
         print(f"KPIs, budget and draft for {partition} in one run ...", file=sys.stderr, flush=True)
         result = range_run(job, instance, first, last, debug)
         code = summary(result, name, partition)

@@ -60,6 +60,7 @@ from resultatrapport.inventory import shown_name
 from resultatrapport.kpis.compute import partitions_read
 from resultatrapport.naming import deadline_job_name, job_name
 from resultatrapport.reader import file_sha256
+from resultatrapport.report.danish import years_text
 from resultatrapport.vocabulary import FIRST_YEAR, TIME_ZONE, TZ
 
 PARTITION_TAG = "dagster/partition"
@@ -356,7 +357,7 @@ def _request(
     first, last = years[0], years[-1]
     files = [r for y in years for r in selected[y][1]]
     content = ",".join(f"{r}={state[r][2]}" for r in sorted(files))
-    span = str(first) if first == last else f"{first}-{last}"
+    span = years_text(range(first, last + 1))
     partition, tags = run_target(first, last)
     return RunRequest(
         run_key=f"inbox:{span}:{hashlib.sha256(content.encode()).hexdigest()[:16]}",
@@ -464,7 +465,7 @@ def contract_requests(run_id: str, affected: list[tuple[Contract, int]]) -> list
     requests = []
     for contract_id, found in years.items():
         for first, last in spans(found):
-            span = str(first) if first == last else f"{first}-{last}"
+            span = years_text(range(first, last + 1))
             partition, tags = run_target(first, last)
             requests.append(
                 RunRequest(

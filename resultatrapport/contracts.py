@@ -33,6 +33,7 @@ from pydantic import Field, StrictBool, ValidationError, create_model, model_val
 from resultatrapport.contract_base import MunicipalityCode, NonEmpty, Strict
 from resultatrapport.kpis.kinds import KINDS
 from resultatrapport.kpis.kinds import Kind as KindSpec
+from resultatrapport.report.danish import years_text
 from resultatrapport.settings import PROJECT_ROOT, contracts_dir
 from resultatrapport.vocabulary import Hub, Operator, Unit
 
@@ -485,7 +486,7 @@ def _population_budget_problems(
     c: Contract, budget: PopulationKeyBudget
 ) -> Iterator[tuple[str, str]]:
     years = set(c.years)
-    shown = ", ".join(map(str, sorted(years)))
+    shown = years_text(years)
     if set(budget.totals) != years:
         yield "budget.totals", f"must name every contract year ({shown}), null where none"
     if set(budget.population_quarter) != years:
@@ -502,7 +503,7 @@ def _population_budget_problems(
 
 def _indexed_budget_problems(c: Contract, budget: IndexedSumBudget) -> Iterator[tuple[str, str]]:
     years = set(c.years)
-    shown = ", ".join(map(str, sorted(years)))
+    shown = years_text(years)
     if budget.base_year > c.period.first:
         yield "budget.base_year", f"{budget.base_year} is after the first contract year"
     for year, earmarks in sorted(budget.earmarks.items()):
@@ -569,8 +570,8 @@ def _kpi_problems(
     kind = KINDS[kpi.kind]
     years = set(c.years)
     if set(kpi.targets) != years:
-        shown = ", ".join(map(str, sorted(years)))
-        got = ", ".join(map(str, sorted(kpi.targets)))
+        shown = years_text(years)
+        got = years_text(kpi.targets)
         yield (
             f"{at}.targets",
             f"must name every contract year ({shown}) and no other, null where the "

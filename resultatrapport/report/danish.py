@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 from babel import Locale
 from babel.dates import format_date
@@ -26,6 +26,18 @@ def _pattern(decimals: int, grouping: bool) -> NumberPattern:
     return parse_pattern(
         ("#,##0" if grouping else "0") + ("." + "0" * decimals if decimals else "")
     )
+
+
+def years_text(years: Iterable[int]) -> str:
+    """Years as every message and page says them, consecutive ones as a span:
+    2015, 2016, 2017, 2019 -> '2015-2017, 2019'; 2019, 2020 -> '2019-2020'."""
+    spans: list[list[int]] = []
+    for year in sorted(set(years)):
+        if spans and year == spans[-1][-1] + 1:
+            spans[-1].append(year)
+        else:
+            spans.append([year])
+    return ", ".join(str(s[0]) if len(s) == 1 else f"{s[0]}-{s[-1]}" for s in spans)
 
 
 def listed(items: Sequence[str], alternatives: bool = False) -> str:

@@ -154,7 +154,7 @@ def test_a_contract_year_that_is_no_partition_yet_is_not_open_yet(argv, open_unt
 
 def test_ingest_of_a_year_before_the_pipeline_is_an_unknown_year(capsys):
     assert main(["ingest", "--contract", VER, "--years", "2018-2019"]) == 2
-    assert one_error_line(capsys).startswith("Ukendt år: 2018, 2019 ligger før")
+    assert one_error_line(capsys).startswith("Ukendt år: 2018-2019 ligger før")
 
 
 def test_a_backfill_of_years_that_do_not_follow_each_other_is_one_line(capsys):

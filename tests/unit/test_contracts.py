@@ -247,14 +247,14 @@ def test_missing_year_names_file_and_field(tmp_path: Path) -> None:
     path = _broken(tmp_path, lambda d: _kpi(d, "R1")["targets"].pop(2027))
     message = _error(path)
     assert (
-        f"{_shown(path)}: kpis[11].targets: must name every contract year (2026, 2027)" in message
+        f"{_shown(path)}: kpis[11].targets: must name every contract year (2026-2027)" in message
     )
     assert "(KPI R1)" in message
 
 
 def test_extra_year_is_an_error(tmp_path: Path) -> None:
     path = _broken(tmp_path, lambda d: _kpi(d, "V2")["targets"].update({2024: None}), contract=VER)
-    assert "kpis[1].targets: must name every contract year (2020, 2021, 2022, 2023)" in _error(path)
+    assert "kpis[1].targets: must name every contract year (2020-2023)" in _error(path)
 
 
 def test_duplicate_id_names_file_and_field(tmp_path: Path) -> None:
@@ -319,7 +319,7 @@ def test_budget_years_and_quarter(tmp_path: Path) -> None:
         d["budget"]["population_quarter"][2026] = "2026K1"
 
     message = _error(_broken(tmp_path, mutate))
-    assert "budget.totals: must name every contract year (2026, 2027)" in message
+    assert "budget.totals: must name every contract year (2026-2027)" in message
     assert "budget.population_quarter.2026: 2026K1 is not known before the budget year" in message
     path = _broken(tmp_path, lambda d: d["budget"]["population_quarter"].update({2026: "2025Q1"}))
     assert "budget.population_quarter.2026: String should match pattern" in _error(path)
