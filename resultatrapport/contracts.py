@@ -25,12 +25,13 @@ from dataclasses import dataclass
 from functools import reduce
 from operator import or_
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal, get_args
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal
 
 import yaml
 from pydantic import Field, StrictBool, ValidationError, create_model, model_validator
 
 from resultatrapport.contract_base import MunicipalityCode, NonEmpty, Strict
+from resultatrapport.formats import FORMATS
 from resultatrapport.kpis.kinds import KINDS
 from resultatrapport.kpis.kinds import Kind as KindSpec
 from resultatrapport.report.danish import years_text
@@ -40,28 +41,21 @@ from resultatrapport.vocabulary import Hub, Operator, Unit
 # --- vocabularies -----------------------------------------------------------------------
 
 # the category values, units and operators: resultatrapport.vocabulary
-Source = Literal[
-    "crm_cases",
-    "survey_answers",
-    "awareness",
-    "time_registration",
-    "cvr_firms",
-    "financials",
-    "population",
-    "price_index",
-]
-Delivery = Literal["crm", "survey", "time"]
-
-# the per-organisation sources behind each delivery; the other sources are common registers
+# the sources and the per-organisation deliveries are declared once, by their formats
+# (resultatrapport.formats): a contract names them, it does not list them again
 DELIVERY_SOURCES: dict[str, str] = {
-    "crm": "crm_cases",
-    "survey": "survey_answers",
-    "time": "time_registration",
+    f.delivery: f.name for f in FORMATS.values() if f.delivery is not None
 }
-COMMON_SOURCES = frozenset({"awareness", "cvr_firms", "financials", "population", "price_index"})
+COMMON_SOURCES = frozenset(f.name for f in FORMATS.values() if f.delivery is None)
+if TYPE_CHECKING:
+    Source = str
+    Delivery = str
+else:  # one allowed value per format, as pydantic validates and the JSON schema lists them
+    Source = Literal[tuple(FORMATS)]
+    Delivery = Literal[tuple(DELIVERY_SOURCES)]
 
 # what each kind reads, its unit and range: its module in resultatrapport.kpis.kinds
-ALL_SOURCES = frozenset(get_args(Source))
+ALL_SOURCES = frozenset(FORMATS)
 
 
 class ContractError(ValueError):

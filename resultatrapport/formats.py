@@ -108,13 +108,15 @@ class Column:
 @dataclass(frozen=True)
 class SourceFormat:
     name: str  # table / asset name, e.g. "crm_cases"
-    title: str  # Danish title for people
+    title: str  # Danish name for people: the report, the UI and every message use this one
     description: str  # English description for the asset catalogue
     path: str  # inbox-relative path; {org} and {year} are filled in
     columns: tuple[Column, ...]
     file_type: Literal["csv", "xlsx"] = "csv"
     sheet: str | None = None
-    per_organisation: bool = False
+    # the contract's name for a delivery each organisation makes itself (``deliveries:`` in
+    # a contract file); None for the common registers, one file for everyone
+    delivery: str | None = None
     # SQL predicate on the raw text columns selecting this partition's rows from a file
     # that holds several years (e.g. folketal.csv); None: the whole file is the partition
     year_filter: str | None = None
@@ -123,6 +125,10 @@ class SourceFormat:
     clean_filter: str | None = None
     # derived columns of the clean table: (name, SQL type, SQL expression on clean columns)
     extra_columns: tuple[tuple[str, str, str], ...] = field(default_factory=tuple)
+
+    @property
+    def per_organisation(self) -> bool:
+        return self.delivery is not None
 
     @property
     def headers(self) -> list[str]:
@@ -188,10 +194,10 @@ def one_of(what: str, *values: str) -> Rule:
 
 CRM_CASES = SourceFormat(
     name="crm_cases",
-    title="Vejledningsforløb (CRM)",
+    title="CRM-udtræk (vejledningsforløb)",
     description="Guidance cases started in the year, one row per case, from the organisation's CRM.",
     path="{org}/crm/vejledningsforloeb_{year}.csv",
-    per_organisation=True,
+    delivery="crm",
     columns=(
         Column(
             "Forløbs-ID",
@@ -259,7 +265,7 @@ SURVEY_ANSWERS = SourceFormat(
     path="{org}/survey/brugerevaluering_{year}.xlsx",
     file_type="xlsx",
     sheet="Besvarelser",
-    per_organisation=True,
+    delivery="survey",
     columns=(
         Column(
             "Respondent-ID",
@@ -349,7 +355,7 @@ TIME_REGISTRATION = SourceFormat(
     title="Tidsregistrering",
     description="Staff time registration of the organisation, one row per registration.",
     path="{org}/tid/tidsregistrering_{year}.csv",
-    per_organisation=True,
+    delivery="time",
     columns=(
         Column("Medarbejder-ID", "staff_id", rules=(required("Medarbejder-ID"),)),
         Column("Dato", "date", "date_dmy", rules=(required("Dato"), DMY, IN_YEAR)),
@@ -431,7 +437,7 @@ FINANCIALS = SourceFormat(
 
 POPULATION = SourceFormat(
     name="population",
-    title="Folketal (FOLK1A)",
+    title="Folketal (Danmarks Statistik)",
     description=(
         "Population by municipality and quarter (Statistics Denmark, FOLK1A); a year's "
         "partition holds every quarter up to and including that year."

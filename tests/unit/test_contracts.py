@@ -4,6 +4,7 @@ an error that names the file and the field."""
 from __future__ import annotations
 
 import copy
+import json
 import re
 from collections.abc import Callable
 from pathlib import Path
@@ -246,9 +247,7 @@ def test_unknown_filter_column_and_value(tmp_path: Path) -> None:
 def test_missing_year_names_file_and_field(tmp_path: Path) -> None:
     path = _broken(tmp_path, lambda d: _kpi(d, "R1")["targets"].pop(2027))
     message = _error(path)
-    assert (
-        f"{_shown(path)}: kpis[11].targets: must name every contract year (2026-2027)" in message
-    )
+    assert f"{_shown(path)}: kpis[11].targets: must name every contract year (2026-2027)" in message
     assert "(KPI R1)" in message
 
 
@@ -388,3 +387,28 @@ def test_a_contract_point_is_answered_or_says_why_not(tmp_path: Path) -> None:
     assert "contract_points[0]: a point is answered" in message and "not_reported" in message
     message = _error(_broken(tmp_path, lambda d: d["contract_points"][4]["kpis"].append("Z9")))
     assert "'Z9' is not a KPI of the contract" in message
+
+
+def test_sources_and_their_names_are_the_formats_own():
+    """A source is declared once, by its format: the contract schema allows exactly the
+    formats' sources and deliveries, and the report, the UI and the KPI remarks name a
+    source by its format's title (the report once said "CRM: vejledningsforløb" and
+    "Prisindeks (KL)" where the catalog said "Vejledningsforløb (CRM)" and "Pris- og
+    lønindeks for serviceudgifter")."""
+    from typing import get_args
+
+    from resultatrapport import contracts
+    from resultatrapport.formats import FORMATS
+    from resultatrapport.report import names
+    from resultatrapport.report.names import source_title
+
+    schema = contracts.Contract.model_json_schema()
+    text = json.dumps(schema)
+    for name, fmt in FORMATS.items():
+        assert f'"{name}"' in text, name
+        assert source_title(name) == fmt.title
+    assert frozenset(FORMATS) == contracts.ALL_SOURCES
+    per_org = {f.delivery: n for n, f in FORMATS.items() if f.per_organisation}
+    assert per_org == contracts.DELIVERY_SOURCES and set(per_org) == {"crm", "survey", "time"}
+    assert not hasattr(names, "SOURCE_NAMES")
+    assert get_args(contracts.Delivery) == tuple(per_org)

@@ -9,7 +9,7 @@ import duckdb
 from pydantic import Field
 
 from resultatrapport.contract_base import FocusAreas, NonEmpty, Strict
-from resultatrapport.kpis.kinds.base import FIRM, Kind, Measure, delivered, said
+from resultatrapport.kpis.kinds.base import FIRM, Kind, Measure, delivered, missing, said
 from resultatrapport.report.danish import number
 from resultatrapport.rules import lit
 
@@ -30,7 +30,7 @@ def activity(
 ) -> Measure:
     """Status table: cases, firms and hours per focus area (and hours per project)."""
     if not delivered(con, "crm_cases", year, org):
-        return Measure(None, remark=f"CRM-udtræk for {year} mangler")
+        return Measure(None, remark=missing("crm_cases", year))
     rows = con.execute(
         f"""
         WITH a AS (SELECT unnest([{", ".join(lit(x) for x in areas)}]::VARCHAR[]) AS area)

@@ -57,6 +57,11 @@ def _no_method(kpi: Any) -> str:
     return ""
 
 
+def missing(source: str, year: int) -> str:
+    """The remark of a KPI whose source is not delivered for ``year``, in the source's one name."""
+    return f"{FORMATS[source].title} for {year} mangler"
+
+
 def said(values: Sequence[Any]) -> str:
     """A filter's allowed values as Danish prose: 'Vækst eller Drift', 'ja'."""
     shown = [("ja" if v else "nej") if isinstance(v, bool) else str(v) for v in values]

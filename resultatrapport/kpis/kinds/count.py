@@ -16,6 +16,7 @@ from resultatrapport.kpis.kinds.base import (
     Measure,
     delivered,
     described,
+    missing,
     said,
     where,
 )
@@ -54,7 +55,7 @@ def count_cases(
     distinct within each group and the groups added (a firm guided both individually and
     collectively counts in both)."""
     if not delivered(con, "crm_cases", year, org):
-        return Measure(None, remark=f"CRM-udtræk for {year} mangler")
+        return Measure(None, remark=missing("crm_cases", year))
     unit = FIRM if distinct == "firm" else "case_id"
     group = q(per) if per else "NULL"
     rows = con.execute(
@@ -81,7 +82,7 @@ def count_referrals(
     """Referrals registered on the year's cases (each listed target counts once per case),
     optionally only to the given targets and not to the excluded; detail: per target."""
     if not delivered(con, "crm_cases", year, org):
-        return Measure(None, remark=f"CRM-udtræk for {year} mangler")
+        return Measure(None, remark=missing("crm_cases", year))
     allowed = f"AND target IN ({', '.join(lit(t) for t in targets)})" if targets else ""
     if exclude:
         allowed += f" AND target NOT IN ({', '.join(lit(t) for t in exclude)})"

@@ -8,7 +8,7 @@ import duckdb
 from pydantic import Field
 
 from resultatrapport.contract_base import NonEmpty, Strict
-from resultatrapport.kpis.kinds.base import Kind, Measure, delivered
+from resultatrapport.kpis.kinds.base import Kind, Measure, delivered, missing
 from resultatrapport.report.danish import number
 
 
@@ -29,7 +29,7 @@ def full_time_equivalents(
 ) -> Measure:
     """Årsværk spent on a project: registered hours / hours in one årsværk."""
     if not delivered(con, "time_registration", year, org):
-        return Measure(None, remark=f"Tidsregistrering for {year} mangler")
+        return Measure(None, remark=missing("time_registration", year))
     row = con.execute(
         "SELECT coalesce(sum(hours), 0), count(DISTINCT staff_id) FROM ingest.time_registration "
         "WHERE org = $org AND year = $year AND project = $project",

@@ -10,7 +10,15 @@ import duckdb
 from pydantic import Field
 
 from resultatrapport.contract_base import CrmFilters, Strict
-from resultatrapport.kpis.kinds.base import Filters, Kind, Measure, delivered, described, where
+from resultatrapport.kpis.kinds.base import (
+    Filters,
+    Kind,
+    Measure,
+    delivered,
+    described,
+    missing,
+    where,
+)
 from resultatrapport.report.danish import number
 
 
@@ -79,11 +87,11 @@ def spread(
     municipalities below the band (invited to dialogue) and those above it.
     """
     if not delivered(con, "crm_cases", year, org):
-        return Measure(None, remark=f"CRM-udtræk for {year} mangler")
+        return Measure(None, remark=missing("crm_cases", year))
     population = population_by_municipality(con, year, quarter, codes)
-    missing = [c for c in codes if c not in population]
-    if missing:
-        return Measure(None, remark=f"Folketal {quarter} mangler for {len(missing)} kommune(r)")
+    absent = [c for c in codes if c not in population]
+    if absent:
+        return Measure(None, remark=f"Folketal {quarter} mangler for {len(absent)} kommune(r)")
     cases = _cases(con, org, year, codes, filters)
     names = dict(con.execute("SELECT code, name FROM ref.municipalities").fetchall())
     total_cases = sum(cases.values())

@@ -8,7 +8,15 @@ import duckdb
 from pydantic import Field
 
 from resultatrapport.contract_base import CrmFilters, Strict
-from resultatrapport.kpis.kinds.base import Filters, Kind, Measure, delivered, described, where
+from resultatrapport.kpis.kinds.base import (
+    Filters,
+    Kind,
+    Measure,
+    delivered,
+    described,
+    missing,
+    where,
+)
 
 
 class YoungFirmsParams(Strict):
@@ -29,9 +37,9 @@ def young_firms(
     """Distinct firms (with a CVR number) whose CVR start date lies less than
     ``max_age_years`` before the start of their first guidance case in the year."""
     if not delivered(con, "crm_cases", year, org):
-        return Measure(None, remark=f"CRM-udtræk for {year} mangler")
+        return Measure(None, remark=missing("crm_cases", year))
     if not delivered(con, "cvr_firms", year):
-        return Measure(None, remark=f"CVR-udtræk for {year} mangler")
+        return Measure(None, remark=missing("cvr_firms", year))
     row = con.execute(
         f"""
         WITH first_case AS (
