@@ -117,6 +117,9 @@ class SourceFormat:
     # the contract's name for a delivery each organisation makes itself (``deliveries:`` in
     # a contract file); None for the common registers, one file for everyone
     delivery: str | None = None
+    # its units (answers, firms' accounts) are confidential below the contract's threshold:
+    # a KPI reading it is suppressed on too few units (resultatrapport.kpis.compute)
+    confidential: bool = False
     # SQL predicate on the raw text columns selecting this partition's rows from a file
     # that holds several years (e.g. folketal.csv); None: the whole file is the partition
     year_filter: str | None = None
@@ -261,6 +264,7 @@ CRM_CASES = SourceFormat(
 SURVEY_ANSWERS = SourceFormat(
     name="survey_answers",
     title="Brugerevaluering",
+    confidential=True,
     description="User evaluation answers collected in the year (xlsx, sheet 'Besvarelser').",
     path="{org}/survey/brugerevaluering_{year}.xlsx",
     file_type="xlsx",
@@ -320,6 +324,7 @@ SURVEY_ANSWERS = SourceFormat(
 AWARENESS = SourceFormat(
     name="awareness",
     title="Kendskabsmåling (Erhvervsstyrelsen)",
+    confidential=True,
     description="Erhvervsstyrelsen's awareness survey of firms in all regions, where held that year.",
     path="erst/kendskabsmaaling_{year}.csv",
     columns=(
@@ -424,6 +429,7 @@ CVR_FIRMS = SourceFormat(
 FINANCIALS = SourceFormat(
     name="financials",
     title="Regnskaber",
+    confidential=True,
     description="Financial register: one row per firm for the accounting year.",
     path="register/regnskaber_{year}.csv",
     columns=(

@@ -15,6 +15,7 @@ from typing import Any
 import duckdb
 
 from resultatrapport.contracts import Contract
+from resultatrapport.formats import FORMATS
 from resultatrapport.kpis.kinds import KINDS, Measure
 from resultatrapport.kpis.results_table import RESULTS_ADDED, RESULTS_DDL, KpiResult, settle
 from resultatrapport.kpis.status import IKKE_MAALBAR, status, uncertain
@@ -32,8 +33,9 @@ CREATE TABLE IF NOT EXISTS kpi.budget (
     remark VARCHAR
 )"""
 
-# survey answers and register financials are confidential below the threshold of units
-CONFIDENTIAL_SOURCES = {"survey_answers", "awareness", "financials"}
+# survey answers and register financials are confidential below the threshold of units, as
+# their formats declare
+CONFIDENTIAL_SOURCES = frozenset(name for name, f in FORMATS.items() if f.confidential)
 
 
 def partitions_read(contract: Contract, year: int) -> dict[tuple[str, str | None], list[int]]:

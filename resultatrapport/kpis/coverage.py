@@ -58,7 +58,7 @@ BAND = (0.93, 0.97)
 METHODS = {name: kind.interval for name, kind in KINDS.items() if kind.interval}
 # the kinds whose coverage is measured by sample size here (the effect's is measured on
 # generated firms, resultatrapport/kpis/effect_validation.py)
-INTERVAL_KINDS = ("share", "nps", "weighted_share")
+INTERVAL_KINDS = tuple(name for name, kind in KINDS.items() if kind.coverage == "answers")
 
 
 @dataclass(frozen=True)
@@ -156,17 +156,12 @@ def interval_coverage(
     rows: list[Coverage] = []
     for kind in kinds:
         started = time.perf_counter()
+        measure = KINDS[kind].coverage_at
+        if measure is None:
+            raise ValueError(f"{kind!r} has no interval measured by answers")
         for n in sizes:
-            if kind == "share":
-                rows.append(_row(kind, n, [share_coverage(n, p) for p in SHARES], 0))
-            elif kind == "nps":
-                values = [nps_coverage(n, pro, det) for pro, det in NPS_TRUTHS]
-                rows.append(_row(kind, n, values, 0))
-            elif kind == "weighted_share":
-                values = [weighted_share_coverage(n, p, replications, rng) for p in SHARES]
-                rows.append(_row(kind, n, values, replications))
-            else:
-                raise ValueError(f"unknown interval kind {kind!r}")
+            values, simulated = measure(n, replications, rng)
+            rows.append(_row(kind, n, values, simulated))
         if progress:
             progress(f"{kind}: {time.perf_counter() - started:.1f} s")
     return rows
@@ -209,5 +204,6 @@ def measured(kind: str, n: int | None, table: Sequence[Coverage] | None = None) 
 
 def effect_measured(table: Sequence[Coverage] | None = None) -> Coverage | None:
     """The effect estimator's measured coverage (one simulated design, not by n)."""
-    rows = [r for r in (read_table() if table is None else table) if r.kind == "effect"]
+    design = {name for name, kind in KINDS.items() if kind.coverage == "design"}
+    rows = [r for r in (read_table() if table is None else table) if r.kind in design]
     return rows[0] if rows else None

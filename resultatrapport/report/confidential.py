@@ -43,6 +43,7 @@ from typing import Any
 
 from resultatrapport.contracts import Contract
 from resultatrapport.kpis.compute import CONFIDENTIAL_SOURCES
+from resultatrapport.kpis.kinds import KINDS
 from resultatrapport.report.suppression import Relation
 from resultatrapport.report.suppression import protect as protect_cells
 from resultatrapport.vocabulary import IKKE_MAALBAR
@@ -66,7 +67,8 @@ def value_may_be_withheld(kpi: Any, year: int) -> bool:
     """Whether a KPI's value may be withheld to protect another figure (complementary
     suppression, decided over all the year's KPIs together): an NPS KPI without a target
     that year. Until then only :func:`protect`'s result may show it."""
-    return kpi.kind == "nps" and confidential_detail(kpi) and kpi.targets.get(year) is None
+    answers = KINDS[kpi.kind].answer_cells
+    return answers and confidential_detail(kpi) and kpi.targets.get(year) is None
 
 
 def withhold_small_cells(
@@ -90,7 +92,7 @@ def segment_partitions(contract: Contract) -> list[tuple[str, list[str]]]:
     """(total, parts) of NPS KPIs whose filters are equal but on one column, where the
     total's values are the parts' values without overlap: M3 over Vækst and Drift is
     M3-V plus M3-D."""
-    nps = [k for k in contract.kpis if k.kind == "nps"]
+    nps = [k for k in contract.kpis if KINDS[k.kind].answer_cells]
 
     def filters(kpi: Any) -> dict[str, set[Any]]:
         return {column: set(values) for column, values in dict(kpi.params.filters).items()}
@@ -135,7 +137,11 @@ def nps_cells(
     stored detail rows, ``shown`` the same after primary suppression."""
     cells = Cells()
     by_id = {r["kpi_id"]: r for r in results}
-    present = [k.id for k in contract.kpis if k.kind == "nps" and (by_id.get(k.id) or {}).get("n")]
+    present = [
+        k.id
+        for k in contract.kpis
+        if KINDS[k.kind].answer_cells and (by_id.get(k.id) or {}).get("n")
+    ]
     # parts before totals, so that on a tie a segment gives way rather than the total
     partitions = [
         (t, [p for p in parts if p in present])

@@ -19,6 +19,7 @@ import duckdb
 from resultatrapport import texts as owner_texts
 from resultatrapport.contracts import Contract
 from resultatrapport.kpis.compute import partitions_read
+from resultatrapport.kpis.kinds import KINDS
 from resultatrapport.kpis.results_table import PUBLISHED_COLUMNS, settle
 from resultatrapport.report import confidential
 from resultatrapport.report.names import check_title, source_title
@@ -47,7 +48,7 @@ class ReportData:
 
     @property
     def spread_kpi(self) -> str | None:
-        return next((k.id for k in self.contract.kpis if k.kind == "spread"), None)
+        return next((k.id for k in self.contract.kpis if KINDS[k.kind].per_municipality), None)
 
 
 def _records(con: duckdb.DuckDBPyConnection, sql: str, params: dict[str, Any]) -> list[dict]:

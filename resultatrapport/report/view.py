@@ -16,7 +16,6 @@ from resultatrapport.contracts import PopulationKeyBudget
 from resultatrapport.inventory import shown_name
 from resultatrapport.kpis import coverage
 from resultatrapport.kpis.budget import NOT_COMPUTED, basis
-from resultatrapport.kpis.coverage import INTERVAL_KINDS
 from resultatrapport.kpis.kinds import KINDS
 from resultatrapport.kpis.stats import MIN_INTERVAL_N
 from resultatrapport.report import charts, deadlines
@@ -92,7 +91,8 @@ def fmt_interval(row: dict[str, Any], kind: str | None = None) -> str:
     """'12,3 – 45,6'; a survey figure on too few answers for an interval says so."""
     if row["low"] is None or row["high"] is None:
         few = row["n"] is not None and row["n"] < MIN_INTERVAL_N
-        if kind in INTERVAL_KINDS and few and row["value"] is not None:
+        by_answers = kind is not None and KINDS[kind].coverage == "answers"
+        if by_answers and few and row["value"] is not None:
             return TOO_FEW_FOR_INTERVAL
         return ""
     target, operator = row.get("target"), row.get("operator")
@@ -109,16 +109,17 @@ def interval_coverage(contract: Any, results: dict[str, dict[str, Any]]) -> list
     rows = []
     for kpi in contract.kpis:
         r = results.get(kpi.id)
-        if r is None or r["value"] is None or kpi.kind not in (*INTERVAL_KINDS, "effect"):
+        measured_by = KINDS[kpi.kind].coverage
+        if r is None or r["value"] is None or measured_by is None:
             continue
-        if kpi.kind == "effect":
+        if measured_by == "design":
             measured = coverage.effect_measured()
             at = f"{number(measured.replications)} simulerede datasæt" if measured else ""
         else:
             measured = coverage.measured(kpi.kind, r["n"])
             at = f"{number(measured.n)} besvarelser" if measured else ""
         if measured is None:
-            shown = TOO_FEW_FOR_INTERVAL if kpi.kind != "effect" else "ikke målt"
+            shown = TOO_FEW_FOR_INTERVAL if measured_by == "answers" else "ikke målt"
             spread = ""
         else:
             shown = pct(measured.mean)
@@ -128,7 +129,7 @@ def interval_coverage(contract: Any, results: dict[str, dict[str, Any]]) -> list
         rows.append(
             {
                 "id": kpi.id,
-                "method": coverage.METHODS[kpi.kind],
+                "method": KINDS[kpi.kind].interval,
                 "n": number(r["n"]) if r["n"] is not None else "",
                 "at": at,
                 "coverage": shown,

@@ -108,6 +108,20 @@ class Kind:
     # parameters (and naming ``interval``): the report's method notes print it, and the
     # contract file carries no method text of its own that could drift from the code
     method: Callable[[Any], str] = _no_method
+    # how its interval's coverage is measured (resultatrapport/kpis/coverage.py): "answers"
+    # by the number of answers behind the figure (below MIN_INTERVAL_N it gets no interval,
+    # and the report says there were too few answers), "design" once on generated firms of
+    # one simulated design; None without an interval
+    coverage: Literal["answers", "design"] | None = None
+    # coverage_at(n, replications, rng) of an "answers" kind: its interval's coverage at n
+    # answers for each true value of the grid, and the simulated samples per value (0: computed
+    # exactly), which resultatrapport/kpis/coverage.py tabulates
+    coverage_at: Callable[[int, int, Any], tuple[list[float], int]] | None = None
+    # its figure rests on survey answers whose small counts are withheld and protected
+    # across KPIs (resultatrapport/report/confidential.py and suppression.py)
+    answer_cells: bool = False
+    # its detail rows are one per municipality of the contract (the municipality submission)
+    per_municipality: bool = False
 
     @property
     def params_optional(self) -> bool:

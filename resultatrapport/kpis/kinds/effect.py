@@ -131,5 +131,6 @@ KIND = Kind(
     charts={"chart": "over_years"},
     description=EffectParams.__doc__ or "",
     interval=INTERVAL,
+    coverage="design",
     method=method,
 )

@@ -78,6 +78,13 @@ def method(kpi: Any) -> str:
     )
 
 
+def _coverage_at(n: int, replications: int, rng: Any) -> tuple[list[float], int]:
+    """The adjusted Wald interval's exact coverage at n for each true NPS of the grid."""
+    from resultatrapport.kpis.coverage import NPS_TRUTHS, nps_coverage
+
+    return [nps_coverage(n, pro, det) for pro, det in NPS_TRUTHS], 0
+
+
 KIND = Kind(
     name="nps",
     params=NpsParams,
@@ -89,5 +96,8 @@ KIND = Kind(
     charts={"chart": "over_years", "chart2": "nps_distribution"},
     description=NpsParams.__doc__ or "",
     interval=INTERVAL,
+    coverage="answers",
+    coverage_at=_coverage_at,
+    answer_cells=True,
     method=method,
 )

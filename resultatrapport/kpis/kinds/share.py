@@ -76,6 +76,13 @@ def method(kpi: Any) -> str:
     )
 
 
+def _coverage_at(n: int, replications: int, rng: Any) -> tuple[list[float], int]:
+    """The Wilson interval's exact coverage at n for each true share of the grid."""
+    from resultatrapport.kpis.coverage import SHARES, share_coverage
+
+    return [share_coverage(n, p) for p in SHARES], 0
+
+
 KIND = Kind(
     name="share",
     params=ShareParams,
@@ -86,5 +93,7 @@ KIND = Kind(
     charts={"chart": "over_years"},
     description=ShareParams.__doc__ or "",
     interval=INTERVAL,
+    coverage="answers",
+    coverage_at=_coverage_at,
     method=method,
 )

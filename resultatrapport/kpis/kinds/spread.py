@@ -219,4 +219,5 @@ KIND = Kind(
     charts={"chart": "municipal_deviation"},
     description=SpreadParams.__doc__ or "",
     method=method,
+    per_municipality=True,
 )

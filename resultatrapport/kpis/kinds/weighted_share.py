@@ -85,6 +85,13 @@ def method(kpi: Any) -> str:
     )
 
 
+def _coverage_at(n: int, replications: int, rng: Any) -> tuple[list[float], int]:
+    """The weighted share's interval, its coverage simulated at n for each true share."""
+    from resultatrapport.kpis.coverage import SHARES, weighted_share_coverage
+
+    return [weighted_share_coverage(n, p, replications, rng) for p in SHARES], replications
+
+
 KIND = Kind(
     name="weighted_share",
     params=WeightedShareParams,
@@ -96,5 +103,7 @@ KIND = Kind(
     charts={"chart": "over_years"},
     description=WeightedShareParams.__doc__ or "",
     interval=INTERVAL,
+    coverage="answers",
+    coverage_at=_coverage_at,
     method=method,
 )
