@@ -63,14 +63,13 @@ from resultatrapport.kpis.compute import (
     partitions_read,
 )
 from resultatrapport.kpis.kinds import KINDS
-from resultatrapport.kpis.results_table import described_columns, store
+from resultatrapport.kpis.results_table import described_columns, remove_others, store
 from resultatrapport.naming import budget_path, ingestion_job_name, kpi_path, report_path
 from resultatrapport.report import content
 from resultatrapport.report.confidential import confidential_detail, value_may_be_withheld
 from resultatrapport.report.danish import number
 from resultatrapport.report.rounding import printed_target, printed_value, value_decimals
 from resultatrapport.vocabulary import FIRST_YEAR, IKKE_OPFYLDT, OPERATOR_SIGN, OPFYLDT
-from resultatrapport.warehouse_tx import transaction, write_attempts
 
 ANALYSTS = "team:analysts"
 # the non-blocking checks of every KPI, named by what they mean so that the asset's badge
@@ -548,13 +547,7 @@ def build_results_asset(
         with warehouse.connect() as con:
             for year in years_of(context):
                 # rows of KPIs no longer in the contract file are stale: remove them
-                for attempt in write_attempts():
-                    with attempt, transaction(con):
-                        con.execute(
-                            "DELETE FROM kpi.results WHERE contract = $c AND year = $y "
-                            "AND NOT list_contains($ids, kpi_id)",
-                            {"c": contract.id, "y": year, "ids": ids},
-                        )
+                remove_others(con, contract.id, year, ids)
                 # as the report publishes them: a value withheld to protect another is
                 # withheld here too (nothing before suppression in the UI)
                 rows = [

@@ -374,21 +374,24 @@ def cmd_kpis(args: argparse.Namespace) -> int:
     return 0
 
 
+RECORD_COLUMNS = (
+    "kpi_id", "name", "unit", "value", "target", "operator", "status", "uncertain", "n", "low",
+    "high", "suppressed", "remark",
+)  # fmt: skip
+
+
 def _kpi_records(con: Any, contract_id: str, year: int) -> list[dict[str, Any]]:
     """The year's KPI results as the report and the submissions publish them; empty if none."""
     import duckdb
 
+    from resultatrapport.kpis import results_table
+
     try:
-        rows = con.execute(
-            "SELECT kpi_id, name, unit, value, target, operator, status, uncertain, n, low, "
-            "high, suppressed, remark FROM kpi.results WHERE contract = $c AND year = $y "
-            "ORDER BY position",
-            {"c": contract_id, "y": year},
-        ).fetchall()
+        rows = results_table.read(con, contract_id, year, RECORD_COLUMNS)
     except (duckdb.CatalogException, duckdb.BinderException):
         return []  # no results table, or one made by an older version
     shown = _published(con, contract_id, year) if rows else {}
-    records = [dict(zip(KPI_KEYS, row, strict=True)) for row in rows]
+    records = [dict(zip(KPI_KEYS, row.values(), strict=True)) for row in rows]
     for r in records:  # as the report and the submissions publish them
         r.update({key: shown[r["id"]][key] for key in KPI_KEYS[3:] if r["id"] in shown})
     return records

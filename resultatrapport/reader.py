@@ -32,6 +32,7 @@ import numpy as np
 import pyarrow as pa
 
 from resultatrapport.formats import SourceFormat
+from resultatrapport.sql import lit, q
 from resultatrapport.xlsx_cells import XlsxStructureError, problem_cells
 
 
@@ -226,10 +227,6 @@ def check_header(fmt: SourceFormat, found: list[str], relpath: str) -> None:
     )
 
 
-def _quote(identifier: str) -> str:
-    return '"' + identifier.replace('"', '""') + '"'
-
-
 def stage_file(
     con: duckdb.DuckDBPyConnection,
     fmt: SourceFormat,
@@ -246,7 +243,7 @@ def stage_file(
     """
     path = root / relpath
     kept = fmt.kept
-    cols_ddl = ", ".join(f"{_quote(c.name)} VARCHAR" for c in kept)
+    cols_ddl = ", ".join(f"{q(c.name)} VARCHAR" for c in kept)
     con.execute(
         f"CREATE OR REPLACE TEMP TABLE {target} (line INTEGER, parse_error VARCHAR, {cols_ddl})"
     )
@@ -346,10 +343,6 @@ def map_records(path: Path) -> RecordMap:
     return RecordMap(table, len(ends), int(blank[recs > 0].sum()), unclosed)
 
 
-def _sql_text(pattern: str) -> str:
-    return "'" + pattern.replace("'", "''") + "'"
-
-
 def masked(value: str, personal: list[str], free_text: bool) -> str:
     """SQL for a kept delivered value with personal data masked, the one masking of the
     reader (every kept column, so the raw rows and the quarantine's stored values too): the
@@ -361,8 +354,8 @@ def masked(value: str, personal: list[str], free_text: bool) -> str:
     value = _protected(value, personal)
     if not free_text:
         return value
-    phone = _sql_text(f"(^|[^0-9]){PHONE_PATTERN}([^0-9]|$)")
-    names = _sql_text(name_pattern())
+    phone = lit(f"(^|[^0-9]){PHONE_PATTERN}([^0-9]|$)")
+    names = lit(name_pattern())
     for pattern, mask in ((phone, PHONE_MASK), (names, PERSON_MASK)):
         for _ in range(2):
             value = f"regexp_replace({value}, {pattern}, '\\1{mask}\\2', 'g')"
@@ -380,13 +373,13 @@ def _protected(value: str, personal: list[str]) -> str:
         f"(CASE WHEN contains({value}, '@') THEN "
         f"regexp_replace({value}, '{EMAIL_PATTERN}', '{EMAIL_MASK}', 'g') ELSE {value} END)"
     )
-    return f"regexp_replace({value}, {_sql_text(CPR_PATTERN)}, '{CPR_MASK}', 'g')"
+    return f"regexp_replace({value}, {lit(CPR_PATTERN)}, '{CPR_MASK}', 'g')"
 
 
 def _control_char_error(fmt: SourceFormat, ref: str) -> str:
     """SQL: the reason a row holding a control character (NUL, …) in a kept column is
     unreadable, else NULL (one pattern over the whole row; the column only where it hits)."""
-    cols = [f"{ref}{_quote(c.header)}" for c in fmt.kept]
+    cols = [f"{ref}{q(c.header)}" for c in fmt.kept]
     whens = " ".join(
         f"WHEN regexp_matches({col}, '{CONTROL_CHARS}') THEN "
         f"'Linjen indeholder et kontroltegn (fx NUL) i kolonne ''{c.header}'''"
@@ -431,7 +424,7 @@ def _stage_csv(
             "auto_detect=false, store_rejects=true, rejects_scan='rr_scan', "
             "rejects_table='rr_errors', max_line_size=10000000)"
         )
-        every = [f"src.{_quote(c.header)}" for c in fmt.columns]
+        every = [f"src.{q(c.header)}" for c in fmt.columns]
         broken = " OR ".join(f"contains({c}, chr(10))" for c in every)
         extra_lines = " + ".join(
             f"coalesce(length({c}) - length(replace({c}, chr(10), '')), 0)" for c in every
@@ -512,10 +505,8 @@ def _place_rows(
         )
     # year None: the whole file (a year-less register, staged once for every year)
     year_filter = "true" if year is None else (fmt.year_filter or "true").format(year=year)
-    personal = [f"nullif(trim(r.{_quote(c.header)}), '')" for c in fmt.columns if c.personal]
-    values = [
-        masked(f"nullif(trim(r.{_quote(c.header)}), '')", personal, c.free_text) for c in fmt.kept
-    ]
+    personal = [f"nullif(trim(r.{q(c.header)}), '')" for c in fmt.columns if c.personal]
+    values = [masked(f"nullif(trim(r.{q(c.header)}), '')", personal, c.free_text) for c in fmt.kept]
     nulls = ", ".join("NULL" for _ in fmt.kept)
     con.execute(
         f"""

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from resultatrapport.formats import ENTRY_RULES, Column, Rule, SourceFormat
 from resultatrapport.municipalities import municipality_codes, municipality_names
+from resultatrapport.sql import lit, q
 from resultatrapport.vocabulary import NO, YES
 
 
@@ -20,14 +21,6 @@ def rule_values(column: Column, rule: Rule) -> tuple[str, ...]:
     if column.name == "municipality":
         return municipality_names()
     raise ValueError(f"in_set rule on {column.name} has no values")
-
-
-def q(identifier: str) -> str:
-    return '"' + identifier.replace('"', '""') + '"'
-
-
-def lit(value: str) -> str:
-    return "'" + value.replace("'", "''") + "'"
 
 
 def entry_key(entry: str) -> str:

@@ -24,7 +24,8 @@ from resultatrapport.formats import FORMATS
 from resultatrapport.kpis.compute import ensure_kpi_schema
 from resultatrapport.municipalities import municipalities
 from resultatrapport.report.publish import ensure_report_schema
-from resultatrapport.rules import SQL_TYPES, q
+from resultatrapport.rules import SQL_TYPES
+from resultatrapport.sql import q
 from resultatrapport.texts import ensure_texts_schema
 from resultatrapport.warehouse_tx import transaction
 

@@ -17,7 +17,13 @@ import duckdb
 from resultatrapport.contracts import Contract
 from resultatrapport.formats import FORMATS
 from resultatrapport.kpis.kinds import KINDS, Measure
-from resultatrapport.kpis.results_table import RESULTS_ADDED, RESULTS_DDL, KpiResult, settle
+from resultatrapport.kpis.results_table import (
+    RESULTS_ADDED,
+    RESULTS_DDL,
+    KpiResult,
+    fingerprints,
+    settle,
+)
 from resultatrapport.kpis.status import IKKE_MAALBAR, status, uncertain
 from resultatrapport.report.danish import number
 
@@ -98,13 +104,7 @@ def outdated(
     """The ``years`` whose stored KPI results are missing or outdated (a delivery they read,
     or their definition, changed since they were computed), each with the first reason, in
     Danish."""
-    stored = {
-        (kpi_id, year): fingerprint
-        for kpi_id, year, fingerprint in con.execute(
-            "SELECT kpi_id, year, inputs_sha256 FROM kpi.results WHERE contract = $c",
-            {"c": contract.id},
-        ).fetchall()
-    }
+    stored = fingerprints(con, contract.id)
     found: dict[int, str] = {}
     for year in years:
         for kpi in contract.kpis:

@@ -120,6 +120,55 @@ PUBLISHED_COLUMNS: tuple[str, ...] = tuple(
 )
 
 
+def read(
+    con: duckdb.DuckDBPyConnection,
+    contract_id: str,
+    year: int,
+    columns: tuple[str, ...] = PUBLISHED_COLUMNS,
+    *,
+    through: bool = False,
+) -> list[dict[str, Any]]:
+    """The stored rows of the contract's ``year`` in the contract file's order (with
+    ``through``: of every year up to it, by year), as dicts of ``columns``. The one place the
+    results table is read; what a reader may see of it is :mod:`resultatrapport.report.content`'s
+    ``published``."""
+    unknown = set(columns) - {f.name for f in fields(KpiResult)} - set(RUN_COLUMNS)
+    if unknown:
+        raise ValueError(f"kpi.results has no column {sorted(unknown)}")
+    cursor = con.execute(
+        f"SELECT {', '.join(columns)} FROM kpi.results WHERE contract = $c AND year "
+        + ("<= $y ORDER BY year, position" if through else "= $y ORDER BY position"),
+        {"c": contract_id, "y": year},
+    )
+    return [dict(zip(columns, row, strict=True)) for row in cursor.fetchall()]
+
+
+def fingerprints(
+    con: duckdb.DuckDBPyConnection, contract_id: str
+) -> dict[tuple[str, int], str | None]:
+    """(KPI id, year) -> the fingerprint of what its stored result follows from."""
+    return {
+        (kpi_id, year): inputs
+        for kpi_id, year, inputs in con.execute(
+            "SELECT kpi_id, year, inputs_sha256 FROM kpi.results WHERE contract = $c",
+            {"c": contract_id},
+        ).fetchall()
+    }
+
+
+def remove_others(
+    con: duckdb.DuckDBPyConnection, contract_id: str, year: int, ids: list[str]
+) -> None:
+    """Remove the year's rows of KPIs no longer in the contract file (stale), atomically."""
+    for attempt in write_attempts():
+        with attempt, transaction(con):
+            con.execute(
+                "DELETE FROM kpi.results WHERE contract = $c AND year = $y "
+                "AND NOT list_contains($ids, kpi_id)",
+                {"c": contract_id, "y": year, "ids": ids},
+            )
+
+
 def described_columns() -> list[tuple[str, str, str]]:
     """Every column of the result as (name, SQL type without constraints, description)."""
     return [(f.name, f.metadata["sql"].split()[0], f.metadata["doc"]) for f in fields(KpiResult)]

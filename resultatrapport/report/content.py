@@ -18,13 +18,18 @@ import duckdb
 
 from resultatrapport import texts as owner_texts
 from resultatrapport.contracts import Contract
+from resultatrapport.kpis import results_table
 from resultatrapport.kpis.compute import partitions_read
 from resultatrapport.kpis.kinds import KINDS
-from resultatrapport.kpis.results_table import PUBLISHED_COLUMNS, settle
+from resultatrapport.kpis.results_table import settle
 from resultatrapport.report import confidential
 from resultatrapport.report.names import check_title, source_title
 
-RESULT_COLUMNS = ", ".join(PUBLISHED_COLUMNS)
+# what the years' table and the charts read of every year up to the report's
+HISTORY_COLUMNS = (
+    "kpi_id", "year", "value", "target", "operator", "status", "uncertain", "n", "low",
+    "high", "path_value", "suppressed", "remark",
+)  # fmt: skip
 
 
 @dataclass
@@ -161,12 +166,7 @@ def published(
     """The year's results and detail rows as the report and the submissions publish them:
     small cells withheld, and the figures that would give them away (primary and
     complementary suppression); with the number of withheld detail cells per KPI."""
-    results = _records(
-        con,
-        f"SELECT {RESULT_COLUMNS} FROM kpi.results WHERE contract = $c AND year = $y "
-        "ORDER BY position",
-        {"c": contract.id, "y": year},
-    )
+    results = results_table.read(con, contract.id, year)
     return confidential.protect(contract, results, _details(con, contract, year))
 
 
@@ -174,13 +174,7 @@ def load(con: duckdb.DuckDBPyConnection, contract: Contract, year: int) -> Repor
     params = {"c": contract.id, "y": year}
     results, details, withheld = published(con, contract, year)
     history: dict[str, list[dict[str, Any]]] = {}
-    for row in _records(
-        con,
-        "SELECT kpi_id, year, value, target, operator, status, uncertain, n, low, high, "
-        "path_value, suppressed, remark FROM kpi.results WHERE contract = $c AND year <= $y "
-        "ORDER BY year",
-        params,
-    ):
+    for row in results_table.read(con, contract.id, year, HISTORY_COLUMNS, through=True):
         history.setdefault(row["kpi_id"], []).append(row)
     _withhold_in_history(con, contract, history, year, results)
     budget = _records(

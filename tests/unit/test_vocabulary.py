@@ -16,7 +16,8 @@ from resultatrapport.formats import FORMATS, Column, Rule
 from resultatrapport.municipalities import municipality_codes
 from resultatrapport.report.rounding import UNIT_DECIMALS
 from resultatrapport.report.view import STATUS_CLASS
-from resultatrapport.rules import lit, q, rule_values, valid_predicate
+from resultatrapport.rules import rule_values, valid_predicate
+from resultatrapport.sql import lit, q
 
 # (source, column) -> the vocabulary its values come from
 CATEGORY_COLUMNS: dict[tuple[str, str], tuple[str, ...]] = {

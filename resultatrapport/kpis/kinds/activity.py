@@ -11,7 +11,7 @@ from pydantic import Field
 from resultatrapport.contract_base import FocusAreas, NonEmpty, Strict
 from resultatrapport.kpis.kinds.base import FIRM, Kind, Measure, delivered, missing, said
 from resultatrapport.report.danish import number
-from resultatrapport.rules import lit
+from resultatrapport.sql import lit
 
 
 class ActivityParams(Strict):

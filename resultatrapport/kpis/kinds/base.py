@@ -16,7 +16,7 @@ import duckdb
 from resultatrapport.contract_base import Strict
 from resultatrapport.formats import FORMATS
 from resultatrapport.report.danish import listed
-from resultatrapport.rules import lit, q
+from resultatrapport.sql import lit, q
 
 Filters = Mapping[str, Sequence[Any]]
 FIRM = "coalesce(cvr, 'forløb:' || case_id)"  # a would-be founder without CVR counts by case

@@ -20,7 +20,7 @@ from resultatrapport.kpis.kinds.base import (
     said,
     where,
 )
-from resultatrapport.rules import lit, q
+from resultatrapport.sql import lit, q
 
 
 class CountParams(Strict):
