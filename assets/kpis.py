@@ -77,6 +77,8 @@ ANALYSTS = "team:analysts"
 # (target_met passes, status_certain fails)
 TARGET_MET = "target_met"
 STATUS_CERTAIN = "status_certain"
+# the blocking check of the results asset: every KPI of the contract has its one row
+RESULTS_COMPLETE = "complete"
 
 # what the draft (report.py) renders with
 REPORT_MODULES = ("resultatrapport.report.view", "weasyprint")
@@ -531,7 +533,7 @@ def build_results_asset(
         metadata={"dagster/table_name": "kpi.results", "dagster/column_schema": RESULTS_SCHEMA},
         check_specs=[
             AssetCheckSpec(
-                "complete",
+                RESULTS_COMPLETE,
                 asset=key,
                 partitions_def=partitions,
                 blocking=True,
@@ -579,7 +581,7 @@ def build_results_asset(
         yield from check_events(
             context,
             key,
-            "complete",
+            RESULTS_COMPLETE,
             {
                 str(y): Outcome(
                     passed=str(y) not in missing and str(y) not in duplicated,
