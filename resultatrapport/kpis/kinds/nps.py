@@ -9,6 +9,7 @@ import numpy as np
 from pydantic import Field
 
 from resultatrapport.contract_base import Strict, SurveyFilters
+from resultatrapport.kpis.interval_coverage import NPS_TRUTHS, nps_coverage
 from resultatrapport.kpis.kinds.base import (
     Filters,
     Kind,
@@ -80,8 +81,6 @@ def method(kpi: Any) -> str:
 
 def _coverage_at(n: int, replications: int, rng: Any) -> tuple[list[float], int]:
     """The adjusted Wald interval's exact coverage at n for each true NPS of the grid."""
-    from resultatrapport.kpis.coverage import NPS_TRUTHS, nps_coverage
-
     return [nps_coverage(n, pro, det) for pro, det in NPS_TRUTHS], 0
 
 

@@ -8,6 +8,7 @@ import duckdb
 from pydantic import Field, model_validator
 
 from resultatrapport.contract_base import Strict, SurveyFilters
+from resultatrapport.kpis.interval_coverage import SHARES, share_coverage
 from resultatrapport.kpis.kinds.base import (
     Filters,
     Kind,
@@ -78,8 +79,6 @@ def method(kpi: Any) -> str:
 
 def _coverage_at(n: int, replications: int, rng: Any) -> tuple[list[float], int]:
     """The Wilson interval's exact coverage at n for each true share of the grid."""
-    from resultatrapport.kpis.coverage import SHARES, share_coverage
-
     return [share_coverage(n, p) for p in SHARES], 0
 
 

@@ -11,6 +11,7 @@ import numpy as np
 from pydantic import Field, model_validator
 
 from resultatrapport.contract_base import AwarenessFilters, Strict
+from resultatrapport.kpis.interval_coverage import SHARES, weighted_share_coverage
 from resultatrapport.kpis.kinds.base import (
     Filters,
     Kind,
@@ -87,8 +88,6 @@ def method(kpi: Any) -> str:
 
 def _coverage_at(n: int, replications: int, rng: Any) -> tuple[list[float], int]:
     """The weighted share's interval, its coverage simulated at n for each true share."""
-    from resultatrapport.kpis.coverage import SHARES, weighted_share_coverage
-
     return [weighted_share_coverage(n, p, replications, rng) for p in SHARES], replications
 
 

@@ -5,14 +5,14 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from resultatrapport.kpis import coverage
+from resultatrapport.kpis import coverage, interval_coverage
 from resultatrapport.kpis.coverage import Coverage
 from resultatrapport.kpis.stats import MIN_INTERVAL_N, nps, weighted_share, wilson
 
 
 def test_share_coverage_by_hand():
     # Wilson at n = 10 holds 5 % for x = 0 and 1 only: P(x <= 1) = 0.95^10 + 10 * 0.05 * 0.95^9
-    assert coverage.share_coverage(10, 0.05) == pytest.approx(0.95**10 + 0.5 * 0.95**9)
+    assert interval_coverage.share_coverage(10, 0.05) == pytest.approx(0.95**10 + 0.5 * 0.95**9)
 
 
 def test_share_coverage_agrees_with_the_report_function():
@@ -25,7 +25,7 @@ def test_share_coverage_agrees_with_the_report_function():
     from scipy.stats import binom
 
     expected = sum(binom.pmf(x, n, p) for x in range(n + 1) if held[x])
-    assert coverage.share_coverage(n, p) == pytest.approx(expected)
+    assert interval_coverage.share_coverage(n, p) == pytest.approx(expected)
 
 
 def test_nps_coverage_agrees_with_simulating_the_report_function():
@@ -39,7 +39,7 @@ def test_nps_coverage_agrees_with_simulating_the_report_function():
         est = nps(scores)
         held += est.low <= truth <= est.high  # type: ignore[operator]
     # exact vs 20,000 simulated samples: standard error 0.0015
-    assert coverage.nps_coverage(n, promoters, detractors) == pytest.approx(
+    assert interval_coverage.nps_coverage(n, promoters, detractors) == pytest.approx(
         held / len(draws), abs=0.006
     )
 
@@ -50,11 +50,11 @@ def test_weighted_share_coverage_agrees_with_the_report_function():
     held = 0
     reps = 4000
     for _ in range(reps):
-        w = rng.lognormal(0, coverage.WEIGHT_SIGMA, n)
+        w = rng.lognormal(0, interval_coverage.WEIGHT_SIGMA, n)
         y = (rng.random(n) < p).astype(float)
         est = weighted_share(y, w)
         held += est.low <= 100 * p <= est.high  # type: ignore[operator]
-    simulated = coverage.weighted_share_coverage(n, p, 20_000, np.random.default_rng(4))
+    simulated = interval_coverage.weighted_share_coverage(n, p, 20_000, np.random.default_rng(4))
     assert simulated == pytest.approx(held / reps, abs=0.015)  # two independent estimates
 
 
@@ -78,7 +78,7 @@ def test_the_old_plain_nps_interval_misses_at_ten_answers():
             se = ((p + d - (p - d) ** 2) / n) ** 0.5
             held += prob * (p - d - 1.959964 * se <= truth <= p - d + 1.959964 * se)
     assert held < 0.93
-    assert 0.94 <= coverage.nps_coverage(n, promoters, detractors) <= 0.97
+    assert 0.94 <= interval_coverage.nps_coverage(n, promoters, detractors) <= 0.97
 
 
 def test_packaged_table_is_what_the_code_measures():
