@@ -1,6 +1,7 @@
 """Report and submission assets of a contract, downstream of its results table and budget.
 
-- ``report/<contract>/draft``: the draft PDF (``…_udkast.pdf``), replaced at each run.
+- ``report/<contract>/draft``: the draft PDF (``…_udkast.pdf``), replaced at each run
+  (:func:`resultatrapport.report.draft.write_draft`).
 - ``report/<contract>/signed`` with ``submission/<contract>/resultatopfyldelse`` (and
   ``submission/<contract>/kommunefordeling`` where the budget is a key over municipalities):
   the sign-off. Materialised with a config naming the signer, its one required field (UI,

@@ -2,8 +2,9 @@
 
 One asset per contract, partitioned by year like the other ingestion assets (group
 ``ingest``, so the inbox sensor, the schedules and the contract's ingestion job run it). It
-reads ``<org>/tekster/<contract-id>_<YYYY>.md`` (:mod:`resultatrapport.texts`) and stores
-its sections with the blocking check ``texts_valid``: a file that cannot be used (a heading
+reads ``<org>/tekster/<contract-id>_<YYYY>.md`` and stores its sections
+(:func:`resultatrapport.ingestion.ingest_texts`), and shows what was done with the blocking
+check ``texts_valid``: a file that cannot be used (a heading
 no section has, raw HTML, a CPR-shaped number, …) fails it with the located Danish error,
 the year keeps the sections of the last good file, and the draft shows the failure and the
 sign-off is refused until the file is corrected. A missing file is no error: the draft
