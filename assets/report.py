@@ -1,6 +1,7 @@
 """Report and submission assets of a contract, downstream of its results table and budget.
 
-- ``report/<contract>/draft``: the draft PDF (``…_udkast.pdf``), replaced at each run.
+- ``report/<contract>/draft``: the draft PDF (``…_udkast.pdf``), replaced at each run
+  (:func:`resultatrapport.report.draft.write_draft`).
 - ``report/<contract>/signed`` with ``submission/<contract>/resultatopfyldelse`` (and
   ``submission/<contract>/kommunefordeling`` where the budget is a key over municipalities):
   the sign-off. Materialised with a config naming the signer, its one required field (UI,
@@ -21,8 +22,7 @@
 """
 
 import datetime as dt
-import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from typing import Any
 
 from dagster import (
@@ -64,14 +64,12 @@ from resources import Clock, Renderer, Warehouse
 from resultatrapport import texts
 from resultatrapport.contracts import Contract
 from resultatrapport.naming import budget_path, ingestion_job_name, report_path, submission_path
-from resultatrapport.report import content, publish, signoff, view
-from resultatrapport.report.files import OutputNotWritable, write_atomically, writing_to
-from resultatrapport.report.render import render_pdf
-from resultatrapport.version import code_version
+from resultatrapport.report import content, publish, signoff
+from resultatrapport.report import draft as draft_report
+from resultatrapport.report.files import OutputNotWritable
 from resultatrapport.vocabulary import TZ
 
 REPORT_OWNERS = "team:report-owners"
-TEMPLATE = "report.html.j2"
 # the run tag naming who signed (or tried to sign) in a sign-off run: set by the sign-off step
 # itself, so a run launched from the UI, `dg launch` or the CLI carries it alike
 SIGNER_TAG = "resultatrapport/signer"
@@ -85,26 +83,6 @@ def report_key(contract: Contract, name: str) -> AssetKey:
 
 def submission_key(contract: Contract, name: str) -> AssetKey:
     return AssetKey(submission_path(contract, name))
-
-
-def _render(
-    data: content.ReportData,
-    run_id: str,
-    data_hash: str,
-    *,
-    draft: bool,
-    attachments: Sequence[Any] = (),
-    **signed: Any,
-) -> tuple[bytes, int]:
-    provenance = {"code_version": code_version(), "run_id": run_id, "data_hash": data_hash}
-    context = view.build(data, draft=draft, provenance=provenance, **signed)
-    title = f"Årsrapport {data.year}: {data.contract.title}"
-    return render_pdf(
-        TEMPLATE,
-        context,
-        title=title,
-        attachments=attachments,
-    )
 
 
 def _reads(contract: Contract, year: int) -> list[tuple[str, str | None, int]]:
@@ -165,57 +143,36 @@ def build_draft_asset(
         if len(drafts) > 1:  # a range run: one materialisation stands for every year
             yield MaterializeResult(
                 metadata={
-                    "paths": MetadataValue.json({str(y): d["path"] for y, d in drafts}),
-                    "pages": MetadataValue.json({str(y): d["pages"] for y, d in drafts}),
+                    "paths": MetadataValue.json({str(d.year): str(d.path) for d in drafts}),
+                    "pages": MetadataValue.json({str(d.year): d.pages for d in drafts}),
                 }
             )
             yield from check_events(context, key, INGESTED, ingested, blocking=True)
             return
-        _, d = drafts[0]
+        d = drafts[0]
         yield MaterializeResult(
             metadata={
-                "path": MetadataValue.path(d["path"]),
-                "pages": d["pages"],
-                "render_seconds": MetadataValue.float(d["seconds"]),
-                "data_hash": d["data_hash"],
-                "pdf_sha256": d["pdf_sha256"],
-                "blocking_failures": MetadataValue.json(d["blocking_failures"]),
+                "path": MetadataValue.path(str(d.path)),
+                "pages": d.pages,
+                "render_seconds": MetadataValue.float(round(d.seconds, 2)),
+                "data_hash": d.data_hash,
+                "pdf_sha256": d.pdf_sha256,
+                "blocking_failures": MetadataValue.json(d.blocking_failures),
             }
         )
         yield from check_events(context, key, INGESTED, ingested, blocking=True)
 
     def _draft(
         context: AssetExecutionContext, warehouse: Warehouse, renderer: Renderer, year: int
-    ) -> tuple[int, dict[str, Any]]:
-        with warehouse.connect() as con:
-            data = content.load(con, contract, year)
-        data_hash = content.data_hash(data)
-        started = time.perf_counter()
-        pdf, pages = _render(data, context.run.run_id, data_hash, draft=True)
-        seconds = time.perf_counter() - started
-        path = publish.year_dir(renderer.root, contract.id, year) / publish.draft_name(
-            contract.id, year
-        )
+    ) -> draft_report.Draft:
         try:
-            with writing_to(renderer.root):
-                path.parent.mkdir(parents=True, exist_ok=True)
-                write_atomically(path, pdf)
+            done = draft_report.write_draft(
+                warehouse.connect, contract, year, renderer.root, context.run.run_id
+            )
         except OutputNotWritable as error:  # a full disk is tried again, the others are not
             raise Failure(description=str(error), allow_retries=error.transient) from error
-        with warehouse.connect() as con:
-            publish.record_draft(
-                con, contract.id, year, data_hash, pdf, pages, path, data.blocking_failures,
-                context.run.run_id, content.data_parts(data),
-            )  # fmt: skip
-        context.log.info(f"Draft written: {path} ({pages} pages, {seconds:.1f} s)")
-        return year, {
-            "path": str(path),
-            "pages": pages,
-            "seconds": round(seconds, 2),
-            "data_hash": data_hash,
-            "pdf_sha256": publish.sha256(pdf),
-            "blocking_failures": data.blocking_failures,
-        }
+        context.log.info(f"Draft written: {done.path} ({done.pages} pages, {done.seconds:.1f} s)")
+        return done
 
     return draft
 
@@ -333,7 +290,9 @@ def build_signoff_assets(
         )
 
         def render(data: content.ReportData, data_hash: str, **signed: Any) -> tuple[bytes, int]:
-            return _render(data, context.run.run_id, data_hash, draft=False, **signed)
+            return draft_report.render_report(
+                data, context.run.run_id, data_hash, draft=False, **signed
+            )
 
         try:
             done = signoff.sign_off(warehouse.connect, request, render, context.log.warning)

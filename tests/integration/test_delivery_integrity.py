@@ -365,13 +365,13 @@ def test_a_crash_mid_ingestion_leaves_rows_record_and_checks_as_they_were(tmp_pa
     assert before["ingest.deliveries"] and before["ingest.checks"]
 
     write_crm(inbox, crm_rows(30))  # a new delivery; validation crashes on it
-    import assets.ingestion
+    from resultatrapport import ingestion
 
     def crash(*args: object, **kwargs: object) -> None:
         raise RuntimeError("killed mid-ingestion")
 
-    # the name the raw step calls (imported at the top of assets/ingestion.py)
-    monkeypatch.setattr(assets.ingestion, "validate", crash)
+    # the name the ingestion calls (imported at the top of resultatrapport/ingestion.py)
+    monkeypatch.setattr(ingestion, "validate", crash)
     assert not _materialize_crm(inbox, db).success
     assert _state(db) == before  # nothing of the new file; the old checks still its own
 

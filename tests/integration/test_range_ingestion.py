@@ -11,9 +11,8 @@ import duckdb
 import pytest
 from dagster import AssetKey, AssetRecordsFilter, DagsterEventType, DagsterInstance
 
-import assets.ingestion
 from commands.cli import main
-from resultatrapport import ingest, reader
+from resultatrapport import ingest, ingestion, reader
 from resultatrapport.formats import FORMATS
 from resultatrapport.warehouse_schema import ensure_schema
 
@@ -66,7 +65,7 @@ def test_a_range_of_years_is_one_run_reading_each_register_once(inbox, tmp_path,
         return validating
 
     for name in ("validate", "validate_years"):
-        monkeypatch.setattr(assets.ingestion, name, counted(getattr(assets.ingestion, name)))
+        monkeypatch.setattr(ingestion, name, counted(getattr(ingestion, name)))
     assert ingest_range(inbox, YEARS[0], YEARS[-1]) == 0
 
     with DagsterInstance.get() as instance:
@@ -138,7 +137,7 @@ def test_a_year_not_taken_fails_the_run_by_name_and_the_others_are_ingested(
     inbox, tmp_path, capsys, monkeypatch
 ):
     # each year validated on its own, as the years of the largest deliveries are
-    monkeypatch.setattr(assets.ingestion, "BATCH_ROWS", 1)
+    monkeypatch.setattr(ingestion, "BATCH_ROWS", 1)
     own = tmp_path / "inbox"
     shutil.copytree(inbox, own)
     for year in (2023, 2024):  # header-only files: refused, the years keep what they had

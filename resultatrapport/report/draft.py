@@ -1,0 +1,109 @@
+"""The draft report of a contract year, as one call, and the rendering it shares with the
+sign-off.
+
+:func:`write_draft` reads the year's report data from the warehouse
+(:func:`resultatrapport.report.content.load`), fingerprints it (its data hash and named
+parts), renders the Danish report with ``UDKAST`` on every page (:func:`render_report`),
+writes it atomically to ``<out>/<contract>/<year>/aarsrapport_…_udkast.pdf`` and records it
+in ``report.drafts`` with the blocking failures it shows; a sign-off is judged against that
+record. It returns a plain :class:`Draft`. Nothing here knows Dagster: the draft asset turns
+a :class:`Draft` into its materialisation, and
+:class:`resultatrapport.report.files.OutputNotWritable` into a failure.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from resultatrapport.contracts import Contract
+from resultatrapport.report import content, publish, view
+from resultatrapport.report.files import write_atomically, writing_to
+from resultatrapport.report.render import Attachment, render_pdf
+from resultatrapport.version import code_version
+
+TEMPLATE = "report.html.j2"
+
+Connect = Callable[[], AbstractContextManager[duckdb.DuckDBPyConnection]]
+
+
+def render_report(
+    data: content.ReportData,
+    run_id: str | None,
+    data_hash: str,
+    *,
+    draft: bool,
+    attachments: Sequence[Attachment] = (),
+    **signed: Any,
+) -> tuple[bytes, int]:
+    """The report of ``data`` as PDF bytes and its page count: the draft, or with
+    ``signed`` (signed_by, signed_on, version) the signed version. Its provenance names the
+    code version, ``run_id`` and ``data_hash``."""
+    provenance = {"code_version": code_version(), "run_id": run_id, "data_hash": data_hash}
+    context = view.build(data, draft=draft, provenance=provenance, **signed)
+    title = f"Årsrapport {data.year}: {data.contract.title}"
+    return render_pdf(TEMPLATE, context, title=title, attachments=attachments)
+
+
+@dataclass(frozen=True)
+class Draft:
+    """A written draft: where it is, what it shows (the data hash and its named parts, as
+    the sign-off compares them) and the blocking failures it shows (empty: none stands in
+    the way of a sign-off from the deliveries' side)."""
+
+    contract_id: str
+    year: int
+    path: Path
+    pages: int
+    seconds: float  # rendering alone
+    data_hash: str
+    pdf_sha256: str
+    parts: dict[str, str]
+    blocking_failures: list[str]
+
+
+def draft_path(out: Path, contract_id: str, year: int) -> Path:
+    """Where the draft of a contract year is written under the output folder ``out``."""
+    return publish.year_dir(out, contract_id, year) / publish.draft_name(contract_id, year)
+
+
+def write_draft(
+    connect: Connect, contract: Contract, year: int, out: Path, run_id: str | None = None
+) -> Draft:
+    """Render, write and record the draft of ``contract`` for ``year`` (see the module's
+    docstring); ``connect`` opens a warehouse connection, held while reading and while
+    recording, not while rendering. :class:`OutputNotWritable` where the output folder
+    cannot take the file (a full disk, a read-only folder)."""
+    with connect() as con:
+        data = content.load(con, contract, year)
+    data_hash = content.data_hash(data)
+    started = time.perf_counter()
+    pdf, pages = render_report(data, run_id, data_hash, draft=True)
+    seconds = time.perf_counter() - started
+    parts = content.data_parts(data)
+    path = draft_path(out, contract.id, year)
+    with writing_to(out):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        write_atomically(path, pdf)
+    with connect() as con:
+        publish.record_draft(
+            con, contract.id, year, data_hash, pdf, pages, path, data.blocking_failures,
+            run_id, parts,
+        )  # fmt: skip
+    return Draft(
+        contract_id=contract.id,
+        year=year,
+        path=path,
+        pages=pages,
+        seconds=seconds,
+        data_hash=data_hash,
+        pdf_sha256=publish.sha256(pdf),
+        parts=parts,
+        blocking_failures=list(data.blocking_failures),
+    )
