@@ -86,11 +86,12 @@ def test_the_texts_from_the_inbox_stand_in_the_draft_under_their_sections(
     assert "Mangler:" not in text
     # links written out, no raw Markdown left
     assert "(https://www.fmi.dk)" in text and "](" not in text and "## " not in text
-    # the provenance lists the file with its content hash
+    # the provenance lists the delivery with its content hash (its inbox path is in the
+    # internal data-quality appendix only)
     provenance = text[text.index("Bilag: Proveniens") :]
     sha = texts.read(env.inbox, kkr, 2026).sha256
     assert sha and sha[:40] in provenance.replace(" ", "")
-    assert "tekster/kkr-" in provenance
+    assert "Rapportejerens tekster 2026" in provenance and "tekster/kkr-" not in provenance
 
 
 def test_a_changed_text_makes_the_signed_version_stale_and_the_next_sign_off_v2(
