@@ -1,6 +1,8 @@
 """Report and submission assets of a contract, downstream of its results table and budget.
 
-- ``report/<contract>/draft``: the draft PDF (``…_udkast.pdf``), replaced at each run.
+- ``report/<contract>/draft``: the draft PDF (``…_udkast.pdf``), replaced at each run, with
+  its internal data-quality appendix beside it (``…_udkast_datakvalitet_intern.html``, linked
+  in the metadata as ``appendix``; for the people who run the pipeline, never sent).
 - ``report/<contract>/signed`` with ``submission/<contract>/resultatopfyldelse`` (and
   ``submission/<contract>/kommunefordeling`` where the budget is a key over municipalities):
   the sign-off. Materialised with a config naming the signer, its one required field (UI,
@@ -64,7 +66,7 @@ from resources import Clock, Renderer, Warehouse
 from resultatrapport import texts
 from resultatrapport.contracts import Contract
 from resultatrapport.naming import budget_path, ingestion_job_name, report_path, submission_path
-from resultatrapport.report import content, publish, signoff, view
+from resultatrapport.report import content, publish, quality, signoff, view
 from resultatrapport.report.files import OutputNotWritable, write_atomically, writing_to
 from resultatrapport.report.render import render_pdf
 from resultatrapport.version import code_version
@@ -147,8 +149,10 @@ def build_draft_asset(
         backfill_policy=SINGLE_RUN,
         description=(
             f"Draft annual report of {contract.id} (PDF, Danish, UDKAST on every page): summary "
-            "of every KPI, a section per goal with charts, the budget, method notes, data "
-            "quality and provenance. Reads the results table and the budget only."
+            "of every KPI, a section per goal with charts, the budget, method notes with a "
+            "paragraph on data quality, and provenance; beside it the internal data-quality "
+            "appendix (HTML: inbox files, quarantine, every check), never sent to recipients. "
+            "Reads the results table and the budget only."
         ),
         tags=contract_tags(contract, "report"),
         check_specs=[ingested_spec(key, partitions)],
@@ -166,6 +170,7 @@ def build_draft_asset(
             yield MaterializeResult(
                 metadata={
                     "paths": MetadataValue.json({str(y): d["path"] for y, d in drafts}),
+                    "appendices": MetadataValue.json({str(y): d["appendix"] for y, d in drafts}),
                     "pages": MetadataValue.json({str(y): d["pages"] for y, d in drafts}),
                 }
             )
@@ -175,6 +180,7 @@ def build_draft_asset(
         yield MaterializeResult(
             metadata={
                 "path": MetadataValue.path(d["path"]),
+                "appendix": MetadataValue.path(d["appendix"]),
                 "pages": d["pages"],
                 "render_seconds": MetadataValue.float(d["seconds"]),
                 "data_hash": d["data_hash"],
@@ -196,9 +202,14 @@ def build_draft_asset(
         path = publish.year_dir(renderer.root, contract.id, year) / publish.draft_name(
             contract.id, year
         )
+        # the internal data-quality appendix, from the same data, written first: a draft is
+        # never newer than the appendix beside it
+        appendix = path.with_name(publish.appendix_name(path.name))
+        appendix_html = quality.appendix_html(data, report_name=path.name, data_hash=data_hash)
         try:
             with writing_to(renderer.root):
                 path.parent.mkdir(parents=True, exist_ok=True)
+                write_atomically(appendix, appendix_html)
                 write_atomically(path, pdf)
         except OutputNotWritable as error:  # a full disk is tried again, the others are not
             raise Failure(description=str(error), allow_retries=error.transient) from error
@@ -210,6 +221,7 @@ def build_draft_asset(
         context.log.info(f"Draft written: {path} ({pages} pages, {seconds:.1f} s)")
         return year, {
             "path": str(path),
+            "appendix": str(appendix),
             "pages": pages,
             "seconds": round(seconds, 2),
             "data_hash": data_hash,
@@ -446,6 +458,13 @@ def _results(contract: Contract, kinds: list[str], done: signoff.Signed) -> Any:
             "path": MetadataValue.path(str(done.directory / names["report"])),
             "sha256": record.files.get(names["report"], ""),
             "data_hash": record.data_hash,
+            # the version's internal data-quality appendix (none for a version signed before
+            # the appendix existed)
+            **(
+                {"appendix": MetadataValue.path(str(done.directory / names["appendix"]))}
+                if names["appendix"] in record.files
+                else {}
+            ),
             **({"pages": done.pages} if done.pages else {}),
         },
     )

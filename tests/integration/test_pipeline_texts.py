@@ -235,10 +235,14 @@ def test_free_text_in_the_crms_referrals_is_no_referral_and_stored_nowhere(
     assert _v1(env, monkeypatch, capsys) == before
     stored, instance = _scan_warehouse(env), _scan_instance(env)
     text = pdftotext(env.year_dir(VER, 2021) / f"aarsrapport_{VER}_2021_udkast.pdf")
+    # nor in the internal data-quality appendix, which lists the quarantine and the checks
+    appendix = env.year_dir(VER, 2021) / f"aarsrapport_{VER}_2021_udkast_datakvalitet_intern.html"
+    internal = appendix.read_text("utf-8")
     for secret in SECRETS:
         assert secret not in stored, secret
         assert secret.encode() not in instance, secret
         assert secret not in text, secret
+        assert secret not in internal, secret
     assert "Ukendt henvisningsmodtager" in stored  # quarantined, with its reason
 
 
