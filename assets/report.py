@@ -1,6 +1,8 @@
 """Report and submission assets of a contract, downstream of its results table and budget.
 
-- ``report/<contract>/draft``: the draft PDF (``…_udkast.pdf``), replaced at each run
+- ``report/<contract>/draft``: the draft PDF (``…_udkast.pdf``), replaced at each run, with
+  its internal data-quality appendix beside it (``…_udkast_datakvalitet_intern.html``, linked
+  in the metadata as ``appendix``; for the people who run the pipeline, never sent)
   (:func:`resultatrapport.report.draft.write_draft`).
 - ``report/<contract>/signed`` with ``submission/<contract>/resultatopfyldelse`` (and
   ``submission/<contract>/kommunefordeling`` where the budget is a key over municipalities):
@@ -125,8 +127,10 @@ def build_draft_asset(
         backfill_policy=SINGLE_RUN,
         description=(
             f"Draft annual report of {contract.id} (PDF, Danish, UDKAST on every page): summary "
-            "of every KPI, a section per goal with charts, the budget, method notes, data "
-            "quality and provenance. Reads the results table and the budget only."
+            "of every KPI, a section per goal with charts, the budget, method notes with a "
+            "paragraph on data quality, and provenance; beside it the internal data-quality "
+            "appendix (HTML: inbox files, quarantine, every check), never sent to recipients. "
+            "Reads the results table and the budget only."
         ),
         tags=contract_tags(contract, "report"),
         check_specs=[ingested_spec(key, partitions)],
@@ -140,26 +144,22 @@ def build_draft_asset(
             yield from check_events(context, key, INGESTED, ingested, blocking=True)
             raise Failure(description=refusal, allow_retries=False)
         drafts = [_draft(context, warehouse, renderer, year) for year in years]
-        if len(drafts) > 1:  # a range run: one materialisation stands for every year
-            yield MaterializeResult(
-                metadata={
-                    "paths": MetadataValue.json({str(d.year): str(d.path) for d in drafts}),
-                    "pages": MetadataValue.json({str(d.year): d.pages for d in drafts}),
-                }
+        # one materialisation per year, each with its own file, appendix and data hash (a
+        # range run included: the catalog's partition view shows each year's draft)
+        for d in drafts:
+            context.add_asset_metadata(
+                {
+                    "path": MetadataValue.path(str(d.path)),
+                    "appendix": MetadataValue.path(str(d.appendix)),
+                    "pages": d.pages,
+                    "render_seconds": MetadataValue.float(round(d.seconds, 2)),
+                    "data_hash": d.data_hash,
+                    "pdf_sha256": d.pdf_sha256,
+                    "blocking_failures": MetadataValue.json(d.blocking_failures),
+                },
+                partition_key=str(d.year),
             )
-            yield from check_events(context, key, INGESTED, ingested, blocking=True)
-            return
-        d = drafts[0]
-        yield MaterializeResult(
-            metadata={
-                "path": MetadataValue.path(str(d.path)),
-                "pages": d.pages,
-                "render_seconds": MetadataValue.float(round(d.seconds, 2)),
-                "data_hash": d.data_hash,
-                "pdf_sha256": d.pdf_sha256,
-                "blocking_failures": MetadataValue.json(d.blocking_failures),
-            }
-        )
+        yield MaterializeResult()
         yield from check_events(context, key, INGESTED, ingested, blocking=True)
 
     def _draft(
@@ -405,6 +405,13 @@ def _results(contract: Contract, kinds: list[str], done: signoff.Signed) -> Any:
             "path": MetadataValue.path(str(done.directory / names["report"])),
             "sha256": record.files.get(names["report"], ""),
             "data_hash": record.data_hash,
+            # the version's internal data-quality appendix (none for a version signed before
+            # the appendix existed)
+            **(
+                {"appendix": MetadataValue.path(str(done.directory / names["appendix"]))}
+                if names["appendix"] in record.files
+                else {}
+            ),
             **({"pages": done.pages} if done.pages else {}),
         },
     )

@@ -350,14 +350,18 @@ def build_years(  # type: ignore[no-untyped-def]
         result = range_run(job, instance, first, last, debug)
         code = summary(result, name, partition)
         drafts: dict[str, str] = {}
+        appendices: dict[str, str] = {}
         for event in result.get_asset_materialization_events():
             mat = event.step_materialization_data.materialization
             if mat.asset_key.path[0] == "report" and "path" in mat.metadata:
-                drafts[""] = str(mat.metadata["path"].value)
-            if mat.asset_key.path[0] == "report" and "paths" in mat.metadata:
-                drafts.update(mat.metadata["paths"].value)  # type: ignore[arg-type]
+                year = mat.partition if first != last and mat.partition else ""
+                drafts[year] = str(mat.metadata["path"].value)
+                if "appendix" in mat.metadata:
+                    appendices[year] = str(mat.metadata["appendix"].value)
         for key, path in sorted(drafts.items()):
             print(f"Draft report{' ' + key if key else ''}: {path}")
+        for key, path in sorted(appendices.items()):  # for the team, never for the recipients
+            print(f"Internal data-quality appendix{' ' + key if key else ''}: {path}")
         total = time.perf_counter() - started
         print(
             f"Time: {total:.1f} s ({ingest_seconds:.1f} s ingestion, {total - ingest_seconds:.1f} s KPIs to draft)"

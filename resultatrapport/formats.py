@@ -81,7 +81,7 @@ class Rule:
     """
 
     kind: RuleKind
-    reason: str  # Danish, shown in the quarantine table and the report's data-quality appendix
+    reason: str  # Danish, shown in the quarantine table and the internal data-quality appendix
     pattern: str | None = None  # regex (full match) on the delivered text
     values: tuple[str, ...] = ()  # in_set
     min_value: float | None = None  # between (inclusive)

@@ -363,7 +363,7 @@ def delivery_refusal(
 
 
 def record_inbox(con: duckdb.DuckDBPyConnection, inbox: Path) -> None:
-    """Replace the list of files in the inbox that are no delivery (the data-quality
+    """Replace the list of files in the inbox that are no delivery (the internal data-quality
     appendix shows them; a misnamed delivery also blocks its partition)."""
     rows = [(s.relpath, s.source, s.year) for s in unrecognised_files(inbox)]
     for attempt in write_attempts():

@@ -9,8 +9,8 @@
   the code that writes them, created here with the rest (so this module is above them: it
   composes the warehouse's schema, and nothing it imports imports it).
 - ``ingest.inbox_files``: the files of the inbox that are no delivery, as last seen by an
-  ingestion step (the report's data-quality appendix lists them).
-- ``ingest.checks``: the latest outcome of each check on a partition's delivery (the report's
+  ingestion step (the internal data-quality appendix lists them).
+- ``ingest.checks``: the latest outcome of each check on a partition's delivery (the internal
   data-quality appendix and the sign-off's refusal read it).
 - ``ingest.report_texts``: the sections of the report owner's texts of a contract and year,
   as last read from a good file (declared in :mod:`resultatrapport.texts`).

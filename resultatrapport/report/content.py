@@ -2,9 +2,11 @@
 
 The report and the submissions read only the results table (``kpi.results``, with the KPI
 detail rows in ``kpi.details``), the budget (``kpi.budget``) and the ingestion records
-(``ingest.deliveries``, ``ingest.quarantine``, ``ingest.checks``). :func:`data_hash` is the
-fingerprint of exactly what a signed-off version publishes, so a sign-off can tell whether
-the data changed since.
+(``ingest.deliveries``, ``ingest.quarantine``, ``ingest.checks``, ``ingest.inbox_files``).
+:func:`load` is also the one place the data quality is read: the report's paragraph on it and
+the internal data-quality appendix are both made from it (:mod:`resultatrapport.report.quality`).
+:func:`data_hash` is the fingerprint of exactly what a signed-off version publishes, so a
+sign-off can tell whether the data changed since.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from resultatrapport.kpis.kinds import KINDS
 from resultatrapport.kpis.results_table import settle
 from resultatrapport.report import confidential
 from resultatrapport.report.names import check_title, source_title
+from resultatrapport.rules import is_entry_rule
 
 # what the years' table and the charts read of every year up to the report's
 HISTORY_COLUMNS = (
@@ -42,6 +45,10 @@ class ReportData:
     withheld_cells: dict[str, int]  # KPI id -> number of detail cells withheld
     budget: list[dict[str, Any]]
     deliveries: list[dict[str, Any]]
+    # the quarantined rows by delivery (source, org, file, content hash) and reason, with the
+    # years whose partitions hold them: a register read once for several years (the CVR
+    # extract) is one group, not one per year; ``row_kept``: an entry left out of a row that
+    # is still used (an unknown referral target)
     quarantine: list[dict[str, Any]]
     checks: list[dict[str, Any]]
     blocking_failures: list[str] = field(default_factory=list)
@@ -50,6 +57,10 @@ class ReportData:
     inbox_strays: list[str] = field(default_factory=list)
     # the report owner's texts of the year: narrative id -> Markdown (the last good file's)
     texts: dict[str, str] = field(default_factory=dict)
+    # per delivery (source, org, content hash): the rows left out of every figure for
+    # breaking a rule (each row once, however many rules and years), and the entries left
+    # out of rows that are used
+    left_out: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def spread_kpi(self) -> str | None:
@@ -190,15 +201,31 @@ def load(con: duckdb.DuckDBPyConnection, contract: Contract, year: int) -> Repor
         f"FROM ingest.deliveries WHERE {scope} ORDER BY year, source",
         {},
     )
+    # each quarantine row with the content hash of the delivery its partition holds, so
+    # that one file's rows count once over the years that read it
+    quarantined = (
+        f"SELECT q.*, d.sha256, {is_entry_rule('q.rule')} AS row_kept "
+        f"FROM (SELECT * FROM ingest.quarantine WHERE {scope}) q LEFT JOIN ingest.deliveries d "
+        "ON d.source = q.source AND d.org IS NOT DISTINCT FROM q.org AND d.year = q.year"
+    )
     quarantine = _records(
         con,
-        f"SELECT source, year, reason, count(DISTINCT line) AS rows FROM ingest.quarantine "
-        f"WHERE {scope} GROUP BY ALL ORDER BY year, source, rows DESC, reason",
+        f"SELECT source, org, file, sha256, reason, row_kept, list_sort(list(DISTINCT year)) "
+        f"AS years, count(DISTINCT line) AS rows FROM ({quarantined}) GROUP BY ALL "
+        "ORDER BY min(year), source, file, row_kept, rows DESC, reason",
+        {},
+    )
+    left_out = _records(
+        con,
+        f"SELECT source, org, sha256, count(DISTINCT line) FILTER (WHERE NOT row_kept) AS rows, "
+        f"count(DISTINCT (line, rule)) FILTER (WHERE row_kept) AS entries "
+        f"FROM ({quarantined}) GROUP BY ALL ORDER BY source, org, sha256",
         {},
     )
     checks = _records(
         con,
-        f"SELECT source, org, year, check_name, passed, blocking, summary FROM ingest.checks "
+        f"SELECT source, org, year, check_name, passed, blocking, summary, sha256 "
+        "FROM ingest.checks "
         f"WHERE {scope} ORDER BY year, source, check_name",
         {},
     )
@@ -223,6 +250,7 @@ def load(con: duckdb.DuckDBPyConnection, contract: Contract, year: int) -> Repor
             ).fetchall()
         ],
         texts=owner_texts.stored(con, contract.id, year),
+        left_out=left_out,
     )
 
 

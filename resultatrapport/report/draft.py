@@ -4,7 +4,9 @@ sign-off.
 :func:`write_draft` reads the year's report data from the warehouse
 (:func:`resultatrapport.report.content.load`), fingerprints it (its data hash and named
 parts), renders the Danish report with ``UDKAST`` on every page (:func:`render_report`),
-writes it atomically to ``<out>/<contract>/<year>/aarsrapport_…_udkast.pdf`` and records it
+writes it atomically to ``<out>/<contract>/<year>/aarsrapport_…_udkast.pdf``, with the internal
+data-quality appendix from the same data beside it (``…_udkast_datakvalitet_intern.html``,
+written first: a draft is never newer than its appendix), and records it
 in ``report.drafts`` with the blocking failures it shows; a sign-off is judged against that
 record. It returns a plain :class:`Draft`. Nothing here knows Dagster: the draft asset turns
 a :class:`Draft` into its materialisation, and
@@ -23,7 +25,7 @@ from typing import Any
 import duckdb
 
 from resultatrapport.contracts import Contract
-from resultatrapport.report import content, publish, view
+from resultatrapport.report import content, publish, quality, view
 from resultatrapport.report.files import write_atomically, writing_to
 from resultatrapport.report.render import Attachment, render_pdf
 from resultatrapport.version import code_version
@@ -60,6 +62,7 @@ class Draft:
     contract_id: str
     year: int
     path: Path
+    appendix: Path  # the internal data-quality appendix beside it (never sent)
     pages: int
     seconds: float  # rendering alone
     data_hash: str
@@ -88,8 +91,11 @@ def write_draft(
     seconds = time.perf_counter() - started
     parts = content.data_parts(data)
     path = draft_path(out, contract.id, year)
+    appendix = path.with_name(publish.appendix_name(path.name))
+    appendix_html = quality.appendix_html(data, report_name=path.name, data_hash=data_hash)
     with writing_to(out):
         path.parent.mkdir(parents=True, exist_ok=True)
+        write_atomically(appendix, appendix_html)
         write_atomically(path, pdf)
     with connect() as con:
         publish.record_draft(
@@ -100,6 +106,7 @@ def write_draft(
         contract_id=contract.id,
         year=year,
         path=path,
+        appendix=appendix,
         pages=pages,
         seconds=seconds,
         data_hash=data_hash,

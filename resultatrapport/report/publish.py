@@ -7,6 +7,12 @@ Layout (``shared/formats/submissions.md``)::
     <out>/<contract-id>/<YYYY>/aarsrapport_<id>_<YYYY>_v<N>.pdf      signed version N (once)
     <out>/<contract-id>/<YYYY>/resultatopfyldelse_<id>_<YYYY>_v<N>.csv
     <out>/<contract-id>/<YYYY>/kommunefordeling_<id>_<YYYY>_v<N>.csv
+    <out>/<contract-id>/<YYYY>/<report file's stem>_datakvalitet_intern.html
+
+The last is the internal data-quality appendix (:mod:`resultatrapport.report.quality`) of the
+draft, and of each signed version: for the people who run the pipeline and the signer, never
+sent to a recipient and no submission. A signed version's is published, recorded and verified
+with the version's other files.
 
 A draft is replaced atomically (temporary file + rename). A signed version is published by
 :func:`publish_version` in four steps: its files are written, read-only and flushed to disk,
@@ -164,11 +170,20 @@ def draft_name(contract_id: str, year: int) -> str:
     return f"aarsrapport_{contract_id}_{year}_udkast.pdf"
 
 
+def appendix_name(report_name: str) -> str:
+    """The internal data-quality appendix of a report file: beside it, with its stem."""
+    return f"{report_name.removesuffix('.pdf')}_datakvalitet_intern.html"
+
+
 def version_names(contract_id: str, year: int, version: int) -> dict[str, str]:
+    """The files of a signed version: the report, the submissions (by kind) and the internal
+    data-quality appendix (``appendix``, no submission)."""
+    report = f"aarsrapport_{contract_id}_{year}_v{version}.pdf"
     return {
-        "report": f"aarsrapport_{contract_id}_{year}_v{version}.pdf",
+        "report": report,
         "resultatopfyldelse": f"resultatopfyldelse_{contract_id}_{year}_v{version}.csv",
         "kommunefordeling": f"kommunefordeling_{contract_id}_{year}_v{version}.csv",
+        "appendix": appendix_name(report),
     }
 
 

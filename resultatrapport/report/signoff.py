@@ -10,7 +10,10 @@ next version: :func:`finalises`), else builds the submission CSVs, validates the
 their table schemas (:class:`SubmissionsInvalid`, before anything is published), renders the
 signed PDF, refuses it unless an independent validator finds it PDF/A-3a and PDF/UA-1
 (:class:`PdfInvalid`, before anything is published) and publishes files and record together
-(:func:`resultatrapport.report.publish.publish_version`). All of it holds the year's sign-off
+(:func:`resultatrapport.report.publish.publish_version`); the files are the PDF, the
+submissions and the version's internal data-quality appendix (an HTML page for the signer and
+the people who run the pipeline, :mod:`resultatrapport.report.quality`: recorded and verified
+like the others, but no submission and never sent to a recipient). All of it holds the year's sign-off
 lock (:func:`resultatrapport.report.publish.signoff_lock`): another sign-off of the year
 meanwhile is refused at once (:class:`resultatrapport.report.publish.SignOffBusy`). The
 signer's name is checked by :func:`resultatrapport.report.publish.signer_name` before any of
@@ -33,7 +36,7 @@ import duckdb
 from resultatrapport import lake, texts
 from resultatrapport.contracts import Contract, PopulationKeyBudget
 from resultatrapport.kpis.budget import NOT_COMPUTED
-from resultatrapport.report import content, publish, records, submissions
+from resultatrapport.report import content, publish, quality, records, submissions
 from resultatrapport.report.danish import listed
 from resultatrapport.report.files import writing_to
 from resultatrapport.report.finality import Finality, finality
@@ -105,7 +108,7 @@ class Signed:
 
     record: publish.SignOff
     directory: Path
-    names: dict[str, str]  # "report" and each submission kind -> file name
+    names: dict[str, str]  # "report", each submission kind and "appendix" -> file name
     message: str  # who signed and when (or that nothing was new), in Danish
     new: bool
     pages: int | None = None
@@ -370,7 +373,14 @@ def _publish(
         attachments=attachments,
     )  # fmt: skip
     checked_pdf(pdf)  # a PDF that is not PDF/A-3a and PDF/UA-1 is never published
+    # the internal data-quality appendix of the version, from the same data: published,
+    # recorded and verified with the version's files, but no submission and never sent
+    appendix = quality.appendix_html(
+        data, report_name=names["report"], data_hash=data_hash, version=version,
+        generated=signed_on,
+    )  # fmt: skip
     files = {names["report"]: pdf} | {names[kind]: csv for kind, csv in csvs.items()}
+    files[names["appendix"]] = appendix
     record = publish.SignOff(
         version=version,
         signed_by=request.signer,

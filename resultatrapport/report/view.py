@@ -13,16 +13,14 @@ from typing import Any
 
 from resultatrapport import texts as owner_texts
 from resultatrapport.contracts import PopulationKeyBudget
-from resultatrapport.inventory import shown_name
 from resultatrapport.kpis import coverage
 from resultatrapport.kpis.budget import NOT_COMPUTED, basis
 from resultatrapport.kpis.kinds import KINDS
 from resultatrapport.kpis.stats import MIN_INTERVAL_N
-from resultatrapport.report import charts, deadlines
+from resultatrapport.report import charts, deadlines, quality
 from resultatrapport.report.content import ReportData
 from resultatrapport.report.danish import DASH, long_date, number, quarter_start
 from resultatrapport.report.finality import finality
-from resultatrapport.report.names import check_title, source_title
 from resultatrapport.report.rounding import printed_target, printed_value
 from resultatrapport.vocabulary import (
     IKKE_MAALBAR,
@@ -368,53 +366,6 @@ def build(
     # naming each interval as the kind declares it
     used = {k.kind for k in contract.kpis if k.id in results}
     intervals_by_kind = {name: KINDS[name].interval for name in used if KINDS[name].interval}
-    quality = {
-        "deliveries": [
-            {
-                "source": source_title(d["source"]),
-                "year": d["year"],
-                "file": d["file"],
-                "rows": number(d["rows_read"]),
-                "rejected": number(d["rows_rejected"]),
-                "missing": d["sha256"] is None,
-            }
-            for d in data.deliveries
-        ],
-        "quarantine": [
-            {
-                "source": source_title(q["source"]),
-                "year": q["year"],
-                "reason": q["reason"],
-                "rows": number(q["rows"]),
-            }
-            for q in data.quarantine
-        ],
-        "checks": [
-            {
-                "source": source_title(c["source"]),
-                "year": c["year"],
-                "check": check_title(c["check_name"]),
-                "outcome": "Bestået"
-                if c["passed"]
-                else ("Fejlet" if c["blocking"] else "Advarsel"),
-                "outcome_class": "ok" if c["passed"] else ("fail" if c["blocking"] else "unsure"),
-                "summary": c["summary"] or "",
-            }
-            for c in data.checks
-            if not c["passed"]
-        ],
-        "strays": [shown_name(s) for s in data.inbox_strays],
-        "checks_passed": sum(1 for c in data.checks if c["passed"]),
-        "checks_total": len(data.checks),
-    }
-    inputs = [
-        {
-            "file": d["file"],
-            "year": d["year"],
-            "sha256": d["sha256"] or "(ingen fil)",
-        }
-        for d in data.deliveries
-    ]
     return {
         "draft": draft,
         "contract": contract,
@@ -452,8 +403,9 @@ def build(
         "min_interval_n": MIN_INTERVAL_N,
         "threshold": contract.settings.suppression_threshold,
         "dominance_pct": number(contract.settings.dominance_pct),
-        "quality": quality,
-        "inputs": inputs,
+        # one paragraph for the recipients; the detail is in the internal appendix
+        "quality": quality.summary(data),
+        "inputs": quality.provenance(data),
         "provenance": provenance,
         "blocking_failures": data.blocking_failures,
         "signed_by": signed_by,

@@ -86,6 +86,7 @@ def env(tmp_path_factory: pytest.TempPathFactory, defs) -> Any:
                 for key in [
                     *(kpi_key(c, k) for c in [_ver(defs)] for k in c.kpis),
                     AssetKey(["report", "viborg_ver_2020", "kpi_results"]),
+                    AssetKey(["report", "viborg_ver_2020", "draft"]),
                 ]
             }
             # the checks' state per partition as the UI reads it from the instance
@@ -207,6 +208,23 @@ def test_the_results_asset_shows_each_years_kpis_as_a_table_of_its_own(env):
         assert rows["V2"]["status"] == status.metadata["status"].value
         assert isinstance(rows["V2"]["usikker"], bool)
         assert materialization.metadata["dagster/row_count"].value == 4
+
+
+def test_a_range_run_records_each_years_draft_with_its_file_and_data_hash(env):
+    """The draft of each year of a range run is its own materialisation: the year's file,
+    its appendix and the hash of the data it shows (once, one entry listed every year's path
+    and no hash)."""
+    events = env.results["events"][AssetKey(["report", "viborg_ver_2020", "draft"])]
+    assert set(events) == {"2020", "2021"}
+    hashes = set()
+    for year, materialization in events.items():
+        md = materialization.metadata
+        assert md["path"].value.endswith(f"aarsrapport_viborg-ver-2020_{year}_udkast.pdf")
+        assert Path(md["path"].value).is_file() and Path(md["appendix"].value).is_file()
+        assert len(md["data_hash"].value) == 64
+        hashes.add(md["data_hash"].value)
+        assert "paths" not in md
+    assert len(hashes) == 2
 
 
 def test_code_references_point_at_the_kpi_in_its_contract_file(defs):

@@ -101,7 +101,9 @@ def test_run_ends_with_the_draft_pdf_naming_every_kpi_with_its_danish_value(
     cover = " ".join(pages[0].split())  # the deadline as a date, and why it is one
     assert "Frist for årsrapporten for 2026: 30. juni 2027 (Endelig resultatopfyldelse til KKR Midtjylland)" in cover  # fmt: skip
     assert "Kontrakten nævner ingen dato" in cover
-    assert "Bilag: Datakvalitet" in text and "Bilag: Proveniens" in text
+    assert "Datagrundlag og datakvalitet" in text and "Bilag: Proveniens" in text
+    appendix = draft.with_name(f"aarsrapport_{KKR}_2026_udkast_datakvalitet_intern.html")
+    assert f"Internal data-quality appendix: {appendix}" in out
 
 
 def test_figures_of_a_year_not_over_are_signed_only_as_preliminary(env, monkeypatch, capsys):
@@ -182,6 +184,54 @@ def test_a_second_sign_off_of_unchanged_data_never_touches_v1(env, monkeypatch, 
     assert not list(folder.glob("*_v2.*"))
 
 
+def inbox_names(env: Env) -> set[str]:
+    """Every file of the inbox by its path in the inbox and by its name."""
+    files = [p.relative_to(env.inbox) for p in env.inbox.rglob("*") if p.is_file()]
+    return {str(p) for p in files} | {p.name for p in files}
+
+
+def quality_paragraph(text: str) -> str:
+    """The report's paragraph on data quality, on one line (the draft's watermark left out)."""
+    lines = [ln for ln in text.splitlines() if not re.fullmatch(r"[UDKAST\s]*", ln)]
+    flat = " ".join(" ".join(lines).split())
+    return flat[flat.index("Datagrundlag og datakvalitet") :].split("Bilag: Proveniens")[0]
+
+
+def test_the_reports_say_data_quality_in_one_paragraph_and_the_internal_appendix_in_detail(
+    env,
+):
+    """Issue 26 point 6: the draft and the signed version (of the tests above) are read by
+    recipients: one paragraph on data quality, no inbox path, no file of the inbox, no
+    quarantine table, no count of checks. The detail is in the internal appendix beside each,
+    the signed version's published read-only with it and not attached to the PDF."""
+    folder = env.year_dir(KKR, 2026)
+    names = inbox_names(env)
+    assert "manifest.json" in names  # the generator's, a file of the inbox that is no delivery
+    for stem in ("udkast", "v1"):
+        text = pdftotext(folder / f"aarsrapport_{KKR}_2026_{stem}.pdf")
+        assert not [n for n in names if n in text], stem
+        assert "karantæne" not in text and "Ukendt kommunenummer" not in text, stem
+        assert not re.search(r"\bkontroller\b", text, re.I), stem
+        said = quality_paragraph(text)
+        assert "Tallene bygger på disse leverancer: CRM: vejledningsforløb for 2021–2026" in said
+        assert re.search(r"før den er brugt: \d+ af [\d.]+ rækker \([\d,]+ %\) overholdt ikke "
+                         r"reglerne og er udeladt af alle tal", said), said  # fmt: skip
+
+        page = (folder / f"aarsrapport_{KKR}_2026_{stem}_datakvalitet_intern.html").read_text()
+        assert "Internt bilag – sendes ikke til modtagerne" in page
+        assert '<li class="mono">manifest.json</li>' in page  # the stray file, named
+        assert "erhvervshus-midtjylland/crm/vejledningsforloeb_2026.csv" in page
+        # the CVR extract's quarantined rows once, with every year that read it
+        assert re.search(r"CVR-udtræk</td><td class=\"years\">2023–2026</td><td class=\"mono\">"
+                         r"register/cvr_virksomheder.csv</td><td>Ukendt kommunenummer</td>", page)  # fmt: skip
+        assert "Filen er troværdig (blokerende)" in page and ">Bestået<" in page
+    signed = folder / f"aarsrapport_{KKR}_2026_v1_datakvalitet_intern.html"
+    assert not signed.stat().st_mode & 0o222  # published read-only with the version
+    attached = subprocess.run(["pdfdetach", "-list", str(folder / f"aarsrapport_{KKR}_2026_v1.pdf")],
+                              capture_output=True, text=True).stdout  # fmt: skip
+    assert "datakvalitet" not in attached  # no attachment: it is never sent
+
+
 def test_no_personal_data_or_cvr_number_in_any_output(env):
     cvrs, people = set(), set()
     for path in env.inbox.glob("*/crm/*.csv"):
@@ -198,7 +248,8 @@ def test_no_personal_data_or_cvr_number_in_any_output(env):
     assert len(cvrs) > 100 and len(people) > 100
     texts = [pdftotext(p) for p in env.out.rglob("*.pdf")]
     texts += [p.read_text("utf-8-sig") for p in env.out.rglob("*.csv")]
-    assert len(texts) >= 4
+    texts += [p.read_text("utf-8") for p in env.out.rglob("*.html")]  # the internal appendices
+    assert len(texts) >= 6
     for text in texts:
         assert not set(re.findall(r"\b\d{8}\b", text)) & cvrs
         assert not re.search(r"\b\d{6}-?\d{4}\b", text)  # nothing CPR-shaped

@@ -86,11 +86,12 @@ def test_the_texts_from_the_inbox_stand_in_the_draft_under_their_sections(
     assert "Mangler:" not in text
     # links written out, no raw Markdown left
     assert "(https://www.fmi.dk)" in text and "](" not in text and "## " not in text
-    # the provenance lists the file with its content hash
+    # the provenance lists the delivery with its content hash (its inbox path is in the
+    # internal data-quality appendix only)
     provenance = text[text.index("Bilag: Proveniens") :]
     sha = texts.read(env.inbox, kkr, 2026).sha256
     assert sha and sha[:40] in provenance.replace(" ", "")
-    assert "tekster/kkr-" in provenance
+    assert "Rapportejerens tekster 2026" in provenance and "tekster/kkr-" not in provenance
 
 
 def test_a_changed_text_makes_the_signed_version_stale_and_the_next_sign_off_v2(
@@ -234,10 +235,14 @@ def test_free_text_in_the_crms_referrals_is_no_referral_and_stored_nowhere(
     assert _v1(env, monkeypatch, capsys) == before
     stored, instance = _scan_warehouse(env), _scan_instance(env)
     text = pdftotext(env.year_dir(VER, 2021) / f"aarsrapport_{VER}_2021_udkast.pdf")
+    # nor in the internal data-quality appendix, which lists the quarantine and the checks
+    appendix = env.year_dir(VER, 2021) / f"aarsrapport_{VER}_2021_udkast_datakvalitet_intern.html"
+    internal = appendix.read_text("utf-8")
     for secret in SECRETS:
         assert secret not in stored, secret
         assert secret.encode() not in instance, secret
         assert secret not in text, secret
+        assert secret not in internal, secret
     assert "Ukendt henvisningsmodtager" in stored  # quarantined, with its reason
 
 

@@ -573,10 +573,13 @@ def test_a_sign_off_killed_at_any_point_leaves_the_whole_recorded_version_or_no_
     env = environment(tmp_path, sample_inbox(range(2020, 2028), 0.05, 9))
     db, folder = tmp_path / "warehouse.duckdb", tmp_path / "out" / VER / "2021"
     signoff = ("sign-off", "--contract", VER, "--year", "2021", "--by", "Ida Kontrolsen")
-    v1 = {f"aarsrapport_{VER}_2021_v1.pdf", f"resultatopfyldelse_{VER}_2021_v1.csv"}
+    # the report, the submission and the version's internal data-quality appendix: one act
+    v1 = {f"aarsrapport_{VER}_2021_v1.pdf", f"resultatopfyldelse_{VER}_2021_v1.csv",
+          f"aarsrapport_{VER}_2021_v1_datakvalitet_intern.html"}  # fmt: skip
 
     def signed() -> set[str]:
-        return {p.name for p in folder.iterdir() if re.search(r"_v\d+\.(pdf|csv)$", p.name)}
+        return {p.name for p in folder.iterdir()
+                if re.search(r"_v\d+(\.(pdf|csv)|_datakvalitet_intern\.html)$", p.name)}  # fmt: skip
 
     code, out = command(env, "run", "--contract", VER, "--year", "2021")
     assert code == 0, out

@@ -123,7 +123,9 @@ def assert_one_whole_version(
     on_disk = {
         p.name
         for p in folder.iterdir()
-        if re.search(r"_v\d+\.(pdf|csv)$", p.name) or p.name.startswith(".")
+        # the report, the submissions and the internal data-quality appendix of a version
+        if re.search(r"_v\d+(\.(pdf|csv)|_datakvalitet_intern\.html)$", p.name)
+        or p.name.startswith(".")
     }
     assert on_disk == set(files)
     assert {name: publish.sha256((folder / name).read_bytes()) for name in files} == files

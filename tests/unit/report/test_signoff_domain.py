@@ -199,11 +199,17 @@ def test_a_sign_off_publishes_version_1_read_only_with_its_record(ready, ver, tm
     assert done.message == "v1 er godkendt af Ida Kontrolsen den 14. marts 2022"
     names = publish.version_names(ver.id, YEAR, 1)
     published = sorted(p.name for p in directory.iterdir())
-    assert published == sorted([names["report"], names["resultatopfyldelse"]])
+    # the report, the submission and the version's internal data-quality appendix beside them
+    appendix = f"aarsrapport_{ver.id}_{YEAR}_v1_datakvalitet_intern.html"
+    assert names["appendix"] == appendix
+    assert published == sorted([names["report"], names["resultatopfyldelse"], appendix])
     for name in published:
         assert not (directory / name).stat().st_mode & stat.S_IWUSR
     assert publish.signoffs(ready, ver.id, YEAR) == {1: done.record}
     assert done.record.files == {n: publish.sha256((directory / n).read_bytes()) for n in published}
+    page = (directory / appendix).read_text("utf-8")
+    assert "Internt bilag – sendes ikke til modtagerne" in page
+    assert f"Hører til {names['report']} (godkendt version 1)" in page
     assert signoff.published_problems(directory, names, ["resultatopfyldelse"]) == {
         "resultatopfyldelse": []
     }
