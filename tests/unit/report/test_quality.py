@@ -85,7 +85,7 @@ def warehouse(con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection:
 
 
 SUMMARY = (
-    "Tallene bygger på disse leverancer: CRM: vejledningsforløb for 2025–2026, CVR-udtræk og "
+    "Tallene bygger på disse leverancer: CRM-udtræk (vejledningsforløb) for 2025–2026, CVR-udtræk og "
     "Folketal (Danmarks Statistik). Kendskabsmåling (Erhvervsstyrelsen) for 2026 foreligger "
     "ikke; et målepunkt, der bygger på den, står som Ikke målbar med årsagen. Hver leverance "
     "er kontrolleret efter sin formatbeskrivelse, før den er brugt: 4 af 3.602 rækker (0,1 %) "
@@ -111,7 +111,7 @@ def test_a_refused_delivery_is_said_in_the_paragraph(warehouse, kkr):
     )
     said = quality.summary(content.load(warehouse, kkr, YEAR))
     assert said.endswith(
-        "Kontrollen har afvist leverancen CRM: vejledningsforløb for 2026; indtil det er rettet, "
+        "Kontrollen har afvist leverancen CRM-udtræk (vejledningsforløb) for 2026; indtil det er rettet, "
         "bygger tallene på den senest godkendte udgave, hvor der er en, og rapporten kan ikke "
         "godkendes."
     )
@@ -165,10 +165,10 @@ def test_the_internal_appendix_has_the_detail(warehouse, kkr):
     rows = re.findall(r"<tr><td>([^<]*)</td><td class=\"years\">([^<]*)</td><td class=\"mono\">"
                       r"([^<]*)</td><td>([^<]*)</td><td class=\"num\">(\d+)</td></tr>", page)  # fmt: skip
     assert sorted(rows) == sorted([
-        ("CRM: vejledningsforløb", "2026", CRM_2026, "Ugyldigt CVR-nummer", "1"),
-        ("CRM: vejledningsforløb", "2026", CRM_2026, "Ukendt kommunenummer", "1"),
-        ("CRM: vejledningsforløb", "2026", CRM_2026, "Ulæselig linje", "1"),
-        ("CRM: vejledningsforløb", "2026", CRM_2026, "Ukendt henvisningsmål (nr. 2) (rækken er brugt)", "1"),
+        ("CRM-udtræk (vejledningsforløb)", "2026", CRM_2026, "Ugyldigt CVR-nummer", "1"),
+        ("CRM-udtræk (vejledningsforløb)", "2026", CRM_2026, "Ukendt kommunenummer", "1"),
+        ("CRM-udtræk (vejledningsforløb)", "2026", CRM_2026, "Ulæselig linje", "1"),
+        ("CRM-udtræk (vejledningsforløb)", "2026", CRM_2026, "Ukendt henvisningsmål (nr. 2) (rækken er brugt)", "1"),
         ("CVR-udtræk", "2025–2026", CVR, "Ukendt kommunenummer", "2"),
     ])  # fmt: skip
     # every check with its outcome, the CVR file's once
