@@ -80,7 +80,7 @@ def printed(value: Decimal | None) -> str:
     return number(float(value), decimals)
 
 
-def _target_text(line: Line, prefix: str = "") -> str:
+def target_text(line: Line, prefix: str = "") -> str:
     if line.target is None or line.operator is None:
         return ""
     return f"{prefix}{OPERATOR_SIGN[line.operator]} {printed(line.target)}"
@@ -114,7 +114,7 @@ def _bar(line: Line, pooling: str) -> charts.Bar:
         high=None if line.high is None else float(line.high),
         interval=_interval(line),
         target=None if line.target is None else float(line.target),
-        target_text=_target_text(line, "Mål ") or ("Intet mål" if line.source else ""),
+        target_text=target_text(line, "Mål ") or ("Intet mål" if line.source else ""),
         emphasis=line.pooled,
     )
 
@@ -127,7 +127,7 @@ def _row(line: Line, pooling: str) -> dict[str, Any]:
         "measured": line.value is not None,
         "withheld": line.withheld,
         "interval": _interval(line),
-        "target": _target_text(line) or ("Intet mål" if line.source or line.pooled else ""),
+        "target": target_text(line) or ("Intet mål" if line.source or line.pooled else ""),
         "status": line.status,
         "status_class": _STATUS_CLASS[line.status],
         "uncertain": bool(line.uncertain),
