@@ -123,7 +123,10 @@ def _row(line: Line, pooling: str) -> dict[str, Any]:
     return {
         "hub": line.hub,
         "pooled": line.pooled,
-        "value": printed(line.value) if line.value is not None else _missing(line, pooling),
+        # a hub's missing figure is "–" as in the reports (its status and remark say why)
+        "value": printed(line.value)
+        if line.value is not None or not line.pooled
+        else _missing(line, pooling),
         "measured": line.value is not None,
         "withheld": line.withheld,
         "interval": _interval(line),
@@ -174,6 +177,7 @@ def _collective_chart(measure: Measure, year: int, history: dict[int, Line], poo
         f"{measure.id} alle erhvervshuse: summen mod det fælles mål",
         withheld=[bool(sums.get(y) and sums[y].withheld) for y in years],
         report_year=year,
+        height_cm=5.0,
     )
 
 

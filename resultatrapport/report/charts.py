@@ -220,6 +220,7 @@ def kpi_over_years(
     decimals: int | None = None,
     withheld: list[bool] | None = None,
     report_year: int | None = None,
+    height_cm: float = HEIGHT_CM,
 ) -> str:
     """A KPI's result per contract year as bars, with the year's target and the path.
 
@@ -234,7 +235,7 @@ def kpi_over_years(
     measured year. ``decimals`` overrides the decimals of the value labels (default: by
     unit as the tables print them). When a figure reaches a million, everything is shown
     in millions on a "Mio. kr." (or "<Unit> (mio.)") axis. Every list has one entry per
-    year; a list of another length is a ValueError.
+    year; a list of another length is a ValueError. ``height_cm``: the figure's height.
     """
     if not years:
         return _no_data(title)
@@ -262,7 +263,7 @@ def kpi_over_years(
     (vals, tgts, paths, lows, highs), shown, axis_label, decimals = _scaled(columns, unit, decimals)
 
     with _style():
-        fig = _figure()
+        fig = _figure(height_cm)
         ax = fig.add_subplot()
         ax.grid(axis="x", visible=False)
         xs = list(range(n))
@@ -697,7 +698,7 @@ def municipal_deviation(
 # --- figures side by side (the national overview: one bar per hub) -------------------------
 
 POOLED_BLUE = "#0b2a45"  # the pooled figure beside the hubs' (RESULT_BLUE)
-ROW_CM = 0.6  # height per bar of figures side by side
+ROW_CM = 0.58  # height per bar of figures side by side
 SIDE_AXES_WIDTH_PT = 10.0 * CM * 72  # the plot area's width beside the names and targets
 
 
@@ -745,7 +746,7 @@ def side_by_side(
         colours = [POOLED_BLUE if b.emphasis else RESULT_BLUE for b in bars]
         drawn = [(y, v, c) for y, v, c in zip(ys, values, colours, strict=True) if v is not None]
         if drawn:
-            ax.barh([d[0] for d in drawn], [d[1] for d in drawn], height=0.56,
+            ax.barh([d[0] for d in drawn], [d[1] for d in drawn], height=0.62,
                     color=[d[2] for d in drawn], zorder=2)  # fmt: skip
         handles: list[Any] = [Patch(color=RESULT_BLUE, label="Resultat")]
         if any(b.emphasis for b in bars):
@@ -771,7 +772,8 @@ def side_by_side(
         ax.set_xlabel(unit[:1].upper() + unit[1:])
         if title:
             ax.set_title(title)
-        fig.legend(handles=handles, loc="outside lower center", ncols=len(handles))
+        if len(handles) > 1:  # a legend of "Resultat" alone says nothing
+            fig.legend(handles=handles, loc="outside lower center", ncols=len(handles))
         return _to_svg(fig, _sentence(title, _side_alt(bars, unit)))
 
 
