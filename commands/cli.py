@@ -320,6 +320,47 @@ def cmd_sign_off(args: argparse.Namespace) -> int:
     return summary(result, name, str(args.year))
 
 
+def cmd_national(args: argparse.Namespace) -> int:
+    """Erhvervshusenes målopfyldelse for a year from a folder of every hub's submissions:
+    launches the asset national/maalopfyldelse (the job ``national``) for the year, with the
+    folder (and --out) as its resources. Refused in one line, before anything runs, for a
+    folder that does not exist, a year no framework agreement covers, or a year not open."""
+    from resultatrapport.national.output import NationalError, framework_of
+
+    folder = Path(args.submissions).expanduser().resolve()
+    if not folder.is_dir():
+        raise CommandError(f"Mappen med indberetninger {folder} findes ikke; intet er kørt")
+    try:
+        framework_of(args.year)
+    except NationalError as refused:
+        raise CommandError(f"{refused}; intet er kørt") from None
+    _prepare(args)
+    from commands.runs import QUIET, execute, say_dead_runs_ended, summary
+    from pipelines.definitions import build_definitions
+    from resources import Renderer, Submissions
+    from resultatrapport.naming import NATIONAL
+
+    out = Renderer(out=str(Path(args.out).expanduser().resolve())) if args.out else None
+    defs = build_definitions(submissions=Submissions(path=str(folder)), renderer=out)
+    job = defs.resolve_job_def(NATIONAL)
+    assert job.partitions_def is not None
+    opened = job.partitions_def.get_partition_keys()
+    if str(args.year) not in opened:
+        raise CommandError(
+            f"Ikke åbnet endnu: {args.year} er endnu ikke åbnet i pipelinen "
+            f"({years_text(map(int, opened))}; et år åbner 1. januar); intet er kørt"
+        )
+    with open_instance() as instance:
+        say_dead_runs_ended(instance)
+        result = execute(job, instance, str(args.year), QUIET, process_tags(), _debug)
+    code = summary(result, NATIONAL, str(args.year))
+    for event in result.get_asset_materialization_events():
+        metadata = event.step_materialization_data.materialization.metadata
+        if "csv" in metadata and "path" in metadata:
+            print(f"Landsoverblik: {metadata['csv'].value} og {metadata['path'].value}")
+    return code
+
+
 KPI_KEYS = (
     "id",
     "name",
@@ -732,6 +773,26 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--seed", type=_whole, default=0)
     p.add_argument("--table", help="also write the measured table (CSV) here")  # fmt: skip
+
+    p = _command(
+        sub, "national", cmd_national,
+        "the national overview of every hub's submissions for a year (CSV and PDF)",
+        "Erhvervshusenes målopfyldelse: read every hub's resultatopfyldelse of the year from a\n"
+        "folder laid out as <submissions>/<hub-slug>/resultatopfyldelse_<contract>_<YYYY>_v<N>.csv\n"
+        "(the highest version counts; a file that breaks the format is refused with its line\n"
+        "and column), pool the framework agreement's national measures over the hubs and write\n"
+        "<out>/national/<YYYY>/maalopfyldelse_national_<YYYY>.csv and .pdf, as a Dagster run\n"
+        "of the asset national/maalopfyldelse. Exits 1 if the run failed, 2 if nothing ran.",
+        "resultatrapport national --year 2026 --submissions var/submissions\n"
+        "resultatrapport national --year 2026 --submissions /data/indberetninger --out /data/ud",
+    )  # fmt: skip
+    p.add_argument("--year", type=_year, required=True, help="a year of the framework agreement")
+    p.add_argument(
+        "--submissions",
+        required=True,
+        help="folder of received submissions, one folder per hub (e.g. erhvervshus-fyn/)",
+    )
+    p.add_argument("--out", help="output folder (default: $RESULTATRAPPORT_OUT or var/out)")
 
     p = _command(
         sub, "kpis", cmd_kpis, "print the KPI results of a contract and year",

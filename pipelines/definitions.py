@@ -20,6 +20,7 @@ from dagster import BetaWarning, Definitions, PreviewWarning, definitions, in_pr
 from assets.deadlines import build_deadline_check
 from assets.ingestion import build_ingestion_assets
 from assets.kpis import build_contract_assets, contract_partitions, group_name
+from assets.national import build_national_asset
 from assets.report import build_draft_asset, build_signoff_assets
 from assets.texts import build_texts_asset
 from pipelines import automation, dagster_patches
@@ -28,12 +29,14 @@ from pipelines.jobs import (
     contract_job,
     deadline_job,
     ingestion_job,
+    national_job,
     signoff_job,
 )
-from resources import Clock, Inbox, Renderer, ValidationSettings, Warehouse
+from resources import Clock, Inbox, Renderer, Submissions, ValidationSettings, Warehouse
 from resultatrapport import settings
 from resultatrapport.contracts import ContractError, ContractWarning, load_contract_folder
 from resultatrapport.formats import ORGANISATION_SOURCES
+from resultatrapport.national.framework import FrameworkError, frameworks_dir, load_frameworks
 
 dagster_patches.apply()  # a run waiting for a pool slot sleeps instead of spinning a core
 
@@ -55,6 +58,8 @@ def build_definitions(
     contracts_dir: Path | None = None,
     automation_running: bool | None = None,
     inbox: Inbox | None = None,
+    submissions: Submissions | None = None,
+    renderer: Renderer | None = None,
 ) -> Definitions:
     """The code location's definitions from the valid contracts of the folder. A broken
     contract file does not take the others down: it is left out with a
@@ -66,7 +71,11 @@ def build_definitions(
     The schedules and sensors start running when ``automation_running`` says so, or when it
     is None and ``$RESULTATRAPPORT_AUTOMATION`` is ``running`` (production); else stopped.
     ``inbox`` is the inbox resource the runs read (the command line's ``--inbox``); by
-    default the one of the environment (:func:`resultatrapport.settings.inbox_dir`)."""
+    default the one of the environment (:func:`resultatrapport.settings.inbox_dir`); likewise
+    ``submissions`` (the national overview's ``--submissions``) and ``renderer`` (``--out``).
+
+    The national overview (group ``national``) is built from the framework agreements in
+    ``national/`` of the contracts folder, when it has any."""
     if automation_running is None:
         automation_running = settings.automation_running()
     folder = load_contract_folder(contracts_dir)
@@ -106,6 +115,19 @@ def build_definitions(
         jobs.append(ingestion_job(contract.id, [*contract_assets, draft]))
         jobs.append(signoff_job(contract.id, [signoff, current]))
         deadline_jobs.append(deadline_job(contract.id, deadline))
+    try:
+        frameworks = load_frameworks(frameworks_dir(contracts_dir))
+    except FrameworkError as broken:  # like a broken contract: the rest loads all the same
+        warnings.warn(
+            f"{broken.summary} – landsoverblikket er udeladt af Dagster-definitionerne",
+            ContractWarning,
+            stacklevel=2,
+        )
+        frameworks = []
+    if frameworks:
+        national = build_national_asset(frameworks)
+        assets.append(national)
+        jobs.append(national_job(national))
     ingest_all = all_ingestion_job()
     return Definitions(
         assets=assets,
@@ -122,8 +144,9 @@ def build_definitions(
             "inbox": inbox or Inbox(),
             "warehouse": Warehouse(),
             "validation": ValidationSettings(),
-            "renderer": Renderer(),
+            "renderer": renderer or Renderer(),
             "clock": Clock(),
+            "submissions": submissions or Submissions(),
         },
         # one process for the whole run: a process per step costs ~2 s each and would
         # import pandas, DuckDB and Great Expectations again in every step

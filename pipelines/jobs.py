@@ -10,6 +10,7 @@ from dagster import AssetChecksDefinition, AssetsDefinition, AssetSelection, def
 from resultatrapport.naming import (
     INGEST,
     INGEST_ALL,
+    NATIONAL,
     RAW,
     deadline_job_name,
     ingestion_job_name,
@@ -92,4 +93,14 @@ def all_ingestion_job():  # type: ignore[no-untyped-def]
         name=INGEST_ALL,
         selection=AssetSelection.groups(RAW, INGEST),
         description="Ingestion of deliveries for one year (a subset per request).",
+    )
+
+
+def national_job(national: AssetsDefinition):  # type: ignore[no-untyped-def]
+    """The national overview of every hub's submissions for one year, with its checks."""
+    return define_asset_job(
+        name=NATIONAL,
+        selection=_with_checks([national]),
+        description="Erhvervshusenes målopfyldelse for one year: every hub's submission and the "
+        "national figures, as a CSV and a PDF (resultatrapport national).",
     )

@@ -18,6 +18,8 @@ KPI = "kpi"
 BUDGET = "budget"
 REPORT = "report"
 SUBMISSION = "submission"
+# the national overview of every hub's submissions (its asset group and job, too)
+NATIONAL = "national"
 
 KeyPath = tuple[str, ...]
 
@@ -64,6 +66,10 @@ def report_path(contract: Contract, name: str) -> KeyPath:
 
 def submission_path(contract: Contract, name: str) -> KeyPath:
     return (SUBMISSION, contract.scope, name)
+
+
+def national_path(name: str) -> KeyPath:
+    return (NATIONAL, name)
 
 
 # --- jobs -----------------------------------------------------------------------------------

@@ -24,6 +24,9 @@ ENV_HOME = "RESULTATRAPPORT_HOME"
 ENV_INBOX = "RESULTATRAPPORT_INBOX"
 ENV_WAREHOUSE = "RESULTATRAPPORT_WAREHOUSE"
 ENV_OUT = "RESULTATRAPPORT_OUT"
+# the folder of every hub's received submissions (shared/formats/national.md): the national
+# overview's input
+ENV_SUBMISSIONS = "RESULTATRAPPORT_SUBMISSIONS"
 ENV_MEMORY = "RESULTATRAPPORT_DUCKDB_MEMORY"
 ENV_CONTRACTS = "RESULTATRAPPORT_CONTRACTS"
 ENV_TEMPLATES = "RESULTATRAPPORT_TEMPLATES"
@@ -61,6 +64,10 @@ def warehouse_path(configured: str = "") -> Path:
 
 def out_dir(configured: str = "") -> Path:
     return _path(ENV_OUT, var_dir() / "out", configured)
+
+
+def submissions_dir(configured: str = "") -> Path:
+    return _path(ENV_SUBMISSIONS, var_dir() / "submissions", configured)
 
 
 def project_file(name: str) -> Path:

@@ -20,6 +20,7 @@ import io
 import math
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from html import escape
 from typing import TYPE_CHECKING, Any
 
@@ -219,6 +220,7 @@ def kpi_over_years(
     decimals: int | None = None,
     withheld: list[bool] | None = None,
     report_year: int | None = None,
+    height_cm: float = HEIGHT_CM,
 ) -> str:
     """A KPI's result per contract year as bars, with the year's target and the path.
 
@@ -233,7 +235,7 @@ def kpi_over_years(
     measured year. ``decimals`` overrides the decimals of the value labels (default: by
     unit as the tables print them). When a figure reaches a million, everything is shown
     in millions on a "Mio. kr." (or "<Unit> (mio.)") axis. Every list has one entry per
-    year; a list of another length is a ValueError.
+    year; a list of another length is a ValueError. ``height_cm``: the figure's height.
     """
     if not years:
         return _no_data(title)
@@ -261,7 +263,7 @@ def kpi_over_years(
     (vals, tgts, paths, lows, highs), shown, axis_label, decimals = _scaled(columns, unit, decimals)
 
     with _style():
-        fig = _figure()
+        fig = _figure(height_cm)
         ax = fig.add_subplot()
         ax.grid(axis="x", visible=False)
         xs = list(range(n))
@@ -691,3 +693,170 @@ def municipal_deviation(
         )
         spread = f"Spænd ±{number(band, band_decimals)} %; uden for spændet: {sum(outside)} af {n}"
         return _to_svg(fig, _sentence(title, f"Afvigelse fra måltal pr. kommune: {each}", spread))
+
+
+# --- figures side by side (the national overview: one bar per hub) -------------------------
+
+POOLED_BLUE = "#0b2a45"  # the pooled figure beside the hubs' (RESULT_BLUE)
+ROW_CM = 0.58  # height per bar of figures side by side
+SIDE_AXES_WIDTH_PT = 10.0 * CM * 72  # the plot area's width beside the names and targets
+
+
+@dataclass(frozen=True)
+class Bar:
+    """One row of :func:`side_by_side`: a named figure as printed, its interval and target.
+
+    ``text`` is the value as every table prints it, or why there is none ("ikke modtaget",
+    "– diskretioneret"); ``interval`` the printed interval ("49,0 til 55,6") where ``low``
+    and ``high`` are given; ``target_text`` the target in words ("Mål ≥ 50", "Intet mål").
+    ``emphasis`` marks the pooled figure, drawn darker below a rule."""
+
+    label: str
+    value: float | None
+    text: str
+    low: float | None = None
+    high: float | None = None
+    interval: str = ""
+    target: float | None = None
+    target_text: str = ""
+    emphasis: bool = False
+
+
+def side_by_side(
+    bars: Sequence[Bar], unit: str, title: str, pooled_label: str = "Alle erhvervshuse"
+) -> str:
+    """Figures of several units (the hubs, and the pooled figure last) as horizontal bars in
+    the order given, the first at the top: each with its interval, its target as a short
+    dark red dashed mark across its bar, spelt out at the right ("Mål ≥ 50"), and its value
+    as printed. A row without a value draws no bar but says why at the base, never a 0."""
+    if not bars:
+        return _no_data(title)
+    n = len(bars)
+    values = [_clean(b.value) for b in bars]
+    shown = [v for v in values if v is not None]
+    shown += [x for b in bars for x in (_clean(b.low), _clean(b.high)) if x is not None]
+    targets = [t for b in bars if (t := _clean(b.target)) is not None]
+    lowest, highest = min([0.0, *shown, *targets]), max([0.0, *shown, *targets])
+    span = (highest - lowest) or 1.0
+    with _style():
+        fig = _figure(height_cm=1.9 + ROW_CM * n)
+        ax = fig.add_subplot()
+        ax.grid(axis="y", visible=False)
+        ys = list(range(n))
+        colours = [POOLED_BLUE if b.emphasis else RESULT_BLUE for b in bars]
+        drawn = [(y, v, c) for y, v, c in zip(ys, values, colours, strict=True) if v is not None]
+        if drawn:
+            ax.barh([d[0] for d in drawn], [d[1] for d in drawn], height=0.62,
+                    color=[d[2] for d in drawn], zorder=2)  # fmt: skip
+        handles: list[Any] = [Patch(color=RESULT_BLUE, label="Resultat")]
+        if any(b.emphasis for b in bars):
+            handles.append(Patch(color=POOLED_BLUE, label=pooled_label))
+            first = next(y for y, b in zip(ys, bars, strict=True) if b.emphasis)
+            ax.axhline(first - 0.5, color="#888888", linewidth=0.6, zorder=1)
+        _side_intervals(ax, ys, bars, handles)
+        _side_targets(ax, ys, bars, handles)
+        ax.axvline(0, color="#555555", linewidth=0.7, zorder=3)
+        left, right_end = lowest - (0.08 * span if lowest < 0 else 0), highest + 0.1 * span
+        ax.set_xlim(left, right_end)
+        for y, b, v in zip(ys, bars, values, strict=True):
+            _side_label(ax, y, b, v, (right_end - left) / SIDE_AXES_WIDTH_PT)
+        ax.set_yticks(ys, [b.label for b in bars])
+        ax.set_ylim(n - 0.4, -0.6)  # the first at the top
+        ax.tick_params(axis="y", length=0)
+        right = ax.secondary_yaxis("right")
+        right.set_yticks(ys, [b.target_text for b in bars])
+        right.tick_params(axis="y", length=0, colors=TARGET_RED)
+        right.spines["right"].set_visible(False)
+        ax.xaxis.set_major_locator(value_ticks())
+        ax.xaxis.set_major_formatter(DanishFormatter())
+        ax.set_xlabel(unit[:1].upper() + unit[1:])
+        if title:
+            ax.set_title(title)
+        if len(handles) > 1:  # a legend of "Resultat" alone says nothing
+            fig.legend(handles=handles, loc="outside lower center", ncols=len(handles))
+        return _to_svg(fig, _sentence(title, _side_alt(bars, unit)))
+
+
+def _side_label(ax: Any, y: int, b: Bar, v: float | None, per_pt: float) -> None:
+    """The value inside its bar at the base (white) where it fits, else beyond everything
+    drawn on its row (bar, interval, target); why there is no value at the base."""
+    text_pt = 0.62 * 7.5 * len(b.text) + 6  # DejaVu Sans digits are about 0.62 em wide
+    inside = v is not None and v > 0 and v / per_pt >= text_pt
+    if v is None:
+        x, colour = 0.0, TEXT_GREY
+    elif inside:
+        x, colour = 0.0, "white"
+    else:
+        ends = [x for x in (v, _clean(b.high), _clean(b.target)) if x is not None]
+        x, colour = max([0.0, *ends]), "#222222"
+    ax.annotate(
+        b.text,
+        xy=(x, y),
+        xytext=(3, 0),
+        textcoords="offset points",
+        ha="left",
+        va="center",
+        fontsize=7.5,
+        fontweight="bold" if v is not None else "normal",
+        style="normal" if v is not None else "italic",
+        color=colour,
+        zorder=6,
+    )
+
+
+def _side_intervals(ax: Any, ys: list[int], bars: Sequence[Bar], handles: list[Any]) -> None:
+    rows: list[tuple[int, float, float, float]] = []
+    for y, b in zip(ys, bars, strict=True):
+        v, lo, hi = _clean(b.value), _clean(b.low), _clean(b.high)
+        if v is not None and lo is not None and hi is not None:
+            rows.append((y, v, lo, hi))
+    if not rows:
+        return
+    ax.errorbar(
+        [r[1] for r in rows],
+        [r[0] for r in rows],
+        xerr=[
+            [max(0.0, v - lo) for _, v, lo, _ in rows],
+            [max(0.0, hi - v) for _, v, _, hi in rows],
+        ],
+        fmt="none",
+        ecolor="#333333",
+        elinewidth=0.9,
+        capsize=3,
+        capthick=0.9,
+        zorder=4,
+    )
+    handles.append(Line2D([], [], color="#333333", linewidth=0.9, label="Usikkerhedsinterval"))
+
+
+def _side_targets(ax: Any, ys: list[int], bars: Sequence[Bar], handles: list[Any]) -> None:
+    marks = [(y, t) for y, b in zip(ys, bars, strict=True) if (t := _clean(b.target)) is not None]
+    if not marks:
+        return
+    ax.vlines(
+        [t for _, t in marks],
+        [y - 0.38 for y, _ in marks],
+        [y + 0.38 for y, _ in marks],
+        colors=TARGET_RED,
+        linestyles=(0, (3, 1.5)),
+        linewidth=1.6,
+        zorder=5,
+    )
+    handles.append(
+        Line2D([], [], color=TARGET_RED, linestyle=(0, (3, 1.5)), linewidth=1.6, label="Mål")
+    )
+
+
+def _side_alt(bars: Sequence[Bar], unit: str) -> str:
+    """What :func:`side_by_side` draws, in words: each figure as printed, its interval and
+    its target."""
+    shown = []
+    for b in bars:
+        notes = []
+        if b.value is not None and b.interval:
+            notes.append(f"usikkerhedsinterval {b.interval}")
+        if b.target_text:
+            notes.append(b.target_text[:1].lower() + b.target_text[1:])
+        text = f"{b.label}: {b.text}"
+        shown.append(f"{text} ({'; '.join(notes)})" if notes else text)
+    return f"Resultat pr. erhvervshus ({unit}): " + "; ".join(shown)

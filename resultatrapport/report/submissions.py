@@ -1,9 +1,10 @@
 """The CSV submission files in the recipients' dialect, and their validation.
 
 Both files (``resultatopfyldelse`` and ``kommunefordeling``, see
-``shared/formats/submissions.md``) are UTF-8 with a byte-order mark, ``;``-separated, with
-a decimal comma, CRLF line ends, the exact Danish header row, no thousands separators and
-an empty field for no value. Their columns, types and constraints are declared once, in the
+``shared/formats/submissions.md``), and the national overview made of every hub's
+``resultatopfyldelse`` (``maalopfyldelse_national``, ``shared/formats/national.md``), are
+UTF-8 with a byte-order mark, ``;``-separated, with a decimal comma, CRLF line ends, the
+exact Danish header row, no thousands separators and an empty field for no value. Their columns, types and constraints are declared once, in the
 Frictionless Table Schemas shipped in ``resultatrapport/report/schemas``; the column lists
 here are read from them.
 
@@ -21,6 +22,7 @@ import io
 import json
 import math
 import re
+from dataclasses import dataclass
 from decimal import Decimal
 from importlib.resources import files
 from numbers import Integral, Real
@@ -34,16 +36,23 @@ from resultatrapport.vocabulary import NO, YES
 __all__ = [
     "KINDS",
     "MUNICIPALITY_COLUMNS",
+    "NATIONAL_COLUMNS",
     "RESULT_COLUMNS",
+    "Finding",
+    "findings",
     "render_csv",
     "schema_descriptor",
+    "validate_bytes",
     "validate_csv",
     "write_atomically",
 ]
 
 RESULTATOPFYLDELSE = "resultatopfyldelse"
 KOMMUNEFORDELING = "kommunefordeling"
-KINDS = (RESULTATOPFYLDELSE, KOMMUNEFORDELING)
+# the national overview of every hub's resultatopfyldelse (shared/formats/national.md), in
+# the same dialect; written by resultatrapport.national, not at a sign-off
+MAALOPFYLDELSE_NATIONAL = "maalopfyldelse_national"
+KINDS = (RESULTATOPFYLDELSE, KOMMUNEFORDELING, MAALOPFYLDELSE_NATIONAL)
 
 DELIMITER = ";"
 LINE_END = "\r\n"
@@ -86,6 +95,7 @@ def _columns(kind: str) -> tuple[str, ...]:
 
 RESULT_COLUMNS: tuple[str, ...] = _columns(RESULTATOPFYLDELSE)
 MUNICIPALITY_COLUMNS: tuple[str, ...] = _columns(KOMMUNEFORDELING)
+NATIONAL_COLUMNS: tuple[str, ...] = _columns(MAALOPFYLDELSE_NATIONAL)
 _FIELDS = {kind: {f["name"]: f for f in _fields(kind)} for kind in KINDS}
 
 
@@ -201,43 +211,103 @@ def render_csv(kind: str, rows: list[dict[str, object]]) -> bytes:
 # --- validation ------------------------------------------------------------------------------
 
 
-def _dialect_errors(data: bytes) -> list[str]:
+@dataclass(frozen=True)
+class Finding:
+    """One way a file breaks its schema or the dialect: where (the record ``row``, the header
+    being row 1, and the physical ``line`` it starts on, which differ only after a quoted line
+    break; ``field`` the column), and what, in English (``text``, as :func:`validate_bytes`
+    says it) and in Danish for a recipient (``danish``, without the place: :attr:`located`)."""
+
+    text: str
+    danish: str
+    row: int | None = None
+    line: int | None = None
+    field: str | None = None
+    # frictionless's error type ("type-error", "missing-label", …), or "header" for the
+    # header row against the schema's columns; empty for the dialect's and the syntax's
+    code: str = ""
+
+    @property
+    def located(self) -> str:
+        """The Danish finding with its place: "linje 3, kolonne 'Resultat': …"."""
+        where = []
+        if self.line is not None:
+            where.append(f"linje {self.line}")
+        if self.field:
+            where.append(f"kolonne {self.field!r}")
+        return f"{', '.join(where)}: {self.danish}" if where else self.danish
+
+
+def _dialect_errors(data: bytes) -> list[Finding]:
     """What frictionless does not check: the byte-order mark and the CRLF line ends."""
     errors = []
     if not data.startswith(BOM):
-        errors.append("the file does not start with a UTF-8 byte-order mark (BOM)")
+        errors.append(
+            Finding(
+                "the file does not start with a UTF-8 byte-order mark (BOM)",
+                "filen begynder ikke med et UTF-8-byte-order-mark (BOM)",
+            )
+        )
     lf = data.count(b"\n") - data.count(b"\r\n")
     cr = data.count(b"\r") - data.count(b"\r\n")
     if lf:
-        errors.append(f"{lf} line(s) end with LF instead of CRLF")
+        errors.append(
+            Finding(
+                f"{lf} line(s) end with LF instead of CRLF",
+                f"{lf} linje(r) ender med LF i stedet for CRLF",
+            )
+        )
     if cr:
-        errors.append(f"{cr} line(s) end with CR instead of CRLF")
+        errors.append(
+            Finding(
+                f"{cr} line(s) end with CR instead of CRLF",
+                f"{cr} linje(r) ender med CR i stedet for CRLF",
+            )
+        )
     if data.strip(BOM) and not data.endswith((b"\n", b"\r")):
-        errors.append("the last line has no line end (CRLF)")
+        errors.append(
+            Finding("the last line has no line end (CRLF)", "den sidste linje har intet linjeskift")
+        )
     return errors
 
 
-def _header_errors(columns: tuple[str, ...], header: list[str]) -> list[str]:
+def _header_errors(columns: tuple[str, ...], header: list[str]) -> list[Finding]:
     if header == list(columns):
         return []
-    problems = []
+    problems, danish = [], []
     missing = [c for c in columns if c not in header]
     extra = [h for h in header if h not in columns]
     if missing:
         problems.append(f"missing columns {missing}")
+        danish.append(f"kolonnerne {missing} mangler")
     if extra:
         problems.append(f"unknown columns {extra}")
+        danish.append(f"ukendte kolonner {extra}")
     duplicated = sorted({h for h in header if header.count(h) > 1})
     if duplicated:
         problems.append(f"repeated columns {duplicated}")
+        danish.append(f"kolonnerne {duplicated} står flere gange")
     if not problems:
         problems.append("columns in the wrong order")
-    return [f"header row: {'; '.join(problems)}; expected {DELIMITER.join(columns)!r}"]
+        danish.append("kolonnerne står i forkert rækkefølge")
+    expected = DELIMITER.join(columns)
+    return [
+        Finding(
+            f"header row: {'; '.join(problems)}; expected {expected!r}",
+            f"overskriftslinjen: {'; '.join(danish)}",
+            row=1,
+            line=1,
+            code="header",
+        )
+    ]
 
 
 def _syntax_errors(
-    kind: str, records: list[list[str]], flagged: set[tuple[int | None, str | None]]
-) -> list[str]:
+    kind: str,
+    records: list[list[str]],
+    lines: list[int],
+    flagged: set[tuple[int | None, str | None]],
+) -> list[Finding]:
     """Number cells frictionless accepts but the recipients' dialect does not ("1e3", "NaN",
     "+5", " 5", "1_000", non-ASCII digits). Cells are matched to fields by position, as
     frictionless does."""
@@ -251,17 +321,29 @@ def _syntax_errors(
                 continue
             if not syntax.fullmatch(cell):
                 errors.append(
-                    f"row {row_number}, field {name!r}: {cell!r} {_EXPECTED[field['type']]}"
+                    Finding(
+                        f"row {row_number}, field {name!r}: {cell!r} {_EXPECTED[field['type']]}",
+                        f"{_clip(cell)!r} {_EXPECTED_DA[field['type']]}",
+                        row_number,
+                        _line(lines, row_number),
+                        name,
+                    )
                 )
     return errors
 
 
-def _formula_errors(kind: str, records: list[list[str]]) -> list[str]:
+def _formula_errors(kind: str, records: list[list[str]], lines: list[int]) -> list[Finding]:
     """Text cells a spreadsheet would run as a formula (:data:`FORMULA_START`); the writer
     neutralises them with a leading quote, so one here was written by something else."""
     fields = list(_FIELDS[kind].values())
     return [
-        f"row {row_number}, field {field['name']!r}: {cell!r} begins like a spreadsheet formula"
+        Finding(
+            f"row {row_number}, field {field['name']!r}: {cell!r} begins like a spreadsheet formula",
+            f"{_clip(cell)!r} begynder som en regnearksformel",
+            row_number,
+            _line(lines, row_number),
+            field["name"],
+        )
         for row_number, row in enumerate(records[1:], start=2)
         for field, cell in zip(fields, row, strict=False)
         if field["type"] == "string" and cell.startswith(FORMULA_START)
@@ -273,9 +355,47 @@ _EXPECTED = {
     "number": "is not a number written with digits and a decimal comma (no thousands separators)",
     "date": "is not an ISO date (YYYY-MM-DD)",
 }
+_EXPECTED_DA = {
+    "integer": "er ikke et helt tal skrevet med cifre alene (uden tusindtalsseparator)",
+    "number": "er ikke et tal skrevet med cifre og decimalkomma (uden tusindtalsseparator)",
+    "date": "er ikke en ISO-dato (ÅÅÅÅ-MM-DD)",
+}
+# frictionless's row errors in Danish, by error type
+_ROW_ERRORS_DA = {
+    "primary-key": "rækken gentager en anden rækkes nøgle ({keys})",
+    "extra-cell": "rækken har flere felter end overskriftslinjen",
+    "missing-cell": "rækken har færre felter end overskriftslinjen",
+    "blank-row": "rækken er tom",
+    "duplicate-label": "en kolonne står to gange i overskriftslinjen",
+}
+SHOWN_CELL = 40  # characters of a cell a Danish finding quotes at most
 
 
-def _describe(kind: str, error: Any) -> str:
+def _clip(cell: str) -> str:
+    return cell if len(cell) <= SHOWN_CELL else cell[: SHOWN_CELL - 1] + "…"
+
+
+def _line(lines: list[int], row_number: int | None) -> int | None:
+    """The physical line record ``row_number`` (the header is 1) starts on."""
+    if row_number is None or not 1 <= row_number <= len(lines):
+        return row_number
+    return lines[row_number - 1]
+
+
+def _constraint_da(kind: str, field_name: str | None, cell: str, note: str) -> str:
+    if note.startswith('constraint "required"'):
+        return "mangler en værdi"
+    if note.startswith('constraint "enum"'):
+        allowed = _FIELDS[kind][field_name or ""]["constraints"]["enum"]
+        return f"{_clip(cell)!r} er ikke en af {', '.join(map(repr, allowed))}"
+    if note.startswith('constraint "pattern"'):
+        return f"{_clip(cell)!r} har ikke den krævede form"
+    if note.startswith('constraint "minimum"'):
+        return f"{_clip(cell)!r} er mindre end den mindste tilladte værdi"
+    return f"{_clip(cell)!r} overholder ikke feltets regler"
+
+
+def _describe(kind: str, error: Any, lines: list[int]) -> Finding:
     """A frictionless error as one line naming its row and field."""
     where = []
     row_number = getattr(error, "row_number", None)
@@ -288,18 +408,30 @@ def _describe(kind: str, error: Any) -> str:
     field_type = _FIELDS[kind].get(field_name or "", {}).get("type")
     if error.type == "type-error" and field_type in _EXPECTED:
         detail = f"{cell!r} {_EXPECTED[field_type]}"
-    elif error.type == "constraint-error" and error.note.startswith('constraint "required"'):
-        detail = "a value is required"
-    elif error.type == "constraint-error" and error.note.startswith('constraint "enum"'):
-        allowed = _FIELDS[kind][field_name]["constraints"]["enum"]
-        detail = f"{cell!r} is not one of {', '.join(map(repr, allowed))}"
+        danish = f"{_clip(str(cell))!r} {_EXPECTED_DA[field_type]}"
     elif error.type == "constraint-error":
-        detail = f"{cell!r} breaks the {error.note}"
+        if error.note.startswith('constraint "required"'):
+            detail = "a value is required"
+        elif error.note.startswith('constraint "enum"'):
+            allowed = _FIELDS[kind][field_name]["constraints"]["enum"]
+            detail = f"{cell!r} is not one of {', '.join(map(repr, allowed))}"
+        else:
+            detail = f"{cell!r} breaks the {error.note}"
+        danish = _constraint_da(kind, field_name, str(cell or ""), error.note)
     else:
         detail = f"{error.title}: {error.note}" if error.note else error.title
         if cell:
             detail += f" ({cell!r})"
-    return f"{', '.join(where) or 'file'}: {detail}"
+        keys = ", ".join(schema_descriptor(kind).get("primaryKey", []))
+        danish = _ROW_ERRORS_DA.get(error.type, f"fejl i filen ({error.title})").format(keys=keys)
+    return Finding(
+        f"{', '.join(where) or 'file'}: {detail}",
+        danish,
+        row_number,
+        _line(lines, row_number),
+        field_name or None,
+        error.type,
+    )
 
 
 def validate_csv(kind: str, path: Path) -> list[str]:
@@ -315,18 +447,43 @@ def validate_bytes(kind: str, data: bytes) -> list[str]:
     Returns human-readable errors naming the row (the header is row 1) and field; an empty
     list means the file is valid. Checks the byte-order mark, CRLF line ends, the exact
     header row, text cells that begin like a spreadsheet formula, and (with frictionless)
-    every cell's type and constraints, required values and unique ids.
+    every cell's type and constraints, required values and unique ids. The same findings
+    with their lines and in Danish: :func:`findings`.
     """
+    return [finding.text for finding in findings(kind, data)]
+
+
+def _record_lines(text: str) -> list[int]:
+    """The physical line each CSV record starts on (1 for the header)."""
+    starts = []
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=DELIMITER)
+    line = 0
+    for _ in reader:
+        starts.append(line + 1)
+        line = reader.line_num
+    return starts
+
+
+def findings(kind: str, data: bytes) -> list[Finding]:
+    """What :func:`validate_bytes` finds, each with its row, physical line and column, in
+    English and Danish (a file received from elsewhere is refused naming them)."""
     if kind not in KINDS:
         raise ValueError(f"unknown submission kind {kind!r}; expected one of {KINDS}")
     errors = _dialect_errors(data)
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        return [*errors, f"the file is not UTF-8: {exc}"]
+        return [
+            *errors,
+            Finding(f"the file is not UTF-8: {exc}", f"filen er ikke UTF-8 (byte {exc.start})"),
+        ]
     records = list(csv.reader(io.StringIO(text, newline=""), delimiter=DELIMITER))
     if not records:
-        return [*errors, "the file is empty (no header row)"]
+        return [
+            *errors,
+            Finding("the file is empty (no header row)", "filen er tom (ingen overskriftslinje)"),
+        ]
+    lines = _record_lines(text)
     errors += _header_errors(tuple(_FIELDS[kind]), records[0])
 
     from frictionless import Dialect, Resource, Schema  # slow to import: only when validating
@@ -345,9 +502,9 @@ def validate_bytes(kind: str, data: bytes) -> list[str]:
     flagged: set[tuple[int | None, str | None]] = set()
     for task in report.tasks:
         for error in task.errors:
-            errors.append(_describe(kind, error))
+            errors.append(_describe(kind, error, lines))
             flagged.add((getattr(error, "row_number", None), getattr(error, "field_name", None)))
-    errors += [_describe(kind, error) for error in report.errors]
-    errors += _syntax_errors(kind, records, flagged)
-    errors += _formula_errors(kind, records)
+    errors += [_describe(kind, error, lines) for error in report.errors]
+    errors += _syntax_errors(kind, records, lines, flagged)
+    errors += _formula_errors(kind, records, lines)
     return errors

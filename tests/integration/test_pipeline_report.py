@@ -213,7 +213,10 @@ def test_the_reports_say_data_quality_in_one_paragraph_and_the_internal_appendix
         assert "karantæne" not in text and "Ukendt kommunenummer" not in text, stem
         assert not re.search(r"\bkontroller\b", text, re.I), stem
         said = quality_paragraph(text)
-        assert "Tallene bygger på disse leverancer: CRM-udtræk (vejledningsforløb) for 2021–2026" in said
+        assert (
+            "Tallene bygger på disse leverancer: CRM-udtræk (vejledningsforløb) for 2021–2026"
+            in said
+        )
         assert re.search(r"før den er brugt: \d+ af [\d.]+ rækker \([\d,]+ %\) overholdt ikke "
                          r"reglerne og er udeladt af alle tal", said), said  # fmt: skip
 

@@ -18,7 +18,7 @@ from resultatrapport.settings import PROJECT_ROOT
 
 README = PROJECT_ROOT / "README.md"
 # the first segment of an asset key (`kpi/kkr_midtjylland_2026/m3`), not a folder
-ASSET_STAGES = {"raw", "ingest", "kpi", "budget", "report", "submission"}
+ASSET_STAGES = {"raw", "ingest", "kpi", "budget", "report", "submission", "national"}
 # a file named without its folder is a repository file when it has one of these endings;
 # .csv, .pdf and .xlsx names are the inbox's and the output folder's (deliveries, reports)
 # names that look like paths and are not: the run tag of a sign-off run

@@ -21,8 +21,14 @@ from resultatrapport.contracts import load_contracts
 assert "site-packages" in str(settings.contracts_dir()), settings.contracts_dir()
 print(sorted(load_contracts()))
 assert (settings.templates_dir() / "report.html.j2").is_file()
+from resultatrapport.national.framework import load_frameworks
+from resultatrapport.report.submissions import schema_descriptor
+assert [f.id for f in load_frameworks()] == ["rammeaftale-2024-2027"]  # contracts/national/
+assert (settings.templates_dir() / "national.html.j2").is_file()
+assert schema_descriptor("maalopfyldelse_national")["primaryKey"] == ["Mål-ID", "Erhvervshus"]
 assert settings.dagster_yaml().is_file()
-for default in (settings.inbox_dir(), settings.out_dir(), settings.dagster_home()):
+for default in (settings.inbox_dir(), settings.out_dir(), settings.dagster_home(),
+                settings.submissions_dir()):
     assert str(default).startswith(os.getcwd() + "/var/"), default  # never in site-packages
 print(version.code_version())
 print(len(pipelines.definitions.build_definitions(automation_running=False).jobs))

@@ -89,13 +89,29 @@ def municipal_chart() -> str:
     return charts.municipal_deviation(MUNICIPALITIES, DEVIATIONS, 10, "K9: afvigelse pr. kommune")
 
 
-CHARTS = [kpi_chart, kpi_chart_with_interval, nps_chart, municipal_chart]
+def side_chart() -> str:
+    return charts.side_by_side(
+        [
+            charts.Bar("Erhvervshus Fyn", 49.0, "49,0", 43.4, 54.6, "43,4 til 54,6", 50, "Mål ≥ 50"),
+            charts.Bar("Erhvervshus Sjælland", None, "– diskretioneret", target=50,
+                       target_text="Mål ≥ 50"),
+            charts.Bar("Erhvervshus Nordjylland", None, "ikke modtaget"),
+            charts.Bar("Alle erhvervshuse", 50.2, "50,2", 48.4, 51.9, "48,4 til 51,9", 50,
+                       "Mål ≥ 50", emphasis=True),
+        ],
+        "pct.",
+        "K1 pr. erhvervshus",
+    )  # fmt: skip
+
+
+CHARTS = [kpi_chart, kpi_chart_with_interval, nps_chart, municipal_chart, side_chart]
 EMPTY = [
     lambda: charts.kpi_over_years([], [], [], [], [], "antal", "K1"),
     lambda: charts.nps_distribution({}, "K7"),
     lambda: charts.nps_distribution({9: 0, 10: 0}, "K7"),
     lambda: charts.municipal_deviation([], [], 10, "K9"),
     lambda: charts.municipal_deviation([], [], 10, ""),
+    lambda: charts.side_by_side([], "pct.", "K1"),
 ]
 
 
@@ -318,6 +334,19 @@ def test_the_alternative_says_withheld_never_a_count_or_zero():
         withheld=[True, False],
     )  # fmt: skip
     assert alt(year) == "K2. Resultat pr. år (antal): 2024: – diskretioneret; 2025: 3."
+
+
+def test_figures_side_by_side_state_each_figure_its_interval_and_target_never_a_zero():
+    svg = side_chart()
+    assert alt(svg) == (
+        "K1 pr. erhvervshus. Resultat pr. erhvervshus (pct.): Erhvervshus Fyn: 49,0 "
+        "(usikkerhedsinterval 43,4 til 54,6; mål ≥ 50); Erhvervshus Sjælland: – diskretioneret "
+        "(mål ≥ 50); Erhvervshus Nordjylland: ikke modtaget; Alle erhvervshuse: 50,2 "
+        "(usikkerhedsinterval 48,4 til 51,9; mål ≥ 50)."
+    )
+    drawn = texts(svg)
+    assert {"49,0", "– diskretioneret", "ikke modtaget", "50,2", "Mål ≥ 50"} <= set(drawn)
+    assert "0,0" not in drawn and "Alle erhvervshuse" in drawn
 
 
 def test_the_municipal_charts_alternative_lists_each_deviation_and_the_band():

@@ -449,3 +449,22 @@ def test_write_atomically_uses_normal_permissions(tmp_path: Path):
     mask = os.umask(0o077)
     os.umask(mask)
     assert path.stat().st_mode & 0o777 == 0o666 & ~mask
+
+
+def test_findings_name_the_physical_line_and_the_column_in_danish_too():
+    """A file received from another hub is refused naming file, line and column for its
+    recipients (Danish): the line is the file's own, which differs from the record's number
+    after a quoted line break."""
+    from resultatrapport.report.submissions import findings
+
+    rows = result_rows()
+    rows[0]["Bemærkning"] = "x"
+    text = render_csv("resultatopfyldelse", rows).decode("utf-8-sig")
+    text = text.replace(";x;", ';"to\r\nlinjer";', 1).replace("44815000", "44.815.000")
+    (found,) = findings("resultatopfyldelse", text.encode("utf-8-sig"))
+    assert found.text.startswith("row 3, field 'Resultat': '44.815.000' is not a number")
+    assert (found.row, found.line, found.field) == (3, 4, "Resultat")
+    assert found.located == (
+        "linje 4, kolonne 'Resultat': '44.815.000' er ikke et tal skrevet med cifre og "
+        "decimalkomma (uden tusindtalsseparator)"
+    )
