@@ -193,7 +193,7 @@ def _inbox_refused(root: Path, contract, years: list[int]) -> bool:  # type: ign
     """Say why the inbox cannot be read for ``contract`` and ``years`` (True), before
     anything runs; list the files in it that are no delivery."""
     from resultatrapport.formats import FORMATS
-    from resultatrapport.inventory import inbox_refusal, shown_name, unrecognised_files
+    from resultatrapport.inventory import inbox_refusal, unrecognised_files
     from resultatrapport.kpis.compute import partitions_read
 
     expected = [
@@ -210,8 +210,7 @@ def _inbox_refused(root: Path, contract, years: list[int]) -> bool:  # type: ign
     if strays:
         print(
             "Filer i indbakken, der ikke er leverancer (de læses ikke; en fil i en "
-            "leveringsmappe blokerer sin leverance): "
-            + ", ".join(shown_name(s.relpath) for s in strays),
+            "leveringsmappe blokerer sin leverance): " + ", ".join(s.shown for s in strays),
             file=sys.stderr,
         )
     return False

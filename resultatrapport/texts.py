@@ -40,6 +40,7 @@ from markupsafe import Markup
 
 from resultatrapport.checks_table import record_checks, replace_checks
 from resultatrapport.contracts import Contract, KpiPlace, Narrative, title_key
+from resultatrapport.formats import TEXTS_PATH
 from resultatrapport.reader import (
     CONTROL_CHARS,
     CPR_PATTERN,
@@ -50,11 +51,6 @@ from resultatrapport.reader import (
 )
 from resultatrapport.warehouse_tx import transaction, write_attempts
 
-# where the file lies in the inbox; the sensor and the inventory know it by this pattern
-TEXTS_PATH = "{org}/tekster/{contract}_{year}.md"
-PATH_PATTERN = re.compile(
-    r"(?P<org>[a-z0-9][a-z0-9-]*)/tekster/(?P<contract>[a-z0-9]+(?:-[a-z0-9]+)*)_(?P<year>[0-9]{4})\.md"
-)
 SOURCE = "report_texts"
 CHECK = "texts_valid"
 SHOWN_HEADING = 60  # characters of a heading a message quotes at most
@@ -91,12 +87,6 @@ def source_name(contract_id: str) -> str:
     """The texts' source in ``ingest.deliveries`` and ``ingest.checks``: one per contract, as
     an organisation may have several contracts."""
     return f"{SOURCE}:{contract_id}"
-
-
-def classify(path: str) -> tuple[str, str, int] | None:
-    """(organisation, contract id, year) of an inbox-relative path of a texts file."""
-    m = PATH_PATTERN.fullmatch(path)
-    return (m["org"], m["contract"], int(m["year"])) if m else None
 
 
 # --- parsing ------------------------------------------------------------------------------
