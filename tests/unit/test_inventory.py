@@ -234,3 +234,25 @@ def test_a_copy_of_the_texts_file_blocks_the_texts_of_its_year(inbox: Path) -> N
     ]
     assert texts_strays(inbox, EHMJ, "kkr-midtjylland-2026", 2027) == []
 
+
+def test_the_appendix_lists_a_stray_resembling_the_contracts_delivery_with_what_it_resembles(
+    con, kkr, inbox: Path
+) -> None:
+    """The internal data-quality appendix lists the strays of the contract's folders and of those
+    resembling its deliveries (a wrong-case organisation folder), not another's."""
+    from resultatrapport.ingest import record_inbox
+    from resultatrapport.report import content, quality
+
+    for relpath in (
+        "Erhvervshus_Midtjylland/crm/vejledningsforloeb_2026.csv",
+        "viborgegnens-erhvervsraad/tid/timer.csv",  # another organisation's
+        "manifest.json",
+    ):
+        (inbox / relpath).parent.mkdir(parents=True, exist_ok=True)
+        (inbox / relpath).write_text("x")
+    record_inbox(con, inbox)
+    data = content.load(con, kkr, 2026)
+    assert quality.appendix(data, report_name="x.pdf", data_hash="0")["strays"] == [
+        f"Erhvervshus_Midtjylland/crm/vejledningsforloeb_2026.csv (ligner {CRM})",
+        "manifest.json",
+    ]
