@@ -19,7 +19,7 @@ from typing import Any
 
 from commands.instance import open_instance, process_tags
 from commands.interrupt import INTERRUPTED, run_interruptibly
-from commands.interrupt import MESSAGE as INTERRUPTED_MESSAGE
+from commands.interrupt import MESSAGE_NO_RUN as INTERRUPTED_NO_RUN
 from resultatrapport import lake, settings
 from resultatrapport.report.danish import years_text
 
@@ -846,16 +846,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = build_parser().parse_args(argv)
     except SystemExit as done:  # --help, or a wrong command line said in one line
         return done.code if isinstance(done.code, int) else 2
+    except KeyboardInterrupt:  # before the command began: nothing of it ran
+        print(INTERRUPTED_NO_RUN, file=sys.stderr)
+        return INTERRUPTED
     _debug = bool(getattr(args, "debug", False))
     try:
         return run_interruptibly(lambda: int(args.func(args)))
     except CommandError as refused:
         print(refused, file=sys.stderr)
         return 2
-    except KeyboardInterrupt:  # raised by the work itself (off the main thread, no handler)
+    except KeyboardInterrupt:  # after the work (its handler gone) or raised by the work itself
         if _debug:
             raise
-        print(INTERRUPTED_MESSAGE, file=sys.stderr)
+        print(INTERRUPTED_NO_RUN, file=sys.stderr)
         return INTERRUPTED
     except Exception as exc:
         if _debug:
