@@ -270,6 +270,22 @@ def inbox_files(root: Path) -> list[str]:
     return files
 
 
+def listed(root: Path, relpath: str) -> bool:
+    """Whether the delivery ``relpath`` is in the inbox under exactly that name, each folder
+    and the file as :func:`inbox_files` lists them. On a file system that ignores case (a
+    Mac's, a Windows share) ``root / relpath`` opens a file in ``Erhvervshus-Midtjylland/``
+    too, which :func:`classify` lists as a stray: the reader takes only what is listed."""
+    folder = root
+    for part in relpath.split("/"):
+        try:
+            if part not in os.listdir(folder):
+                return False
+        except OSError:
+            return False
+        folder = folder / part
+    return True
+
+
 def unrecognised_files(root: Path) -> list[StrayFile]:
     """Every file of the inbox that is no declared delivery, with the delivery it
     resembles."""

@@ -41,6 +41,7 @@ from markupsafe import Markup
 from resultatrapport.checks_table import record_checks, replace_checks
 from resultatrapport.contracts import Contract, KpiPlace, Narrative, title_key
 from resultatrapport.formats import TEXTS_PATH
+from resultatrapport.inventory import listed
 from resultatrapport.reader import (
     CONTROL_CHARS,
     CPR_PATTERN,
@@ -542,7 +543,7 @@ def read(inbox: Path, contract: Contract, year: int) -> TextsDelivery:
     used). A link out of the inbox is not followed."""
     rel = relpath(contract, year)
     path = inbox / rel
-    if not path.exists() and not path.is_symlink():
+    if not listed(inbox, rel):  # also one named in another case (inventory.listed)
         return TextsDelivery(rel, None, [])
     if not path.is_file() or not path.resolve().is_relative_to(inbox.resolve()):
         raise TextsError(rel, [Problem(1, "filen er ikke en almindelig fil i indbakken")])

@@ -256,3 +256,19 @@ def test_the_appendix_lists_a_stray_resembling_the_contracts_delivery_with_what_
         f"Erhvervshus_Midtjylland/crm/vejledningsforloeb_2026.csv (ligner {CRM})",
         "manifest.json",
     ]
+
+
+def test_the_reader_takes_a_delivery_only_under_its_exact_name(inbox: Path) -> None:
+    """What the reader opens is what the classifier calls the delivery: on a file system that
+    ignores case, ``root / relpath`` would open ``Erhvervshus-Midtjylland/crm/…`` as well,
+    a stray the inventory lists (this machine's file system tells the names apart anyway)."""
+    from resultatrapport.inventory import listed
+
+    wrong = inbox / "Erhvervshus-Midtjylland" / "crm" / "vejledningsforloeb_2026.csv"
+    wrong.parent.mkdir(parents=True)
+    wrong.write_text("x")
+    assert not listed(inbox, CRM) and not listed(inbox / "nowhere", CRM)
+    (inbox / CRM).parent.mkdir(parents=True)
+    (inbox / CRM).write_text("x")
+    assert listed(inbox, CRM)
+    assert [s.relpath for s in unrecognised_files(inbox)] == [wrong.relative_to(inbox).as_posix()]
