@@ -34,6 +34,7 @@ from assets.partitions import YEARS
 from resources import Inbox, Warehouse
 from resultatrapport import texts
 from resultatrapport.contracts import Contract
+from resultatrapport.formats import TEXTS_PATH
 from resultatrapport.ingestion import TextsIngested, ingest_texts
 from resultatrapport.naming import INGEST, texts_path
 
@@ -54,9 +55,7 @@ def texts_dep(contract: Contract) -> AssetDep:
 
 def build_texts_asset(contract: Contract) -> AssetsDefinition:
     key = texts_key(contract)
-    pattern = texts.TEXTS_PATH.format(
-        org=contract.organisation.slug, contract=contract.id, year="{year}"
-    )
+    pattern = TEXTS_PATH.format(org=contract.organisation.slug, contract=contract.id, year="{year}")
     titles = ", ".join(n.title + ("" if n.required else " (valgfri)") for n in contract.narratives)
 
     @asset(

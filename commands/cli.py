@@ -19,7 +19,7 @@ from typing import Any
 
 from commands.instance import open_instance, process_tags
 from commands.interrupt import INTERRUPTED, run_interruptibly
-from commands.interrupt import MESSAGE as INTERRUPTED_MESSAGE
+from commands.interrupt import MESSAGE_NO_RUN as INTERRUPTED_NO_RUN
 from resultatrapport import lake, settings
 from resultatrapport.report.danish import years_text
 
@@ -193,7 +193,7 @@ def _inbox_refused(root: Path, contract, years: list[int]) -> bool:  # type: ign
     """Say why the inbox cannot be read for ``contract`` and ``years`` (True), before
     anything runs; list the files in it that are no delivery."""
     from resultatrapport.formats import FORMATS
-    from resultatrapport.inventory import inbox_refusal, shown_name, unrecognised_files
+    from resultatrapport.inventory import inbox_refusal, unrecognised_files
     from resultatrapport.kpis.compute import partitions_read
 
     expected = [
@@ -210,8 +210,7 @@ def _inbox_refused(root: Path, contract, years: list[int]) -> bool:  # type: ign
     if strays:
         print(
             "Filer i indbakken, der ikke er leverancer (de læses ikke; en fil i en "
-            "leveringsmappe blokerer sin leverance): "
-            + ", ".join(shown_name(s.relpath) for s in strays),
+            "leveringsmappe blokerer sin leverance): " + ", ".join(s.shown for s in strays),
             file=sys.stderr,
         )
     return False
@@ -847,16 +846,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = build_parser().parse_args(argv)
     except SystemExit as done:  # --help, or a wrong command line said in one line
         return done.code if isinstance(done.code, int) else 2
+    except KeyboardInterrupt:  # before the command began: nothing of it ran
+        print(INTERRUPTED_NO_RUN, file=sys.stderr)
+        return INTERRUPTED
     _debug = bool(getattr(args, "debug", False))
     try:
         return run_interruptibly(lambda: int(args.func(args)))
     except CommandError as refused:
         print(refused, file=sys.stderr)
         return 2
-    except KeyboardInterrupt:  # raised by the work itself (off the main thread, no handler)
+    except KeyboardInterrupt:  # after the work (its handler gone) or raised by the work itself
         if _debug:
             raise
-        print(INTERRUPTED_MESSAGE, file=sys.stderr)
+        print(INTERRUPTED_NO_RUN, file=sys.stderr)
         return INTERRUPTED
     except Exception as exc:
         if _debug:

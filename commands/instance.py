@@ -28,19 +28,36 @@ def ensure_dagster_home() -> Path:
     return home
 
 
+# The command line's runs execute in its own process, whose stdout and stderr are the user's
+# terminal. Dagster's local compute log manager would redirect both into files for the whole
+# run and mirror them back through a `tail -F` child, watched by two more children; all three
+# are in the terminal's process group, so a Ctrl-C killed them too: two Dagster tracebacks
+# on the screen, and what the command printed after (its 'Afbrudt' line) went into the file
+# only. The command line's runs capture nothing (their events and log lines are in the event
+# log as always); the UI's and the daemon's runs keep the manager of dagster.yaml.
+CLI_OVERRIDES = {
+    "compute_logs": {
+        "module": "dagster._core.storage.noop_compute_log_manager",
+        "class": "NoOpComputeLogManager",
+    }
+}
+
+
 @contextmanager
 def open_instance() -> Iterator[Any]:
-    """The Dagster instance of :func:`ensure_dagster_home`'s folder, opened from it
-    (``DagsterInstance.from_config``, not from the environment). Its SQLite storage is
-    created the first time it is opened; two processes doing that at once collide ("table …
-    already exists"), so the opening is serialised by a lock file in the folder."""
+    """The Dagster instance of :func:`ensure_dagster_home`'s folder, opened from it (not from
+    the environment) with :data:`CLI_OVERRIDES`. Its SQLite storage is created the first time
+    it is opened; two processes doing that at once collide ("table … already exists"), so the
+    opening is serialised by a lock file in the folder."""
     from dagster import DagsterInstance
+    from dagster._core.instance.ref import InstanceRef  # from_config without overrides
 
     home = ensure_dagster_home()
     with open(home / ".resultatrapport-open.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         try:
-            instance = DagsterInstance.from_config(str(home))
+            ref = InstanceRef.from_dir(str(home), overrides=CLI_OVERRIDES)
+            instance = DagsterInstance.from_ref(ref)
         finally:
             fcntl.flock(lock, fcntl.LOCK_UN)
     with instance:

@@ -29,6 +29,11 @@ MESSAGE = (
     "Afbrudt: kørslen er stoppet og markeret som fejlet i Dagster; det, den nåede at skrive "
     "færdigt, står, og intet er halvt skrevet."
 )
+# stopped where no run of it was under way (before the first, between two)
+MESSAGE_NO_RUN = (
+    "Afbrudt: kommandoen er stoppet; det, den nåede at skrive færdigt, står, og intet er "
+    "halvt skrevet."
+)
 
 
 def end_own_runs(reason: str) -> list[str]:
@@ -66,8 +71,8 @@ def run_interruptibly(work: Callable[[], int]) -> int:
         for s in SIGNALS:  # a second signal while ending the runs: leave at once
             signal.signal(s, lambda *_: os._exit(INTERRUPTED))
         name = signal.Signals(signo).name
-        end_own_runs(f"Afbrudt ({name}) fra kommandolinjen")
-        print(MESSAGE, file=sys.stderr)
+        ended = end_own_runs(f"Afbrudt ({name}) fra kommandolinjen")
+        print(MESSAGE if ended else MESSAGE_NO_RUN, file=sys.stderr)
         sys.stdout.flush()
         sys.stderr.flush()
         os._exit(INTERRUPTED)

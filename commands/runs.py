@@ -260,8 +260,9 @@ def changed_in_inbox(contract, inbox: Path | None, years: list[int]) -> list[int
     content (SHA-256) than the warehouse holds, or not yet in the warehouse at all."""
     if inbox is None or not years or not inbox.is_dir():
         return []
-    from pipelines.automation import classify, contract_sources, ingested_hashes, scan
+    from pipelines.automation import contract_sources, ingested_hashes, scan
     from resultatrapport import settings
+    from resultatrapport.inventory import Delivery, classify
 
     pairs = set(contract_sources(contract))
     try:
@@ -271,11 +272,15 @@ def changed_in_inbox(contract, inbox: Path | None, years: list[int]) -> list[int
     found = set()
     state, _ = scan(inbox, {})
     for relpath, (_size, _mtime, sha) in state.items():
-        known = classify(relpath, 0)
-        if known is None or known[2] not in years or (known[0].name, known[1]) not in pairs:
+        known = classify(relpath)
+        if (
+            not isinstance(known, Delivery)
+            or known.year not in years
+            or (known.source, known.org) not in pairs
+        ):
             continue  # no delivery, a year-less register (read with the run's years) or another's
-        if held.get((known[0].name, known[1], known[2])) != sha:
-            found.add(known[2])
+        if held.get((known.source, known.org, known.year)) != sha:
+            found.add(known.year)
     return sorted(found)
 
 

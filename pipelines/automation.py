@@ -27,7 +27,6 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-import re
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -52,7 +51,7 @@ from dagster import (
 from assets.common import spans
 from assets.ingestion import ingest_key, raw_key
 from assets.texts import texts_key
-from resultatrapport import lake, settings
+from resultatrapport import inventory, lake, settings
 from resultatrapport import texts as owner_texts
 from resultatrapport.contracts import Contract
 from resultatrapport.formats import FORMATS, SourceFormat
@@ -204,35 +203,15 @@ def _deadline_schedule(contract: Contract, job: Any, running: bool) -> Any:
 # --- the inbox -------------------------------------------------------------------------
 
 
-def _pattern(fmt: SourceFormat) -> re.Pattern[str]:
-    text = re.escape(fmt.path)
-    text = text.replace(re.escape("{org}"), r"(?P<org>[a-z0-9][a-z0-9-]*)")
-    text = text.replace(re.escape("{year}"), r"(?P<year>[0-9]{4})")
-    return re.compile(f"^{text}$")
-
-
-PATTERNS = [(fmt, _pattern(fmt)) for fmt in FORMATS.values()]
-
-
-def classify(relpath: str, current_year: int) -> tuple[SourceFormat, str | None, int] | None:
-    """The (format, organisation, partition year) a delivery file belongs to. A file with no
-    year in its name (the CVR extract, population, price index) is the current year's
-    delivery."""
-    for fmt, pattern in PATTERNS:
-        if m := pattern.match(relpath):
-            groups = m.groupdict()
-            year = int(groups["year"]) if groups.get("year") else current_year
-            return fmt, groups.get("org"), year
-    return None
-
-
 def scan(inbox: Path, cursor: Mapping[str, list[Any]]) -> tuple[dict[str, list[Any]], list[str]]:
     """The inbox's files as {relpath: [size, mtime_ns, sha256]} and the files whose content
     changed since ``cursor``. A file is hashed again only when its size or mtime moved."""
     state: dict[str, list[Any]] = {}
     changed = []
-    for path in sorted(p for p in inbox.rglob("*") if p.is_file() and not p.name.startswith(".")):
-        relpath = path.relative_to(inbox).as_posix()
+    for relpath in inventory.inbox_files(inbox):  # the files the inventory sees, no others
+        path = inbox / relpath
+        if not path.is_file():
+            continue
         stat = path.stat()
         before = cursor.get(relpath)
         if before and before[0] == stat.st_size and before[1] == stat.st_mtime_ns:
@@ -284,8 +263,15 @@ def inbox_requests(
     held = ingested or {}
     ignored = []
     for relpath in changed:
-        if (text := owner_texts.classify(relpath)) is not None:
-            owner, contract_id, year = text
+        found = inventory.classify(relpath)  # the inventory's classifier: no rule of its own
+        if not isinstance(found, inventory.Delivery):
+            if found is not None:
+                why = f" ({found.why})" if found.why else ""  # 'ligner …', as the appendix
+                ignored.append(f"{relpath}: not a delivery of sources.md{why}")
+            continue
+        if found.source == inventory.TEXTS_SOURCE:
+            owner, contract_id, year = found.org, found.contract, found.year
+            assert owner is not None and year is not None
             contract = next((c for c in contracts if c.id == contract_id), None)
             if contract is None or contract.organisation.slug != owner:
                 ignored.append(f"{relpath}: no contract {contract_id} of {owner}")
@@ -293,16 +279,13 @@ def inbox_requests(
                 ignored.append(
                     f"{relpath}: {year} is not a partition ({FIRST_YEAR}-{current_year})"
                 )
-            elif held.get((owner_texts.source_name(contract_id), owner, year)) == state[relpath][2]:
+            elif held.get((owner_texts.source_name(contract.id), owner, year)) == state[relpath][2]:
                 ignored.append(f"{relpath}: already ingested with this content")
             else:
                 texts_by_year.setdefault(year, []).append((contract, relpath))
             continue
-        found = classify(relpath, current_year)
-        if found is None:
-            ignored.append(f"{relpath}: not a delivery of sources.md")
-            continue
-        fmt, org, year = found
+        fmt, org = FORMATS[found.source], found.org
+        year = current_year if found.year is None else found.year  # a year-less register
         if not FIRST_YEAR <= year <= current_year:
             ignored.append(f"{relpath}: {year} is not a partition ({FIRST_YEAR}-{current_year})")
             continue

@@ -36,7 +36,7 @@ from resultatrapport.kpis.kinds import KINDS
 from resultatrapport.kpis.kinds import Kind as KindSpec
 from resultatrapport.report.danish import years_text
 from resultatrapport.settings import PROJECT_ROOT, contracts_dir
-from resultatrapport.vocabulary import Hub, Operator, Unit
+from resultatrapport.vocabulary import SLUG, Hub, Operator, Unit
 
 # --- vocabularies -----------------------------------------------------------------------
 
@@ -212,7 +212,7 @@ class Party(Strict):
 
 
 class Organisation(Strict):
-    slug: str = Field(pattern=r"^[a-z0-9]+(-[a-z0-9]+)*$")  # its folder in the inbox
+    slug: str = Field(pattern=rf"^{SLUG}$")  # its folder in the inbox
     name: NonEmpty
     hub: Hub | None = None  # its 'Erhvervshus' value in the awareness survey
 
@@ -352,7 +352,7 @@ class Settings(Strict):
 
 
 class Contract(Strict):
-    id: str = Field(pattern=r"^[a-z0-9]+(-[a-z0-9]+)*$")
+    id: str = Field(pattern=rf"^{SLUG}$")
     title: NonEmpty
     parties: Annotated[list[Party], Field(min_length=2)]
     organisation: Organisation

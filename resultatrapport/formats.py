@@ -512,5 +512,9 @@ FORMATS: dict[str, SourceFormat] = {
         PRICE_INDEX,
     )
 }
+# the report owner's texts (``<organisation>/tekster/<contract-id>_<YYYY>.md`` in sources.md): a
+# delivery like the formats above, read by resultatrapport.texts, not a table format
+TEXTS_PATH = "{org}/tekster/{contract}_{year}.md"
+
 REGISTER_SOURCES = ("awareness", "cvr_firms", "financials", "population", "price_index")
 ORGANISATION_SOURCES = {"crm": "crm_cases", "survey": "survey_answers", "time": "time_registration"}

@@ -363,11 +363,16 @@ def delivery_refusal(
 
 
 def record_inbox(con: duckdb.DuckDBPyConnection, inbox: Path) -> None:
-    """Replace the list of files in the inbox that are no delivery (the internal data-quality
-    appendix shows them; a misnamed delivery also blocks its partition)."""
-    rows = [(s.relpath, s.source, s.year) for s in unrecognised_files(inbox)]
+    """Replace the list of files in the inbox that are no delivery, with the delivery each
+    resembles (the internal data-quality appendix shows them; a misnamed delivery also blocks
+    its partition)."""
+    rows = [(s.relpath, s.source, s.year, s.resembles, s.why) for s in unrecognised_files(inbox)]
     for attempt in write_attempts():
         with attempt, transaction(con):
             con.execute("DELETE FROM ingest.inbox_files")
             if rows:
-                con.executemany("INSERT INTO ingest.inbox_files VALUES (?, ?, ?)", rows)
+                con.executemany(
+                    "INSERT INTO ingest.inbox_files (relpath, source, year, resembles, why) "
+                    "VALUES (?, ?, ?, ?, ?)",
+                    rows,
+                )

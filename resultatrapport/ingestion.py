@@ -46,7 +46,7 @@ from resultatrapport.ingest import (
     staged_frame,
     staged_years_frame,
 )
-from resultatrapport.inventory import texts_refusal
+from resultatrapport.inventory import listed, texts_refusal
 from resultatrapport.reader import Delivery, SourceError, file_sha256
 
 # the two checks on every delivery: the rows against the format's rules (warns), and whether
@@ -192,9 +192,11 @@ def _rows(checks: list[CheckOutcome]) -> list[tuple[str, bool, bool, str]]:
 
 
 def _readable(root: Path, relpath: str) -> bool:
-    """A regular file inside the inbox (never hash what a link out of it points to)."""
+    """A regular file inside the inbox under exactly that name (never hash what a link out
+    of it points to, nor a file the inventory lists as a stray)."""
     path = root / relpath
-    return path.is_file() and path.resolve().is_relative_to(root.resolve())
+    inside = path.is_file() and path.resolve().is_relative_to(root.resolve())
+    return inside and listed(root, relpath)
 
 
 def ingest_delivery(

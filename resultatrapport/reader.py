@@ -32,6 +32,7 @@ import numpy as np
 import pyarrow as pa
 
 from resultatrapport.formats import SourceFormat
+from resultatrapport.inventory import listed
 from resultatrapport.sql import lit, q
 from resultatrapport.xlsx_cells import XlsxStructureError, problem_cells
 
@@ -247,7 +248,7 @@ def stage_file(
     con.execute(
         f"CREATE OR REPLACE TEMP TABLE {target} (line INTEGER, parse_error VARCHAR, {cols_ddl})"
     )
-    if not path.exists() and not path.is_symlink():
+    if not listed(root, relpath):  # also one named in another case (inventory.listed)
         return Delivery(relpath, None, None, 0, 0)
     inside_inbox(root, path, relpath)
     if not path.is_file():

@@ -40,6 +40,8 @@ from markupsafe import Markup
 
 from resultatrapport.checks_table import record_checks, replace_checks
 from resultatrapport.contracts import Contract, KpiPlace, Narrative, title_key
+from resultatrapport.formats import TEXTS_PATH
+from resultatrapport.inventory import listed
 from resultatrapport.reader import (
     CONTROL_CHARS,
     CPR_PATTERN,
@@ -50,11 +52,6 @@ from resultatrapport.reader import (
 )
 from resultatrapport.warehouse_tx import transaction, write_attempts
 
-# where the file lies in the inbox; the sensor and the inventory know it by this pattern
-TEXTS_PATH = "{org}/tekster/{contract}_{year}.md"
-PATH_PATTERN = re.compile(
-    r"(?P<org>[a-z0-9][a-z0-9-]*)/tekster/(?P<contract>[a-z0-9]+(?:-[a-z0-9]+)*)_(?P<year>[0-9]{4})\.md"
-)
 SOURCE = "report_texts"
 CHECK = "texts_valid"
 SHOWN_HEADING = 60  # characters of a heading a message quotes at most
@@ -91,12 +88,6 @@ def source_name(contract_id: str) -> str:
     """The texts' source in ``ingest.deliveries`` and ``ingest.checks``: one per contract, as
     an organisation may have several contracts."""
     return f"{SOURCE}:{contract_id}"
-
-
-def classify(path: str) -> tuple[str, str, int] | None:
-    """(organisation, contract id, year) of an inbox-relative path of a texts file."""
-    m = PATH_PATTERN.fullmatch(path)
-    return (m["org"], m["contract"], int(m["year"])) if m else None
 
 
 # --- parsing ------------------------------------------------------------------------------
@@ -552,7 +543,7 @@ def read(inbox: Path, contract: Contract, year: int) -> TextsDelivery:
     used). A link out of the inbox is not followed."""
     rel = relpath(contract, year)
     path = inbox / rel
-    if not path.exists() and not path.is_symlink():
+    if not listed(inbox, rel):  # also one named in another case (inventory.listed)
         return TextsDelivery(rel, None, [])
     if not path.is_file() or not path.resolve().is_relative_to(inbox.resolve()):
         raise TextsError(rel, [Problem(1, "filen er ikke en almindelig fil i indbakken")])

@@ -2,7 +2,8 @@
 
 The category values a delivery may hold (hubs, segments, forms, case types, focus areas,
 answers), the units, the statuses and operators of a KPI result and the operators' signs,
-the time zone and the first year of the partitions. Each list is written once, as a
+the time zone and the first year of the partitions, the shape of an organisation's folder
+and a contract's id. Each list is written once, as a
 ``Literal`` (so a type checker and pydantic know it); the runtime tuple is derived from it
 with :func:`typing.get_args`. The contract schema (:mod:`resultatrapport.contracts`), the
 source formats (:mod:`resultatrapport.formats`, and through them the SQL and Great
@@ -100,3 +101,9 @@ TIME_ZONE = "Europe/Copenhagen"
 TZ = ZoneInfo(TIME_ZONE)
 # the first calendar year partition (fixed, never computed from the clock)
 FIRST_YEAR = 2020
+
+# --- names ----------------------------------------------------------------------------------
+
+# an organisation's folder in the inbox and a contract's id: lower-case letters and digits in
+# words joined by single hyphens (``erhvervshus-midtjylland``, ``kkr-midtjylland-2026``)
+SLUG = r"[a-z0-9]+(?:-[a-z0-9]+)*"

@@ -8,8 +8,9 @@
 - ``kpi.*`` (results, details, budget) and ``report.*`` (drafts, sign-offs): declared beside
   the code that writes them, created here with the rest (so this module is above them: it
   composes the warehouse's schema, and nothing it imports imports it).
-- ``ingest.inbox_files``: the files of the inbox that are no delivery, as last seen by an
-  ingestion step (the internal data-quality appendix lists them).
+- ``ingest.inbox_files``: the files of the inbox that are no delivery, with the delivery each
+  resembles, as last seen by an ingestion step (the internal data-quality appendix lists
+  them).
 - ``ingest.checks``: the latest outcome of each check on a partition's delivery (the internal
   data-quality appendix and the sign-off's refusal read it).
 - ``ingest.report_texts``: the sections of the report owner's texts of a contract and year,
@@ -53,7 +54,7 @@ CREATE TABLE IF NOT EXISTS ingest.checks (
 
 INBOX_FILES_DDL = """
 CREATE TABLE IF NOT EXISTS ingest.inbox_files (
-    relpath VARCHAR NOT NULL, source VARCHAR, year INTEGER
+    relpath VARCHAR NOT NULL, source VARCHAR, year INTEGER, resembles VARCHAR, why VARCHAR
 )"""
 
 # columns added since the first warehouses were made: a warehouse of an earlier version gets
@@ -64,6 +65,8 @@ ADDED_COLUMNS = (
     "ALTER TABLE ingest.deliveries ADD COLUMN IF NOT EXISTS physical_lines BIGINT",
     "ALTER TABLE ingest.deliveries ADD COLUMN IF NOT EXISTS blank_lines BIGINT",
     "ALTER TABLE ingest.deliveries ADD COLUMN IF NOT EXISTS out_of_partition BIGINT",
+    "ALTER TABLE ingest.inbox_files ADD COLUMN IF NOT EXISTS resembles VARCHAR",
+    "ALTER TABLE ingest.inbox_files ADD COLUMN IF NOT EXISTS why VARCHAR",
 )
 
 

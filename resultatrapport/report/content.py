@@ -20,6 +20,7 @@ import duckdb
 
 from resultatrapport import texts as owner_texts
 from resultatrapport.contracts import Contract
+from resultatrapport.inventory import UNKNOWN_ORG
 from resultatrapport.kpis import results_table
 from resultatrapport.kpis.compute import partitions_read
 from resultatrapport.kpis.kinds import KINDS
@@ -52,9 +53,10 @@ class ReportData:
     quarantine: list[dict[str, Any]]
     checks: list[dict[str, Any]]
     blocking_failures: list[str] = field(default_factory=list)
-    # files of the inbox that are no delivery (the contract's folders, the registers' and
-    # the inbox's top level): read by nothing, listed so that nobody thinks they were
-    inbox_strays: list[str] = field(default_factory=list)
+    # files of the inbox that are no delivery (in the contract's folders, the registers' or
+    # the inbox's top level, or resembling a delivery there), each with what it resembles
+    # ('ligner …'): read by nothing, listed so that nobody thinks they were
+    inbox_strays: list[tuple[str, str | None]] = field(default_factory=list)
     # the report owner's texts of the year: narrative id -> Markdown (the last good file's)
     texts: dict[str, str] = field(default_factory=dict)
     # per delivery (source, org, content hash): the rows left out of every figure for
@@ -242,11 +244,13 @@ def load(con: duckdb.DuckDBPyConnection, contract: Contract, year: int) -> Repor
         checks=checks,
         blocking_failures=blocking_failures(con, contract, year),
         inbox_strays=[
-            relpath
-            for (relpath,) in con.execute(
-                "SELECT relpath FROM ingest.inbox_files WHERE relpath NOT LIKE '%/%' "
-                "OR split_part(relpath, '/', 1) IN ($org, 'register', 'erst') ORDER BY 1",
-                {"org": contract.organisation.slug},
+            (relpath, why)
+            for relpath, why in con.execute(
+                "SELECT relpath, why FROM ingest.inbox_files WHERE relpath NOT LIKE '%/%' "
+                "OR split_part(relpath, '/', 1) IN ($org, 'register', 'erst') "
+                "OR split_part(resembles, '/', 1) IN ($org, 'register', 'erst', $unknown) "
+                "ORDER BY 1",
+                {"org": contract.organisation.slug, "unknown": UNKNOWN_ORG},
             ).fetchall()
         ],
         texts=owner_texts.stored(con, contract.id, year),

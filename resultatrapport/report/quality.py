@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from resultatrapport.formats import FORMATS
-from resultatrapport.inventory import shown_name
+from resultatrapport.inventory import shown_name, shown_stray
 from resultatrapport.report.content import ReportData
 from resultatrapport.report.danish import listed, long_date, number
 from resultatrapport.report.names import check_title, source_title
@@ -269,7 +269,7 @@ def appendix(
             }
             for d in deliveries(data)
         ],
-        "strays": [shown_name(s) for s in data.inbox_strays],
+        "strays": [shown_stray(relpath, why) for relpath, why in data.inbox_strays],
         "quarantine": [
             {
                 "source": source_title(q["source"]),

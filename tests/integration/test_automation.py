@@ -15,10 +15,11 @@ from pipelines import automation
 from pipelines.automation import (
     TZ,
     affected_contract_years,
-    classify,
     inbox_requests,
     scan,
 )
+from resultatrapport.inventory import unrecognised_files
+from tests.unit.test_inventory import DELIVERIES, ELSEWHERE, PASSED_OVER, STRAYS
 
 KKR, VER = "kkr-midtjylland-2026", "viborg-ver-2020"
 
@@ -128,12 +129,12 @@ def test_the_production_environment_sets_automation_running():
 # --- the inbox sensor ---------------------------------------------------------------------
 
 
-def test_files_are_classified_by_the_formats_of_sources_md():
-    fmt, org, year = classify("erhvervshus-midtjylland/crm/vejledningsforloeb_2025.csv", 2026)
-    assert (fmt.name, org, year) == ("crm_cases", "erhvervshus-midtjylland", 2025)
-    fmt, org, year = classify("register/cvr_virksomheder.csv", 2026)
-    assert (fmt.name, org, year) == ("cvr_firms", None, 2026)  # no year: the current delivery
-    assert classify("register/notes.txt", 2026) is None
+def test_a_year_less_register_is_the_current_years_delivery_to_the_sensor(contracts, tmp_path):
+    (tmp_path / "inbox" / "register").mkdir(parents=True)
+    (tmp_path / "inbox" / "register" / "cvr_virksomheder.csv").write_text("x")
+    state, changed = scan(tmp_path / "inbox", {})
+    [request], ignored = inbox_requests(contracts.values(), changed, 2026, state)
+    assert request.partition_key == "2026" and not ignored
 
 
 @pytest.fixture
@@ -214,8 +215,41 @@ def test_files_nobody_reads_or_outside_the_partitions_are_ignored_with_a_reason(
     state, changed = scan(inbox, {})
     requests, ignored = inbox_requests(contracts.values(), changed, 2026, state)
     assert not requests
-    assert any("not a delivery" in i for i in ignored)
-    assert any("2019 is not a partition" in i for i in ignored)
+    assert "register/readme.txt: not a delivery of sources.md" in ignored
+    assert (  # the year is before the first partition: said as the appendix says it
+        "erst/kendskabsmaaling_2019.csv: not a delivery of sources.md (året 2019 ligger før "
+        "2020, det første år, der rapporteres)" in ignored
+    )
+
+
+# every path of the classifier's tables (tests/unit/test_inventory.py); the first stray is the
+# issue's example the two used to disagree on: the sensor ignored it as no delivery, the
+# inventory did not list it (org '[^/]+' there, '[a-z0-9][a-z0-9-]*' here)
+PATHS = [*(str(p.values[0]) for p in (*DELIVERIES, *STRAYS, *ELSEWHERE)), *PASSED_OVER]
+
+
+@pytest.mark.parametrize("relpath", PATHS)
+def test_the_sensor_and_the_inventory_classify_a_path_alike(relpath, contracts, tmp_path):
+    """What the run summary and the appendix list as no delivery, the sensor ignores as no
+    delivery, saying what it resembles; what it takes as a delivery nobody lists; a hidden
+    file neither sees."""
+    inbox = tmp_path / "inbox"
+    (inbox / relpath).parent.mkdir(parents=True)
+    (inbox / relpath).write_text("x")
+    listed = unrecognised_files(inbox)
+    state, changed = scan(inbox, {})
+    _, ignored = inbox_requests(contracts.values(), changed, 2026, state)
+    not_delivery = [i for i in ignored if i.startswith(f"{relpath}: not a delivery")]
+    if relpath in PASSED_OVER:
+        assert not listed and not changed
+    elif listed:
+        [stray] = listed
+        assert changed == [relpath]
+        assert not_delivery == [
+            f"{relpath}: not a delivery of sources.md" + (f" ({stray.why})" if stray.why else "")
+        ]
+    else:
+        assert changed == [relpath] and not not_delivery, ignored
 
 
 # --- from ingestion to the contract years -------------------------------------------------

@@ -404,18 +404,19 @@ def test_a_link_out_of_the_inbox_is_not_read(tmp_path: Path, kkr: Contract) -> N
 
 
 def test_the_path_pattern_classifies_texts_files() -> None:
-    assert texts.classify(FILE) == ("erhvervshus-midtjylland", KKR, 2026)
-    assert texts.classify("viborgegnens-erhvervsraad/tekster/viborg-ver-2020_2021.md") == (
-        "viborgegnens-erhvervsraad",
-        VER,
-        2021,
+    from resultatrapport.inventory import Delivery, classify
+
+    assert classify(FILE) == Delivery(FILE, "report_texts", "erhvervshus-midtjylland", 2026, KKR)
+    other = "viborgegnens-erhvervsraad/tekster/viborg-ver-2020_2021.md"
+    assert classify(other) == Delivery(
+        other, "report_texts", "viborgegnens-erhvervsraad", 2021, VER
     )
     for other in (
         "erhvervshus-midtjylland/tekster/kkr-midtjylland-2026_2026 (kopi).md",
         "erhvervshus-midtjylland/tekster/kkr-midtjylland-2026_2026.docx",
         "erhvervshus-midtjylland/crm/kkr-midtjylland-2026_2026.md",
     ):
-        assert texts.classify(other) is None
+        assert not isinstance(classify(other), Delivery)
 
 
 # --- a delivery like the others: inventory, sensor, schedules, lineage --------------------------
@@ -519,9 +520,12 @@ def test_the_sample_writes_every_declared_section_for_each_contract_year(tmp_pat
     ]
     assert {w["line_ending"] for w in written.values()} == {"LF", "CRLF"}
     assert {w["encoding"] for w in written.values()} == {"utf-8", "utf-8-sig"}
+    from resultatrapport.inventory import Delivery, classify
+
     for relpath in written:
-        _, contract_id, year = texts.classify(relpath)  # type: ignore[misc]
-        contract = contracts[contract_id]
+        found = classify(relpath)
+        assert isinstance(found, Delivery) and found.contract
+        contract, year = contracts[found.contract], found.year
         sections = texts.parse((tmp_path / relpath).read_bytes(), contract, relpath)
         assert [s.id for s in sections] == [n.id for n in contract.narratives]
         assert all(str(year) in s.markdown for s in sections if s.id in ("F1-1", "V4-A1"))
