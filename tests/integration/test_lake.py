@@ -73,9 +73,8 @@ def test_a_run_on_a_lake_and_a_signed_version_read_back_after_the_data_changed(
     [(results,)] = query(catalog, f"SELECT count(*) FROM kpi.results WHERE contract = '{VER}'")
     assert results > 0
 
-    code, out = finish(
-        cli(env, "sign-off", "--contract", VER, "--year", "2021", "--by", "Ida Kontrolsen")
-    )
+    signer = ("--by", "Ida Kontrolsen", "--role", "direktør")
+    code, out = finish(cli(env, "sign-off", "--contract", VER, "--year", "2021", *signer))
     assert code == 0, out
     [(snapshot,)] = query(catalog, "SELECT snapshot FROM report.signoffs WHERE version = 1")
     assert snapshot is not None

@@ -78,7 +78,7 @@ def test_a_missing_population_quarter_is_one_sentence_at_the_check_the_draft_and
     text = " ".join(draft_text(env, KKR, 2026).split())
     assert f"Budgettet er endnu ikke beregnet: {sentence}" in text
     code, out = cli(env, monkeypatch, capsys, "sign-off", "--contract", KKR, "--year", "2026",
-                    "--by", "Bo Revisorsen", "--preliminary")  # fmt: skip
+                    "--by", "Bo Revisorsen", "--role", "direktør", "--preliminary")  # fmt: skip
     assert code == 1
     assert f"Budgettet er ikke beregnet: {sentence}." in out
 
