@@ -174,7 +174,7 @@ def test_sign_off_without_the_signers_role_is_refused_in_one_line(capsys):
     # before: signed with the name alone, the cover saying nothing of who answers for it
     assert main(["sign-off", "--contract", KKR, "--year", "2026", "--by", "Anne Jensen"]) == 2
     line = one_error_line(capsys)
-    assert line.startswith("resultatrapport sign-off: ") and "required: --role" in line
+    assert line.startswith("resultatrapport sign-off: ") and "mangler: --role" in line
 
 
 @pytest.mark.parametrize("role", ["", "   ", "\t"])
