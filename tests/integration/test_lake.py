@@ -95,7 +95,7 @@ def test_a_run_on_a_lake_and_a_signed_version_read_back_after_the_data_changed(
     code, out = finish(
         cli(env, "show-signed", "--contract", VER, "--year", "2021", "--version", "2")
     )
-    assert code == 2 and "no signed version 2 (signed: v1)" in out
+    assert code == 2 and "har ingen godkendt version 2 (godkendt: v1)" in out
 
 
 def test_two_processes_write_two_contract_years_into_one_lake_at_once(inbox, tmp_path, catalog):

@@ -156,7 +156,8 @@ def method_lines(text: str) -> list[str]:
     """The lines of the method chapter's table »Målepunkterne« as printed, each KPI's id and
     its method sentence: the page furniture and the table header repeated on a new page
     left out."""
-    table = text.rsplit("\nMålepunkterne\n", 1)[1].split("\nBilag: Datakvalitet", 1)[0]
+    after = text.rsplit("\nMålepunkterne\n", 1)[1]  # to the next heading
+    table = re.split(r"\n(?:Datagrundlag og datakvalitet|Bilag: [^\n]+)\n", after, maxsplit=1)[0]
     return [ln for ln in table.replace("\f", "\n").splitlines()
             if ln.strip() and not FURNITURE.match(ln) and " ".join(ln.split()) != "Mål Metode"]  # fmt: skip
 

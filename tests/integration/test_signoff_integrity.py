@@ -437,6 +437,7 @@ def test_signed_files_are_read_only_and_their_hashes_recorded(env, monkeypatch, 
     assert set(recorded[1]["files"]) == {
         f"aarsrapport_{VER}_2021_v1.pdf",
         f"resultatopfyldelse_{VER}_2021_v1.csv",
+        f"aarsrapport_{VER}_2021_v1_datakvalitet_intern.html",  # the internal appendix
     }
     for name, digest in recorded[1]["files"].items():
         path = env.folder / name
@@ -565,9 +566,9 @@ def test_a_file_warehouse_shows_a_signed_version_only_while_its_data_is_the_sign
     code = main(["show-signed", *year, "--version", "1"])
     captured = capsys.readouterr()
     assert code == 2 and captured.out == ""
-    assert "keeps no history, and its data has changed since" in captured.err
+    assert "som ikke gemmer historik, og dets data er ændret siden" in captured.err
     code = main(["show-signed", *year, "--version", "3"])
-    assert code == 2 and "no signed version 3 (signed: v1)" in capsys.readouterr().err
+    assert code == 2 and "har ingen godkendt version 3 (godkendt: v1)" in capsys.readouterr().err
 
 
 @pytest.mark.slow
