@@ -6,6 +6,7 @@ YEAR ?= 2026
 SCALE ?= 1
 export DAGSTER_HOME ?= $(CURDIR)/var/dagster_home
 SIGNER ?=
+ROLE ?=
 PACKAGES := resultatrapport pipelines assets resources commands
 
 .PHONY: setup demo sample run sign-off test test-fast lint dev clean
@@ -34,8 +35,8 @@ run: setup
 	uv run resultatrapport run --contract $(CONTRACT) --year $(YEAR) --inbox var/inbox
 
 sign-off: setup
-	@test -n "$(SIGNER)" || { echo 'usage: make sign-off SIGNER="Name" [CONTRACT=… YEAR=…] [PRELIMINARY=1]'; exit 2; }
-	uv run resultatrapport sign-off --contract $(CONTRACT) --year $(YEAR) --by "$(SIGNER)" $(if $(PRELIMINARY),--preliminary)
+	@test -n "$(SIGNER)" -a -n "$(ROLE)" || { echo 'usage: make sign-off SIGNER="Name" ROLE="direktør" [CONTRACT=… YEAR=…] [PRELIMINARY=1]'; exit 2; }
+	uv run resultatrapport sign-off --contract $(CONTRACT) --year $(YEAR) --by "$(SIGNER)" --role "$(ROLE)" $(if $(PRELIMINARY),--preliminary)
 
 demo: sample run
 

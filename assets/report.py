@@ -6,10 +6,12 @@
   (:func:`resultatrapport.report.draft.write_draft`).
 - ``report/<contract>/signed`` with ``submission/<contract>/resultatopfyldelse`` (and
   ``submission/<contract>/kommunefordeling`` where the budget is a key over municipalities):
-  the sign-off. Materialised with a config naming the signer, its one required field (UI,
-  ``dg launch`` or ``resultatrapport sign-off``; a name that is no person's name is refused
-  before anything is read), and ``preliminary: true`` where the signer signs preliminary
-  figures (refused otherwise), and the run is tagged ``resultatrapport/signer`` with the name; writes
+  the sign-off. Materialised with a config naming the signer and the signer's role, its two
+  required fields (UI, ``dg launch`` or ``resultatrapport sign-off``; a name that is no
+  person's name, or an empty role, is refused before anything is read; the signed report's
+  cover says both, the CSVs the name), and ``preliminary: true`` where the signer signs
+  preliminary figures (refused otherwise), and the run is tagged ``resultatrapport/signer``
+  with the name; writes
   version N once, read-only, never replaces it, and validates each CSV against its table
   schema as a blocking check before anything is published. The files and the record are
   published together (:func:`resultatrapport.report.publish.publish_version`): what a killed
@@ -178,12 +180,17 @@ def build_draft_asset(
 
 
 class SignOffConfig(Config):
-    """The one thing a sign-off run needs to be told, the signer (everything else has a
-    setting), and whether the signer signs preliminary figures."""
+    """What a sign-off run needs to be told, who signs and in what role (everything else
+    has a setting), and whether the signer signs preliminary figures."""
 
     by: str = Field(
         description="Name of the person who signs off the report (Godkendt af): letters, "
         "spaces, hyphens and apostrophes, 2-80 characters."
+    )
+    role: str = Field(
+        description="The signer's role, e.g. direktør (the contract names who answers for the "
+        "report); the signed report's cover says it after the name, the CSVs carry the name "
+        "alone. Letters, spaces, hyphens, apostrophes, full stops and commas, 2-100 characters."
     )
     preliminary: bool | None = Field(
         default=None,
@@ -193,10 +200,11 @@ class SignOffConfig(Config):
     )
 
 
-def _signer(given: str) -> str:
-    """The signer's name as published, or a Failure before anything is read or written."""
+def _signer(config: SignOffConfig) -> tuple[str, str]:
+    """The signer's name and role as published, or a Failure before anything is read or
+    written."""
     try:
-        return publish.signer_name(given)
+        return publish.signer_name(config.by), publish.signer_role(config.role)
     except publish.SignOffRefused as refused:
         raise Failure(f"Godkendelsen afvises: {refused}", allow_retries=False) from None
 
@@ -234,8 +242,8 @@ def build_signoff_assets(
             description=(
                 f"Signed-off annual report of {contract.id}, version N (PDF/A-3a and PDF/UA-1 with the "
                 "submission CSVs attached). Written once, read-only, never replaced. "
-                "Materialise with the config `by: <name>`; refused while a blocking check "
-                "fails or a signed file differs from its recorded hash."
+                "Materialise with the config `by: <name>` and `role: <role>`; refused while a "
+                "blocking check fails or a signed file differs from its recorded hash."
             ),
         )
     ] + [
@@ -276,13 +284,14 @@ def build_signoff_assets(
         renderer: Renderer,
     ) -> Any:
         year = int(context.partition_key)
-        signer = _signer(config.by)
+        signer, role = _signer(config)
         # the run names its signer in the runs list, whoever launched it and how
         context.instance.add_run_tags(context.run.run_id, {SIGNER_TAG: signer})
         request = signoff.Request(
             contract=contract,
             year=year,
             signer=signer,
+            role=role,
             directory=publish.year_dir(renderer.root, contract.id, year),
             run_id=context.run.run_id,
             now=dt.datetime.now(TZ),
@@ -396,6 +405,7 @@ def _results(contract: Contract, kinds: list[str], done: signoff.Signed) -> Any:
         "message": done.message,
         "version": record.version,
         "signed_by": record.signed_by,
+        **({"signed_role": record.signed_role} if record.signed_role else {}),
         "new_version": done.new,
     }
     yield MaterializeResult(

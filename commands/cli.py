@@ -3,8 +3,8 @@
 Every command that computes something launches the Dagster asset graph; none of them
 re-implements a step. An error is one line on stderr and exit code 2, said before anything is
 launched where it can be (unknown contract, a year outside it or not open yet, a signer's name
-that is no name); the Dagster stack traces of a failed run stay in the instance's event log
-(the UI) unless --debug is given.
+that is no name or an empty role); the Dagster stack traces of a failed run stay in the
+instance's event log (the UI) unless --debug is given.
 """
 
 from __future__ import annotations
@@ -265,14 +265,15 @@ def cmd_ingest(args: argparse.Namespace) -> int:
 
 
 def cmd_sign_off(args: argparse.Namespace) -> int:
-    """Sign off the year's draft: launches the contract's sign-off job with the signer, whose
-    name is checked first (nothing runs for a name that is no person's name). When the data
-    are signed already, says by whom and when instead of the run summary; while another
-    sign-off of the year is under way, says so in one sentence (exit code 2: try again)."""
-    from resultatrapport.report.publish import SignOffRefused, signer_name
+    """Sign off the year's draft: launches the contract's sign-off job with the signer and
+    the signer's role, checked first (nothing runs for a name that is no person's name or an
+    empty role). When the data are signed already, says by whom and when instead of the run
+    summary; while another sign-off of the year is under way, says so in one sentence (exit
+    code 2: try again)."""
+    from resultatrapport.report.publish import SignOffRefused, signer_name, signer_role
 
     try:
-        signer = signer_name(args.by)
+        signer, role = signer_name(args.by), signer_role(args.role)
     except SignOffRefused as refused:
         print(refused, file=sys.stderr)
         return 2
@@ -288,7 +289,7 @@ def cmd_sign_off(args: argparse.Namespace) -> int:
     # after the contract is known to be valid: building the definitions warns of broken files
     defs = _definitions(args)
     name = signoff_job_name(contract.id)
-    config = {"by": signer, "preliminary": args.preliminary}
+    config = {"by": signer, "role": role, "preliminary": args.preliminary}
     run_config = {**QUIET, "ops": {f"sign_off_{contract.scope}": {"config": config}}}
     with open_instance() as instance:
         say_dead_runs_ended(instance)
@@ -696,10 +697,11 @@ def build_parser() -> argparse.ArgumentParser:
         sub, "sign-off", cmd_sign_off,
         "sign off the year's draft report: writes version N and the submissions, once",
         "Sign off the year's draft: the contract's sign-off job writes the next version of\n"
-        "the report (PDF/A) and the submission CSVs, with the signer's name. Refused, with\n"
-        "the reason, while a check fails or the draft is not current; signed data are not\n"
-        "signed again.",
-        'resultatrapport sign-off --contract kkr-midtjylland-2026 --year 2026 --by "Anne Hansen"',
+        "the report (PDF/A) and the submission CSVs, with the signer's name (and, on the\n"
+        "report's cover, the signer's role). Refused, with the reason, while a check fails\n"
+        "or the draft is not current; signed data are not signed again.",
+        "resultatrapport sign-off --contract kkr-midtjylland-2026 --year 2026 "
+        '--by "Anne Hansen" --role direktør',
     )  # fmt: skip
     p.add_argument("--contract", required=True, help="contract id, e.g. kkr-midtjylland-2026")
     p.add_argument("--year", type=_year, required=True, help="a year of the contract")
@@ -707,6 +709,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--by",
         required=True,
         help="name of the person who signs off: letters, spaces, hyphens, apostrophes",
+    )
+    p.add_argument(
+        "--role",
+        required=True,
+        help="the signer's role, e.g. direktør: the signed report's cover says it after the "
+        "name (the CSVs carry the name alone)",
     )
     p.add_argument(
         "--preliminary",

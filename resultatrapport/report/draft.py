@@ -45,7 +45,7 @@ def render_report(
     **signed: Any,
 ) -> tuple[bytes, int]:
     """The report of ``data`` as PDF bytes and its page count: the draft, or with
-    ``signed`` (signed_by, signed_on, version) the signed version. Its provenance names the
+    ``signed`` (signed_by, signed_role, signed_on, version) the signed version. Its provenance names the
     code version, ``run_id`` and ``data_hash``."""
     provenance = {"code_version": code_version(), "run_id": run_id, "data_hash": data_hash}
     context = view.build(data, draft=draft, provenance=provenance, **signed)

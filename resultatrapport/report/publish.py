@@ -62,7 +62,8 @@ SIGNOFFS_DDL = """
 CREATE TABLE IF NOT EXISTS report.signoffs (
     contract VARCHAR NOT NULL, year INTEGER NOT NULL, version INTEGER NOT NULL,
     signed_by VARCHAR NOT NULL, signed_at TIMESTAMP NOT NULL, data_hash VARCHAR NOT NULL,
-    draft_sha256 VARCHAR NOT NULL, files JSON NOT NULL, run_id VARCHAR, snapshot BIGINT
+    draft_sha256 VARCHAR NOT NULL, files JSON NOT NULL, run_id VARCHAR, snapshot BIGINT,
+    signed_role VARCHAR
 )"""
 DRAFTS_DDL = """
 CREATE TABLE IF NOT EXISTS report.drafts (
@@ -111,11 +112,14 @@ def signoff_lock(
     return lake.exclusive(con, f"signoff-{contract_id}-{year}")
 
 
-# --- the signer ------------------------------------------------------------------------------
+# --- the signer ---------------------------------------------------------------------------------
 
 NAME_LENGTH = (2, 80)
 NAME_MARKS = frozenset(" -'’")  # besides letters: Anne-Marie O'Brien, Lucia D’Angelo
 WHO = "Navnet på den, der godkender,"
+ROLE_LENGTH = (2, 100)
+ROLE_MARKS = NAME_MARKS | frozenset(".,")  # besides letters: konst. direktør, formand, HR
+ROLE = "Den godkendendes rolle"
 
 
 def signer_name(given: str) -> str:
@@ -126,23 +130,68 @@ def signer_name(given: str) -> str:
     begins with a letter and is 2 to 80 characters long, once trimmed, with runs of
     whitespace made one space and accents composed (NFC). The refusal shows at most a short
     excerpt of what was given, digits masked: it may hold a CPR number or a formula."""
-    name = " ".join(unicodedata.normalize("NFC", given).split())
-    if not name:
-        raise SignOffRefused("Godkendelse kræver navnet på den, der godkender (by).")
-    bad = next((i for i, c in enumerate(name) if not (c.isalpha() or c in NAME_MARKS)), None)
-    if bad is None and not name[0].isalpha():
+    return _signers(
+        given,
+        NAME_MARKS,
+        NAME_LENGTH,
+        missing="Godkendelse kræver navnet på den, der godkender (by).",
+        marks="bogstaver, mellemrum, bindestreger og apostroffer",
+        who=WHO,
+        long="langt",
+    )
+
+
+def signer_role(given: str) -> str:
+    """The role in which the person signs off (the contract makes e.g. the director
+    answer for the report), as the signed report's cover and the sign-off record carry it
+    beside the name, or :class:`SignOffRefused` saying in one Danish line why ``given`` is
+    none. The submission CSVs carry the name alone (``Godkendt af``).
+
+    Like a name (:func:`signer_name`), with full stops and commas besides (``konst.
+    direktør``, ``formand, bestyrelsen``), 2 to 100 characters long; required: an empty one
+    is refused, not left out."""
+    return _signers(
+        given,
+        ROLE_MARKS,
+        ROLE_LENGTH,
+        missing="Godkendelse kræver den godkendendes rolle (role), fx direktør.",
+        marks="bogstaver, mellemrum, bindestreger, apostroffer, punktummer og kommaer",
+        who=ROLE,
+        long="lang",
+    )
+
+
+def _signers(
+    given: str,
+    allowed: frozenset[str],
+    length: tuple[int, int],
+    *,
+    missing: str,
+    marks: str,
+    who: str,
+    long: str,
+) -> str:
+    """``given`` trimmed, whitespace collapsed and accents composed, if it is letters and
+    ``allowed`` marks beginning with a letter, of ``length``; else :class:`SignOffRefused`
+    in one Danish line (``missing`` when it is empty; ``who`` its subject, ``marks`` the
+    marks allowed in words, ``long`` the gender of »lang«)."""
+    text = " ".join(unicodedata.normalize("NFC", given).split())
+    if not text:
+        raise SignOffRefused(missing)
+    bad = next((i for i, c in enumerate(text) if not (c.isalpha() or c in allowed)), None)
+    if bad is None and not text[0].isalpha():
         bad = 0
     if bad is not None:
         raise SignOffRefused(
-            f"{WHO} må kun bestå af bogstaver, mellemrum, bindestreger og apostroffer og skal "
-            f"begynde med et bogstav; afvist ved »{_excerpt(name, bad)}«."
+            f"{who} må kun bestå af {marks} og skal begynde med et bogstav; afvist ved "
+            f"»{_excerpt(text, bad)}«."
         )
-    shortest, longest = NAME_LENGTH
-    if not shortest <= len(name) <= longest:
+    shortest, longest = length
+    if not shortest <= len(text) <= longest:
         raise SignOffRefused(
-            f"{WHO} skal være {shortest} til {longest} tegn langt (det angivne har {len(name)})."
+            f"{who} skal være {shortest} til {longest} tegn {long} (det angivne har {len(text)})."
         )
-    return name
+    return text
 
 
 def _excerpt(text: str, at: int, width: int = 6) -> str:
@@ -158,6 +207,8 @@ def ensure_report_schema(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(DRAFTS_DDL)
     # the lake snapshot a version was signed on (NULL on a file warehouse and before)
     con.execute("ALTER TABLE report.signoffs ADD COLUMN IF NOT EXISTS snapshot BIGINT")
+    # the signer's role beside the name (NULL in the records made before it was asked for)
+    con.execute("ALTER TABLE report.signoffs ADD COLUMN IF NOT EXISTS signed_role VARCHAR")
     # what the draft shows, in named parts with their fingerprints (content.data_parts)
     con.execute("ALTER TABLE report.drafts ADD COLUMN IF NOT EXISTS parts JSON")
 
@@ -200,16 +251,18 @@ class SignOff:
     draft_sha256: str
     files: dict[str, str]  # file name -> sha256
     snapshot: int | None = None  # the lake snapshot its data was read from (lake only)
+    # the role the signer signed in (signer_role); None in a record made before it was asked
+    signed_role: str | None = None
 
 
 def signoffs(con: duckdb.DuckDBPyConnection, contract_id: str, year: int) -> dict[int, SignOff]:
     """Every recorded sign-off of a contract year, by version (oldest first)."""
     rows = con.execute(
-        "SELECT version, signed_by, signed_at, data_hash, draft_sha256, files, snapshot FROM "
-        "report.signoffs WHERE contract = $c AND year = $y ORDER BY version",
+        "SELECT version, signed_by, signed_at, data_hash, draft_sha256, files, snapshot, "
+        "signed_role FROM report.signoffs WHERE contract = $c AND year = $y ORDER BY version",
         {"c": contract_id, "y": year},
     ).fetchall()
-    return {r[0]: SignOff(r[0], r[1], r[2], r[3], r[4], json.loads(r[5]), r[6]) for r in rows}
+    return {r[0]: SignOff(r[0], r[1], r[2], r[3], r[4], json.loads(r[5]), r[6], r[7]) for r in rows}
 
 
 def latest(signed: Mapping[int, SignOff]) -> SignOff | None:
@@ -217,9 +270,14 @@ def latest(signed: Mapping[int, SignOff]) -> SignOff | None:
 
 
 def signed_notice(signoff: SignOff) -> str:
-    """Who signed a version and when, in Danish."""
+    """Who signed a version, in what role, and when, in Danish (as the signed report's
+    cover says it: "godkendt af Anne Jensen, direktør, den …"; the name alone for a record
+    made before the role was asked for)."""
     when = long_date(signoff.signed_at.date())
-    return f"v{signoff.version} er godkendt af {signoff.signed_by} den {when}"
+    who = (
+        f"{signoff.signed_by}, {signoff.signed_role}," if signoff.signed_role else signoff.signed_by
+    )
+    return f"v{signoff.version} er godkendt af {who} den {when}"
 
 
 def signed_state(year: int, last: SignOff | None, data_hash: str) -> tuple[str, bool]:
@@ -472,8 +530,8 @@ def record_signoff(
                 raise VersionTaken(signoff.version)
             con.execute(
                 "INSERT INTO report.signoffs (contract, year, version, signed_by, signed_at, "
-                "data_hash, draft_sha256, files, run_id, snapshot) "
-                "VALUES ($c, $y, $v, $by, $at, $h, $d, $f, $r, $s)",
+                "data_hash, draft_sha256, files, run_id, snapshot, signed_role) "
+                "VALUES ($c, $y, $v, $by, $at, $h, $d, $f, $r, $s, $role)",
                 {
                     "c": contract_id,
                     "y": year,
@@ -485,5 +543,6 @@ def record_signoff(
                     "f": json.dumps(signoff.files),
                     "r": run_id,
                     "s": signoff.snapshot,
+                    "role": signoff.signed_role,
                 },
             )

@@ -16,8 +16,8 @@ the people who run the pipeline, :mod:`resultatrapport.report.quality`: recorded
 like the others, but no submission and never sent to a recipient). All of it holds the year's sign-off
 lock (:func:`resultatrapport.report.publish.signoff_lock`): another sign-off of the year
 meanwhile is refused at once (:class:`resultatrapport.report.publish.SignOffBusy`). The
-signer's name is checked by :func:`resultatrapport.report.publish.signer_name` before any of
-this. Nothing here knows Dagster: the sign-off asset turns a :class:`Signed` into its
+signer's name and role are checked by :func:`resultatrapport.report.publish.signer_name` and
+:func:`resultatrapport.report.publish.signer_role` before any of this. Nothing here knows Dagster: the sign-off asset turns a :class:`Signed` into its
 materialisations and a refusal into a failure.
 """
 
@@ -55,6 +55,7 @@ class Render(Protocol):
         data_hash: str,
         *,
         signed_by: str,
+        signed_role: str,
         signed_on: dt.date,
         version: int,
         attachments: Sequence[Attachment],
@@ -282,6 +283,7 @@ class Request:
     contract: Contract
     year: int
     signer: str  # checked by publish.signer_name
+    role: str  # the signer's role (direktør), checked by publish.signer_role: the cover says it
     directory: Path
     run_id: str | None
     now: dt.datetime  # when it is signed (local time)
@@ -369,8 +371,8 @@ def _publish(
     data_hash = content.data_hash(data)
     attachments = [Attachment(names[k], csv, f"Indberetning: {k}") for k, csv in csvs.items()]
     pdf, pages = render(
-        data, data_hash, signed_by=request.signer, signed_on=signed_on, version=version,
-        attachments=attachments,
+        data, data_hash, signed_by=request.signer, signed_role=request.role, signed_on=signed_on,
+        version=version, attachments=attachments,
     )  # fmt: skip
     checked_pdf(pdf)  # a PDF that is not PDF/A-3a and PDF/UA-1 is never published
     # the internal data-quality appendix of the version, from the same data: published,
@@ -389,6 +391,7 @@ def _publish(
         draft_sha256=draft_sha256,
         files={name: publish.sha256(b) for name, b in files.items()},
         snapshot=snapshot,
+        signed_role=request.role,
     )
 
     def record_signoff() -> None:

@@ -251,6 +251,7 @@ def build(
     draft: bool,
     provenance: dict[str, Any],
     signed_by: str | None = None,
+    signed_role: str | None = None,
     signed_on: dt.date | None = None,
     version: int | None = None,
 ) -> dict[str, Any]:
@@ -409,6 +410,7 @@ def build(
         "provenance": provenance,
         "blocking_failures": data.blocking_failures,
         "signed_by": signed_by,
+        "signed_role": signed_role,
         "signed_on": long_date(signed_on) if signed_on else "",
         "version": version,
         "generated": long_date(dt.date.today()),

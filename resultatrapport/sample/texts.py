@@ -3,10 +3,13 @@ Danish prose for every section each contract declares (``narratives``), for the 
 years among the years generated, so the demo's draft shows them.
 
 The prose is written for the two contracts of the repository (a section it does not know
-gets a short general status); the figures in it are drawn from a generator seeded by the
-sample's seed, contract and year, so the same seed gives the same bytes and the rest of the
-sample is not changed. The files vary as real ones do: with and without a byte-order mark,
-LF and CRLF, lists, a table, a link written out, a level-3 heading.
+gets a short general status). It states no figure: the figures of the report are the ones the
+pipeline computes from the same sample, and a count written here (»61 afklaringsforløb«)
+would contradict them (issue 26, point 8); the only numbers are years. What varies with the
+sample's seed, contract and year (a generator seeded by them, so the same seed gives the same
+bytes and the rest of the sample is not changed) is the wording of the headings and comments.
+The files vary as real ones do: with and without a byte-order mark, LF and CRLF, lists, a
+table, a link written out, a level-3 heading.
 """
 
 from __future__ import annotations
@@ -23,10 +26,6 @@ from resultatrapport.contracts import Contract, KpiPlace, Narrative, load_contra
 Writer = Callable[[random.Random, int], str]
 
 
-def _n(rng: random.Random, low: int, high: int) -> int:
-    return rng.randint(low, high)
-
-
 KKR_TEXTS: dict[str, Writer] = {
     "forord": lambda r, y: (
         f"Erhvervshus Midtjylland afrapporterer hermed status på resultatkontrakten med KKR "
@@ -38,28 +37,28 @@ KKR_TEXTS: dict[str, Writer] = {
     ),
     "F1-1": lambda r, y: (
         f"I {y} har erhvervshuset sammen med den lokale erhvervsservice arbejdet med detailhandel, "
-        f"turisme og bymidter i {_n(r, 11, 17)} af regionens 19 kommuner. Indsatsen har især "
+        "turisme og bymidter i en række af regionens kommuner. Indsatsen har især "
         "handlet om digital synlighed, omstilling af butiksdriften og samarbejde om levende "
         "bymidter.\n\n"
         "- netværksforløb for detailhandlere i mindre byer\n"
         "- sparring om længere sæson med turismeaktører ved kysten og søerne\n"
         "- fælles oplæg med kommunerne om planer for bymidterne\n\n"
-        "Efterspørgslen har været størst blandt butikker med færre end ti ansatte."
+        "Efterspørgslen har været størst blandt de mindste butikker."
     ),
     "F1-2": lambda r, y: (
         "Ejerskifte har haft særligt fokus i samarbejde med den lokale erhvervsservice. "
         "Erhvervshuset har holdt informationsmøder og tilbudt individuel afklaring af "
         "mulighederne for at overdrage virksomheden.\n\n"
-        "| Aktivitet | Antal |\n|---|---:|\n"
-        f"| Informationsmøder | {_n(r, 6, 14)} |\n"
-        f"| Individuelle afklaringer | {_n(r, 60, 140)} |\n"
-        f"| Henvisninger til private rådgivere | {_n(r, 20, 60)} |\n\n"
+        "| Aktivitet | Indhold |\n|---|---|\n"
+        "| Informationsmøder | sammen med den lokale erhvervsservice |\n"
+        "| Individuelle afklaringer | ejerens muligheder for at overdrage virksomheden |\n"
+        "| Henvisninger til private rådgivere | værdiansættelse, jura og finansiering |\n\n"
         "Flere ejere end ventet har ønsket hjælp til at finde en køber uden for familien; "
         "indsatsen fortsætter med et forløb for købere."
     ),
     "F1-3": lambda r, y: (
         f"Erhvervshuset har kortlagt midtjyske SMV'er med kompetencer, der er relevante for "
-        f"forsvaret, og har i {y} gennemført {_n(r, 25, 70)} afklaringsforløb om "
+        f"forsvaret, og har i {y} gennemført afklaringsforløb om "
         "leverandørmuligheder, certificering og sikkerhedskrav.\n\n"
         "Virksomhederne er henvist til de nationale tilbud, bl.a. [Forsvarsministeriets "
         "Materiel- og Indkøbsstyrelse](https://www.fmi.dk), og til netværk af "
@@ -105,8 +104,8 @@ KKR_TEXTS: dict[str, Writer] = {
         "målet kan først vurderes, når målingen foreligger."
     ),
     "K-M6": lambda r, y: (
-        "Andelen, der svarer »i høj grad«, ligger tæt på målet. Erhvervshuset har fra andet "
-        "halvår tilpasset forløbene om bæredygtighed, så de ender med en konkret handleplan."
+        "Erhvervshuset har fra andet halvår tilpasset forløbene om bæredygtighed, så de ender "
+        "med en konkret handleplan."
     ),
     "K-R3": lambda r, y: (
         "Kommuner under spændet inviteres til dialog om at styrke vejledningsindsatsen, som "
@@ -116,10 +115,10 @@ KKR_TEXTS: dict[str, Writer] = {
 
 VIBORG_TEXTS: dict[str, Writer] = {
     "V3-S": lambda r, y: (
-        "Bevillingsskrivelsen med CFI's resultatmål (bilag 2) indgår ikke i "
+        "Bevillingsskrivelsen med CFI's resultatmål indgår ikke i "
         "afrapporteringsgrundlaget, og målene kan derfor ikke opgøres i tal. VER har i "
         f"{y} videreført CFI's aktiviteter for industrivirksomhederne: netværksmøder, "
-        f"{_n(r, 4, 9)} produktionsfaglige temadage og sparring om automatisering. Status "
+        "produktionsfaglige temadage og sparring om automatisering. Status "
         "drøftes på månedsmøderne med Viborg Kommune."
     ),
     "V4-A1": lambda r, y: (
@@ -128,14 +127,14 @@ VIBORG_TEXTS: dict[str, Writer] = {
     ),
     "V4-A2": lambda r, y: (
         "VER har samarbejdet med Agro Business Park om tilbud til fødevare- og "
-        f"agrovirksomheder og henvist {_n(r, 5, 15)} virksomheder til parkens forløb."
+        "agrovirksomheder og henvist virksomheder til parkens forløb."
     ),
     "V4-B1": lambda r, y: (
         "VER har deltaget i arbejdet med AU's Demolab for digital transformation i Viborg "
         "Kommune og bidraget til at definere indholdet sammen med AU og de øvrige partnere."
     ),
     "V4-B2": lambda r, y: (
-        f"VER har formidlet {_n(r, 15, 40)} projektsamarbejder og praktikpladser mellem "
+        "VER har formidlet projektsamarbejder og praktikpladser mellem "
         "studerende og lokale virksomheder."
     ),
     "V4-B3": lambda r, y: (
@@ -148,13 +147,12 @@ VIBORG_TEXTS: dict[str, Writer] = {
         "datacentret."
     ),
     "V4-D1": lambda r, y: (
-        "Det afsatte årsværk er brugt på Karriereby Viborg efter oplægget fra Viborg Kommune: "
-        "matchmaking mellem studerende og virksomheder og arrangementer på "
-        "uddannelsesinstitutionerne."
+        "Arbejdet med Karriereby Viborg har fulgt oplægget fra Viborg Kommune: matchmaking "
+        "mellem studerende og virksomheder og arrangementer på uddannelsesinstitutionerne."
     ),
     "V4-D2": lambda r, y: (
         "International Community har tilbudt velkomst, netværk og hjælp til medfølgende "
-        f"ægtefæller; {_n(r, 40, 120)} internationale medarbejdere har deltaget i arrangementer."
+        "ægtefæller; internationale medarbejdere og deres familier har deltaget i arrangementer."
     ),
     "V4-D3": lambda r, y: (
         "VER har arbejdet sammen med kommunen om kampagner for at tiltrække kvalificeret "
@@ -171,7 +169,7 @@ VIBORG_TEXTS: dict[str, Writer] = {
         "VER har bidraget til kommunens sammenhængsmodel ved at koordinere tilbud til "
         "virksomhederne med kommunens forvaltninger.\n\n"
         "### Kampagner og markedsføring\n\n"
-        f"Der er gennemført {_n(r, 2, 5)} fælles kampagner, og VER har deltaget i fællesindkøb af "
+        "Der er gennemført fælles kampagner, og VER har deltaget i fællesindkøb af "
         "annonceplads."
     ),
     "P5": lambda r, y: (
@@ -186,20 +184,21 @@ KNOWN: dict[str, dict[str, Writer]] = {
 }
 
 
+# a comment stands beneath its KPI: it needs not name it (a KPI's name may hold a number of
+# the contract's own, »under 3 år«, which the report prints beside the figures anyway)
 COMMENTS = (
-    "Resultatet for »{name}« i {year} giver ikke anledning til særlige bemærkninger ud over "
-    "det, tallene viser.",
-    "Erhvervshuset følger målepunktet »{name}« løbende og drøfter udviklingen med bestyrelsen "
-    "hvert kvartal.",
-    "Opgørelsen af »{name}« bygger på årets data, som de forelå ved afrapporteringen; tallet "
-    "kan blive justeret, når de sidste leverancer foreligger.",
+    "Resultatet for {year} giver ikke anledning til særlige bemærkninger ud over det, tallene "
+    "viser.",
+    "Erhvervshuset følger målepunktet løbende og drøfter udviklingen med bestyrelsen hvert "
+    "kvartal.",
+    "Opgørelsen bygger på årets data, som de forelå ved afrapporteringen; tallet kan blive "
+    "justeret, når de sidste leverancer foreligger.",
 )
 
 
-def _general(narrative: Narrative, contract: Contract, year: int, rng: random.Random) -> str:
+def _general(narrative: Narrative, year: int, rng: random.Random) -> str:
     if isinstance(narrative.place, KpiPlace):
-        name = contract.kpi(narrative.place.kpi).name
-        return rng.choice(COMMENTS).format(name=name, year=year)
+        return rng.choice(COMMENTS).format(year=year)
     return (
         f"Status for {year}: arbejdet med {narrative.title[:1].lower() + narrative.title[1:]} "
         "er gennemført som planlagt, og der er ingen væsentlige afvigelser at bemærke."
@@ -213,7 +212,7 @@ def text_for(contract: Contract, year: int, seed: int) -> str:
     parts = []
     for n in contract.narratives:
         writer = writers.get(n.id)
-        body = writer(rng, year) if writer else _general(n, contract, year, rng)
+        body = writer(rng, year) if writer else _general(n, year, rng)
         # the id before the title in some headings, as report owners write them
         heading = f"{n.id} {n.title}" if rng.random() < 0.3 else n.title
         parts.append(f"## {heading}\n\n{body}\n")

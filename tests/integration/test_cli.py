@@ -18,6 +18,7 @@ from pipelines.automation import RANGE_END_TAG, RANGE_START_TAG
 from resultatrapport.progress import track
 
 KKR, VER = "kkr-midtjylland-2026", "viborg-ver-2020"
+SIGNER = ["--by", "Anne Hansen", "--role", "direktør"]
 COMMANDS = sorted(build_parser()._subparsers._group_actions[0].choices)  # type: ignore[union-attr]
 
 
@@ -66,7 +67,7 @@ def test_each_command_has_a_description_and_an_example_in_its_help(command, caps
 
 
 def test_sign_off_without_contract_and_year_is_refused_not_done_for_a_default(capsys):
-    assert main(["sign-off", "--by", "Anne Hansen"]) == 2
+    assert main(["sign-off", *SIGNER]) == 2
     line = one_error_line(capsys)
     assert line.startswith("resultatrapport sign-off: ")
     assert "--contract" in line and "--year" in line and "--help" in line
@@ -131,7 +132,7 @@ def test_kpis_of_an_unknown_contract_says_so_not_run_first(capsys):
 @pytest.mark.parametrize("command", ["run", "sign-off", "kpis"])
 def test_a_year_outside_the_contract_is_an_unknown_year(command, capsys):
     argv = [command, "--contract", VER, "--year", "2024"]
-    assert main(argv + (["--by", "Anne Hansen"] if command == "sign-off" else [])) == 2
+    assert main(argv + (SIGNER if command == "sign-off" else [])) == 2
     line = one_error_line(capsys)
     assert line.startswith("Ukendt år: 2024 ligger uden for kontraktperioden for viborg-ver-2020")
 
@@ -140,7 +141,7 @@ def test_a_year_outside_the_contract_is_an_unknown_year(command, capsys):
     "argv",
     [
         ["run", "--contract", KKR, "--year", "2027"],
-        ["sign-off", "--contract", KKR, "--year", "2027", "--by", "Anne Hansen"],
+        ["sign-off", "--contract", KKR, "--year", "2027", *SIGNER],
         ["backfill", "--contract", KKR, "--years", "2026-2027"],
         ["ingest", "--contract", VER, "--years", "2026-2027"],
     ],
@@ -164,8 +165,25 @@ def test_a_backfill_of_years_that_do_not_follow_each_other_is_one_line(capsys):
 
 @pytest.mark.parametrize("by", ["", "  ", "12345678", "=HYPERLINK(1)"])
 def test_sign_off_by_no_name_is_one_line(by, capsys):
-    assert main(["sign-off", "--contract", KKR, "--year", "2026", "--by", by]) == 2
+    argv = ["sign-off", "--contract", KKR, "--year", "2026", "--by", by, "--role", "direktør"]
+    assert main(argv) == 2
     assert "navn" in one_error_line(capsys).lower()
+
+
+def test_sign_off_without_the_signers_role_is_refused_in_one_line(capsys):
+    # before: signed with the name alone, the cover saying nothing of who answers for it
+    assert main(["sign-off", "--contract", KKR, "--year", "2026", "--by", "Anne Jensen"]) == 2
+    line = one_error_line(capsys)
+    assert line.startswith("resultatrapport sign-off: ") and "mangler: --role" in line
+
+
+@pytest.mark.parametrize("role", ["", "   ", "\t"])
+def test_sign_off_with_a_blank_role_is_one_danish_line(role, capsys):
+    argv = ["sign-off", "--contract", KKR, "--year", "2026", "--by", "Anne Jensen", "--role", role]
+    assert main(argv) == 2
+    assert one_error_line(capsys) == (
+        "Godkendelse kræver den godkendendes rolle (role), fx direktør."
+    )
 
 
 def test_kpis_says_its_defaults_before_it_reads(capsys):
@@ -210,7 +228,7 @@ def test_ctrl_c_is_one_line_too(monkeypatch, capsys):
 
 def test_a_refused_sign_off_run_says_the_reason_without_stack_traces(capsys):
     # a real run: nothing is drafted, the sign-off asset raises Failure
-    assert main(["sign-off", "--contract", VER, "--year", "2021", "--by", "Anne Hansen"]) == 1
+    assert main(["sign-off", "--contract", VER, "--year", "2021", *SIGNER]) == 1
     captured = capsys.readouterr()
     assert "Stack Trace" not in captured.err and "Traceback" not in captured.err
     assert "dagster._core" not in captured.out + captured.err

@@ -73,9 +73,8 @@ def test_a_run_on_a_lake_and_a_signed_version_read_back_after_the_data_changed(
     [(results,)] = query(catalog, f"SELECT count(*) FROM kpi.results WHERE contract = '{VER}'")
     assert results > 0
 
-    code, out = finish(
-        cli(env, "sign-off", "--contract", VER, "--year", "2021", "--by", "Ida Kontrolsen")
-    )
+    signer = ("--by", "Ida Kontrolsen", "--role", "direktør")
+    code, out = finish(cli(env, "sign-off", "--contract", VER, "--year", "2021", *signer))
     assert code == 0, out
     [(snapshot,)] = query(catalog, "SELECT snapshot FROM report.signoffs WHERE version = 1")
     assert snapshot is not None
@@ -96,7 +95,7 @@ def test_a_run_on_a_lake_and_a_signed_version_read_back_after_the_data_changed(
     code, out = finish(
         cli(env, "show-signed", "--contract", VER, "--year", "2021", "--version", "2")
     )
-    assert code == 2 and "no signed version 2 (signed: v1)" in out
+    assert code == 2 and "har ingen godkendt version 2 (godkendt: v1)" in out
 
 
 def test_two_processes_write_two_contract_years_into_one_lake_at_once(inbox, tmp_path, catalog):

@@ -112,7 +112,7 @@ def test_figures_of_a_year_not_over_are_signed_only_as_preliminary(env, monkeypa
     if dt.datetime.now(TZ).date() > dt.date(2026, 12, 31):
         pytest.skip("2026 is over: its figures may be final (tests/unit/report covers both)")
     code, out = cli(env, monkeypatch, capsys, "sign-off", "--contract", KKR, "--year", "2026",
-                    "--by", "Ida Kontrolsen")  # fmt: skip
+                    "--by", "Ida Kontrolsen", "--role", "direktør")  # fmt: skip
     assert code == 1
     assert "Godkendelsen afvises: Tallene for 2026 er foreløbige (2026 er ikke slut" in out
     assert not list(env.year_dir(KKR, 2026).glob("*_v[0-9]*"))
@@ -120,7 +120,7 @@ def test_figures_of_a_year_not_over_are_signed_only_as_preliminary(env, monkeypa
 
 def test_sign_off_writes_v1_and_both_csvs_in_the_recipients_format(env, monkeypatch, capsys):
     code, out = cli(env, monkeypatch, capsys, "sign-off", "--contract", KKR, "--year", "2026",
-                    "--by", "Ida Kontrolsen", "--preliminary")  # fmt: skip
+                    "--by", "Ida Kontrolsen", "--role", "direktør", "--preliminary")  # fmt: skip
     assert code == 0, out
     folder = env.year_dir(KKR, 2026)
     pdf = folder / f"aarsrapport_{KKR}_2026_v1.pdf"
@@ -177,7 +177,7 @@ def test_a_second_sign_off_of_unchanged_data_never_touches_v1(env, monkeypatch, 
     folder = env.year_dir(KKR, 2026)
     before = {p.name: (p.read_bytes(), p.stat().st_mtime_ns) for p in folder.glob("*_v1.*")}
     code, out = cli(env, monkeypatch, capsys, "sign-off", "--contract", KKR, "--year", "2026",
-                    "--by", "Bo Revisorsen", "--preliminary")  # fmt: skip
+                    "--by", "Bo Revisorsen", "--role", "direktør", "--preliminary")  # fmt: skip
     assert code == 0, out
     after = {p.name: (p.read_bytes(), p.stat().st_mtime_ns) for p in folder.glob("*_v1.*")}
     assert after == before
@@ -272,7 +272,7 @@ def test_a_data_change_makes_the_signed_version_stale_and_a_new_sign_off_v2(
     assert code == 0, out
     assert "check WARN report/kkr_midtjylland_2026/signed:current" in out
     code, out = cli(env, monkeypatch, capsys, "sign-off", "--contract", KKR, "--year", "2026",
-                    "--by", "Bo Revisorsen", "--preliminary")  # fmt: skip
+                    "--by", "Bo Revisorsen", "--role", "direktør", "--preliminary")  # fmt: skip
     assert code == 0, out
     assert {p.name: p.read_bytes() for p in folder.glob("*_v1.*")} == v1
     assert validation_failures((folder / f"aarsrapport_{KKR}_2026_v2.pdf").read_bytes()) == []
@@ -292,7 +292,7 @@ def test_sign_off_is_refused_while_a_blocking_check_fails(env, monkeypatch, caps
     assert code == 1
     assert "check ERROR raw/viborgegnens_erhvervsraad/crm_cases:file_trustworthy" in out
     code, out = cli(env, monkeypatch, capsys, "sign-off", "--contract", VER, "--year", "2021",
-                    "--by", "Ida Kontrolsen")  # fmt: skip
+                    "--by", "Ida Kontrolsen", "--role", "direktør")  # fmt: skip
     assert code == 1
     assert "Godkendelsen afvises" in out and "»Filen er troværdig« fejlede" in out
     assert not list(env.year_dir(VER, 2021).glob("*_v[0-9]*"))

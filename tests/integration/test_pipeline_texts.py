@@ -99,7 +99,7 @@ def test_a_changed_text_makes_the_signed_version_stale_and_the_next_sign_off_v2(
 ):
     folder = env.year_dir(KKR, 2026)
     code, out = cli(env, monkeypatch, capsys, "sign-off", "--contract", KKR, "--year", "2026",
-                    "--by", "Ida Kontrolsen", "--preliminary")  # fmt: skip
+                    "--by", "Ida Kontrolsen", "--role", "direktør", "--preliminary")  # fmt: skip
     assert code == 0, out
     v1 = pdftotext(folder / f"aarsrapport_{KKR}_2026_v1.pdf")
     assert "Ejerskifte har haft særligt fokus" in words(v1) and "UDKAST" not in v1
@@ -113,7 +113,7 @@ def test_a_changed_text_makes_the_signed_version_stale_and_the_next_sign_off_v2(
     assert "flyttet til et nyt team" in words(draft(env))
 
     code, out = cli(env, monkeypatch, capsys, "sign-off", "--contract", KKR, "--year", "2026",
-                    "--by", "Bo Revisorsen", "--preliminary")  # fmt: skip
+                    "--by", "Bo Revisorsen", "--role", "direktør", "--preliminary")  # fmt: skip
     assert code == 0, out
     v2 = words(pdftotext(folder / f"aarsrapport_{KKR}_2026_v2.pdf"))
     assert "flyttet til et nyt team" in v2 and "Ejerskifte har haft særligt fokus" not in v2
@@ -135,7 +135,7 @@ def test_a_missing_required_text_shows_the_placeholder_and_refuses_the_sign_off(
     assert "Kommentar til M6" not in text and "Mangler: Kommentar" not in text
     assert "## Forsvar" in text  # the placeholder says which heading to write
     code, out = cli(env, monkeypatch, capsys, "sign-off", "--contract", KKR, "--year", "2026",
-                    "--by", "Ida Kontrolsen", "--preliminary")  # fmt: skip
+                    "--by", "Ida Kontrolsen", "--role", "direktør", "--preliminary")  # fmt: skip
     assert code == 1
     assert "Godkendelsen afvises" in out
     assert "Rapportejerens tekst mangler for: Forsvar; Innovation" in out
@@ -156,7 +156,7 @@ def test_an_unknown_heading_fails_the_blocking_check_at_its_line(env, kkr, monke
     relpath = texts.relpath(kkr, 2026)
     assert f"{relpath}, linje {line_no}: overskriften '## Status på havvind' svarer ikke" in out
     code, out = cli(env, monkeypatch, capsys, "sign-off", "--contract", KKR, "--year", "2026",
-                    "--by", "Ida Kontrolsen", "--preliminary")  # fmt: skip
+                    "--by", "Ida Kontrolsen", "--role", "direktør", "--preliminary")  # fmt: skip
     assert code == 1
     assert "»Teksten følger formatet« fejlede" in out and f"linje {line_no}" in out
 

@@ -56,7 +56,8 @@ def test_a_run_of_a_year_computes_the_earlier_years_its_report_shows(env, monkey
 
 
 def test_a_change_to_an_earlier_year_refuses_the_sign_off_until_a_new_run(env, monkeypatch, capsys):
-    sign = ("sign-off", "--contract", VER, "--year", "2021", "--by", "Anne Jensen")
+    sign = ("sign-off", "--contract", VER, "--year", "2021", "--by", "Anne Jensen",
+            "--role", "direktør")  # fmt: skip
     code, out = cli(env, monkeypatch, capsys, *sign)
     assert code == 0, out
     folder = env.year_dir(VER, 2021)

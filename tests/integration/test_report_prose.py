@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -78,7 +79,7 @@ def test_a_missing_population_quarter_is_one_sentence_at_the_check_the_draft_and
     text = " ".join(draft_text(env, KKR, 2026).split())
     assert f"Budgettet er endnu ikke beregnet: {sentence}" in text
     code, out = cli(env, monkeypatch, capsys, "sign-off", "--contract", KKR, "--year", "2026",
-                    "--by", "Bo Revisorsen", "--preliminary")  # fmt: skip
+                    "--by", "Bo Revisorsen", "--role", "direktør", "--preliminary")  # fmt: skip
     assert code == 1
     assert f"Budgettet er ikke beregnet: {sentence}." in out
 
@@ -133,3 +134,63 @@ def test_every_method_sentence_is_the_kinds_and_only_used_methods_are_explained(
     kinds = {k.kind for k in c.kpis}
     for kind, heading in (("nps", "Net Promoter Score\n"), ("effect", "Kontrolgruppe")):
         assert (heading in text) == (kind in kinds), heading
+
+
+def printed_in_reading_order(pdf: Path) -> str:
+    """The PDF's text in the order it is drawn (pdftotext -raw): a table cell that wraps reads
+    on in one piece, the letters of the rotated watermark stand apart."""
+    tool = shutil.which("pdftotext")
+    assert tool, "pdftotext (poppler-utils) is missing: `make setup` installs it"
+    return subprocess.run(
+        [tool, "-raw", str(pdf), "-"], capture_output=True, text=True, check=True
+    ).stdout
+
+
+def flowed(text: str) -> str:
+    """``text`` as one line: whitespace made single spaces, none after a hyphen (a line may
+    break after one, »bootstrap-« / »interval«, or after a word's first part, »branche- og«)."""
+    return re.sub(r"-\s+", "-", " ".join(text.split()))
+
+
+def method_lines(text: str) -> list[str]:
+    """The lines of the method chapter's table »Målepunkterne« as printed, each KPI's id and
+    its method sentence: the page furniture and the table header repeated on a new page
+    left out."""
+    after = text.rsplit("\nMålepunkterne\n", 1)[1]  # to the next heading
+    table = re.split(r"\n(?:Datagrundlag og datakvalitet|Bilag: [^\n]+)\n", after, maxsplit=1)[0]
+    return [ln for ln in table.replace("\f", "\n").splitlines()
+            if ln.strip() and not FURNITURE.match(ln) and " ".join(ln.split()) != "Mål Metode"]  # fmt: skip
+
+
+@pytest.mark.parametrize(("contract", "year"), [(KKR, 2026), (VER, 2021)])
+def test_each_printed_method_is_the_sentence_of_the_kind_that_computed_the_figure(
+    env, contract, year
+):
+    """Issue 26: every method sentence the report prints is the one the KPI's kind writes
+    from the contract's parameters for that KPI (``Kind.method``), row by row and nothing
+    else, never a contract's free text or another kind's sentence (drafts drawn by the first
+    test); and the interval each coverage row names is its kind's."""
+    from resultatrapport.contracts import load_contracts
+    from resultatrapport.kpis.kinds import KINDS
+
+    c = load_contracts()[contract]
+    text = printed_in_reading_order(year_dir(env.out, contract, year) / draft_name(contract, year))
+    methods = [(k, sentence) for k in c.kpis if (sentence := KINDS[k.kind].method(k))]
+    assert len(methods) >= 3
+    lines = method_lines(text)
+    expected = " ".join(f"{k.id} {sentence}" for k, sentence in methods)
+    assert flowed(" ".join(lines)) == flowed(expected)
+    # each id whole at the start of its row (before: »M3-« above »V« in a narrow column)
+    starts = {ln.split(" ", 1)[0] for ln in lines}
+    assert all(k.id in starts for k, _ in methods), sorted(starts)
+    # the coverage table (where a kind has an interval): each row begins with its KPI's id and
+    # the interval its kind names
+    with_interval = [k for k in c.kpis if KINDS[k.kind].interval]
+    assert ("\nIntervallernes dækning\n" in text) == bool(with_interval)
+    if with_interval:
+        coverage = text.split("\nIntervallernes dækning\n", 1)[1].split("\nMålepunkterne\n")[0]
+        flat = f" {' '.join(coverage.split())} "
+        rows = [k for k in with_interval if f" {k.id} " in flat]
+        assert rows, flat
+        for k in rows:
+            assert f" {k.id} {KINDS[k.kind].interval} " in flat, (k.id, flat)

@@ -1,8 +1,9 @@
 """The sign-off as one verified act: a version is published whole or not at all (even when the
 process is killed), signed files are read-only and checked against their recorded hashes,
 signing unchanged data again says who signed it, an unsigned year does not pass silently (nor
-as passed: its check is skipped), the sign-off run is tagged with the signer, and what a
-signer types cannot smuggle formulas or identifiers into the outputs."""
+as passed: its check is skipped), the sign-off run is tagged with the signer, the signed
+report names the signer's role beside the name (the CSVs the name alone), and what a signer
+types cannot smuggle formulas or identifiers into the outputs."""
 
 from __future__ import annotations
 
@@ -80,6 +81,38 @@ def test_the_refusal_shows_at_most_a_short_excerpt_with_the_digits_masked():
     with pytest.raises(publish.SignOffRefused) as refused:
         publish.signer_name("Jens Hansen 010190-1234")
     assert "010190" not in str(refused.value) and "####" in str(refused.value)
+
+
+# --- the signer's role ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("given", "kept"),
+    [
+        ("direktør", "direktør"),
+        ("  Adm.   direktør ", "Adm. direktør"),
+        ("formand, bestyrelsen", "formand, bestyrelsen"),
+        ("økonomi- og HR-chef", "økonomi- og HR-chef"),
+    ],
+)
+def test_a_role_is_accepted_trimmed_and_collapsed(given, kept):
+    assert publish.signer_role(given) == kept
+
+
+@pytest.mark.parametrize("given", ["", "   ", "\t\n"])
+def test_an_empty_role_is_refused_in_one_danish_line(given):
+    with pytest.raises(publish.SignOffRefused) as refused:
+        publish.signer_role(given)
+    assert str(refused.value) == "Godkendelse kræver den godkendendes rolle (role), fx direktør."
+
+
+@pytest.mark.parametrize("given", ["d", "x" * 101, "direktør 2", "=1+2", ".direktør", INJECTION])
+def test_a_role_that_is_no_role_is_refused_with_the_digits_masked(given):
+    with pytest.raises(publish.SignOffRefused) as refused:
+        publish.signer_role(given)
+    reason = str(refused.value)
+    assert reason.startswith("Den godkendendes rolle ") and "\n" not in reason
+    assert "010190" not in reason and "evil.example" not in reason
 
 
 # --- the CSV writer: no formulas --------------------------------------------------------------
@@ -253,8 +286,11 @@ def test_the_sign_off_launchpad_asks_for_the_signer_and_prefills_nothing(scope):
     root = schema.get_config_snap(job.mode_def_snaps[0].root_config_key)
     # what the launchpad opens with: no folder or memory limit as an empty string to delete
     assert default_values_yaml_from_type_snap(schema, root).strip() == "{}"
-    # what "Scaffold missing config" adds: the signer, and nothing else
-    assert required_fields(schema, root) == [("ops", f"sign_off_{scope}", "config", "by")]
+    # what "Scaffold missing config" adds: the signer and the signer's role, nothing else
+    assert required_fields(schema, root) == [
+        ("ops", f"sign_off_{scope}", "config", "by"),
+        ("ops", f"sign_off_{scope}", "config", "role"),
+    ]
 
 
 # --- through Dagster and the command line ----------------------------------------------------
@@ -292,17 +328,19 @@ def cli(env: Env, monkeypatch, capsys, *args: str) -> tuple[int, str, str]:
     return code, captured.out, captured.err
 
 
-def sign(env: Env, monkeypatch, capsys, by: str) -> tuple[int, str, str]:
-    return cli(env, monkeypatch, capsys, "sign-off", "--contract", VER, "--year", "2021", "--by", by)  # fmt: skip
+def sign(env: Env, monkeypatch, capsys, by: str, role: str = "direktør") -> tuple[int, str, str]:
+    return cli(env, monkeypatch, capsys, "sign-off", "--contract", VER, "--year", "2021",
+               "--by", by, "--role", role)  # fmt: skip
 
 
 def versions_recorded(db: Path) -> dict[int, dict]:
     with duckdb.connect(str(db), read_only=True) as con:
         rows = con.execute(
-            "SELECT version, signed_by, files FROM report.signoffs WHERE contract = $c",
+            "SELECT version, signed_by, signed_role, files FROM report.signoffs "
+            "WHERE contract = $c",
             {"c": VER},
         ).fetchall()
-    return {v: {"by": by, "files": json.loads(files)} for v, by, files in rows}
+    return {v: {"by": by, "role": role, "files": json.loads(files)} for v, by, role, files in rows}
 
 
 def latest_check_status(check: str) -> str:
@@ -344,7 +382,8 @@ def test_the_command_line_refuses_a_name_that_is_no_name_before_anything_runs(
 ):
     out_dir = env.copy(tmp_path / "copy", monkeypatch)
     capsys.readouterr()
-    code = main(["sign-off", "--contract", VER, "--year", "2021", "--by", INJECTION])
+    code = main(["sign-off", "--contract", VER, "--year", "2021", "--by", INJECTION,
+                 "--role", "direktør"])  # fmt: skip
     captured = capsys.readouterr()
     assert code == 2
     assert "Run " not in captured.out  # no run was launched
@@ -355,7 +394,16 @@ def test_the_command_line_refuses_a_name_that_is_no_name_before_anything_runs(
 
 
 @pytest.mark.slow
-def test_the_asset_refuses_a_name_from_the_launchpad_that_is_no_name(env, monkeypatch, tmp_path):
+@pytest.mark.parametrize(
+    ("signer", "said"),
+    [
+        ({"by": INJECTION, "role": "direktør"}, "navn"),
+        ({"by": "Ida Kontrolsen", "role": " "}, "rolle"),
+    ],
+)
+def test_the_asset_refuses_a_name_or_a_blank_role_from_the_launchpad(
+    env, monkeypatch, tmp_path, signer, said
+):
     from dagster import DagsterInstance
 
     from pipelines.definitions import build_definitions
@@ -364,7 +412,7 @@ def test_the_asset_refuses_a_name_from_the_launchpad_that_is_no_name(env, monkey
 
     out_dir = env.copy(tmp_path / "copy", monkeypatch)
     job = defs.resolve_job_def(f"signoff_{SCOPE}")
-    config = {"ops": {f"sign_off_{SCOPE}": {"config": {"by": INJECTION}}}}
+    config = {"ops": {f"sign_off_{SCOPE}": {"config": signer}}}
     with DagsterInstance.ephemeral() as instance:
         result = job.execute_in_process(
             instance=instance, partition_key="2021", run_config=config, raise_on_error=False
@@ -375,20 +423,21 @@ def test_the_asset_refuses_a_name_from_the_launchpad_that_is_no_name(env, monkey
         for e in result.all_events
         if e.is_step_failure and e.step_failure_data.error
     ]
-    assert any("navn" in m.lower() for m in messages), messages
+    assert any(said in m.lower() and "Godkendelsen afvises: " in m for m in messages), messages
     assert not any("010190" in m or "evil.example" in m for m in messages), messages
     assert not out_dir.exists() or not list(out_dir.rglob("*_v1.*"))
 
 
 @pytest.mark.slow
 def test_signed_files_are_read_only_and_their_hashes_recorded(env, monkeypatch, capsys):
-    code, out, _ = sign(env, monkeypatch, capsys, "  Ida   Kontrolsen ")
+    code, out, _ = sign(env, monkeypatch, capsys, "  Ida   Kontrolsen ", " direktør ")
     assert code == 0, out
     recorded = versions_recorded(env.root / "warehouse.duckdb")
-    assert recorded[1]["by"] == "Ida Kontrolsen"
+    assert recorded[1]["by"] == "Ida Kontrolsen" and recorded[1]["role"] == "direktør"
     assert set(recorded[1]["files"]) == {
         f"aarsrapport_{VER}_2021_v1.pdf",
         f"resultatopfyldelse_{VER}_2021_v1.csv",
+        f"aarsrapport_{VER}_2021_v1_datakvalitet_intern.html",  # the internal appendix
     }
     for name, digest in recorded[1]["files"].items():
         path = env.folder / name
@@ -401,6 +450,31 @@ def test_signed_files_are_read_only_and_their_hashes_recorded(env, monkeypatch, 
     [alt] = figure_alts(pdf)
     assert re.search(r"2020: \d,\d\d; 2021: \d,\d\d;.* mål ≥ 1,00 i alle år\.$", alt), alt
     assert not [p for p in env.out.rglob(".*")], "temporary files left behind"
+
+
+SIGNED_BY = "Ida Kontrolsen, direktør, den"  # the role after the name, as the cover says it
+
+
+@pytest.mark.slow
+def test_the_signed_reports_cover_names_the_signers_role_and_the_csv_the_name_alone(env):
+    """Issue 26 point 7: the contract makes the director answer for the report; the cover
+    says in what role the signer signed, the submission's Godkendt af keeps the name."""
+    today = long_date(dt.datetime.now(ZoneInfo("Europe/Copenhagen")).date())
+    text = pdftotext(env.folder / f"aarsrapport_{VER}_2021_v1.pdf")
+    cover = " ".join(text.split("\f")[0].split())
+    assert f"Godkendt version 1, godkendt af {SIGNED_BY} {today}." in cover, cover
+    flat = " ".join(text.split())  # the signature under the provenance says the same
+    assert f"Godkendt af {SIGNED_BY} {today} (version 1)." in flat
+    data = (env.folder / f"resultatopfyldelse_{VER}_2021_v1.csv").read_bytes().decode("utf-8-sig")
+    header = data.split("\r\n")[0]
+    assert header == (  # the recipients' columns exactly (shared/formats/submissions.md)
+        "Kontrakt;Organisation;År;Opgørelse;Mål-ID;Målepunkt;Enhed;Resultat;Målværdi;Operator;"
+        "Status;Usikker;Grundlag;Nedre 95 %;Øvre 95 %;Diskretioneret;Bemærkning;Godkendt af;"
+        "Godkendt dato"
+    )
+    rows = list(csv.DictReader(io.StringIO(data), delimiter=";"))
+    assert rows and {r["Godkendt af"] for r in rows} == {"Ida Kontrolsen"}
+    assert "direktør" not in data
 
 
 @pytest.mark.slow
@@ -461,7 +535,7 @@ def test_the_deadline_check_passes_once_the_year_is_signed(env, monkeypatch):
 def test_signing_unchanged_data_again_says_who_signed_it_and_when(env, monkeypatch, capsys):
     code, out, _ = sign(env, monkeypatch, capsys, "Bo Revisorsen")
     today = dt.datetime.now(ZoneInfo("Europe/Copenhagen")).date()
-    notice = f"Intet nyt at godkende: v1 er godkendt af Ida Kontrolsen den {long_date(today)}"
+    notice = f"Intet nyt at godkende: v1 er godkendt af {SIGNED_BY} {long_date(today)}"
     assert code == 0, out
     assert notice in out
     assert "OK -" not in out
@@ -481,7 +555,7 @@ def test_a_file_warehouse_shows_a_signed_version_only_while_its_data_is_the_sign
     year = ("--contract", VER, "--year", "2021")
     code, signed, err = cli(env, monkeypatch, capsys, "show-signed", *year, "--version", "1", "--json")  # fmt: skip
     assert code == 0, err
-    assert "v1 er godkendt af Ida Kontrolsen" in err
+    assert f"v1 er godkendt af {SIGNED_BY} " in err
     code, now, _ = cli(env, monkeypatch, capsys, "kpis", *year, "--json")
     assert code == 0 and json.loads(signed) == json.loads(now)
     # the data changes after the sign-off (on a copy): a file keeps no history, so it says so
@@ -492,9 +566,9 @@ def test_a_file_warehouse_shows_a_signed_version_only_while_its_data_is_the_sign
     code = main(["show-signed", *year, "--version", "1"])
     captured = capsys.readouterr()
     assert code == 2 and captured.out == ""
-    assert "keeps no history, and its data has changed since" in captured.err
+    assert "som ikke gemmer historik, og dets data er ændret siden" in captured.err
     code = main(["show-signed", *year, "--version", "3"])
-    assert code == 2 and "no signed version 3 (signed: v1)" in capsys.readouterr().err
+    assert code == 2 and "har ingen godkendt version 3 (godkendt: v1)" in capsys.readouterr().err
 
 
 @pytest.mark.slow
@@ -572,7 +646,8 @@ def test_a_sign_off_killed_at_any_point_leaves_the_whole_recorded_version_or_no_
 ):
     env = environment(tmp_path, sample_inbox(range(2020, 2028), 0.05, 9))
     db, folder = tmp_path / "warehouse.duckdb", tmp_path / "out" / VER / "2021"
-    signoff = ("sign-off", "--contract", VER, "--year", "2021", "--by", "Ida Kontrolsen")
+    signoff = ("sign-off", "--contract", VER, "--year", "2021", "--by", "Ida Kontrolsen",
+               "--role", "direktør")  # fmt: skip
     # the report, the submission and the version's internal data-quality appendix: one act
     v1 = {f"aarsrapport_{VER}_2021_v1.pdf", f"resultatopfyldelse_{VER}_2021_v1.csv",
           f"aarsrapport_{VER}_2021_v1_datakvalitet_intern.html"}  # fmt: skip

@@ -36,6 +36,7 @@ TODAY = dt.date(2026, 12, 7)  # the day the check judges on (2021 is over: final
 pytestmark = pytest.mark.slow
 VER = "viborg-ver-2020"
 FIRST, SECOND = "Ida Kontrolsen", "Bo Revisorsen"
+ROLE = "direktør"
 
 # the command line, stopped (SIGSTOP, by itself) right before a function of the publish module
 PAUSED_AT = """
@@ -61,7 +62,7 @@ def busy(year: int) -> str:
 def sign_off_paused(env: dict[str, str], point: str, year: int, log: Path) -> subprocess.Popen:
     """The first sign-off, started; it stops itself at ``point`` (:func:`stopped` waits for
     that). Its output goes to ``log``: a stopped process must not fill a pipe."""
-    args = ("sign-off", "--contract", VER, "--year", str(year), "--by", FIRST)
+    args = ("sign-off", "--contract", VER, "--year", str(year), "--by", FIRST, "--role", ROLE)
     with log.open("w") as out:
         return subprocess.Popen(
             [sys.executable, "-c", PAUSED_AT, point, *args],
@@ -101,6 +102,7 @@ def sign_in_process(connect: signoff.Connect, ver, year: int, out: Path) -> sign
         contract=ver,
         year=year,
         signer=SECOND,
+        role=ROLE,
         directory=publish.year_dir(out, VER, year),
         run_id=None,
         now=dt.datetime.now(ZoneInfo("Europe/Copenhagen")),
@@ -279,7 +281,7 @@ def test_two_sign_offs_of_one_year_on_a_file_make_one_version_and_the_loser_is_t
         code, said = finish(
             cli(
                 env | {"DAGSTER_HOME": other},
-                *("sign-off", "--contract", VER, "--year", "2021", "--by", SECOND),
+                *("sign-off", "--contract", VER, "--year", "2021", "--by", SECOND, "--role", ROLE),
             )
         )
     finally:

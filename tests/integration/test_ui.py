@@ -186,15 +186,16 @@ def test_a_kpis_checks_tab_names_its_checks(webserver, tmp_path):
     assert "Checks (" in dom and "target_met" in dom  # the KPI's check, on its checks tab
 
 
-def test_the_sign_off_launchpad_asks_for_the_signer_and_nothing_else(webserver, tmp_path):
+def test_the_sign_off_launchpad_asks_for_the_signer_and_role_and_nothing_else(webserver, tmp_path):
     browser = chromium()
     selector = {
         "repositoryLocationName": "pipelines.definitions",
         "repositoryName": "__repository__",
         "pipelineName": SIGNOFF_JOB,
     }
-    # what the launchpad opens with, and that the signer is all a run needs
-    signer = {"ops": {"sign_off_kkr_midtjylland_2026": {"config": {"by": "Ida Kontrolsen"}}}}
+    # what the launchpad opens with, and that the signer and role are all a run needs
+    who = {"by": "Ida Kontrolsen", "role": "direktør"}
+    signer = {"ops": {"sign_off_kkr_midtjylland_2026": {"config": who}}}
     schema = graphql(webserver, LAUNCHPAD, {"selector": selector, "config": signer})
     schema = schema["runConfigSchemaOrError"]
     assert schema["__typename"] == "RunConfigSchema", schema
@@ -209,8 +210,9 @@ def test_the_sign_off_launchpad_asks_for_the_signer_and_nothing_else(webserver, 
     )
     dom = look(browser, page, tmp_path, "sign-off-launchpad")
     assert "Scaffold missing config" in dom, "the launchpad is not shown"
-    # what it says is missing, and what "Scaffold missing config" fills in: the signer alone
-    example = "{'ops': {'sign_off_kkr_midtjylland_2026': {'config': {'by': '...'}}}}"
+    # what it says is missing, and what "Scaffold missing config" fills in: the signer and
+    # the signer's role alone
+    example = "{'ops': {'sign_off_kkr_midtjylland_2026': {'config': {'by': '...', 'role': '...'}}}}"
     assert f"Example config for the missing entry: {example}" in dom
     for noise in ("database:", "memory_limit:", "out: ''"):
         assert noise not in dom, f"the launchpad pre-fills {noise}"

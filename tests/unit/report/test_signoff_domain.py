@@ -75,7 +75,7 @@ def render(data: content.ReportData, data_hash: str, **signed: Any) -> tuple[byt
 
 
 def request(contract: Contract, directory: Path, by: str = "Ida Kontrolsen") -> signoff.Request:
-    return signoff.Request(contract, YEAR, by, directory, "run-1", NOW)
+    return signoff.Request(contract, YEAR, by, "direktør", directory, "run-1", NOW)
 
 
 def sign(con: duckdb.DuckDBPyConnection, contract: Contract, directory: Path) -> signoff.Signed:
@@ -124,6 +124,44 @@ def test_missing_results_texts_and_budget_are_each_a_reason(ready, ver):
     assert reasons[1].startswith("Rapportejerens tekst mangler for: ")
     assert reasons[2] == "Budgettet er ikke beregnet: prisindeks mangler."
     assert len(reasons) == 3
+
+
+def test_the_record_holds_the_signers_role_and_the_csv_the_name_alone(ready, ver, out):
+    done = sign(ready, ver, out)
+    [record] = publish.signoffs(ready, ver.id, YEAR).values()
+    assert (record.signed_by, record.signed_role) == ("Ida Kontrolsen", "direktør")
+    assert done.message == "v1 er godkendt af Ida Kontrolsen, direktør, den 14. marts 2022"
+    text = (out / done.names["resultatopfyldelse"]).read_text("utf-8-sig")
+    rows = list(csv.DictReader(io.StringIO(text), delimiter=";"))
+    assert rows and {r["Godkendt af"] for r in rows} == {"Ida Kontrolsen"}
+    assert "direktør" not in text
+
+
+# report.signoffs as it was before the signer's role was recorded
+OLD_SIGNOFFS = """
+CREATE TABLE report.signoffs (
+    contract VARCHAR NOT NULL, year INTEGER NOT NULL, version INTEGER NOT NULL,
+    signed_by VARCHAR NOT NULL, signed_at TIMESTAMP NOT NULL, data_hash VARCHAR NOT NULL,
+    draft_sha256 VARCHAR NOT NULL, files JSON NOT NULL, run_id VARCHAR, snapshot BIGINT
+)"""
+
+
+def test_a_record_made_before_the_role_was_asked_for_still_reads(ver):
+    with duckdb.connect() as con:
+        con.execute("CREATE SCHEMA report")
+        con.execute(OLD_SIGNOFFS)
+        con.execute(
+            "INSERT INTO report.signoffs VALUES ($c, $y, 1, 'Ida Kontrolsen', $at, 'h', 'd', "
+            "'{}', 'run-1', NULL)",
+            {"c": ver.id, "y": YEAR, "at": NOW},
+        )
+        publish.ensure_report_schema(con)  # as every connection to the warehouse does
+        [old] = publish.signoffs(con, ver.id, YEAR).values()
+        assert old.signed_role is None
+        assert publish.signed_notice(old) == "v1 er godkendt af Ida Kontrolsen den 14. marts 2022"
+        new = publish.SignOff(2, "Bo Revisorsen", NOW, "h2", "d", {}, signed_role="formand")
+        publish.record_signoff(con, ver.id, YEAR, new, "run-2")
+        assert publish.signoffs(con, ver.id, YEAR)[2].signed_role == "formand"
 
 
 # --- the version -------------------------------------------------------------------------------
@@ -196,7 +234,7 @@ def test_a_sign_off_publishes_version_1_read_only_with_its_record(ready, ver, tm
     directory = tmp_path / "out"
     done = sign(ready, ver, directory)
     assert done.new and done.record.version == 1 and done.pages == 1
-    assert done.message == "v1 er godkendt af Ida Kontrolsen den 14. marts 2022"
+    assert done.message == "v1 er godkendt af Ida Kontrolsen, direktør, den 14. marts 2022"
     names = publish.version_names(ver.id, YEAR, 1)
     published = sorted(p.name for p in directory.iterdir())
     # the report, the submission and the version's internal data-quality appendix beside them
@@ -264,9 +302,8 @@ def test_the_current_judgment_follows_the_signed_version_and_the_data(ready, ver
     assert not nothing.signed and not nothing.up_to_date and not nothing.errors
     assert nothing.state == f"Ingen godkendt version af {YEAR} endnu"
     sign(ready, ver, tmp_path)
-    assert judge() == signoff.Current(
-        "v1 er godkendt af Ida Kontrolsen den 14. marts 2022 og er aktuel", True, True, []
-    )
+    current = "v1 er godkendt af Ida Kontrolsen, direktør, den 14. marts 2022 og er aktuel"
+    assert judge() == signoff.Current(current, True, True, [])
     ready.execute("UPDATE kpi.results SET value = value + 1 WHERE kpi_id = 'V1'")
     stale = judge()
     assert stale.signed and not stale.up_to_date and "ikke længere aktuel" in stale.state
@@ -286,8 +323,9 @@ def at(
     contract: Contract, directory: Path, now: dt.datetime, preliminary: bool = False
 ) -> signoff.Request:
     return signoff.Request(
-        contract, YEAR, "Ida Kontrolsen", directory, "run-1", now, preliminary=preliminary
-    )
+        contract, YEAR, "Ida Kontrolsen", "direktør", directory, "run-1", now,
+        preliminary=preliminary,
+    )  # fmt: skip
 
 
 def sign_at(con: duckdb.DuckDBPyConnection, req: signoff.Request) -> signoff.Signed:

@@ -85,6 +85,43 @@ def test_planted_bad_rows_are_where_the_manifest_says(sample):
             assert ";999;" in lines[bad["line"] - 1]
 
 
+# a number as prose writes it (61, 1.628, 12,5); a year is the one number the owner's texts hold
+FIGURE = re.compile(r"\d+(?:[.,]\d+)*")
+YEAR = re.compile(r"20\d\d")
+
+
+def owner_figures(root: Path) -> dict[str, list[str]]:
+    """The numbers other than years in the prose of every report owner's text of a sample
+    inbox, by file and section (the headings left out: a section's id, »F1-2«, is none)."""
+    from resultatrapport import texts
+    from resultatrapport.contracts import load_contracts
+
+    contracts = load_contracts()
+    found = {}
+    for path in sorted(root.glob("*/tekster/*.md")):
+        relpath = path.relative_to(root).as_posix()
+        _, contract_id, _ = texts.classify(relpath)  # type: ignore[misc]
+        for section in texts.parse(path.read_bytes(), contracts[contract_id], relpath):
+            numbers = [n for n in FIGURE.findall(section.markdown) if not YEAR.fullmatch(n)]
+            if numbers:
+                found[f"{relpath} {section.id}"] = numbers
+    return found
+
+
+def test_the_report_owners_texts_quote_no_figure_but_years_at_any_scale(sample, tmp_path):
+    """Issue 26 point 8: the texts quoted counts (»61 afklaringsforløb«) drawn at random,
+    which the tables the pipeline computes from the same sample contradicted (529); they
+    state none, in both contracts' texts of every year, at two scales."""
+    generate_inbox(tmp_path, range(2020, 2028), scale=0.5, seed=11)
+    for root in (sample[0], tmp_path):
+        written = sorted(p.name for p in root.glob("*/tekster/*.md"))
+        assert len(written) == 6 and {n.split("_")[0] for n in written} == {
+            "kkr-midtjylland-2026",
+            "viborg-ver-2020",
+        }
+        assert owner_figures(root) == {}
+
+
 def test_personal_data_is_planted_so_tests_can_look_for_it(sample):
     root, manifest = sample
     cprs = manifest["personal_data"]["cpr"]
