@@ -10,7 +10,6 @@ format's suite for a year, or for the years validated together, are made once pe
 
 from __future__ import annotations
 
-import datetime as dt
 import functools
 import gc
 import itertools
@@ -24,9 +23,8 @@ from unittest import mock
 
 import pandas as pd
 
-from resultatrapport.formats import Column, Rule, SourceFormat
-from resultatrapport.ingest import frame_column
-from resultatrapport.rules import rule_values
+from resultatrapport.formats import Column, SourceFormat
+from resultatrapport.rules import Required, Rule
 
 EXAMPLES = 5
 
@@ -57,43 +55,21 @@ def value_shape(value: object) -> str:
 
 
 def _expectation(gxe: Any, column: Column, rule: Rule, year: int) -> Any:
-    # the delivered text, or for a range rule its typed twin
-    col = frame_column(column, rule)
-    match rule.kind:
-        case "required":
-            return gxe.ExpectColumnValuesToNotBeNull(column=col)
-        case "regex":
-            return gxe.ExpectColumnValuesToMatchRegex(column=col, regex=f"^(?:{rule.pattern})$")
-        case "in_set":
-            return gxe.ExpectColumnValuesToBeInSet(
-                column=col, value_set=list(rule_values(column, rule))
-            )
-        case "between":
-            return gxe.ExpectColumnValuesToBeBetween(
-                column=col,
-                min_value=rule.min_value,
-                max_value=rule.max_value,
-                strict_min=rule.min_exclusive,
-            )
-        case "in_year":
-            if column.type == "int":
-                return gxe.ExpectColumnValuesToBeBetween(column=col, min_value=year, max_value=year)
-            return gxe.ExpectColumnValuesToBeBetween(
-                column=col,
-                min_value=dt.datetime(year, 1, 1),
-                max_value=dt.datetime(year, 12, 31),
-            )
-        case "unique":
-            return gxe.ExpectColumnValuesToBeUnique(column=col)
-        case (
-            "parsed" | "repeat" | "group_max" | "known_entries"
-        ):  # the verdict of the rule's SQL predicate
-            return gxe.ExpectColumnValuesToBeInSet(column=col, value_set=[True])
-    raise ValueError(f"unknown rule kind {rule.kind}")
+    """The rule's expectation (:meth:`Rule.expectation`) on the column of the frame it
+    reads (:meth:`Rule.frame_column`)."""
+    made = rule.expectation(column, year)
+    return getattr(gxe, made.name)(column=rule.frame_column(column), **made.args)
+
+
+def _per_year(rule: Rule) -> bool:
+    """Whether a rule is judged on each year's rows apart when several years are validated
+    together: it names the year, or it judges a row against the other rows of the frame (a
+    rule read as its SQL verdict was judged within its year by the SQL that made it)."""
+    return rule.names_year or (rule.across_rows and rule.reads != "verdict")
 
 
 def _rules(fmt: SourceFormat) -> Iterable[tuple[str, Column | None, Rule]]:
-    yield "parsed_line", None, Rule("required", "Linjen kunne ikke læses")
+    yield "parsed_line", None, Required("Linjen kunne ikke læses")
     for column in fmt.kept:
         for i, rule in enumerate(column.rules):
             yield f"{column.name}.{rule.kind}.{i}", column, rule
@@ -143,9 +119,6 @@ def _context() -> Any:
 # alone judges (None: every year of the frame)
 _Ids = dict[str, tuple[str, Column | None, Rule, int | None]]
 
-# rules judged within a year: a range that names the year, a value unique in its year
-PER_YEAR = ("in_year", "unique")
-
 
 @functools.lru_cache(maxsize=256)
 def _suite(fmt: SourceFormat, years: tuple[int, ...]) -> tuple[Any, _Ids]:
@@ -157,7 +130,7 @@ def _suite(fmt: SourceFormat, years: tuple[int, ...]) -> tuple[Any, _Ids]:
 
     For one year the suite is the format's rules for that year. For several, the frame has
     a ``year`` column: a rule that does not depend on the year is one expectation over all
-    the rows, and a rule judged within a year (:data:`PER_YEAR`) is one expectation per year
+    the rows, and a rule judged within a year (:func:`_per_year`) is one expectation per year
     on that year's rows (a row condition)."""
     _context()  # GX adds expectations through the context it made last
     import great_expectations as gx
@@ -172,7 +145,7 @@ def _suite(fmt: SourceFormat, years: tuple[int, ...]) -> tuple[Any, _Ids]:
             made = [(None, gxe.ExpectColumnValuesToBeNull(column="parse_error"))]
         elif len(years) == 1:
             made = [(None, _expectation(gxe, column, rule, years[0]))]
-        elif rule.kind in PER_YEAR:
+        elif _per_year(rule):
             made = []
             for one in years:
                 expectation = _expectation(gxe, column, rule, one)
@@ -312,7 +285,7 @@ def _outcome(
     for row in index_list[:EXAMPLES]:
         example: dict[str, Any] = {"linje": int(row["line"])}
         if column is not None:
-            value = row.get(frame_column(column, rule))
+            value = row.get(rule.frame_column(column))
             example["værdi (form)"] = value_shape(value)
         examples.append(example)
     return RuleOutcome(
