@@ -32,10 +32,14 @@ if TYPE_CHECKING:
 
 class Expect(NamedTuple):
     """A Great Expectations expectation as data: its class in ``great_expectations.expectations``
-    and its arguments besides ``column`` (the frame column the rule reads)."""
+    and its arguments besides ``column`` (the frame column the rule reads). ``nulls``: it
+    judges NULL values, which GX's other expectations skip; the values of a line that could
+    not be read are NULL, and such a line breaks no rule but its own (``parsed_line``), so
+    the adapter hands it only the readable lines."""
 
     name: str
     args: dict[str, Any]
+    nulls: bool = False
 
 
 # the column of GX's frame a rule reads: the delivered text, its typed twin
@@ -120,7 +124,7 @@ class Required(Rule):
         return f"{q(column.name)} IS NOT NULL"
 
     def expectation(self, column: Column, year: int) -> Expect:
-        return Expect("ExpectColumnValuesToNotBeNull", {})
+        return Expect("ExpectColumnValuesToNotBeNull", {}, nulls=True)
 
 
 @dataclass(frozen=True)
@@ -135,7 +139,9 @@ class Regex(Rule):
         return f"({x} IS NULL OR regexp_full_match({x}, {lit(self.pattern)}))"
 
     def expectation(self, column: Column, year: int) -> Expect:
-        return Expect("ExpectColumnValuesToMatchRegex", {"regex": f"^(?:{self.pattern})$"})
+        # \Z, not $: Python's $ also matches before a final line break, which DuckDB's full
+        # match does not (a quoted field can end in one)
+        return Expect("ExpectColumnValuesToMatchRegex", {"regex": f"^(?:{self.pattern})\\Z"})
 
 
 @dataclass(frozen=True)
@@ -373,8 +379,8 @@ def _typed(column: Column, x: str) -> str:
                 f"CASE WHEN regexp_full_match({x}, '[0-9]{{2}}-[0-9]{{2}}-[0-9]{{4}}') "
                 f"THEN CAST(try_strptime({x}, '%d-%m-%Y') AS DATE) END"
             )
-        case "date_iso" | "date_excel":
-            return f"TRY_CAST({x} AS DATE)"
+        case "date_iso" | "date_excel":  # no infinite date ('infinity', 'inf'): no date
+            return f"CASE WHEN isfinite(TRY_CAST({x} AS DATE)) THEN TRY_CAST({x} AS DATE) END"
         case "ja_nej":
             return f"CASE {x} WHEN {lit(YES)} THEN true WHEN {lit(NO)} THEN false END"
         case "list_pipe":
