@@ -19,9 +19,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
-# the names of the rule kinds whose broken rule leaves the row in use (the entries of a
-# list), as check outcomes carry them, where the ingestion steps look for them
-from resultatrapport.rules import ENTRY_RULES as ENTRY_RULES
 from resultatrapport.rules import (
     Between,
     GroupMax,

@@ -94,8 +94,8 @@ class Rule:
         return column.name
 
     def typed(self, column: Column, typed: str) -> str:
-        """SQL: the column's typed value as the rule leaves it in the clean row (``typed``:
-        as the column's type makes it)."""
+        """SQL: the column's typed value as the rule leaves it, for the clean row, the other
+        rules and GX's typed twin (``typed``: as the column's type makes it)."""
         return typed
 
     def failures_sql(self, column: Column, rule_id: str, raw_table: str, year: int) -> str:
@@ -335,10 +335,10 @@ class KnownEntries(Rule):
         )
 
 
-# kinds by what the pipeline asks of them (names, as quarantine rows and outcomes carry them)
+# the kinds by what the ingestion steps ask of a failed check outcome (names, as quarantine
+# rows and outcomes carry them): its row stays in use; it makes the file untrustworthy
 ENTRY_RULES = tuple(k for k, c in RULE_KINDS.items() if c.keeps_row)
 BLOCKING_RULES = tuple(k for k, c in RULE_KINDS.items() if c.blocks_file)
-GROUP_RULES = tuple(k for k, c in RULE_KINDS.items() if c.across_rows)
 
 
 # --- a format's rules compiled to the SQL of ingestion ---------------------------------------
