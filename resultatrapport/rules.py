@@ -19,15 +19,38 @@ rows.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, ClassVar, Literal, NamedTuple
+from typing import Any, ClassVar, Literal, NamedTuple, Protocol
 
 from resultatrapport.municipalities import municipality_codes, municipality_names
 from resultatrapport.sql import lit, q
 from resultatrapport.vocabulary import NO, YES
 
-if TYPE_CHECKING:
-    from resultatrapport.formats import Column, SourceFormat
+
+class RuledColumn(Protocol):
+    """What the rules read of the column they stand on: a :class:`resultatrapport.formats.Column`
+    (a protocol, not that class: the formats import the rule kinds, and the modules import
+    each other in one direction only)."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def type(self) -> str: ...
+
+    @property
+    def rules(self) -> tuple[Rule, ...]: ...
+
+
+class RuledFormat(Protocol):
+    """What the SQL of ingestion reads of a :class:`resultatrapport.formats.SourceFormat`."""
+
+    @property
+    def kept(self) -> Sequence[RuledColumn]: ...
+
+    @property
+    def clean_filter(self) -> str | None: ...
 
 
 class Expect(NamedTuple):
@@ -73,18 +96,18 @@ class Rule:
             raise TypeError(f"rule kind {cls.kind} is declared twice")
         RULE_KINDS[cls.kind] = cls
 
-    def valid_sql(self, column: Column, year: int) -> str:
+    def valid_sql(self, column: RuledColumn, year: int) -> str:
         """SQL that is true when a row of the raw table satisfies the rule."""
         raise NotImplementedError
 
-    def expectation(self, column: Column, year: int) -> Expect:
+    def expectation(self, column: RuledColumn, year: int) -> Expect:
         """The GX expectation judging the rule on :meth:`frame_column`. A verdict rule's:
         the SQL predicate's verdict is true."""
         if self.reads != "verdict":
             raise NotImplementedError(f"rule kind {self.kind} declares no expectation")
         return Expect("ExpectColumnValuesToBeInSet", {"value_set": [True]})
 
-    def frame_column(self, column: Column) -> str:
+    def frame_column(self, column: RuledColumn) -> str:
         """The column of GX's frame the rule reads (:data:`Reads`)."""
         match self.reads:
             case "verdict":
@@ -93,12 +116,12 @@ class Rule:
                 return column.name + "__typed"
         return column.name
 
-    def typed(self, column: Column, typed: str) -> str:
+    def typed(self, column: RuledColumn, typed: str) -> str:
         """SQL: the column's typed value as the rule leaves it, for the clean row, the other
         rules and GX's typed twin (``typed``: as the column's type makes it)."""
         return typed
 
-    def failures_sql(self, column: Column, rule_id: str, raw_table: str, year: int) -> str:
+    def failures_sql(self, column: RuledColumn, rule_id: str, raw_table: str, year: int) -> str:
         """SQL: the quarantine rows of the rule (as :func:`failures_sql` unites them), one per
         readable row that breaks it. Window functions cannot stand in WHERE: the verdict is
         evaluated in a subquery."""
@@ -120,10 +143,10 @@ class Required(Rule):
 
     kind: ClassVar[str] = "required"
 
-    def valid_sql(self, column: Column, year: int) -> str:
+    def valid_sql(self, column: RuledColumn, year: int) -> str:
         return f"{q(column.name)} IS NOT NULL"
 
-    def expectation(self, column: Column, year: int) -> Expect:
+    def expectation(self, column: RuledColumn, year: int) -> Expect:
         return Expect("ExpectColumnValuesToNotBeNull", {}, nulls=True)
 
 
@@ -134,11 +157,11 @@ class Regex(Rule):
     pattern: str
     kind: ClassVar[str] = "regex"
 
-    def valid_sql(self, column: Column, year: int) -> str:
+    def valid_sql(self, column: RuledColumn, year: int) -> str:
         x = q(column.name)
         return f"({x} IS NULL OR regexp_full_match({x}, {lit(self.pattern)}))"
 
-    def expectation(self, column: Column, year: int) -> Expect:
+    def expectation(self, column: RuledColumn, year: int) -> Expect:
         # \Z, not $: Python's $ also matches before a final line break, which DuckDB's full
         # match does not (a quoted field can end in one)
         return Expect("ExpectColumnValuesToMatchRegex", {"regex": f"^(?:{self.pattern})\\Z"})
@@ -153,7 +176,7 @@ class Parsed(Rule):
     kind: ClassVar[str] = "parsed"
     reads: ClassVar[Reads] = "verdict"
 
-    def valid_sql(self, column: Column, year: int) -> str:
+    def valid_sql(self, column: RuledColumn, year: int) -> str:
         x = q(column.name)
         return (
             f"({x} IS NULL OR (regexp_full_match({x}, {lit(self.pattern)}) "
@@ -169,7 +192,7 @@ class InSet(Rule):
     values: tuple[str, ...] = ()
     kind: ClassVar[str] = "in_set"
 
-    def allowed(self, column: Column) -> tuple[str, ...]:
+    def allowed(self, column: RuledColumn) -> tuple[str, ...]:
         if self.values:
             return self.values
         if column.name == "municipality_code":
@@ -178,12 +201,12 @@ class InSet(Rule):
             return municipality_names()
         raise ValueError(f"in_set rule on {column.name} has no values")
 
-    def valid_sql(self, column: Column, year: int) -> str:
+    def valid_sql(self, column: RuledColumn, year: int) -> str:
         x = q(column.name)
         values = ", ".join(lit(v) for v in self.allowed(column))
         return f"({x} IS NULL OR {x} IN ({values}))"
 
-    def expectation(self, column: Column, year: int) -> Expect:
+    def expectation(self, column: RuledColumn, year: int) -> Expect:
         return Expect("ExpectColumnValuesToBeInSet", {"value_set": list(self.allowed(column))})
 
 
@@ -198,7 +221,7 @@ class Between(Rule):
     kind: ClassVar[str] = "between"
     reads: ClassVar[Reads] = "typed"
 
-    def valid_sql(self, column: Column, year: int) -> str:
+    def valid_sql(self, column: RuledColumn, year: int) -> str:
         typed = typed_expr(column)
         parts = []
         if self.min_value is not None:
@@ -207,7 +230,7 @@ class Between(Rule):
             parts.append(f"{typed} <= {self.max_value}")
         return f"({typed} IS NULL OR ({' AND '.join(parts)}))"
 
-    def expectation(self, column: Column, year: int) -> Expect:
+    def expectation(self, column: RuledColumn, year: int) -> Expect:
         return Expect(
             "ExpectColumnValuesToBeBetween",
             {
@@ -226,13 +249,13 @@ class InYear(Rule):
     reads: ClassVar[Reads] = "typed"
     names_year: ClassVar[bool] = True
 
-    def valid_sql(self, column: Column, year: int) -> str:
+    def valid_sql(self, column: RuledColumn, year: int) -> str:
         typed = typed_expr(column)
         if column.type == "int":
             return f"({typed} IS NULL OR {typed} = {year})"
         return f"({typed} IS NULL OR year({typed}) = {year})"
 
-    def expectation(self, column: Column, year: int) -> Expect:
+    def expectation(self, column: RuledColumn, year: int) -> Expect:
         if column.type == "int":
             return Expect("ExpectColumnValuesToBeBetween", {"min_value": year, "max_value": year})
         return Expect(
@@ -250,11 +273,11 @@ class Unique(Rule):
     across_rows: ClassVar[bool] = True
     blocks_file: ClassVar[bool] = True
 
-    def valid_sql(self, column: Column, year: int) -> str:
+    def valid_sql(self, column: RuledColumn, year: int) -> str:
         x = q(column.name)
         return f"({x} IS NULL OR count(*) OVER (PARTITION BY {x}) = 1)"
 
-    def expectation(self, column: Column, year: int) -> Expect:
+    def expectation(self, column: RuledColumn, year: int) -> Expect:
         return Expect("ExpectColumnValuesToBeUnique", {})
 
 
@@ -269,7 +292,7 @@ class Repeat(Rule):
     reads: ClassVar[Reads] = "verdict"
     across_rows: ClassVar[bool] = True
 
-    def valid_sql(self, column: Column, year: int) -> str:
+    def valid_sql(self, column: RuledColumn, year: int) -> str:
         group = ", ".join(q(c) for c in (column.name, *self.columns))
         return f"(row_number() OVER (PARTITION BY {group} ORDER BY line) = 1)"
 
@@ -285,7 +308,7 @@ class GroupMax(Rule):
     reads: ClassVar[Reads] = "verdict"
     across_rows: ClassVar[bool] = True
 
-    def valid_sql(self, column: Column, year: int) -> str:
+    def valid_sql(self, column: RuledColumn, year: int) -> str:
         group = ", ".join(q(c) for c in self.columns)
         typed = typed_expr(column)
         return f"(coalesce(sum({typed}) OVER (PARTITION BY {group}), 0) <= {self.max_value})"
@@ -309,19 +332,19 @@ class KnownEntries(Rule):
         whens = " ".join(f"WHEN {lit(v.lower())} THEN {lit(v)}" for v in self.values)
         return f"(CASE {entry_key(entry)} {whens} END)"
 
-    def valid_sql(self, column: Column, year: int) -> str:
+    def valid_sql(self, column: RuledColumn, year: int) -> str:
         x = q(column.name)
         unknown = f"list_filter({list_entries(x)}, lambda s: {self.known('s')} IS NULL)"
         return f"({x} IS NULL OR len({unknown}) = 0)"
 
-    def typed(self, column: Column, typed: str) -> str:
+    def typed(self, column: RuledColumn, typed: str) -> str:
         # an entry not on the list is left out (and quarantined)
         return (
             f"list_filter(list_transform({typed}, lambda s: {self.known('s')}), "
             "lambda s: s IS NOT NULL)"
         )
 
-    def failures_sql(self, column: Column, rule_id: str, raw_table: str, year: int) -> str:
+    def failures_sql(self, column: RuledColumn, rule_id: str, raw_table: str, year: int) -> str:
         # each unknown entry with its position among the delivered entries ('|'-separated)
         x = q(column.name)
         return (
@@ -357,7 +380,7 @@ def list_entries(x: str) -> str:
     )
 
 
-def typed_expr(column: Column, raw: str | None = None) -> str:
+def typed_expr(column: RuledColumn, raw: str | None = None) -> str:
     """SQL turning the delivered text into the column's type (NULL when it does not parse),
     as the column's rules leave it (:meth:`Rule.typed`)."""
     typed = _typed(column, raw or q(column.name))
@@ -366,7 +389,7 @@ def typed_expr(column: Column, raw: str | None = None) -> str:
     return typed
 
 
-def _typed(column: Column, x: str) -> str:
+def _typed(column: RuledColumn, x: str) -> str:
     match column.type:
         case "text":
             return x
@@ -407,7 +430,7 @@ def is_entry_rule(rule_column: str) -> str:
     return f"(split_part({rule_column}, '.', 2) IN ({kinds}))"
 
 
-def failures_sql(fmt: SourceFormat, raw_table: str, year: int) -> str:
+def failures_sql(fmt: RuledFormat, raw_table: str, year: int) -> str:
     """One row per (line, broken rule): line, column, rule, reason, value (as staged: personal
     data masked by the reader), and ``keeps_row``: a row that stays in use although it broke
     the rule (:attr:`Rule.keeps_row`)."""
@@ -423,7 +446,7 @@ def failures_sql(fmt: SourceFormat, raw_table: str, year: int) -> str:
     return "\nUNION ALL\n".join(parts)
 
 
-def clean_select_sql(fmt: SourceFormat, raw_table: str, failures_table: str, year: int) -> str:
+def clean_select_sql(fmt: RuledFormat, raw_table: str, failures_table: str, year: int) -> str:
     """The typed rows of the partition that broke no rule (and pass the format's clean filter)."""
     typed = ", ".join(
         f"CAST({typed_expr(c)} AS {SQL_TYPES[c.type]}) AS {q(c.name)}" for c in fmt.kept
