@@ -3,9 +3,10 @@
 Each :class:`SourceFormat` says where a delivery lies in the inbox, its exact header,
 how every column is typed, which columns are personal data (dropped at reading, never
 stored), and the row-level rules a row must satisfy to be used. One reader
-(:mod:`resultatrapport.reader`) serves every format; the same rules are compiled to
-DuckDB SQL (quarantine) and to Great Expectations expectations (asset checks), so the
-two can never drift apart.
+(:mod:`resultatrapport.reader`) serves every format. The rules are instances of the rule
+kinds of :mod:`resultatrapport.rules`, each of which compiles itself to DuckDB SQL
+(quarantine) and to a Great Expectations expectation (asset checks), so the two can never
+drift apart.
 
 Naming convention: a source's ``name`` is the warehouse table name (``ingest.<name>``
 for clean rows, ``raw.<name>`` for rows as delivered) and the last part of its asset
@@ -18,6 +19,19 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
+from resultatrapport.rules import (
+    Between,
+    GroupMax,
+    InSet,
+    InYear,
+    KnownEntries,
+    Parsed,
+    Regex,
+    Repeat,
+    Required,
+    Rule,
+    Unique,
+)
 from resultatrapport.vocabulary import (
     CASE_TYPES,
     DEGREES,
@@ -40,54 +54,6 @@ ColumnType = Literal[
     "ja_nej",  # 'Ja' / 'Nej' -> boolean
     "list_pipe",  # values separated by '|' -> list of text
 ]
-
-RuleKind = Literal[
-    "required",
-    "regex",
-    "in_set",
-    "between",
-    "parsed",
-    "in_year",
-    "unique",
-    "repeat",
-    "group_max",
-    "known_entries",
-]
-# rules that judge a row against the other rows of the file (SQL window functions)
-GROUP_RULES = ("unique", "repeat", "group_max")
-# rules on the entries of a list column: an entry breaking one is left out of the clean
-# row and quarantined on its own; the row itself stays in use
-ENTRY_RULES = ("known_entries",)
-
-
-@dataclass(frozen=True)
-class Rule:
-    """A row-level rule. A row breaking any rule is quarantined with the rule's reason.
-
-    ``unique`` is special: it makes the whole file untrustworthy (a blocking check),
-    and every row carrying a duplicated value is quarantined.
-
-    ``known_entries`` (a ``list_pipe`` column): every entry is one of ``values``, compared
-    after trimming, with runs of white space as one space and regardless of case, and
-    stored in the spelling of ``values``. An entry that is none of them is left out of the
-    clean row and quarantined on its own (one quarantine row per entry, the reason naming
-    its position, never its text); the row and its known entries stay in use.
-
-    ``repeat``: a row repeating an earlier row's values of ``columns`` (the column the rule
-    stands on included) is quarantined; the first stays. ``group_max``: the rows sharing
-    ``columns`` may add up to at most ``max_value`` in the rule's column (e.g. hours a
-    person works in a day); all rows of a group over it are quarantined. Many such rows
-    make the file untrustworthy through the quarantine threshold.
-    """
-
-    kind: RuleKind
-    reason: str  # Danish, shown in the quarantine table and the internal data-quality appendix
-    pattern: str | None = None  # regex (full match) on the delivered text
-    values: tuple[str, ...] = ()  # in_set
-    min_value: float | None = None  # between (inclusive)
-    max_value: float | None = None
-    min_exclusive: bool = False
-    columns: tuple[str, ...] = ()  # repeat, group_max: the clean names of the other columns
 
 
 @dataclass(frozen=True)
@@ -150,10 +116,8 @@ class SourceFormat:
     @property
     def rules_per_year(self) -> bool:
         """Whether a partition's validation depends on its year: the rows it holds (a year
-        filter) or a rule that names the year (``in_year``)."""
-        return self.year_filter is not None or any(
-            r.kind == "in_year" for c in self.kept for r in c.rules
-        )
+        filter) or a rule that names the year (``Rule.names_year``)."""
+        return self.year_filter is not None or any(r.names_year for c in self.kept for r in c.rules)
 
     def staged_year_filter(self, year: int) -> str:
         """:attr:`year_filter` for ``year`` on the staged table, whose columns carry the kept
@@ -173,23 +137,23 @@ class SourceFormat:
 
 # --- shared rules -----------------------------------------------------------------------
 
-CVR = Rule("regex", "Ugyldigt CVR-nummer (skal være 8 cifre, første ciffer 1-9)", r"[1-9][0-9]{7}")
-MUNICIPALITY = Rule("in_set", "Ukendt kommunenummer")  # values filled from the reference list
-DMY = Rule("parsed", "Ugyldig dato (forventet dd-mm-åååå)", r"[0-9]{2}-[0-9]{2}-[0-9]{4}")
-ISO = Rule("parsed", "Ugyldig dato (forventet åååå-mm-dd)", r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
-DECIMAL = Rule("parsed", "Ugyldigt tal (forventet decimalkomma)", r"-?[0-9]+(?:,[0-9]+)?")
-NONNEG_DECIMAL = Rule("parsed", "Ugyldigt tal (forventet decimalkomma)", r"[0-9]+(?:,[0-9]+)?")
-INT = Rule("parsed", "Ugyldigt heltal", r"-?[0-9]+")
-IN_YEAR = Rule("in_year", "Dato uden for filens år")
-JA_NEJ = Rule("in_set", "Ugyldig værdi (forventet Ja/Nej)", values=YES_NO)
+CVR = Regex("Ugyldigt CVR-nummer (skal være 8 cifre, første ciffer 1-9)", r"[1-9][0-9]{7}")
+MUNICIPALITY = InSet("Ukendt kommunenummer")  # values filled from the reference list
+DMY = Parsed("Ugyldig dato (forventet dd-mm-åååå)", r"[0-9]{2}-[0-9]{2}-[0-9]{4}")
+ISO = Parsed("Ugyldig dato (forventet åååå-mm-dd)", r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+DECIMAL = Parsed("Ugyldigt tal (forventet decimalkomma)", r"-?[0-9]+(?:,[0-9]+)?")
+NONNEG_DECIMAL = Parsed("Ugyldigt tal (forventet decimalkomma)", r"[0-9]+(?:,[0-9]+)?")
+INT = Parsed("Ugyldigt heltal", r"-?[0-9]+")
+IN_YEAR = InYear("Dato uden for filens år")
+JA_NEJ = InSet("Ugyldig værdi (forventet Ja/Nej)", values=YES_NO)
 
 
 def required(what: str) -> Rule:
-    return Rule("required", f"{what} mangler")
+    return Required(f"{what} mangler")
 
 
 def one_of(what: str, *values: str) -> Rule:
-    return Rule("in_set", f"Ugyldig værdi i {what}", values=values)
+    return InSet(f"Ugyldig værdi i {what}", values=values)
 
 
 # the category values of sources.md are resultatrapport.vocabulary's (the contract files are
@@ -207,7 +171,7 @@ CRM_CASES = SourceFormat(
             "case_id",
             rules=(
                 required("Forløbs-ID"),
-                Rule("unique", "Forløbs-ID forekommer flere gange i filen"),
+                Unique("Forløbs-ID forekommer flere gange i filen"),
             ),
         ),
         Column("CVR-nummer", "cvr", rules=(CVR,)),
@@ -245,8 +209,7 @@ CRM_CASES = SourceFormat(
             "list_pipe",
             free_text=True,
             rules=(
-                Rule(
-                    "known_entries",
+                KnownEntries(
                     "Ukendt henvisningsmodtager (ikke på CRM'ets liste); punktet tælles ikke "
                     "som en henvisning",
                     values=REFERRAL_TARGETS,
@@ -276,7 +239,7 @@ SURVEY_ANSWERS = SourceFormat(
             "respondent_id",
             rules=(
                 required("Respondent-ID"),
-                Rule("unique", "Respondent-ID forekommer flere gange i filen"),
+                Unique("Respondent-ID forekommer flere gange i filen"),
             ),
         ),
         Column("Forløbs-ID", "case_id"),
@@ -293,8 +256,8 @@ SURVEY_ANSWERS = SourceFormat(
             "recommend",
             "int",
             rules=(
-                Rule("parsed", "Anbefaling er ikke et heltal 0-10", r"[0-9]{1,2}"),
-                Rule("between", "Anbefaling uden for 0-10", min_value=0, max_value=10),
+                Parsed("Anbefaling er ikke et heltal 0-10", r"[0-9]{1,2}"),
+                Between("Anbefaling uden for 0-10", min_value=0, max_value=10),
             ),
         ),
         Column("Henvist", "referred", "ja_nej", rules=(JA_NEJ,), free_text=True),
@@ -333,7 +296,7 @@ AWARENESS = SourceFormat(
             "respondent_id",
             rules=(
                 required("Respondent-ID"),
-                Rule("unique", "Respondent-ID forekommer flere gange i filen"),
+                Unique("Respondent-ID forekommer flere gange i filen"),
             ),
         ),
         Column("Erhvervshus", "hub", rules=(required("Erhvervshus"), one_of("Erhvervshus", *HUBS))),
@@ -344,7 +307,7 @@ AWARENESS = SourceFormat(
             rules=(
                 required("Vægt"),
                 NONNEG_DECIMAL,
-                Rule("between", "Vægt skal være større end 0", min_value=0, min_exclusive=True),
+                Between("Vægt skal være større end 0", min_value=0, min_exclusive=True),
             ),
         ),
         Column("Kender erhvervshuset", "knows_hub", "ja_nej", rules=(required("Kender"), JA_NEJ)),
@@ -372,14 +335,12 @@ TIME_REGISTRATION = SourceFormat(
             rules=(
                 required("Timer"),
                 NONNEG_DECIMAL,
-                Rule(
-                    "repeat",
+                Repeat(
                     "Registreringen gentager en tidligere linje (samme medarbejder, dato, "
                     "projekt og timer)",
                     columns=("staff_id", "date", "project"),
                 ),
-                Rule(
-                    "group_max",
+                GroupMax(
                     f"Over {MAX_HOURS_A_DAY} timer registreret på én medarbejder samme dag",
                     max_value=MAX_HOURS_A_DAY,
                     columns=("staff_id", "date"),
@@ -408,7 +369,7 @@ CVR_FIRMS = SourceFormat(
             rules=(
                 required("CVR-nummer"),
                 CVR,
-                Rule("unique", "CVR-nummer forekommer flere gange"),
+                Unique("CVR-nummer forekommer flere gange"),
             ),
         ),
         Column("Navn", "firm_name", personal=True),
@@ -420,7 +381,7 @@ CVR_FIRMS = SourceFormat(
         Column(
             "Branchekode",
             "industry_code",
-            rules=(Rule("regex", "Ugyldig branchekode (6 cifre)", r"[0-9]{6}"),),
+            rules=(Regex("Ugyldig branchekode (6 cifre)", r"[0-9]{6}"),),
         ),
         Column("Virksomhedsform", "legal_form"),
     ),
@@ -456,12 +417,12 @@ POPULATION = SourceFormat(
         Column(
             "OMRÅDE",
             "municipality",
-            rules=(required("OMRÅDE"), Rule("in_set", "Ukendt kommunenavn")),
+            rules=(required("OMRÅDE"), InSet("Ukendt kommunenavn")),
         ),
         Column(
             "TID",
             "quarter",
-            rules=(required("TID"), Rule("regex", "Ugyldigt kvartal", r"[0-9]{4}K[1-4]")),
+            rules=(required("TID"), Regex("Ugyldigt kvartal", r"[0-9]{4}K[1-4]")),
         ),
         Column("INDHOLD", "inhabitants", "int", rules=(required("INDHOLD"), INT)),
     ),
@@ -493,7 +454,7 @@ PRICE_INDEX = SourceFormat(
             rules=(
                 required("Indeks"),
                 NONNEG_DECIMAL,
-                Rule("between", "Indeks skal være større end 0", min_value=0, min_exclusive=True),
+                Between("Indeks skal være større end 0", min_value=0, min_exclusive=True),
             ),
         ),
     ),

@@ -16,7 +16,7 @@ import pandas as pd
 import pyarrow as pa
 
 from resultatrapport.checks_table import PARTITION, replace_checks
-from resultatrapport.formats import Column, Rule, SourceFormat
+from resultatrapport.formats import Column, SourceFormat
 from resultatrapport.inventory import shown_name, strays_for, unrecognised_files
 from resultatrapport.reader import Delivery, stage_file
 from resultatrapport.rules import (
@@ -26,7 +26,6 @@ from resultatrapport.rules import (
     is_entry_rule,
     q,
     typed_expr,
-    valid_predicate,
 )
 from resultatrapport.warehouse_tx import transaction, write_attempts
 
@@ -34,11 +33,6 @@ from resultatrapport.warehouse_tx import transaction, write_attempts
 _STR = pd.StringDtype("pyarrow", na_value=np.nan)
 _ARROW_STRINGS = {pa.string(): _STR, pa.large_string(): _STR, pa.string_view(): _STR}
 
-# rules GX checks on the typed twin of a column; the others read the delivered text
-TYPED_RULES = ("between", "in_year")
-# rules GX checks as the verdict of their SQL predicate: those over several rows, the
-# entries of a list ('known_entries'), and 'parsed', whose cast (a 31 February, a number beyond INTEGER) a regex cannot judge
-VERDICT_RULES = ("parsed", "repeat", "group_max", "known_entries")
 # the types pandas gets for GX's range checks (see raw_frame)
 GX_TYPES = {
     "int": "DOUBLE",
@@ -190,19 +184,10 @@ def ingest_file(
     return delivery, commit_delivery(con, fmt, year, org, delivery, [], run_id)
 
 
-def frame_column(column: Column, rule: Rule) -> str:
-    """The column of GX's frame that ``rule`` reads: the delivered text, for a range rule
-    the typed twin ``<column>__typed``, and for a rule in :data:`VERDICT_RULES` the verdict of the rule's SQL predicate ``<column>__<kind>``, which GX
-    expects to be true."""
-    if rule.kind in VERDICT_RULES:
-        return f"{column.name}__{rule.kind}"
-    return column.name + "__typed" if rule.kind in TYPED_RULES else column.name
-
-
 def staged_frame(con: duckdb.DuckDBPyConnection, fmt: SourceFormat, year: int) -> pd.DataFrame:
     """The staged rows (:func:`stage`) as GX validates them: ``line``, ``parse_error`` and
-    the columns the rules read (:func:`frame_column`), nothing else (the frame and GX's work
-    grow with every column handed over).
+    the columns the rules read (:meth:`~resultatrapport.rules.Rule.frame_column`), nothing
+    else (the frame and GX's work grow with every column handed over).
 
     The twins are typed so that GX compares them vectorised: numbers as float64 and dates as
     datetime64[ns]. A nullable Int32 or a datetime64[us] column makes GX's range check call a
@@ -227,7 +212,7 @@ def staged_years_frame(
 
 
 def _frame_select(fmt: SourceFormat, year: int, table: str) -> str:
-    read = {frame_column(c, r) for c in fmt.kept for r in c.rules}
+    read = {r.frame_column(c) for c in fmt.kept for r in c.rules}
     cols = ["line", "parse_error"]
     for c in fmt.kept:
         if c.name in read:
@@ -236,10 +221,10 @@ def _frame_select(fmt: SourceFormat, year: int, table: str) -> str:
         if c.name + "__typed" in read:
             cols.append(f"{_gx_twin(c)} AS {q(c.name + '__typed')}")
     verdicts = [
-        f"{valid_predicate(c, r, year)} AS {q(frame_column(c, r))}"
+        f"{r.valid_sql(c, year)} AS {q(r.frame_column(c))}"
         for c in fmt.kept
         for r in c.rules
-        if r.kind in VERDICT_RULES
+        if r.reads == "verdict"
     ]
     source = table
     if verdicts:  # judged among the readable rows only, as the quarantine judges them
@@ -247,9 +232,7 @@ def _frame_select(fmt: SourceFormat, year: int, table: str) -> str:
             f"{table} LEFT JOIN (SELECT line, {', '.join(verdicts)} FROM {table} "
             "WHERE parse_error IS NULL) USING (line)"
         )
-        cols += [
-            q(frame_column(c, r)) for c in fmt.kept for r in c.rules if r.kind in VERDICT_RULES
-        ]
+        cols += [q(r.frame_column(c)) for c in fmt.kept for r in c.rules if r.reads == "verdict"]
     return f"SELECT {', '.join(cols)} FROM {source}"
 
 

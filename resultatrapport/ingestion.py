@@ -30,7 +30,7 @@ import duckdb
 from resultatrapport import texts
 from resultatrapport.checks_table import record_checks
 from resultatrapport.contracts import Contract
-from resultatrapport.formats import ENTRY_RULES, SourceFormat
+from resultatrapport.formats import SourceFormat
 from resultatrapport.gx import RuleOutcome, validate, validate_years
 from resultatrapport.ingest import (
     CleanResult,
@@ -48,6 +48,7 @@ from resultatrapport.ingest import (
 )
 from resultatrapport.inventory import listed, texts_refusal
 from resultatrapport.reader import Delivery, SourceError, file_sha256
+from resultatrapport.rules import BLOCKING_RULES, ENTRY_RULES
 
 # the two checks on every delivery: the rows against the format's rules (warns), and whether
 # the file can be trusted at all (blocking)
@@ -109,8 +110,9 @@ class Trust:
 
 def trust(outcomes: list[RuleOutcome], rows: int, max_share: float) -> Trust:
     """The blocking verdict on a delivery from GX's outcome of each rule over its ``rows``."""
-    duplicates = [o for o in outcomes if o.kind == "unique" and not o.success]
-    # a row with an unknown entry of a list (ENTRY_RULES) stays in use without the entry
+    # a duplicate makes the file untrustworthy by itself (BLOCKING_RULES); a row with an
+    # unknown entry of a list (ENTRY_RULES) stays in use without the entry
+    duplicates = [o for o in outcomes if o.kind in BLOCKING_RULES and not o.success]
     bad_lines = {
         line for o in outcomes if not o.success and o.kind not in ENTRY_RULES for line in o.lines
     }

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import pytest
+
 from resultatrapport.formats import FORMATS
 from resultatrapport.gx import validate, value_shape
 from resultatrapport.ingest import commit_delivery, stage, staged_frame
+from resultatrapport.rules import failures_sql
 from tests.helpers import crm_row, write_crm
 
 CRM = FORMATS["crm_cases"]
@@ -52,3 +55,46 @@ def test_value_shape_hides_content():
     assert value_shape("12345678") == "99999999"
     assert value_shape("Søren") == "xxxxx"
     assert value_shape(None) == "(tom)"
+
+
+def _stage_rows(con, fmt, rows: list[dict | None]) -> None:
+    """Rows as the reader stages them: None is a line that could not be read (its values
+    NULL), a dict the texts of the named kept columns (the others NULL)."""
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE _stage (line INTEGER, parse_error VARCHAR, "
+        + ", ".join(f'"{c.name}" VARCHAR' for c in fmt.kept)
+        + ")"
+    )
+    for line, row in enumerate(rows, start=2):
+        values = [None if row is None else row.get(c.name) for c in fmt.kept]
+        error = "Linjen kunne ikke læses" if row is None else None
+        con.execute(
+            f"INSERT INTO _stage VALUES ({', '.join('?' for _ in range(len(values) + 2))})",
+            [line, error, *values],
+        )
+
+
+@pytest.mark.parametrize(
+    ("source", "row"),
+    [
+        # a line that could not be read breaks its own rule only, not 'required'
+        ("awareness", None),
+        # a quoted field ending in a line break is no CVR number (Python's $ matched before it)
+        ("crm_cases", {"cvr": "30000001\n"}),
+        ("population", {"quarter": "2024K1\n"}),
+        # DuckDB's infinite date is no date, so in no year (GX's twin had it out of range)
+        ("survey_answers", {"answered_on": "infinity"}),
+    ],
+)
+def test_gx_and_the_quarantine_judge_a_line_alike(con, source, row):
+    fmt = FORMATS[source]
+    year = 2024
+    _stage_rows(con, fmt, [row])
+    gx_broken = {(o.rule, line) for o in validate(fmt, staged_frame(con, fmt, year), year)
+                 for line in o.lines}  # fmt: skip
+    sql_broken = set(
+        con.execute(
+            f"SELECT DISTINCT rule, line FROM ({failures_sql(fmt, '_stage', year)})"
+        ).fetchall()
+    )
+    assert gx_broken == sql_broken

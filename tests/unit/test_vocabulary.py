@@ -5,18 +5,17 @@ the same lists."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from types import SimpleNamespace
 from typing import Any
 
 import duckdb
 import pytest
 
-from resultatrapport import contracts, gx, vocabulary
-from resultatrapport.formats import FORMATS, Column, Rule
+from resultatrapport import contracts, vocabulary
+from resultatrapport.formats import FORMATS, Column
 from resultatrapport.municipalities import municipality_codes
 from resultatrapport.report.rounding import UNIT_DECIMALS
 from resultatrapport.report.view import STATUS_CLASS
-from resultatrapport.rules import rule_values, valid_predicate
+from resultatrapport.rules import InSet
 from resultatrapport.sql import lit, q
 
 # (source, column) -> the vocabulary its values come from
@@ -49,9 +48,9 @@ SCHEMA_FIELDS: dict[str, tuple[str, ...]] = {
 }
 
 
-def in_set(source: str, name: str) -> tuple[Column, Rule]:
+def in_set(source: str, name: str) -> tuple[Column, InSet]:
     [column] = [c for c in FORMATS[source].columns if c.name == name]
-    [rule] = [r for r in column.rules if r.kind == "in_set"]
+    [rule] = [r for r in column.rules if isinstance(r, InSet)]
     return column, rule
 
 
@@ -71,13 +70,13 @@ def test_every_category_column_of_the_formats_is_listed() -> None:
 @pytest.mark.parametrize(("source", "name"), sorted(CATEGORY_COLUMNS))
 def test_the_formats_rules_are_the_vocabulary(source: str, name: str) -> None:
     column, rule = in_set(source, name)
-    assert rule_values(column, rule) == CATEGORY_COLUMNS[source, name]
+    assert rule.allowed(column) == CATEGORY_COLUMNS[source, name]
 
 
 @pytest.mark.parametrize(("source", "name"), sorted(CATEGORY_COLUMNS))
 def test_the_sql_rule_admits_the_vocabulary_and_nothing_else(source: str, name: str) -> None:
     column, rule = in_set(source, name)
-    predicate = valid_predicate(column, rule, 2024)
+    predicate = rule.valid_sql(column, 2024)
     values = [*CATEGORY_COLUMNS[source, name], "ikke en værdi"]
     listed = ", ".join(lit(v) for v in values)
     rows = duckdb.sql(
@@ -89,9 +88,9 @@ def test_the_sql_rule_admits_the_vocabulary_and_nothing_else(source: str, name: 
 @pytest.mark.parametrize(("source", "name"), sorted(CATEGORY_COLUMNS))
 def test_the_gx_rule_is_the_vocabulary(source: str, name: str) -> None:
     column, rule = in_set(source, name)
-    gxe = SimpleNamespace(ExpectColumnValuesToBeInSet=lambda **kwargs: kwargs)
-    expectation = gx._expectation(gxe, column, rule, 2024)
-    assert set(expectation["value_set"]) == set(CATEGORY_COLUMNS[source, name])
+    expectation = rule.expectation(column, 2024)
+    assert expectation.name == "ExpectColumnValuesToBeInSet"
+    assert set(expectation.args["value_set"]) == set(CATEGORY_COLUMNS[source, name])
 
 
 def schema_enums(node: Any, name: str | None = None) -> Iterator[tuple[str, tuple[Any, ...]]]:
@@ -141,5 +140,5 @@ def test_the_report_knows_every_status_operator_and_unit() -> None:
 
 def test_the_municipality_rule_is_the_reference() -> None:
     column, rule = in_set("crm_cases", "municipality_code")
-    assert rule_values(column, rule) == municipality_codes()
+    assert rule.allowed(column) == municipality_codes()
     assert "101" in municipality_codes()  # København
