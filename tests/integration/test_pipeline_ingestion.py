@@ -214,4 +214,4 @@ def test_a_changed_header_fails_with_its_location_and_keeps_the_good_data(
 
 def test_year_outside_the_contract_is_refused(inbox, capsys):
     assert run(inbox, "viborg-ver-2020", 2026) == 2
-    assert "outside the contract period" in capsys.readouterr().err
+    assert "uden for kontraktperioden" in capsys.readouterr().err
