@@ -14,12 +14,15 @@ import sys
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from commands.instance import open_instance, process_tags
 from commands.interrupt import INTERRUPTED, run_interruptibly
 from commands.interrupt import MESSAGE as INTERRUPTED_MESSAGE
 from resultatrapport import lake, settings
+
+if TYPE_CHECKING:
+    from resultatrapport.contracts import Contract
 
 DEFAULT_CONTRACT = "kkr-midtjylland-2026"
 DEFAULT_YEAR = 2026
@@ -66,7 +69,7 @@ def cmd_sample_data(args: argparse.Namespace) -> int:
     return 0
 
 
-def _contract(contract_id: str, years: list[int], any_partition: bool = False):  # type: ignore[no-untyped-def]
+def _contract(contract_id: str, years: list[int], any_partition: bool = False):
     """The contract, if all ``years`` lie in its period (with ``any_partition``: in the
     pipeline's years at all, e.g. the earlier years ingestion loads) and are open, i.e. year
     partitions already (a year opens on its 1 January); else None, having said why in one line:
@@ -150,7 +153,7 @@ def _inbox(args: argparse.Namespace) -> Path:
     return settings.inbox_dir(getattr(args, "inbox", None) or "")
 
 
-def _definitions(args: argparse.Namespace):  # type: ignore[no-untyped-def]
+def _definitions(args: argparse.Namespace):
     """The code location's definitions, its runs reading the inbox of the command line
     (passed as the ``inbox`` resource, not through the environment)."""
     from pipelines.definitions import build_definitions
@@ -159,7 +162,7 @@ def _definitions(args: argparse.Namespace):  # type: ignore[no-untyped-def]
     return build_definitions(inbox=Inbox(path=str(_inbox(args))))
 
 
-def _inbox_refused(root: Path, contract, years: list[int]) -> bool:  # type: ignore[no-untyped-def]
+def _inbox_refused(root: Path, contract: Contract, years: list[int]) -> bool:
     """Say why the inbox cannot be read for ``contract`` and ``years`` (True), before
     anything runs; list the files in it that are no delivery."""
     from resultatrapport.formats import FORMATS
