@@ -634,7 +634,7 @@ def build_parser() -> argparse.ArgumentParser:
         "backfill; first, a tiny inbox (scale 0.05): its first run against its nightly run.\n"
         "With --lake-server, each scale's nightly run is measured on a DuckLake warehouse too.\n"
         "With --quick, only the first run against its floor and limit, at the tiny scale\n"
-        "unless --scales says otherwise: a check that the bench works, in about a minute.\n"
+        "unless --scales says otherwise: four processes, a check that the bench works.\n"
         "Prints Markdown tables, the last one each target's ratio as measured in this run;\n"
         "see docs/benchmarks.md. Without --contract and --year:\n"
         f"{DEFAULT_CONTRACT} {DEFAULT_YEAR}, said before it starts.",
@@ -646,7 +646,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--scales",
         type=lambda t: [float(x) for x in t.split(",")],
         help="comma-separated scales of the sample data (default: 1,10,100, which the targets "
-        "name; with --quick 0.05); the tiny inbox is measured in any case, but with --quick",
+        "name; with --quick 0.05); the tiny inbox is measured too, unless --quick",
     )
     p.add_argument(
         "--quick",
