@@ -9,7 +9,7 @@ SIGNER ?=
 ROLE ?=
 PACKAGES := resultatrapport pipelines assets resources commands
 
-.PHONY: setup demo sample run sign-off test test-fast lint dev clean
+.PHONY: setup demo sample run sign-off test test-fast bench lint dev clean
 
 # Debian packages: pango for WeasyPrint (the PDF), poppler-utils for the tests that read it
 DEB_PACKAGES := libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core poppler-utils
@@ -54,6 +54,15 @@ test: lint
 
 test-fast: setup
 	uv run pytest -n $(TEST_WORKERS) tests/unit tests/integration/test_smoke.py
+
+# the whole benchmark (docs/benchmarks.md; an hour and more on 2 cores with scale 100): make
+# bench [SCALES=1,100] [LAKE_SERVER='host=… port=… user=…'] [BENCH_DIR=/tmp/benchwork]; the
+# test suite runs only its quick form (`resultatrapport bench --quick`)
+SCALES ?= 1,10,100
+LAKE_SERVER ?=
+BENCH_DIR ?=
+bench: setup
+	uv run resultatrapport bench --scales $(SCALES) $(if $(BENCH_DIR),--workdir "$(BENCH_DIR)") $(if $(LAKE_SERVER),--lake-server "$(LAKE_SERVER)")
 
 # the UI and the daemon on the instance in var/dagster_home (DAGSTER_HOME above); schedules
 # and sensors start stopped unless RESULTATRAPPORT_AUTOMATION=running (switch them on in the UI)

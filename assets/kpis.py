@@ -51,7 +51,7 @@ from assets.common import (
 from assets.ingestion import ingest_key
 from assets.partitions import year_partitions
 from resources import Warehouse
-from resultatrapport.contracts import Contract, PopulationKeyBudget, contracts_dir
+from resultatrapport.contracts import AnyKpi, Contract, PopulationKeyBudget, contracts_dir
 from resultatrapport.formats import FORMATS
 from resultatrapport.kpis.budget import budget_lines
 from resultatrapport.kpis.budget import store as store_budget
@@ -94,7 +94,7 @@ def group_name(contract: Contract, stage: str = "kpi") -> str:
     return f"{stage}_{contract.scope}"
 
 
-def kpi_key(contract: Contract, kpi: Any) -> AssetKey:
+def kpi_key(contract: Contract, kpi: AnyKpi) -> AssetKey:
     return AssetKey(kpi_path(contract, kpi.asset_name))
 
 
@@ -108,7 +108,7 @@ def source_dep(contract: Contract, source: str, back: int = 0) -> AssetDep:
     return AssetDep(key, partition_mapping=mapping)
 
 
-def _describe(kpi: Any) -> str:
+def _describe(kpi: AnyKpi) -> str:
     """The KPI as the catalog shows it (Markdown): the contract's own words escaped, so a
     ``>=`` or ``*`` in them renders as written."""
     targets = ", ".join(
@@ -152,7 +152,7 @@ def kpi_line(path: Path, kpi_id: str) -> int | None:
     return None
 
 
-def code_references(contract: Contract, kpi: Any) -> dict[str, Any]:
+def code_references(contract: Contract, kpi: AnyKpi) -> dict[str, Any]:
     """The KPI's definition in its contract file, for the asset's "View source" link."""
     path = contract_file(contract)
     line = kpi_line(path, kpi.id)
@@ -191,7 +191,7 @@ def _rounded(
     return MetadataValue.float(round(float(value), value_decimals(value, unit, target, operator)))
 
 
-def kpi_metadata(kpi: Any, result: Any, m: Any) -> dict[str, Any]:
+def kpi_metadata(kpi: AnyKpi, result: Any, m: Any) -> dict[str, Any]:
     """One year's materialisation metadata: numbers as numbers (plotted per partition).
     Nothing before suppression: a confidential KPI's detail table (counts before small
     cells and their complements are withheld) is never shown, and the value of a KPI that
@@ -282,7 +282,7 @@ def certainty_outcome(result: Any) -> Outcome | None:
 
 
 def build_kpi_asset(
-    contract: Contract, kpi: Any, partitions: TimeWindowPartitionsDefinition
+    contract: Contract, kpi: AnyKpi, partitions: TimeWindowPartitionsDefinition
 ) -> AssetsDefinition:
     key = kpi_key(contract, kpi)
 

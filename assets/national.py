@@ -46,7 +46,7 @@ def national_key() -> AssetKey:
     return AssetKey(national_path("maalopfyldelse"))
 
 
-def national_partitions(frameworks: list[Framework]):  # type: ignore[no-untyped-def]
+def national_partitions(frameworks: list[Framework]):
     """A year per framework year, from the first framework's first to the last one's last."""
     first = min(f.period.first for f in frameworks)
     last = max(f.period.last for f in frameworks)

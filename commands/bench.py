@@ -17,6 +17,10 @@ afterwards; its data in the run's folder), against the same run on the file.
 Before the scales, the tiny inbox (scale 0.05): its first run on an empty warehouse against
 its nightly run. Wall time and peak resident memory are measured per process (``os.wait4``);
 the last table holds each target of the issue as the ratio measured in this one run.
+
+``--quick`` measures at each scale (the tiny one unless told) only the first run on an empty
+warehouse against its floor and limit: four processes, a check that the bench works (its
+tables and targets whole, what it did not measure saying so), not a measurement to go by.
 """
 
 import argparse
@@ -206,17 +210,24 @@ def floor(contract_id: str, years: list[int]) -> int:
 TINY = 0.05
 SCALE_STEPS = 9  # generate, earlier years, pipeline, floor, limit, first run/floor/limit, backfill
 TINY_STEPS = 4  # generate, earlier years, nightly run, first run
+QUICK_STEPS = 4  # generate, first run, first floor, first limit
+# the backfill measured against its single years, and the scales at which the issue sets its
+# targets: the targets table has a row for each, measured or not
+BACKFILL = ("viborg-ver-2020", 2020, 2023)
+TARGET_SCALES = (1, 10, 100)
 
 
 @dataclass
 class Results:
-    """One ``bench`` run: a row per scale (:func:`measure_scale`) and the tiny inbox's row
-    (:func:`measure_tiny`)."""
+    """One ``bench`` run: a row per scale (:func:`measure_scale`, or with ``--quick``
+    :func:`measure_quick`: the keys of what was measured) and the tiny inbox's row
+    (:func:`measure_tiny`; None: not measured)."""
 
     contract: str
     year: int
     rows: list[dict[str, Any]]
-    tiny: dict[str, Any]
+    tiny: dict[str, Any] | None
+    backfill: tuple[str, int, int] = BACKFILL  # contract, first year, last year
 
 
 def _copy_state(src: Path, name: str) -> Path:
@@ -346,10 +357,7 @@ def measure_scale(
     lake = measure_lake(r, lake_server, contract, year) if lake_server else {}
     if lake:
         lake["lake_ratio"] = lake["lake_pipeline_s"] / pipeline.seconds
-    # the very first run: empty warehouse and instance, so it ingests the earlier years too
-    first_run = r.run("first run", "commands.cli", "run", *year_args)
-    first_floor = r.run("first floor", "commands.bench", "floor", *year_args)
-    first_limit = r.run("first limit", "commands.bench", "limit", *year_args)
+    first_runs = measure_first(r, year_args)
     span = years_text(range(first, last + 1))  # the --years of a backfill
     backfill_m = r.run("backfill", "commands.cli", "backfill", "--contract", backfill_contract,
                        "--years", span)  # fmt: skip
@@ -362,9 +370,8 @@ def measure_scale(
     return (
         row
         | lake
+        | first_runs
         | {
-            "backfill": f"{backfill_contract} {span}",
-            "single_years": len(single),
             "earlier_years_s": earlier.seconds,
             "pipeline_s": pipeline.seconds,
             "pipeline_peak_mib": pipeline.peak_mib,
@@ -372,17 +379,35 @@ def measure_scale(
             "limit_s": limit_m.seconds,
             "limit_peak_mib": limit_m.peak_mib,
             "ratio": pipeline.seconds / (floor_m.seconds + limit_m.seconds),
-            "first_run_s": first_run.seconds,
-            "first_run_peak_mib": first_run.peak_mib,
-            "first_floor_s": first_floor.seconds,
-            "first_limit_s": first_limit.seconds,
-            "first_ratio": first_run.seconds / (first_floor.seconds + first_limit.seconds),
             "backfill_s": backfill_m.seconds,
             "single_years_s": sum(s.seconds for s in single),
             "one_year_s": max(s.seconds for s in single),
             "backfill_ratio": backfill_m.seconds / max(s.seconds for s in single),
         }
     )
+
+
+def measure_first(r: Runner, year_args: list[str]) -> dict[str, Any]:
+    """The very first run: empty warehouse and instance, so it ingests the earlier years
+    too; against its floor and limit on the same empty state."""
+    first_run = r.run("first run", "commands.cli", "run", *year_args)
+    first_floor = r.run("first floor", "commands.bench", "floor", *year_args)
+    first_limit = r.run("first limit", "commands.bench", "limit", *year_args)
+    return {
+        "first_run_s": first_run.seconds,
+        "first_run_peak_mib": first_run.peak_mib,
+        "first_floor_s": first_floor.seconds,
+        "first_limit_s": first_limit.seconds,
+        "first_ratio": first_run.seconds / (first_floor.seconds + first_limit.seconds),
+    }
+
+
+def measure_quick(r: Runner, contract: str, year: int) -> dict[str, Any]:
+    """``--quick``: the inbox and the first run against its floor and limit; the scale's
+    other measurements are None (not measured)."""
+    year_args = ["--contract", contract, "--year", str(year)]
+    not_measured = dict.fromkeys(key for key, _ in NIGHTLY + FIRST)
+    return not_measured | r.generate(year) | measure_first(r, year_args)
 
 
 def measure_tiny(r: Runner, contract: str, year: int) -> dict[str, Any]:
@@ -408,36 +433,43 @@ def bench(
     contract: str,
     year: int,
     workdir: Path,
-    backfill_contract: str = "viborg-ver-2020",
-    backfill_years: tuple[int, int] = (2020, 2023),
+    backfill_contract: str = BACKFILL[0],
+    backfill_years: tuple[int, int] = BACKFILL[1:],
     progress: Any = None,
     keep_runs: bool = False,
     lake_server: str | None = None,
+    quick: bool = False,
 ) -> Results:
     """Measure the tiny inbox, then each scale; see the module's docstring. ``progress(name)``
     is told each measurement before it starts (default: a progress bar, or plain lines off a
     terminal). ``lake_server``: a PostgreSQL server (libpq connection string, no dbname) to
-    measure each scale's nightly run on a DuckLake too."""
+    measure each scale's nightly run on a DuckLake too. ``quick``: each scale's first run
+    against its floor and limit only (:func:`measure_quick`), no tiny inbox, backfill or lake."""
     from resultatrapport.progress import progress as progress_bar
 
     per_scale = SCALE_STEPS + backfill_years[1] - backfill_years[0] + 1 + (2 if lake_server else 0)
-    total = TINY_STEPS + len(scales) * per_scale
+    total = len(scales) * QUICK_STEPS if quick else TINY_STEPS + len(scales) * per_scale
+    tiny = None
     with progress_bar(total, "bench", unit="measurement") as bar:
-        runner = Runner(f"tiny inbox (scale {TINY:g})", TINY, workdir / "tiny", bar, progress)
-        tiny = measure_tiny(runner, contract, year)
-        if not keep_runs:
-            runner.clean()
+        if not quick:
+            runner = Runner(f"tiny inbox (scale {TINY:g})", TINY, workdir / "tiny", bar, progress)
+            tiny = measure_tiny(runner, contract, year)
+            if not keep_runs:
+                runner.clean()
         rows = []
         for scale in scales:
             runner = Runner(f"scale {scale:g}", scale, workdir / f"scale-{scale:g}", bar, progress)
-            rows.append(
-                measure_scale(
-                    runner, contract, year, backfill_contract, backfill_years, lake_server
+            if quick:
+                rows.append(measure_quick(runner, contract, year))
+            else:
+                rows.append(
+                    measure_scale(
+                        runner, contract, year, backfill_contract, backfill_years, lake_server
+                    )
                 )
-            )
             if not keep_runs:
                 runner.clean()
-    return Results(contract, year, rows, tiny)
+    return Results(contract, year, rows, tiny, (backfill_contract, *backfill_years))
 
 
 # --- the tables --------------------------------------------------------------------------
@@ -456,44 +488,39 @@ _COUNT = {2: "two", 3: "three", 4: "four", 5: "five"}
 
 def target_rows(results: Results) -> list[dict[str, Any]]:
     """Each target of the issue with its ratio as measured in this one run (``measured``
-    None: its scale was not measured), the bound it must not exceed and whether it did not."""
+    None: not measured in this run), the bound it must not exceed and whether it did not.
+    A target per scale has a row for each scale the issue names and for any other scale
+    this run measured it at."""
     by = {r["scale"]: r for r in results.rows}
 
     def at(scale: float, key: str) -> float | None:
         return by[scale].get(key) if scale in by else None
 
+    def scales(key: str) -> list[float]:
+        return sorted({*TARGET_SCALES, *(s for s, r in by.items() if r.get(key) is not None)})
+
     growth = None
-    if 10 in by and 100 in by:
-        growth = by[100]["pipeline_s"] / by[10]["pipeline_s"]
-    peak = None
-    if 100 in by:
-        peak = max(by[100]["pipeline_peak_mib"], by[100]["first_run_peak_mib"])
+    if (at10 := at(10, "pipeline_s")) is not None and (at100 := at(100, "pipeline_s")) is not None:
+        growth = at100 / at10
+    peaks = [
+        p for p in (at(100, "pipeline_peak_mib"), at(100, "first_run_peak_mib")) if p is not None
+    ]
+    _, first, last = results.backfill
+    years = last - first + 1
+    tiny = results.tiny["first_ratio"] if results.tiny else None
     out = [
         ("nightly run / (floor + limit)", "1", at(1, "ratio"), 2.0, ""),
         *(
             ("first run, empty warehouse / (first floor + first limit)", f"{s:g}", r, 1.5, "")
-            for s, r in ((s, at(s, "first_ratio")) for s in sorted({1, 10, 100} | set(by)))
+            for s, r in ((s, at(s, "first_ratio")) for s in scales("first_ratio"))
         ),
         *(
-            (
-                f"{_COUNT.get(n, n)}-year backfill / one year",
-                f"{s:g}",
-                by[s]["backfill_ratio"],
-                1.5,
-                "",
-            )
-            for s in sorted(by)
-            for n in [by[s]["single_years"]]
+            (f"{_COUNT.get(years, years)}-year backfill / one year", f"{s:g}", r, 1.5, "")
+            for s, r in ((s, at(s, "backfill_ratio")) for s in scales("backfill_ratio"))
         ),
-        (
-            "tiny inbox: first run / nightly run",
-            f"{results.tiny['scale']:g}",
-            results.tiny["first_ratio"],
-            1.5,
-            "",
-        ),
+        ("tiny inbox: first run / nightly run", f"{TINY:g}", tiny, 1.5, ""),
         ("nightly run at scale 100 / at scale 10 (data × 10)", "10 → 100", growth, 10.0, ""),
-        ("peak RSS of a run (MiB)", "100", peak, 4096.0, " MiB"),
+        ("peak RSS of a run (MiB)", "100", max(peaks, default=None), 4096.0, " MiB"),
         # the issue bounds the lake at scale 100 only; the table of both backends has the rest
         ("nightly run on a DuckLake / on the file", "100", at(100, "lake_ratio"), 1.3, ""),
     ]
@@ -523,54 +550,33 @@ def _targets_table(results: Results) -> list[str]:
     return head
 
 
+# the measurements of each table, in its columns' order: (key of a row, format)
+NIGHTLY = [("generate_s", ".1f"), ("generate_peak_mib", ".0f"), ("inbox_mib", ".0f"),
+           ("earlier_years_s", ".1f"), ("pipeline_s", ".1f"), ("pipeline_peak_mib", ".0f"),
+           ("floor_s", ".1f"), ("limit_s", ".1f"), ("ratio", ".2f")]  # fmt: skip
+FIRST = [("first_run_s", ".1f"), ("first_run_peak_mib", ".0f"), ("first_floor_s", ".1f"),
+         ("first_limit_s", ".1f"), ("first_ratio", ".2f"), ("backfill_s", ".1f"),
+         ("single_years_s", ".1f"), ("one_year_s", ".1f"), ("backfill_ratio", ".2f")]  # fmt: skip
+TINY_COLUMNS = [("inbox_mib", ".1f"), ("earlier_years_s", ".1f"), ("nightly_s", ".1f"),
+                ("first_run_s", ".1f"), ("first_ratio", ".2f")]  # fmt: skip
+LAKE = [("pipeline_s", ".1f"), ("pipeline_peak_mib", ".0f"), ("lake_earlier_years_s", ".1f"),
+        ("lake_pipeline_s", ".1f"), ("lake_pipeline_peak_mib", ".0f"), ("lake_ratio", ".2f")]  # fmt: skip
+
+
+def _row(scale: float, row: dict[str, Any], columns: list[tuple[str, str]]) -> str:
+    """A table's line for one scale; a measurement this run did not make (None) says so."""
+    shown = ["not measured" if row[key] is None else f"{row[key]:{fmt}}" for key, fmt in columns]
+    return _cells(f"{scale:g}", *shown)
+
+
 def table(results: Results) -> str:
     """Markdown tables: the run of one contract-year, the first run and the backfill, the
     tiny inbox, the nightly run on both backends (when the lake was measured), and the
-    targets (the ratios as measured in this run)."""
-    rows, tiny, what = results.rows, results.tiny, f"{results.contract} {results.year}"
-    nightly = [
-        _cells(
-            f"{r['scale']:g}",
-            f"{r['generate_s']:.1f}",
-            f"{r['generate_peak_mib']:.0f}",
-            f"{r['inbox_mib']:.0f}",
-            f"{r['earlier_years_s']:.1f}",
-            f"{r['pipeline_s']:.1f}",
-            f"{r['pipeline_peak_mib']:.0f}",
-            f"{r['floor_s']:.1f}",
-            f"{r['limit_s']:.1f}",
-            f"{r['ratio']:.2f}",
-        )
-        for r in rows
-    ]
-    first = [
-        _cells(
-            f"{r['scale']:g}",
-            f"{r['first_run_s']:.1f}",
-            f"{r['first_run_peak_mib']:.0f}",
-            f"{r['first_floor_s']:.1f}",
-            f"{r['first_limit_s']:.1f}",
-            f"{r['first_ratio']:.2f}",
-            f"{r['backfill_s']:.1f}",
-            f"{r['single_years_s']:.1f}",
-            f"{r['one_year_s']:.1f}",
-            f"{r['backfill_ratio']:.2f}",
-        )
-        for r in rows
-    ]
-    lake = [
-        _cells(
-            f"{r['scale']:g}",
-            f"{r['pipeline_s']:.1f}",
-            f"{r['pipeline_peak_mib']:.0f}",
-            f"{r['lake_earlier_years_s']:.1f}",
-            f"{r['lake_pipeline_s']:.1f}",
-            f"{r['lake_pipeline_peak_mib']:.0f}",
-            f"{r['lake_ratio']:.2f}",
-        )
-        for r in rows
-        if "lake_ratio" in r
-    ]
+    targets (the ratios as measured in this run). Each scale has its line in the first two
+    and the tiny inbox its line in the third, measured or not."""
+    rows, what = results.rows, f"{results.contract} {results.year}"
+    backfill, first, last = results.backfill
+    lake = [_row(r["scale"], r, LAKE) for r in rows if "lake_ratio" in r]
     lake_table = [
         *_table([
             "scale", f"file: pipeline {what} (s)", "peak RSS (MiB)", "lake: earlier years (s)",
@@ -578,24 +584,20 @@ def table(results: Results) -> str:
         ], lake),
         "",
     ] if lake else []  # fmt: skip
-    backfill = rows[0]["backfill"] if rows else "backfill"
-    single = rows[0]["single_years"] if rows else "the"
     return "\n".join([
         *_table(["scale", "generate (s)", "peak RSS (MiB)", "inbox (MiB)", "earlier years (s)",
                  f"pipeline {what} (s)", "peak RSS (MiB)", "floor (s)", "limit (s)",
-                 "pipeline / (floor + limit)"], nightly),
+                 "pipeline / (floor + limit)"], [_row(r["scale"], r, NIGHTLY) for r in rows]),
         "",
         *_table(["scale", "first run, empty warehouse (s)", "peak RSS (MiB)", "floor (s)",
-                 "limit (s)", "first run / (floor + limit)", f"backfill {backfill} (s)",
-                 f"{single} single years (s)", "slowest single year (s)",
-                 "backfill / one year"], first),
+                 "limit (s)", "first run / (floor + limit)",
+                 f"backfill {backfill} {first}-{last} (s)", f"{last - first + 1} single years (s)",
+                 "slowest single year (s)", "backfill / one year"],
+                [_row(r["scale"], r, FIRST) for r in rows]),
         "",
         *_table(["tiny inbox, scale", "inbox (MiB)", "earlier years (s)",
                  f"nightly run {what} (s)", "first run, empty warehouse (s)",
-                 "first run / nightly run"],
-                [_cells(f"{tiny['scale']:g}", f"{tiny['inbox_mib']:.1f}",
-                        f"{tiny['earlier_years_s']:.1f}", f"{tiny['nightly_s']:.1f}",
-                        f"{tiny['first_run_s']:.1f}", f"{tiny['first_ratio']:.2f}")]),
+                 "first run / nightly run"], [_row(TINY, results.tiny or dict.fromkeys(k for k, _ in TINY_COLUMNS), TINY_COLUMNS)]),
         "",
         *lake_table,
         *_targets_table(results),

@@ -15,13 +15,16 @@ import sys
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from commands.instance import open_instance, process_tags
 from commands.interrupt import INTERRUPTED, run_interruptibly
 from commands.interrupt import MESSAGE_NO_RUN as INTERRUPTED_NO_RUN
 from resultatrapport import lake, settings
 from resultatrapport.report.danish import years_text
+
+if TYPE_CHECKING:
+    from resultatrapport.contracts import Contract
 
 DEFAULT_CONTRACT = "kkr-midtjylland-2026"
 DEFAULT_YEAR = 2026
@@ -105,7 +108,7 @@ def cmd_sample_data(args: argparse.Namespace) -> int:
     return 0
 
 
-def _contract(contract_id: str, years: list[int], any_partition: bool = False):  # type: ignore[no-untyped-def]
+def _contract(contract_id: str, years: list[int], any_partition: bool = False):
     """The contract, if all ``years`` lie in its period (with ``any_partition``: in the
     pipeline's years at all, e.g. the earlier years ingestion loads) and are open, i.e. year
     partitions already (a year opens on its 1 January); else None, having said why in one line:
@@ -180,7 +183,7 @@ def _inbox(args: argparse.Namespace) -> Path:
     return settings.inbox_dir(getattr(args, "inbox", None) or "")
 
 
-def _definitions(args: argparse.Namespace):  # type: ignore[no-untyped-def]
+def _definitions(args: argparse.Namespace):
     """The code location's definitions, its runs reading the inbox of the command line
     (passed as the ``inbox`` resource, not through the environment)."""
     from pipelines.definitions import build_definitions
@@ -189,7 +192,7 @@ def _definitions(args: argparse.Namespace):  # type: ignore[no-untyped-def]
     return build_definitions(inbox=Inbox(path=str(_inbox(args))))
 
 
-def _inbox_refused(root: Path, contract, years: list[int]) -> bool:  # type: ignore[no-untyped-def]
+def _inbox_refused(root: Path, contract: Contract, years: list[int]) -> bool:
     """Say why the inbox cannot be read for ``contract`` and ``years`` (True), before
     anything runs; list the files in it that are no delivery."""
     from resultatrapport.formats import FORMATS
@@ -558,17 +561,23 @@ def cmd_bench(args: argparse.Namespace) -> int:
     the tables and the targets (see commands.bench)."""
     import tempfile
 
-    from commands.bench import bench, table
+    from commands.bench import TINY, bench, table
 
+    if args.quick and args.lake_server:
+        print("--quick measures no nightly run, so none on a lake: leave out one of them",
+              file=sys.stderr)  # fmt: skip
+        return 2
     said = _defaults(args)
     if _contract(args.contract, [args.year]) is None:
         return 2
     said()
+    scales = args.scales or ([TINY] if args.quick else [1, 10, 100])
     workdir = Path(args.workdir) if args.workdir else Path(tempfile.mkdtemp(prefix="bench-"))
     workdir.mkdir(parents=True, exist_ok=True)
-    print(
-        table(bench(args.scales, args.contract, args.year, workdir, lake_server=args.lake_server))
+    results = bench(
+        scales, args.contract, args.year, workdir, lake_server=args.lake_server, quick=args.quick
     )
+    print(table(results))
     return 0
 
 
@@ -723,6 +732,13 @@ def build_parser() -> argparse.ArgumentParser:
         "dette afvises en sådan godkendelse); en senere endelig godkendelse bliver næste version",
     )
 
+    _measuring_and_reading_commands(sub)
+    return parser
+
+
+def _measuring_and_reading_commands(sub: Any) -> None:
+    """The commands that measure the pipeline (bench, validate-methods) or read what it
+    made (kpis, show-signed, national)."""
     p = _command(
         sub, "bench", cmd_bench,
         "time a run as the data grows: pipeline, floor and limit per scale, and the targets",
@@ -730,18 +746,27 @@ def build_parser() -> argparse.ArgumentParser:
         "its limit (the data alone), the first run on an empty warehouse and a four-year\n"
         "backfill; first, a tiny inbox (scale 0.05): its first run against its nightly run.\n"
         "With --lake-server, each scale's nightly run is measured on a DuckLake warehouse too.\n"
+        "With --quick, only the first run against its floor and limit, at the tiny scale\n"
+        "unless --scales says otherwise: four processes, a check that the bench works.\n"
         "Prints Markdown tables, the last one each target's ratio as measured in this run;\n"
         "see docs/benchmarks.md. Without --contract and --year:\n"
         f"{DEFAULT_CONTRACT} {DEFAULT_YEAR}, said before it starts.",
         "resultatrapport bench --scales 1,10 --workdir /tmp/benchwork\n"
-        "resultatrapport bench --scales 1,100 --lake-server 'host=127.0.0.1 port=5432 user=postgres'",
+        "resultatrapport bench --scales 1,100 --lake-server 'host=127.0.0.1 port=5432 user=postgres'\n"
+        "resultatrapport bench --quick",
     )  # fmt: skip
     p.add_argument(
         "--scales",
         type=_scales,
-        default=[1, 10, 100],
         help="comma-separated scales of the sample data (default: 1,10,100, which the targets "
-        "name); the tiny inbox is measured in any case",
+        "name; with --quick 0.05); the tiny inbox is measured too, unless --quick",
+    )
+    p.add_argument(
+        "--quick",
+        action="store_true",
+        help="measure only the first run on an empty warehouse against its floor and limit "
+        "(four processes per scale; no tiny inbox, nightly run or backfill): whether the bench "
+        "works, its tables and targets whole, the rest saying not measured",
     )
     p.add_argument(
         "--lake-server",
@@ -825,7 +850,6 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--year", type=_year, required=True, help="year")
     p.add_argument("--version", type=_count, required=True, help="the signed version (1 for v1)")
     p.add_argument("--json", action="store_true", help="a list of objects for scripts")
-    return parser
 
 
 def _defaults(args: argparse.Namespace) -> Callable[[], None]:

@@ -11,7 +11,7 @@ import logging
 import sys
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from dagster import AssetCheckSeverity, Field, logger
 
@@ -23,6 +23,9 @@ from resultatrapport.naming import ingestion_job_name, job_name
 from resultatrapport.progress import track
 from resultatrapport.report.danish import years_text
 
+if TYPE_CHECKING:
+    from resultatrapport.contracts import Contract
+
 
 def one_line(text: str, width: int = 160) -> str:
     """The first non-empty line of ``text``, shortened to ``width`` characters."""
@@ -30,7 +33,7 @@ def one_line(text: str, width: int = 160) -> str:
     return line if len(line) <= width else line[: width - 1].rstrip() + "…"
 
 
-def _error_line(error) -> str:  # type: ignore[no-untyped-def]
+def _error_line(error) -> str:
     """The user-facing line of a step's error (a SerializableErrorInfo): the innermost cause
     of Dagster's wrapping errors, without the module path of its class; a ``Failure`` (the
     refusals the assets raise, in Danish) as its bare description."""
@@ -57,7 +60,7 @@ def _problems(value: Any) -> list[str]:
     return [line[2:] if line.startswith("- ") else line for line in lines]
 
 
-def _first_reason(evaluation) -> str:  # type: ignore[no-untyped-def]
+def _first_reason(evaluation) -> str:
     """Why a check did not pass, in one short line: its first problem, else the first failed
     rule of rows_valid (reason and row count, never the example values), else its note or
     description. Empty where the check says nothing."""
@@ -80,7 +83,7 @@ def _first_reason(evaluation) -> str:  # type: ignore[no-untyped-def]
     return one_line(evaluation.description or "")
 
 
-def summary(result, job_name: str, partition: str, quiet: bool = False) -> int:  # type: ignore[no-untyped-def]
+def summary(result, job_name: str, partition: str, quiet: bool = False) -> int:
     """Print what a run did (quiet: no line per asset) and return its exit code: 0 when it
     succeeded and no blocking (ERROR) check failed."""
     print(f"Run {result.run_id} ({job_name}, {partition}):")
@@ -103,7 +106,7 @@ def summary(result, job_name: str, partition: str, quiet: bool = False) -> int: 
     return 0 if ok else 1
 
 
-def _materialised_extra(mat) -> str:  # type: ignore[no-untyped-def]
+def _materialised_extra(mat) -> str:
     """What a materialisation's line says after the asset: rows, quarantined rows, path."""
     rows = mat.metadata.get("dagster/row_count")
     extra = f" {rows.value:,} rows" if rows is not None else ""
@@ -117,7 +120,7 @@ def _materialised_extra(mat) -> str:  # type: ignore[no-untyped-def]
     return extra
 
 
-def _say_failed_checks(result, every_year: bool = False) -> list[str]:  # type: ignore[no-untyped-def]
+def _say_failed_checks(result, every_year: bool = False) -> list[str]:
     """Print each failed check with its reason (and every problem where one line cannot
     say them), once for the years of a range run that failed it alike; return the blocking
     (ERROR) ones."""
@@ -146,7 +149,7 @@ def _say_failed_checks(result, every_year: bool = False) -> list[str]:  # type: 
     return blocking_failed
 
 
-def say_dead_runs_ended(instance) -> None:  # type: ignore[no-untyped-def]
+def say_dead_runs_ended(instance) -> None:
     for run_id in end_dead_runs(instance):
         print(f"Run {run_id} was left unfinished by a killed process: marked failed.")
 
@@ -155,7 +158,7 @@ def say_dead_runs_ended(instance) -> None:  # type: ignore[no-untyped-def]
 QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
 
 
-def _brief_console():  # type: ignore[no-untyped-def]
+def _brief_console():
     """Dagster's console logger as the CLI shows it without --debug: the warnings of the
     assets, one line each. Errors (a failed step, its stack trace, the steps not executed
     after it) are left to the run summary, which says each failure in one line."""
@@ -173,7 +176,7 @@ def _brief_console():  # type: ignore[no-untyped-def]
         {"log_level": Field(str, is_required=False, default_value="WARNING")},
         description="warnings in one line each, for the command line",
     )
-    def console(init_context):  # type: ignore[no-untyped-def]
+    def console(init_context):
         log = logging.Logger("resultatrapport", level=init_context.logger_config["log_level"])
         log.addHandler(OneLine())
         return log
@@ -183,7 +186,7 @@ def _brief_console():  # type: ignore[no-untyped-def]
 
 def execute(
     job, instance, partition_key: str | None, run_config: dict[str, Any], tags, debug: bool = False
-):  # type: ignore[no-untyped-def]
+):
     """Run ``job`` in this process, its console log brief unless ``debug`` (--debug: then
     Dagster's own console log at INFO, stack traces included)."""
     if debug:
@@ -199,14 +202,14 @@ def execute(
     )
 
 
-def range_run(job, instance, first: int, last: int, debug: bool = False):  # type: ignore[no-untyped-def]
+def range_run(job, instance, first: int, last: int, debug: bool = False):
     """One run of ``job`` over the years ``first``-``last`` (its assets backfill a range in a
     single run), or over the one partition where they are the same year."""
     partition, tags = run_target(first, last)
     return execute(job, instance, partition, QUIET, {**tags, **process_tags()}, debug)
 
 
-def failed_years(result, first: int, last: int) -> list[int]:  # type: ignore[no-untyped-def]
+def failed_years(result, first: int, last: int) -> list[int]:
     """The years of a run whose deliveries were not taken: a failed blocking check names
     its year; a run that failed otherwise (an error, no check to say which year) failed for
     every year it covered."""
@@ -221,8 +224,8 @@ def failed_years(result, first: int, last: int) -> list[int]:  # type: ignore[no
 
 
 def ingest_years(
-    instance, defs, contract, years: list[int], first: int, debug: bool = False
-) -> list[int]:  # type: ignore[no-untyped-def]
+    instance, defs, contract: Contract, years: list[int], first: int, debug: bool = False
+) -> list[int]:
     """Ingest ``years`` for the contract in one run per span of consecutive years (usually
     one); years before ``first`` (the earlier years the KPIs read) only where the instance
     has no materialisation yet. Returns the years from ``first`` on whose ingestion failed."""
@@ -255,7 +258,7 @@ def ingest_years(
     return failed
 
 
-def changed_in_inbox(contract, inbox: Path | None, years: list[int]) -> list[int]:  # type: ignore[no-untyped-def]
+def changed_in_inbox(contract: Contract, inbox: Path | None, years: list[int]) -> list[int]:
     """The ``years`` for which a delivery the contract reads is in the inbox with another
     content (SHA-256) than the warehouse holds, or not yet in the warehouse at all."""
     if inbox is None or not years or not inbox.is_dir():
@@ -284,7 +287,7 @@ def changed_in_inbox(contract, inbox: Path | None, years: list[int]) -> list[int
     return sorted(found)
 
 
-def outdated_years(contract, years: list[int]) -> dict[int, str]:  # type: ignore[no-untyped-def]
+def outdated_years(contract: Contract, years: list[int]) -> dict[int, str]:
     """The earlier ``years`` (shown by the report) whose KPI results are missing or outdated,
     with the reason (:func:`resultatrapport.kpis.compute.outdated`)."""
     from resultatrapport import lake
@@ -299,8 +302,12 @@ def outdated_years(contract, years: list[int]) -> dict[int, str]:  # type: ignor
         return {y: f"{y} er ikke beregnet" for y in years}
 
 
-def build_years(  # type: ignore[no-untyped-def]
-    contract, years: list[int], definitions, debug: bool = False, inbox: Path | None = None
+def build_years(
+    contract: Contract,
+    years: list[int],
+    definitions,
+    debug: bool = False,
+    inbox: Path | None = None,
 ) -> int:
     """Ingest what ``years`` read, then run the contract's KPIs-to-draft job of
     ``definitions`` once for the whole range (its assets backfill in a single run): what

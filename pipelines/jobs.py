@@ -49,7 +49,7 @@ def contract_job(
     )
 
 
-def ingestion_job(contract_id: str, assets: Sequence[AssetsDefinition]):  # type: ignore[no-untyped-def]
+def ingestion_job(contract_id: str, assets: Sequence[AssetsDefinition]):
     """Only the ingestion a contract's assets read (raw + ingest stages), for any year:
     the effect KPI follows firms years back, so earlier years may need ingesting first."""
     keys = [key for a in assets for key in a.keys]
@@ -61,7 +61,7 @@ def ingestion_job(contract_id: str, assets: Sequence[AssetsDefinition]):  # type
     )
 
 
-def signoff_job(contract_id: str, signoff: Sequence[AssetsDefinition]):  # type: ignore[no-untyped-def]
+def signoff_job(contract_id: str, signoff: Sequence[AssetsDefinition]):
     """Sign-off of one year: the signed report and the submissions, then the check that the
     signed version is current. Launched with ``ops: {sign_off_<contract>: {config: {by: …}}}``."""
     return define_asset_job(
@@ -72,7 +72,7 @@ def signoff_job(contract_id: str, signoff: Sequence[AssetsDefinition]):  # type:
     )
 
 
-def deadline_job(contract_id: str, check: AssetChecksDefinition):  # type: ignore[no-untyped-def]
+def deadline_job(contract_id: str, check: AssetChecksDefinition):
     """The reporting deadline check of the contract's signed report, alone: no asset is
     materialised. A run judges every contract year (one evaluation per year's partition: the
     job has no partitions of its own, as Dagster 1.13 takes a job's partitions from its
@@ -86,7 +86,7 @@ def deadline_job(contract_id: str, check: AssetChecksDefinition):  # type: ignor
     )
 
 
-def all_ingestion_job():  # type: ignore[no-untyped-def]
+def all_ingestion_job():
     """Every ingestion asset, for any year: what the schedules and the inbox sensor launch
     (each run with the subset of assets it needs)."""
     return define_asset_job(
@@ -96,7 +96,7 @@ def all_ingestion_job():  # type: ignore[no-untyped-def]
     )
 
 
-def national_job(national: AssetsDefinition):  # type: ignore[no-untyped-def]
+def national_job(national: AssetsDefinition):
     """The national overview of every hub's submissions for one year, with its checks."""
     return define_asset_job(
         name=NATIONAL,

@@ -25,18 +25,26 @@ from dataclasses import dataclass
 from functools import reduce
 from operator import or_
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Generic, Literal, TypeVar
 
 import yaml
 from pydantic import Field, StrictBool, ValidationError, create_model, model_validator
 
-from resultatrapport.contract_base import MunicipalityCode, NonEmpty, Strict
+from resultatrapport.contract_base import (
+    Budget,
+    IndexedSumBudget,
+    NonEmpty,
+    Organisation,
+    PopulationKeyBudget,
+    Strict,
+    Year,
+)
 from resultatrapport.formats import FORMATS
 from resultatrapport.kpis.kinds import KINDS
 from resultatrapport.kpis.kinds import Kind as KindSpec
 from resultatrapport.report.danish import years_text
 from resultatrapport.settings import PROJECT_ROOT, contracts_dir
-from resultatrapport.vocabulary import SLUG, Hub, Operator, Unit
+from resultatrapport.vocabulary import SLUG, Operator, Unit
 
 # --- vocabularies -----------------------------------------------------------------------
 
@@ -74,10 +82,6 @@ class ContractWarning(UserWarning):
     """A contract file that is left out (it is broken) while the other contracts are used."""
 
 
-Year = Annotated[int, Field(ge=2000, le=2100)]
-Quarter = Annotated[str, Field(pattern=r"^[0-9]{4}K[1-4]$")]
-
-
 # --- KPIs ------------------------------------------------------------------------------
 
 
@@ -94,8 +98,11 @@ class Baseline(Strict):
 
 KPI_ID = r"^[A-Z][A-Za-z0-9]*(-[A-Za-z0-9]+)*$"
 
+# a kind's parameters model (resultatrapport.kpis.kinds)
+P = TypeVar("P", bound=Strict)
 
-class KpiBase(Strict):
+
+class KpiBase(Strict, Generic[P]):
     id: str = Field(pattern=KPI_ID)
     name: NonEmpty
     goal: NonEmpty
@@ -111,9 +118,10 @@ class KpiBase(Strict):
     path: Literal["linear"] | None = None
     # no ``method``: the kind states how it computes the figure (Kind.method), from params
     interpretation: str = ""
-    # per kind (KPI_MODELS): kind: the kind's name; params: its parameters model
+    # per kind (KPI_MODELS): kind: the kind's name; params: its parameters model, so a
+    # kind's functions take ``KpiBase[ItsParams]``
     kind: str
-    params: Any
+    params: P
 
     @property
     def asset_name(self) -> str:
@@ -124,14 +132,15 @@ class KpiBase(Strict):
         return self.targets.get(year)
 
 
-def _kpi_model(kind: KindSpec) -> type[KpiBase]:
+def _kpi_model(kind: KindSpec) -> type[AnyKpi]:
     """A kind's KPI model: ``kind: <its name>`` and its ``params`` (which a KPI may leave
     out when every parameter has a default)."""
-    tag: Any = Literal[kind.name]  # type: ignore[valid-type]
+    tag: Any = Literal[kind.name]
     default = kind.params() if kind.params_optional else ...
     return create_model(
         kind.params.__name__.removesuffix("Params") + "Kpi",
-        __base__=KpiBase,
+        # the kind's parameters model is known at run time only
+        __base__=KpiBase[kind.params],  # type: ignore[name-defined]
         __module__=__name__,
         kind=(tag, ...),
         params=(kind.params, default),
@@ -139,68 +148,13 @@ def _kpi_model(kind: KindSpec) -> type[KpiBase]:
 
 
 # one KPI model per kind of the registry, by kind; a KPI is one of them (by its ``kind``)
-KPI_MODELS: dict[str, type[KpiBase]] = {name: _kpi_model(kind) for name, kind in KINDS.items()}
-AnyKpi = KpiBase
+AnyKpi = KpiBase[Any]  # a KPI of any kind
+KPI_MODELS: dict[str, type[AnyKpi]] = {name: _kpi_model(kind) for name, kind in KINDS.items()}
 if TYPE_CHECKING:
-    Kpi = KpiBase
+    Kpi = AnyKpi
 else:
     Kpi = Annotated[reduce(or_, KPI_MODELS.values()), Field(discriminator="kind")]
 
-# --- budget ----------------------------------------------------------------------------
-
-
-class PopulationKeyBudget(Strict):
-    """A grant per year split over municipalities by their share of the population."""
-
-    source: ClassVar[str] = "population"  # the register source the distribution reads
-    kind: Literal["population_key"]
-    title: NonEmpty
-    totals: dict[int, Annotated[int, Field(gt=0)] | None]  # kroner; None: the contract states none
-    municipalities: Annotated[list[MunicipalityCode], Field(min_length=1)]
-    population_quarter: dict[int, Quarter]  # the quarter the key counts, per budget year
-    band_pct: float = Field(gt=0)  # allowed deviation from the population-proportional måltal
-    # KL's own key (the contract's bilag a) where the contract file carries it: kroner per
-    # municipality per year; a year without it is computed from the population
-    kl_key: dict[int, dict[MunicipalityCode, Annotated[int, Field(ge=0)]]] = Field(
-        default_factory=dict
-    )
-    note: str = ""
-    interpretation: str = ""
-
-    @model_validator(mode="after")
-    def _kl_key_is_the_whole_grant(self) -> PopulationKeyBudget:
-        for year, amounts in self.kl_key.items():
-            if set(amounts) != set(self.municipalities):
-                raise ValueError(f"kl_key {year}: not the budget's municipalities")
-            total = self.totals.get(year)
-            if total is not None and sum(amounts.values()) != total:
-                raise ValueError(f"kl_key {year}: adds up to {sum(amounts.values())}, not {total}")
-        return self
-
-
-class Earmark(Strict):
-    """Part of the year's total set aside for a purpose (not on top of the total)."""
-
-    name: NonEmpty
-    amount: Annotated[int, Field(gt=0)]  # kroner, nominal (not regulated by the index)
-    purpose: str = ""
-
-
-class IndexedSumBudget(Strict):
-    """A yearly sum in ``base_year`` prices, regulated by a price index."""
-
-    source: ClassVar[str] = "price_index"  # the register source the regulation reads
-    kind: Literal["indexed_sum"]
-    title: NonEmpty
-    base_amount: Annotated[int, Field(gt=0)]  # kroner in base_year prices
-    base_year: Year
-    index: NonEmpty  # the index's name; the figures are the price_index source
-    earmarks: dict[int, list[Earmark]] = Field(default_factory=dict)
-    note: str = ""
-    interpretation: str = ""
-
-
-Budget = Annotated[PopulationKeyBudget | IndexedSumBudget, Field(discriminator="kind")]
 
 # --- contract ----------------------------------------------------------------------------
 
@@ -209,12 +163,6 @@ class Party(Strict):
     name: NonEmpty
     role: Literal["opdragsgiver", "operatør"]
     description: str = ""
-
-
-class Organisation(Strict):
-    slug: str = Field(pattern=rf"^{SLUG}$")  # its folder in the inbox
-    name: NonEmpty
-    hub: Hub | None = None  # its 'Erhvervshus' value in the awareness survey
 
 
 class Period(Strict):
@@ -645,7 +593,7 @@ def _mapping(loader: _UniqueKeyLoader, node: yaml.MappingNode) -> dict[Any, Any]
     loader.flatten_mapping(node)
     seen: set[Any] = set()
     for key_node, _ in node.value:
-        key = loader.construct_object(key_node, deep=True)  # type: ignore[no-untyped-call]
+        key = loader.construct_object(key_node, deep=True)
         if key in seen:
             raise _DuplicateKeyError(key, key_node.start_mark)
         seen.add(key)

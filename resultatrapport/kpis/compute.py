@@ -10,11 +10,10 @@ from __future__ import annotations
 
 import hashlib
 import json
-from typing import Any
 
 import duckdb
 
-from resultatrapport.contracts import Contract
+from resultatrapport.contracts import AnyKpi, Contract
 from resultatrapport.formats import FORMATS
 from resultatrapport.kpis.kinds import KINDS, Measure
 from resultatrapport.kpis.results_table import (
@@ -60,7 +59,7 @@ def partitions_read(contract: Contract, year: int) -> dict[tuple[str, str | None
     }
 
 
-def kpi_reads(contract: Contract, kpi: Any, year: int) -> list[tuple[str, str | None, int]]:
+def kpi_reads(contract: Contract, kpi: AnyKpi, year: int) -> list[tuple[str, str | None, int]]:
     """The ingested partitions (source, organisation, year) a KPI reads for ``year``, its
     kind's lookback included."""
     return [
@@ -71,7 +70,7 @@ def kpi_reads(contract: Contract, kpi: Any, year: int) -> list[tuple[str, str | 
 
 
 def inputs_fingerprint(
-    con: duckdb.DuckDBPyConnection, contract: Contract, kpi: Any, year: int
+    con: duckdb.DuckDBPyConnection, contract: Contract, kpi: AnyKpi, year: int
 ) -> str:
     """What a KPI's result of ``year`` follows from: its definition in the contract file (kind,
     parameters, targets) and the content hash of every delivery it reads (a delivery never
@@ -123,7 +122,7 @@ def ensure_kpi_schema(con: duckdb.DuckDBPyConnection) -> None:
         con.execute(ddl)
 
 
-def measure(con: duckdb.DuckDBPyConnection, contract: Contract, kpi: Any, year: int) -> Measure:
+def measure(con: duckdb.DuckDBPyConnection, contract: Contract, kpi: AnyKpi, year: int) -> Measure:
     """Compute a KPI's value for a year with the kind its definition names, its figures
     settled to the stored precision (:func:`resultatrapport.kpis.results_table.settle`), so
     that unchanged data gives the same result, byte for byte, in every run."""
@@ -139,20 +138,19 @@ def measure(con: duckdb.DuckDBPyConnection, contract: Contract, kpi: Any, year: 
     )
 
 
-def path_value(kpi: Any, year: int) -> tuple[float, int] | None:
+def path_value(kpi: AnyKpi, year: int) -> tuple[float, int] | None:
     """Linear path from the baseline to the next year with a target (value, target year)."""
     if kpi.path != "linear" or kpi.baseline is None or kpi.targets.get(year) is not None:
         return None
-    later = sorted(y for y, t in kpi.targets.items() if t is not None and y > year)
+    later = sorted((y, t.value) for y, t in kpi.targets.items() if t is not None and y > year)
     if not later:
         return None
-    goal_year = later[0]
-    goal = kpi.targets[goal_year].value
+    goal_year, goal = later[0]
     b = kpi.baseline
     return b.value + (goal - b.value) * (year - b.year) / (goal_year - b.year), goal_year
 
 
-def withheld(contract: Contract, kpi: Any, m: Measure) -> str | None:
+def withheld(contract: Contract, kpi: AnyKpi, m: Measure) -> str | None:
     """Why the KPI's value must be withheld for confidentiality (primary suppression), in
     Danish; None when it may be shown. Survey answers and register financials are
     confidential below the contract's threshold of units, and financials also where the two
@@ -179,7 +177,7 @@ def path_remark(value: float, goal_year: int) -> str:
     return f"sti mod målet for {goal_year}: {shown} (en sti, ikke et mål)"
 
 
-def evaluate(contract: Contract, kpi: Any, year: int, m: Measure) -> KpiResult:
+def evaluate(contract: Contract, kpi: AnyKpi, year: int, m: Measure) -> KpiResult:
     target = kpi.targets.get(year)
     reason = withheld(contract, kpi, m)
     suppressed = reason is not None

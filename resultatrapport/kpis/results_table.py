@@ -35,13 +35,13 @@ def settle(value: T) -> T:
     :data:`SIGNIFICANT_DIGITS` significant digits; anything else as it is."""
     if isinstance(value, float):
         if value == 0 or not math.isfinite(value):
-            return value  # type: ignore[return-value]
+            return value
         digits = SIGNIFICANT_DIGITS - 1 - math.floor(math.log10(abs(value)))
         return round(value, digits)  # type: ignore[return-value]
     if isinstance(value, dict):
         return {k: settle(v) for k, v in value.items()}  # type: ignore[return-value]
     if isinstance(value, list | tuple):
-        return type(value)(settle(v) for v in value)  # type: ignore[return-value]
+        return type(value)(settle(v) for v in value)
     return value
 
 

@@ -41,9 +41,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from resultatrapport.contracts import Contract
+from resultatrapport.contracts import AnyKpi, Contract, KpiBase
 from resultatrapport.kpis.compute import CONFIDENTIAL_SOURCES
 from resultatrapport.kpis.kinds import KINDS
+from resultatrapport.kpis.kinds.base import filter_items
+from resultatrapport.kpis.kinds.nps import NpsParams
 from resultatrapport.report.suppression import Relation
 from resultatrapport.report.suppression import protect as protect_cells
 from resultatrapport.vocabulary import IKKE_MAALBAR
@@ -55,7 +57,7 @@ GROUPS = {"kritikere": range(0, 7), "passive": range(7, 9), "anbefalere": range(
 REMARK = "Tallet er diskretioneret, fordi et andet diskretioneret tal ellers kunne regnes ud"
 
 
-def confidential_detail(kpi: Any) -> bool:
+def confidential_detail(kpi: AnyKpi) -> bool:
     """Whether a KPI's detail table holds confidential counts: it is published only
     through :func:`protect` (small cells and their complements withheld), so nothing but
     the report, the submissions and the commands that read them through
@@ -63,7 +65,7 @@ def confidential_detail(kpi: Any) -> bool:
     return bool(CONFIDENTIAL_SOURCES & set(kpi.sources))
 
 
-def value_may_be_withheld(kpi: Any, year: int) -> bool:
+def value_may_be_withheld(kpi: AnyKpi, year: int) -> bool:
     """Whether a KPI's value may be withheld to protect another figure (complementary
     suppression, decided over all the year's KPIs together): an NPS KPI without a target
     that year. Until then only :func:`protect`'s result may show it."""
@@ -94,8 +96,8 @@ def segment_partitions(contract: Contract) -> list[tuple[str, list[str]]]:
     M3-V plus M3-D."""
     nps = [k for k in contract.kpis if KINDS[k.kind].answer_cells]
 
-    def filters(kpi: Any) -> dict[str, set[Any]]:
-        return {column: set(values) for column, values in dict(kpi.params.filters).items()}
+    def filters(kpi: KpiBase[NpsParams]) -> dict[str, set[Any]]:
+        return {column: set(values) for column, values in filter_items(kpi.params.filters)}
 
     found = []
     for total in nps:

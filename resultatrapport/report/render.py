@@ -106,7 +106,7 @@ def _unambiguous_stream_ends() -> None:
             return written[: -len(b"\nendstream")] + b"\r\nendstream"
         return written
 
-    pydyf.Stream.data = property(data)  # type: ignore[method-assign,assignment]
+    pydyf.Stream.data = property(data)
 
 
 def _finish(document: Any, pdf: Any) -> None:

@@ -12,10 +12,11 @@ from collections.abc import Callable
 from typing import Any
 
 from resultatrapport import texts as owner_texts
-from resultatrapport.contracts import PopulationKeyBudget
+from resultatrapport.contracts import AnyKpi, Contract, KpiBase, PopulationKeyBudget
 from resultatrapport.kpis import coverage
 from resultatrapport.kpis.budget import NOT_COMPUTED, basis
 from resultatrapport.kpis.kinds import KINDS
+from resultatrapport.kpis.kinds.spread import SpreadParams
 from resultatrapport.kpis.stats import MIN_INTERVAL_N
 from resultatrapport.report import charts, deadlines, quality
 from resultatrapport.report.content import ReportData
@@ -51,7 +52,7 @@ def shown_value(row: dict[str, Any]) -> str:
     return DASH if row["suppressed"] else ""
 
 
-def contract_points(contract: Any) -> list[dict[str, str]]:
+def contract_points(contract: Contract) -> list[dict[str, str]]:
     """Every numbered point of the contract and where the report answers it."""
     narratives = {n.id: n for n in contract.narratives}
     rows = []
@@ -102,7 +103,9 @@ def pct(share: float) -> str:
     return f"{number(100 * share, 1)} %"
 
 
-def interval_coverage(contract: Any, results: dict[str, dict[str, Any]]) -> list[dict[str, str]]:
+def interval_coverage(
+    contract: Contract, results: dict[str, dict[str, Any]]
+) -> list[dict[str, str]]:
     """Each KPI interval's coverage as measured at the sample size of the year's figure."""
     rows = []
     for kpi in contract.kpis:
@@ -137,7 +140,7 @@ def interval_coverage(contract: Any, results: dict[str, dict[str, Any]]) -> list
     return rows
 
 
-def _kpi_chart(data: ReportData, kpi: Any) -> str:
+def _kpi_chart(data: ReportData, kpi: AnyKpi) -> str:
     years = data.contract.years
     by_year = {r["year"]: r for r in data.history.get(kpi.id, [])}
     rows = [by_year.get(y) for y in years]
@@ -156,15 +159,15 @@ def _kpi_chart(data: ReportData, kpi: Any) -> str:
     )
 
 
-def _has_target(kpi: Any) -> bool:
+def _has_target(kpi: AnyKpi) -> bool:
     return any(t is not None for t in kpi.targets.values())
 
 
-def _over_years(data: ReportData, kpi: Any, rows: list[dict[str, Any]]) -> str:
+def _over_years(data: ReportData, kpi: AnyKpi, rows: list[dict[str, Any]]) -> str:
     return _kpi_chart(data, kpi) if _has_target(kpi) else ""
 
 
-def _nps_distribution(data: ReportData, kpi: Any, rows: list[dict[str, Any]]) -> str:
+def _nps_distribution(data: ReportData, kpi: AnyKpi, rows: list[dict[str, Any]]) -> str:
     if not (rows and _has_target(kpi)):
         return ""
     return charts.nps_distribution(
@@ -173,7 +176,9 @@ def _nps_distribution(data: ReportData, kpi: Any, rows: list[dict[str, Any]]) ->
     )
 
 
-def _municipal_deviation(data: ReportData, kpi: Any, rows: list[dict[str, Any]]) -> str:
+def _municipal_deviation(
+    data: ReportData, kpi: KpiBase[SpreadParams], rows: list[dict[str, Any]]
+) -> str:
     if not rows:
         return ""
     band = kpi.params.band_pct
@@ -186,20 +191,20 @@ def _municipal_deviation(data: ReportData, kpi: Any, rows: list[dict[str, Any]])
 
 
 # the charts a kind can name (its ``charts``); each draws nothing ("") when it has nothing
-CHARTS: dict[str, Callable[[ReportData, Any, list[dict[str, Any]]], str]] = {
+CHARTS: dict[str, Callable[[ReportData, AnyKpi, list[dict[str, Any]]], str]] = {
     "over_years": _over_years,
     "nps_distribution": _nps_distribution,
     "municipal_deviation": _municipal_deviation,
 }
 
 
-def _charts(data: ReportData, kpi: Any, rows: list[dict[str, Any]]) -> dict[str, str]:
+def _charts(data: ReportData, kpi: AnyKpi, rows: list[dict[str, Any]]) -> dict[str, str]:
     """The KPI item's charts by slot ("chart", "chart2"), as its kind names them."""
     drawn = {slot: CHARTS[chart](data, kpi, rows) for slot, chart in KINDS[kpi.kind].charts.items()}
     return {slot: svg for slot, svg in drawn.items() if svg}
 
 
-def years_table(data: ReportData, kpi: Any) -> dict[str, Any] | None:
+def years_table(data: ReportData, kpi: AnyKpi) -> dict[str, Any] | None:
     """The KPI's figures for every contract year the report shows (its own and the earlier
     ones), as numbers: the chart's text equivalent. A year without a figure says why (its
     remark), a withheld one shows '–'. None when the report shows one year only."""
@@ -229,7 +234,7 @@ def years_table(data: ReportData, kpi: Any) -> dict[str, Any] | None:
     return {"headers": headers, "rows": rows, "numeric_from": 1}
 
 
-def _detail_table(kpi: Any, rows: list[dict[str, Any]]) -> dict[str, Any]:
+def _detail_table(kpi: AnyKpi, rows: list[dict[str, Any]]) -> dict[str, Any]:
     """A KPI's detail rows as a table: Danish headers, formatted cells (the kind's own table,
     else the rows as they are)."""
     table = KINDS[kpi.kind].detail_table

@@ -147,7 +147,7 @@ def _bytes(lines: pa.Array) -> memoryview:
         return memoryview(b"")
     offsets = np.frombuffer(lines.buffers()[1], dtype=np.int64)
     first, last = offsets[lines.offset], offsets[lines.offset + len(lines)]
-    return memoryview(lines.buffers()[2])[first:last]  # type: ignore[arg-type]
+    return memoryview(lines.buffers()[2])[first:last]
 
 
 def blocks(n: int, size: int) -> Iterator[tuple[int, int]]:
@@ -450,7 +450,7 @@ class CsvFile:
         pacsv.write_csv(table, sink, self.options)
         data = sink.getvalue()
         if self.body == "utf-8":
-            self._put(memoryview(data))  # type: ignore[arg-type]
+            self._put(memoryview(data))
         else:
             self._put(data.to_pybytes().decode("utf-8").encode(self.body))
         self.rows += table.num_rows

@@ -8,7 +8,7 @@ from typing import Any
 import duckdb
 from pydantic import Field
 
-from resultatrapport.contract_base import FocusAreas, NonEmpty, Strict
+from resultatrapport.contract_base import FocusAreas, KindContract, KindKpi, NonEmpty, Strict
 from resultatrapport.kpis.kinds.base import FIRM, Kind, Measure, delivered, missing, said
 from resultatrapport.report.danish import number
 from resultatrapport.sql import lit
@@ -60,17 +60,19 @@ def activity(
     return Measure(float(total), n=total, detail=detail)
 
 
-def measure(con: duckdb.DuckDBPyConnection, contract: Any, kpi: Any, year: int) -> Measure:
+def measure(
+    con: duckdb.DuckDBPyConnection, contract: KindContract, kpi: KindKpi[ActivityParams], year: int
+) -> Measure:
     p = kpi.params
     return activity(con, contract.organisation.slug, year, p.areas, p.projects)
 
 
-def needs(params: Any) -> frozenset[str]:
+def needs(params: ActivityParams) -> frozenset[str]:
     """Hours per project come from the time registration."""
     return frozenset({"time_registration"}) if params.projects else frozenset()
 
 
-def detail_table(kpi: Any, rows: list[dict[str, Any]]) -> dict[str, Any]:
+def detail_table(kpi: KindKpi[ActivityParams], rows: list[dict[str, Any]]) -> dict[str, Any]:
     """Focus areas with cases, firms and hours; a project has hours only, and its cases and
     firms cells are empty, never '–' (which says *withheld* everywhere in the report)."""
     body = []
@@ -88,7 +90,7 @@ def detail_table(kpi: Any, rows: list[dict[str, Any]]) -> dict[str, Any]:
             "numeric_from": 1}  # fmt: skip
 
 
-def method(kpi: Any) -> str:
+def method(kpi: KindKpi[ActivityParams]) -> str:
     p = kpi.params
     text = (
         f"Statusopgørelse uden mål: forløb, virksomheder og timer i CRM-udtrækket pr. "

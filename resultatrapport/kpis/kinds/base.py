@@ -9,16 +9,24 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 import duckdb
 
-from resultatrapport.contract_base import Strict
+from resultatrapport.contract_base import (
+    AwarenessFilters,
+    CrmFilters,
+    KindContract,
+    KindKpi,
+    Strict,
+    SurveyFilters,
+)
 from resultatrapport.formats import FORMATS
 from resultatrapport.report.danish import listed
 from resultatrapport.sql import lit, q
 
-Filters = Mapping[str, Sequence[Any]]
+# a KPI's filter on the table it reads, {column: allowed values} (contract_base)
+Filters = CrmFilters | SurveyFilters | AwarenessFilters
 FIRM = "coalesce(cvr, 'forløb:' || case_id)"  # a would-be founder without CVR counts by case
 ANY = (float("-inf"), float("inf"))
 
@@ -37,29 +45,36 @@ class Measure:
     extra: dict[str, Any] = field(default_factory=dict)  # method figures (e.g. naive estimate)
 
 
+# each kind's functions take KindKpi[ItsParams], the KPIs of its kind (contract_base)
 # measure(con, contract, kpi, year): the KPI's value for a year of the contract
-Measurer = Callable[[duckdb.DuckDBPyConnection, Any, Any, int], Measure]
+Measurer = Callable[[duckdb.DuckDBPyConnection, KindContract, KindKpi[Any], int], Measure]
 # detail_table(kpi, rows): the KPI's detail rows as the report's table (headers, rows)
-DetailTable = Callable[[Any, list[dict[str, Any]]], dict[str, Any]]
+DetailTable = Callable[[KindKpi[Any], list[dict[str, Any]]], dict[str, Any]]
 # problems(contract, kpi, at): the kind's rules that span the contract, (location, message)
-Problems = Callable[[Any, Any, str], Iterator[tuple[str, str]]]
+Problems = Callable[[KindContract, KindKpi[Any], str], Iterator[tuple[str, str]]]
 
 
-def _no_problems(contract: Any, kpi: Any, at: str) -> Iterator[tuple[str, str]]:
+def _no_problems(contract: KindContract, kpi: KindKpi[Any], at: str) -> Iterator[tuple[str, str]]:
     return iter(())
 
 
-def _no_sources(params: Any) -> frozenset[str]:
+def _no_sources(params: Strict) -> frozenset[str]:
     return frozenset()
 
 
-def _no_method(kpi: Any) -> str:
+def _no_method(kpi: KindKpi[Any]) -> str:
     return ""
 
 
 def missing(source: str, year: int) -> str:
     """The remark of a KPI whose source is not delivered for ``year``, in the source's one name."""
     return f"{FORMATS[source].title} for {year} mangler"
+
+
+def filter_items(filters: Filters | None) -> list[tuple[str, Sequence[Any]]]:
+    """A filter's (column, allowed values): every column's values are a list, which a
+    TypedDict's items() types as object."""
+    return [(column, cast(Sequence[Any], values)) for column, values in (filters or {}).items()]
 
 
 def said(values: Sequence[Any]) -> str:
@@ -72,7 +87,7 @@ def described(source: str, filters: Filters | None) -> str:
     """A KPI's filters as Danish prose with the delivery's own column headers:
     '»Segment« er Vækst eller Drift og »Henvist« er ja' ('' without filters)."""
     headers = {c.name: c.header for c in FORMATS[source].columns}
-    parts = [f"»{headers[column]}« er {said(values)}" for column, values in (filters or {}).items()]
+    parts = [f"»{headers[column]}« er {said(values)}" for column, values in filter_items(filters)]
     return " og ".join(parts)
 
 
@@ -107,7 +122,7 @@ class Kind:
     # method(kpi): how the kind computes this KPI's figure, in Danish, built from the KPI's
     # parameters (and naming ``interval``): the report's method notes print it, and the
     # contract file carries no method text of its own that could drift from the code
-    method: Callable[[Any], str] = _no_method
+    method: Callable[[KindKpi[Any]], str] = _no_method
     # how its interval's coverage is measured (resultatrapport/kpis/coverage.py): "answers"
     # by the number of answers behind the figure (below MIN_INTERVAL_N it gets no interval,
     # and the report says there were too few answers), "design" once on generated firms of
@@ -149,7 +164,7 @@ def where(filters: Filters | None, alias: str = "") -> str:
     """SQL conjunction for {column: allowed values}; booleans and lists of text both work."""
     parts = ["true"]
     prefix = f"{alias}." if alias else ""
-    for column, values in (filters or {}).items():
+    for column, values in filter_items(filters):
         rendered = ", ".join(
             str(v).lower()
             if isinstance(v, bool)

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, Literal
+from typing import Literal
 
 import duckdb
 from pydantic import Field, model_validator
 
-from resultatrapport.contract_base import CrmFilters, NonEmpty, Strict
+from resultatrapport.contract_base import CrmFilters, KindContract, KindKpi, NonEmpty, Strict
 from resultatrapport.kpis.kinds.base import (
     FIRM,
     Filters,
@@ -114,7 +114,9 @@ def count_referrals(
     )
 
 
-def measure(con: duckdb.DuckDBPyConnection, contract: Any, kpi: Any, year: int) -> Measure:
+def measure(
+    con: duckdb.DuckDBPyConnection, contract: KindContract, kpi: KindKpi[CountParams], year: int
+) -> Measure:
     org, p = contract.organisation.slug, kpi.params
     if p.distinct == "referral":
         return count_referrals(con, org, year, p.referral_targets, p.filters, p.referral_exclude)
@@ -137,7 +139,7 @@ PER = {
 }
 
 
-def method(kpi: Any) -> str:
+def method(kpi: KindKpi[CountParams]) -> str:
     p = kpi.params
     among = described("crm_cases", p.filters)
     text = COUNTED[p.distinct] + " blandt forløbene startet i året i CRM-udtrækket"

@@ -8,7 +8,7 @@ from typing import Any, Literal
 import duckdb
 from pydantic import Field
 
-from resultatrapport.contract_base import Strict
+from resultatrapport.contract_base import KindContract, KindKpi, Strict
 from resultatrapport.kpis.effect import EffectResult, matched_effect
 from resultatrapport.kpis.kinds.base import Kind, Measure, delivered, interval_sentence
 from resultatrapport.report.danish import number
@@ -92,7 +92,9 @@ def effect(
     )
 
 
-def measure(con: duckdb.DuckDBPyConnection, contract: Any, kpi: Any, year: int) -> Measure:
+def measure(
+    con: duckdb.DuckDBPyConnection, contract: KindContract, kpi: KindKpi[EffectParams], year: int
+) -> Measure:
     p = kpi.params
     return effect(con, contract.organisation.slug, year, p.segment, p.outcome, p.caliper_pp)
 
@@ -105,7 +107,7 @@ OUTCOMES = {
 }
 
 
-def method(kpi: Any) -> str:
+def method(kpi: KindKpi[EffectParams]) -> str:
     p = kpi.params
     return (
         f"For rapportåret R er kohorten {p.segment.lower()}segmentets virksomheder, hvis "

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import duckdb
 
-from resultatrapport.contract_base import NonEmpty, Strict
+from resultatrapport.contract_base import KindContract, KindKpi, NonEmpty, Strict
 from resultatrapport.kpis.kinds.base import Kind, Measure
 
 
@@ -16,7 +14,9 @@ class ExternalParams(Strict):
     reason: NonEmpty
 
 
-def measure(con: duckdb.DuckDBPyConnection, contract: Any, kpi: Any, year: int) -> Measure:
+def measure(
+    con: duckdb.DuckDBPyConnection, contract: KindContract, kpi: KindKpi[ExternalParams], year: int
+) -> Measure:
     return Measure(None, remark=kpi.params.reason)
 
 

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import duckdb
 from pydantic import Field
 
-from resultatrapport.contract_base import NonEmpty, Strict
+from resultatrapport.contract_base import KindContract, KindKpi, NonEmpty, Strict
 from resultatrapport.kpis.kinds.base import Kind, Measure, delivered, missing
 from resultatrapport.report.danish import number
 
@@ -43,12 +41,14 @@ def full_time_equivalents(
     )
 
 
-def measure(con: duckdb.DuckDBPyConnection, contract: Any, kpi: Any, year: int) -> Measure:
+def measure(
+    con: duckdb.DuckDBPyConnection, contract: KindContract, kpi: KindKpi[FteParams], year: int
+) -> Measure:
     p = kpi.params
     return full_time_equivalents(con, contract.organisation.slug, year, p.project, p.hours_per_fte)
 
 
-def method(kpi: Any) -> str:
+def method(kpi: KindKpi[FteParams]) -> str:
     p = kpi.params
     return (
         f"Timer registreret på projektet »{p.project}« i året i tidsregistreringen, divideret "

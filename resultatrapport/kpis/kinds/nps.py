@@ -8,7 +8,7 @@ import duckdb
 import numpy as np
 from pydantic import Field
 
-from resultatrapport.contract_base import Strict, SurveyFilters
+from resultatrapport.contract_base import KindContract, KindKpi, Strict, SurveyFilters
 from resultatrapport.kpis.interval_coverage import NPS_TRUTHS, nps_coverage
 from resultatrapport.kpis.kinds.base import (
     Filters,
@@ -54,11 +54,13 @@ def net_promoter_score(
     return Measure(est.value, n=est.n, low=est.low, high=est.high, detail=detail)
 
 
-def measure(con: duckdb.DuckDBPyConnection, contract: Any, kpi: Any, year: int) -> Measure:
+def measure(
+    con: duckdb.DuckDBPyConnection, contract: KindContract, kpi: KindKpi[NpsParams], year: int
+) -> Measure:
     return net_promoter_score(con, contract.organisation.slug, year, kpi.params.filters)
 
 
-def detail_table(kpi: Any, rows: list[dict[str, Any]]) -> dict[str, Any]:
+def detail_table(kpi: KindKpi[NpsParams], rows: list[dict[str, Any]]) -> dict[str, Any]:
     """One row: the number of answers per score."""
     headers = ["Svar", *(str(r["score"]) for r in rows)]
     body = [["Antal", *(number(r["antal"]) for r in rows)]]
@@ -68,7 +70,7 @@ def detail_table(kpi: Any, rows: list[dict[str, Any]]) -> dict[str, Any]:
 INTERVAL = "justeret Wald-interval (Rocks 2016)"
 
 
-def method(kpi: Any) -> str:
+def method(kpi: KindKpi[NpsParams]) -> str:
     among = described("survey_answers", kpi.params.filters)
     return (
         "Net Promoter Score: andelen af brugerevalueringens besvarelser, der svarer 9-10 på "

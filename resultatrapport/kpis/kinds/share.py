@@ -7,7 +7,7 @@ from typing import Any
 import duckdb
 from pydantic import Field, model_validator
 
-from resultatrapport.contract_base import Strict, SurveyFilters
+from resultatrapport.contract_base import KindContract, KindKpi, Strict, SurveyFilters
 from resultatrapport.kpis.interval_coverage import SHARES, share_coverage
 from resultatrapport.kpis.kinds.base import (
     Filters,
@@ -58,7 +58,9 @@ def survey_share(
     return Measure(est.value, n=n, low=est.low, high=est.high)
 
 
-def measure(con: duckdb.DuckDBPyConnection, contract: Any, kpi: Any, year: int) -> Measure:
+def measure(
+    con: duckdb.DuckDBPyConnection, contract: KindContract, kpi: KindKpi[ShareParams], year: int
+) -> Measure:
     p = kpi.params
     return survey_share(con, contract.organisation.slug, year, p.base, p.positive)
 
@@ -66,7 +68,7 @@ def measure(con: duckdb.DuckDBPyConnection, contract: Any, kpi: Any, year: int) 
 INTERVAL = "Wilson-interval"
 
 
-def method(kpi: Any) -> str:
+def method(kpi: KindKpi[ShareParams]) -> str:
     base = described("survey_answers", kpi.params.base)
     return (
         "Andelen af brugerevalueringens besvarelser, hvor "

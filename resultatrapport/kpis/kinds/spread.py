@@ -9,7 +9,13 @@ from typing import Any
 import duckdb
 from pydantic import Field
 
-from resultatrapport.contract_base import CrmFilters, Strict
+from resultatrapport.contract_base import (
+    CrmFilters,
+    KindContract,
+    KindKpi,
+    PopulationKeyBudget,
+    Strict,
+)
 from resultatrapport.kpis.kinds.base import (
     Filters,
     Kind,
@@ -133,23 +139,27 @@ def spread(
     )
 
 
-def _by_population(contract: Any) -> bool:
-    """Whether the contract's budget is split by population (it names the municipalities
-    and the quarter whose population counts)."""
-    return bool(contract.budget.kind == "population_key")
+def _population_budget(contract: KindContract) -> PopulationKeyBudget | None:
+    """The contract's budget if it is split by population (it names the municipalities and
+    the quarter whose population counts), else None."""
+    budget = contract.budget
+    return budget if budget.kind == "population_key" else None
 
 
-def population_quarter(contract: Any, year: int) -> str:
-    if _by_population(contract):
-        return str(contract.budget.population_quarter[year])
+def population_quarter(contract: KindContract, year: int) -> str:
+    if budget := _population_budget(contract):
+        return str(budget.population_quarter[year])
     return f"{year - 1}K1"
 
 
-def municipality_codes(contract: Any) -> list[int]:
-    return list(contract.budget.municipalities) if _by_population(contract) else []
+def municipality_codes(contract: KindContract) -> list[int]:
+    budget = _population_budget(contract)
+    return list(budget.municipalities) if budget else []
 
 
-def measure(con: duckdb.DuckDBPyConnection, contract: Any, kpi: Any, year: int) -> Measure:
+def measure(
+    con: duckdb.DuckDBPyConnection, contract: KindContract, kpi: KindKpi[SpreadParams], year: int
+) -> Measure:
     return spread(
         con,
         contract.organisation.slug,
@@ -161,9 +171,11 @@ def measure(con: duckdb.DuckDBPyConnection, contract: Any, kpi: Any, year: int) 
     )
 
 
-def problems(contract: Any, kpi: Any, at: str) -> Iterator[tuple[str, str]]:
-    budget = contract.budget
-    if not _by_population(contract):
+def problems(
+    contract: KindContract, kpi: KindKpi[SpreadParams], at: str
+) -> Iterator[tuple[str, str]]:
+    budget = _population_budget(contract)
+    if budget is None:
         yield f"{at}.kind", "spread needs a population_key budget (municipalities, quarter)"
     elif kpi.params.band_pct != budget.band_pct:
         yield f"{at}.params.band_pct", f"differs from budget.band_pct {budget.band_pct:g}"
@@ -175,7 +187,7 @@ def _place(r: dict[str, Any]) -> str:
     return "Under: inviteres til dialog" if r["afvigelse_pct"] < 0 else "Over"
 
 
-def detail_table(kpi: Any, rows: list[dict[str, Any]]) -> dict[str, Any]:
+def detail_table(kpi: KindKpi[SpreadParams], rows: list[dict[str, Any]]) -> dict[str, Any]:
     """Alphabetical; each municipality's place said in words."""
     band = number(kpi.params.band_pct)
     headers = ["Kommune", "Folketal", "Måltal", "Individuelle vejledninger", "Afvigelse",
@@ -194,7 +206,7 @@ def detail_table(kpi: Any, rows: list[dict[str, Any]]) -> dict[str, Any]:
     return {"headers": headers, "rows": body, "numeric_from": 1}
 
 
-def method(kpi: Any) -> str:
+def method(kpi: KindKpi[SpreadParams]) -> str:
     p = kpi.params
     among = described("crm_cases", p.filters)
     return (

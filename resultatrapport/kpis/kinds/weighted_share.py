@@ -10,7 +10,7 @@ import duckdb
 import numpy as np
 from pydantic import Field, model_validator
 
-from resultatrapport.contract_base import AwarenessFilters, Strict
+from resultatrapport.contract_base import AwarenessFilters, KindContract, KindKpi, Strict
 from resultatrapport.kpis.interval_coverage import SHARES, weighted_share_coverage
 from resultatrapport.kpis.kinds.base import (
     Filters,
@@ -61,12 +61,19 @@ def awareness_share(
     return Measure(est.value, n=est.n, low=est.low, high=est.high)
 
 
-def measure(con: duckdb.DuckDBPyConnection, contract: Any, kpi: Any, year: int) -> Measure:
+def measure(
+    con: duckdb.DuckDBPyConnection,
+    contract: KindContract,
+    kpi: KindKpi[WeightedShareParams],
+    year: int,
+) -> Measure:
     hub = contract.organisation.hub or ""
     return awareness_share(con, year, hub, kpi.params.positive, kpi.params.base)
 
 
-def problems(contract: Any, kpi: Any, at: str) -> Iterator[tuple[str, str]]:
+def problems(
+    contract: KindContract, kpi: KindKpi[WeightedShareParams], at: str
+) -> Iterator[tuple[str, str]]:
     if contract.organisation.hub is None:
         yield "organisation.hub", f"{at} reads the awareness survey: name the hub"
 
@@ -74,7 +81,7 @@ def problems(contract: Any, kpi: Any, at: str) -> Iterator[tuple[str, str]]:
 INTERVAL = "Wilson-interval ved Kish' effektive stikprøvestørrelse"
 
 
-def method(kpi: Any) -> str:
+def method(kpi: KindKpi[WeightedShareParams]) -> str:
     base = described("awareness", kpi.params.base)
     return (
         "Vægtet andel (med målingens vægte) af respondenterne for erhvervshuset i "

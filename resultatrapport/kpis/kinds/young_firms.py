@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import duckdb
 from pydantic import Field
 
-from resultatrapport.contract_base import CrmFilters, Strict
+from resultatrapport.contract_base import CrmFilters, KindContract, KindKpi, Strict
 from resultatrapport.kpis.kinds.base import (
     Filters,
     Kind,
@@ -58,12 +56,17 @@ def young_firms(
     return Measure(float(young), n=firms, remark=remark)
 
 
-def measure(con: duckdb.DuckDBPyConnection, contract: Any, kpi: Any, year: int) -> Measure:
+def measure(
+    con: duckdb.DuckDBPyConnection,
+    contract: KindContract,
+    kpi: KindKpi[YoungFirmsParams],
+    year: int,
+) -> Measure:
     p = kpi.params
     return young_firms(con, contract.organisation.slug, year, p.max_age_years, p.filters)
 
 
-def method(kpi: Any) -> str:
+def method(kpi: KindKpi[YoungFirmsParams]) -> str:
     p = kpi.params
     among = described("crm_cases", p.filters)
     return (
