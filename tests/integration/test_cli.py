@@ -220,7 +220,7 @@ def _interrupted(args: Any) -> int:
 def test_ctrl_c_is_one_line_too(monkeypatch, capsys):
     monkeypatch.setattr(cli, "cmd_kpis", _interrupted)
     assert main(["kpis", "--contract", KKR, "--year", "2026"]) == 130
-    assert one_error_line(capsys).startswith("Afbrudt: kørslen er stoppet")
+    assert one_error_line(capsys).startswith("Afbrudt: kommandoen er stoppet")
 
 
 # --- a failed Dagster run: its reason, no stack traces ------------------------------------------

@@ -211,7 +211,17 @@ MOMENTS = [
         id="backfill-rendering",
     ),
     pytest.param(
-        ("sign-off", "--contract", VER, "--year", "2021", "--by", "Ida Kontrolsen"),
+        (
+            "sign-off",
+            "--contract",
+            VER,
+            "--year",
+            "2021",
+            "--by",
+            "Ida Kontrolsen",
+            "--role",
+            "direktør",
+        ),
         "drafted",
         "step: sign_off_viborg_ver_2020",
         id="sign-off-signing",

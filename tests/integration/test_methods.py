@@ -34,7 +34,7 @@ def test_validate_methods_runs_and_writes_the_table(tmp_path: Path, capsys):
 def test_validate_methods_refuses_nonsense_in_one_line(capsys):
     assert main(["validate-methods", "--replications", "0"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
-    assert len(err) == 1 and "at least 1" in err[0]
+    assert len(err) == 1 and "skal være mindst 1" in err[0]
 
 
 def test_the_table_marks_what_is_outside_the_band():

@@ -66,7 +66,7 @@ def finish(process: subprocess.Popen[str]) -> tuple[int, str]:
 def test_backfill_of_a_contract_builds_its_years_in_one_run_and_never_others(inbox, tmp_path):
     env = environment(tmp_path, inbox)
     code, out = finish(cli(env, "backfill", "--contract", VER, "--years", "2019-2021"))
-    assert code == 2 and "2019 outside the contract period of viborg-ver-2020" in out
+    assert code == 2 and "2019 ligger uden for kontraktperioden for viborg-ver-2020" in out
     code, out = finish(cli(env, "backfill", "--contract", VER, "--years", "2020-2023"))
     assert code == 0, out
     for year in range(2020, 2024):

@@ -148,4 +148,4 @@ def stored(con: duckdb.DuckDBPyConnection) -> list[tuple]:
 
 def test_kpis_without_a_run_says_so(capsys):
     assert main(["kpis", "--contract", "viborg-ver-2020", "--year", "2020"]) == 2
-    assert "run `resultatrapport run` first" in capsys.readouterr().err
+    assert "kør først `resultatrapport run`" in capsys.readouterr().err

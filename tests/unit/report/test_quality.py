@@ -80,7 +80,9 @@ def warehouse(con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection:
         for line in (3, 4):
             quarantine(con, "cvr_firms", None, year, CVR, line, "kommune.in_set.0",
                        "Ukendt kommunenummer")  # fmt: skip
-    con.executemany("INSERT INTO ingest.inbox_files VALUES (?, NULL, NULL)", [[s] for s in STRAYS])
+    con.executemany(
+        "INSERT INTO ingest.inbox_files VALUES (?, NULL, NULL, NULL, NULL)", [[s] for s in STRAYS]
+    )
     return con
 
 

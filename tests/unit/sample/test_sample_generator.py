@@ -95,12 +95,15 @@ def owner_figures(root: Path) -> dict[str, list[str]]:
     inbox, by file and section (the headings left out: a section's id, »F1-2«, is none)."""
     from resultatrapport import texts
     from resultatrapport.contracts import load_contracts
+    from resultatrapport.inventory import Delivery, classify
 
     contracts = load_contracts()
     found = {}
     for path in sorted(root.glob("*/tekster/*.md")):
         relpath = path.relative_to(root).as_posix()
-        _, contract_id, _ = texts.classify(relpath)  # type: ignore[misc]
+        found_as = classify(relpath)
+        assert isinstance(found_as, Delivery) and found_as.contract, relpath
+        contract_id = found_as.contract
         for section in texts.parse(path.read_bytes(), contracts[contract_id], relpath):
             numbers = [n for n in FIGURE.findall(section.markdown) if not YEAR.fullmatch(n)]
             if numbers:
