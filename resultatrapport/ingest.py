@@ -115,10 +115,12 @@ def commit_delivery(
     delivery: Delivery,
     outcomes: list[tuple[str, bool, bool, str]],
     run_id: str | None = None,
+    format_version: str | None = None,
 ) -> CleanResult:
     """Replace the partition with the staged delivery in ONE transaction: raw rows, clean
-    rows, quarantine, the delivery record and the check outcomes change together or not at
-    all, so a crash at any point leaves all of them as they were."""
+    rows, quarantine, the delivery record and the check outcomes (decided by the rules of
+    ``format_version``) change together or not at all, so a crash at any point leaves all of
+    them as they were."""
     params = {"org": org, "year": year}
     source = {**params, "source": fmt.name}
     con.execute(f"CREATE OR REPLACE TEMP TABLE _failures AS {failures_sql(fmt, STAGE, year)}")
@@ -163,7 +165,9 @@ def commit_delivery(
                     "other": delivery.out_of_partition,
                 },
             )
-            replace_checks(con, fmt.name, org, year, outcomes, delivery.sha256, run_id)
+            replace_checks(
+                con, fmt.name, org, year, outcomes, delivery.sha256, run_id, format_version
+            )
     result = partition_summary(con, fmt, year, org)
     _drop_stage(con)
     con.execute("DROP TABLE _failures")
@@ -311,6 +315,23 @@ def previous_delivery(
         {"source": fmt.name, "org": org, "year": year},
     ).fetchall()
     return (rows[0][0], int(rows[0][1]), rows[0][2]) if rows else None
+
+
+def recorded_delivery(
+    con: duckdb.DuckDBPyConnection, fmt: SourceFormat, year: int, org: str | None
+) -> tuple[Delivery, dt.datetime] | None:
+    """The delivery the partition holds as recorded when it was read (a file never
+    delivered too: ``sha256`` None), and when it was read; None when nothing was."""
+    rows = con.execute(
+        "SELECT file, sha256, encoding, rows_read, rows_rejected, coalesce(records, 0), "
+        "coalesce(physical_lines, 0), coalesce(blank_lines, 0), coalesce(out_of_partition, 0), "
+        f"read_at FROM ingest.deliveries WHERE source = $source AND {PARTITION}",
+        {"source": fmt.name, "org": org, "year": year},
+    ).fetchall()
+    if len(rows) != 1:
+        return None
+    *fields, read_at = rows[0]
+    return Delivery(*fields), read_at
 
 
 def delivery_refusal(
