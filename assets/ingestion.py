@@ -279,8 +279,6 @@ def _raw_step(
     (:func:`resultatrapport.ingestion.ingest_delivery`); then one materialisation and one
     evaluation of each check per year. A year whose delivery is not taken is not
     materialised, and the step fails naming it after the other years are done."""
-    # GX is imported while DuckDB reads the delivery
-    preload("resultatrapport.gx", "great_expectations")
     root = inbox.existing_root()
     # one connection for the whole step: each open and close of the file costs a
     # checkpoint, and the step holds the warehouse pool slot anyway
@@ -293,6 +291,8 @@ def _raw_step(
             years_of(context),
             max_share=validation.max_quarantined_share,
             run_id=context.run.run_id,
+            # GX is imported while DuckDB reads the delivery (not at all when none is read)
+            reading=lambda: preload("resultatrapport.gx", "great_expectations"),
         )
     for year in done:
         if year.refused and year.delivery is not None and year.rules is None:

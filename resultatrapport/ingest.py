@@ -369,8 +369,13 @@ def delivery_refusal(
 def record_inbox(con: duckdb.DuckDBPyConnection, inbox: Path) -> None:
     """Replace the list of files in the inbox that are no delivery, with the delivery each
     resembles (the internal data-quality appendix shows them; a misnamed delivery also blocks
-    its partition)."""
+    its partition); nothing is written when it is the list seen last."""
     rows = [(s.relpath, s.source, s.year, s.resembles, s.why) for s in unrecognised_files(inbox)]
+    held = con.execute(
+        "SELECT relpath, source, year, resembles, why FROM ingest.inbox_files"
+    ).fetchall()
+    if sorted(held, key=str) == sorted(rows, key=str):
+        return
     for attempt in write_attempts():
         with attempt, transaction(con):
             con.execute("DELETE FROM ingest.inbox_files")

@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -244,15 +244,19 @@ def ingest_delivery(
     *,
     max_share: float = MAX_QUARANTINED_SHARE,
     run_id: str | None = None,
+    reading: Callable[[], None] | None = None,
 ) -> list[YearIngested]:
     """Ingest the delivery of ``fmt`` (of organisation ``org``; None for a register) for each
     of ``years``, each year replaced in its own transaction, and say what was done, year by
     year in order (see the module's docstring). ``max_share``: the share of bad rows above
-    which a file is not trusted; ``run_id`` is recorded with the rows and checks."""
+    which a file is not trusted; ``run_id`` is recorded with the rows and checks;
+    ``reading`` is called once before the first file is read (not at all when no year needs
+    reading), e.g. to import the validation meanwhile."""
     if not inbox.is_dir():
         raise InboxMissing(inbox)
     record_inbox(con, inbox)
-    return list(_YearSteps(con, fmt, org, inbox, max_share, run_id).run(list(years)))
+    steps = _YearSteps(con, fmt, org, inbox, max_share, run_id, reading)
+    return list(steps.run(list(years)))
 
 
 class _YearSteps:
@@ -270,9 +274,11 @@ class _YearSteps:
         root: Path,
         max_share: float,
         run_id: str | None,
+        reading: Callable[[], None] | None = None,
     ) -> None:
         self.con, self.fmt, self.org, self.root = con, fmt, org, root
         self.max_share, self.run_id = max_share, run_id
+        self.reading = reading
         self.version = format_version(fmt, max_share)
         self.content: Delivery | None = None
         self.validated: tuple[list[RuleOutcome], int] | None = None
@@ -287,6 +293,7 @@ class _YearSteps:
         if all(kept.values()):
             yield from (k for k in kept.values() if k is not None)
             return
+        self.will_read()
         try:
             self.content = stage_content(self.con, self.fmt, self.root)
         except SourceError as exc:
@@ -298,6 +305,11 @@ class _YearSteps:
                 yield kept[year] or self.year(year)
         finally:
             drop_content(self.con)
+
+    def will_read(self) -> None:
+        if self.reading is not None:
+            self.reading()
+            self.reading = None
 
     def sha(self, relpath: str) -> str:
         """The file's SHA-256 (a year-less register's once per run)."""
@@ -348,6 +360,7 @@ class _YearSteps:
 
     def stage(self, year: int) -> Delivery:
         if self.content is None:
+            self.will_read()
             return stage(self.con, self.fmt, self.root, year, self.org)
         return stage_year(self.con, self.fmt, self.content, year)
 
