@@ -71,7 +71,6 @@ from resultatrapport.report import content
 from resultatrapport.report.confidential import confidential_detail, value_may_be_withheld
 from resultatrapport.report.danish import number
 from resultatrapport.report.rounding import printed_target, printed_value, value_decimals
-from resultatrapport.version import code_identity
 from resultatrapport.vocabulary import FIRST_YEAR, IKKE_OPFYLDT, OPERATOR_SIGN, OPFYLDT
 
 ANALYSTS = "team:analysts"
@@ -348,7 +347,7 @@ def build_kpi_asset(
                 m = measure(con, contract, kpi, year)
                 result = evaluate(contract, kpi, year, m)
                 detail = [] if result.suppressed else m.detail
-                store(con, result, detail, context.run.run_id, inputs, code_identity())
+                store(con, result, detail, context.run.run_id, inputs)
                 results.append((result, m, {}))
         if refusal:  # nothing computed: the check names what to ingest, the run fails
             yield from check_events(context, key, INGESTED, ingested, blocking=True)

@@ -17,6 +17,7 @@ from typing import Any, TypeVar
 
 import duckdb
 
+from resultatrapport.version import code_identity
 from resultatrapport.warehouse_tx import replace_rows, transaction, write_attempts
 
 # Every figure a KPI computes is kept to this many significant digits before it is stored,
@@ -223,11 +224,10 @@ def store(
     detail: list[dict[str, Any]],
     run_id: str | None,
     inputs: str | None = None,
-    code_version: str | None = None,
 ) -> None:
     """Replace the KPI's row (and detail rows) for the contract and year, atomically;
-    ``inputs`` is what the result follows from (its fingerprint), ``code_version`` the code
-    that computed it."""
+    ``inputs`` is what the result follows from (its fingerprint). The row records the code
+    that computed it: this process's (:func:`resultatrapport.version.code_identity`)."""
     row = asdict(result)
     row["extra"] = json.dumps(row["extra"], ensure_ascii=False, default=str)
     key = {"c": result.contract, "y": result.year, "k": result.kpi_id}
@@ -240,7 +240,7 @@ def store(
                 f"INSERT INTO kpi.results ({', '.join(columns)}, run_id, computed_at, "
                 f"inputs_sha256, code_version) VALUES ({', '.join('$' + c for c in columns)}, "
                 "$run_id, now()::TIMESTAMP, $inputs, $code)",
-                {**row, "run_id": run_id, "inputs": inputs, "code": code_version},
+                {**row, "run_id": run_id, "inputs": inputs, "code": code_identity()},
             )
             details = [
                 (*key.values(), i, json.dumps(d, ensure_ascii=False, default=str))
