@@ -16,7 +16,7 @@ from functools import cache
 from importlib import metadata, resources
 from pathlib import Path
 
-from resultatrapport.settings import PROJECT_ROOT
+from resultatrapport.settings import PROJECT_ROOT, templates_dir
 
 DISTRIBUTION = "resultatrapport"
 BUILD_INFO = "_build_info.txt"  # written into the wheel at build (hatch_build.py)
@@ -67,8 +67,6 @@ def _code_files() -> list[tuple[str, Path]]:
     """The files whose content decides what the pipeline reads, computes and draws, each
     with its name under its folder: the library (reference lists included) and the report
     templates in use."""
-    from resultatrapport.settings import templates_dir
-
     package = Path(__file__).resolve().parent
     folders = [package]
     templates = templates_dir().resolve()
