@@ -77,9 +77,9 @@ def inputs_fingerprint(
     con: duckdb.DuckDBPyConnection, contract: Contract, kpi: AnyKpi, year: int
 ) -> str:
     """What a KPI's result of ``year`` follows from: its definition in the contract file (kind,
-    parameters, targets) and the content hash of every delivery it reads (a delivery never
-    made counts as such). Stored with the result: a result whose fingerprint differs from
-    today's is outdated (:func:`outdated`)."""
+    parameters, targets), the contract's settings and budget, and the content hash of every
+    delivery it reads (a delivery never made counts as such). Stored with the result: a
+    result whose fingerprint differs from today's is outdated (:func:`outdated`)."""
     reads = kpi_reads(contract, kpi, year)
     rows = (
         []
@@ -95,6 +95,8 @@ def inputs_fingerprint(
     payload = {
         "kpi": kpi.model_dump(mode="json"),
         "settings": contract.settings.model_dump(mode="json"),
+        # the spread over municipalities follows the budget's municipalities and quarter
+        "budget": contract.budget.model_dump(mode="json"),
         "inputs": [list(r) for r in rows],
     }
     text = json.dumps(payload, sort_keys=True, ensure_ascii=False, default=str)

@@ -34,6 +34,11 @@ def test_a_stored_result_or_draft_stands_until_something_it_shows_changed(tmp_pa
         )
         inputs = inputs_fingerprint(con, edited, changed, YEAR)
         assert still_holds(con, edited, changed, YEAR, inputs) is None
+        # and so is every KPI after a change of the budget (the spread KPI follows it)
+        budget = contract.budget.model_copy(update={"note": contract.budget.note + " (rettet)"})
+        rebudgeted = contract.model_copy(update={"budget": budget})
+        inputs = inputs_fingerprint(con, rebudgeted, v1, YEAR)
+        assert still_holds(con, rebudgeted, v1, YEAR, inputs) is None
         # so is a KPI moved to another place in the contract file
         moved = contract.model_copy(update={"kpis": contract.kpis[::-1]})
         inputs = inputs_fingerprint(con, moved, v1, YEAR)
