@@ -123,7 +123,7 @@ def outdated(
 
 
 def still_holds(
-    con: duckdb.DuckDBPyConnection, contract: Contract, kpi: Any, year: int, inputs: str
+    con: duckdb.DuckDBPyConnection, contract: Contract, kpi: AnyKpi, year: int, inputs: str
 ) -> Stored | None:
     """The KPI's stored result of ``year`` where measuring it again would give the same row:
     it follows from the same deliveries and definition (``inputs``, today's

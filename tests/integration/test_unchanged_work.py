@@ -13,7 +13,7 @@ from resultatrapport.checks_table import record_checks
 from resultatrapport.contracts import load_contracts
 from resultatrapport.kpis.compute import inputs_fingerprint, still_holds
 from resultatrapport.report.draft import write_draft
-from tests.unit.test_library_alone import CONTRACT, YEAR, library_run
+from tests.integration.test_library_alone import CONTRACT, YEAR, library_run
 
 
 def test_a_stored_result_or_draft_stands_until_something_it_shows_changed(tmp_path, sample_inbox):
