@@ -1,7 +1,8 @@
 """What every asset shares: the warehouse pool, the retry policy, the backfill policy, the
-early import of what a later step needs, check outcomes per partition, and the refusal of a
-year whose deliveries were never ingested."""
+early import of what a later step needs, check outcomes per partition, the refusal of a
+year whose deliveries were never ingested, and the mark of work not done again."""
 
+import datetime as dt
 import importlib
 import re
 import threading
@@ -19,6 +20,7 @@ from dagster import (
     AssetKey,
     BackfillPolicy,
     Backoff,
+    MetadataValue,
     Output,
     PartitionsDefinition,
     RetryPolicy,
@@ -45,6 +47,17 @@ SINGLE_RUN = BackfillPolicy.single_run()
 def years_of(context: AssetExecutionContext) -> list[int]:
     """The years a run covers: one partition, or a range in a single-run backfill."""
     return [int(k) for k in context.partition_keys]
+
+
+# the metadata of a partition whose work was not done again because nothing it follows from
+# changed (a delivery not read, a KPI not measured, a draft not drawn): since when
+UNCHANGED = "unchanged_since"
+
+
+def unchanged_metadata(since: dt.datetime) -> dict[str, Any]:
+    """``unchanged_since``: what the materialisation shows was made at ``since`` (a naive
+    time is the warehouse's, the machine's local time) and still stands."""
+    return {UNCHANGED: MetadataValue.timestamp(since if since.tzinfo else since.astimezone())}
 
 
 _preloading: set[tuple[str, ...]] = set()

@@ -7,6 +7,12 @@ did into the materialisations and two check results per year: ``rows_valid`` (wa
 that will be quarantined) and ``file_trustworthy`` (blocking: duplicate ids or too many bad
 rows). ``ingest/<scope>/<source>`` reports the clean typed rows and the quarantine. The
 scope is the organisation (per-organisation sources) or ``register``/``erst``.
+
+A year whose file was not read again (the same content judged by the same rules) is
+materialised with ``unchanged_since`` and the file's SHA-256, and its checks with the recorded
+outcomes. The file's SHA-256 is the materialisation's data version where the run's years
+share one file (a run of one year, a year-less register): Dagster takes one data version per
+step output, so a range run over files of their own years gets Dagster's own.
 """
 
 from collections.abc import Iterable, Iterator, Mapping
@@ -21,6 +27,7 @@ from dagster import (
     AssetKey,
     AssetMaterialization,
     AssetsDefinition,
+    DataVersion,
     Failure,
     MaterializeResult,
     MetadataValue,
@@ -37,6 +44,7 @@ from assets.common import (
     Outcome,
     check_events,
     preload,
+    unchanged_metadata,
     years_of,
 )
 from assets.partitions import YEARS
@@ -134,16 +142,21 @@ class YearEvents:
     metadata: dict[str, Any]
     checks: dict[str, Outcome]
     refused: str | None = None
+    # the content the partition's materialisation stands for: the file's SHA-256
+    version: str | None = None
+
+
+# the data version of a partition whose file was never delivered
+NO_FILE = "ingen fil"
+# the event tag Dagster reads an AssetMaterialization's data version from
+# (dagster._core.definitions.data_version.DATA_VERSION_TAG, not exported)
+DATA_VERSION_TAG = "dagster/data_version"
 
 
 def _year_events_of(done: YearIngested) -> YearEvents:
     """The library's result for a year as the partition's metadata and check outcomes."""
-    metadata: dict[str, Any]
-    if done.delivery is None:  # unreadable: where
-        where = done.unreadable
-        assert where is not None
-        metadata = {"file": where.file, "line": where.line or 0, "column": where.column or ""}
-    else:
+    metadata: dict[str, Any] = {"file": done.file}
+    if done.delivery is not None:
         delivery = done.delivery
         metadata = {
             "file": delivery.relpath,
@@ -157,13 +170,20 @@ def _year_events_of(done: YearIngested) -> YearEvents:
         }
         if done.missing:
             metadata["missing"] = True
+    elif done.unreadable is not None:  # where
+        where = done.unreadable
+        metadata = {"file": where.file, "line": where.line or 0, "column": where.column or ""}
+    if done.unchanged is not None:  # not read again: the file and rows are those of then
+        metadata["sha256"] = done.unchanged.sha256 or ""
+        metadata |= unchanged_metadata(done.unchanged.since)
     checks: dict[str, Outcome]
-    if done.rules is None or done.trust is None:  # decided before validation
+    if done.rules is None or done.trust is None:  # decided before validation, or recorded
+        since = unchanged_metadata(done.unchanged.since) if done.unchanged else {}
         checks = {
             c.name: Outcome(
                 passed=c.passed,
                 description="",
-                metadata={"note": MetadataValue.text(c.summary)},
+                metadata={"note": MetadataValue.text(c.summary), **since},
                 severity=AssetCheckSeverity.ERROR if c.blocking else AssetCheckSeverity.WARN,
             )
             for c in done.checks
@@ -182,7 +202,9 @@ def _year_events_of(done: YearIngested) -> YearEvents:
                 severity=AssetCheckSeverity.ERROR,
             ),
         }
-    return YearEvents(done.year, metadata, checks, done.refused)
+    sha = done.unchanged.sha256 if done.unchanged else done.delivery and done.delivery.sha256
+    version = None if done.delivery is None and done.unchanged is None else sha or NO_FILE
+    return YearEvents(done.year, metadata, checks, done.refused, version)
 
 
 def build_source_assets(fmt: SourceFormat, org: str | None) -> list[AssetsDefinition]:
@@ -257,8 +279,6 @@ def _raw_step(
     (:func:`resultatrapport.ingestion.ingest_delivery`); then one materialisation and one
     evaluation of each check per year. A year whose delivery is not taken is not
     materialised, and the step fails naming it after the other years are done."""
-    # GX is imported while DuckDB reads the delivery
-    preload("resultatrapport.gx", "great_expectations")
     root = inbox.existing_root()
     # one connection for the whole step: each open and close of the file costs a
     # checkpoint, and the step holds the warehouse pool slot anyway
@@ -271,6 +291,8 @@ def _raw_step(
             years_of(context),
             max_share=validation.max_quarantined_share,
             run_id=context.run.run_id,
+            # GX is imported while DuckDB reads the delivery (not at all when none is read)
+            reading=lambda: preload("resultatrapport.gx", "great_expectations"),
         )
     for year in done:
         if year.refused and year.delivery is not None and year.rules is None:
@@ -306,11 +328,17 @@ def _year_events(
     if not refused:
         for d in done:
             context.add_asset_metadata(d.metadata, partition_key=str(d.year))
-        yield MaterializeResult()
-    else:  # only the years taken are materialised
+        # one data version for every partition of the step: only where they share one file
+        versions = {d.version for d in done}
+        version = versions.pop() if len(versions) == 1 else None
+        yield MaterializeResult(data_version=DataVersion(version) if version else None)
+    else:  # only the years taken are materialised, each with its own data version
         for d in done:
             if not d.refused:
-                yield AssetMaterialization(key, partition=str(d.year), metadata=d.metadata)
+                tags = {DATA_VERSION_TAG: d.version} if d.version else None
+                yield AssetMaterialization(
+                    key, partition=str(d.year), metadata=d.metadata, tags=tags
+                )
     for name, blocking in (("rows_valid", False), ("file_trustworthy", True)):
         outcomes: dict[str, Outcome | None] = {str(d.year): d.checks[name] for d in done}
         yield from check_events(context, key, name, outcomes, blocking=blocking)

@@ -46,6 +46,7 @@ from assets.common import (
     missing_outcomes,
     not_ingested,
     preload,
+    unchanged_metadata,
     years_of,
 )
 from assets.ingestion import ingest_key
@@ -61,8 +62,9 @@ from resultatrapport.kpis.compute import (
     kpi_reads,
     measure,
     partitions_read,
+    still_holds,
 )
-from resultatrapport.kpis.kinds import KINDS
+from resultatrapport.kpis.kinds import KINDS, Measure
 from resultatrapport.kpis.results_table import described_columns, remove_others, store
 from resultatrapport.naming import budget_path, ingestion_job_name, kpi_path, report_path
 from resultatrapport.report import content
@@ -328,34 +330,43 @@ def build_kpi_asset(
         ],
     )
     def kpi_asset(context: AssetExecutionContext, warehouse: Warehouse) -> Any:
-        # the draft renders after the KPIs: its libraries load while DuckDB computes
-        preload(*REPORT_MODULES)
         years = years_of(context)
         results = []
         with warehouse.connect() as con:
             lacking = {y: not_ingested(con, kpi_reads(contract, kpi, y)) for y in years}
             ingested, refusal = missing_outcomes(years, lacking, ingestion_job_name(contract.id))
-            if not refusal:
-                for year in years:
-                    m = measure(con, contract, kpi, year)
-                    result = evaluate(contract, kpi, year, m)
-                    detail = [] if result.suppressed else m.detail
-                    inputs = inputs_fingerprint(con, contract, kpi, year)
-                    store(con, result, detail, context.run.run_id, inputs)
-                    results.append((result, m))
+            for year in [] if refusal else years:
+                inputs = inputs_fingerprint(con, contract, kpi, year)
+                kept = still_holds(con, contract, kpi, year, inputs)
+                if kept is not None:  # nothing it follows from changed: not measured again
+                    shown = Measure(kept.result.value, detail=kept.detail)
+                    results.append((kept.result, shown, unchanged_metadata(kept.computed_at)))
+                    continue
+                # the draft renders after the KPIs: its libraries load while DuckDB computes
+                preload(*REPORT_MODULES)
+                m = measure(con, contract, kpi, year)
+                result = evaluate(contract, kpi, year, m)
+                detail = [] if result.suppressed else m.detail
+                store(con, result, detail, context.run.run_id, inputs)
+                results.append((result, m, {}))
         if refusal:  # nothing computed: the check names what to ingest, the run fails
             yield from check_events(context, key, INGESTED, ingested, blocking=True)
             raise Failure(description=refusal, allow_retries=False)
         # one materialisation per year, each with its own figures (a range run included)
-        for result, m in results:
-            context.add_asset_metadata(kpi_metadata(kpi, result, m), partition_key=str(result.year))
+        for result, m, since in results:
+            context.add_asset_metadata(
+                {**kpi_metadata(kpi, result, m), **since}, partition_key=str(result.year)
+            )
         yield MaterializeResult()
         yield from check_events(context, key, INGESTED, ingested, blocking=True)
         yield from check_events(
-            context, key, TARGET_MET, {str(r.year): target_outcome(r) for r, _ in results}
+            context, key, TARGET_MET, {str(r.year): target_outcome(r) for r, _, _ in results}
         )
         yield from check_events(
-            context, key, STATUS_CERTAIN, {str(r.year): certainty_outcome(r) for r, _ in results}
+            context,
+            key,
+            STATUS_CERTAIN,
+            {str(r.year): certainty_outcome(r) for r, _, _ in results},
         )
 
     return kpi_asset

@@ -3,7 +3,8 @@
 - ``report/<contract>/draft``: the draft PDF (``…_udkast.pdf``), replaced at each run, with
   its internal data-quality appendix beside it (``…_udkast_datakvalitet_intern.html``, linked
   in the metadata as ``appendix``; for the people who run the pipeline, never sent)
-  (:func:`resultatrapport.report.draft.write_draft`).
+  (:func:`resultatrapport.report.draft.write_draft`); a draft that would show exactly what
+  it shows is not drawn again (``unchanged_since`` in the metadata).
 - ``report/<contract>/signed`` with ``submission/<contract>/resultatopfyldelse`` (and
   ``submission/<contract>/kommunefordeling`` where the budget is a key over municipalities):
   the sign-off. Materialised with a config naming the signer and the signer's role, its two
@@ -60,6 +61,7 @@ from assets.common import (
     ingested_spec,
     missing_outcomes,
     not_ingested,
+    unchanged_metadata,
     years_of,
 )
 from assets.kpis import contract_tags
@@ -158,6 +160,7 @@ def build_draft_asset(
                     "data_hash": d.data_hash,
                     "pdf_sha256": d.pdf_sha256,
                     "blocking_failures": MetadataValue.json(d.blocking_failures),
+                    **(unchanged_metadata(d.unchanged_since) if d.unchanged_since else {}),
                 },
                 partition_key=str(d.year),
             )
@@ -173,7 +176,12 @@ def build_draft_asset(
             )
         except OutputNotWritable as error:  # a full disk is tried again, the others are not
             raise Failure(description=str(error), allow_retries=error.transient) from error
-        context.log.info(f"Draft written: {done.path} ({done.pages} pages, {done.seconds:.1f} s)")
+        if done.unchanged_since is not None:
+            context.log.info(f"Draft unchanged since {done.unchanged_since:%Y-%m-%d %H:%M}")
+        else:
+            context.log.info(
+                f"Draft written: {done.path} ({done.pages} pages, {done.seconds:.1f} s)"
+            )
         return done
 
     return draft

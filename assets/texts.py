@@ -29,7 +29,15 @@ from dagster import (
     asset,
 )
 
-from assets.common import RETRY, SINGLE_RUN, WAREHOUSE_POOL, Outcome, check_events, years_of
+from assets.common import (
+    RETRY,
+    SINGLE_RUN,
+    WAREHOUSE_POOL,
+    Outcome,
+    check_events,
+    unchanged_metadata,
+    years_of,
+)
 from assets.partitions import YEARS
 from resources import Inbox, Warehouse
 from resultatrapport import texts
@@ -119,6 +127,8 @@ def _translated(done: TextsIngested) -> tuple[dict[str, Any], Outcome]:
         metadata["sha256"] = done.sha256
         metadata["sections"] = MetadataValue.json(done.sections)
         metadata["missing_required"] = MetadataValue.json(done.missing_required)
+        if done.unchanged_since is not None:  # the same file as stored: nothing written
+            metadata |= unchanged_metadata(done.unchanged_since)
     outcome = Outcome(
         passed=done.passed, description="", metadata=check_md, severity=AssetCheckSeverity.ERROR
     )

@@ -7,6 +7,7 @@ benchmark's floor (:mod:`commands.bench`) run through these functions.
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import sys
 import time
@@ -15,13 +16,14 @@ from typing import TYPE_CHECKING, Any
 
 from dagster import AssetCheckSeverity, Field, logger
 
-from assets.common import spans
+from assets.common import UNCHANGED, spans
 from assets.kpis import first_year_needed, range_of_reads
 from commands.instance import end_dead_runs, open_instance, process_tags
 from pipelines.automation import run_target
 from resultatrapport.naming import ingestion_job_name, job_name
 from resultatrapport.progress import track
 from resultatrapport.report.danish import years_text
+from resultatrapport.vocabulary import TZ
 
 if TYPE_CHECKING:
     from resultatrapport.contracts import Contract
@@ -89,11 +91,20 @@ def summary(result, job_name: str, partition: str, quiet: bool = False) -> int:
     print(f"Run {result.run_id} ({job_name}, {partition}):")
     # a range run materialises each asset once per year: one line per asset
     by_key: dict[str, Any] = {}
-    for event in result.get_asset_materialization_events():
-        mat = event.step_materialization_data.materialization
+    redone: set[str] = set()  # the assets of which a partition was made again
+    mats = [
+        e.step_materialization_data.materialization
+        for e in result.get_asset_materialization_events()
+    ]
+    for mat in mats:
         by_key.setdefault(mat.asset_key.to_user_string(), mat)
+        if UNCHANGED not in mat.metadata:
+            redone.add(mat.asset_key.to_user_string())
     for key, mat in [] if quiet else by_key.items():
-        print(f"  materialised {key}{_materialised_extra(mat)}")
+        same = "" if key in redone else " (uændret)"
+        print(f"  materialised {key}{_materialised_extra(mat)}{same}")
+    if unchanged := unchanged_line(mats):
+        print(f"  {unchanged}")
     # in a run over several years, each failed check names its years
     blocking_failed = _say_failed_checks(result, every_year=not partition.isdigit())
     for event in result.all_events:  # each failed step with its reason under it
@@ -104,6 +115,39 @@ def summary(result, job_name: str, partition: str, quiet: bool = False) -> int:
     ok = result.success and not blocking_failed
     print("OK" if ok else "FAILED", f"- {len(by_key)} assets materialised")
     return 0 if ok else 1
+
+
+# what a partition not made again is, by the first part of its asset key (singular, plural)
+_UNCHANGED_KINDS = {
+    "raw": ("leverance", "leverancer"),
+    "ingest": ("tekstfil", "tekstfiler"),  # the report owner's texts (the others are raw's)
+    "kpi": ("KPI", "KPI'er"),
+    "report": ("udkastet", "udkast"),
+}
+
+
+def unchanged_line(mats: list[Any]) -> str:
+    """What a run did not do again because nothing it follows from changed, in one Danish
+    line: 'Uændret siden 07-12-2026 02:00: 7 leverancer, 16 KPI'er, udkastet' (the latest
+    time of them, so it holds for every one); empty where it did everything."""
+    counts: dict[str, int] = {}
+    latest = 0.0
+    for mat in mats:
+        since = mat.metadata.get(UNCHANGED)
+        kind = mat.asset_key.path[0]
+        if since is None or kind not in _UNCHANGED_KINDS:
+            continue
+        counts[kind] = counts.get(kind, 0) + 1
+        latest = max(latest, float(since.value))
+    if not counts:
+        return ""
+    said = []
+    for kind, (one, many) in _UNCHANGED_KINDS.items():
+        n = counts.get(kind, 0)
+        if n:
+            said.append(one if n == 1 and kind == "report" else f"{n} {one if n == 1 else many}")
+    when = dt.datetime.fromtimestamp(latest, TZ)
+    return f"Uændret siden {when:%d-%m-%Y %H:%M}: {', '.join(said)}"
 
 
 def _materialised_extra(mat) -> str:

@@ -115,10 +115,12 @@ def commit_delivery(
     delivery: Delivery,
     outcomes: list[tuple[str, bool, bool, str]],
     run_id: str | None = None,
+    format_version: str | None = None,
 ) -> CleanResult:
     """Replace the partition with the staged delivery in ONE transaction: raw rows, clean
-    rows, quarantine, the delivery record and the check outcomes change together or not at
-    all, so a crash at any point leaves all of them as they were."""
+    rows, quarantine, the delivery record and the check outcomes (decided by the rules of
+    ``format_version``) change together or not at all, so a crash at any point leaves all of
+    them as they were."""
     params = {"org": org, "year": year}
     source = {**params, "source": fmt.name}
     con.execute(f"CREATE OR REPLACE TEMP TABLE _failures AS {failures_sql(fmt, STAGE, year)}")
@@ -163,7 +165,9 @@ def commit_delivery(
                     "other": delivery.out_of_partition,
                 },
             )
-            replace_checks(con, fmt.name, org, year, outcomes, delivery.sha256, run_id)
+            replace_checks(
+                con, fmt.name, org, year, outcomes, delivery.sha256, run_id, format_version
+            )
     result = partition_summary(con, fmt, year, org)
     _drop_stage(con)
     con.execute("DROP TABLE _failures")
@@ -313,6 +317,23 @@ def previous_delivery(
     return (rows[0][0], int(rows[0][1]), rows[0][2]) if rows else None
 
 
+def recorded_delivery(
+    con: duckdb.DuckDBPyConnection, fmt: SourceFormat, year: int, org: str | None
+) -> tuple[Delivery, dt.datetime] | None:
+    """The delivery the partition holds as recorded when it was read (a file never
+    delivered too: ``sha256`` None), and when it was read; None when nothing was."""
+    rows = con.execute(
+        "SELECT file, sha256, encoding, rows_read, rows_rejected, coalesce(records, 0), "
+        "coalesce(physical_lines, 0), coalesce(blank_lines, 0), coalesce(out_of_partition, 0), "
+        f"read_at FROM ingest.deliveries WHERE source = $source AND {PARTITION}",
+        {"source": fmt.name, "org": org, "year": year},
+    ).fetchall()
+    if len(rows) != 1:
+        return None
+    *fields, read_at = rows[0]
+    return Delivery(*fields), read_at
+
+
 def delivery_refusal(
     con: duckdb.DuckDBPyConnection,
     fmt: SourceFormat,
@@ -348,8 +369,13 @@ def delivery_refusal(
 def record_inbox(con: duckdb.DuckDBPyConnection, inbox: Path) -> None:
     """Replace the list of files in the inbox that are no delivery, with the delivery each
     resembles (the internal data-quality appendix shows them; a misnamed delivery also blocks
-    its partition)."""
+    its partition); nothing is written when it is the list seen last."""
     rows = [(s.relpath, s.source, s.year, s.resembles, s.why) for s in unrecognised_files(inbox)]
+    held = con.execute(
+        "SELECT relpath, source, year, resembles, why FROM ingest.inbox_files"
+    ).fetchall()
+    if sorted(held, key=str) == sorted(rows, key=str):
+        return
     for attempt in write_attempts():
         with attempt, transaction(con):
             con.execute("DELETE FROM ingest.inbox_files")

@@ -11,6 +11,13 @@ transaction, or records only the failed check outcomes against the file, leaving
 they were. :func:`ingest_texts` does the same for the report owner's texts
 (:mod:`resultatrapport.texts`).
 
+A year whose file is the one already judged is not read again (:meth:`_YearSteps.unchanged`):
+the same content (SHA-256, hashed without parsing), judged by the same rules
+(:func:`format_version`), with no misnamed file beside it, and, where it was trusted, the
+file the partition holds. Its result is the recorded one, marked :attr:`YearIngested.unchanged`;
+nothing is read, validated or written. A nightly run over an inbox where nothing changed thus
+costs a hash of each file.
+
 Both return plain results, one per year (:class:`YearIngested`, :class:`TextsIngested`):
 what was read, each check's outcome, and whether the delivery was taken and why not.
 Nothing here knows Dagster: the ingestion assets turn these results into materialisations,
@@ -20,7 +27,9 @@ same ingestion with a DuckDB connection alone.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+import datetime as dt
+import hashlib
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -28,7 +37,7 @@ from typing import Any
 import duckdb
 
 from resultatrapport import texts
-from resultatrapport.checks_table import record_checks
+from resultatrapport.checks_table import record_checks, recorded_checks
 from resultatrapport.contracts import Contract
 from resultatrapport.formats import SourceFormat
 from resultatrapport.gx import RuleOutcome, validate, validate_years
@@ -39,6 +48,7 @@ from resultatrapport.ingest import (
     drop_content,
     hold_stage,
     record_inbox,
+    recorded_delivery,
     restore_stage,
     stage,
     stage_content,
@@ -46,9 +56,10 @@ from resultatrapport.ingest import (
     staged_frame,
     staged_years_frame,
 )
-from resultatrapport.inventory import listed, texts_refusal
+from resultatrapport.inventory import listed, strays_for, texts_refusal
 from resultatrapport.reader import Delivery, SourceError, file_sha256
 from resultatrapport.rules import BLOCKING_RULES, ENTRY_RULES
+from resultatrapport.version import code_identity
 
 # the two checks on every delivery: the rows against the format's rules (warns), and whether
 # the file can be trusted at all (blocking)
@@ -142,6 +153,25 @@ class Unreadable:
     message: str  # the whole located message, Danish
 
 
+def format_version(fmt: SourceFormat, max_share: float) -> str:
+    """The rules a delivery of ``fmt`` is judged by, as one hash: the format's declaration
+    (the repr of its frozen dataclasses: path, header, types, personal columns, every rule),
+    the largest share of bad rows a trusted file may have, and the code that reads, masks
+    and validates (:func:`resultatrapport.version.code_identity`). Recorded with the check
+    outcomes: a change of any of them reads and validates an unchanged file again."""
+    text = repr((fmt, float(max_share), code_identity()))
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class Unchanged:
+    """A year's delivery that was not read again: the file is the one judged at ``since``
+    (``sha256``; None: still no file), by the same rules."""
+
+    since: dt.datetime
+    sha256: str | None
+
+
 @dataclass(frozen=True)
 class YearIngested:
     """What the ingestion did with one year of a delivery.
@@ -152,7 +182,10 @@ class YearIngested:
     where the delivery was validated (not for a file that is missing, refused before
     validation, or unreadable). ``refused`` says why the delivery was not taken (None: it
     was, or it is missing: a year never delivered is an empty partition); ``committed`` is
-    how the partition's rows split once it was."""
+    how the partition's rows split once it was. ``unchanged``: the file was not read again
+    (the same file judged by the same rules); ``checks`` and ``refused`` are the recorded
+    ones, ``delivery`` the delivery record the partition holds (None where the file was
+    not taken), and nothing else is set."""
 
     year: int
     file: str  # the delivery's path in the inbox
@@ -163,6 +196,7 @@ class YearIngested:
     trust: Trust | None = None
     refused: str | None = None
     committed: CleanResult | None = None
+    unchanged: Unchanged | None = None
 
     @property
     def taken(self) -> bool:
@@ -210,15 +244,19 @@ def ingest_delivery(
     *,
     max_share: float = MAX_QUARANTINED_SHARE,
     run_id: str | None = None,
+    reading: Callable[[], None] | None = None,
 ) -> list[YearIngested]:
     """Ingest the delivery of ``fmt`` (of organisation ``org``; None for a register) for each
     of ``years``, each year replaced in its own transaction, and say what was done, year by
     year in order (see the module's docstring). ``max_share``: the share of bad rows above
-    which a file is not trusted; ``run_id`` is recorded with the rows and checks."""
+    which a file is not trusted; ``run_id`` is recorded with the rows and checks;
+    ``reading`` is called once before the first file is read (not at all when no year needs
+    reading), e.g. to import the validation meanwhile."""
     if not inbox.is_dir():
         raise InboxMissing(inbox)
     record_inbox(con, inbox)
-    return list(_YearSteps(con, fmt, org, inbox, max_share, run_id).run(list(years)))
+    steps = _YearSteps(con, fmt, org, inbox, max_share, run_id, reading)
+    return list(steps.run(list(years)))
 
 
 class _YearSteps:
@@ -236,30 +274,93 @@ class _YearSteps:
         root: Path,
         max_share: float,
         run_id: str | None,
+        reading: Callable[[], None] | None = None,
     ) -> None:
         self.con, self.fmt, self.org, self.root = con, fmt, org, root
         self.max_share, self.run_id = max_share, run_id
+        self.reading = reading
+        self.version = format_version(fmt, max_share)
         self.content: Delivery | None = None
         self.validated: tuple[list[RuleOutcome], int] | None = None
+        self.hashes: dict[str, str] = {}
 
     def run(self, years: list[int]) -> Iterator[YearIngested]:
         if not self.fmt.yearless:
             yield from self.batched(years)
             return
+        # the register is read only when one of the years needs it
+        kept = {year: self.unchanged(year) for year in years}
+        if all(kept.values()):
+            yield from (k for k in kept.values() if k is not None)
+            return
+        self.will_read()
         try:
             self.content = stage_content(self.con, self.fmt, self.root)
         except SourceError as exc:
             for year in years:
-                yield self.unreadable(year, exc)
+                yield kept[year] or self.unreadable(year, exc)
             return
         try:
             for year in years:
-                yield self.year(year)
+                yield kept[year] or self.year(year)
         finally:
             drop_content(self.con)
 
+    def will_read(self) -> None:
+        if self.reading is not None:
+            self.reading()
+            self.reading = None
+
+    def sha(self, relpath: str) -> str:
+        """The file's SHA-256 (a year-less register's once per run)."""
+        if relpath not in self.hashes:
+            self.hashes[relpath] = file_sha256(self.root / relpath)
+        return self.hashes[relpath]
+
+    def unchanged(self, year: int) -> YearIngested | None:
+        """The year's result as recorded, where its delivery need not be read again: the
+        file has the content (SHA-256) the partition's recorded check outcomes are about (or
+        there is still no file), they were decided by the same rules (:func:`format_version`;
+        an outcome that rests on more than the file, such as a misnamed file beside it, has
+        none and is always decided again), no misnamed file lies beside it now, and a trusted
+        file is the one the partition holds. A file judged untrusted stays refused with its
+        recorded reason. None: read it."""
+        fmt, org = self.fmt, self.org
+        relpath = fmt.relpath(year, org)
+        if not listed(self.root, relpath):  # no file, as the reader sees it
+            sha = None
+        elif _readable(self.root, relpath):
+            sha = self.sha(relpath)
+        else:
+            return None
+        recorded = {c.name: c for c in recorded_checks(self.con, fmt.name, org, year)}
+        if set(recorded) != {ROWS_VALID, FILE_TRUSTWORTHY} or any(
+            c.sha256 != sha or c.format_version != self.version for c in recorded.values()
+        ):
+            return None
+        if strays_for(self.root, fmt, year, org):
+            return None
+        checks = [
+            CheckOutcome(c.name, c.passed, c.blocking, c.summary)
+            for c in (recorded[ROWS_VALID], recorded[FILE_TRUSTWORTHY])
+        ]
+        verdict = recorded[FILE_TRUSTWORTHY]
+        if not verdict.passed:
+            why = verdict.summary or "filen er ikke troværdig"
+            refused = why if why.startswith(relpath) else f"{relpath} tages ikke ind: {why}"
+            since = max(c.checked_at for c in recorded.values())
+            return YearIngested(
+                year, relpath, checks, refused=refused, unchanged=Unchanged(since, sha)
+            )
+        held = recorded_delivery(self.con, fmt, year, org)
+        if held is None or held[0].sha256 != sha:
+            return None
+        delivery, read_at = held
+        return YearIngested(year, relpath, checks, delivery, unchanged=Unchanged(read_at, sha))
+
     def stage(self, year: int) -> Delivery:
         if self.content is None:
+            self.will_read()
             return stage(self.con, self.fmt, self.root, year, self.org)
         return stage_year(self.con, self.fmt, self.content, year)
 
@@ -269,7 +370,9 @@ class _YearSteps:
         relpath = self.fmt.relpath(year, self.org)
         sha = file_sha256(self.root / relpath) if _readable(self.root, relpath) else None
         checks = _decided(False, False, str(exc))
-        record_checks(self.con, self.fmt.name, self.org, year, _rows(checks), sha, self.run_id)
+        record_checks(
+            self.con, self.fmt.name, self.org, year, _rows(checks), sha, self.run_id, self.version
+        )
         where = Unreadable(exc.file, exc.line, exc.column, str(exc))
         return YearIngested(year, relpath, checks, unreadable=where, refused=str(exc))
 
@@ -281,7 +384,7 @@ class _YearSteps:
         held: list[tuple[int, Delivery, str]] = []
         rows = 0
         for year in years:
-            taken = self.staged(year)
+            taken = self.unchanged(year) or self.staged(year)
             if isinstance(taken, YearIngested):
                 done[year] = taken
                 continue
@@ -329,13 +432,15 @@ class _YearSteps:
         except SourceError as exc:
             return self.unreadable(year, exc)
         refusal = delivery_refusal(con, fmt, self.root, year, org, delivery)
-        if refusal:
+        if refusal:  # rests on more than the file: decided again at every run (no version)
             checks = _decided(False, False, refusal)
             record_checks(con, fmt.name, org, year, _rows(checks), delivery.sha256, self.run_id)
             return YearIngested(year, relpath, checks, delivery, refused=f"{relpath}: {refusal}")
         if delivery.missing:
             checks = _decided(True, True, f"Ingen fil: {relpath}")
-            committed = commit_delivery(con, fmt, year, org, delivery, _rows(checks), self.run_id)
+            committed = commit_delivery(
+                con, fmt, year, org, delivery, _rows(checks), self.run_id, self.version
+            )
             return YearIngested(year, relpath, checks, delivery, committed=committed)
         return delivery
 
@@ -364,10 +469,14 @@ class _YearSteps:
         relpath = fmt.relpath(year, org)
         done = YearIngested(year, relpath, checks, delivery, rules=rules, trust=verdict)
         if verdict.trusted:
-            committed = commit_delivery(con, fmt, year, org, delivery, _rows(checks), self.run_id)
+            committed = commit_delivery(
+                con, fmt, year, org, delivery, _rows(checks), self.run_id, self.version
+            )
             return replace(done, committed=committed)
         # the partition keeps its rows; the outcome is recorded against the new file
-        record_checks(con, fmt.name, org, year, _rows(checks), delivery.sha256, self.run_id)
+        record_checks(
+            con, fmt.name, org, year, _rows(checks), delivery.sha256, self.run_id, self.version
+        )
         why = verdict.summary or "filen er ikke troværdig"
         return replace(done, refused=f"{relpath} tages ikke ind: {why}")
 
@@ -391,6 +500,8 @@ class TextsIngested:
     sha256: str = ""
     sections: list[str] = field(default_factory=list)  # the section ids written
     missing_required: list[str] = field(default_factory=list)  # titles of required ones not written
+    # the stored texts were read from this very file then, with this outcome: nothing written
+    unchanged_since: dt.datetime | None = None
 
 
 def ingest_texts(
@@ -444,7 +555,9 @@ def _texts_year(
         summary = f"Ingen fil: {relpath}"
     else:
         summary = f"{len(written)} afsnit" + (f"; mangler: {', '.join(missing)}" if missing else "")
-    texts.commit(con, contract, year, delivery, summary, run_id)
+    since = texts.unchanged_since(con, contract, year, delivery, summary)
+    if since is None:
+        texts.commit(con, contract, year, delivery, summary, run_id)
     return TextsIngested(
         year,
         relpath,
@@ -455,4 +568,5 @@ def _texts_year(
         sections=sorted(written),
         # other years have no report to show texts in
         missing_required=missing if year in contract.years else [],
+        unchanged_since=since,
     )

@@ -23,6 +23,7 @@ check refuses the sign-off. No Dagster here: the asset is ``assets/texts.py``.
 from __future__ import annotations
 
 import codecs
+import datetime as dt
 import difflib
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -583,6 +584,34 @@ def previous(con: duckdb.DuckDBPyConnection, contract: Contract, year: int) -> t
         {"s": source_name(contract.id), "o": contract.organisation.slug, "y": year},
     ).fetchall()
     return (rows[0][0], int(rows[0][1])) if rows else ("", 0)
+
+
+def unchanged_since(
+    con: duckdb.DuckDBPyConnection,
+    contract: Contract,
+    year: int,
+    delivery: TextsDelivery,
+    summary: str,
+) -> dt.datetime | None:
+    """When the year's stored texts were read from this very file (or the same absence of
+    one) with the same outcome and sections, so that :func:`commit` would change nothing but
+    the times; None where it would change more."""
+    source, org = source_name(contract.id), contract.organisation.slug
+    keys = {"s": source, "o": org, "y": year, "sha": delivery.sha256, "summary": summary}
+    rows = con.execute(
+        "SELECT d.read_at FROM ingest.deliveries d WHERE d.source = $s AND d.org = $o "
+        "AND d.year = $y AND d.sha256 IS NOT DISTINCT FROM $sha AND EXISTS (SELECT 1 FROM "
+        "ingest.checks c WHERE c.source = $s AND c.org = $o AND c.year = $y AND c.passed "
+        "AND c.sha256 IS NOT DISTINCT FROM $sha AND c.summary = $summary) AND (SELECT "
+        "count(*) FROM ingest.checks c WHERE c.source = $s AND c.org = $o AND c.year = $y) = 1",
+        keys,
+    ).fetchall()
+    if len(rows) != 1:
+        return None
+    sections = {s.id: s.markdown for s in delivery.sections}
+    if list(stored(con, contract.id, year).items()) != list(sections.items()):
+        return None
+    return rows[0][0]
 
 
 def commit(

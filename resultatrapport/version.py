@@ -10,11 +10,13 @@ package version off as a revision.
 
 from __future__ import annotations
 
+import hashlib
 import subprocess
 from functools import cache
 from importlib import metadata, resources
+from pathlib import Path
 
-from resultatrapport.settings import PROJECT_ROOT
+from resultatrapport.settings import PROJECT_ROOT, templates_dir
 
 DISTRIBUTION = "resultatrapport"
 BUILD_INFO = "_build_info.txt"  # written into the wheel at build (hatch_build.py)
@@ -59,3 +61,34 @@ def code_version() -> str:
     report prints it as it is, so it is in Danish and names no internal package."""
     revision = git_revision() or stamped_revision() or "revision ukendt"
     return f"{package_version()} ({revision})"
+
+
+def _code_files() -> list[tuple[str, Path]]:
+    """The files whose content decides what the pipeline reads, computes and draws, each
+    with its name under its folder: the library (reference lists included) and the report
+    templates in use."""
+    package = Path(__file__).resolve().parent
+    folders = [package]
+    templates = templates_dir().resolve()
+    if not templates.is_relative_to(package):
+        folders.append(templates)
+    return sorted(
+        (f"{folder.name}/{p.relative_to(folder).as_posix()}", p)
+        for folder in folders
+        for p in folder.rglob("*")
+        if p.is_file() and "__pycache__" not in p.parts
+    )
+
+
+@cache
+def code_identity() -> str:
+    """What the recorded work of an earlier run (a delivery judged, a KPI computed, a draft
+    drawn) must have been done by to be kept instead of done again: :func:`code_version`
+    and a SHA-256 of the library's files and the templates. The revision alone is not
+    enough: a checkout with uncommitted changes keeps the same ``-dirty`` revision through
+    every edit, and the templates can be a folder of their own (a few milliseconds, once per
+    process)."""
+    digest = hashlib.sha256(code_version().encode())
+    for name, path in _code_files():
+        digest.update(name.encode() + b"\0" + hashlib.sha256(path.read_bytes()).digest())
+    return f"{code_version()} {digest.hexdigest()[:16]}"

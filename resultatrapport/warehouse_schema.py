@@ -12,7 +12,9 @@
   resembles, as last seen by an ingestion step (the internal data-quality appendix lists
   them).
 - ``ingest.checks``: the latest outcome of each check on a partition's delivery (the internal
-  data-quality appendix and the sign-off's refusal read it).
+  data-quality appendix and the sign-off's refusal read it), with the file (SHA-256) and the
+  rules (format version) it was decided for: the same file under the same rules is not read
+  again.
 - ``ingest.report_texts``: the sections of the report owner's texts of a contract and year,
   as last read from a good file (declared in :mod:`resultatrapport.texts`).
 """
@@ -49,7 +51,7 @@ CHECKS_DDL = """
 CREATE TABLE IF NOT EXISTS ingest.checks (
     source VARCHAR NOT NULL, org VARCHAR, year INTEGER NOT NULL, check_name VARCHAR NOT NULL,
     passed BOOLEAN NOT NULL, blocking BOOLEAN NOT NULL, summary VARCHAR, checked_at TIMESTAMP
-    NOT NULL, run_id VARCHAR, sha256 VARCHAR
+    NOT NULL, run_id VARCHAR, sha256 VARCHAR, format_version VARCHAR
 )"""
 
 INBOX_FILES_DDL = """
@@ -61,6 +63,8 @@ CREATE TABLE IF NOT EXISTS ingest.inbox_files (
 # them (empty) instead of failing its inserts
 ADDED_COLUMNS = (
     "ALTER TABLE ingest.checks ADD COLUMN IF NOT EXISTS sha256 VARCHAR",
+    # the rules an outcome was decided by (resultatrapport.ingestion.format_version)
+    "ALTER TABLE ingest.checks ADD COLUMN IF NOT EXISTS format_version VARCHAR",
     "ALTER TABLE ingest.deliveries ADD COLUMN IF NOT EXISTS records BIGINT",
     "ALTER TABLE ingest.deliveries ADD COLUMN IF NOT EXISTS physical_lines BIGINT",
     "ALTER TABLE ingest.deliveries ADD COLUMN IF NOT EXISTS blank_lines BIGINT",

@@ -3,7 +3,8 @@
 :func:`measure` hands a KPI to its kind (:data:`resultatrapport.kpis.kinds.KINDS`);
 :func:`evaluate` adds the year's target, the status, the path towards a later target and the
 confidentiality rule, as a row of ``kpi.results`` (:mod:`resultatrapport.kpis.results_table`
-declares and stores it).
+declares and stores it). :func:`still_holds` says when a stored result need not be measured
+again: nothing it follows from changed.
 """
 
 from __future__ import annotations
@@ -20,11 +21,14 @@ from resultatrapport.kpis.results_table import (
     RESULTS_ADDED,
     RESULTS_DDL,
     KpiResult,
+    Stored,
     fingerprints,
     settle,
+    stored,
 )
 from resultatrapport.kpis.status import IKKE_MAALBAR, status, uncertain
 from resultatrapport.report.danish import number
+from resultatrapport.version import code_identity
 
 DETAILS_DDL = """
 CREATE TABLE IF NOT EXISTS kpi.details (
@@ -73,9 +77,9 @@ def inputs_fingerprint(
     con: duckdb.DuckDBPyConnection, contract: Contract, kpi: AnyKpi, year: int
 ) -> str:
     """What a KPI's result of ``year`` follows from: its definition in the contract file (kind,
-    parameters, targets) and the content hash of every delivery it reads (a delivery never
-    made counts as such). Stored with the result: a result whose fingerprint differs from
-    today's is outdated (:func:`outdated`)."""
+    parameters, targets), the contract's settings and budget, and the content hash of every
+    delivery it reads (a delivery never made counts as such). Stored with the result: a
+    result whose fingerprint differs from today's is outdated (:func:`outdated`)."""
     reads = kpi_reads(contract, kpi, year)
     rows = (
         []
@@ -91,6 +95,8 @@ def inputs_fingerprint(
     payload = {
         "kpi": kpi.model_dump(mode="json"),
         "settings": contract.settings.model_dump(mode="json"),
+        # the spread over municipalities follows the budget's municipalities and quarter
+        "budget": contract.budget.model_dump(mode="json"),
         "inputs": [list(r) for r in rows],
     }
     text = json.dumps(payload, sort_keys=True, ensure_ascii=False, default=str)
@@ -114,6 +120,25 @@ def outdated(
                 found[year] = f"{kpi.id} for {year} bygger på ændrede leverancer eller mål"
                 break
     return found
+
+
+def still_holds(
+    con: duckdb.DuckDBPyConnection, contract: Contract, kpi: AnyKpi, year: int, inputs: str
+) -> Stored | None:
+    """The KPI's stored result of ``year`` where measuring it again would give the same row:
+    it follows from the same deliveries and definition (``inputs``, today's
+    :func:`inputs_fingerprint`), was computed by the same code
+    (:func:`resultatrapport.version.code_identity`) and stands at the KPI's place in the
+    contract file. None: measure it."""
+    kept = stored(con, contract.id, year, kpi.id)
+    if (
+        kept is None
+        or kept.inputs != inputs
+        or kept.code_version != code_identity()
+        or kept.result.position != contract.kpis.index(kpi)
+    ):
+        return None
+    return kept
 
 
 def ensure_kpi_schema(con: duckdb.DuckDBPyConnection) -> None:

@@ -9,6 +9,7 @@ A new column is one new field here (and, for warehouses made before it, an entry
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import math
 from dataclasses import asdict, dataclass, field, fields
@@ -16,6 +17,7 @@ from typing import Any, TypeVar
 
 import duckdb
 
+from resultatrapport.version import code_identity
 from resultatrapport.warehouse_tx import replace_rows, transaction, write_attempts
 
 # Every figure a KPI computes is kept to this many significant digits before it is stored,
@@ -98,6 +100,8 @@ RUN_COLUMNS = {
     "computed_at": "TIMESTAMP NOT NULL",
     # what the result follows from (resultatrapport.kpis.compute.inputs_fingerprint)
     "inputs_sha256": "VARCHAR",
+    # the code that computed it (resultatrapport.version.code_identity)
+    "code_version": "VARCHAR",
 }
 RESULTS_DDL = (
     "CREATE TABLE IF NOT EXISTS kpi.results (\n    "
@@ -111,6 +115,7 @@ RESULTS_DDL = (
 RESULTS_ADDED = (
     "ALTER TABLE kpi.results ADD COLUMN IF NOT EXISTS uncertain BOOLEAN",
     "ALTER TABLE kpi.results ADD COLUMN IF NOT EXISTS inputs_sha256 VARCHAR",
+    "ALTER TABLE kpi.results ADD COLUMN IF NOT EXISTS code_version VARCHAR",
 )
 
 # what the report and the submissions read of a row: all of the result but its partition
@@ -156,6 +161,45 @@ def fingerprints(
     }
 
 
+@dataclass(frozen=True)
+class Stored:
+    """A KPI's stored result of a year with its detail rows, what it follows from
+    (``inputs``: its fingerprint), the code that computed it and when."""
+
+    result: KpiResult
+    detail: list[dict[str, Any]]
+    inputs: str | None
+    code_version: str | None
+    computed_at: dt.datetime
+
+
+def stored(
+    con: duckdb.DuckDBPyConnection, contract_id: str, year: int, kpi_id: str
+) -> Stored | None:
+    """The KPI's stored result of ``year`` as :func:`store` wrote it; None if there is none."""
+    names = [f.name for f in fields(KpiResult)]
+    key = {"c": contract_id, "y": year, "k": kpi_id}
+    rows = con.execute(
+        f"SELECT {', '.join(names)}, inputs_sha256, code_version, computed_at FROM kpi.results "
+        "WHERE contract = $c AND year = $y AND kpi_id = $k",
+        key,
+    ).fetchall()
+    if len(rows) != 1:
+        return None
+    values = dict(zip(names, rows[0], strict=False))
+    values["extra"] = json.loads(values["extra"]) if values["extra"] else {}
+    detail = [
+        json.loads(row)
+        for (row,) in con.execute(
+            "SELECT row FROM kpi.details WHERE contract = $c AND year = $y AND kpi_id = $k "
+            "ORDER BY row_no",
+            key,
+        ).fetchall()
+    ]
+    inputs, code_version, computed_at = rows[0][len(names) :]
+    return Stored(KpiResult(**values), detail, inputs, code_version, computed_at)
+
+
 def remove_others(
     con: duckdb.DuckDBPyConnection, contract_id: str, year: int, ids: list[str]
 ) -> None:
@@ -182,7 +226,8 @@ def store(
     inputs: str | None = None,
 ) -> None:
     """Replace the KPI's row (and detail rows) for the contract and year, atomically;
-    ``inputs`` is what the result follows from (its fingerprint)."""
+    ``inputs`` is what the result follows from (its fingerprint). The row records the code
+    that computed it: this process's (:func:`resultatrapport.version.code_identity`)."""
     row = asdict(result)
     row["extra"] = json.dumps(row["extra"], ensure_ascii=False, default=str)
     key = {"c": result.contract, "y": result.year, "k": result.kpi_id}
@@ -193,9 +238,9 @@ def store(
             con.execute(f"DELETE FROM kpi.results WHERE {partition}", key)
             con.execute(
                 f"INSERT INTO kpi.results ({', '.join(columns)}, run_id, computed_at, "
-                f"inputs_sha256) VALUES ({', '.join('$' + c for c in columns)}, $run_id, "
-                "now()::TIMESTAMP, $inputs)",
-                {**row, "run_id": run_id, "inputs": inputs},
+                f"inputs_sha256, code_version) VALUES ({', '.join('$' + c for c in columns)}, "
+                "$run_id, now()::TIMESTAMP, $inputs, $code)",
+                {**row, "run_id": run_id, "inputs": inputs, "code": code_identity()},
             )
             details = [
                 (*key.values(), i, json.dumps(d, ensure_ascii=False, default=str))

@@ -8,17 +8,23 @@ writes it atomically to ``<out>/<contract>/<year>/aarsrapport_…_udkast.pdf``, 
 data-quality appendix from the same data beside it (``…_udkast_datakvalitet_intern.html``,
 written first: a draft is never newer than its appendix), and records it
 in ``report.drafts`` with the blocking failures it shows; a sign-off is judged against that
-record. It returns a plain :class:`Draft`. Nothing here knows Dagster: the draft asset turns
+record. A draft whose record says it shows exactly what it would show now
+(:func:`drawn_from`: the data, the contract, final or preliminary today, the code and
+templates), and whose file is still the one recorded, is not drawn again: nothing is
+rendered, written or recorded. It returns a plain :class:`Draft`. Nothing here knows Dagster: the draft asset turns
 a :class:`Draft` into its materialisation, and
 :class:`resultatrapport.report.files.OutputNotWritable` into a failure.
 """
 
 from __future__ import annotations
 
+import datetime as dt
+import hashlib
+import json
 import time
 from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
@@ -27,8 +33,9 @@ import duckdb
 from resultatrapport.contracts import Contract
 from resultatrapport.report import content, publish, quality, view
 from resultatrapport.report.files import write_atomically, writing_to
+from resultatrapport.report.finality import finality
 from resultatrapport.report.render import Attachment, render_pdf
-from resultatrapport.version import code_version
+from resultatrapport.version import code_identity, code_version
 
 TEMPLATE = "report.html.j2"
 
@@ -69,6 +76,39 @@ class Draft:
     pdf_sha256: str
     parts: dict[str, str]
     blocking_failures: list[str]
+    # not drawn again: the file is the one drawn then, and shows what it would show now
+    unchanged_since: dt.datetime | None = None
+
+
+def drawn_from(data: content.ReportData, today: dt.date) -> str:
+    """Everything a draft of ``data`` drawn on ``today`` shows but that date, as one hash:
+    all the report and its appendix read (its data hash is made of a part of it; the times
+    the deliveries were read are left out: they are not shown), the contract file, whether
+    the figures are final on ``today``, and the code and templates that draw it
+    (:func:`resultatrapport.version.code_identity`)."""
+    shown: dict[str, Any] = {f.name: getattr(data, f.name) for f in fields(data)}
+    shown["contract"] = data.contract.model_dump(mode="json")
+    shown["deliveries"] = [{k: v for k, v in d.items() if k != "read_at"} for d in data.deliveries]
+    shown["state"] = finality(data, today).sentence
+    shown["code"] = code_identity()
+    text = json.dumps(shown, sort_keys=True, ensure_ascii=False, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _still_drawn(
+    recorded: dict[str, Any], drawn: str, path: Path, appendix: Path
+) -> dt.datetime | None:
+    """When the recorded draft was drawn, where it shows what a draft drawn now would
+    (``drawn``) and its file is still the one recorded, with its appendix beside it; None:
+    draw it."""
+    if not recorded or recorded.get("drawn_from") != drawn or recorded["path"] != str(path):
+        return None
+    try:
+        if publish.sha256(path.read_bytes()) != recorded["pdf_sha256"] or not appendix.is_file():
+            return None
+    except OSError:
+        return None
+    return recorded["rendered_at"]
 
 
 def draft_path(out: Path, contract_id: str, year: int) -> Path:
@@ -85,13 +125,30 @@ def write_draft(
     cannot take the file (a full disk, a read-only folder)."""
     with connect() as con:
         data = content.load(con, contract, year)
+        recorded = publish.latest_draft(con, contract.id, year)
     data_hash = content.data_hash(data)
-    started = time.perf_counter()
-    pdf, pages = render_report(data, run_id, data_hash, draft=True)
-    seconds = time.perf_counter() - started
     parts = content.data_parts(data)
     path = draft_path(out, contract.id, year)
     appendix = path.with_name(publish.appendix_name(path.name))
+    drawn = drawn_from(data, dt.date.today())
+    since = _still_drawn(recorded, drawn, path, appendix)
+    if since is not None:
+        return Draft(
+            contract_id=contract.id,
+            year=year,
+            path=path,
+            appendix=appendix,
+            pages=recorded["pages"],
+            seconds=0.0,
+            data_hash=data_hash,
+            pdf_sha256=recorded["pdf_sha256"],
+            parts=parts,
+            blocking_failures=list(data.blocking_failures),
+            unchanged_since=since,
+        )
+    started = time.perf_counter()
+    pdf, pages = render_report(data, run_id, data_hash, draft=True)
+    seconds = time.perf_counter() - started
     appendix_html = quality.appendix_html(data, report_name=path.name, data_hash=data_hash)
     with writing_to(out):
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -100,7 +157,7 @@ def write_draft(
     with connect() as con:
         publish.record_draft(
             con, contract.id, year, data_hash, pdf, pages, path, data.blocking_failures,
-            run_id, parts,
+            run_id, parts, drawn,
         )  # fmt: skip
     return Draft(
         contract_id=contract.id,

@@ -70,7 +70,7 @@ CREATE TABLE IF NOT EXISTS report.drafts (
     contract VARCHAR NOT NULL, year INTEGER NOT NULL, data_hash VARCHAR NOT NULL,
     pdf_sha256 VARCHAR NOT NULL, pages INTEGER NOT NULL, path VARCHAR NOT NULL,
     blocking_failures JSON NOT NULL, rendered_at TIMESTAMP NOT NULL, run_id VARCHAR,
-    parts JSON
+    parts JSON, drawn_from VARCHAR
 )"""
 # no PRIMARY KEY on either table: a DuckLake warehouse has no key constraints (one version is
 # made once because its files are linked, never replaced; a draft's row is replaced in a
@@ -211,6 +211,8 @@ def ensure_report_schema(con: duckdb.DuckDBPyConnection) -> None:
     con.execute("ALTER TABLE report.signoffs ADD COLUMN IF NOT EXISTS signed_role VARCHAR")
     # what the draft shows, in named parts with their fingerprints (content.data_parts)
     con.execute("ALTER TABLE report.drafts ADD COLUMN IF NOT EXISTS parts JSON")
+    # everything the draft shows but its date (resultatrapport.report.draft.drawn_from)
+    con.execute("ALTER TABLE report.drafts ADD COLUMN IF NOT EXISTS drawn_from VARCHAR")
 
 
 def year_dir(out: Path, contract_id: str, year: int) -> Path:
@@ -483,6 +485,7 @@ def record_draft(
     failures: list[str],
     run_id: str | None,
     parts: Mapping[str, str] | None = None,
+    drawn_from: str | None = None,
 ) -> None:
     values = {
         "c": contract_id,
@@ -494,6 +497,7 @@ def record_draft(
         "f": json.dumps(failures, ensure_ascii=False),
         "r": run_id,
         "parts": json.dumps(dict(parts or {}), ensure_ascii=False),
+        "drawn": drawn_from,
     }
     for attempt in write_attempts():
         with attempt, transaction(con):
@@ -503,8 +507,8 @@ def record_draft(
             )
             con.execute(
                 "INSERT INTO report.drafts (contract, year, data_hash, pdf_sha256, pages, path, "
-                "blocking_failures, rendered_at, run_id, parts) VALUES ($c, $y, $h, $s, $p, "
-                "$path, $f, now()::TIMESTAMP, $r, $parts)",
+                "blocking_failures, rendered_at, run_id, parts, drawn_from) VALUES ($c, $y, $h, "
+                "$s, $p, $path, $f, now()::TIMESTAMP, $r, $parts, $drawn)",
                 values,
             )
 

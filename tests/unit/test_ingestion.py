@@ -67,3 +67,110 @@ def test_an_inbox_that_does_not_exist_is_refused_before_anything_is_written(con,
     with pytest.raises(InboxMissing, match="findes ikke"):
         ingest_delivery(con, CRM, ORG, tmp_path / "no-such-inbox", [2026])
     assert con.execute("SELECT count(*) FROM ingest.deliveries").fetchone() == (0,)
+
+
+# --- a file already judged is not read again --------------------------------------------------
+
+
+def _times(con) -> list[tuple]:
+    """When each partition's delivery was read and its checks decided."""
+    return con.execute(
+        "SELECT 'read', source, year, read_at FROM ingest.deliveries UNION ALL "
+        "SELECT check_name, source, year, checked_at FROM ingest.checks ORDER BY ALL"
+    ).fetchall()
+
+
+def _reading_fails(monkeypatch) -> None:
+    """Staging and validating a delivery fail from here on: a year that needs either shows."""
+    from resultatrapport import ingestion
+
+    def read(*args: object, **kwargs: object) -> None:
+        raise AssertionError("the delivery was read again")
+
+    for name in ("stage", "stage_content", "validate", "validate_years"):
+        monkeypatch.setattr(ingestion, name, read)
+
+
+def test_a_second_ingestion_of_the_same_files_reads_validates_and_writes_nothing(
+    con, tmp_path, monkeypatch
+):
+    inbox = tmp_path / "inbox"
+    good = [crm_row(i) for i in range(1, 21)]
+    path = write_crm(inbox, good, year=2026)
+    write_crm(inbox, [*good[:9], crm_row(5)], year=2025)  # a duplicated id: not trusted
+    first = ingest_delivery(con, CRM, ORG, inbox, [2024, 2025, 2026], run_id="r1")
+    before = _times(con)
+    path.write_bytes(path.read_bytes())  # the same bytes written again (a new mtime)
+
+    _reading_fails(monkeypatch)
+    again = ingest_delivery(con, CRM, ORG, inbox, [2024, 2025, 2026], run_id="r2")
+    assert _times(con) == before
+    assert all(d.unchanged is not None for d in again)
+    never, bad, taken = again
+    # the file never delivered is still missing, the untrusted one refused as it was
+    assert never.missing and never.unchanged and never.unchanged.sha256 is None
+    assert bad.refused == first[1].refused and bad.checks == first[1].checks
+    assert bad.unchanged and bad.unchanged.sha256 == first[1].delivery.sha256
+    # the trusted one is what the partition holds, as read by the first run
+    assert taken.taken and taken.checks == first[2].checks
+    assert taken.delivery == first[2].delivery
+    read_at = con.execute(
+        "SELECT read_at FROM ingest.deliveries WHERE year = 2026 AND source = 'crm_cases'"
+    ).fetchone()
+    assert taken.unchanged and taken.unchanged.since == read_at[0]
+
+
+def test_a_file_changed_and_changed_back_is_read_and_validated_each_time(con, tmp_path):
+    inbox = tmp_path / "inbox"
+    rows = [crm_row(i) for i in range(1, 21)]
+    write_crm(inbox, rows)
+    ingest_delivery(con, CRM, ORG, inbox, [2026], run_id="r1")
+    for run, changed in (("r2", rows[:-1]), ("r3", rows)):  # one case out, and back in
+        write_crm(inbox, changed)
+        [done] = ingest_delivery(con, CRM, ORG, inbox, [2026], run_id=run)
+        assert done.unchanged is None and done.committed is not None
+        assert done.committed.rows_clean == len(changed)
+        assert con.execute("SELECT DISTINCT run_id FROM ingest.checks").fetchall() == [(run,)]
+
+
+def test_a_change_of_the_rules_or_a_misnamed_file_beside_it_judges_the_same_file_again(
+    con, tmp_path
+):
+    from dataclasses import replace
+
+    inbox = tmp_path / "inbox"
+    path = write_crm(inbox, [crm_row(i) for i in range(1, 21)])
+    ingest_delivery(con, CRM, ORG, inbox, [2026], run_id="r1")
+    # another threshold of bad rows, and a format whose rules changed (a column's reason)
+    [done] = ingest_delivery(con, CRM, ORG, inbox, [2026], max_share=0.2, run_id="r2")
+    assert done.unchanged is None and done.rules is not None
+    first, *rest = CRM.columns
+    changed = replace(CRM, columns=(replace(first, rules=first.rules[:1]), *rest))
+    [done] = ingest_delivery(con, changed, ORG, inbox, [2026], max_share=0.2, run_id="r3")
+    assert done.unchanged is None and done.rules is not None
+    [done] = ingest_delivery(con, changed, ORG, inbox, [2026], max_share=0.2, run_id="r4")
+    assert done.unchanged is not None
+
+    stray = path.with_name("vejledningsforloeb_2026 (kopi).csv")
+    stray.write_bytes(path.read_bytes())
+    [done] = ingest_delivery(con, changed, ORG, inbox, [2026], max_share=0.2, run_id="r5")
+    assert done.unchanged is None and done.refused and stray.name in done.refused
+    stray.unlink()  # the refusal rested on the stray, not on the file: decided again
+    [done] = ingest_delivery(con, changed, ORG, inbox, [2026], max_share=0.2, run_id="r6")
+    assert done.unchanged is None and done.taken and done.trusted
+
+
+def test_a_year_less_register_is_read_only_when_a_year_needs_it(con, tmp_path, monkeypatch):
+    index = FORMATS["price_index"]
+    path = tmp_path / "inbox" / index.path
+    path.parent.mkdir(parents=True)
+    path.write_text("År;Indeks\n2020;100,0\n2021;102,3\n2022;106,1\n", encoding="utf-8")
+    ingest_delivery(con, index, None, tmp_path / "inbox", [2020, 2021], run_id="r1")
+    # a year never ingested needs the file: read once, and only that year is written
+    before = _times(con)
+    done = ingest_delivery(con, index, None, tmp_path / "inbox", [2020, 2021, 2022], run_id="r2")
+    assert [d.unchanged is not None for d in done] == [True, True, False]
+    assert [t for t in _times(con) if t[2] != 2022] == before
+    _reading_fails(monkeypatch)
+    done = ingest_delivery(con, index, None, tmp_path / "inbox", [2020, 2021, 2022], run_id="r3")
+    assert all(d.unchanged is not None and d.taken for d in done)

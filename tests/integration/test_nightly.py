@@ -1,0 +1,112 @@
+"""A nightly run does only what changed (issue 28): `resultatrapport run` again on the same
+inbox reads no delivery, validates nothing, computes no KPI and draws no draft, and says so;
+after one delivery changed (an answer of the survey) only that delivery is read and
+validated, only the KPIs reading it are computed, and the draft is drawn again."""
+
+from __future__ import annotations
+
+import shutil
+
+import duckdb
+import openpyxl
+import pytest
+from dagster import DagsterEventType, DagsterInstance, RunsFilter
+
+from assets.common import UNCHANGED
+from commands.cli import main
+from resultatrapport.contracts import Contract
+from tests.integration.test_pipeline_report import Env
+
+pytestmark = pytest.mark.slow
+KKR = "kkr-midtjylland-2026"
+SURVEY = "erhvervshus-midtjylland/survey/brugerevaluering_2026.xlsx"
+
+
+def run(env: Env, monkeypatch, capsys) -> str:
+    env.use(monkeypatch)
+    capsys.readouterr()
+    code = main(["run", "--contract", KKR, "--year", "2026"])
+    out = capsys.readouterr().out
+    assert code == 0, out
+    return out
+
+
+def state(env: Env) -> dict[str, dict[tuple, object]]:
+    """When each delivery was read, each check decided, each KPI computed and the draft
+    drawn, by partition."""
+    with duckdb.connect(str(env.root / "warehouse.duckdb"), read_only=True) as con:
+        tables = {
+            "read": "SELECT source, org, year, read_at FROM ingest.deliveries",
+            "checked": "SELECT source, org, year, check_name, checked_at FROM ingest.checks",
+            "computed": "SELECT kpi_id, year, computed_at FROM kpi.results",
+            "drawn": "SELECT year, [rendered_at::VARCHAR, pdf_sha256] FROM report.drafts",
+        }
+        return {
+            name: {row[:-1]: row[-1] for row in con.execute(sql).fetchall()}
+            for name, sql in tables.items()
+        }
+
+
+def changed(before: dict, after: dict) -> dict[str, set[tuple]]:
+    return {name: {k for k in after[name] if before[name].get(k) != after[name][k]}
+            for name in after}  # fmt: skip
+
+
+def ingestion_materialisations(env: Env) -> dict[str, dict]:
+    """The raw assets' materialisations of the latest ingestion run: key -> metadata."""
+    with DagsterInstance.from_config(str(env.root / "dagster_home")) as instance:
+        [latest] = instance.get_runs(RunsFilter(job_name="ingest_kkr_midtjylland_2026"), limit=1)
+        records = instance.all_logs(latest.run_id, of_type=DagsterEventType.ASSET_MATERIALIZATION)
+    found = {}
+    for record in records:
+        mat = record.get_dagster_event().step_materialization_data.materialization
+        if mat.asset_key.path[0] == "raw":
+            found[mat.asset_key.to_user_string()] = dict(mat.metadata)
+            # a run of one year: the file's SHA-256 is the partition's data version
+            assert mat.tags["dagster/data_version"] == (mat.metadata["sha256"].value or "ingen fil")
+    return found
+
+
+def test_a_second_run_does_nothing_again_and_a_changed_delivery_only_what_reads_it(
+    tmp_path_factory, sample_inbox, monkeypatch, capsys, kkr: Contract
+):
+    root = tmp_path_factory.mktemp("nightly")
+    shutil.copytree(sample_inbox(range(2020, 2028), 0.05, 9), root / "inbox")  # changed below
+    env = Env(root, root / "inbox")
+    run(env, monkeypatch, capsys)
+    draft = env.year_dir(KKR, 2026) / f"aarsrapport_{KKR}_2026_udkast.pdf"
+    first, pdf, mtime = state(env), draft.read_bytes(), draft.stat().st_mtime_ns
+
+    # nothing new in the inbox: nothing read, validated, computed or drawn
+    out = run(env, monkeypatch, capsys)
+    assert changed(first, state(env)) == {"read": set(), "checked": set(), "computed": set(),
+                                          "drawn": set()}  # fmt: skip
+    assert draft.read_bytes() == pdf and draft.stat().st_mtime_ns == mtime
+    raw = ingestion_materialisations(env)
+    assert len(raw) >= 6 and all(UNCHANGED in m for m in raw.values()), raw
+    assert "Uændret siden" in out and "6 leverancer" in out and "16 KPI'er, udkastet" in out
+
+    # one answer of the 2026 survey changed
+    path = env.inbox / SURVEY
+    book = openpyxl.load_workbook(path)
+    sheet = book["Besvarelser"]
+    column = [c.value for c in sheet[1]].index("Anbefaling (0-10)") + 1
+    cell = next(
+        sheet.cell(r, column) for r in range(2, sheet.max_row + 1)
+        if isinstance(sheet.cell(r, column).value, int)
+    )  # fmt: skip
+    cell.value = 10 if cell.value != 10 else 9
+    book.save(path)
+    second = state(env)
+    run(env, monkeypatch, capsys)
+    now = changed(second, state(env))
+    org = kkr.organisation.slug
+    assert now["read"] == {("survey_answers", org, 2026)}
+    assert {k[:3] for k in now["checked"]} == {("survey_answers", org, 2026)}
+    reading = {k.id for k in kkr.kpis if "survey_answers" in k.sources}
+    assert now["computed"] == {(kpi_id, 2026) for kpi_id in reading}
+    assert now["drawn"] == {(2026,)} and draft.read_bytes() != pdf
+    raw = ingestion_materialisations(env)
+    assert [k for k, m in raw.items() if UNCHANGED not in m] == [
+        "raw/erhvervshus_midtjylland/survey_answers"
+    ]
