@@ -240,14 +240,14 @@ def _raw_asset(fmt: SourceFormat, org: str | None) -> AssetsDefinition:
         },
         check_specs=[
             AssetCheckSpec(
-                "rows_valid",
+                ROWS_VALID,
                 asset=rkey,
                 partitions_def=YEARS,
                 description="Every row satisfies the format's rules (Great Expectations); "
                 "rows that do not are quarantined and this check warns.",
             ),
             AssetCheckSpec(
-                "file_trustworthy",
+                FILE_TRUSTWORTHY,
                 asset=rkey,
                 partitions_def=YEARS,
                 blocking=True,
@@ -339,7 +339,7 @@ def _year_events(
                 yield AssetMaterialization(
                     key, partition=str(d.year), metadata=d.metadata, tags=tags
                 )
-    for name, blocking in (("rows_valid", False), ("file_trustworthy", True)):
+    for name, blocking in ((ROWS_VALID, False), (FILE_TRUSTWORTHY, True)):
         outcomes: dict[str, Outcome | None] = {str(d.year): d.checks[name] for d in done}
         yield from check_events(context, key, name, outcomes, blocking=blocking)
     if refused:

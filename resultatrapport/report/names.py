@@ -6,10 +6,11 @@ from __future__ import annotations
 
 from resultatrapport import texts as owner_texts
 from resultatrapport.formats import FORMATS
+from resultatrapport.ingestion import FILE_TRUSTWORTHY, ROWS_VALID
 
 CHECK_NAMES = {
-    "rows_valid": "Rækker overholder reglerne",
-    "file_trustworthy": "Filen er troværdig",
+    ROWS_VALID: "Rækker overholder reglerne",
+    FILE_TRUSTWORTHY: "Filen er troværdig",
     owner_texts.CHECK: "Teksten følger formatet",
 }
 
