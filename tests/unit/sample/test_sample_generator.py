@@ -46,8 +46,12 @@ def test_every_file_has_the_exact_header_in_its_recorded_encoding(sample):
         if info["encoding"] == "xlsx":
             import openpyxl
 
-            sheet = openpyxl.load_workbook(root / relpath, read_only=True)["Besvarelser"]
-            assert [c.value for c in next(sheet.iter_rows(max_row=1))] == fmt.headers
+            book = openpyxl.load_workbook(root / relpath, read_only=True)
+            try:  # a read-only workbook keeps its file open until closed
+                header = [c.value for c in next(book["Besvarelser"].iter_rows(max_row=1))]
+            finally:
+                book.close()
+            assert header == fmt.headers
             continue
         data = (root / relpath).read_bytes()
         text = data.decode(info["encoding"])
