@@ -416,6 +416,38 @@ def _draw_bars(ax: Any, xs: list[int], vals: _Column, handles: list[Any]) -> Non
         handles.append(Patch(color=RESULT_BLUE, label="Resultat"))
 
 
+def _error_bars(
+    ax: Any,
+    rows: list[tuple[int, float, float, float]],
+    handles: list[Any],
+    *,
+    across: bool,
+    capsize: float,
+) -> None:
+    """The 95 % intervals of ``rows`` (position, value, low, high) as error bars, upright over
+    the years' bars or ``across`` the hubs' horizontal bars, with their legend entry."""
+    if not rows:
+        return
+    at = [r[0] for r in rows]
+    values = [r[1] for r in rows]
+    spread = [
+        [max(0.0, v - lo) for _, v, lo, _ in rows],
+        [max(0.0, hi - v) for _, v, _, hi in rows],
+    ]
+    bars = {"xerr": spread} if across else {"yerr": spread}
+    ax.errorbar(
+        *((values, at) if across else (at, values)),
+        **bars,
+        fmt="none",
+        ecolor="#333333",
+        elinewidth=0.9,
+        capsize=capsize,
+        capthick=0.9,
+        zorder=4,
+    )
+    handles.append(Line2D([], [], color="#333333", linewidth=0.9, label="Usikkerhedsinterval"))
+
+
 def _draw_intervals(
     ax: Any, xs: list[int], vals: _Column, lows: _Column, highs: _Column, handles: list[Any]
 ) -> None:
@@ -425,23 +457,7 @@ def _draw_intervals(
         for x, v, lo, hi in zip(xs, vals, lows, highs, strict=True)
         if v is not None and lo is not None and hi is not None
     ]
-    if not intervals:
-        return
-    ax.errorbar(
-        [i[0] for i in intervals],
-        [i[1] for i in intervals],
-        yerr=[
-            [max(0.0, v - lo) for _, v, lo, _ in intervals],
-            [max(0.0, hi - v) for _, v, _, hi in intervals],
-        ],
-        fmt="none",
-        ecolor="#333333",
-        elinewidth=0.9,
-        capsize=4,
-        capthick=0.9,
-        zorder=4,
-    )
-    handles.append(Line2D([], [], color="#333333", linewidth=0.9, label="Usikkerhedsinterval"))
+    _error_bars(ax, intervals, handles, across=False, capsize=4)
 
 
 def _draw_targets(
@@ -810,23 +826,7 @@ def _side_intervals(ax: Any, ys: list[int], bars: Sequence[Bar], handles: list[A
         v, lo, hi = _clean(b.value), _clean(b.low), _clean(b.high)
         if v is not None and lo is not None and hi is not None:
             rows.append((y, v, lo, hi))
-    if not rows:
-        return
-    ax.errorbar(
-        [r[1] for r in rows],
-        [r[0] for r in rows],
-        xerr=[
-            [max(0.0, v - lo) for _, v, lo, _ in rows],
-            [max(0.0, hi - v) for _, v, _, hi in rows],
-        ],
-        fmt="none",
-        ecolor="#333333",
-        elinewidth=0.9,
-        capsize=3,
-        capthick=0.9,
-        zorder=4,
-    )
-    handles.append(Line2D([], [], color="#333333", linewidth=0.9, label="Usikkerhedsinterval"))
+    _error_bars(ax, rows, handles, across=True, capsize=3)
 
 
 def _side_targets(ax: Any, ys: list[int], bars: Sequence[Bar], handles: list[Any]) -> None:
