@@ -38,6 +38,11 @@ from typing import Any
 
 from resultatrapport.report.danish import years_text
 
+# the modules the measured processes run (`python -m`), named as this package is named: the
+# checkout's `commands`, an installed wheel's `resultatrapport_dagster.commands` (hatch_build.py)
+CLI = f"{__package__}.cli"
+BENCH = f"{__package__}.bench"
+
 
 @dataclass
 class Measured:
@@ -265,7 +270,7 @@ class Runner:
         return m
 
     def generate(self, last_year: int) -> dict[str, Any]:
-        m = self.run("generate", "commands.cli", "sample-data", "--out", str(self.inbox),
+        m = self.run("generate", CLI, "sample-data", "--out", str(self.inbox),
                      "--scale", f"{self.scale:g}", "--years", f"2020-{last_year}")  # fmt: skip
         size = sum(f.stat().st_size for f in self.inbox.rglob("*") if f.is_file())
         return {"scale": self.scale, "generate_s": m.seconds, "generate_peak_mib": m.peak_mib,
@@ -284,7 +289,7 @@ class Runner:
         prepared = self.base / name
         prepared.mkdir(exist_ok=True)
         label = "earlier years" if env is None else "lake: earlier years"
-        m = self.run(label, "commands.cli", "ingest", "--contract", contract,
+        m = self.run(label, CLI, "ingest", "--contract", contract,
                      "--years", f"{first_needed}-{year - 1}", root=prepared, env=env)  # fmt: skip
         return m, prepared
 
@@ -323,7 +328,7 @@ def measure_lake(r: Runner, server: str, contract: str, year: int) -> dict[str, 
     root = r.base / "lake"
     with lake_catalog(server, root / "lake") as env:
         earlier, prepared = r.prepare(contract, year, name="lake", env=env)
-        run = r.run("lake: pipeline", "commands.cli", "run", "--contract", contract, "--year",
+        run = r.run("lake: pipeline", CLI, "run", "--contract", contract, "--year",
                     str(year), root=prepared, env=env)  # fmt: skip
     shutil.rmtree(root)
     return {
@@ -347,11 +352,11 @@ def measure_scale(
     row = r.generate(max(year, last))
     earlier, prepared = r.prepare(contract, year)
     year_args = ["--contract", contract, "--year", str(year)]
-    pipeline = r.run("pipeline", "commands.cli", "run", *year_args,
+    pipeline = r.run("pipeline", CLI, "run", *year_args,
                      root=_copy_state(prepared, "pipeline"))  # fmt: skip
-    floor_m = r.run("floor", "commands.bench", "floor", *year_args,
+    floor_m = r.run("floor", BENCH, "floor", *year_args,
                     root=_copy_state(prepared, "floor"))  # fmt: skip
-    limit_m = r.run("limit", "commands.bench", "limit", *year_args, "--earlier-loaded",
+    limit_m = r.run("limit", BENCH, "limit", *year_args, "--earlier-loaded",
                     root=_copy_state(prepared, "limit"))  # fmt: skip
     shutil.rmtree(prepared)
     lake = measure_lake(r, lake_server, contract, year) if lake_server else {}
@@ -359,12 +364,10 @@ def measure_scale(
         lake["lake_ratio"] = lake["lake_pipeline_s"] / pipeline.seconds
     first_runs = measure_first(r, year_args)
     span = years_text(range(first, last + 1))  # the --years of a backfill
-    backfill_m = r.run("backfill", "commands.cli", "backfill", "--contract", backfill_contract,
+    backfill_m = r.run("backfill", CLI, "backfill", "--contract", backfill_contract,
                        "--years", span)  # fmt: skip
     single = [
-        r.run(
-            f"single {y}", "commands.cli", "run", "--contract", backfill_contract, "--year", str(y)
-        )
+        r.run(f"single {y}", CLI, "run", "--contract", backfill_contract, "--year", str(y))
         for y in range(first, last + 1)
     ]
     return (
@@ -390,9 +393,9 @@ def measure_scale(
 def measure_first(r: Runner, year_args: list[str]) -> dict[str, Any]:
     """The very first run: empty warehouse and instance, so it ingests the earlier years
     too; against its floor and limit on the same empty state."""
-    first_run = r.run("first run", "commands.cli", "run", *year_args)
-    first_floor = r.run("first floor", "commands.bench", "floor", *year_args)
-    first_limit = r.run("first limit", "commands.bench", "limit", *year_args)
+    first_run = r.run("first run", CLI, "run", *year_args)
+    first_floor = r.run("first floor", BENCH, "floor", *year_args)
+    first_limit = r.run("first limit", BENCH, "limit", *year_args)
     return {
         "first_run_s": first_run.seconds,
         "first_run_peak_mib": first_run.peak_mib,
@@ -416,10 +419,10 @@ def measure_tiny(r: Runner, contract: str, year: int) -> dict[str, Any]:
     row = r.generate(year)
     earlier, prepared = r.prepare(contract, year)
     year_args = ["--contract", contract, "--year", str(year)]
-    nightly = r.run("nightly run", "commands.cli", "run", *year_args,
+    nightly = r.run("nightly run", CLI, "run", *year_args,
                     root=_copy_state(prepared, "nightly"))  # fmt: skip
     shutil.rmtree(prepared)
-    first_run = r.run("first run", "commands.cli", "run", *year_args)
+    first_run = r.run("first run", CLI, "run", *year_args)
     return row | {
         "earlier_years_s": earlier.seconds,
         "nightly_s": nightly.seconds,
@@ -606,7 +609,7 @@ def table(results: Results) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     """Entry of the measured subprocesses: ``python -m commands.bench floor|limit``."""
-    parser = argparse.ArgumentParser(prog="python -m commands.bench")
+    parser = argparse.ArgumentParser(prog=f"python -m {BENCH}")
     parser.add_argument("what", choices=["floor", "limit"])
     parser.add_argument("--contract", required=True)
     parser.add_argument("--year", type=int, required=True)
