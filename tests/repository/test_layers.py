@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import ast
 from collections.abc import Iterator
+from importlib.metadata import Distribution
 from pathlib import Path
 
 import pytest
@@ -155,15 +156,81 @@ def _strongly_connected(graph: dict[str, set[str]]) -> list[list[str]]:
     return components
 
 
-@pytest.mark.parametrize("name", ["pipelines", "assets", "resources", "commands"])
+def top_level_names(dist: Distribution) -> set[str]:
+    """The top-level names a distribution puts into site-packages: its ``top_level.txt``,
+    which only setuptools writes, or else what its ``RECORD`` lists (hatchling, flit, poetry
+    and uv write no ``top_level.txt``): each folder at the top, each module file there."""
+    declared = dist.read_text("top_level.txt")
+    if declared is not None:
+        return set(declared.split())
+    names = set()
+    for file in dist.files or []:
+        top = file.parts[0]
+        if top == ".." or top.endswith((".dist-info", ".data", ".egg-info")):
+            continue  # scripts, its metadata, data outside site-packages
+        if len(file.parts) > 1:
+            names.add(top)
+        elif file.suffix in {".py", ".so", ".pyd"}:
+            names.add(top.split(".")[0])
+    return names
+
+
+NAMES = [
+    "pipelines",
+    "assets",
+    "resources",
+    "commands",
+    "resultatrapport",
+    "resultatrapport_dagster",
+]
+
+
+@pytest.mark.parametrize("name", NAMES)
 def test_no_installed_distribution_claims_a_top_level_name(name: str):
-    """The Dagster layer's package names are ours alone in the environment."""
+    """The package names the project imports (the Dagster layer's from the checkout's top,
+    README: Layout) are ours alone in the environment."""
     from importlib.metadata import distributions
 
-    claimed = {
-        dist.metadata["Name"]
-        for dist in distributions()
-        for top in (dist.read_text("top_level.txt") or "").split()
-        if top == name
-    }
+    claimed = {dist.metadata["Name"] for dist in distributions() if name in top_level_names(dist)}
     assert claimed <= {"resultatrapport"}, f"{name} is also installed by {claimed}"
+
+
+def test_a_claim_is_seen_without_top_level_txt(tmp_path: Path):
+    """A distribution built by hatchling has no ``top_level.txt``: its claim is in RECORD."""
+    info = tmp_path / "generic-1.0.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text("Metadata-Version: 2.4\nName: generic\nVersion: 1.0\n")
+    (info / "RECORD").write_text(
+        "assets/__init__.py,,\nhelper.py,,\n_generic.pth,,\n../../../bin/generic,,\n"
+        "generic-1.0.dist-info/METADATA,,\ngeneric-1.0.dist-info/RECORD,,\n"
+    )
+    assert top_level_names(Distribution.at(info)) == {"assets", "helper"}
+
+
+def test_no_string_names_a_module_of_the_layer():
+    """A module name written as a string (``python -m commands.cli``, an ``import_module``)
+    is the checkout's: an installed wheel has the layer under ``resultatrapport_dagster``
+    (hatch_build.py rewrites the imports, not strings). Derive it from ``__package__``."""
+    wrong = []
+    for module, path in ALL.items():
+        if module.split(".")[0] == "resultatrapport":
+            continue
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        docstrings = {
+            id(node.body[0].value)
+            for node in ast.walk(tree)
+            if isinstance(node, ast.Module | ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef)
+            and node.body
+            and isinstance(node.body[0], ast.Expr)
+        }
+        for node in ast.walk(tree):
+            if (
+                isinstance(node, ast.Constant)
+                and isinstance(node.value, str)
+                and id(node) not in docstrings
+                and "." in node.value
+                and node.value.split(":")[0] in ALL
+                and node.value.split(".")[0] != "resultatrapport"  # the same in a wheel
+            ):
+                wrong.append(f"{path.relative_to(ROOT)}:{node.lineno} names {node.value!r}")
+    assert not wrong, "\n".join(wrong)
