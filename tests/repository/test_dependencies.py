@@ -1,7 +1,8 @@
 """Every third-party package the shipped code imports is a declared dependency of its own,
 not one that happens to arrive with another (``psycopg2`` came only through
-``dagster-postgres`` once): the imports of the five packages the wheel installs, read from
-their source, held against ``[project] dependencies`` through the installed distributions."""
+``dagster-postgres`` once): the imports of the code the wheel installs (the library and the
+Dagster layer), read from their source, held against ``[project] dependencies`` through the
+installed distributions."""
 
 from __future__ import annotations
 
@@ -14,7 +15,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 PYPROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text("utf-8"))
-SHIPPED = PYPROJECT["tool"]["hatch"]["build"]["targets"]["wheel"]["packages"]
+WHEEL = PYPROJECT["tool"]["hatch"]["build"]["targets"]["wheel"]
+# the library, and the Dagster layer's folders that hatch_build.py puts into the wheel
+SHIPPED = [*WHEEL["packages"], *WHEEL["hooks"]["custom"]["layer"]]
 
 
 def _declared() -> set[str]:

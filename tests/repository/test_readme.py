@@ -27,8 +27,11 @@ REPOSITORY_ENDINGS = (".py", ".md", ".yaml", ".yml", ".toml", ".lock", ".j2", ".
 PATH = re.compile(r"(?<![\w/.:=$-])(\.?[\w<>…-][\w.<>…-]*(?:/[\w.<>…*{},-]*)+)")
 ENDINGS = "|".join(re.escape(e) for e in REPOSITORY_ENDINGS)
 NAME = re.compile(rf"(?<![\w/.:$<-])([\w-]+(?:\.[\w-]+)*(?:{ENDINGS}))(?![\w/.])")
+# a module of the checkout, or of the Dagster layer as an installed wheel names it
+LAYER_IN_WHEEL = "resultatrapport_dagster."
 MODULE = re.compile(
-    r"(?<![\w./-])(?:resultatrapport|pipelines|assets|resources|commands)(?:\.\w+)+"
+    r"(?<![\w./-])(?:resultatrapport_dagster\.)?"
+    r"(?:resultatrapport|pipelines|assets|resources|commands)(?:\.\w+)+"
 )
 MAKE = re.compile(r"(?:^|[\s`(])make\s+([a-z][\w-]*)\b(?!=)", re.MULTILINE)
 COMMAND = re.compile(r"(?:^|[\s`(])resultatrapport\s+([a-z][\w-]*)", re.MULTILINE)
@@ -101,7 +104,10 @@ def name_problem(name: str) -> str | None:
 
 
 def module_problem(module: str) -> str | None:
-    base = PROJECT_ROOT / module.replace(".", "/")
+    in_checkout = module.removeprefix(LAYER_IN_WHEEL)
+    if in_checkout != module and in_checkout.split(".")[0] == "resultatrapport":
+        return f"{module}: no such module (the library is not in {LAYER_IN_WHEEL[:-1]})"
+    base = PROJECT_ROOT / in_checkout.replace(".", "/")
     if base.with_suffix(".py").is_file() or (base / "__init__.py").is_file():
         return None
     return f"{module}: no such module"
@@ -158,6 +164,8 @@ def test_every_path_target_and_subcommand_the_readme_names_exists():
         ("```sh\nmake nowhere\n```", "make nowhere: no such Makefile target"),
         ("`uv run resultatrapport frobnicate --year 2026`", "resultatrapport frobnicate: no such"),
         ("`-m pipelines.nothing`", "pipelines.nothing: no such"),
+        ("`resultatrapport_dagster.pipelines.nothing`", "resultatrapport_dagster.pipelines.no"),
+        ("`resultatrapport_dagster.resultatrapport.settings`", "resultatrapport_dagster.res"),
     ],
 )
 def test_what_the_readme_check_would_flag(text, problem):
@@ -170,7 +178,8 @@ def test_what_the_readme_check_lets_pass():
         "`kpi/kkr_midtjylland_2026/m3` `report/<id>/signed:current` `contracts/<id>.yaml` "
         "`<org>/tekster/<contract-id>_<YYYY>.md` `var/out/x/aarsrapport_…_udkast.pdf` "
         "`DAGSTER_HOME=$PWD/var/dagster_home` `docs/formats/` `regnskaber_2022_rettet.csv` "
-        "`make dev` `make run CONTRACT=x` `resultatrapport sign-off` `compute.py` `.ci/run`\n\n"
+        "`make dev` `make run CONTRACT=x` `resultatrapport sign-off` `compute.py` `.ci/run` "
+        "`resultatrapport_dagster.pipelines.definitions`\n\n"
         "```sh\nuv run dg launch --assets 'key:\"kpi/viborg_ver_2020/*\"'\n```\n"
     )
     assert problems(text) == []
@@ -207,14 +216,16 @@ def test_dg_knows_the_project_and_make_dev_runs_it():
 
 def test_make_setup_compiles_the_bytecode_of_every_first_party_package():
     """`make setup` compiles the project's own modules (where Python may not write bytecode
-    itself, each process compiled them again): the packages it names are the wheel's."""
+    itself, each process compiled them again): the packages it names are the wheel's, the
+    library and the Dagster layer's folders (which hatch_build.py puts into the wheel)."""
     import tomllib
 
     wheel = tomllib.loads((PROJECT_ROOT / "pyproject.toml").read_text())["tool"]["hatch"]["build"][
         "targets"
-    ]["wheel"]["packages"]
+    ]["wheel"]
     makefile = (PROJECT_ROOT / "Makefile").read_text()
     packages = re.search(r"^PACKAGES := (.*)$", makefile, re.M)
-    assert packages and sorted(packages.group(1).split()) == sorted(wheel)
+    shipped = [*wheel["packages"], *wheel["hooks"]["custom"]["layer"]]
+    assert packages and sorted(packages.group(1).split()) == sorted(shipped)
     setup = re.search(r"^setup:.*\n((?:\t.*\n)+)", makefile, re.M)
     assert setup and "python -m compileall -q $(PACKAGES)" in setup.group(1)

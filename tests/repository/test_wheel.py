@@ -1,11 +1,17 @@
 """An installed wheel works without the checkout: the contracts, the report templates and
 dagster.yaml come with it as package data, the code location imports, the command line
-runs, and the code version names the revision the wheel was built from (no ``.git``)."""
+runs, and the code version names the revision the wheel was built from (no ``.git``).
+
+And it claims no generic top-level name in site-packages (issue 27): the Dagster layer, the
+checkout's top-level ``pipelines/ assets/ resources/ commands/``, is installed under
+``resultatrapport_dagster`` (hatch_build.py), the console script and the layer's own module
+names with it, so ``import assets`` finds nothing of ours."""
 
 from __future__ import annotations
 
 import shutil
 import subprocess
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -13,11 +19,19 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 
 CHECK = """
+import importlib.util
 import os
-import pipelines.definitions
+import sys
+from resultatrapport_dagster.commands import bench
+from resultatrapport_dagster.pipelines import definitions
 from resultatrapport import settings, version
 from resultatrapport.contracts import load_contracts
+from resultatrapport.naming import job_name
 
+for generic in ("assets", "commands", "pipelines", "resources"):  # the checkout's folders
+    assert importlib.util.find_spec(generic) is None, (generic, sys.path)
+assert bench.CLI == "resultatrapport_dagster.commands.cli", bench.CLI  # its `python -m`
+assert importlib.util.find_spec(bench.CLI) is not None
 assert "site-packages" in str(settings.contracts_dir()), settings.contracts_dir()
 print(sorted(load_contracts()))
 assert (settings.templates_dir() / "report.html.j2").is_file()
@@ -31,18 +45,30 @@ for default in (settings.inbox_dir(), settings.out_dir(), settings.dagster_home(
                 settings.submissions_dir()):
     assert str(default).startswith(os.getcwd() + "/var/"), default  # never in site-packages
 print(version.code_version())
-print(len(pipelines.definitions.build_definitions(automation_running=False).jobs))
+jobs = {job.name for job in definitions.build_definitions(automation_running=False).jobs}
+assert {job_name(c) for c in load_contracts()} <= jobs, sorted(jobs)
+print(len(jobs))
+import pkgutil, importlib, resultatrapport_dagster  # every module of the layer imports
+for found in pkgutil.walk_packages(resultatrapport_dagster.__path__, "resultatrapport_dagster."):
+    importlib.import_module(found.name)
+stray = sorted(m for m in sys.modules if m.split(".")[0] in ("assets", "commands", "pipelines", "resources"))
+assert not stray, stray
 """
 
 
 @pytest.mark.slow
-def test_an_installed_wheel_carries_its_files_and_names_its_revision(tmp_path):
+def test_an_installed_wheel_works_alone_and_claims_no_generic_top_level_name(tmp_path):
     uv = shutil.which("uv")
     if uv is None:
         pytest.skip("uv is not on the PATH")
     run = {"check": True, "capture_output": True, "text": True, "timeout": 600}
     subprocess.run([uv, "build", "--wheel", "-o", str(tmp_path / "dist")], cwd=ROOT, **run)
     wheel = next((tmp_path / "dist").glob("*.whl"))
+    with zipfile.ZipFile(wheel) as archive:  # what site-packages receives, as the wheel has it
+        tops = {name.split("/")[0] for name in archive.namelist()}
+        entry_points = archive.read("resultatrapport-0.1.0.dist-info/entry_points.txt")
+    assert tops == {"resultatrapport", "resultatrapport_dagster", "resultatrapport-0.1.0.dist-info"}
+    assert "resultatrapport = resultatrapport_dagster.commands.cli:main" in entry_points.decode()
     venv = tmp_path / "venv"
     subprocess.run([uv, "venv", "-q", "-p", "3.11", str(venv)], **run)
     python = venv / "bin" / "python"
@@ -50,7 +76,10 @@ def test_an_installed_wheel_carries_its_files_and_names_its_revision(tmp_path):
     outside = tmp_path / "elsewhere"  # no checkout, no .git
     outside.mkdir()
     env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path)}
-    checked = subprocess.run([str(python), "-c", CHECK], cwd=outside, env=env, **run)
+    checked = subprocess.run(
+        [str(python), "-c", CHECK], cwd=outside, env=env, **(run | {"check": False})
+    )
+    assert checked.returncode == 0, checked.stderr[-3000:]
     contracts, code_version, jobs = checked.stdout.strip().splitlines()[-3:]
     assert contracts == "['kkr-midtjylland-2026', 'viborg-ver-2020']"
     revision = subprocess.run(
@@ -61,4 +90,4 @@ def test_an_installed_wheel_carries_its_files_and_names_its_revision(tmp_path):
     helped = subprocess.run(
         [str(venv / "bin" / "resultatrapport"), "--help"], cwd=outside, env=env, **run
     )
-    assert "resultatrapport" in helped.stdout
+    assert helped.stdout.startswith("usage: resultatrapport"), helped.stdout
