@@ -10,8 +10,12 @@ and Dagster instance:
 - **limit**: the same deliveries read and typed by DuckDB and the same KPI computations as
   plain queries, with no orchestration, validation or rendering: what the data costs;
 
-and, for the backfill (four years unless told), ``resultatrapport backfill`` against the
-single-year runs of its years. Given a PostgreSQL server (``--lake-server``), the nightly run
+then the nights that follow that run, on the state it left: **nothing new** (``run`` again,
+same inbox) against its floor on the same state, and **one delivery changed** (the year's
+user evaluation delivered again with some answers changed) against the floor and the limit
+of that delivery's path alone (``--source``: its ingestion, the KPIs that read it, the
+draft); and, for the backfill (four years unless told), ``resultatrapport backfill``
+against the single-year runs of its years. Given a PostgreSQL server (``--lake-server``), the nightly run
 is measured again on a DuckLake warehouse (its catalog a new database on that server, dropped
 afterwards; its data in the run's folder), against the same run on the file.
 Before the scales, the tiny inbox (scale 0.05): its first run on an empty warehouse against
@@ -20,7 +24,8 @@ the last table holds each target of the issue as the ratio measured in this one 
 
 ``--quick`` measures at each scale (the tiny one unless told) only the first run on an empty
 warehouse against its floor and limit: four processes, a check that the bench works (its
-tables and targets whole, what it did not measure saying so), not a measurement to go by.
+tables and targets whole, what it did not measure saying so, the nights too), not a
+measurement to go by.
 """
 
 import argparse
@@ -87,9 +92,10 @@ def fresh_env(root: Path, inbox: Path) -> dict[str, str]:
 # --- the floor: the same graph, bodies that do nothing -------------------------------------
 
 
-def floor_definitions() -> Any:
+def floor_definitions(contract_id: str | None = None, source: str | None = None) -> Any:
     """The code location's assets and jobs with every body replaced by one that reports its
-    assets and checks materialised and does nothing else."""
+    assets and checks materialised and does nothing else. With a ``source``, the contract's
+    jobs select only that delivery's path (:func:`path_selection`)."""
     from dagster import (
         AssetCheckResult,
         AssetChecksDefinition,
@@ -97,6 +103,7 @@ def floor_definitions() -> Any:
         Definitions,
         MaterializeResult,
         asset_check,
+        define_asset_job,
         in_process_executor,
         multi_asset,
     )
@@ -142,25 +149,53 @@ def floor_definitions() -> Any:
                 )
 
         assets.append(noop)
-    jobs = [
+    jobs: list[Any] = [  # asset jobs: each its selection of the assets (define_asset_job)
         job
         for job in defs.jobs or []
         if getattr(job, "name", "").startswith(("ingest_", "contract_")) and job.name != INGEST_ALL
     ]
+    if source is not None:
+        if contract_id is None:
+            raise ValueError("a delivery's path is a contract's")
+        path = path_selection(contract_id, source)
+        jobs = [
+            define_asset_job(
+                job.name, job.selection & path, description=job.description, tags=job.tags
+            )
+            for job in jobs
+        ]
     return Definitions(assets=assets, jobs=jobs, executor=in_process_executor)
+
+
+def path_selection(contract_id: str, source: str) -> Any:
+    """What a new delivery of ``source`` touches in the contract's jobs: the delivery's raw
+    and ingest assets with their checks and everything downstream of them (the KPIs that read
+    it, the results, the draft), as an AssetSelection to intersect a job's with."""
+    from dagster import AssetKey, AssetSelection
+
+    from resultatrapport.contracts import load_contracts
+    from resultatrapport.formats import FORMATS
+    from resultatrapport.naming import ingest_path, raw_path
+
+    org = load_contracts()[contract_id].source_org(source)
+    keys = [AssetKey(list(p(FORMATS[source], org))) for p in (raw_path, ingest_path)]
+    return AssetSelection.assets(*keys).downstream()
 
 
 # --- the limit: the data's own cost ------------------------------------------------------
 
 
-def limit(contract_id: str, year: int, earlier_loaded: bool = False) -> int:
+def limit(
+    contract_id: str, year: int, earlier_loaded: bool = False, source: str | None = None
+) -> int:
     """Read and type the deliveries the contract-year needs with DuckDB, and compute every
     KPI and the budget as plain queries; no Dagster, no validation, no rendering.
 
     A year-less register (CVR extract, population, price index) is read once for all its
     years, as the pipeline reads it. With ``earlier_loaded`` the warehouse already holds the
     earlier years the KPIs read (as for the pipeline it is compared with), so only the year's
-    own deliveries are loaded."""
+    own deliveries are loaded. With a ``source``, only that delivery's path: its delivery
+    read and typed, and the KPIs (and the budget) that read it computed."""
     from resultatrapport import lake, settings
     from resultatrapport.contracts import load_contracts
     from resultatrapport.formats import FORMATS
@@ -173,16 +208,20 @@ def limit(contract_id: str, year: int, earlier_loaded: bool = False) -> int:
     inbox = settings.inbox_dir()
     con = lake.open_configured(read_only=False)
     ensure_schema(con)
-    for (source, org), years in partitions_read(contract, year).items():
+    for (read, org), years in partitions_read(contract, year).items():
         wanted = [y for y in years if y == year or not earlier_loaded]
-        if FORMATS[source].yearless:
-            load_yearless(con, FORMATS[source], inbox, wanted)
+        if source is not None and read != source:
+            continue
+        if FORMATS[read].yearless:
+            load_yearless(con, FORMATS[read], inbox, wanted)
             continue
         for y in wanted:
-            ingest_file(con, FORMATS[source], inbox, y, org)
+            ingest_file(con, FORMATS[read], inbox, y, org)
     for kpi in contract.kpis:
-        evaluate(contract, kpi, year, measure(con, contract, kpi, year))
-    budget_lines(con, contract.budget, year)
+        if source is None or source in kpi.sources:
+            evaluate(contract, kpi, year, measure(con, contract, kpi, year))
+    if source is None or contract.budget.source == source:
+        budget_lines(con, contract.budget, year)
     con.close()
     return 0
 
@@ -199,13 +238,16 @@ def load_yearless(con: Any, fmt: Any, inbox: Path, years: list[int]) -> None:
     drop_content(con)
 
 
-def floor(contract_id: str, years: list[int]) -> int:
+def floor(contract_id: str, years: list[int], source: str | None = None) -> int:
+    """What Dagster costs: the jobs ``run`` launches for ``years``, with bodies that do
+    nothing; with a ``source``, only that delivery's path (:func:`path_selection`)."""
     from commands.instance import ensure_dagster_home
     from commands.runs import build_years
     from resultatrapport.contracts import load_contracts
 
     ensure_dagster_home()
-    return build_years(load_contracts()[contract_id], years, floor_definitions())
+    definitions = floor_definitions(contract_id, source)
+    return build_years(load_contracts()[contract_id], years, definitions)
 
 
 # --- the benchmark -----------------------------------------------------------------------
@@ -213,13 +255,17 @@ def floor(contract_id: str, years: list[int]) -> int:
 # the tiny inbox: the smallest scale whose small files stay under the 5 % quarantine
 # threshold; its first run on an empty warehouse is held against its nightly run
 TINY = 0.05
-SCALE_STEPS = 9  # generate, earlier years, pipeline, floor, limit, first run/floor/limit, backfill
+# generate, earlier years, pipeline, floor, limit, the nights (nothing new and its floor; one
+# delivery changed, its path's floor and limit), first run/floor/limit, backfill
+SCALE_STEPS = 14
 TINY_STEPS = 4  # generate, earlier years, nightly run, first run
 QUICK_STEPS = 4  # generate, first run, first floor, first limit
 # the backfill measured against its single years, and the scales at which the issue sets its
 # targets: the targets table has a row for each, measured or not
 BACKFILL = ("viborg-ver-2020", 2020, 2023)
 TARGET_SCALES = (1, 10, 100)
+# the delivery of the night on which one delivery changed: the year's user evaluation
+CHANGED = "survey_answers"
 
 
 @dataclass
@@ -352,13 +398,14 @@ def measure_scale(
     row = r.generate(max(year, last))
     earlier, prepared = r.prepare(contract, year)
     year_args = ["--contract", contract, "--year", str(year)]
-    pipeline = r.run("pipeline", CLI, "run", *year_args,
-                     root=_copy_state(prepared, "pipeline"))  # fmt: skip
+    night = _copy_state(prepared, "pipeline")
+    pipeline = r.run("pipeline", CLI, "run", *year_args, root=night)
     floor_m = r.run("floor", BENCH, "floor", *year_args,
                     root=_copy_state(prepared, "floor"))  # fmt: skip
     limit_m = r.run("limit", BENCH, "limit", *year_args, "--earlier-loaded",
                     root=_copy_state(prepared, "limit"))  # fmt: skip
     shutil.rmtree(prepared)
+    nights = measure_nights(r, contract, year, night)
     lake = measure_lake(r, lake_server, contract, year) if lake_server else {}
     if lake:
         lake["lake_ratio"] = lake["lake_pipeline_s"] / pipeline.seconds
@@ -373,6 +420,7 @@ def measure_scale(
     return (
         row
         | lake
+        | nights
         | first_runs
         | {
             "earlier_years_s": earlier.seconds,
@@ -388,6 +436,75 @@ def measure_scale(
             "backfill_ratio": backfill_m.seconds / max(s.seconds for s in single),
         }
     )
+
+
+def made_again(output: str) -> set[str]:
+    """The deliveries, KPIs and drafts a ``run``'s summary says it made again: the assets
+    that can stand unchanged (raw deliveries, KPIs, the draft) whose line does not end in
+    "(uændret)"."""
+    found = set()
+    for line in output.splitlines():
+        if line.startswith("  materialised "):
+            key = line.split()[1]
+            can_stand = key.startswith(("raw/", "kpi/")) or key.endswith("/draft")
+            if can_stand and not line.endswith("(uændret)"):
+                found.add(key)
+    return found
+
+
+def measure_nights(r: Runner, contract: str, year: int, night: Path) -> dict[str, Any]:
+    """The nights after the pipeline's run (its state in ``night``, used up here): ``run``
+    again with nothing new in the inbox, against its floor (the same jobs with bodies that
+    do nothing, on the same state); then with the year's user evaluation delivered again
+    with some answers changed (:func:`revise_survey`), against the floor and the limit of
+    that delivery's path (``--source``). The inbox gets its first delivery back afterwards.
+    A run that did not do what its night asks (work with nothing new, or not the changed
+    delivery and the draft) fails the bench: it would be measuring another night."""
+    from resultatrapport.contracts import load_contracts
+    from resultatrapport.formats import FORMATS
+    from resultatrapport.naming import raw_path
+    from resultatrapport.sample.generate import revise_survey
+
+    year_args = ["--contract", contract, "--year", str(year)]
+    nothing_floor = r.run("nothing new: floor", BENCH, "floor", *year_args,
+                          root=_copy_state(night, "nothing-new-floor"))  # fmt: skip
+    nothing = r.run("nothing new", CLI, "run", *year_args, root=night)
+    if done := made_again(nothing.output):
+        raise RuntimeError(f"nothing new ({r.label}) made again: {', '.join(sorted(done))}")
+    org = load_contracts()[contract].source_org(CHANGED)
+    delivery = r.inbox / FORMATS[CHANGED].relpath(year, org)
+    first_delivery = r.base / f"first-{delivery.name}"
+    shutil.copy2(delivery, first_delivery)
+    try:
+        revise_survey(delivery)
+        path_args = [*year_args, "--source", CHANGED]
+        path_floor = r.run("one delivery changed: path floor", BENCH, "floor",
+                           *path_args, root=_copy_state(night, "path-floor"))  # fmt: skip
+        path_limit = r.run("one delivery changed: path limit", BENCH, "limit",
+                           *path_args, "--earlier-loaded",
+                           root=_copy_state(night, "path-limit"))  # fmt: skip
+        changed = r.run("one delivery changed", CLI, "run", *year_args, root=night)
+    finally:
+        os.replace(first_delivery, delivery)
+    done = made_again(changed.output)
+    raw = {k for k in done if k.startswith("raw/")}
+    key = "/".join(raw_path(FORMATS[CHANGED], org))
+    if raw != {key} or not any(k.endswith("/draft") for k in done):
+        raise RuntimeError(
+            f"one delivery changed ({r.label}) made again: {', '.join(sorted(done)) or 'nothing'}"
+        )
+    shutil.rmtree(night)
+    return {
+        "nothing_new_s": nothing.seconds,
+        "nothing_new_peak_mib": nothing.peak_mib,
+        "nothing_new_floor_s": nothing_floor.seconds,
+        "nothing_new_ratio": nothing.seconds / nothing_floor.seconds,
+        "changed_s": changed.seconds,
+        "changed_peak_mib": changed.peak_mib,
+        "path_floor_s": path_floor.seconds,
+        "path_limit_s": path_limit.seconds,
+        "changed_ratio": changed.seconds / (path_floor.seconds + path_limit.seconds),
+    }
 
 
 def measure_first(r: Runner, year_args: list[str]) -> dict[str, Any]:
@@ -409,7 +526,7 @@ def measure_quick(r: Runner, contract: str, year: int) -> dict[str, Any]:
     """``--quick``: the inbox and the first run against its floor and limit; the scale's
     other measurements are None (not measured)."""
     year_args = ["--contract", contract, "--year", str(year)]
-    not_measured = dict.fromkeys(key for key, _ in NIGHTLY + FIRST)
+    not_measured = dict.fromkeys(key for key, _ in NIGHTLY + NIGHTS + FIRST)
     return not_measured | r.generate(year) | measure_first(r, year_args)
 
 
@@ -505,14 +622,25 @@ def target_rows(results: Results) -> list[dict[str, Any]]:
     growth = None
     if (at10 := at(10, "pipeline_s")) is not None and (at100 := at(100, "pipeline_s")) is not None:
         growth = at100 / at10
-    peaks = [
-        p for p in (at(100, "pipeline_peak_mib"), at(100, "first_run_peak_mib")) if p is not None
-    ]
+    runs = ("pipeline_peak_mib", "nothing_new_peak_mib", "changed_peak_mib", "first_run_peak_mib")
+    peaks = [p for p in (at(100, key) for key in runs) if p is not None]
     _, first, last = results.backfill
     years = last - first + 1
     tiny = results.tiny["first_ratio"] if results.tiny else None
+    changed = f"one delivery changed ({CHANGED})"
     out = [
-        ("nightly run / (floor + limit)", "1", at(1, "ratio"), 2.0, ""),
+        *(
+            ("everything new: pipeline / (floor + limit)", f"{s:g}", r, 2.0, "")
+            for s, r in ((s, at(s, "ratio")) for s in scales("ratio"))
+        ),
+        *(
+            ("nothing new: run / floor", f"{s:g}", r, 1.2, "")
+            for s, r in ((s, at(s, "nothing_new_ratio")) for s in scales("nothing_new_ratio"))
+        ),
+        *(
+            (f"{changed}: run / (path floor + path limit)", f"{s:g}", r, 1.5, "")
+            for s, r in ((s, at(s, "changed_ratio")) for s in scales("changed_ratio"))
+        ),
         *(
             ("first run, empty warehouse / (first floor + first limit)", f"{s:g}", r, 1.5, "")
             for s, r in ((s, at(s, "first_ratio")) for s in scales("first_ratio"))
@@ -557,6 +685,10 @@ def _targets_table(results: Results) -> list[str]:
 NIGHTLY = [("generate_s", ".1f"), ("generate_peak_mib", ".0f"), ("inbox_mib", ".0f"),
            ("earlier_years_s", ".1f"), ("pipeline_s", ".1f"), ("pipeline_peak_mib", ".0f"),
            ("floor_s", ".1f"), ("limit_s", ".1f"), ("ratio", ".2f")]  # fmt: skip
+NIGHTS = [("nothing_new_s", ".1f"), ("nothing_new_peak_mib", ".0f"),
+          ("nothing_new_floor_s", ".1f"), ("nothing_new_ratio", ".2f"), ("changed_s", ".1f"),
+          ("changed_peak_mib", ".0f"), ("path_floor_s", ".1f"), ("path_limit_s", ".1f"),
+          ("changed_ratio", ".2f")]  # fmt: skip
 FIRST = [("first_run_s", ".1f"), ("first_run_peak_mib", ".0f"), ("first_floor_s", ".1f"),
          ("first_limit_s", ".1f"), ("first_ratio", ".2f"), ("backfill_s", ".1f"),
          ("single_years_s", ".1f"), ("one_year_s", ".1f"), ("backfill_ratio", ".2f")]  # fmt: skip
@@ -573,10 +705,11 @@ def _row(scale: float, row: dict[str, Any], columns: list[tuple[str, str]]) -> s
 
 
 def table(results: Results) -> str:
-    """Markdown tables: the run of one contract-year, the first run and the backfill, the
-    tiny inbox, the nightly run on both backends (when the lake was measured), and the
-    targets (the ratios as measured in this run). Each scale has its line in the first two
-    and the tiny inbox its line in the third, measured or not."""
+    """Markdown tables: the run of one contract-year (everything new), the nights after it
+    (nothing new; one delivery changed), the first run and the backfill, the tiny inbox, the
+    nightly run on both backends (when the lake was measured), and the targets (the ratios as
+    measured in this run). Each scale has its line in the first three and the tiny inbox its
+    line in the fourth, measured or not."""
     rows, what = results.rows, f"{results.contract} {results.year}"
     backfill, first, last = results.backfill
     lake = [_row(r["scale"], r, LAKE) for r in rows if "lake_ratio" in r]
@@ -591,6 +724,12 @@ def table(results: Results) -> str:
         *_table(["scale", "generate (s)", "peak RSS (MiB)", "inbox (MiB)", "earlier years (s)",
                  f"pipeline {what} (s)", "peak RSS (MiB)", "floor (s)", "limit (s)",
                  "pipeline / (floor + limit)"], [_row(r["scale"], r, NIGHTLY) for r in rows]),
+        "",
+        *_table(["scale", f"nothing new {what} (s)", "peak RSS (MiB)", "floor (s)",
+                 "nothing new / floor", f"one delivery changed: {CHANGED} {results.year} (s)",
+                 "peak RSS (MiB)", "path floor (s)", "path limit (s)",
+                 "changed / (path floor + path limit)"],
+                [_row(r["scale"], r, NIGHTS) for r in rows]),
         "",
         *_table(["scale", "first run, empty warehouse (s)", "peak RSS (MiB)", "floor (s)",
                  "limit (s)", "first run / (floor + limit)",
@@ -608,16 +747,25 @@ def table(results: Results) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Entry of the measured subprocesses: ``python -m commands.bench floor|limit``."""
+    """Entry of the measured subprocesses: ``python -m commands.bench floor|limit``
+    (``--source S``: only the path of that delivery)."""
     parser = argparse.ArgumentParser(prog=f"python -m {BENCH}")
     parser.add_argument("what", choices=["floor", "limit"])
     parser.add_argument("--contract", required=True)
     parser.add_argument("--year", type=int, required=True)
     parser.add_argument("--earlier-loaded", action="store_true")
+    parser.add_argument(
+        "--source", help="only the path of this source's delivery (e.g. survey_answers)"
+    )
     args = parser.parse_args(argv)
+    if args.source is not None:
+        from resultatrapport.formats import FORMATS
+
+        if args.source not in FORMATS:
+            parser.error(f"--source: no source {args.source!r}")
     if args.what == "limit":
-        return limit(args.contract, args.year, args.earlier_loaded)
-    return floor(args.contract, [args.year])
+        return limit(args.contract, args.year, args.earlier_loaded, args.source)
+    return floor(args.contract, [args.year], args.source)
 
 
 if __name__ == "__main__":

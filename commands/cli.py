@@ -743,8 +743,10 @@ def _measuring_and_reading_commands(sub: Any) -> None:
         sub, "bench", cmd_bench,
         "time a run as the data grows: pipeline, floor and limit per scale, and the targets",
         "Time a whole run per scale of generated data against its floor (Dagster alone) and\n"
-        "its limit (the data alone), the first run on an empty warehouse and a four-year\n"
-        "backfill; first, a tiny inbox (scale 0.05): its first run against its nightly run.\n"
+        "its limit (the data alone); the nights after it (nothing new, against its floor; the\n"
+        "survey delivered again, against the floor and limit of that delivery's path); the\n"
+        "first run on an empty warehouse and a four-year backfill; first, a tiny inbox\n"
+        "(scale 0.05): its first run against its nightly run.\n"
         "With --lake-server, each scale's nightly run is measured on a DuckLake warehouse too.\n"
         "With --quick, only the first run against its floor and limit, at the tiny scale\n"
         "unless --scales says otherwise: four processes, a check that the bench works.\n"
@@ -765,7 +767,7 @@ def _measuring_and_reading_commands(sub: Any) -> None:
         "--quick",
         action="store_true",
         help="measure only the first run on an empty warehouse against its floor and limit "
-        "(four processes per scale; no tiny inbox, nightly run or backfill): whether the bench "
+        "(four processes per scale; no tiny inbox, nightly runs or backfill): whether the bench "
         "works, its tables and targets whole, the rest saying not measured",
     )
     p.add_argument(

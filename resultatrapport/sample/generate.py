@@ -42,6 +42,7 @@ from resultatrapport.sample.writers import (
     DATE,
     EXCEL_1970,
     NUMBER,
+    OMIT,
     TEXT,
     Cells,
     InboxWriter,
@@ -52,6 +53,7 @@ from resultatrapport.sample.writers import (
     dates,
     ints,
     join,
+    read_xlsx,
     take,
     text,
     zero_padded,
@@ -916,6 +918,34 @@ def _survey_comments(rng: np.random.Generator, planted: _Planted, k: int) -> pa.
     planted.emails.update(c_mail.to_pylist())
     return _put(comments, c_rows, join("Kontakt ", take(PERSON_NAMES, c_names), " (",
                                        c_mail, "), cpr ", c_cpr))  # fmt: skip
+
+
+def revise_survey(path: Path, seed: int = 1, share: float = 0.05) -> int:
+    """A later delivery of a user evaluation this generator wrote (:func:`_write_survey`):
+    the same answers, with ``share`` of the recommendations (0-10) answered again, drawn as
+    the first delivery's were (a few now missing), and written by the same writer in place of
+    the file. Deterministic for a seed; returns how many answers changed (at least one). The
+    benchmark's "one delivery changed" (the manifest still describes the first delivery)."""
+    headers, columns = read_xlsx(path)
+    at = headers.index("Anbefaling (0-10)")
+    before = columns[at]
+    value = np.array(before.value.to_pylist(), dtype=object)
+    valid = np.flatnonzero((before.kind == NUMBER) & np.isin(value, [str(v) for v in range(11)]))
+    rng = np.random.default_rng(seed)
+    rows = np.sort(rng.choice(valid, size=max(1, round(share * valid.size)), replace=False))
+    nps = _nps(rng, rows.size)
+    kind = before.kind.copy()
+    kind[rows] = np.where(np.isnan(nps), OMIT, NUMBER)
+    value[rows] = [None if np.isnan(v) else str(int(v)) for v in nps]
+    changed = (kind != before.kind) | (value != np.array(before.value.to_pylist(), dtype=object))
+    if not changed.any():  # every answer drawn again as it was: one answered otherwise
+        first = rows[0]
+        kind[first], value[first] = NUMBER, "9" if value[first] == "10" else "10"
+        changed[first] = True
+    columns[at] = Cells(kind, pa.array(value.tolist(), pa.string()))
+    sheet = FORMATS["survey_answers"].sheet or "Besvarelser"
+    InboxWriter(path.parent).xlsx(path.name, sheet, headers, columns)
+    return int(changed.sum())
 
 
 # --- Viborgegnens Erhvervsråd: CRM and time registration ---------------------------------

@@ -281,6 +281,47 @@ def _workbook_template(
     return tuple(parts), xml[:start], xml[stop:], style.group(1).decode() if style else "1"
 
 
+# a cell as :func:`_sheet_rows` writes it: column letters and row number, the date style,
+# and an inline string (group 4) or a number (group 5); an empty string is ' />'
+_WRITTEN_CELL = re.compile(
+    rb'<c r="([A-Z]+)([0-9]+)"( s="[0-9]+")? t="(?:inlineStr|n)"'
+    rb'(?: />|>(?:<is><t(?: xml:space="preserve")?>([^<]*)</t></is>|<v>([^<]*)</v>)</c>)'
+)
+
+
+def _unescape(raw: bytes) -> str:
+    return raw.decode().replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+
+
+def read_xlsx(path: Path) -> tuple[list[str], list[Cells]]:
+    """The headers and the columns of a sheet :meth:`InboxWriter.xlsx` wrote, as it was given
+    them: writing them again gives the same bytes. The inverse of that writer for its own
+    files (a later delivery of a generated file is made from it); any other workbook is
+    refused."""
+    with zipfile.ZipFile(path) as package:
+        xml = package.read(SHEET_PART)
+    found = _WRITTEN_CELL.findall(xml)
+    if len(found) != xml.count(b"<c "):
+        raise ValueError(f"{path.name}: not a sheet this generator wrote")
+    letters = sorted({f[0] for f in found}, key=lambda x: (len(x), x))
+    column = {name: i for i, name in enumerate(letters)}
+    n = max((int(f[1]) for f in found), default=1) - 1
+    kinds = np.full((len(letters), n), OMIT, dtype=np.int8)
+    values: list[list[str | None]] = [[None] * n for _ in letters]
+    headers = [""] * len(letters)
+    for name, row, style, inline, number in found:
+        c, r = column[name], int(row) - 2
+        if r < 0:
+            headers[c] = _unescape(inline)
+        elif number:
+            kinds[c, r] = DATE if style else NUMBER
+            values[c][r] = number.decode()
+        else:
+            kinds[c, r] = TEXT
+            values[c][r] = _unescape(inline)
+    return headers, [Cells(kinds[c], pa.array(values[c], pa.string())) for c in column.values()]
+
+
 # --- the writer ------------------------------------------------------------------------------
 
 

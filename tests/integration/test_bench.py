@@ -1,8 +1,9 @@
 """The benchmark runs end to end in its quick form (``bench --quick``: the first run against
 its floor and limit at the tiny scale), so it cannot rot (no timing assertions), and prints
-the documented tables with every target; its limit reads what the pipeline reads, its targets
-table judges the ratios it prints, and its lake catalogs do not outlive it. The whole bench
-is ``make bench`` (docs/benchmarks.md)."""
+the documented tables with every target; its limit reads what the pipeline reads, the floor
+and limit of one delivery's path only that path, its targets table judges the ratios it
+prints, and its lake catalogs do not outlive it. The whole bench is ``make bench``
+(docs/benchmarks.md)."""
 
 from __future__ import annotations
 
@@ -16,7 +17,19 @@ import pytest
 from dagster import AssetKey, DagsterInstance
 
 import resultatrapport.ingest as ingest
-from commands.bench import TINY, Results, bench, lake_catalog, limit, table, target_rows
+import resultatrapport.kpis.compute as compute
+from commands.bench import (
+    CHANGED,
+    TINY,
+    Results,
+    bench,
+    floor_definitions,
+    lake_catalog,
+    limit,
+    made_again,
+    table,
+    target_rows,
+)
 from resultatrapport.contracts import load_contracts
 from resultatrapport.formats import FORMATS
 from resultatrapport.ingest import ingest_file
@@ -39,10 +52,15 @@ def _ingested_years(home: Path) -> list[str]:
 
 FIRST = "first run, empty warehouse / (first floor + first limit)"
 BACKFILL = "four-year backfill / one year"
-# each target of the issue with its limit, at the scales it names (and the first run's at
+EVERYTHING = "everything new: pipeline / (floor + limit)"
+NOTHING = "nothing new: run / floor"
+CHANGED_ONE = "one delivery changed (survey_answers): run / (path floor + path limit)"
+# each target of the issues with its limit, at the scales it names (and the first run's at
 # the tiny scale, which the quick bench measures), in the order of the targets table
 TARGETS = [
-    ("nightly run / (floor + limit)", "1", "≤ 2.00"),
+    *((EVERYTHING, s, "≤ 2.00") for s in ("1", "10", "100")),
+    *((NOTHING, s, "≤ 1.20") for s in ("1", "10", "100")),
+    *((CHANGED_ONE, s, "≤ 1.50") for s in ("1", "10", "100")),
     (FIRST, "0.05", "≤ 1.50"),
     *((FIRST, s, "≤ 1.50") for s in ("1", "10", "100")),
     *((BACKFILL, s, "≤ 1.50") for s in ("1", "10", "100")),
@@ -75,11 +93,16 @@ def test_the_quick_benchmark_prints_the_documented_tables_and_every_target(tmp_p
     docs = (PROJECT_ROOT / "docs" / "benchmarks.md").read_text(encoding="utf-8").splitlines()
     undocumented = [t[0] for t in tables if t[0] not in docs or t[1] not in docs]
     assert not undocumented, "a table docs/benchmarks.md does not show"
-    nightly, first, tiny, targets = tables
+    nightly, nights, first, tiny, targets = tables
+    assert _cells(nights[0])[1:] == [
+        f"nothing new {CONTRACT} 2026 (s)", "peak RSS (MiB)", "floor (s)", "nothing new / floor",
+        "one delivery changed: survey_answers 2026 (s)", "peak RSS (MiB)", "path floor (s)",
+        "path limit (s)", "changed / (path floor + path limit)",
+    ]  # fmt: skip
     # one line per scale (the tiny inbox's too): the scale, then a finite number for each
     # measurement this run made (the inbox; the first run, its floor and limit, and their
-    # ratio) and "not measured" for the others
-    for rows, made in ((nightly, 3), (first, 5), (tiny, 0)):
+    # ratio) and "not measured" for the others (the nights too: --quick leaves them out)
+    for rows, made in ((nightly, 3), (nights, 0), (first, 5), (tiny, 0)):
         [line] = rows[2:]
         cells = _cells(line)
         assert cells[0] == "0.05" and len(cells) == len(_cells(rows[0])), line
@@ -186,6 +209,74 @@ def test_the_limit_reads_a_yearless_register_once_and_fills_every_year(
     con.close()
 
 
+def test_the_floor_and_limit_of_one_delivery_do_only_its_path(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, sample_inbox: Any
+):
+    """``--source``: the floor's jobs select the delivery's raw and ingest assets and what
+    follows from them (the KPIs that read it, the results, the draft), nothing else; the
+    limit reads that one delivery and computes those KPIs, nothing else."""
+    contract = load_contracts()[CONTRACT]
+    reading = {k.asset_name for k in contract.kpis if CHANGED in k.sources}
+    assert reading and len(reading) < len(contract.kpis)
+    defs = floor_definitions(CONTRACT, CHANGED)
+    ingestion = defs.resolve_job_def("ingest_kkr_midtjylland_2026")
+    report = defs.resolve_job_def("contract_kkr_midtjylland_2026")
+
+    def selected(job: Any) -> set[str]:
+        return {k.to_user_string() for k in job.asset_layer.executable_asset_keys}
+
+    assert selected(ingestion) == {
+        f"{stage}/erhvervshus_midtjylland/survey_answers" for stage in ("raw", "ingest")
+    }
+    assert selected(report) == {f"kpi/kkr_midtjylland_2026/{k}" for k in reading} | {
+        "report/kkr_midtjylland_2026/kpi_results",
+        "report/kkr_midtjylland_2026/draft",
+    }
+    # the limit of the path, on an empty warehouse: the year's survey, its KPIs
+    monkeypatch.setenv("RESULTATRAPPORT_INBOX", str(sample_inbox(range(2020, 2027), 0.05, 1)))
+    monkeypatch.setenv("RESULTATRAPPORT_WAREHOUSE", str(tmp_path / "limit.duckdb"))
+    read: list[str] = []
+    measured: list[str] = []
+    stage_file, measure = ingest.stage_file, compute.measure
+
+    def counted(con: Any, fmt: Any, root: Path, relpath: str, *args: Any) -> Any:
+        read.append(relpath)
+        return stage_file(con, fmt, root, relpath, *args)
+
+    def measured_kpi(con: Any, contract: Any, kpi: Any, year: int) -> Any:
+        measured.append(kpi.asset_name)
+        return measure(con, contract, kpi, year)
+
+    monkeypatch.setattr(ingest, "stage_file", counted)
+    monkeypatch.setattr(compute, "measure", measured_kpi)
+    assert limit(CONTRACT, 2026, earlier_loaded=True, source=CHANGED) == 0
+    assert read == [FORMATS[CHANGED].relpath(2026, contract.organisation.slug)]
+    assert sorted(measured) == sorted(reading)
+
+
+def test_the_nights_are_told_by_what_the_run_says_it_made_again():
+    """The bench refuses a night that did other work than its name (made_again reads the
+    run's summary): the assets that can stand unchanged and do not say so."""
+    summary = """Run 1 (ingest_kkr_midtjylland_2026, 2026):
+  materialised raw/erhvervshus_midtjylland/crm_cases 275 rows (uændret)
+  materialised raw/erhvervshus_midtjylland/survey_answers 75 rows
+  materialised ingest/erhvervshus_midtjylland/survey_answers 72 rows, 3 quarantined
+  materialised budget/kkr_midtjylland_2026/distribution
+  materialised kpi/kkr_midtjylland_2026/m1 (uændret)
+  materialised kpi/kkr_midtjylland_2026/m3
+  materialised report/kkr_midtjylland_2026/kpi_results 16 rows
+  materialised report/kkr_midtjylland_2026/draft -> /x/udkast.pdf (25 pages)
+  Uændret siden 07-12-2026 21:10: 1 leverance, 1 KPI
+"""
+    assert made_again(summary) == {
+        "raw/erhvervshus_midtjylland/survey_answers",
+        "kpi/kkr_midtjylland_2026/m3",
+        "report/kkr_midtjylland_2026/draft",
+    }
+    assert made_again(summary.replace("pages)", "pages) (uændret)").replace(" 75 rows",
+                      " 75 rows (uændret)").replace("m3\n", "m3 (uændret)\n")) == set()  # fmt: skip
+
+
 def _row(scale: float, **measured: float) -> dict[str, Any]:
     """A scale's line of a whole bench run (every measurement of measure_scale)."""
     return {
@@ -195,6 +286,9 @@ def _row(scale: float, **measured: float) -> dict[str, Any]:
         "first_run_s": 20.0, "first_run_peak_mib": 600.0, "first_floor_s": 12.0,
         "first_limit_s": 8.0, "first_ratio": 1.0,
         "backfill_s": 14.0, "single_years_s": 40.0, "one_year_s": 14.0, "backfill_ratio": 1.0,
+        "nothing_new_s": 6.0, "nothing_new_peak_mib": 300.0, "nothing_new_floor_s": 5.0,
+        "nothing_new_ratio": 1.2, "changed_s": 9.0, "changed_peak_mib": 450.0,
+        "path_floor_s": 4.0, "path_limit_s": 2.0, "changed_ratio": 1.5,
         **measured,
     }  # fmt: skip
 
@@ -209,13 +303,14 @@ def test_the_targets_table_judges_each_ratio_as_measured():
         CONTRACT,
         2026,
         [
-            _row(1, ratio=2.004, first_ratio=1.51, backfill_ratio=1.2),
-            _row(10, pipeline_s=20.0, first_ratio=1.5),
+            _row(1, ratio=2.004, first_ratio=1.51, backfill_ratio=1.2, nothing_new_ratio=1.205),
+            _row(10, pipeline_s=20.0, ratio=2.01, first_ratio=1.5, changed_ratio=1.51),
             _row(
                 100,
                 pipeline_s=201.0,
                 pipeline_peak_mib=4000.0,
-                first_run_peak_mib=4100.0,
+                first_run_peak_mib=4050.0,
+                changed_peak_mib=4100.0,
                 lake_earlier_years_s=220.0,
                 lake_pipeline_s=263.31,
                 lake_pipeline_peak_mib=4000.0,
@@ -227,7 +322,15 @@ def test_the_targets_table_judges_each_ratio_as_measured():
     judged = [(t["target"], t["scale"], t["measured"], t["met"]) for t in target_rows(results)]
     first = "first run, empty warehouse / (first floor + first limit)"
     assert judged == [
-        ("nightly run / (floor + limit)", "1", 2.004, True),  # 2.00 as printed
+        (EVERYTHING, "1", 2.004, True),  # 2.00 as printed
+        (EVERYTHING, "10", 2.01, False),
+        (EVERYTHING, "100", 1.0, True),
+        (NOTHING, "1", 1.205, False),  # 1.21 as printed
+        (NOTHING, "10", 1.2, True),
+        (NOTHING, "100", 1.2, True),
+        (CHANGED_ONE, "1", 1.5, True),
+        (CHANGED_ONE, "10", 1.51, False),
+        (CHANGED_ONE, "100", 1.5, True),
         (first, "1", 1.51, False),
         (first, "10", 1.5, True),
         (first, "100", 1.0, True),
@@ -236,13 +339,15 @@ def test_the_targets_table_judges_each_ratio_as_measured():
         ("four-year backfill / one year", "100", 1.0, True),
         ("tiny inbox: first run / nightly run", "0.05", 1.4, True),
         ("nightly run at scale 100 / at scale 10 (data × 10)", "10 → 100", 10.05, False),
-        ("peak RSS of a run (MiB)", "100", 4100.0, False),
+        ("peak RSS of a run (MiB)", "100", 4100.0, False),  # the changed delivery's run
         ("nightly run on a DuckLake / on the file", "100", 1.31, False),
     ]
     # a whole run prints every measurement, the lake's table for the scale it was measured at
-    nightly, first, tiny, lake, targets = (t.splitlines() for t in table(results).split("\n\n"))
-    assert [len(t) for t in (nightly, first, tiny, lake, targets)] == [5, 5, 3, 3, 13]
-    assert not [line for line in nightly + first + tiny + lake if "not measured" in line]
+    tables = [t.splitlines() for t in table(results).split("\n\n")]
+    _, nights, first, _, lake, targets = tables
+    assert [len(t) for t in tables] == [5, 5, 5, 3, 3, 21]
+    assert not [line for t in tables[:-1] for line in t if "not measured" in line]
+    assert nights[3] == "| 10 | 6.0 | 300 | 5.0 | 1.20 | 9.0 | 450 | 4.0 | 2.0 | 1.51 |"
     assert lake[2].startswith("| 100 | 201.0 | 4000 |")
     text = table(Results(CONTRACT, 2026, [], _tiny(1.6)))
     targets = text.split("\n\n")[-1].splitlines()
@@ -250,7 +355,7 @@ def test_the_targets_table_judges_each_ratio_as_measured():
         "| target | scale | measured | limit | status |",
         "|---|---:|---:|---:|---|",
     ]
-    assert targets[5] == (
+    assert targets[13] == (
         "| first run, empty warehouse / (first floor + first limit) | 100 | not measured "
         "| ≤ 1.50 | not measured |"
     )

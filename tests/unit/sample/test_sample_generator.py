@@ -5,17 +5,19 @@ import hashlib
 import io
 import json
 import re
+import shutil
 import zipfile
 from pathlib import Path
 
 import numpy as np
+import openpyxl
 import pandas as pd
 import pyarrow as pa
 import pytest
 
 from resultatrapport.formats import FORMATS
-from resultatrapport.sample.generate import generate_inbox
-from resultatrapport.sample.writers import NUMBER, TEXT, Cells, InboxWriter, comma
+from resultatrapport.sample.generate import EHMJ, generate_inbox, revise_survey
+from resultatrapport.sample.writers import NUMBER, TEXT, Cells, InboxWriter, comma, read_xlsx
 
 
 @pytest.fixture(scope="module")
@@ -297,3 +299,33 @@ def test_referrals_are_only_the_crms_referral_targets(sample):
         for row in csv.DictReader(text.splitlines(), delimiter=";"):
             entries.update(e.strip() for e in (row["Henvisninger"] or "").split("|") if e.strip())
     assert entries and entries <= set(REFERRAL_TARGETS)
+
+
+def test_a_later_survey_delivery_changes_some_answers_and_nothing_else(sample, tmp_path):
+    """revise_survey (the benchmark's "one delivery changed"): the generator's own sheet read
+    back as its writer was given the cells writes the same bytes again, and the later
+    delivery differs from the first in some recommendations only, the same for the same seed."""
+    root, _ = sample
+    first = root / FORMATS["survey_answers"].relpath(2026, EHMJ)
+    headers, columns = read_xlsx(first)
+    InboxWriter(tmp_path).xlsx("again.xlsx", "Besvarelser", headers, columns)
+    assert (tmp_path / "again.xlsx").read_bytes() == first.read_bytes()
+    later = [tmp_path / "later-1.xlsx", tmp_path / "later-2.xlsx"]
+    changed = []
+    for path in later:
+        shutil.copy(first, path)
+        changed.append(revise_survey(path))
+    assert later[0].read_bytes() == later[1].read_bytes() != first.read_bytes()
+    before, after = (pd.read_excel(p, engine="calamine", dtype=str).fillna("") for p in
+                     (first, later[0]))  # fmt: skip
+    differs = (before != after).sum()
+    assert differs[differs > 0].to_dict() == {"Anbefaling (0-10)": changed[0]}
+    answers = after["Anbefaling (0-10)"][before["Anbefaling (0-10)"] != after["Anbefaling (0-10)"]]
+    assert set(answers) <= {str(v) for v in range(11)} | {""}
+    # a cell the generator does not write (a formula) is not read as something else
+    book = openpyxl.Workbook()
+    book.active.append(["Respondent-ID", "=1+1"])
+    book.save(tmp_path / "other.xlsx")
+    book.close()
+    with pytest.raises(ValueError, match="not a sheet this generator wrote"):
+        read_xlsx(tmp_path / "other.xlsx")
