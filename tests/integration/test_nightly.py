@@ -1,6 +1,6 @@
 """A nightly run does only what changed (issue 28): `resultatrapport run` again on the same
-inbox reads no delivery, validates nothing, computes no KPI and draws no draft, and says so;
-after one delivery changed (an answer of the survey) only that delivery is read and
+inbox reads no delivery, validates nothing, computes no KPI or budget and draws no draft, and
+says so; after one delivery changed (an answer of the survey) only that delivery is read and
 validated, only the KPIs reading it are computed, and the draft is drawn again."""
 
 from __future__ import annotations
@@ -39,6 +39,7 @@ def state(env: Env) -> dict[str, dict[tuple, object]]:
             "read": "SELECT source, org, year, read_at FROM ingest.deliveries",
             "checked": "SELECT source, org, year, check_name, checked_at FROM ingest.checks",
             "computed": "SELECT kpi_id, year, computed_at FROM kpi.results",
+            "budgeted": "SELECT year, max(computed_at) FROM kpi.budget GROUP BY year",
             "drawn": "SELECT year, [rendered_at::VARCHAR, pdf_sha256] FROM report.drafts",
         }
         return {
@@ -80,11 +81,11 @@ def test_a_second_run_does_nothing_again_and_a_changed_delivery_only_what_reads_
     # nothing new in the inbox: nothing read, validated, computed or drawn
     out = run(env, monkeypatch, capsys)
     assert changed(first, state(env)) == {"read": set(), "checked": set(), "computed": set(),
-                                          "drawn": set()}  # fmt: skip
+                                          "budgeted": set(), "drawn": set()}  # fmt: skip
     assert draft.read_bytes() == pdf and draft.stat().st_mtime_ns == mtime
     raw = ingestion_materialisations(env)
     assert len(raw) >= 6 and all(UNCHANGED in m for m in raw.values()), raw
-    assert "Uændret siden" in out and "6 leverancer" in out and "16 KPI'er, udkastet" in out
+    assert "Uændret siden" in out and "6 leverancer" in out and "16 KPI'er, budgettet, udkastet" in out
 
     # one answer of the 2026 survey changed
     path = env.inbox / SURVEY
@@ -105,6 +106,7 @@ def test_a_second_run_does_nothing_again_and_a_changed_delivery_only_what_reads_
     assert {k[:3] for k in now["checked"]} == {("survey_answers", org, 2026)}
     reading = {k.id for k in kkr.kpis if "survey_answers" in k.sources}
     assert now["computed"] == {(kpi_id, 2026) for kpi_id in reading}
+    assert now["budgeted"] == set()  # the budget reads the population, not the survey
     assert now["drawn"] == {(2026,)} and draft.read_bytes() != pdf
     raw = ingestion_materialisations(env)
     assert [k for k, m in raw.items() if UNCHANGED not in m] == [
