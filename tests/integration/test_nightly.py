@@ -85,7 +85,8 @@ def test_a_second_run_does_nothing_again_and_a_changed_delivery_only_what_reads_
     assert draft.read_bytes() == pdf and draft.stat().st_mtime_ns == mtime
     raw = ingestion_materialisations(env)
     assert len(raw) >= 6 and all(UNCHANGED in m for m in raw.values()), raw
-    assert "Uændret siden" in out and "6 leverancer" in out and "16 KPI'er, budgettet, udkastet" in out
+    assert "Uændret siden" in out and "6 leverancer" in out
+    assert "16 KPI'er, budgettet, udkastet" in out
 
     # one answer of the 2026 survey changed
     path = env.inbox / SURVEY
