@@ -14,7 +14,7 @@ from resultatrapport.contracts import load_contracts
 from resultatrapport.kpis.budget import budget_inputs, budget_lines
 from resultatrapport.kpis.budget import still_holds as budget_still_holds
 from resultatrapport.kpis.compute import inputs_fingerprint, still_holds
-from resultatrapport.report.draft import write_draft
+from resultatrapport.report.draft import chart_folder, write_draft
 from tests.integration.test_library_alone import CONTRACT, YEAR, library_run
 
 
@@ -52,6 +52,7 @@ def test_a_stored_result_or_draft_stands_until_something_it_shows_changed(tmp_pa
             return con.execute("SELECT * FROM report.drafts ORDER BY ALL").fetchall()
 
         connect = lambda: nullcontext(con)  # noqa: E731
+        charts = chart_folder(contract.id, YEAR)
         first = write_draft(connect, contract, YEAR, out, "r2")
         # drawn by library_run: not drawn again, the file and its record untouched
         assert first.unchanged_since is not None
@@ -71,6 +72,9 @@ def test_a_stored_result_or_draft_stands_until_something_it_shows_changed(tmp_pa
         redrawn = write_draft(connect, contract, YEAR, out, "r4")
         assert redrawn.unchanged_since is None and redrawn.data_hash == first.data_hash
         assert redrawn.blocking_failures and redrawn.path.read_bytes() != pdf
+        # its charts show what they showed: read as drawn then, none drawn again
+        assert (redrawn.charts_drawn, redrawn.charts_reused) == (0, len(list(charts.iterdir())))
+        assert redrawn.charts_reused > 0
         # a draft file changed on disk is drawn again
         redrawn.path.write_bytes(b"%PDF-1.7 changed by hand")
         assert write_draft(connect, contract, YEAR, out, "r5").unchanged_since is None
