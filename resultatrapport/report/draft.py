@@ -149,6 +149,24 @@ def draft_path(out: Path, contract_id: str, year: int) -> Path:
     return publish.year_dir(out, contract_id, year) / publish.draft_name(contract_id, year)
 
 
+def draft_current(
+    con: duckdb.DuckDBPyConnection,
+    contract: Contract,
+    year: int,
+    out: Path,
+    today: dt.date | None = None,
+) -> bool:
+    """Whether :func:`write_draft` would leave the year's draft as it is (drawn on
+    ``today``, by default today): its record says it shows what a draft drawn now would,
+    and its file is still the one recorded. Nothing is rendered or written to tell."""
+    data = content.load(con, contract, year)
+    recorded = publish.latest_draft(con, contract.id, year)
+    path = draft_path(out, contract.id, year)
+    appendix = path.with_name(publish.appendix_name(path.name))
+    drawn = drawn_from(data, today or dt.date.today())
+    return _still_drawn(recorded, drawn, path, appendix) is not None
+
+
 def write_draft(
     connect: Connect,
     contract: Contract,
