@@ -68,6 +68,7 @@ from resultatrapport.ingestion import delivery_unchanged, texts_unchanged
 from resultatrapport.inventory import shown_name
 from resultatrapport.kpis.compute import partitions_read
 from resultatrapport.naming import deadline_job_name, job_name
+from resultatrapport.pending import contract_year_pending
 from resultatrapport.reader import file_sha256
 from resultatrapport.report.danish import years_text
 from resultatrapport.vocabulary import FIRST_YEAR, TIME_ZONE, TZ
@@ -148,8 +149,6 @@ def pending_work(con: Any, contracts: list[Contract], year: int, inbox: Path, ou
     """The year's pending work of ``contracts``, judged as each step judges it before it
     works (:func:`resultatrapport.ingestion.delivery_unchanged`, ``texts_unchanged``,
     :func:`resultatrapport.pending.contract_year_pending`), with nothing written."""
-    from resultatrapport.pending import contract_year_pending  # the draft's modules: on use
-
     pairs = by_source({p for c in contracts for p in contract_sources(c)})
     deliveries = [
         (source, org)
@@ -595,8 +594,6 @@ def still_to_do(
         else:
             rest.append((contract, year))
     if rest:
-        from resultatrapport.pending import contract_year_pending  # the draft's modules: on use
-
         out = settings.out_dir()
 
         def pending(con: Any) -> dict[tuple[str, int], str]:
