@@ -54,7 +54,8 @@ from assets.partitions import year_partitions
 from resources import Warehouse
 from resultatrapport.contracts import AnyKpi, Contract, PopulationKeyBudget, contracts_dir
 from resultatrapport.formats import FORMATS
-from resultatrapport.kpis.budget import budget_lines
+from resultatrapport.kpis.budget import budget_inputs, budget_lines
+from resultatrapport.kpis.budget import still_holds as budget_still_holds
 from resultatrapport.kpis.budget import store as store_budget
 from resultatrapport.kpis.compute import (
     evaluate,
@@ -415,16 +416,21 @@ def build_budget_asset(
             missing = {y: not_ingested(con, [(source, org, y)]) for y in years}
             ingested, refusal = missing_outcomes(years, missing, ingestion_job_name(contract.id))
             for year in [] if refusal else years:
-                distribution = budget_lines(con, budget, year)
+                inputs = budget_inputs(con, contract, year)
+                kept = budget_still_holds(con, contract, year, inputs)
+                if kept is not None:  # nothing it follows from changed: not computed again
+                    distribution, since = kept.distribution, unchanged_metadata(kept.computed_at)
+                else:
+                    distribution, since = budget_lines(con, budget, year), {}
+                    store_budget(con, contract.id, year, distribution, inputs)
                 lines, remark = distribution.lines, distribution.remark
                 if distribution.incomplete:
                     lacking[str(year)] = remark
-                store_budget(con, contract.id, year, distribution)
-                per_year.append((year, lines, remark))
+                per_year.append((year, lines, remark, since))
         if refusal:  # nothing computed: the check names what to ingest, the run fails
             yield from check_events(context, key, INGESTED, ingested, blocking=True)
             raise Failure(description=refusal, allow_retries=False)
-        for year, lines, remark in per_year:
+        for year, lines, remark, since in per_year:
             table = "\n".join(
                 ["| | beløb (kr.) | folketal | andel |", "|---|---:|---:|---:|"]
                 + [
@@ -441,6 +447,7 @@ def build_budget_asset(
                     else MetadataValue.null(),
                     "distribution": MetadataValue.md(table if lines else remark),
                     "remark": remark,
+                    **since,
                 },
                 partition_key=str(year),
             )
@@ -459,7 +466,7 @@ def build_budget_asset(
                     if str(y) in lacking
                     else {},
                 )
-                for y, _, _ in per_year
+                for y, *_ in per_year
             },
         )
 

@@ -157,6 +157,9 @@ def build_draft_asset(
                     "appendix": MetadataValue.path(str(d.appendix)),
                     "pages": d.pages,
                     "render_seconds": MetadataValue.float(round(d.seconds, 2)),
+                    # drawn once per change of what they show (charts.ChartCache)
+                    "charts_drawn": d.charts_drawn,
+                    "charts_reused": d.charts_reused,
                     "data_hash": d.data_hash,
                     "pdf_sha256": d.pdf_sha256,
                     "blocking_failures": MetadataValue.json(d.blocking_failures),
@@ -180,7 +183,8 @@ def build_draft_asset(
             context.log.info(f"Draft unchanged since {done.unchanged_since:%Y-%m-%d %H:%M}")
         else:
             context.log.info(
-                f"Draft written: {done.path} ({done.pages} pages, {done.seconds:.1f} s)"
+                f"Draft written: {done.path} ({done.pages} pages, {done.seconds:.1f} s; "
+                f"charts drawn {done.charts_drawn}, reused {done.charts_reused})"
             )
         return done
 
@@ -307,9 +311,15 @@ def build_signoff_assets(
         )
 
         def render(data: content.ReportData, data_hash: str, **signed: Any) -> tuple[bytes, int]:
-            return draft_report.render_report(
-                data, context.run.run_id, data_hash, draft=False, **signed
+            rendered = draft_report.render_report(
+                data,
+                context.run.run_id,
+                data_hash,
+                draft=False,
+                charts=draft_report.chart_folder(contract.id, year),
+                **signed,
             )
+            return rendered.pdf, rendered.pages
 
         try:
             done = signoff.sign_off(warehouse.connect, request, render, context.log.warning)

@@ -122,13 +122,14 @@ _UNCHANGED_KINDS = {
     "raw": ("leverance", "leverancer"),
     "ingest": ("tekstfil", "tekstfiler"),  # the report owner's texts (the others are raw's)
     "kpi": ("KPI", "KPI'er"),
+    "budget": ("budgettet", "budgetter"),  # one a year: "budgettet" in a run of one year
     "report": ("udkastet", "udkast"),
 }
 
 
 def unchanged_line(mats: list[Any]) -> str:
     """What a run did not do again because nothing it follows from changed, in one Danish
-    line: 'Uændret siden 07-12-2026 02:00: 7 leverancer, 16 KPI'er, udkastet' (the latest
+    line: 'Uændret siden 07-12-2026 02:00: 7 leverancer, 16 KPI'er, budgettet, udkastet' (the latest
     time of them, so it holds for every one); empty where it did everything."""
     counts: dict[str, int] = {}
     latest = 0.0
@@ -145,7 +146,8 @@ def unchanged_line(mats: list[Any]) -> str:
     for kind, (one, many) in _UNCHANGED_KINDS.items():
         n = counts.get(kind, 0)
         if n:
-            said.append(one if n == 1 and kind == "report" else f"{n} {one if n == 1 else many}")
+            alone = n == 1 and kind in ("budget", "report")  # the year's one: no count
+            said.append(one if alone else f"{n} {one if n == 1 else many}")
     when = dt.datetime.fromtimestamp(latest, TZ)
     return f"Uændret siden {when:%d-%m-%Y %H:%M}: {', '.join(said)}"
 

@@ -1,18 +1,26 @@
-"""Schedules and sensors: what runs unattended.
+"""Schedules and sensors: what runs unattended, and only what is missing or out of date.
 
-- ``nightly_refresh`` (02:00 Europe/Copenhagen): re-ingests the current year's deliveries of
-  every contract active this year;
-- ``january_final_drafts`` (2 January, 03:00): re-ingests last year's deliveries of every
-  contract active last year, so its final draft is built from the final data;
+- ``nightly_refresh`` (02:00 Europe/Copenhagen): ingests the current year's deliveries of
+  every contract active this year that the ingestion would read again (judged as it judges,
+  :func:`resultatrapport.ingestion.delivery_unchanged`, with nothing written); nothing new
+  and every report standing is no run (:func:`pending_work`);
+- ``january_final_drafts`` (2 January, 03:00): the same for last year's deliveries of every
+  contract active last year, so its final draft is built from the final data (a draft drawn
+  *Foreløbig* of a year now over is work pending: a run of the contract's texts alone lets
+  the cascade draw it);
 - ``inbox_sensor``: a new or replaced delivery (decided by content hash; a file touched but
   unchanged triggers nothing) re-ingests only the partitions it belongs to; the report
   owner's texts (``<org>/tekster/<contract-id>_<YYYY>.md``) are a delivery like the others;
 - ``deadline_<contract>`` (07:00): the check that each year's report is signed by its
   reporting deadline, for the years whose warning window has opened;
 - ``contracts_after_ingestion``: when an ingestion run succeeds, runs the contract jobs
-  (KPIs to draft) for exactly the contract years that read what it ingested, the effect
-  KPIs' five years back included. A run whose blocking check failed triggers nothing: the
-  KPIs are never computed on a delivery that cannot be trusted.
+  (KPIs to draft) for the contract years that read what it ingested, the effect KPIs' five
+  years back included, and only those where the run read something they show anew or whose
+  report has work missing or out of date (:func:`still_to_do`). A run whose blocking check
+  failed triggers nothing: the KPIs are never computed on a delivery that cannot be trusted.
+
+Where the warehouse cannot be read (a run holds the file's lock) the decisions fall back to
+asking for everything, as before: each step still skips the work that stands.
 
 The decisions are plain functions (``inbox_requests``, ``affected_contract_years``, …) so
 they are tested without a daemon.
@@ -27,9 +35,10 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from dagster import (
     AssetKey,
@@ -48,16 +57,18 @@ from dagster import (
     sensor,
 )
 
-from assets.common import spans
+from assets.common import UNCHANGED, spans
 from assets.ingestion import ingest_key, raw_key
 from assets.texts import texts_key
 from resultatrapport import inventory, lake, settings
 from resultatrapport import texts as owner_texts
 from resultatrapport.contracts import Contract
 from resultatrapport.formats import FORMATS, SourceFormat
+from resultatrapport.ingestion import delivery_unchanged, texts_unchanged
 from resultatrapport.inventory import shown_name
 from resultatrapport.kpis.compute import partitions_read
 from resultatrapport.naming import deadline_job_name, job_name
+from resultatrapport.pending import contract_year_pending
 from resultatrapport.reader import file_sha256
 from resultatrapport.report.danish import years_text
 from resultatrapport.vocabulary import FIRST_YEAR, TIME_ZONE, TZ
@@ -95,17 +106,109 @@ def ingestion_keys(pairs: Iterable[tuple[str, str | None]]) -> list[AssetKey]:
 # --- nightly and January ---------------------------------------------------------------
 
 
-def refresh_request(contracts: Iterable[Contract], year: int, why: str) -> RunRequest | SkipReason:
-    """Re-ingest ``year`` for every contract active that year (the cascade does the rest)."""
+T = TypeVar("T")
+
+
+def judged(judge: Callable[[Any], T]) -> T | None:
+    """``judge`` applied to a read-only connection to the warehouse; None where the
+    warehouse cannot be read now: no file yet, a run holds the file's lock, or a file of an
+    earlier version without a column the judgement reads (a run adds it). A lake
+    (``$RESULTATRAPPORT_LAKE``) that cannot be reached is an error to see."""
+    import duckdb
+
+    where = lake.configured()  # a missing lake where one is required: the tick fails, saying so
+    warehouse = settings.warehouse_path()
+    if where is None and not warehouse.exists():
+        return None
+    try:
+        con = lake.connect(warehouse, settings.duckdb_config(), where, True)
+    except duckdb.Error:
+        if where is not None:
+            raise
+        return None
+    try:
+        return judge(con)
+    except (duckdb.CatalogException, duckdb.BinderException):
+        return None
+    finally:
+        con.close()
+
+
+@dataclass(frozen=True)
+class Pending:
+    """What a year's run would do that is not done: the (source, organisation) deliveries
+    the ingestion would read again, the contracts whose texts file it would read again, and
+    the contracts whose report of the year has work missing or out of date, with why."""
+
+    deliveries: list[tuple[str, str | None]]
+    texts: list[Contract]
+    reports: dict[str, str]
+
+
+def pending_work(con: Any, contracts: list[Contract], year: int, inbox: Path, out: Path) -> Pending:
+    """The year's pending work of ``contracts``, judged as each step judges it before it
+    works (:func:`resultatrapport.ingestion.delivery_unchanged`, ``texts_unchanged``,
+    :func:`resultatrapport.pending.contract_year_pending`), with nothing written."""
+    pairs = by_source({p for c in contracts for p in contract_sources(c)})
+    deliveries = [
+        (source, org)
+        for source, org in pairs
+        if not delivery_unchanged(con, FORMATS[source], org, inbox, year)
+    ]
+    texts = [c for c in contracts if not texts_unchanged(con, inbox, c, year)]
+    reports = {}
+    if not deliveries and not texts:  # else the cascade decides, after the ingestion
+        for contract in contracts:
+            if year in contract.years and (why := contract_year_pending(con, contract, year, out)):
+                reports[contract.id] = why
+    return Pending(deliveries, texts, reports)
+
+
+def refresh_request(
+    contracts: Iterable[Contract], year: int, why: str, pending: Pending | None = None
+) -> RunRequest | SkipReason:
+    """Ingest ``year`` for every contract active that year, where something is ``pending``
+    (None: it could not be judged, so everything, and each step skips what stands); the
+    cascade does the rest. A contract whose report has work pending while no delivery does
+    gets a run of its texts alone, so that the cascade does that work; nothing pending at
+    all is no run."""
     running = active(contracts, year)
     if not running:
         return SkipReason(f"No contract is active in {year}")
-    pairs = by_source({p for c in running for p in contract_sources(c)})
+    tags = {"trigger": why, "contracts": ",".join(c.id for c in running)}
+    if pending is None:
+        pairs = by_source({p for c in running for p in contract_sources(c)})
+        return RunRequest(
+            partition_key=str(year),
+            asset_selection=ingestion_keys(pairs) + [texts_key(c) for c in running],
+            tags=tags,
+        )
+    texts = pending.texts + [c for c in running if c.id in pending.reports]
+    if not pending.deliveries and not texts:
+        return SkipReason(
+            f"Nothing new for {year}: every delivery, texts file and report of "
+            f"{', '.join(c.id for c in running)} stands as it is"
+        )
+    reports = "; ".join(f"{c}: {w}" for c, w in pending.reports.items())
     return RunRequest(
         partition_key=str(year),
-        asset_selection=ingestion_keys(pairs) + [texts_key(c) for c in running],
-        tags={"trigger": why, "contracts": ",".join(c.id for c in running)},
+        asset_selection=ingestion_keys(pending.deliveries)
+        + [texts_key(c) for c in running if c in texts],
+        tags={**tags, **({"pending": reports[:1000]} if reports else {})},
     )
+
+
+def judged_refresh(contracts: Iterable[Contract], year: int, why: str) -> RunRequest | SkipReason:
+    """:func:`refresh_request` with the pending work judged from the inbox, the warehouse
+    and the output folder as they are now; everything where they cannot be read."""
+    running = active(contracts, year)
+    inbox, out = settings.inbox_dir(), settings.out_dir()
+    pending = (
+        judged(lambda con: pending_work(con, running, year, inbox, out))
+        if running and inbox.is_dir()
+        else None
+    )
+    return refresh_request(contracts, year, why, pending)
 
 
 def _schedule_status(running: bool) -> DefaultScheduleStatus:
@@ -125,12 +228,13 @@ def build_schedules(
         execution_timezone=TIME_ZONE,
         job=job,
         default_status=_schedule_status(running),
-        description="02:00: the current year's deliveries of every active contract are "
-        "re-ingested; the KPIs and the year-to-date draft follow (contracts_after_ingestion).",
+        description="02:00: the current year's deliveries of every active contract that changed "
+        "are ingested; the KPIs and the year-to-date draft follow (contracts_after_ingestion). "
+        "Nothing new, nothing run.",
     )
     def nightly_refresh(context: ScheduleEvaluationContext) -> RunRequest | SkipReason:
         year = context.scheduled_execution_time.astimezone(TZ).year
-        return refresh_request(contracts.values(), year, "nightly")
+        return judged_refresh(contracts.values(), year, "nightly")
 
     @schedule(
         name="january_final_drafts",
@@ -143,7 +247,7 @@ def build_schedules(
     )
     def january_final_drafts(context: ScheduleEvaluationContext) -> RunRequest | SkipReason:
         year = context.scheduled_execution_time.astimezone(TZ).year - 1
-        return refresh_request(contracts.values(), year, "january")
+        return judged_refresh(contracts.values(), year, "january")
 
     return [nightly_refresh, january_final_drafts]
 
@@ -439,6 +543,73 @@ def texts_contract_years(
     ]
 
 
+def changed_partitions(
+    contracts: Iterable[Contract], mats: Iterable[Any]
+) -> tuple[set[tuple[str, str | None, int]], set[tuple[str, int]]]:
+    """The partitions an ingestion run read anew, from its materialisations (those without
+    ``unchanged_since``): the deliveries as (source, organisation, year) and the texts files
+    as (contract id, year)."""
+    contracts = list(contracts)
+    raw = {
+        raw_key(FORMATS[source], org): (source, org)
+        for contract in contracts
+        for source, org in contract_sources(contract)
+    }
+    written = {texts_key(c): c.id for c in contracts}
+    deliveries, texts = set(), set()
+    for mat in mats:
+        if UNCHANGED in mat.metadata or mat.partition is None:
+            continue
+        if mat.asset_key in raw:
+            deliveries.add((*raw[mat.asset_key], int(mat.partition)))
+        elif mat.asset_key in written:
+            texts.add((written[mat.asset_key], int(mat.partition)))
+    return deliveries, texts
+
+
+def still_to_do(
+    contracts: Iterable[Contract],
+    affected: list[tuple[Contract, int]],
+    mats: Iterable[Any],
+) -> list[tuple[Contract, int, str]]:
+    """Of the ``affected`` contract years, those whose report has something to do, with why:
+    a delivery or texts file it reads was read anew in the run (``mats``), or, where none
+    was, its work is missing or out of date in the warehouse and the output folder
+    (:func:`resultatrapport.pending.contract_year_pending`); every affected year where the
+    warehouse cannot be read now (each step then skips what stands)."""
+    deliveries, texts = changed_partitions(contracts, mats)
+    why: dict[tuple[str, int], str] = {}
+    rest = []
+    for contract, year in affected:
+        reads = partitions_read(contract, year)
+        new = sorted(
+            f"{source}/{org or 'register'} {y}"
+            for source, org, y in deliveries
+            if y in reads.get((source, org), [])
+        )
+        if (contract.id, year) in texts:
+            new.append(f"texts {year}")
+        if new:
+            why[(contract.id, year)] = "read anew: " + ", ".join(new)
+        else:
+            rest.append((contract, year))
+    if rest:
+        out = settings.out_dir()
+
+        def pending(con: Any) -> dict[tuple[str, int], str]:
+            found = {}
+            for contract, year in rest:
+                if reason := contract_year_pending(con, contract, year, out):
+                    found[(contract.id, year)] = reason
+            return found
+
+        found = judged(pending)
+        if found is None:
+            found = {(c.id, y): "the warehouse could not be read: the steps judge" for c, y in rest}
+        why |= found
+    return [(c, y, why[(c.id, y)]) for c, y in affected if (c.id, y) in why]
+
+
 def contract_requests(run_id: str, affected: list[tuple[Contract, int]]) -> list[RunRequest]:
     """One KPIs-to-draft run per contract and span of consecutive years (a range in one
     run, as ``resultatrapport backfill`` runs it)."""
@@ -478,11 +649,12 @@ def build_cascade_sensor(
         records = context.instance.get_records_for_run(
             run.run_id, of_type=DagsterEventType.ASSET_MATERIALIZATION, limit=10_000
         ).records
-        keys = [
-            r.event_log_entry.asset_materialization.asset_key
+        mats = [
+            r.event_log_entry.asset_materialization
             for r in records
             if r.event_log_entry.asset_materialization
         ]
+        keys = [m.asset_key for m in mats]
         pairs = ingested_pairs(contracts.values(), keys)
         written = texts_contract_years(contracts.values(), keys, run_years(run.tags), this_year())
         if not pairs and not written:
@@ -491,7 +663,15 @@ def build_cascade_sensor(
             contracts.values(), pairs, run_years(run.tags), this_year()
         )
         affected += [cy for cy in written if cy not in affected]
-        return contract_requests(run.run_id, affected) or SkipReason(
+        wanted = still_to_do(contracts.values(), affected, mats)
+        for contract, year, why in wanted:
+            context.log.info(f"{contract.id} {year}: {why}")
+        if affected and not wanted:
+            return SkipReason(
+                f"Run {run.run_id} changed nothing the contract years that read it show, and "
+                "their reports stand as they are"
+            )
+        return contract_requests(run.run_id, [(c, y) for c, y, _ in wanted]) or SkipReason(
             "No contract year reads what was ingested"
         )
 

@@ -259,6 +259,21 @@ def ingest_delivery(
     return list(steps.run(list(years)))
 
 
+def delivery_unchanged(
+    con: duckdb.DuckDBPyConnection,
+    fmt: SourceFormat,
+    org: str | None,
+    inbox: Path,
+    year: int,
+    *,
+    max_share: float = MAX_QUARANTINED_SHARE,
+) -> bool:
+    """Whether :func:`ingest_delivery` would leave the year's delivery as it is, reading,
+    validating and writing nothing (the same judgement, :meth:`_YearSteps.unchanged`, and
+    nothing written to tell): what a schedule asks before it launches a run."""
+    return _YearSteps(con, fmt, org, inbox, max_share, None).unchanged(year) is not None
+
+
 class _YearSteps:
     """The ingestion's work for each year of a range on one connection. A year-less
     register (:attr:`SourceFormat.yearless`) is read once and, where its rules do not depend
@@ -524,31 +539,41 @@ def _sha(root: Path, relpath: str) -> str | None:
     return file_sha256(root / relpath) if _readable(root, relpath) else None
 
 
-def _texts_year(
-    con: duckdb.DuckDBPyConnection, root: Path, contract: Contract, year: int, run_id: str | None
-) -> TextsIngested:
+@dataclass(frozen=True)
+class _TextsJudged:
+    """A year's texts file as judged before anything is written: refused (``refusal``: the
+    reason, its problems and the file's hash), or taken with its summary, the sections
+    written and required ones missing, and when the stored texts were read from this very
+    file (None: write it)."""
+
+    refusal: tuple[str, list[str], str | None] | None = None
+    delivery: texts.TextsDelivery | None = None
+    summary: str = ""
+    written: set[str] = field(default_factory=set)
+    missing: list[str] = field(default_factory=list)
+    since: dt.datetime | None = None
+
+
+def _judge_texts(
+    con: duckdb.DuckDBPyConnection, root: Path, contract: Contract, year: int
+) -> _TextsJudged:
     relpath = texts.relpath(contract, year)
     org = contract.organisation.slug
-
-    def refused(reason: str, problems: list[str], sha: str | None) -> TextsIngested:
-        texts.refuse(con, contract, year, reason, sha, run_id)
-        return TextsIngested(year, relpath, False, reason, problems)
-
     # a corrected copy beside the file ('… (kopi).md') blocks, as a misnamed delivery does
     stray = texts_refusal(root, org, contract.id, year, relpath)
     if stray is not None:
-        return refused(stray, [stray], _sha(root, relpath))
+        return _TextsJudged((stray, [stray], _sha(root, relpath)))
     try:
         delivery = texts.read(root, contract, year)
     except texts.TextsError as exc:
-        return refused(str(exc), exc.messages, _sha(root, relpath))
+        return _TextsJudged((str(exc), exc.messages, _sha(root, relpath)))
     before, stored = texts.previous(con, contract, year)
     if delivery.missing and before:
         reason = (
             f"filen '{relpath}' er forsvundet fra indbakken; de {stored} afsnit fra "
             "den sidst læste fil bruges fortsat"
         )
-        return refused(reason, [reason], None)
+        return _TextsJudged((reason, [reason], None))
     written = {s.id for s in delivery.sections}
     missing = [n.title for n in texts.missing_required(contract, {i: "x" for i in written})]
     if delivery.missing:
@@ -556,6 +581,34 @@ def _texts_year(
     else:
         summary = f"{len(written)} afsnit" + (f"; mangler: {', '.join(missing)}" if missing else "")
     since = texts.unchanged_since(con, contract, year, delivery, summary)
+    return _TextsJudged(None, delivery, summary, written, missing, since)
+
+
+def texts_unchanged(
+    con: duckdb.DuckDBPyConnection, inbox: Path, contract: Contract, year: int
+) -> bool:
+    """Whether :func:`ingest_texts` would leave the year's texts as they are (a refusal is
+    decided again at every run, so it is never unchanged); nothing is written to tell."""
+    return inbox.is_dir() and _judge_texts(con, inbox, contract, year).since is not None
+
+
+def _texts_year(
+    con: duckdb.DuckDBPyConnection, root: Path, contract: Contract, year: int, run_id: str | None
+) -> TextsIngested:
+    relpath = texts.relpath(contract, year)
+    judged = _judge_texts(con, root, contract, year)
+    if judged.refusal is not None:
+        reason, problems, sha = judged.refusal
+        texts.refuse(con, contract, year, reason, sha, run_id)
+        return TextsIngested(year, relpath, False, reason, problems)
+    delivery, summary, written, missing = (
+        judged.delivery,
+        judged.summary,
+        judged.written,
+        judged.missing,
+    )
+    assert delivery is not None  # taken: read
+    since = judged.since
     if since is None:
         texts.commit(con, contract, year, delivery, summary, run_id)
     return TextsIngested(

@@ -27,6 +27,8 @@ ENV_OUT = "RESULTATRAPPORT_OUT"
 # the folder of every hub's received submissions (shared/formats/national.md): the national
 # overview's input
 ENV_SUBMISSIONS = "RESULTATRAPPORT_SUBMISSIONS"
+# work kept to be reused, never published: the report's charts by the hash of their inputs
+ENV_CACHE = "RESULTATRAPPORT_CACHE"
 ENV_MEMORY = "RESULTATRAPPORT_DUCKDB_MEMORY"
 ENV_CONTRACTS = "RESULTATRAPPORT_CONTRACTS"
 ENV_TEMPLATES = "RESULTATRAPPORT_TEMPLATES"
@@ -64,6 +66,10 @@ def warehouse_path(configured: str = "") -> Path:
 
 def out_dir(configured: str = "") -> Path:
     return _path(ENV_OUT, var_dir() / "out", configured)
+
+
+def cache_dir(configured: str = "") -> Path:
+    return _path(ENV_CACHE, var_dir() / "cache", configured)
 
 
 def submissions_dir(configured: str = "") -> Path:

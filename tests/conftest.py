@@ -22,6 +22,7 @@ def _isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("RESULTATRAPPORT_INBOX", str(tmp_path / "inbox"))
     monkeypatch.setenv("RESULTATRAPPORT_WAREHOUSE", str(tmp_path / "warehouse.duckdb"))
     monkeypatch.setenv("RESULTATRAPPORT_OUT", str(tmp_path / "out"))
+    monkeypatch.setenv("RESULTATRAPPORT_CACHE", str(tmp_path / "cache"))
     monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "dagster_home"))
     # the file, unless a test says otherwise
     for name in ("RESULTATRAPPORT_LAKE", "RESULTATRAPPORT_LAKE_S3_ENDPOINT",

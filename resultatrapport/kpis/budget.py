@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import hashlib
+import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
 import duckdb
 
-from resultatrapport.contracts import IndexedSumBudget, PopulationKeyBudget
+from resultatrapport.contracts import Contract, IndexedSumBudget, PopulationKeyBudget
+from resultatrapport.kpis.compute import delivery_hashes
 from resultatrapport.kpis.kinds.spread import population_by_municipality
 from resultatrapport.kpis.stats import largest_remainder
 from resultatrapport.report.danish import number
+from resultatrapport.version import code_identity
 from resultatrapport.warehouse_tx import replace_rows, transaction, write_attempts
 
 
@@ -28,6 +33,8 @@ class BudgetLine:
 
 # the key of the one kpi.budget row of a year whose distribution lacks an input
 NOT_COMPUTED = "not_computed"
+# the key of the one row of a year for which the contract gives no distribution
+NO_LINES = "none"
 
 
 class BudgetError(ValueError):
@@ -171,18 +178,80 @@ def basis(budget: PopulationKeyBudget | IndexedSumBudget, year: int) -> str | No
     return "KL" if year in budget.kl_key else "Beregnet"
 
 
-def store(con: duckdb.DuckDBPyConnection, contract_id: str, year: int, d: Distribution) -> None:
+def budget_inputs(con: duckdb.DuckDBPyConnection, contract: Contract, year: int) -> str:
+    """What the budget's distribution of ``year`` follows from, as one hash: the contract's
+    budget definition and the content hash of the delivery of its source for the year (the
+    population quarter or the price index is read from that partition only; the names of
+    the municipalities are reference data, part of the code). Stored with the rows: a
+    distribution whose inputs, and code, are today's is not computed again
+    (:func:`still_holds`)."""
+    source = contract.budget.source
+    payload = {
+        "budget": contract.budget.model_dump(mode="json"),
+        "inputs": delivery_hashes(con, [(source, contract.source_org(source), year)]),
+    }
+    text = json.dumps(payload, sort_keys=True, ensure_ascii=False, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class StoredBudget:
+    """A year's distribution as stored, and when it was computed."""
+
+    distribution: Distribution
+    computed_at: dt.datetime
+
+
+def still_holds(
+    con: duckdb.DuckDBPyConnection, contract: Contract, year: int, inputs: str
+) -> StoredBudget | None:
+    """The year's stored distribution where computing it again would give the same rows: it
+    follows from the same definition and delivery (``inputs``, today's
+    :func:`budget_inputs`) and was computed by the same code
+    (:func:`resultatrapport.version.code_identity`). None: compute it."""
+    rows = con.execute(
+        "SELECT key, name, amount, population, quarter, share_pct, remark, computed_at, "
+        "inputs_sha256, code_version FROM kpi.budget WHERE contract = $c AND year = $y "
+        "ORDER BY position",
+        {"c": contract.id, "y": year},
+    ).fetchall()
+    if not rows or any(r[8] != inputs or r[9] != code_identity() or r[7] is None for r in rows):
+        return None
+    since = max(r[7] for r in rows)
+    if len(rows) == 1 and rows[0][0] in (NOT_COMPUTED, NO_LINES):  # no lines, and why
+        remark = rows[0][6] or ""
+        return StoredBudget(Distribution([], remark, rows[0][0] == NOT_COMPUTED), since)
+    lines = [
+        BudgetLine(key, name, amount, population, quarter, share_pct, remark or "")
+        for key, name, amount, population, quarter, share_pct, remark, *_ in rows
+    ]
+    return StoredBudget(Distribution(lines, ""), since)
+
+
+def store(
+    con: duckdb.DuckDBPyConnection,
+    contract_id: str,
+    year: int,
+    d: Distribution,
+    inputs: str | None = None,
+) -> None:
     """Replace the year's rows of ``kpi.budget`` with the distribution ``d``, atomically; a
-    year without lines keeps one row that says why (``NOT_COMPUTED`` when an input lacks)."""
+    year without lines keeps one row that says why (``NOT_COMPUTED`` when an input lacks).
+    Each row records what the distribution follows from (``inputs``: its
+    :func:`budget_inputs`) and the code that computed it (this process's)."""
+    code = code_identity()
+    with_run = (inputs, code)
     rows: list[tuple[object, ...]] = [
         (contract_id, year, i, b.key, b.name, b.amount, b.population, b.quarter, b.share_pct,
          b.remark or None)
         for i, b in enumerate(d.lines)
     ] or [
-        (contract_id, year, 0, NOT_COMPUTED if d.incomplete else "none", "Ikke opgjort",
+        (contract_id, year, 0, NOT_COMPUTED if d.incomplete else NO_LINES, "Ikke opgjort",
          None, None, None, None, d.remark)
     ]  # fmt: skip
+    now = dt.datetime.now()  # local time, as kpi.results' now()::TIMESTAMP
     for attempt in write_attempts():
         with attempt, transaction(con):
             keys = {"c": contract_id, "y": year}
-            replace_rows(con, "kpi.budget", "contract = $c AND year = $y", keys, rows)
+            stamped = [(*row, now, *with_run) for row in rows]
+            replace_rows(con, "kpi.budget", "contract = $c AND year = $y", keys, stamped)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from typing import Any
 
 import duckdb
 
@@ -39,8 +40,15 @@ BUDGET_DDL = """
 CREATE TABLE IF NOT EXISTS kpi.budget (
     contract VARCHAR NOT NULL, year INTEGER NOT NULL, position INTEGER, key VARCHAR NOT NULL,
     name VARCHAR NOT NULL, amount BIGINT, population BIGINT, quarter VARCHAR, share_pct DOUBLE,
-    remark VARCHAR
+    remark VARCHAR, computed_at TIMESTAMP, inputs_sha256 VARCHAR, code_version VARCHAR
 )"""
+# columns added since the first warehouses were made: when the year's distribution was
+# computed, from what (resultatrapport.kpis.budget.budget_inputs) and by which code
+BUDGET_ADDED = (
+    "ALTER TABLE kpi.budget ADD COLUMN IF NOT EXISTS computed_at TIMESTAMP",
+    "ALTER TABLE kpi.budget ADD COLUMN IF NOT EXISTS inputs_sha256 VARCHAR",
+    "ALTER TABLE kpi.budget ADD COLUMN IF NOT EXISTS code_version VARCHAR",
+)
 
 # survey answers and register financials are confidential below the threshold of units, as
 # their formats declare
@@ -73,6 +81,23 @@ def kpi_reads(contract: Contract, kpi: AnyKpi, year: int) -> list[tuple[str, str
     ]
 
 
+def delivery_hashes(
+    con: duckdb.DuckDBPyConnection, reads: list[tuple[str, str | None, int]]
+) -> list[list[Any]]:
+    """The content hash of the delivery each of the partitions ``reads`` (source,
+    organisation, year) holds, in a fixed order; a partition never delivered has no row."""
+    if not reads:
+        return []
+    rows = con.execute(
+        "SELECT source, coalesce(org, ''), year, coalesce(sha256, '') FROM ingest.deliveries "
+        "WHERE (source, coalesce(org, ''), year) IN (SELECT * FROM (VALUES "
+        + ", ".join("(?, ?, ?)" for _ in reads)
+        + ")) ORDER BY ALL",
+        [v for source, org, y in reads for v in (source, org or "", y)],
+    ).fetchall()
+    return [list(r) for r in rows]
+
+
 def inputs_fingerprint(
     con: duckdb.DuckDBPyConnection, contract: Contract, kpi: AnyKpi, year: int
 ) -> str:
@@ -80,24 +105,12 @@ def inputs_fingerprint(
     parameters, targets), the contract's settings and budget, and the content hash of every
     delivery it reads (a delivery never made counts as such). Stored with the result: a
     result whose fingerprint differs from today's is outdated (:func:`outdated`)."""
-    reads = kpi_reads(contract, kpi, year)
-    rows = (
-        []
-        if not reads
-        else con.execute(
-            "SELECT source, coalesce(org, ''), year, coalesce(sha256, '') FROM ingest.deliveries "
-            "WHERE (source, coalesce(org, ''), year) IN (SELECT * FROM (VALUES "
-            + ", ".join("(?, ?, ?)" for _ in reads)
-            + ")) ORDER BY ALL",
-            [v for source, org, y in reads for v in (source, org or "", y)],
-        ).fetchall()
-    )
     payload = {
         "kpi": kpi.model_dump(mode="json"),
         "settings": contract.settings.model_dump(mode="json"),
         # the spread over municipalities follows the budget's municipalities and quarter
         "budget": contract.budget.model_dump(mode="json"),
-        "inputs": [list(r) for r in rows],
+        "inputs": delivery_hashes(con, kpi_reads(contract, kpi, year)),
     }
     text = json.dumps(payload, sort_keys=True, ensure_ascii=False, default=str)
     return hashlib.sha256(text.encode()).hexdigest()
@@ -143,7 +156,7 @@ def still_holds(
 
 def ensure_kpi_schema(con: duckdb.DuckDBPyConnection) -> None:
     con.execute("CREATE SCHEMA IF NOT EXISTS kpi")
-    for ddl in (RESULTS_DDL, DETAILS_DDL, BUDGET_DDL, *RESULTS_ADDED):
+    for ddl in (RESULTS_DDL, DETAILS_DDL, BUDGET_DDL, *RESULTS_ADDED, *BUDGET_ADDED):
         con.execute(ddl)
 
 

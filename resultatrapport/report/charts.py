@@ -6,6 +6,11 @@ HTML template inlines and WeasyPrint renders. Text is drawn as paths (``svg.font
 output is deterministic: a fixed ``svg.hashsalt`` and no date in the metadata give
 byte-identical SVG for the same input.
 
+A chart is drawn once per change of what it shows: inside :func:`cached_in` (the draft and
+the signed report render so, with a folder per contract year) each public chart function
+first looks for the SVG it drew before from equal inputs and the same chart code
+(:func:`chart_code`), and draws and keeps it only where there is none (:class:`ChartCache`).
+
 Only the object-oriented API is used (:class:`~matplotlib.figure.Figure` with the SVG
 canvas); importing this module never imports ``matplotlib.pyplot`` and never touches
 matplotlib's global state outside an ``rc_context``.
@@ -16,13 +21,21 @@ All text a reader sees is Danish, numbers are formatted with
 
 from __future__ import annotations
 
+import dataclasses
+import functools
+import hashlib
 import io
+import json
 import math
-from collections.abc import Iterator, Mapping, Sequence
+import os
+import sys
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from html import escape
-from typing import TYPE_CHECKING, Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ParamSpec
 
 import matplotlib
 from matplotlib.backends.backend_svg import FigureCanvasSVG
@@ -32,6 +45,8 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 from matplotlib.ticker import Formatter, MaxNLocator
 
+from resultatrapport import vocabulary
+from resultatrapport.report import danish, rounding
 from resultatrapport.report.danish import DASH, number
 from resultatrapport.report.rounding import UNIT_DECIMALS, decimals_for, own_decimals
 from resultatrapport.vocabulary import OPERATOR_SIGN
@@ -89,6 +104,109 @@ _STYLE: dict[RcKeyType, Any] = {
     "savefig.facecolor": "white",
     "svg.hashsalt": "resultatrapport",
 }
+
+
+# --- drawn once per change of what a chart shows ------------------------------------------
+
+P = ParamSpec("P")
+
+
+@functools.cache
+def chart_code() -> str:
+    """The code that draws a chart, as one hash: this module, the Danish numbers and the
+    rounding it prints with, the vocabulary it names, and matplotlib's version (its fonts
+    and SVG writer come with it)."""
+    digest = hashlib.sha256(f"matplotlib {matplotlib.__version__}".encode())
+    for module in (sys.modules[__name__], danish, rounding, vocabulary):
+        digest.update(Path(str(module.__file__)).read_bytes())
+    return digest.hexdigest()
+
+
+def _plain(value: Any) -> Any:
+    """A chart's argument as JSON can hold it (a :class:`Bar` as its fields)."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {type(value).__name__: dataclasses.asdict(value)}
+    return repr(value)
+
+
+def chart_key(name: str, args: Sequence[Any], kwargs: Mapping[str, Any]) -> str:
+    """What a chart of ``name`` drawn from ``args`` and ``kwargs`` shows, as one hash: its
+    inputs and :func:`chart_code`."""
+    text = json.dumps([name, list(args), dict(kwargs), chart_code()], sort_keys=True,
+                      ensure_ascii=False, default=_plain)  # fmt: skip
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+class ChartCache:
+    """The charts drawn into ``folder``, one SVG file each, named by :func:`chart_key`: a
+    chart asked for again with equal inputs is read from its file, not drawn. ``drawn`` and
+    ``reused`` count what it did; :meth:`prune` removes the files no chart asked for since
+    the cache was opened (the charts of data that changed since)."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.drawn = 0
+        self.reused = 0
+        self.used: set[str] = set()
+
+    def svg(self, key: str, draw: Callable[[], str]) -> str:
+        path = self.folder / f"{key}.svg"
+        self.used.add(path.name)
+        try:
+            kept = path.read_text("utf-8")
+        except (OSError, UnicodeError):
+            kept = ""
+        if kept.startswith("<svg") and kept.rstrip().endswith("</svg>"):  # whole
+            self.reused += 1
+            return kept
+        text = draw()
+        self.drawn += 1
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        try:  # whole or not at all; a cache that cannot be written only costs a drawing
+            self.folder.mkdir(parents=True, exist_ok=True)
+            tmp.write_text(text, "utf-8")
+            os.replace(tmp, path)
+        except OSError:
+            tmp.unlink(missing_ok=True)
+        return text
+
+    def prune(self) -> None:
+        """Remove every file of the folder that no chart asked for since it was opened."""
+        try:
+            found = list(self.folder.iterdir())
+        except OSError:
+            return
+        for path in found:
+            if path.name not in self.used:
+                path.unlink(missing_ok=True)
+
+
+_CACHE: ContextVar[ChartCache | None] = ContextVar("chart_cache", default=None)
+
+
+@contextmanager
+def cached_in(folder: Path) -> Iterator[ChartCache]:
+    """Within it, each chart is drawn once per change of what it shows, kept in ``folder``."""
+    cache = ChartCache(folder)
+    token = _CACHE.set(cache)
+    try:
+        yield cache
+    finally:
+        _CACHE.reset(token)
+
+
+def _cached(draw: Callable[P, str]) -> Callable[P, str]:
+    """The chart function ``draw``, reading what it drew before from the open cache."""
+
+    @functools.wraps(draw)
+    def chart(*args: P.args, **kwargs: P.kwargs) -> str:
+        cache = _CACHE.get()
+        if cache is None:
+            return draw(*args, **kwargs)
+        key = chart_key(draw.__name__, args, kwargs)
+        return cache.svg(key, lambda: draw(*args, **kwargs))
+
+    return chart
 
 
 class DanishFormatter(Formatter):
@@ -206,6 +324,7 @@ def _under_year(ax: Any, x: float, row: int, text: str, colour: str) -> None:
     )
 
 
+@_cached
 def kpi_over_years(
     years: list[int],
     values: list[float | None],
@@ -562,6 +681,7 @@ def _value_label(ax: Any, x: int, v: float, text: str, n: int, x_margin: float) 
     )
 
 
+@_cached
 def nps_distribution(counts: Mapping[int, int | None], title: str) -> str:
     """The answers to the recommendation question (0-10) as bars coloured by NPS group.
 
@@ -638,6 +758,7 @@ def nps_distribution(counts: Mapping[int, int | None], title: str) -> str:
         return _to_svg(fig, alt)
 
 
+@_cached
 def municipal_deviation(
     names: list[str], deviations_pct: list[float], band_pct: float, title: str
 ) -> str:
@@ -738,6 +859,7 @@ class Bar:
     emphasis: bool = False
 
 
+@_cached
 def side_by_side(
     bars: Sequence[Bar], unit: str, title: str, pooled_label: str = "Alle erhvervshuse"
 ) -> str:

@@ -30,8 +30,10 @@ from typing import Any
 
 import duckdb
 
+from resultatrapport import settings
 from resultatrapport.contracts import Contract
 from resultatrapport.report import content, publish, quality, view
+from resultatrapport.report.charts import cached_in
 from resultatrapport.report.files import write_atomically, writing_to
 from resultatrapport.report.finality import finality
 from resultatrapport.report.render import Attachment, render_pdf
@@ -42,6 +44,25 @@ TEMPLATE = "report.html.j2"
 Connect = Callable[[], AbstractContextManager[duckdb.DuckDBPyConnection]]
 
 
+def chart_folder(contract_id: str, year: int) -> Path:
+    """Where the charts of a contract year's report are kept to be drawn once per change of
+    what they show (:class:`resultatrapport.report.charts.ChartCache`): under the cache
+    folder (``$RESULTATRAPPORT_CACHE``, by default ``var/cache``), never beside the
+    published files."""
+    return settings.cache_dir() / "charts" / contract_id / str(year)
+
+
+@dataclass(frozen=True)
+class Rendered:
+    """A rendered report: the PDF, its pages, and how many charts were drawn and how many
+    were reused as drawn before from equal inputs."""
+
+    pdf: bytes
+    pages: int
+    charts_drawn: int = 0
+    charts_reused: int = 0
+
+
 def render_report(
     data: content.ReportData,
     run_id: str | None,
@@ -49,15 +70,24 @@ def render_report(
     *,
     draft: bool,
     attachments: Sequence[Attachment] = (),
+    charts: Path | None = None,
     **signed: Any,
-) -> tuple[bytes, int]:
-    """The report of ``data`` as PDF bytes and its page count: the draft, or with
-    ``signed`` (signed_by, signed_role, signed_on, version) the signed version. Its provenance names the
-    code version, ``run_id`` and ``data_hash``."""
+) -> Rendered:
+    """The report of ``data`` rendered: the draft, or with ``signed`` (signed_by,
+    signed_role, signed_on, version) the signed version. Its provenance names the code
+    version, ``run_id`` and ``data_hash``. ``charts``: the folder whose charts drawn before
+    are reused where their inputs are equal (and whose other charts are removed once the
+    report is rendered); None draws every chart."""
     provenance = {"code_version": code_version(), "run_id": run_id, "data_hash": data_hash}
-    context = view.build(data, draft=draft, provenance=provenance, **signed)
     title = f"Årsrapport {data.year}: {data.contract.title}"
-    return render_pdf(TEMPLATE, context, title=title, attachments=attachments)
+    if charts is None:
+        context = view.build(data, draft=draft, provenance=provenance, **signed)
+        return Rendered(*render_pdf(TEMPLATE, context, title=title, attachments=attachments))
+    with cached_in(charts) as cache:
+        context = view.build(data, draft=draft, provenance=provenance, **signed)
+    pdf, pages = render_pdf(TEMPLATE, context, title=title, attachments=attachments)
+    cache.prune()  # the charts of data shown no more
+    return Rendered(pdf, pages, cache.drawn, cache.reused)
 
 
 @dataclass(frozen=True)
@@ -78,6 +108,9 @@ class Draft:
     blocking_failures: list[str]
     # not drawn again: the file is the one drawn then, and shows what it would show now
     unchanged_since: dt.datetime | None = None
+    # its charts drawn, and reused as drawn before from equal inputs
+    charts_drawn: int = 0
+    charts_reused: int = 0
 
 
 def drawn_from(data: content.ReportData, today: dt.date) -> str:
@@ -116,13 +149,37 @@ def draft_path(out: Path, contract_id: str, year: int) -> Path:
     return publish.year_dir(out, contract_id, year) / publish.draft_name(contract_id, year)
 
 
+def draft_current(
+    con: duckdb.DuckDBPyConnection,
+    contract: Contract,
+    year: int,
+    out: Path,
+    today: dt.date | None = None,
+) -> bool:
+    """Whether :func:`write_draft` would leave the year's draft as it is (drawn on
+    ``today``, by default today): its record says it shows what a draft drawn now would,
+    and its file is still the one recorded. Nothing is rendered or written to tell."""
+    data = content.load(con, contract, year)
+    recorded = publish.latest_draft(con, contract.id, year)
+    path = draft_path(out, contract.id, year)
+    appendix = path.with_name(publish.appendix_name(path.name))
+    drawn = drawn_from(data, today or dt.date.today())
+    return _still_drawn(recorded, drawn, path, appendix) is not None
+
+
 def write_draft(
-    connect: Connect, contract: Contract, year: int, out: Path, run_id: str | None = None
+    connect: Connect,
+    contract: Contract,
+    year: int,
+    out: Path,
+    run_id: str | None = None,
+    charts: Path | None = None,
 ) -> Draft:
     """Render, write and record the draft of ``contract`` for ``year`` (see the module's
     docstring); ``connect`` opens a warehouse connection, held while reading and while
-    recording, not while rendering. :class:`OutputNotWritable` where the output folder
-    cannot take the file (a full disk, a read-only folder)."""
+    recording, not while rendering; ``charts`` keeps its charts (default:
+    :func:`chart_folder`). :class:`OutputNotWritable` where the output folder cannot take
+    the file (a full disk, a read-only folder)."""
     with connect() as con:
         data = content.load(con, contract, year)
         recorded = publish.latest_draft(con, contract.id, year)
@@ -147,7 +204,9 @@ def write_draft(
             unchanged_since=since,
         )
     started = time.perf_counter()
-    pdf, pages = render_report(data, run_id, data_hash, draft=True)
+    folder = charts or chart_folder(contract.id, year)
+    rendered = render_report(data, run_id, data_hash, draft=True, charts=folder)
+    pdf, pages = rendered.pdf, rendered.pages
     seconds = time.perf_counter() - started
     appendix_html = quality.appendix_html(data, report_name=path.name, data_hash=data_hash)
     with writing_to(out):
@@ -170,4 +229,6 @@ def write_draft(
         pdf_sha256=publish.sha256(pdf),
         parts=parts,
         blocking_failures=list(data.blocking_failures),
+        charts_drawn=rendered.charts_drawn,
+        charts_reused=rendered.charts_reused,
     )

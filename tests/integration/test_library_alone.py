@@ -21,7 +21,7 @@ import duckdb
 from resultatrapport.contracts import load_contracts
 from resultatrapport.formats import FORMATS
 from resultatrapport.ingestion import ingest_delivery, ingest_texts
-from resultatrapport.kpis.budget import budget_lines
+from resultatrapport.kpis.budget import budget_inputs, budget_lines
 from resultatrapport.kpis.budget import store as store_budget
 from resultatrapport.kpis.compute import evaluate, inputs_fingerprint, measure
 from resultatrapport.kpis.results_table import store
@@ -50,7 +50,8 @@ def library_run(inbox: Path, warehouse: Path, out: Path) -> dict[str, object]:
             result = evaluate(contract, kpi, YEAR, m)
             detail = [] if result.suppressed else m.detail
             store(con, result, detail, run, inputs_fingerprint(con, contract, kpi, YEAR))
-        store_budget(con, contract.id, YEAR, budget_lines(con, contract.budget, YEAR))
+        budget = budget_lines(con, contract.budget, YEAR)
+        store_budget(con, contract.id, YEAR, budget, budget_inputs(con, contract, YEAR))
         draft = write_draft(lambda: nullcontext(con), contract, YEAR, out, run)
         refusals = signoff.refusals(con, contract, YEAR, content.load(con, contract, YEAR))
     return {

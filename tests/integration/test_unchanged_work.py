@@ -1,6 +1,6 @@
 """Work whose inputs did not change is not done again, as library calls (issue 28): a KPI
 whose stored result follows from the same deliveries, definition and code is not measured,
-and a draft that would show exactly what it shows is not drawn (the deliveries:
+nor a budget's distribution, and a draft that would show exactly what it shows is not drawn (the deliveries:
 tests/unit/test_ingestion.py; the whole nightly run: tests/integration/test_nightly.py)."""
 
 from __future__ import annotations
@@ -11,8 +11,10 @@ import duckdb
 
 from resultatrapport.checks_table import record_checks
 from resultatrapport.contracts import load_contracts
+from resultatrapport.kpis.budget import budget_inputs, budget_lines
+from resultatrapport.kpis.budget import still_holds as budget_still_holds
 from resultatrapport.kpis.compute import inputs_fingerprint, still_holds
-from resultatrapport.report.draft import write_draft
+from resultatrapport.report.draft import chart_folder, write_draft
 from tests.integration.test_library_alone import CONTRACT, YEAR, library_run
 
 
@@ -44,10 +46,13 @@ def test_a_stored_result_or_draft_stands_until_something_it_shows_changed(tmp_pa
         inputs = inputs_fingerprint(con, moved, v1, YEAR)
         assert still_holds(con, moved, v1, YEAR, inputs) is None
 
+        budget_stands(con, contract, rebudgeted)
+
         def draft_table() -> list[tuple]:
             return con.execute("SELECT * FROM report.drafts ORDER BY ALL").fetchall()
 
         connect = lambda: nullcontext(con)  # noqa: E731
+        charts = chart_folder(contract.id, YEAR)
         first = write_draft(connect, contract, YEAR, out, "r2")
         # drawn by library_run: not drawn again, the file and its record untouched
         assert first.unchanged_since is not None
@@ -67,7 +72,32 @@ def test_a_stored_result_or_draft_stands_until_something_it_shows_changed(tmp_pa
         redrawn = write_draft(connect, contract, YEAR, out, "r4")
         assert redrawn.unchanged_since is None and redrawn.data_hash == first.data_hash
         assert redrawn.blocking_failures and redrawn.path.read_bytes() != pdf
+        # its charts show what they showed: read as drawn then, none drawn again
+        assert (redrawn.charts_drawn, redrawn.charts_reused) == (0, len(list(charts.iterdir())))
+        assert redrawn.charts_reused > 0
         # a draft file changed on disk is drawn again
         redrawn.path.write_bytes(b"%PDF-1.7 changed by hand")
         assert write_draft(connect, contract, YEAR, out, "r5").unchanged_since is None
         assert redrawn.path.read_bytes() != b"%PDF-1.7 changed by hand"
+
+
+def budget_stands(con, contract, rebudgeted) -> None:
+    """The budget's distribution is not computed again while what it follows from holds."""
+    # the budget's distribution stands as stored, line for line what it would compute
+    inputs = budget_inputs(con, contract, YEAR)
+    kept = budget_still_holds(con, contract, YEAR, inputs)
+    assert kept is not None
+    assert kept.distribution == budget_lines(con, contract.budget, YEAR)
+    assert kept.distribution.lines  # a distribution, not the row of none
+    # not after a change of the budget's definition, of the delivery it reads, or of
+    # the code that computed it
+    assert budget_still_holds(con, rebudgeted, YEAR, budget_inputs(con, rebudgeted, YEAR)) is None
+    where = {"s": contract.budget.source, "y": YEAR}
+    con.execute("BEGIN TRANSACTION")
+    con.execute("UPDATE ingest.deliveries SET sha256 = 'x' WHERE source = $s AND year = $y", where)
+    assert budget_inputs(con, contract, YEAR) != inputs
+    con.execute("ROLLBACK")
+    con.execute("BEGIN TRANSACTION")
+    con.execute("UPDATE kpi.budget SET code_version = 'older'")
+    assert budget_still_holds(con, contract, YEAR, inputs) is None
+    con.execute("ROLLBACK")

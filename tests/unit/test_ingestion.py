@@ -10,6 +10,7 @@ from resultatrapport.ingestion import (
     FILE_TRUSTWORTHY,
     ROWS_VALID,
     InboxMissing,
+    delivery_unchanged,
     ingest_delivery,
 )
 from tests.helpers import crm_row, write_crm
@@ -141,6 +142,10 @@ def test_a_change_of_the_rules_or_a_misnamed_file_beside_it_judges_the_same_file
     inbox = tmp_path / "inbox"
     path = write_crm(inbox, [crm_row(i) for i in range(1, 21)])
     ingest_delivery(con, CRM, ORG, inbox, [2026], run_id="r1")
+    # what a schedule asks first, judged alike with nothing written (pipelines/automation.py)
+    assert delivery_unchanged(con, CRM, ORG, inbox, 2026)
+    assert not delivery_unchanged(con, CRM, ORG, inbox, 2026, max_share=0.2)
+    assert not delivery_unchanged(con, CRM, ORG, inbox, 2025)  # never ingested
     # another threshold of bad rows, and a format whose rules changed (a column's reason)
     [done] = ingest_delivery(con, CRM, ORG, inbox, [2026], max_share=0.2, run_id="r2")
     assert done.unchanged is None and done.rules is not None
@@ -153,6 +158,7 @@ def test_a_change_of_the_rules_or_a_misnamed_file_beside_it_judges_the_same_file
 
     stray = path.with_name("vejledningsforloeb_2026 (kopi).csv")
     stray.write_bytes(path.read_bytes())
+    assert delivery_unchanged(con, changed, ORG, inbox, 2026, max_share=0.2) is False
     [done] = ingest_delivery(con, changed, ORG, inbox, [2026], max_share=0.2, run_id="r5")
     assert done.unchanged is None and done.refused and stray.name in done.refused
     stray.unlink()  # the refusal rested on the stray, not on the file: decided again

@@ -383,3 +383,46 @@ def test_a_bar_label_never_reads_as_the_other_status_against_its_target():
     svg = charts.kpi_over_years([2026], [44_960_000], [45_000_000], [">="], [None], "kr.", "K8")
     assert {"44,96", "Mål ≥ 45,0"} <= set(texts(svg))
     assert alt(svg) == "K8. Resultat pr. år (Mio. kr.): 2026: 44,96; mål ≥ 45,0."
+
+
+# --- drawn once per change of what a chart shows --------------------------------------------
+
+
+@pytest.mark.parametrize("chart", CHARTS)
+def test_a_chart_asked_for_again_with_equal_inputs_is_read_not_drawn(chart, tmp_path):
+    with charts.cached_in(tmp_path / "charts") as cache:
+        first = chart()
+        [kept] = (tmp_path / "charts").iterdir()
+        assert (cache.drawn, cache.reused) == (1, 0)
+        # what the file holds is what comes back: read, not drawn again
+        kept.write_text(first.replace("</svg>", "<!-- kept --></svg>"), "utf-8")
+        assert chart().rstrip().endswith("<!-- kept --></svg>")
+        assert (cache.drawn, cache.reused) == (1, 1)
+    assert chart() == first  # outside the cache: drawn
+
+
+def test_changed_inputs_or_a_broken_file_are_drawn_again_and_old_charts_pruned(tmp_path):
+    folder = tmp_path / "charts"
+    with charts.cached_in(folder) as cache:
+        nps_chart()
+        changed = charts.nps_distribution({**NPS_COUNTS, 10: 60}, "K7: fordeling af svar")
+        assert (cache.drawn, cache.reused) == (2, 0) and changed != nps_chart()
+        assert cache.reused == 1
+        [short] = [p for p in folder.iterdir() if p.read_text("utf-8") != changed]
+        short.write_text(changed[:100], "utf-8")  # a file cut short is no chart
+        nps_chart()
+        assert (cache.drawn, cache.reused) == (3, 1)
+    with charts.cached_in(folder) as cache:  # the next render shows the changed one only
+        charts.nps_distribution({**NPS_COUNTS, 10: 60}, "K7: fordeling af svar")
+        cache.prune()
+    assert [p.name for p in folder.iterdir()] == [next(iter(cache.used))]
+    assert (cache.drawn, cache.reused) == (0, 1)
+
+
+def test_the_chart_code_is_part_of_the_key(monkeypatch):
+    args = ([2026], [1.0], [None], [None], [None], "antal", "K1")
+    key = charts.chart_key("kpi_over_years", args, {})
+    assert key == charts.chart_key("kpi_over_years", args, {})
+    assert key != charts.chart_key("kpi_over_years", args, {"report_year": 2026})
+    monkeypatch.setattr(charts, "chart_code", lambda: "another drawing")
+    assert key != charts.chart_key("kpi_over_years", args, {})
