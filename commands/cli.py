@@ -97,7 +97,7 @@ def cmd_sample_data(args: argparse.Namespace) -> int:
     out = Path(args.out).resolve() if args.out else settings.inbox_dir()
     started = time.perf_counter()
     manifest = generate_inbox(
-        out, args.years, scale=args.scale, seed=args.seed, progress=not args.quiet
+        out, args.years, scale=args.scale, seed=args.seed, progress=not args.quiet, hubs=args.hubs
     )
     files = manifest.get("files", {})
     rows = sum(f.get("rows", 0) for f in files.values())
@@ -105,6 +105,8 @@ def cmd_sample_data(args: argparse.Namespace) -> int:
         f"Sample inbox in {out}: {len(files)} files, {rows:,} data rows "
         f"(scale {args.scale}, seed {args.seed}) in {time.perf_counter() - started:.1f} s"
     )
+    for slug, hub in manifest.get("hubs", {}).items():
+        print(f"  {slug}/: {hub['name']}, kontrakt {hub['contract']}")
     return 0
 
 
@@ -659,13 +661,20 @@ def build_parser() -> argparse.ArgumentParser:
         "Write a generated inbox of deliveries (register, CRM, survey and ERST files) for the\n"
         "given years: made-up firms and people, for trying the pipeline.",
         "resultatrapport sample-data --out var/inbox\n"
-        "resultatrapport sample-data --out /tmp/inbox --years 2024-2026 --scale 0.1",
+        "resultatrapport sample-data --out /tmp/inbox --years 2024-2026 --scale 0.1\n"
+        "resultatrapport sample-data --hubs --out var/inbox --years 2021-2026 --scale 0.1",
     )  # fmt: skip
     p.add_argument("--out", help="inbox folder (default: $RESULTATRAPPORT_INBOX or var/inbox)")
     p.add_argument("--years", type=parse_years, default=parse_years("2020-2027"))
     p.add_argument("--scale", type=_scale, default=1.0, help="1 = one region's year (above 0)")
     p.add_argument("--seed", type=_whole, default=20260101)
     p.add_argument("--quiet", action="store_true", help="no progress on stderr")
+    p.add_argument(
+        "--hubs",
+        action="store_true",
+        help="all six erhvervshuse: a folder per hub for KKR Midtjylland's contract and the five "
+        "generated examples (contracts/examples/; run them with RESULTATRAPPORT_EXAMPLE_CONTRACTS=1)",
+    )
 
     p = _command(
         sub, "run", cmd_run, "materialise a contract's asset graph for one year",
