@@ -81,6 +81,18 @@ def test_each_hub_s_cases_lie_in_its_municipalities_in_proportion_to_its_share(h
         assert abs(counts[slug] - expected) < 0.1 * expected + 5, (slug, counts)
 
 
+def test_no_hub_s_delivery_has_more_bad_rows_than_a_delivery_may_lose(hubs_inbox):
+    """The planted bad rows stay under ValidationSettings' 5 % in every hub's files, also
+    the smallest hub's evaluation at a tiny scale (else the pipeline refuses it whole)."""
+    _, manifest = hubs_inbox
+    bad = Counter(b["file"] for b in manifest["bad_rows"])
+    for slug in HUBS:
+        for source in ("crm_cases", "survey_answers"):
+            for year in YEARS:
+                relpath = FORMATS[source].relpath(year, slug)
+                assert bad[relpath] <= 0.05 * manifest["files"][relpath]["rows"], relpath
+
+
 def test_one_register_for_the_country_and_the_population_of_every_municipality(hubs_inbox):
     root, _ = hubs_inbox
     codes = {str(m.code) for m in municipalities()}
