@@ -282,17 +282,23 @@ def test_writers_of_one_table_take_turns_instead_of_doubling_a_partition(catalog
     con.execute("CREATE TABLE kpi.turn (year INTEGER, writer VARCHAR)")
     child = python(lake_env(tmp_path, tmp_path, catalog), "-c", HOLDS_THE_TURN, catalog)
     assert child.stdout is not None and child.stdout.readline().strip() == "held"
-    started = time.perf_counter()
+    started, before = time.perf_counter(), lake.turn_stats()
     for attempt in write_attempts(first_wait=0.01):
         with attempt, transaction(con):
             con.execute("DELETE FROM kpi.turn WHERE year = 1")
             con.execute("INSERT INTO kpi.turn SELECT 1, 'parent' FROM range(3)")
-    waited = time.perf_counter() - started
+    waited, after = time.perf_counter() - started, lake.turn_stats()
     code, out = finish(child)
     assert code == 0, out
     assert waited > 1.5, "the second writer did not wait for the first"
+    # and the process counts the turn and the wait (what `resultatrapport run` prints)
+    assert after.turns == before.turns + 1
+    assert waited >= after.waited - before.waited > 1.5 and after.longest > 1.5
+    assert after.held > before.held
     rows = con.execute("SELECT writer, count(*) FROM kpi.turn GROUP BY ALL").fetchall()
     assert rows == [("parent", 3)]
-    # a transaction inside a held turn (the schema made under it) takes it again, not waits
+    # a transaction inside a held turn (the schema made under it) takes it again, not waits,
+    # and is no turn of its own
     with lake.write_turn(con), transaction(con):
         con.execute("DELETE FROM kpi.turn WHERE year = 1")
+    assert lake.turn_stats().turns == after.turns + 1
