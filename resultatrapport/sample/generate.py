@@ -372,16 +372,16 @@ def hub_plans() -> list[HubPlan]:
             for c in contracts
             if c.organisation.slug == hub.slug and (not hub.contracts or c.id in hub.contracts)
         ]
-        if not mine or not isinstance(mine[0].budget, PopulationKeyBudget):
+        contract = min(mine, key=lambda c: c.period.first) if mine else None
+        if contract is None or not isinstance(contract.budget, PopulationKeyBudget):
             raise ValueError(f"no contract with a population key for {hub.slug}")
-        contract = min(mine, key=lambda c: c.period.first)
         prefix, office = HUB_PREFIX.get(hub.slug, (hub.slug.upper()[:6], ""))
         plans.append(
             HubPlan(
                 slug=hub.slug,
                 name=contract.organisation.name,
                 contract=contract.id,
-                municipalities=tuple(contract.budget.municipalities),  # type: ignore[union-attr]
+                municipalities=tuple(contract.budget.municipalities),
                 ratio=baseline.baseline[hub.slug] / baseline.baseline[EHMJ],
                 prefix=prefix,
                 office=office,
@@ -481,7 +481,7 @@ def _generate(
     firms = _simulate_firms(rng, n, first, last, pop, hubs)
     panel, attraction = _simulate_panel(rng, firms, panel_years, chunk_rows)
     hub_of = _hub_of(firms, hubs) if hubs else None
-    if hubs and hub_of is not None:
+    if hubs is not None and hub_of is not None:
         segment_growth, guided_year = _guide_hubs(
             rng, firms, attraction, years, scale, hubs, hub_of
         )
