@@ -52,7 +52,7 @@ from assets.common import (
 from assets.ingestion import ingest_key
 from assets.partitions import year_partitions
 from resources import Warehouse
-from resultatrapport.contracts import AnyKpi, Contract, PopulationKeyBudget, contracts_dir
+from resultatrapport.contracts import AnyKpi, Contract, PopulationKeyBudget, contract_path
 from resultatrapport.formats import FORMATS
 from resultatrapport.kpis.budget import budget_inputs, budget_lines
 from resultatrapport.kpis.budget import still_holds as budget_still_holds
@@ -136,7 +136,7 @@ def _describe(kpi: AnyKpi) -> str:
 
 
 def contract_file(contract: Contract) -> Path:
-    return contracts_dir() / f"{contract.id}.yaml"
+    return contract_path(contract)
 
 
 def kpi_line(path: Path, kpi_id: str) -> int | None:

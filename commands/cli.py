@@ -97,7 +97,7 @@ def cmd_sample_data(args: argparse.Namespace) -> int:
     out = Path(args.out).resolve() if args.out else settings.inbox_dir()
     started = time.perf_counter()
     manifest = generate_inbox(
-        out, args.years, scale=args.scale, seed=args.seed, progress=not args.quiet
+        out, args.years, scale=args.scale, seed=args.seed, progress=not args.quiet, hubs=args.hubs
     )
     files = manifest.get("files", {})
     rows = sum(f.get("rows", 0) for f in files.values())
@@ -105,6 +105,8 @@ def cmd_sample_data(args: argparse.Namespace) -> int:
         f"Sample inbox in {out}: {len(files)} files, {rows:,} data rows "
         f"(scale {args.scale}, seed {args.seed}) in {time.perf_counter() - started:.1f} s"
     )
+    for slug, hub in manifest.get("hubs", {}).items():
+        print(f"  {slug}/: {hub['name']}, kontrakt {hub['contract']}")
     return 0
 
 
@@ -362,6 +364,52 @@ def cmd_national(args: argparse.Namespace) -> int:
         if "csv" in metadata and "path" in metadata:
             print(f"Landsoverblik: {metadata['csv'].value} og {metadata['path'].value}")
     return code
+
+
+def cmd_submit(args: argparse.Namespace) -> int:
+    """Send the hubs' signed ``resultatopfyldelse`` files of a year to the recipients' folder
+    of submissions, one folder per hub, as the national overview reads them
+    (:mod:`resultatrapport.report.submit`): every contract whose organisation is one of the
+    framework agreement's hubs, or the ones given."""
+    from resultatrapport.contracts import ContractError, load_contract_folder
+    from resultatrapport.national.output import NationalError, framework_of
+    from resultatrapport.report.submit import SubmitRefused, submit
+
+    try:
+        hubs = {h.slug for h in framework_of(args.year).hubs}
+        folder = load_contract_folder()
+    except (NationalError, ContractError) as error:
+        raise CommandError(f"{getattr(error, 'summary', error)}; intet er sendt") from None
+    chosen = args.contract or sorted(
+        c.id for c in folder.contracts.values() if c.organisation.slug in hubs
+    )
+    for contract_id in chosen:
+        contract = folder.contracts.get(contract_id)
+        if contract is None or contract.organisation.slug not in hubs:
+            raise CommandError(
+                f"{contract_id} er ikke et erhvervshus' kontrakt under rammeaftalen for "
+                f"{args.year}; intet er sendt"
+            )
+    to = Path(args.to).expanduser().resolve()
+    out = settings.out_dir()
+    if lake.configured() is None and not settings.warehouse_path().exists():
+        raise CommandError(f"Intet datalager i {settings.warehouse_path()}: intet er godkendt")
+    refused = 0
+    with lake.open_configured(read_only=True) as con:
+        for contract_id in chosen:
+            contract = folder.contracts[contract_id]
+            try:
+                sent = submit(con, out, contract, args.year, to)
+            except SubmitRefused as why:
+                print(f"{contract_id}: {why}", file=sys.stderr)
+                refused += 1
+                continue
+            if not sent:
+                print(f"{contract_id}: ingen godkendt version for {args.year}; intet sendt")
+            for s in sent:
+                state = "sendt" if s.new else "sendt før, uændret"
+                print(f"{s.path.relative_to(to)} ({state})")
+    return 1 if refused else 0
 
 
 KPI_KEYS = (
@@ -659,13 +707,20 @@ def build_parser() -> argparse.ArgumentParser:
         "Write a generated inbox of deliveries (register, CRM, survey and ERST files) for the\n"
         "given years: made-up firms and people, for trying the pipeline.",
         "resultatrapport sample-data --out var/inbox\n"
-        "resultatrapport sample-data --out /tmp/inbox --years 2024-2026 --scale 0.1",
+        "resultatrapport sample-data --out /tmp/inbox --years 2024-2026 --scale 0.1\n"
+        "resultatrapport sample-data --hubs --out var/inbox --years 2021-2026 --scale 0.1",
     )  # fmt: skip
     p.add_argument("--out", help="inbox folder (default: $RESULTATRAPPORT_INBOX or var/inbox)")
     p.add_argument("--years", type=parse_years, default=parse_years("2020-2027"))
     p.add_argument("--scale", type=_scale, default=1.0, help="1 = one region's year (above 0)")
     p.add_argument("--seed", type=_whole, default=20260101)
     p.add_argument("--quiet", action="store_true", help="no progress on stderr")
+    p.add_argument(
+        "--hubs",
+        action="store_true",
+        help="all six erhvervshuse: a folder per hub for KKR Midtjylland's contract and the five "
+        "generated examples (contracts/examples/; run them with RESULTATRAPPORT_EXAMPLE_CONTRACTS=1)",
+    )
 
     p = _command(
         sub, "run", cmd_run, "materialise a contract's asset graph for one year",
@@ -827,6 +882,23 @@ def _measuring_and_reading_commands(sub: Any) -> None:
         help="folder of received submissions, one folder per hub (e.g. erhvervshus-fyn/)",
     )
     p.add_argument("--out", help="output folder (default: $RESULTATRAPPORT_OUT or var/out)")
+
+    p = _command(
+        sub, "submit", cmd_submit,
+        "send the hubs' signed resultatopfyldelse files of a year to a folder per hub",
+        "Copy every signed version's resultatopfyldelse_<id>_<YYYY>_v<N>.csv (as its sign-off\n"
+        "recorded it) from the output folder to <to>/<hub-slug>/, the layout `national` reads:\n"
+        "every contract whose organisation is one of the framework agreement's hubs, or those\n"
+        "given. A file the folder holds already is left as it is; other content under its name\n"
+        "is refused. Exits 1 if a version could not be sent.",
+        "resultatrapport submit --year 2026 --to var/submissions\n"
+        "resultatrapport submit --year 2026 --to /data/indberetninger --contract kkr-midtjylland-2026",
+    )  # fmt: skip
+    p.add_argument("--year", type=_year, required=True, help="the report year")
+    p.add_argument("--to", required=True, help="the recipients' folder, one folder per hub")
+    p.add_argument(
+        "--contract", action="append", help="only this contract (may be given several times)"
+    )
 
     p = _command(
         sub, "kpis", cmd_kpis, "print the KPI results of a contract and year",

@@ -20,6 +20,7 @@ from assets.common import UNCHANGED, spans
 from assets.kpis import first_year_needed, range_of_reads
 from commands.instance import end_dead_runs, open_instance, process_tags
 from pipelines.automation import run_target
+from resultatrapport import lake
 from resultatrapport.naming import ingestion_job_name, job_name
 from resultatrapport.progress import track
 from resultatrapport.report.danish import years_text
@@ -424,4 +425,10 @@ def build_years(
         print(
             f"Time: {total:.1f} s ({ingest_seconds:.1f} s ingestion, {total - ingest_seconds:.1f} s KPIs to draft)"
         )
+        turns = lake.turn_stats()
+        if turns.turns:  # on a lake: what waiting for other writers cost
+            print(
+                f"Write turns on the lake: {turns.turns}, {turns.waited:.1f} s waiting for them "
+                f"(longest {turns.longest:.1f} s), {turns.held:.1f} s holding them"
+            )
         return code

@@ -43,7 +43,7 @@ from resultatrapport.formats import FORMATS
 from resultatrapport.kpis.kinds import KINDS
 from resultatrapport.kpis.kinds import Kind as KindSpec
 from resultatrapport.report.danish import years_text
-from resultatrapport.settings import PROJECT_ROOT, contracts_dir
+from resultatrapport.settings import PROJECT_ROOT, contracts_dir, example_contracts
 from resultatrapport.vocabulary import SLUG, Operator, Unit
 
 # --- vocabularies -----------------------------------------------------------------------
@@ -299,9 +299,22 @@ class Settings(Strict):
     deadline_warning_days: int = Field(default=14, ge=1, le=180)
 
 
+# a generated example contract (``contracts/examples/``) says so in its file: the sentence
+# every page of its report shows, beginning with these words, and its id begins with
+# EXAMPLE_ID, so that its submissions say it too (their ``Kontrakt``)
+EXAMPLE_MARK = "Genereret eksempel"
+EXAMPLE_ID = "eksempel-"
+EXAMPLES_FOLDER = "examples"
+ExampleNote = Annotated[
+    str, Field(min_length=len(EXAMPLE_MARK), max_length=300, pattern=rf"^{EXAMPLE_MARK}[^\r\n]*$")
+]
+
+
 class Contract(Strict):
     id: str = Field(pattern=rf"^{SLUG}$")
     title: NonEmpty
+    # set: a generated example, not a real contract (the report says so on every page)
+    example: ExampleNote | None = None
     parties: Annotated[list[Party], Field(min_length=2)]
     organisation: Organisation
     deliveries: list[Delivery]
@@ -392,6 +405,7 @@ def _problems(c: Contract) -> Iterator[tuple[str, str]]:
         yield "period.last", f"{c.period.last} is before period.first {c.period.first}"
         return
     yield from _party_problems(c)
+    yield from _example_problems(c)
     yield from _reporting_problems(c)
     if isinstance(c.budget, PopulationKeyBudget):
         yield from _population_budget_problems(c, c.budget)
@@ -414,6 +428,14 @@ def _party_problems(c: Contract) -> Iterator[tuple[str, str]]:
         yield "deliveries", "a delivery is named twice"
     if len(set(c.report_sections)) != len(c.report_sections):
         yield "report_sections", "a section is named twice"
+
+
+def _example_problems(c: Contract) -> Iterator[tuple[str, str]]:
+    """An example is one by its id too, and only an example has such an id."""
+    if c.example is not None and not c.id.startswith(EXAMPLE_ID):
+        yield "id", f"an example contract's id begins with {EXAMPLE_ID!r}"
+    if c.example is None and c.id.startswith(EXAMPLE_ID):
+        yield "example", f"a contract whose id begins with {EXAMPLE_ID!r} is an example: say so"
 
 
 def _reporting_problems(c: Contract) -> Iterator[tuple[str, str]]:
@@ -849,23 +871,48 @@ class ContractFolder:
         return {name: error.summary for name, error in self.errors.items()}
 
 
-def load_contract_folder(directory: Path | str | None = None) -> ContractFolder:
+def load_contract_folder(
+    directory: Path | str | None = None, examples: bool | None = None
+) -> ContractFolder:
     """Every ``*.yaml`` file of the folder (default :func:`contracts_dir`): a broken file is
     collected with its error and the others are loaded all the same. A missing folder or
-    one without contract files is an error."""
+    one without contract files is an error.
+
+    With ``examples`` (default: :func:`resultatrapport.settings.example_contracts`, the
+    environment's choice) the generated example contracts of its ``examples/`` folder too,
+    each of which must say it is one (``example``); an id given twice is an error."""
     folder = Path(directory) if directory is not None else contracts_dir()
     if not folder.is_dir():
         raise ContractError(
             f"{folder}: no such folder of contract files",
             f"{folder}: mappen med kontraktfiler findes ikke",
         )
+    if examples is None:
+        examples = example_contracts()
+    paths = sorted(folder.glob("*.yaml"))
+    if examples:
+        paths += sorted((folder / EXAMPLES_FOLDER).glob("*.yaml"))
     contracts: dict[str, Contract] = {}
     errors: dict[str, ContractError] = {}
-    for path in sorted(folder.glob("*.yaml")):
+    for path in paths:
         try:
             contract = load_contract(path)
+            if path.parent.name == EXAMPLES_FOLDER and contract.example is None:
+                shown = _shown(path)
+                raise ContractError(
+                    f"{shown}: example: a contract in {EXAMPLES_FOLDER}/ must say it is a "
+                    f"generated example ('{EXAMPLE_MARK} …')",
+                    f"{shown}: example mangler: en kontrakt i {EXAMPLES_FOLDER}/ skal sige, at "
+                    f"den er et genereret eksempel (»{EXAMPLE_MARK} …«)",
+                )
+            if contract.id in contracts or contract.id in errors:
+                shown = _shown(path)
+                raise ContractError(
+                    f"{shown}: id: {contract.id!r} is the id of another contract file",
+                    f"{shown}: id: {contract.id} er også en anden kontraktfils id",
+                )
         except ContractError as exc:
-            errors[path.stem] = exc
+            errors.setdefault(path.stem, exc)
         else:
             contracts[contract.id] = contract
     if not contracts and not errors:
@@ -876,10 +923,22 @@ def load_contract_folder(directory: Path | str | None = None) -> ContractFolder:
     return ContractFolder(contracts, errors)
 
 
-def load_contracts(directory: Path | str | None = None) -> dict[str, Contract]:
+def contract_path(contract: Contract, directory: Path | str | None = None) -> Path:
+    """The file a loaded contract was read from: ``<id>.yaml`` in the folder (default
+    :func:`contracts_dir`), in its ``examples/`` for a generated example."""
+    folder = Path(directory) if directory is not None else contracts_dir()
+    if contract.example is not None:
+        folder = folder / EXAMPLES_FOLDER
+    return folder / f"{contract.id}.yaml"
+
+
+def load_contracts(
+    directory: Path | str | None = None, examples: bool | None = None
+) -> dict[str, Contract]:
     """Every ``*.yaml`` contract of the folder (default :func:`contracts_dir`), by id; the
-    first broken file is an error (:func:`load_contract_folder` loads the others too)."""
-    folder = load_contract_folder(directory)
+    first broken file is an error (:func:`load_contract_folder` loads the others too).
+    ``examples``: as :func:`load_contract_folder`."""
+    folder = load_contract_folder(directory, examples)
     if folder.errors:
         raise next(iter(folder.errors.values()))
     return folder.contracts

@@ -35,6 +35,7 @@ import os
 import re
 import tempfile
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass
@@ -340,6 +341,29 @@ _turn = threading.RLock()  # a transaction inside a held turn (the schema) nests
 _sessions: dict[str, Any] = {}
 
 
+@dataclass
+class TurnStats:
+    """What this process's writes cost in turns on the lake: how many write turns it took
+    (a nested one, inside a turn it holds, is no new turn), the seconds it waited for them
+    (for another process, or another thread of this one, to let go), the longest of those
+    waits, and the seconds it held them. ``resultatrapport run`` prints them; the write-wait
+    measurement of six hubs at once reads them there (``docs/benchmarks.md``)."""
+
+    turns: int = 0
+    waited: float = 0.0
+    longest: float = 0.0
+    held: float = 0.0
+
+
+_stats = TurnStats()
+_depth = threading.local()  # how deep this thread is in turns it holds
+
+
+def turn_stats() -> TurnStats:
+    """This process's write turns on the lake so far (a copy)."""
+    return TurnStats(_stats.turns, _stats.waited, _stats.longest, _stats.held)
+
+
 class WriteTurnTimeout(RuntimeError):
     """Another writer held the lake's write turn longer than :data:`WRITE_TURN_TIMEOUT`."""
 
@@ -364,6 +388,7 @@ def write_turn(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
         yield
         return
     conninfo = catalog.removeprefix("postgres:")
+    asked = time.perf_counter()
     with _turn:
         try:
             session = _session(conninfo)
@@ -379,9 +404,18 @@ def write_turn(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
             session = _session(conninfo)
             with session.cursor() as cursor:
                 cursor.execute("SELECT pg_advisory_lock(%s)", (WRITE_TURN_KEY,))
+        got = time.perf_counter()
+        outermost = getattr(_depth, "n", 0) == 0
+        _depth.n = getattr(_depth, "n", 0) + 1
         try:
             yield
         finally:
+            _depth.n -= 1
+            if outermost:  # a new turn (a nested one waits for nothing and holds no more)
+                _stats.turns += 1
+                _stats.waited += got - asked
+                _stats.longest = max(_stats.longest, got - asked)
+                _stats.held += time.perf_counter() - got
             try:
                 with session.cursor() as cursor:
                     cursor.execute("SELECT pg_advisory_unlock(%s)", (WRITE_TURN_KEY,))

@@ -38,6 +38,11 @@ ENV_TEMPLATES = "RESULTATRAPPORT_TEMPLATES"
 # and off one by one in the UI (Automation)
 ENV_AUTOMATION = "RESULTATRAPPORT_AUTOMATION"
 AUTOMATION_STATES = ("running", "stopped")
+# whether the generated example contracts (contracts/examples/: the five hubs beside KKR
+# Midtjylland, for trying the national overview) are loaded with the real ones: "1" to try
+# them; unset (the default, and production) they are not, so no deadline, schedule or asset of
+# a made-up contract ever runs beside the real ones
+ENV_EXAMPLE_CONTRACTS = "RESULTATRAPPORT_EXAMPLE_CONTRACTS"
 
 # DuckDB's own default is 80 % of the machine's memory; the warehouse is capped so that a run
 # at national scale stays within a few GiB beside Python and spills big joins to disk instead
@@ -87,6 +92,15 @@ def project_file(name: str) -> Path:
 def contracts_dir(configured: str = "") -> Path:
     """The folder of contract files: ``$RESULTATRAPPORT_CONTRACTS``, else ``contracts/``."""
     return _path(ENV_CONTRACTS, project_file("contracts"), configured)
+
+
+def example_contracts() -> bool:
+    """Whether the contract folder's ``examples/`` are loaded too (``$RESULTATRAPPORT_EXAMPLE_
+    CONTRACTS``: ``1`` yes; unset, empty or ``0`` no)."""
+    value = os.environ.get(ENV_EXAMPLE_CONTRACTS, "").strip()
+    if value not in ("", "0", "1"):
+        raise ValueError(f"${ENV_EXAMPLE_CONTRACTS} is {value!r}; it must be 1 or 0 (or unset)")
+    return value == "1"
 
 
 def templates_dir(configured: str = "") -> Path:

@@ -25,8 +25,9 @@ def _isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("RESULTATRAPPORT_CACHE", str(tmp_path / "cache"))
     monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "dagster_home"))
     # the file, unless a test says otherwise
+    # (and the real contracts only, unless a test asks for the generated examples)
     for name in ("RESULTATRAPPORT_LAKE", "RESULTATRAPPORT_LAKE_S3_ENDPOINT",
-                 "RESULTATRAPPORT_REQUIRE_LAKE"):  # fmt: skip
+                 "RESULTATRAPPORT_REQUIRE_LAKE", "RESULTATRAPPORT_EXAMPLE_CONTRACTS"):  # fmt: skip
         monkeypatch.delenv(name, raising=False)
     (tmp_path / "dagster_home").mkdir()
     shutil.copyfile(PROJECT_ROOT / "dagster.yaml", tmp_path / "dagster_home" / "dagster.yaml")

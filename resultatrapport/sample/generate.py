@@ -15,6 +15,13 @@ it. The manifest records what was planted, so tests can check that the pipeline 
 - ``effects``: the growth effect planted on guided firms, and the naive difference a plain
   comparison would report (guidance is selected on pre-guidance growth and size, which
   persist, so the naive difference is biased).
+
+``hubs=True`` writes the inbox of all six erhvervshuse instead (:func:`hub_plans`): one
+register for the whole country, with the firms spread over the six hubs' municipalities by
+population, and a CRM extract and a user evaluation for each hub's organisation folder, its
+volume the hub's share of the framework's 2024 distribution (Midtjylland's as without it).
+The hubs and their municipalities are the contracts' (KKR Midtjylland's and the five generated
+examples in ``contracts/examples/``); the population outside Region Midtjylland is synthetic.
 """
 
 from __future__ import annotations
@@ -33,8 +40,10 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from resultatrapport.contracts import PopulationKeyBudget, load_contract_folder
 from resultatrapport.formats import FORMATS
 from resultatrapport.municipalities import municipalities
+from resultatrapport.national.framework import load_frameworks
 from resultatrapport.progress import progress as shown
 from resultatrapport.sample.texts import write_texts
 from resultatrapport.sample.writers import (
@@ -70,6 +79,31 @@ PRICE_INDEX = {2020: 100.0, 2021: 101.8, 2022: 105.9, 2023: 110.3, 2024: 112.9, 
                2026: 118.0, 2027: 120.6, 2028: 123.1, 2029: 125.6, 2030: 128.1}  # fmt: skip
 NO_AWARENESS_SURVEY = {2026}
 DUPLICATE_FILE = (EHMJ, 2020)  # a year no default run reads: the demo can be signed off
+# the six hubs' case ids and the office their CRM notes name (Midtjylland's as it always was)
+HUB_PREFIX = {
+    "erhvervshus-hovedstaden": ("EHH", "København"),
+    "erhvervshus-midtjylland": ("EHMJ", "Århus"),
+    "erhvervshus-sjaelland": ("EHSJ", "Sorø"),
+    "erhvervshus-sydjylland": ("EHSY", "Vejle"),
+    "erhvervshus-nordjylland": ("EHNJ", "Aalborg"),
+    "erhvervshus-fyn": ("EHF", "Odense"),
+}
+MIDTJYLLAND = 1082  # the region whose population shared/reference holds (the rest: synthetic)
+# the six-hub inbox's municipalities outside Region Midtjylland have no real figures here:
+# these made-up weights (thousands, roughly the municipalities' relative sizes, NOT official
+# figures) split each hub's synthetic total (_Population.extend)
+SYNTHETIC_WEIGHTS = {
+    101: 650, 147: 104, 151: 52, 153: 39, 155: 14, 157: 75, 159: 70, 161: 23, 163: 29,
+    165: 28, 167: 54, 169: 52, 173: 57, 175: 41, 183: 23, 185: 43, 187: 17, 190: 41, 201: 26,
+    210: 41, 217: 63, 219: 52, 223: 25, 230: 57, 240: 44, 250: 46, 260: 31, 270: 41, 400: 39,
+    253: 51, 259: 62, 265: 90, 269: 23, 306: 33, 316: 72, 320: 38, 326: 49, 329: 35, 330: 80,
+    336: 23, 340: 30, 350: 29, 360: 40, 370: 84, 376: 60, 390: 45,
+    410: 39, 420: 41, 430: 52, 440: 24, 450: 32, 461: 207, 479: 59, 480: 29, 482: 12, 492: 6,
+    510: 55, 530: 27, 540: 74, 550: 37, 561: 115, 563: 3, 573: 50, 575: 43, 580: 59, 607: 52,
+    621: 95, 630: 120,
+    773: 20, 787: 43, 810: 36, 813: 59, 820: 36, 825: 2, 840: 30, 846: 41, 849: 38, 851: 222,
+    860: 64,
+}  # fmt: skip
 
 FIRST_NAMES = ["Anne", "Mette", "Søren", "Jens", "Kirsten", "Bjørn", "Åse", "Jørgen", "Lærke",
                "Mads", "René", "Ida", "Thomas", "Zoë", "Peter", "Hanne", "Ole", "Signe"]  # fmt: skip
@@ -267,6 +301,29 @@ class _Population:
         rate = (self.p2023 / self.p2020) ** (1 / 3)
         return np.round(self.p2020 * rate ** (year - 2020))
 
+    def of(self, code: int) -> float:
+        """The 2023K1 figure of municipality ``code``."""
+        name = next(m.name for m in municipalities() if m.code == code)
+        return float(self.p2023[self.names.index(name)])
+
+    def extend(self, hubs: Sequence[HubPlan]) -> None:
+        """Add every hub municipality outside Region Midtjylland, with SYNTHETIC figures:
+        each hub's total is Midtjylland's real one times the hub's share of the framework's
+        2024 distribution (which "follows the population"), split over its municipalities by
+        the made-up SYNTHETIC_WEIGHTS (1 where a code has none); the growth from 2020 to 2023
+        is Midtjylland's."""
+        total_2023, total_2020 = self.p2023.sum(), self.p2020.sum()
+        names = {m.code: m.name for m in municipalities()}
+        for hub in hubs:
+            codes = [c for c in hub.municipalities if names[c] not in self.names]
+            if not codes:
+                continue
+            weights = np.array([SYNTHETIC_WEIGHTS.get(c, 1) for c in codes], dtype=float)
+            p2023 = np.round(total_2023 * hub.ratio * weights / weights.sum())
+            self.names += [names[c] for c in codes]
+            self.p2023 = np.concatenate([self.p2023, p2023])
+            self.p2020 = np.concatenate([self.p2020, np.round(p2023 * total_2020 / total_2023)])
+
 
 @contextmanager
 def _reporting(progress: bool | Callable[[str], None] | None, total: int) -> Iterator[Report]:
@@ -282,6 +339,59 @@ def _reporting(progress: bool | Callable[[str], None] | None, total: int) -> Ite
         yield lambda n, note: None
 
 
+@dataclass(frozen=True)
+class HubPlan:
+    """One erhvervshus of the six-hub inbox: its organisation folder and name, its contract,
+    its municipalities (the contract's budget key), its volume relative to Midtjylland's
+    (its 2024 figure in the framework's Mål 2 distribution over Midtjylland's 275), and its
+    case ids' prefix and office."""
+
+    slug: str
+    name: str
+    contract: str
+    municipalities: tuple[int, ...]
+    ratio: float
+    prefix: str
+    office: str
+
+
+def hub_plans() -> list[HubPlan]:
+    """The six hubs, in the framework's order, from the framework agreement
+    (``contracts/national/``) and each hub's contract: KKR Midtjylland's and the generated
+    examples (``contracts/examples/``, loaded whatever the environment says)."""
+    frameworks = load_frameworks()
+    if not frameworks:
+        raise ValueError("no framework agreement (contracts/national/): no hubs to generate")
+    framework = frameworks[-1]
+    baseline = framework.measure("M2").collective
+    if baseline is None:
+        raise ValueError(f"{framework.id}: M2 has no distribution over the hubs")
+    contracts = load_contract_folder(examples=True).contracts.values()
+    plans = []
+    for hub in framework.hubs:
+        mine = [
+            c
+            for c in contracts
+            if c.organisation.slug == hub.slug and (not hub.contracts or c.id in hub.contracts)
+        ]
+        contract = min(mine, key=lambda c: c.period.first) if mine else None
+        if contract is None or not isinstance(contract.budget, PopulationKeyBudget):
+            raise ValueError(f"no contract with a population key for {hub.slug}")
+        prefix, office = HUB_PREFIX.get(hub.slug, (hub.slug.upper()[:6], ""))
+        plans.append(
+            HubPlan(
+                slug=hub.slug,
+                name=contract.organisation.name,
+                contract=contract.id,
+                municipalities=tuple(contract.budget.municipalities),
+                ratio=baseline.baseline[hub.slug] / baseline.baseline[EHMJ],
+                prefix=prefix,
+                office=office,
+            )
+        )
+    return plans
+
+
 def generate_inbox(
     out: Path,
     years: Sequence[int],
@@ -289,6 +399,7 @@ def generate_inbox(
     seed: int = 20260101,
     progress: bool | Callable[[str], None] | None = None,
     chunk_rows: int = CHUNK_ROWS,
+    hubs: bool = False,
 ) -> dict[str, Any]:
     """Write a complete sample inbox under ``out`` and return the manifest (also written
     to ``out/manifest.json``).
@@ -296,13 +407,17 @@ def generate_inbox(
     ``progress``: True shows progress on stderr (:mod:`resultatrapport.progress`); a
     callable receives each progress note instead. ``chunk_rows``: rows made and written at a
     time in the big tables; it bounds memory and does not change a byte of the output.
+    ``hubs``: the inbox of all six erhvervshuse (the module's docstring), not only
+    Midtjylland's.
     """
     years = sorted(set(int(y) for y in years))
     if not years:
         raise ValueError("no years")
-    n_files = 3 + 5 * len(years) + len([y for y in years if y not in NO_AWARENESS_SURVEY])
+    plans = hub_plans() if hubs else None
+    per_year = 5 + (2 * (len(plans) - 1) if plans else 0)
+    n_files = 3 + per_year * len(years) + len([y for y in years if y not in NO_AWARENESS_SURVEY])
     with _reporting(progress, n_files) as report:
-        return _generate(Path(out), years, scale, seed, report, max(1, int(chunk_rows)))
+        return _generate(Path(out), years, scale, seed, report, max(1, int(chunk_rows)), plans)
 
 
 @dataclass
@@ -341,25 +456,54 @@ class _Firms:
 
 
 def _generate(
-    out: Path, years: list[int], scale: float, seed: int, report: Report, chunk_rows: int
+    out: Path,
+    years: list[int],
+    scale: float,
+    seed: int,
+    report: Report,
+    chunk_rows: int,
+    hubs: list[HubPlan] | None = None,
 ) -> dict[str, Any]:
     """Every source in turn, from one random generator: the order of the draws is the
-    order of the calls below, so it must not change (the same seed gives the same bytes)."""
+    order of the calls below, so it must not change (the same seed gives the same bytes).
+    ``hubs``: the six-hub inbox (its own order of draws; without it, Midtjylland's inbox as
+    it always was)."""
     rng = np.random.default_rng(seed)
     w = InboxWriter(out, report, chunk_rows)
     planted = _Planted()
     first, last = years[0], years[-1]
     panel_years = list(range(first - 3, last + 1))  # three years of history before the first
     pop = _Population()
+    if hubs:
+        pop.extend(hubs)
 
-    n = max(200, round(60_000 * scale))
+    volume = sum(h.ratio for h in hubs) if hubs else 1.0  # the firms: one region's or six
+    n = max(200, round(60_000 * scale * volume))
     report(0, f"simulating {n:,} firms over {len(panel_years)} years")
-    firms = _simulate_firms(rng, n, first, last, pop)
+    firms = _simulate_firms(rng, n, first, last, pop, hubs)
     panel, attraction = _simulate_panel(rng, firms, panel_years, chunk_rows)
-    segment_growth, guided_year = _guide(rng, firms, attraction, years, scale)
+    hub_of = _hub_of(firms, hubs) if hubs else None
+    if hubs is not None and hub_of is not None:
+        segment_growth, guided_year = _guide_hubs(
+            rng, firms, attraction, years, scale, hubs, hub_of
+        )
+    else:
+        segment_growth, guided_year = _guide(rng, firms, attraction, years, scale)
     del attraction
+    plans = hubs or [HubPlan(EHMJ, "Erhvervshus Midtjylland", "", (), 1.0, "EHMJ", "Århus")]
+    cases_by_hub = {
+        h.slug: {
+            year: _cases(
+                rng, firms, guided_year, segment_growth, year, last,
+                among=None if hub_of is None else hub_of == i,
+            )
+            for year in years
+        }
+        for i, h in enumerate(plans)
+    }  # fmt: skip
     cases_by_year = {
-        year: _cases(rng, firms, guided_year, segment_growth, year, last) for year in years
+        year: pd.concat([c[year] for c in cases_by_hub.values()], ignore_index=True)
+        for year in years
     }
     effects = _plant_effect(panel, firms, cases_by_year, guided_year, years)
 
@@ -371,53 +515,103 @@ def _generate(
     for year in years:
         if year not in NO_AWARENESS_SURVEY:
             _write_awareness(w, rng, year, scale, chunk_rows)
+    written: dict[str, dict[int, int]] = {h.slug: {} for h in plans}
     for year in years:
-        cases, ids = _write_ehmj_crm(w, rng, planted, year, cases_by_year[year], firms, firm_name)
-        _write_survey(w, rng, planted, year, scale, cases, ids, firms.cvr)
+        for hub in plans:
+            cases, ids = _write_hub_crm(
+                w, rng, planted, year, cases_by_hub[hub.slug][year], firms, firm_name, hub
+            )
+            # the six-hub inbox at a tiny scale: at least 75 answers, so that the 3 bad rows
+            # planted stay under the 5 % a delivery may lose (a smaller hub's would be refused)
+            least = 75 if hubs else 20
+            _write_survey(w, rng, planted, year, scale, cases, ids, firms.cvr, hub, least)
+            written[hub.slug][year] = len(cases)
     for i, year in enumerate(years):
         _write_ver_crm(w, rng, planted, year, firms, firm_name, scale)
         _write_time_registration(w, rng, planted, year, i)
 
-    manifest = {
+    synthetic: dict[str, str] = {
+        "real": "register/folketal.csv: the 2020K1 and 2023K1 figures of the 19 municipalities (Statistics Denmark FOLK1A, shared/reference)",
+        "synthetic": "register/folketal.csv: every other quarter, extrapolated from the 2020-2023 growth; all firms, cases, answers and financial figures",
+        "illustrative": "register/prisindeks.csv: the KL price index values are illustrative, not KL's published index",
+    }
+    if hubs:
+        synthetic["synthetic_population"] = (
+            "register/folketal.csv: every figure of the 79 municipalities outside Region "
+            "Midtjylland (shared/reference has none): each hub's total is Midtjylland's times "
+            "its share of the framework's 2024 distribution, split by made-up weights"
+        )
+    manifest: dict[str, Any] = {
         "seed": seed,
         "scale": scale,
         "years": years,
         "files": w.files,
         # the report owner's texts (Markdown, not a table): every declared section
-        "texts": write_texts(out, years, seed),
+        "texts": write_texts(
+            out, years, seed, list(load_contract_folder(examples=bool(hubs)).contracts.values())
+        ),
         "bad_rows": sorted(planted.bad, key=lambda b: (b["file"], b["line"], b["kind"])),
         "personal_data": {"cpr": sorted(planted.cprs), "emails": sorted(planted.emails)},
         "effects": effects,
-        "synthetic": {
-            "real": "register/folketal.csv: the 2020K1 and 2023K1 figures of the 19 municipalities (Statistics Denmark FOLK1A, shared/reference)",
-            "synthetic": "register/folketal.csv: every other quarter, extrapolated from the 2020-2023 growth; all firms, cases, answers and financial figures",
-            "illustrative": "register/prisindeks.csv: the KL price index values are illustrative, not KL's published index",
-        },
+        "synthetic": synthetic,
     }
+    if hubs:
+        manifest["hubs"] = {
+            h.slug: {
+                "contract": h.contract,
+                "name": h.name,
+                "municipalities": len(h.municipalities),
+                "ratio": round(h.ratio, 6),
+                "cases": {str(y): m for y, m in written[h.slug].items()},
+            }
+            for h in hubs
+        }
     (out / "manifest.json").write_text(
         json.dumps(manifest, ensure_ascii=False, indent=1), encoding="utf-8"
     )
     return manifest
 
 
+def _hub_of(firms: _Firms, hubs: list[HubPlan]) -> np.ndarray:
+    """Each firm's hub, as its position in ``hubs`` (-1: none of them)."""
+    lookup = np.full(1000, -1, dtype=np.int8)
+    for i, hub in enumerate(hubs):
+        lookup[list(hub.municipalities)] = i
+    return lookup[firms.mun]
+
+
 # --- firms -------------------------------------------------------------------------------
 
 
 def _simulate_firms(
-    rng: np.random.Generator, n: int, first: int, last: int, pop: _Population
+    rng: np.random.Generator,
+    n: int,
+    first: int,
+    last: int,
+    pop: _Population,
+    hubs: list[HubPlan] | None = None,
 ) -> _Firms:
-    """``n`` firms: CVR numbers, municipalities (mostly Midtjylland, by population),
-    industries, start days (some during the period) and end days (a few cease)."""
+    """``n`` firms: CVR numbers, municipalities (mostly Midtjylland, by population; with
+    ``hubs``, every hub's municipalities by population), industries, start days (some during
+    the period) and end days (a few cease)."""
     cvr = _sorted_unique(rng.integers(10_000_000, 100_000_000, int(n * 1.05)))
     cvr = rng.permutation(cvr)[:n].astype(np.int64)
-    midt = sorted((m for m in municipalities() if m.region_code == 1082), key=lambda m: m.name)
-    midt_codes = np.array([m.code for m in midt])
-    weights = np.array([pop.p2023[pop.names.index(m.name)] for m in midt])
-    others = np.array([m.code for m in municipalities() if m.region_code != 1082])
+    if hubs:
+        home_codes = np.array(sorted(c for h in hubs for c in h.municipalities))
+        weights = np.array([pop.of(int(c)) for c in home_codes])
+        inside = 1.0
+    else:
+        midt = sorted(
+            (m for m in municipalities() if m.region_code == MIDTJYLLAND), key=lambda m: m.name
+        )
+        home_codes = np.array([m.code for m in midt])
+        weights = np.array([pop.p2023[pop.names.index(m.name)] for m in midt])
+        inside = 0.98
+    others = np.array([m.code for m in municipalities() if m.code not in set(home_codes)])
     mun = np.where(
-        rng.random(n) < 0.98,
-        rng.choice(midt_codes, size=n, p=weights / weights.sum()),
-        rng.choice(others, size=n),
+        rng.random(n) < inside,
+        rng.choice(home_codes, size=n, p=weights / weights.sum()),
+        rng.choice(others if others.size else home_codes, size=n),
     ).astype(np.int16)
     ind = rng.choice(len(INDUSTRIES), size=n).astype(np.int8)  # the draws of choosing a code
     industry_number = rng.integers(1000, 10000, n).astype(np.int16)  # Branchekode: ind + this
@@ -519,6 +713,35 @@ def _guide(
     return segment_growth, guided_year
 
 
+def _guide_hubs(
+    rng: np.random.Generator,
+    firms: _Firms,
+    attraction: np.ndarray,
+    years: list[int],
+    scale: float,
+    hubs: list[HubPlan],
+    hub_of: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
+    """As :func:`_guide`, each hub choosing among its own municipalities' firms, as many a
+    year as its share of the framework's distribution gives."""
+    n = firms.n
+    segment_growth = rng.random(n) < 0.45
+    guided_year = np.full(n, -1, dtype=np.int16)
+    free = np.ones(n, dtype=bool)
+    for year in years:
+        alive = firms.alive(year)
+        for i, hub in enumerate(hubs):
+            eligible = free & alive & (hub_of == i)
+            score = attraction * eligible
+            if score.sum() == 0:
+                continue
+            k = min(round(4_400 * scale * hub.ratio), int(eligible.sum()))
+            chosen = rng.choice(n, size=k, replace=False, p=score / score.sum())
+            guided_year[chosen] = year
+            free[chosen] = False
+    return segment_growth, guided_year
+
+
 def _cases(
     rng: np.random.Generator,
     firms: _Firms,
@@ -526,10 +749,14 @@ def _cases(
     segment_growth: np.ndarray,
     year: int,
     last: int,
+    among: np.ndarray | None = None,
 ) -> pd.DataFrame:
     """The guidance cases of ``year``'s guided firms (some firms have two), with start and
-    end days (-1: still open), segment, form of guidance and case type."""
-    chosen = np.flatnonzero(guided_year == year)
+    end days (-1: still open), segment, form of guidance and case type; ``among``: of these
+    firms only (a hub's)."""
+    chosen = np.flatnonzero(
+        (guided_year == year) if among is None else (guided_year == year) & among
+    )
     repeat = 1 + (rng.random(chosen.size) < 0.25).astype(int)  # some firms: two cases
     idx = np.repeat(chosen, repeat)
     m = idx.size
@@ -769,10 +996,10 @@ def _write_awareness(
     )
 
 
-# --- Erhvervshus Midtjylland: CRM and user evaluation ------------------------------------
+# --- the erhvervshuse: CRM and user evaluation ---------------------------------------------
 
 
-def _write_ehmj_crm(
+def _write_hub_crm(
     w: InboxWriter,
     rng: np.random.Generator,
     planted: _Planted,
@@ -780,20 +1007,22 @@ def _write_ehmj_crm(
     cases: pd.DataFrame,
     firms: _Firms,
     firm_name: np.ndarray,
+    hub: HubPlan,
 ) -> tuple[pd.DataFrame, pa.Array]:
-    """The year's CRM extract of Erhvervshus Midtjylland, with contact persons' e-mails, a
-    few CPR numbers in the notes and the planted bad rows. Returns the cases in the file's
-    order and their case ids (as the survey system knows them: before duplicates)."""
+    """The year's CRM extract of an erhvervshus (Erhvervshus Midtjylland's, or another's in
+    the six-hub inbox), with contact persons' e-mails, a few CPR numbers in the notes and the
+    planted bad rows. Returns the cases in the file's order and their case ids (as the survey
+    system knows them: before duplicates)."""
     cases = cases.sort_values("start", kind="stable").reset_index(drop=True)
     m = len(cases)
     firm = cases["firm"].to_numpy()
     start, end = cases["start"].to_numpy(), cases["end"].to_numpy()
     cvr_text = blank(ints(firms.cvr[firm]), cases["founder"].to_numpy())  # founders: no CVR yet
-    ids = join(f"EHMJ-{year}-", zero_padded(np.arange(1, m + 1), 5))
+    ids = join(f"{hub.prefix}-{year}-", zero_padded(np.arange(1, m + 1), 5))
     contact = _names(rng, m)
     emails = _emails(contact, rng)
-    refs = _referrals(rng, m)
-    notes = take(["Opfølgning aftalt", "Møde afholdt på kontoret i Århus"],
+    refs = _referrals(rng, m, hub.name)
+    notes = take(["Opfølgning aftalt", f"Møde afholdt på kontoret i {hub.office}"],
                  rng.random(m) >= 0.5)  # fmt: skip
     cpr_rows = np.flatnonzero(rng.random(m) < 0.02)
     cprs = _cprs(rng, cpr_rows.size)
@@ -820,15 +1049,17 @@ def _write_ehmj_crm(
             "Note": _str(notes),
         }
     )
-    relpath = FORMATS["crm_cases"].relpath(year, EHMJ)
-    planted.bad += _plant_crm(frame, rng, relpath, year, duplicates=(EHMJ, year) == DUPLICATE_FILE)
+    relpath = FORMATS["crm_cases"].relpath(year, hub.slug)
+    duplicates = (hub.slug, year) == DUPLICATE_FILE
+    planted.bad += _plant_crm(frame, rng, relpath, year, duplicates=duplicates)
     w.csv_frame(relpath, frame, "utf-8-sig", "\r\n", trailing=1 if year % 2 else 0)
     return cases, ids
 
 
-def _referrals(rng: np.random.Generator, m: int) -> pa.Array:
-    """None, one or two different referral targets, in random order, '|'-separated."""
-    referral_targets = ["Erhvervshus Midtjylland", *REFERRAL_TARGETS]
+def _referrals(rng: np.random.Generator, m: int, own: str) -> pa.Array:
+    """None, one or two different referral targets (``own`` hub among them), in random
+    order, '|'-separated."""
+    referral_targets = [own, *REFERRAL_TARGETS]
     n_ref = rng.integers(0, 3, m)
     ref1 = rng.integers(0, len(referral_targets), m)
     ref2 = rng.integers(0, len(referral_targets) - 1, m)
@@ -847,11 +1078,14 @@ def _write_survey(
     cases: pd.DataFrame,
     ids: pa.Array,
     cvr: np.ndarray,
+    hub: HubPlan,
+    least: int = 20,
 ) -> None:
-    """The user evaluation: answers about the year's cases (``cases`` in the CRM file's
-    order, ``ids`` their case ids), with a few bad cells and personal data in comments."""
+    """The user evaluation of a hub: answers about the year's cases (``cases`` in the CRM
+    file's order, ``ids`` their case ids), as many as the hub's volume gives but at least
+    ``least`` (where the cases allow), with a few bad cells and personal data in comments."""
     m = len(cases)
-    k = min(max(20, round(1_500 * scale)), m)
+    k = min(max(least, round(1_500 * scale * hub.ratio)), m)
     pick = np.sort(rng.choice(m, size=k, replace=False))
     seg = _str(take(["Drift", "Vækst"], cases["growth"])).to_numpy()[pick]  # as in the CRM
     nps = _nps(rng, k)
@@ -870,7 +1104,7 @@ def _write_survey(
     start = cases["start"].to_numpy()
     answered = np.minimum(start[pick] + rng.integers(10, 120, k), _days(year, 12, 31))
     comments = _survey_comments(rng, planted, k)
-    relpath = FORMATS["survey_answers"].relpath(year, EHMJ)
+    relpath = FORMATS["survey_answers"].relpath(year, hub.slug)
     rows = rng.choice(k, size=3 * max(1, k // 300), replace=False)
     j = rows.size // 3  # nps out of range, malformed CVR, date outside the year: 1 % in all
     founder, firm = cases["founder"].to_numpy(), cases["firm"].to_numpy()

@@ -196,6 +196,16 @@ COMMENTS = (
 )
 
 
+def _example_foreword(contract: Contract, year: int) -> str:
+    """The foreword of a generated example contract's texts: it says what it is."""
+    return (
+        f"{contract.organisation.name} afrapporterer her status for {year}. Kontrakten er et "
+        "genereret eksempel, og tallene bygger på genererede eksempeldata: rapporten viser, "
+        "hvordan erhvervshusets afrapportering og landsoverblikket ser ud, og siger intet om "
+        "erhvervshusets faktiske arbejde."
+    )
+
+
 def _general(narrative: Narrative, year: int, rng: random.Random) -> str:
     if isinstance(narrative.place, KpiPlace):
         return rng.choice(COMMENTS).format(year=year)
@@ -212,7 +222,12 @@ def text_for(contract: Contract, year: int, seed: int) -> str:
     parts = []
     for n in contract.narratives:
         writer = writers.get(n.id)
-        body = writer(rng, year) if writer else _general(n, year, rng)
+        if writer:
+            body = writer(rng, year)
+        elif contract.example is not None and n.place == "foreword":
+            body = _example_foreword(contract, year)
+        else:
+            body = _general(n, year, rng)
         # the id before the title in some headings, as report owners write them
         heading = f"{n.id} {n.title}" if rng.random() < 0.3 else n.title
         parts.append(f"## {heading}\n\n{body}\n")

@@ -19,8 +19,10 @@ from resultatrapport.contracts import (
     ContractError,
     IndexedSumBudget,
     PopulationKeyBudget,
+    contract_path,
     contracts_dir,
     load_contract,
+    load_contract_folder,
     load_contracts,
 )
 from resultatrapport.contracts import _shown as _repo_shown
@@ -184,6 +186,75 @@ def test_a_file_of_the_repository_is_named_contracts_slash_file() -> None:
 def test_an_empty_folder_is_an_error(tmp_path: Path) -> None:
     with pytest.raises(ContractError, match="no contract files"):
         load_contracts(tmp_path)
+
+
+EXAMPLES = [
+    "eksempel-fyn-2026",
+    "eksempel-hovedstaden-2026",
+    "eksempel-nordjylland-2026",
+    "eksempel-sjaelland-2026",
+    "eksempel-sydjylland-2026",
+]
+
+
+def test_the_generated_examples_load_only_when_asked(monkeypatch: pytest.MonkeyPatch) -> None:
+    """contracts/examples/ (the five hubs beside KKR Midtjylland) is read only with
+    RESULTATRAPPORT_EXAMPLE_CONTRACTS=1 (or examples=True): never in production by default."""
+    monkeypatch.delenv("RESULTATRAPPORT_EXAMPLE_CONTRACTS", raising=False)
+    assert sorted(load_contracts()) == [KKR, VER]
+    monkeypatch.setenv("RESULTATRAPPORT_EXAMPLE_CONTRACTS", "1")
+    loaded = load_contracts()
+    assert sorted(loaded) == sorted([*EXAMPLES, KKR, VER])
+    assert sorted(load_contracts(examples=False)) == [KKR, VER]
+    for name in EXAMPLES:
+        assert loaded[name].example is not None
+        assert loaded[name].example.startswith("Genereret eksempel – ikke en rigtig kontrakt")
+        assert contract_path(loaded[name]) == contracts_dir() / "examples" / f"{name}.yaml"
+    assert loaded[KKR].example is None and loaded[VER].example is None
+    monkeypatch.setenv("RESULTATRAPPORT_EXAMPLE_CONTRACTS", "ja")
+    with pytest.raises(ValueError, match="must be 1 or 0"):
+        load_contracts()
+
+
+def _example(tmp_path: Path, mutate: Callable[[dict[str, Any]], Any], name: str) -> Path:
+    """A copy of the contracts folder's KKR file and a generated example, changed."""
+    (tmp_path / "examples").mkdir(exist_ok=True)
+    (tmp_path / f"{KKR}.yaml").write_bytes((contracts_dir() / f"{KKR}.yaml").read_bytes())
+    source = contracts_dir() / "examples" / "eksempel-fyn-2026.yaml"
+    data = yaml.safe_load(source.read_text(encoding="utf-8"))
+    mutate(data)
+    path = tmp_path / "examples" / f"{name}.yaml"
+    path.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize(
+    ("mutate", "name", "said"),
+    [
+        (lambda d: d.pop("example"), "eksempel-fyn-2026",
+         "example: a contract whose id begins with 'eksempel-' is an example: say so"),
+        (lambda d: d.update(id="fyn-2026"), "fyn-2026",
+         "id: an example contract's id begins with 'eksempel-'"),
+        (lambda d: d.update(example="Et eksempel, ikke en kontrakt"), "eksempel-fyn-2026",
+         "example: String should match pattern"),
+        (lambda d: (d.pop("example"), d.update(id="fyn-2026")), "fyn-2026",
+         "a contract in examples/ must say it is a generated example"),
+        (lambda d: None, "eksempel-fyn-2026",
+         "id: 'eksempel-fyn-2026' is the id of another contract file"),
+    ],
+)  # fmt: skip
+def test_an_example_says_it_is_one_in_its_file_and_id(
+    tmp_path: Path, mutate: Callable[[dict[str, Any]], Any], name: str, said: str
+) -> None:
+    _example(tmp_path, mutate, name)
+    if said.endswith("another contract file"):  # the same example in the folder itself too
+        (tmp_path / f"{name}.yaml").write_bytes(
+            (tmp_path / "examples" / f"{name}.yaml").read_bytes()
+        )
+    folder = load_contract_folder(tmp_path, examples=True)
+    assert said in str(folder.errors[name]), folder.errors[name]
+    assert str(folder.errors[name]).startswith(f"examples/{name}.yaml: ")  # from tmp_path
+    assert KKR in load_contract_folder(tmp_path, examples=False).contracts
 
 
 # --- broken files -------------------------------------------------------------------------

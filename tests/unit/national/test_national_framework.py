@@ -50,23 +50,61 @@ def test_the_framework_names_national_md_s_hubs_and_measures():
     ]  # fmt: skip
 
 
-def test_kkr_midtjylland_s_contract_uses_the_framework_s_ids_units_and_targets():
-    """The one real hub contract: every national measure is a KPI of the same id and unit,
-    and its targets are the framework's for the contract's years (Mål 2 aside, whose target
-    is the hub's share of the collective one: 2 × 275)."""
+# each hub's contract: KKR Midtjylland's real one and the five generated examples
+# (contracts/examples/), by hub folder
+HUB_CONTRACTS = {
+    "erhvervshus-hovedstaden": "examples/eksempel-hovedstaden-2026.yaml",
+    "erhvervshus-midtjylland": "kkr-midtjylland-2026.yaml",
+    "erhvervshus-sjaelland": "examples/eksempel-sjaelland-2026.yaml",
+    "erhvervshus-sydjylland": "examples/eksempel-sydjylland-2026.yaml",
+    "erhvervshus-nordjylland": "examples/eksempel-nordjylland-2026.yaml",
+    "erhvervshus-fyn": "examples/eksempel-fyn-2026.yaml",
+}
+
+
+@pytest.mark.parametrize("slug", SLUGS)
+def test_each_hub_s_contract_uses_the_framework_s_ids_units_and_targets(slug):
+    """Every national measure is a KPI of the hub's contract under the id the framework maps
+    it to, of the same unit, and its targets are the framework's for the contract's years
+    (Mål 2 aside, whose target is the hub's share of the collective one: 2 × its 2024 figure,
+    from a linear path). KKR Midtjylland's contract is the real one; the others are the
+    generated examples, each marked as one."""
     (framework,) = load_frameworks()
-    contract = load_contract(PROJECT_ROOT / "contracts" / "kkr-midtjylland-2026.yaml")
-    midt = framework.hub(contract.organisation.slug)
-    assert midt.name == contract.organisation.name
+    contract = load_contract(PROJECT_ROOT / "contracts" / HUB_CONTRACTS[slug])
+    assert (contract.example is None) == (slug == "erhvervshus-midtjylland")
+    hub = framework.hub(contract.organisation.slug)
+    assert hub.slug == slug and hub.name == contract.organisation.name
     for measure in framework.measures:
-        kpi = contract.kpi(midt.id_of(measure.id))
+        kpi = contract.kpi(hub.id_of(measure.id))
         assert kpi.unit == measure.unit, measure.id
         if measure.collective is None:
             assert kpi.targets == {y: measure.target(y) for y in contract.years}, measure.id
     m2 = framework.measure("M2")
     assert m2.collective is not None
-    share = m2.collective.baseline[midt.slug]
-    assert contract.kpi("M2").targets[2027].value == m2.collective.multiplier * share  # type: ignore[union-attr]
+    share = m2.collective.baseline[hub.slug]
+    kpi = contract.kpi(hub.id_of("M2"))
+    assert kpi.targets[2027].value == m2.collective.multiplier * share  # type: ignore[union-attr]
+    assert kpi.baseline is not None and kpi.baseline.value == share
+
+
+def test_the_six_hubs_contracts_cover_every_municipality_once_in_their_regions():
+    """The hubs' budgets split over their own municipalities: together the 98, each once;
+    Sydjylland and Fyn share Region Syddanmark, every other hub has its region whole."""
+    from resultatrapport.municipalities import municipalities
+
+    region = {m.code: m.region for m in municipalities()}
+    seen: list[int] = []
+    for slug, file in HUB_CONTRACTS.items():
+        budget = load_contract(PROJECT_ROOT / "contracts" / file).budget
+        codes = budget.municipalities  # type: ignore[union-attr]
+        seen += codes
+        regions = {region[c] for c in codes}
+        expected = {
+            "erhvervshus-sydjylland": "Region Syddanmark",
+            "erhvervshus-fyn": "Region Syddanmark",
+        }.get(slug, "Region " + slug.removeprefix("erhvervshus-").capitalize())
+        assert regions == {expected.replace("Sjaelland", "Sjælland")}, slug
+    assert sorted(seen) == sorted(region)
 
 
 def broken(tmp_path: Path, change) -> str:  # type: ignore[no-untyped-def]
