@@ -187,14 +187,14 @@ def main(argv: list[str] | None = None) -> int:
     workdir = Path(args.workdir or tempfile.mkdtemp(prefix="write-waits-")).resolve()
     workdir.mkdir(parents=True, exist_ok=True)
     started = dt.datetime.now().astimezone()
+    revision = subprocess.run(  # the code the runs start with
+        ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=PROJECT_ROOT
+    ).stdout.strip()
     try:
         results = run_six(workdir, args.scale, args.lake_server, args.year, args.seed)
     finally:
         if not args.keep and not args.workdir:
             shutil.rmtree(workdir, ignore_errors=True)
-    revision = subprocess.run(
-        ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=PROJECT_ROOT
-    ).stdout.strip()
     print(
         f"Six hubs' `resultatrapport run --year {args.year}` at once on one new lake, scale "
         f"{args.scale:g}, started {started:%Y-%m-%d %H:%M %Z}, commit {revision or 'unknown'}:\n"
