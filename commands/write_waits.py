@@ -115,7 +115,7 @@ def run_six(workdir: Path, scale: float, server: str, year: int, seed: int) -> l
                 "RESULTATRAPPORT_EXAMPLE_CONTRACTS": "1",
             }
             log = (workdir / f"{hub.slug}.log").open("w")
-            command = [sys.executable, "-m", "commands.cli", "run", "--contract", hub.contract,
+            command = [sys.executable, "-m", f"{__package__}.cli", "run", "--contract", hub.contract,
                        "--year", str(year)]  # fmt: skip
             processes[hub.slug] = (
                 hub.contract,
