@@ -2,9 +2,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from dagster import ConfigurableResource, Failure
+from dagster import ConfigurableResource
 from pydantic import Field
 
+from resources.folders import must_exist
 from resultatrapport import settings
 
 
@@ -29,9 +30,4 @@ class Inbox(ConfigurableResource):
         """The inbox folder, or a step failure (no retry) where it does not exist: a wrong
         inbox must never read as every delivery missing."""
         root = self.root
-        if not root.is_dir():
-            raise Failure(
-                description=f"Indbakken {root} findes ikke; intet er læst eller ændret.",
-                allow_retries=False,
-            )
-        return root
+        return must_exist(root, f"Indbakken {root} findes ikke; intet er læst eller ændret.")

@@ -2,9 +2,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from dagster import ConfigurableResource, Failure
+from dagster import ConfigurableResource
 from pydantic import Field
 
+from resources.folders import must_exist
 from resultatrapport import settings
 
 
@@ -28,9 +29,4 @@ class Submissions(ConfigurableResource):
         """The folder, or a step failure (no retry) where it does not exist: a wrong folder
         must never read as every hub's submission missing."""
         root = self.root
-        if not root.is_dir():
-            raise Failure(
-                description=f"Mappen med indberetninger {root} findes ikke; intet er skrevet.",
-                allow_retries=False,
-            )
-        return root
+        return must_exist(root, f"Mappen med indberetninger {root} findes ikke; intet er skrevet.")
