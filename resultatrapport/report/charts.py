@@ -28,7 +28,6 @@ import io
 import json
 import math
 import os
-import sys
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -45,10 +44,9 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 from matplotlib.ticker import Formatter, MaxNLocator
 
-from resultatrapport import vocabulary
-from resultatrapport.report import danish, rounding
 from resultatrapport.report.danish import DASH, number
 from resultatrapport.report.rounding import UNIT_DECIMALS, decimals_for, own_decimals
+from resultatrapport.version import code_identity
 from resultatrapport.vocabulary import OPERATOR_SIGN
 
 if TYPE_CHECKING:
@@ -113,13 +111,10 @@ P = ParamSpec("P")
 
 @functools.cache
 def chart_code() -> str:
-    """The code that draws a chart, as one hash: this module, the Danish numbers and the
-    rounding it prints with, the vocabulary it names, and matplotlib's version (its fonts
-    and SVG writer come with it)."""
-    digest = hashlib.sha256(f"matplotlib {matplotlib.__version__}".encode())
-    for module in (sys.modules[__name__], danish, rounding, vocabulary):
-        digest.update(Path(str(module.__file__)).read_bytes())
-    return digest.hexdigest()
+    """The code that draws a chart: the project's code identity (every file of the library
+    and the templates, :func:`resultatrapport.version.code_identity`, which a drawn draft
+    is kept by too) and matplotlib's version (its fonts and SVG writer come with it)."""
+    return f"{code_identity()} matplotlib {matplotlib.__version__}"
 
 
 def _plain(value: Any) -> Any:
