@@ -27,6 +27,8 @@ from resultatrapport.report.danish import years_text
 from resultatrapport.vocabulary import TZ
 
 if TYPE_CHECKING:
+    from collections.abc import Iterable
+
     from resultatrapport.contracts import Contract
 
 
@@ -271,17 +273,27 @@ def failed_years(result, first: int, last: int) -> list[int]:
 
 
 def ingest_years(
-    instance, defs, contract: Contract, years: list[int], first: int, debug: bool = False
+    instance,
+    defs,
+    contract: Contract,
+    years: list[int],
+    first: int,
+    debug: bool = False,
+    changed: Iterable[int] = (),
 ) -> list[int]:
     """Ingest ``years`` for the contract in one run per span of consecutive years (usually
     one); years before ``first`` (the earlier years the KPIs read) only where the instance
-    has no materialisation yet. Returns the years from ``first`` on whose ingestion failed."""
+    has no materialisation yet, or where they are ``changed`` (a delivery of theirs in the
+    inbox differs from what the warehouse holds). Returns the years from ``first`` on, and
+    the changed ones, whose ingestion failed."""
     ingest = defs.resolve_job_def(ingestion_job_name(contract.id))
     keys = [k for k in ingest.asset_layer.executable_asset_keys if k.path[0] == "ingest"]
+    wanted = set(changed)
     todo = [
         year
-        for year in years
+        for year in sorted(set(years) | wanted)
         if year >= first
+        or year in wanted
         or not all(str(year) in instance.get_materialized_partitions(k) for k in keys)
     ]
     failed: list[int] = []
@@ -301,7 +313,7 @@ def ingest_years(
             )
         ingested = range_run(ingest, instance, start, end, debug)
         summary(ingested, ingest.name, partition, quiet=end < first)
-        failed += [y for y in failed_years(ingested, start, end) if y >= first]
+        failed += [y for y in failed_years(ingested, start, end) if y >= first or y in wanted]
     return failed
 
 
@@ -373,21 +385,19 @@ def build_years(
     earlier = [y for y in contract.years if y < first]
     with open_instance() as instance:
         say_dead_runs_ended(instance)
-        # earlier years whose deliveries changed in the inbox are ingested again first
-        changed = changed_in_inbox(contract, inbox, range_of_reads(contract, earlier))
-        failed = (
-            ingest_years(instance, defs, contract, changed, min(changed), debug) if changed else []
-        )
         # the years asked for are (re)ingested; earlier years the KPIs read (the effect KPI
-        # follows firms five years back, the report the contract's earlier years) only where
-        # the instance has no materialisation yet
-        failed += ingest_years(
+        # follows firms five years back, the report the contract's earlier years) where the
+        # instance has no materialisation yet or a delivery of theirs changed in the inbox:
+        # all in one run per span of years (a first run of a later year is one ingestion run)
+        changed = changed_in_inbox(contract, inbox, range_of_reads(contract, earlier))
+        failed = ingest_years(
             instance,
             defs,
             contract,
             list(range(first_year_needed(contract, min([first, *earlier])), last + 1)),
             first,
             debug,
+            changed=changed,
         )
         stale = outdated_years(contract, earlier) if not failed else {}
         if stale:

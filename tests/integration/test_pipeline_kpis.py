@@ -53,6 +53,14 @@ def test_viborg_2021_every_kpi_and_the_indexed_budget(inbox, tmp_path, capsys):
     assert (
         main(["run", "--contract", "viborg-ver-2020", "--year", "2021", "--inbox", str(inbox)]) == 0
     )
+    said = capsys.readouterr()
+    # the first run of 2021 on an empty warehouse: 2020 (shown in the report) and 2021 are
+    # ingested in one ingestion run, then one run computes both years' KPIs and drafts
+    runs = [line for line in said.out.splitlines() if line.startswith("Run ")]
+    assert [r.split("(")[1] for r in runs] == [
+        "ingest_viborg_ver_2020, 2020-2021):",
+        "contract_viborg_ver_2020, 2020-2021):",
+    ], said.out
     results = kpis(capsys, "viborg-ver-2020", 2021)
     assert list(results) == ["V1", "V2", "V3", "V4"]
     assert set(results["V1"]) == {"id", "name", "unit", "value", "target", "operator", "status",
