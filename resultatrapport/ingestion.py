@@ -39,6 +39,7 @@ import duckdb
 from resultatrapport import texts
 from resultatrapport.checks_table import record_checks, recorded_checks
 from resultatrapport.contracts import Contract
+from resultatrapport.file_hashes import content_sha256
 from resultatrapport.formats import SourceFormat
 from resultatrapport.gx import RuleOutcome, validate, validate_years
 from resultatrapport.ingest import (
@@ -57,7 +58,7 @@ from resultatrapport.ingest import (
     staged_years_frame,
 )
 from resultatrapport.inventory import listed, strays_for, texts_refusal
-from resultatrapport.reader import Delivery, SourceError, file_sha256
+from resultatrapport.reader import Delivery, SourceError
 from resultatrapport.rules import BLOCKING_RULES, ENTRY_RULES
 from resultatrapport.version import code_identity
 
@@ -329,7 +330,7 @@ class _YearSteps:
     def sha(self, relpath: str) -> str:
         """The file's SHA-256 (a year-less register's once per run)."""
         if relpath not in self.hashes:
-            self.hashes[relpath] = file_sha256(self.root / relpath)
+            self.hashes[relpath] = content_sha256(self.root / relpath)
         return self.hashes[relpath]
 
     def unchanged(self, year: int) -> YearIngested | None:
@@ -383,7 +384,7 @@ class _YearSteps:
         """Nothing of the file is taken; the outcome is recorded against it, and a file that
         cannot be read will not read on a retry either."""
         relpath = self.fmt.relpath(year, self.org)
-        sha = file_sha256(self.root / relpath) if _readable(self.root, relpath) else None
+        sha = content_sha256(self.root / relpath) if _readable(self.root, relpath) else None
         checks = _decided(False, False, str(exc))
         record_checks(
             self.con, self.fmt.name, self.org, year, _rows(checks), sha, self.run_id, self.version
@@ -536,7 +537,7 @@ def ingest_texts(
 
 
 def _sha(root: Path, relpath: str) -> str | None:
-    return file_sha256(root / relpath) if _readable(root, relpath) else None
+    return content_sha256(root / relpath) if _readable(root, relpath) else None
 
 
 @dataclass(frozen=True)
