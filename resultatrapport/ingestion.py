@@ -15,8 +15,9 @@ A year whose file is the one already judged is not read again (:meth:`_YearSteps
 the same content (SHA-256, hashed without parsing), judged by the same rules
 (:func:`format_version`), with no misnamed file beside it, and, where it was trusted, the
 file the partition holds. Its result is the recorded one, marked :attr:`YearIngested.unchanged`;
-nothing is read, validated or written. A nightly run over an inbox where nothing changed thus
-costs a hash of each file.
+nothing is read, validated or written. The hash is read from the file only where it changed
+since it was hashed (:func:`resultatrapport.file_hashes.content_sha256`), so a nightly run
+over an inbox where nothing changed reads no delivery at all.
 
 Both return plain results, one per year (:class:`YearIngested`, :class:`TextsIngested`):
 what was read, each check's outcome, and whether the delivery was taken and why not.
