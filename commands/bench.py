@@ -85,6 +85,9 @@ def fresh_env(root: Path, inbox: Path) -> dict[str, str]:
         "RESULTATRAPPORT_INBOX": str(inbox),
         "RESULTATRAPPORT_WAREHOUSE": str(root / "warehouse.duckdb"),
         "RESULTATRAPPORT_OUT": str(root / "out"),
+        # the work kept to be reused (charts, file hashes) is the measured state's, copied
+        # with it: a "first" run must not reuse what another measurement drew or hashed
+        "RESULTATRAPPORT_CACHE": str(root / "cache"),
         "DAGSTER_HOME": str(home),
     }
 

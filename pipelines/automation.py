@@ -63,13 +63,13 @@ from assets.texts import texts_key
 from resultatrapport import inventory, lake, settings
 from resultatrapport import texts as owner_texts
 from resultatrapport.contracts import Contract
+from resultatrapport.file_hashes import content_sha256
 from resultatrapport.formats import FORMATS, SourceFormat
 from resultatrapport.ingestion import delivery_unchanged, texts_unchanged
 from resultatrapport.inventory import shown_name
 from resultatrapport.kpis.compute import partitions_read
 from resultatrapport.naming import deadline_job_name, job_name
 from resultatrapport.pending import contract_year_pending
-from resultatrapport.reader import file_sha256
 from resultatrapport.report.danish import years_text
 from resultatrapport.vocabulary import FIRST_YEAR, TIME_ZONE, TZ
 
@@ -309,7 +309,10 @@ def _deadline_schedule(contract: Contract, job: Any, running: bool) -> Any:
 
 def scan(inbox: Path, cursor: Mapping[str, list[Any]]) -> tuple[dict[str, list[Any]], list[str]]:
     """The inbox's files as {relpath: [size, mtime_ns, sha256]} and the files whose content
-    changed since ``cursor``. A file is hashed again only when its size or mtime moved."""
+    changed since ``cursor``. A file is read to hash it only when the file system says it
+    changed since it was last hashed (:func:`resultatrapport.file_hashes.content_sha256`:
+    its size, times, inode or device moved), so also after a rewrite of the same size with
+    the old modification time restored."""
     state: dict[str, list[Any]] = {}
     changed = []
     for relpath in inventory.inbox_files(inbox):  # the files the inventory sees, no others
@@ -318,10 +321,7 @@ def scan(inbox: Path, cursor: Mapping[str, list[Any]]) -> tuple[dict[str, list[A
             continue
         stat = path.stat()
         before = cursor.get(relpath)
-        if before and before[0] == stat.st_size and before[1] == stat.st_mtime_ns:
-            state[relpath] = before
-            continue
-        sha = file_sha256(path)
+        sha = content_sha256(path)
         state[relpath] = [stat.st_size, stat.st_mtime_ns, sha]
         if not before or before[2] != sha:
             changed.append(relpath)

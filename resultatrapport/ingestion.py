@@ -15,8 +15,9 @@ A year whose file is the one already judged is not read again (:meth:`_YearSteps
 the same content (SHA-256, hashed without parsing), judged by the same rules
 (:func:`format_version`), with no misnamed file beside it, and, where it was trusted, the
 file the partition holds. Its result is the recorded one, marked :attr:`YearIngested.unchanged`;
-nothing is read, validated or written. A nightly run over an inbox where nothing changed thus
-costs a hash of each file.
+nothing is read, validated or written. The hash is read from the file only where it changed
+since it was hashed (:func:`resultatrapport.file_hashes.content_sha256`), so a nightly run
+over an inbox where nothing changed reads no delivery at all.
 
 Both return plain results, one per year (:class:`YearIngested`, :class:`TextsIngested`):
 what was read, each check's outcome, and whether the delivery was taken and why not.
@@ -39,6 +40,7 @@ import duckdb
 from resultatrapport import texts
 from resultatrapport.checks_table import record_checks, recorded_checks
 from resultatrapport.contracts import Contract
+from resultatrapport.file_hashes import content_sha256
 from resultatrapport.formats import SourceFormat
 from resultatrapport.gx import RuleOutcome, validate, validate_years
 from resultatrapport.ingest import (
@@ -57,7 +59,7 @@ from resultatrapport.ingest import (
     staged_years_frame,
 )
 from resultatrapport.inventory import listed, strays_for, texts_refusal
-from resultatrapport.reader import Delivery, SourceError, file_sha256
+from resultatrapport.reader import Delivery, SourceError
 from resultatrapport.rules import BLOCKING_RULES, ENTRY_RULES
 from resultatrapport.version import code_identity
 
@@ -329,7 +331,7 @@ class _YearSteps:
     def sha(self, relpath: str) -> str:
         """The file's SHA-256 (a year-less register's once per run)."""
         if relpath not in self.hashes:
-            self.hashes[relpath] = file_sha256(self.root / relpath)
+            self.hashes[relpath] = content_sha256(self.root / relpath)
         return self.hashes[relpath]
 
     def unchanged(self, year: int) -> YearIngested | None:
@@ -383,7 +385,7 @@ class _YearSteps:
         """Nothing of the file is taken; the outcome is recorded against it, and a file that
         cannot be read will not read on a retry either."""
         relpath = self.fmt.relpath(year, self.org)
-        sha = file_sha256(self.root / relpath) if _readable(self.root, relpath) else None
+        sha = content_sha256(self.root / relpath) if _readable(self.root, relpath) else None
         checks = _decided(False, False, str(exc))
         record_checks(
             self.con, self.fmt.name, self.org, year, _rows(checks), sha, self.run_id, self.version
@@ -536,7 +538,7 @@ def ingest_texts(
 
 
 def _sha(root: Path, relpath: str) -> str | None:
-    return file_sha256(root / relpath) if _readable(root, relpath) else None
+    return content_sha256(root / relpath) if _readable(root, relpath) else None
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,6 @@ Messages quote at most a short, masked excerpt of delivered text (:func:`excerpt
 from __future__ import annotations
 
 import codecs
-import hashlib
 import re
 import shutil
 import tempfile
@@ -31,6 +30,7 @@ import duckdb
 import numpy as np
 import pyarrow as pa
 
+from resultatrapport.file_hashes import content_sha256
 from resultatrapport.formats import SourceFormat
 from resultatrapport.inventory import listed
 from resultatrapport.sql import lit, q
@@ -143,14 +143,6 @@ class Delivery:
         return self.sha256 is None
 
 
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        for chunk in iter(lambda: fh.read(_CHUNK), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 def detect_encoding(path: Path, relpath: str) -> str:
     """'utf-8-sig', 'utf-8' or 'cp1252', decided by decoding the whole file (C speed).
 
@@ -253,7 +245,7 @@ def stage_file(
     inside_inbox(root, path, relpath)
     if not path.is_file():
         raise SourceError(relpath, "er ikke en fil")
-    sha = file_sha256(path)
+    sha = content_sha256(path)
     if fmt.file_type == "xlsx":
         stored = _stage_xlsx(con, fmt, path, relpath, year, target)
         counts = StagedCounts(stored, 0, stored, 0, stored + 1, 0)

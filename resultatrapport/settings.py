@@ -27,7 +27,8 @@ ENV_OUT = "RESULTATRAPPORT_OUT"
 # the folder of every hub's received submissions (shared/formats/national.md): the national
 # overview's input
 ENV_SUBMISSIONS = "RESULTATRAPPORT_SUBMISSIONS"
-# work kept to be reused, never published: the report's charts by the hash of their inputs
+# work kept to be reused, never published: the report's charts by the hash of their inputs,
+# the deliveries' content hashes by their files' stat (resultatrapport/file_hashes.py)
 ENV_CACHE = "RESULTATRAPPORT_CACHE"
 ENV_MEMORY = "RESULTATRAPPORT_DUCKDB_MEMORY"
 ENV_CONTRACTS = "RESULTATRAPPORT_CONTRACTS"

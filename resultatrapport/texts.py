@@ -25,6 +25,7 @@ from __future__ import annotations
 import codecs
 import datetime as dt
 import difflib
+import hashlib
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -49,7 +50,6 @@ from resultatrapport.reader import (
     EMAIL_PATTERN,
     PHONE_PATTERN,
     excerpt,
-    file_sha256,
 )
 from resultatrapport.warehouse_tx import transaction, write_attempts
 
@@ -563,7 +563,9 @@ def read(inbox: Path, contract: Contract, year: int) -> TextsDelivery:
     data = path.read_bytes()
     sections = parse(data, contract, rel)
     encoding = "utf-8-sig" if data.startswith(codecs.BOM_UTF8) else "utf-8"
-    return TextsDelivery(rel, file_sha256(path), sections, data.count(b"\n") + 1, encoding)
+    # the hash of the bytes parsed (never a second read, which could see another file)
+    sha = hashlib.sha256(data).hexdigest()
+    return TextsDelivery(rel, sha, sections, data.count(b"\n") + 1, encoding)
 
 
 def stored(con: duckdb.DuckDBPyConnection, contract_id: str, year: int) -> dict[str, str]:

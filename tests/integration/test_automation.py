@@ -194,6 +194,20 @@ def test_inbox_sensor_by_content_hash_with_a_cursor_that_survives_restarts(
     assert not evaluate(defs, inbox, changed.cursor, monkeypatch).run_requests
 
 
+def test_the_sensor_sees_a_rewrite_of_the_same_size_with_the_old_mtime_restored(tmp_path):
+    """Size and mtime alone missed it (the cursor kept the old hash): the file's status-change
+    time, which no user can set back, is in what decides whether to hash it again."""
+    crm = tmp_path / "inbox" / "viborgegnens-erhvervsraad/crm/vejledningsforloeb_2022.csv"
+    crm.parent.mkdir(parents=True)
+    crm.write_bytes(b"a;b\n1;2\n")
+    state, changed = scan(tmp_path / "inbox", {})
+    old = crm.stat()
+    crm.write_bytes(b"a;b\n1;3\n")
+    os.utime(crm, ns=(old.st_atime_ns, old.st_mtime_ns))
+    _, changed = scan(tmp_path / "inbox", state)
+    assert changed == ["viborgegnens-erhvervsraad/crm/vejledningsforloeb_2022.csv"]
+
+
 def test_a_file_the_warehouse_already_holds_is_not_ingested_again(contracts, inbox):
     state, _ = scan(inbox, {})
     crm = "viborgegnens-erhvervsraad/crm/vejledningsforloeb_2022.csv"

@@ -24,6 +24,7 @@ from commands.bench import (
     Results,
     bench,
     floor_definitions,
+    fresh_env,
     lake_catalog,
     limit,
     made_again,
@@ -275,6 +276,14 @@ def test_the_nights_are_told_by_what_the_run_says_it_made_again():
     }
     assert made_again(summary.replace("pages)", "pages) (uændret)").replace(" 75 rows",
                       " 75 rows (uændret)").replace("m3\n", "m3 (uændret)\n")) == set()  # fmt: skip
+
+
+def test_each_measurement_keeps_its_cache_with_its_state(tmp_path: Path, monkeypatch):
+    """The charts and file hashes one measurement kept are not another's to reuse: a first
+    run on an empty warehouse that found them would be measured doing less than it does."""
+    monkeypatch.setenv("RESULTATRAPPORT_CACHE", str(tmp_path / "shared"))
+    env = fresh_env(tmp_path / "run", tmp_path / "inbox")
+    assert env["RESULTATRAPPORT_CACHE"] == str(tmp_path / "run" / "cache")
 
 
 def _row(scale: float, **measured: float) -> dict[str, Any]:

@@ -8,7 +8,12 @@ when it changed."""
 from __future__ import annotations
 
 import datetime as dt
+import io
+import os
 import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
 
 import duckdb
 import openpyxl
@@ -25,6 +30,7 @@ from assets.common import UNCHANGED
 from commands.cli import main
 from pipelines import automation
 from pipelines.definitions import build_definitions
+from resultatrapport import file_hashes
 from resultatrapport.contracts import Contract
 from resultatrapport.vocabulary import TZ
 from tests.integration.test_pipeline_report import Env
@@ -80,6 +86,25 @@ def ingestion_materialisations(env: Env) -> dict[str, dict]:
     return found
 
 
+@contextmanager
+def files_opened(monkeypatch, inbox: Path) -> Iterator[list[str]]:
+    """The inbox files Python opens meanwhile (``io.open``, which ``Path.open`` and
+    ``Path.read_bytes`` call), as paths in the inbox."""
+    opened: list[str] = []
+    real, root = io.open, inbox.resolve()
+
+    def watching(file, *args, **kwargs):  # type: ignore[no-untyped-def]
+        if isinstance(file, (str, os.PathLike)) and Path(file).resolve().is_relative_to(root):
+            opened.append(Path(file).resolve().relative_to(root).as_posix())
+        return real(file, *args, **kwargs)
+
+    monkeypatch.setattr(io, "open", watching)
+    try:
+        yield opened
+    finally:
+        monkeypatch.setattr(io, "open", real)
+
+
 def nightly_tick(defs) -> tuple[set[str] | None, str]:
     """What the nightly schedule asks for at 02:00 in 2026: the assets of its run (None: no
     run), and why not."""
@@ -121,8 +146,14 @@ def test_a_second_run_does_nothing_again_and_a_changed_delivery_only_what_reads_
     draft = env.year_dir(KKR, 2026) / f"aarsrapport_{KKR}_2026_udkast.pdf"
     first, pdf, mtime = state(env), draft.read_bytes(), draft.stat().st_mtime_ns
 
-    # nothing new in the inbox: nothing read, validated, computed or drawn
-    out = run(env, monkeypatch, capsys)
+    # nothing new in the inbox: nothing read, validated, computed or drawn; not even read to
+    # hash it (the hash cache, resultatrapport/file_hashes.py): the owner's texts file alone
+    # is opened, to be parsed
+    hashed = file_hashes.HASHED.files
+    with files_opened(monkeypatch, env.inbox) as opened:
+        out = run(env, monkeypatch, capsys)
+    assert file_hashes.HASHED.files == hashed
+    assert opened and all(f.endswith(".md") for f in opened), opened
     assert changed(first, state(env)) == {"read": set(), "checked": set(), "computed": set(),
                                           "budgeted": set(), "drawn": set()}  # fmt: skip
     assert draft.read_bytes() == pdf and draft.stat().st_mtime_ns == mtime
@@ -134,8 +165,10 @@ def test_a_second_run_does_nothing_again_and_a_changed_delivery_only_what_reads_
     # after an ingestion run that read nothing anew finds every report standing
     monkeypatch.setattr(automation, "this_year", lambda: 2026)
     defs = build_definitions()
-    selected, why = nightly_tick(defs)
+    with files_opened(monkeypatch, env.inbox) as opened:
+        selected, why = nightly_tick(defs)
     assert selected is None and why.startswith("Nothing new for 2026"), why
+    assert file_hashes.HASHED.files == hashed and all(f.endswith(".md") for f in opened)
     assert after_ingestion(defs, env) == []
 
     # one answer of the 2026 survey changed
