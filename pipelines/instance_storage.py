@@ -1,4 +1,5 @@
-"""The Dagster instance's SQLite event log with its connections kept open (issue 28).
+"""The Dagster instance's event log with its connections kept open (issue 28), for the
+embedded SQLite instance (``dagster.yaml``) and the PostgreSQL ones (``deploy/``).
 
 Dagster's :class:`SqliteEventLogStorage` makes a new SQLAlchemy engine with ``NullPool`` for
 every ``_connect`` and disposes it afterwards: every event a run stores opens and closes the
@@ -35,6 +36,10 @@ defaults know (a storage's config cannot name it relative to ``$DAGSTER_HOME``, 
 command line opens ``var/dagster_home`` without setting that variable). Its defaults are
 Dagster's, with the unified SQLite storage made of this event log; a ``storage:`` section in
 the file (PostgreSQL) replaces them as before.
+
+:class:`PooledPostgresStorage` (``storage: custom:`` in ``deploy/``, the config of ``storage:
+postgres:``) is dagster-postgres's storage with an event log that keeps one connection per
+process likewise (below).
 """
 
 from __future__ import annotations
