@@ -9,7 +9,8 @@ The standard wheel also carries the Dagster layer, the top-level folders of the 
 ``resultatrapport_dagster``: an installed wheel claims no generic top-level name in
 site-packages. The layer's imports of itself are rewritten to that package (located with
 ``ast``, rewritten where the import names the module), the console script points into it,
-so does the module that ``dagster.yaml`` (package data) names for the instance, and the checkout is left as it is: an editable install (``make setup``) puts the repository
+so does the module that the wheel's ``dagster.yaml`` (package data) names for the instance,
+and the checkout is left as it is: an editable install (``make setup``) puts the repository
 on the path and imports the folders from the top, as ever. The hook's settings (the layer's
 folders, the package) are under ``[tool.hatch.build.targets.wheel.hooks.custom]``.
 """
