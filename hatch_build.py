@@ -9,6 +9,7 @@ The standard wheel also carries the Dagster layer, the top-level folders of the 
 ``resultatrapport_dagster``: an installed wheel claims no generic top-level name in
 site-packages. The layer's imports of itself are rewritten to that package (located with
 ``ast``, rewritten where the import names the module), the console script points into it,
+so does the module that the wheel's ``dagster.yaml`` (package data) names for the instance,
 and the checkout is left as it is: an editable install (``make setup``) puts the repository
 on the path and imports the folders from the top, as ever. The hook's settings (the layer's
 folders, the package) are under ``[tool.hatch.build.targets.wheel.hooks.custom]``.
@@ -19,6 +20,7 @@ from __future__ import annotations
 import ast
 import bisect
 import io
+import re
 import shutil
 import subprocess
 import tempfile
@@ -77,6 +79,17 @@ def rewrite_imports(source: str, layer: tuple[str, ...], package: str, where: st
     return "".join(lines)
 
 
+DAGSTER_YAML = "resultatrapport/_data/dagster.yaml"
+
+
+def rewrite_modules(config: str, layer: tuple[str, ...], package: str) -> str:
+    """A Dagster instance configuration (``dagster.yaml``) with every ``module:`` of a
+    ``layer`` module moved under ``package``: ``module: pipelines.instance_storage`` →
+    ``module: <package>.pipelines.instance_storage``."""
+    names = "|".join(re.escape(top) for top in layer)
+    return re.sub(rf"^(\s*module:\s*)((?:{names})\.)", rf"\g<1>{package}.\g<2>", config, flags=re.M)
+
+
 def _name_tokens(source: str) -> list[tuple[tuple[int, int], str]]:
     """The NAME tokens of ``source`` by position (line, UTF-8 byte column, as ast counts)."""
     found = []
@@ -107,8 +120,14 @@ class BuildInfoHook(BuildHookInterface):  # type: ignore[misc]
         stamp.write_text(self._revision() + "\n", "utf-8")
         build_data["force_include"][str(stamp)] = "resultatrapport/_build_info.txt"
         self._scripts: dict[str, str] | None = None
+        config = (Path(self.root) / "dagster.yaml").read_text("utf-8")
         if self.target_name == "wheel" and version == "standard":
             self._package_the_layer(build_data)
+            config = rewrite_modules(config, tuple(self.config["layer"]), self.config["package"])
+        # the instance's configuration as package data, with the module it names for the
+        # instance (instance_class) where the wheel keeps it
+        (self._scratch / "dagster.yaml").write_text(config, "utf-8")
+        build_data["force_include"][str(self._scratch / "dagster.yaml")] = DAGSTER_YAML
 
     def finalize(self, version: str, build_data: dict[str, Any], artifact_path: str) -> None:
         if self._scripts is not None:  # the checkout's scripts again, for any later build

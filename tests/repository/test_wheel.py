@@ -1,5 +1,6 @@
 """An installed wheel works without the checkout: the contracts, the report templates and
-dagster.yaml come with it as package data, the code location imports, the command line
+dagster.yaml come with it as package data (the instance of that dagster.yaml opens, its
+instance class under the wheel's package), the code location imports, the command line
 runs, and the code version names the revision the wheel was built from (no ``.git``).
 
 And it claims no generic top-level name in site-packages (issue 27): the Dagster layer, the
@@ -41,6 +42,13 @@ assert [f.id for f in load_frameworks()] == ["rammeaftale-2024-2027"]  # contrac
 assert (settings.templates_dir() / "national.html.j2").is_file()
 assert schema_descriptor("maalopfyldelse_national")["primaryKey"] == ["Mål-ID", "Erhvervshus"]
 assert settings.dagster_yaml().is_file()
+import shutil  # the instance of the packaged dagster.yaml opens: its instance_class is ours
+os.makedirs("dagster_home")
+shutil.copyfile(settings.dagster_yaml(), "dagster_home/dagster.yaml")
+from dagster import DagsterInstance
+with DagsterInstance.from_config(os.path.abspath("dagster_home")) as instance:
+    storage = type(instance.event_log_storage)
+assert storage.__module__ == "resultatrapport_dagster.pipelines.instance_storage", storage
 for default in (settings.inbox_dir(), settings.out_dir(), settings.dagster_home(),
                 settings.submissions_dir()):
     assert str(default).startswith(os.getcwd() + "/var/"), default  # never in site-packages
