@@ -302,3 +302,35 @@ def test_writers_of_one_table_take_turns_instead_of_doubling_a_partition(catalog
     with lake.write_turn(con), transaction(con):
         con.execute("DELETE FROM kpi.turn WHERE year = 1")
     assert lake.turn_stats().turns == after.turns + 1
+
+
+def test_two_ingesting_the_same_register_at_once_read_and_validate_it_once(catalog, tmp_path):
+    """Two connections to one lake ingest the same register year at once, as six hubs'
+    runs starting together do: the second waits on the delivery's lock for the first, then
+    finds the delivery it recorded unchanged, instead of reading, validating and writing it
+    again (and queueing for the write turn to do so)."""
+    from resultatrapport.formats import FORMATS
+    from resultatrapport.ingestion import delivery_lock
+    from resultatrapport.warehouse_schema import ensure_schema
+    from tests.helpers import ingested_by_two_at_once
+
+    where, config = lake.parse(catalog), settings.duckdb_config()
+    with lake.connect(tmp_path, config, where) as con:
+        with lake.write_turn(con):
+            ensure_schema(con)
+        first, second, second_read = ingested_by_two_at_once(
+            lambda: lake.connect(tmp_path, config, where), tmp_path / "inbox"
+        )
+        assert first.unchanged is None and first.committed is not None
+        assert not second_read, "the second read the register while the first did"
+        assert second.unchanged is not None and second.taken and second.trusted
+        assert second.delivery == first.delivery and second.checks == first.checks
+        assert query(catalog, "SELECT DISTINCT run_id FROM ingest.checks") == [("first",)]
+        [(read_at,)] = query(catalog, "SELECT read_at FROM ingest.deliveries")
+        assert second.unchanged.since == read_at
+        # the delivery's lock was let go with its block; held, it is waited for, not forever
+        name = delivery_lock(FORMATS["price_index"], None, 2021)
+        with lake.exclusive(con, name) as held:
+            assert held
+            with pytest.raises(lake.LockWaitTimeout), lake.exclusive_waited(con, [name], 0.2):
+                pass
