@@ -9,7 +9,7 @@ SIGNER ?=
 ROLE ?=
 PACKAGES := resultatrapport pipelines assets resources commands
 
-.PHONY: setup demo sample run sign-off test test-hubs test-fast bench lint dev clean
+.PHONY: setup demo sample run sign-off test test-fast bench lint dev clean
 
 # Debian packages: pango for WeasyPrint (the PDF), poppler-utils for the tests that read it
 DEB_PACKAGES := libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core poppler-utils
@@ -50,12 +50,7 @@ lint: setup
 # tests and one small end-to-end run
 TEST_WORKERS ?= 2
 test: lint
-	uv run pytest -n $(TEST_WORKERS) --durations=20 -m "not hubs"
-
-# the six hubs' pipelines at once on one DuckLake, signed, sent and pooled (issue 29): ~220 s
-# of both cores, outside the 10-minute budget of `make test`; needs RESULTATRAPPORT_TEST_POSTGRES_URL
-test-hubs: setup
-	uv run pytest tests/integration/test_six_hubs.py
+	uv run pytest -n $(TEST_WORKERS) --durations=20
 
 test-fast: setup
 	uv run pytest -n $(TEST_WORKERS) tests/unit tests/integration/test_smoke.py

@@ -17,7 +17,11 @@ the same content (SHA-256, hashed without parsing), judged by the same rules
 file the partition holds. Its result is the recorded one, marked :attr:`YearIngested.unchanged`;
 nothing is read, validated or written. The hash is read from the file only where it changed
 since it was hashed (:func:`resultatrapport.file_hashes.content_sha256`), so a nightly run
-over an inbox where nothing changed reads no delivery at all.
+over an inbox where nothing changed reads no delivery at all. The years to read are read,
+validated and written under their delivery locks (:func:`delivery_lock`, waited for), and
+judged again once they are held: runs that start together on one warehouse (six hubs' runs,
+all reading the same registers) read each delivery once, and the others find what the first
+recorded unchanged.
 
 Both return plain results, one per year (:class:`YearIngested`, :class:`TextsIngested`):
 what was read, each check's outcome, and whether the delivery was taken and why not.
@@ -37,7 +41,7 @@ from typing import Any
 
 import duckdb
 
-from resultatrapport import texts
+from resultatrapport import lake, texts
 from resultatrapport.checks_table import record_checks, recorded_checks
 from resultatrapport.contracts import Contract
 from resultatrapport.file_hashes import content_sha256
@@ -258,7 +262,14 @@ def ingest_delivery(
         raise InboxMissing(inbox)
     record_inbox(con, inbox)
     steps = _YearSteps(con, fmt, org, inbox, max_share, run_id, reading)
-    return list(steps.run(list(years)))
+    return steps.run(list(years))
+
+
+def delivery_lock(fmt: SourceFormat, org: str | None, year: int) -> str:
+    """The name of the lock a year's delivery is read, validated and written under
+    (:func:`resultatrapport.lake.exclusive_waited`): one per source, organisation (a
+    register: none) and year, as its check outcomes are recorded."""
+    return f"delivery-{fmt.name}-{org or 'register'}-{year}"
 
 
 def delivery_unchanged(
@@ -301,12 +312,27 @@ class _YearSteps:
         self.validated: tuple[list[RuleOutcome], int] | None = None
         self.hashes: dict[str, str] = {}
 
-    def run(self, years: list[int]) -> Iterator[YearIngested]:
-        if not self.fmt.yearless:
-            yield from self.batched(years)
-            return
-        # the register is read only when one of the years needs it
+    def run(self, years: list[int]) -> list[YearIngested]:
+        """Each year's result, in order. The years to read are read under their delivery
+        locks (:func:`delivery_lock`), waited for: another process ingesting the same
+        delivery meanwhile (six hubs' runs reading the same register at once) is let finish,
+        and what it recorded is then judged again, so a delivery is read, validated and
+        written once per warehouse, and the later runs find it unchanged."""
         kept = {year: self.unchanged(year) for year in years}
+        todo = [year for year in years if kept[year] is None]
+        if not todo:
+            return [k for k in kept.values() if k is not None]
+        names = [delivery_lock(self.fmt, self.org, year) for year in todo]
+        with lake.exclusive_waited(self.con, names):
+            kept |= {year: self.unchanged(year) for year in todo}
+            if self.fmt.yearless:
+                return list(self.whole(years, kept))
+            return list(self.batched(years, kept))
+
+    def whole(
+        self, years: list[int], kept: dict[int, YearIngested | None]
+    ) -> Iterator[YearIngested]:
+        """A year-less register's years: read only when one of them needs it."""
         if all(kept.values()):
             yield from (k for k in kept.values() if k is not None)
             return
@@ -393,7 +419,9 @@ class _YearSteps:
         where = Unreadable(exc.file, exc.line, exc.column, str(exc))
         return YearIngested(year, relpath, checks, unreadable=where, refused=str(exc))
 
-    def batched(self, years: list[int]) -> Iterator[YearIngested]:
+    def batched(
+        self, years: list[int], kept: dict[int, YearIngested | None]
+    ) -> Iterator[YearIngested]:
         """Each year staged in turn and held (:func:`hold_stage`); the held years validated
         together in one GX validation once they hold :data:`BATCH_ROWS` rows (or at the
         end), then each committed in its own transaction. The years come back in order."""
@@ -401,7 +429,7 @@ class _YearSteps:
         held: list[tuple[int, Delivery, str]] = []
         rows = 0
         for year in years:
-            taken = self.unchanged(year) or self.staged(year)
+            taken = kept[year] or self.staged(year)
             if isinstance(taken, YearIngested):
                 done[year] = taken
                 continue

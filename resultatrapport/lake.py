@@ -36,7 +36,7 @@ import re
 import tempfile
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass
 from importlib import util
@@ -427,7 +427,7 @@ def write_turn(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
 
 
 def exclusive(con: duckdb.DuckDBPyConnection, name: str) -> AbstractContextManager[bool]:
-    """A lock called ``name`` (letters, digits, ``-``) on the warehouse ``con`` works on, held
+    """A lock called ``name`` (letters, digits, ``-``, ``_``) on the warehouse ``con`` works on, held
     while the block runs, by this process alone across every process and machine that uses
     the same warehouse; the block gets True when it holds it, False at once when another does
     (it is tried, never waited for).
@@ -438,8 +438,7 @@ def exclusive(con: duckdb.DuckDBPyConnection, name: str) -> AbstractContextManag
     runs the process and whether or not the Dagster pool does. Either lets go when its process
     dies. Only ``con``'s warehouse is read from it: the block may close it and open others. An
     in-memory database is one process's alone: its lock is always held."""
-    if not re.fullmatch(r"[A-Za-z0-9-]+", name):
-        raise ValueError(f"a lock's name is letters, digits and '-': {name!r}")
+    _lock_name(name)
     catalog = catalog_of(con)
     if catalog is not None:
         return _advisory_lock(catalog.removeprefix("postgres:"), lock_key(name))
@@ -451,6 +450,12 @@ def exclusive(con: duckdb.DuckDBPyConnection, name: str) -> AbstractContextManag
         return nullcontext(True)
     warehouse = Path(path).resolve()  # one lock file whatever path names the warehouse
     return _file_lock(warehouse.with_name(f"{warehouse.name}.{name}.lock"))
+
+
+def _lock_name(name: str) -> str:
+    if not re.fullmatch(r"[A-Za-z0-9_-]+", name):
+        raise ValueError(f"a lock's name is letters, digits, '-' and '_': {name!r}")
+    return name
 
 
 def lock_key(name: str) -> int:
@@ -485,3 +490,106 @@ def _file_lock(path: Path) -> Iterator[bool]:
         yield True
     finally:
         lock.release()
+
+
+# --- named locks, waited for -------------------------------------------------------------------
+
+LOCK_WAIT_TIMEOUT = 60 * 60.0  # seconds: many times a delivery's ingestion at scale 100
+_POLL = (0.02, 0.5)  # the first and the longest pause between two tries of a held lock
+_local_locks: dict[tuple[str, str], threading.Lock] = {}
+_local_locks_guard = threading.Lock()
+
+
+class LockWaitTimeout(RuntimeError):
+    """Another process held a lock :func:`exclusive_waited` waits for longer than
+    :data:`LOCK_WAIT_TIMEOUT`."""
+
+
+def exclusive_waited(
+    con: duckdb.DuckDBPyConnection, names: Iterable[str], timeout: float = LOCK_WAIT_TIMEOUT
+) -> AbstractContextManager[None]:
+    """The locks called ``names`` on the warehouse ``con`` works on, held while the block
+    runs, by this process alone across every process and machine that uses the warehouse;
+    unlike :func:`exclusive` each is waited for while another holds it (at most ``timeout``
+    seconds in all, then :class:`LockWaitTimeout`). They are taken in one order (sorted), so
+    two blocks that want some of the same locks never wait for each other both.
+
+    Take them before any write transaction, never inside one: a block that holds one of them
+    may wait for the lake's write turn (:func:`write_turn`), so the turn's holder must never
+    wait for one of them.
+
+    On a lake they are PostgreSQL advisory locks in the catalog database, on a session of
+    their own that ends with the block or the process (a killed holder lets go at once); a
+    held lock is tried again after a short pause (up to half a second), not waited for in one
+    blocking call, which Ctrl-C could not interrupt. On a DuckDB file they are locks among
+    this process's threads: a file is open for writing in one process at a time (DuckDB's
+    own lock), so only its threads can meet at one. An in-memory database's are held at
+    once (it is one connection's alone)."""
+    wanted = sorted({_lock_name(n) for n in names})
+    catalog = catalog_of(con)
+    if catalog is not None:
+        keys = sorted({lock_key(n) for n in wanted})
+        return _advisory_locks_waited(catalog.removeprefix("postgres:"), keys, timeout)
+    rows = con.execute(
+        "SELECT path FROM duckdb_databases() WHERE database_name = current_database()"
+    ).fetchall()
+    path = rows[0][0] if rows else None
+    if not path or path == ":memory:":
+        return nullcontext()
+    warehouse = str(Path(path).resolve())
+    with _local_locks_guard:
+        locks = [_local_locks.setdefault((warehouse, n), threading.Lock()) for n in wanted]
+    return _local_locks_waited(locks, timeout)
+
+
+def _waited(tried: Callable[[], bool], deadline: float, timeout: float) -> None:
+    """Try ``tried`` until it gets its lock, pausing longer each time (:data:`_POLL`), or
+    :class:`LockWaitTimeout` at ``deadline`` (``time.monotonic``)."""
+    pause = _POLL[0]
+    while not tried():
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise LockWaitTimeout(
+                f"waited {timeout:.0f} s for a lock another process holds (pg_locks in the "
+                "lake's catalog database names its session)"
+            )
+        time.sleep(min(pause, left))
+        pause = min(pause * 2, _POLL[1])
+
+
+@contextmanager
+def _advisory_locks_waited(conninfo: str, keys: list[int], timeout: float) -> Iterator[None]:
+    deadline = time.monotonic() + timeout
+    session = psycopg2.connect(conninfo, application_name="resultatrapport lock")
+    try:
+        session.autocommit = True
+        with session.cursor() as cursor:
+            for key in keys:
+
+                def tried(key: int = key) -> bool:
+                    cursor.execute("SELECT pg_try_advisory_lock(%s)", (key,))
+                    row = cursor.fetchone()
+                    return bool(row and row[0])
+
+                _waited(tried, deadline, timeout)
+        yield
+    finally:
+        session.close()  # a session's advisory locks end with it
+
+
+@contextmanager
+def _local_locks_waited(locks: list[threading.Lock], timeout: float) -> Iterator[None]:
+    held: list[threading.Lock] = []
+    started = time.monotonic()
+    try:
+        for lock in locks:
+            left = max(0.0, timeout - (time.monotonic() - started))
+            if not lock.acquire(timeout=left):
+                raise LockWaitTimeout(
+                    f"waited {timeout:.0f} s for a lock another thread of this process holds"
+                )
+            held.append(lock)
+        yield
+    finally:
+        for lock in reversed(held):
+            lock.release()

@@ -7,15 +7,22 @@ import os
 import re
 import shutil
 import subprocess
+import threading
 import uuid
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
 from resultatrapport.formats import FORMATS
+
+if TYPE_CHECKING:
+    import duckdb
+
+    from resultatrapport.ingestion import YearIngested
 
 CRM_ROW = (
     "{case_id};{cvr};Søren Bæk ApS;{kommune};{start};;Individuel;{segment};Vækstforløb;Innovation;"
@@ -160,3 +167,49 @@ def _pdf_string(token: bytes) -> str:
     if token.startswith(b"<"):
         return bytes.fromhex(token[1:-1].decode()).decode("utf-16")
     return re.sub(rb"\\(.)", rb"\1", token[1:-1]).decode("latin-1")
+
+
+def ingested_by_two_at_once(
+    connect: Callable[[], duckdb.DuckDBPyConnection], inbox: Path
+) -> tuple[YearIngested, YearIngested, bool]:
+    """The price index (a register, one file for every year) ingested for 2021 by two
+    threads at once, each on its own connection (``connect``) to one warehouse, as two hubs'
+    runs starting together do: the second starts once the first is about to read the file,
+    and the first lets it overtake (waits up to a second for it to begin reading too). Both
+    threads' results (``ingest_delivery``'s, run ids "first" and "second"), and whether the
+    second read the file."""
+    from resultatrapport.ingestion import ingest_delivery
+
+    index = FORMATS["price_index"]
+    path = inbox / index.path
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("År;Indeks\n2020;100,0\n2021;102,3\n2022;106,1\n", encoding="utf-8")
+    first_reads, second_reads = threading.Event(), threading.Event()
+
+    def first_reading() -> None:
+        first_reads.set()
+        second_reads.wait(1.0)
+
+    results: dict[str, YearIngested] = {}
+    failed: list[BaseException] = []
+
+    def ingest(run_id: str, reading: Callable[[], None]) -> None:
+        try:
+            with connect() as con:
+                [results[run_id]] = ingest_delivery(
+                    con, index, None, inbox, [2021], run_id=run_id, reading=reading
+                )
+        except BaseException as error:  # said by the test, not lost in the thread
+            first_reads.set()
+            failed.append(error)
+
+    first = threading.Thread(target=ingest, args=("first", first_reading))
+    first.start()
+    assert first_reads.wait(60), "the first ingestion never came to read the file"
+    second = threading.Thread(target=ingest, args=("second", second_reads.set))
+    second.start()
+    first.join(120)
+    second.join(120)
+    if failed:
+        raise failed[0]
+    return results["first"], results["second"], second_reads.is_set()

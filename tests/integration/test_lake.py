@@ -1,8 +1,10 @@
 """The warehouse as a DuckLake (``$RESULTATRAPPORT_LAKE``), for real: its catalog in the
 PostgreSQL server ``.ci/run`` starts (a fresh database per test), its data in a temporary
-folder, the pipeline in separate processes as the scheduler starts them. Two processes write
-at once, a writer is killed inside a transaction, and a signed version's figures are read back
-from the snapshot it was signed on after the data changed."""
+folder, the pipeline in separate processes as the scheduler starts them. A writer is killed
+inside a transaction, a lost conflict is retried, writers of one table take turns, the data
+lives in an S3 bucket, and two ingesting one register at once read it once. Runs, sign-offs
+and a signed version read back on a lake, with six processes writing it at once:
+test_six_hubs.py."""
 
 from __future__ import annotations
 
@@ -62,65 +64,9 @@ def kpis_json(env: dict[str, str], *args: str) -> dict[str, object]:
     return {r["id"]: r["value"] for r in listed}
 
 
-def test_a_run_on_a_lake_and_a_signed_version_read_back_after_the_data_changed(
-    inbox, tmp_path, catalog
-):
-    env = lake_env(tmp_path, inbox, catalog)
-    code, out = finish(cli(env, "run", "--contract", VER, "--year", "2021"))
-    assert code == 0, out
-    assert not (tmp_path / "warehouse.duckdb").exists()  # nothing went to the file
-    assert list((tmp_path / "lake").rglob("*.parquet")), "the lake holds no data files"
-    [(results,)] = query(catalog, f"SELECT count(*) FROM kpi.results WHERE contract = '{VER}'")
-    assert results > 0
-
-    signer = ("--by", "Ida Kontrolsen", "--role", "direktør")
-    code, out = finish(cli(env, "sign-off", "--contract", VER, "--year", "2021", *signer))
-    assert code == 0, out
-    [(snapshot,)] = query(catalog, "SELECT snapshot FROM report.signoffs WHERE version = 1")
-    assert snapshot is not None
-    signed = kpis_json(env, "kpis", "--contract", VER, "--year", "2021")
-
-    # the data changes after the sign-off (a corrected figure written straight into the lake)
-    where = lake.parse(catalog)
-    with lake.connect(Path("unused"), settings.duckdb_config(), where) as con:
-        con.execute(
-            "UPDATE kpi.results SET value = coalesce(value, 0) + 1000 "
-            f"WHERE contract = '{VER}' AND year = 2021"
-        )
-    now = kpis_json(env, "kpis", "--contract", VER, "--year", "2021")
-    assert now != signed
-
-    back = kpis_json(env, "show-signed", "--contract", VER, "--year", "2021", "--version", "1")
-    assert back == signed
-    code, out = finish(
-        cli(env, "show-signed", "--contract", VER, "--year", "2021", "--version", "2")
-    )
-    assert code == 2 and "har ingen godkendt version 2 (godkendt: v1)" in out
-
-
-def test_two_processes_write_two_contract_years_into_one_lake_at_once(inbox, tmp_path, catalog):
-    # two machines: each its own Dagster instance, no pool between them, one lake
-    envs = [lake_env(tmp_path / name, inbox, catalog) for name in ("a", "b")]
-    years = (2021, 2022)
-    started = [
-        cli(env, "run", "--contract", VER, "--year", str(year))
-        for env, year in zip(envs, years, strict=True)
-    ]
-    for code, out in map(finish, started):
-        assert code == 0, out
-    for year in years:
-        [(n,)] = query(
-            catalog,
-            f"SELECT count(DISTINCT kpi_id) FROM kpi.results WHERE contract = '{VER}' "
-            f"AND year = {year}",
-        )
-        assert n > 0
-    # every partition written once: no run's delete-then-insert lost to the other's
-    assert deliveries_recorded_twice(catalog) == []
-    twice = query(
-        catalog, "SELECT contract, year, kpi_id FROM kpi.results GROUP BY ALL HAVING count(*) > 1"
-    )
-    assert twice == []
+# a run and a sign-off on a lake, a signed version read back from its snapshot after the data
+# changed, and processes (machines, each its own Dagster instance) writing one lake at once:
+# tests/integration/test_six_hubs.py (six hubs' runs at once, each signed)
 
 
 KILLED_IN_TRANSACTION = """
@@ -302,3 +248,35 @@ def test_writers_of_one_table_take_turns_instead_of_doubling_a_partition(catalog
     with lake.write_turn(con), transaction(con):
         con.execute("DELETE FROM kpi.turn WHERE year = 1")
     assert lake.turn_stats().turns == after.turns + 1
+
+
+def test_two_ingesting_the_same_register_at_once_read_and_validate_it_once(catalog, tmp_path):
+    """Two connections to one lake ingest the same register year at once, as six hubs'
+    runs starting together do: the second waits on the delivery's lock for the first, then
+    finds the delivery it recorded unchanged, instead of reading, validating and writing it
+    again (and queueing for the write turn to do so)."""
+    from resultatrapport.formats import FORMATS
+    from resultatrapport.ingestion import delivery_lock
+    from resultatrapport.warehouse_schema import ensure_schema
+    from tests.helpers import ingested_by_two_at_once
+
+    where, config = lake.parse(catalog), settings.duckdb_config()
+    with lake.connect(tmp_path, config, where) as con:
+        with lake.write_turn(con):
+            ensure_schema(con)
+        first, second, second_read = ingested_by_two_at_once(
+            lambda: lake.connect(tmp_path, config, where), tmp_path / "inbox"
+        )
+        assert first.unchanged is None and first.committed is not None
+        assert not second_read, "the second read the register while the first did"
+        assert second.unchanged is not None and second.taken and second.trusted
+        assert second.delivery == first.delivery and second.checks == first.checks
+        assert query(catalog, "SELECT DISTINCT run_id FROM ingest.checks") == [("first",)]
+        [(read_at,)] = query(catalog, "SELECT read_at FROM ingest.deliveries")
+        assert second.unchanged.since == read_at
+        # the delivery's lock was let go with its block; held, it is waited for, not forever
+        name = delivery_lock(FORMATS["price_index"], None, 2021)
+        with lake.exclusive(con, name) as held:
+            assert held
+            with pytest.raises(lake.LockWaitTimeout), lake.exclusive_waited(con, [name], 0.2):
+                pass

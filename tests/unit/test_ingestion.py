@@ -180,3 +180,32 @@ def test_a_year_less_register_is_read_only_when_a_year_needs_it(con, tmp_path, m
     _reading_fails(monkeypatch)
     done = ingest_delivery(con, index, None, tmp_path / "inbox", [2020, 2021, 2022], run_id="r3")
     assert all(d.unchanged is not None and d.taken for d in done)
+
+
+# --- one delivery ingested once however many ingest it at once ------------------------------
+
+
+def test_two_ingesting_the_same_register_at_once_read_and_validate_it_once(tmp_path):
+    """Two connections to one DuckDB file ingest the same register year at once (two
+    threads: a file is written by one process at a time): the second waits for the first
+    and finds the delivery it recorded unchanged instead of reading and validating it too.
+    The same on a lake, by two processes' worth of connections: test_lake.py."""
+    import duckdb
+
+    from resultatrapport.warehouse_schema import ensure_schema
+    from tests.helpers import ingested_by_two_at_once
+
+    path = tmp_path / "warehouse.duckdb"
+    with duckdb.connect(str(path)) as con:
+        ensure_schema(con)
+        first, second, second_read = ingested_by_two_at_once(
+            lambda: duckdb.connect(str(path)), tmp_path / "inbox"
+        )
+        assert first.unchanged is None and first.committed is not None
+        assert not second_read, "the second read the register while the first did"
+        assert second.unchanged is not None and second.taken and second.trusted
+        assert second.delivery == first.delivery and second.checks == first.checks
+        recorded = con.execute("SELECT DISTINCT run_id FROM ingest.checks").fetchall()
+        assert recorded == [("first",)]
+        [(read_at,)] = con.execute("SELECT read_at FROM ingest.deliveries").fetchall()
+        assert second.unchanged.since == read_at
