@@ -30,6 +30,7 @@ network, in CI or in production. Nothing here knows Dagster.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
 import re
@@ -442,13 +443,9 @@ def exclusive(con: duckdb.DuckDBPyConnection, name: str) -> AbstractContextManag
     catalog = catalog_of(con)
     if catalog is not None:
         return _advisory_lock(catalog.removeprefix("postgres:"), lock_key(name))
-    rows = con.execute(
-        "SELECT path FROM duckdb_databases() WHERE database_name = current_database()"
-    ).fetchall()
-    path = rows[0][0] if rows else None
-    if not path or path == ":memory:":
+    warehouse = _database_file(con)
+    if warehouse is None:
         return nullcontext(True)
-    warehouse = Path(path).resolve()  # one lock file whatever path names the warehouse
     return _file_lock(warehouse.with_name(f"{warehouse.name}.{name}.lock"))
 
 
@@ -456,6 +453,25 @@ def _lock_name(name: str) -> str:
     if not re.fullmatch(r"[A-Za-z0-9_-]+", name):
         raise ValueError(f"a lock's name is letters, digits, '-' and '_': {name!r}")
     return name
+
+
+def _database_file(con: duckdb.DuckDBPyConnection) -> Path | None:
+    """The DuckDB file ``con`` works on, resolved (one lock whatever path names it); None for
+    an in-memory database."""
+    rows = con.execute(
+        "SELECT path FROM duckdb_databases() WHERE database_name = current_database()"
+    ).fetchall()
+    path = rows[0][0] if rows else None
+    if not path or path == ":memory:":
+        return None
+    return Path(path).resolve()
+
+
+def _try_advisory_lock(cursor: Any, key: int) -> bool:
+    """Whether the session of ``cursor`` got the advisory lock ``key`` (tried, not waited)."""
+    cursor.execute("SELECT pg_try_advisory_lock(%s)", (key,))
+    row = cursor.fetchone()
+    return bool(row and row[0])
 
 
 def lock_key(name: str) -> int:
@@ -470,9 +486,8 @@ def _advisory_lock(conninfo: str, key: int) -> Iterator[bool]:
     try:
         session.autocommit = True
         with session.cursor() as cursor:
-            cursor.execute("SELECT pg_try_advisory_lock(%s)", (key,))
-            row = cursor.fetchone()
-        yield bool(row and row[0])
+            got = _try_advisory_lock(cursor, key)
+        yield got
     finally:
         session.close()  # a session's advisory locks end with it
 
@@ -530,13 +545,10 @@ def exclusive_waited(
     if catalog is not None:
         keys = sorted({lock_key(n) for n in wanted})
         return _advisory_locks_waited(catalog.removeprefix("postgres:"), keys, timeout)
-    rows = con.execute(
-        "SELECT path FROM duckdb_databases() WHERE database_name = current_database()"
-    ).fetchall()
-    path = rows[0][0] if rows else None
-    if not path or path == ":memory:":
+    database = _database_file(con)
+    if database is None:
         return nullcontext()
-    warehouse = str(Path(path).resolve())
+    warehouse = str(database)
     with _local_locks_guard:
         locks = [_local_locks.setdefault((warehouse, n), threading.Lock()) for n in wanted]
     return _local_locks_waited(locks, timeout)
@@ -565,13 +577,7 @@ def _advisory_locks_waited(conninfo: str, keys: list[int], timeout: float) -> It
         session.autocommit = True
         with session.cursor() as cursor:
             for key in keys:
-
-                def tried(key: int = key) -> bool:
-                    cursor.execute("SELECT pg_try_advisory_lock(%s)", (key,))
-                    row = cursor.fetchone()
-                    return bool(row and row[0])
-
-                _waited(tried, deadline, timeout)
+                _waited(functools.partial(_try_advisory_lock, cursor, key), deadline, timeout)
         yield
     finally:
         session.close()  # a session's advisory locks end with it
