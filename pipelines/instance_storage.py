@@ -260,6 +260,16 @@ class Instance(DagsterInstance):
 PG_OVERFLOW = 10  # connections beyond the kept one, closed when given back
 
 
+def _pg_arguments(config_value: Mapping[str, Any]) -> dict[str, Any]:
+    """The constructor arguments of dagster-postgres's storages from their config (``storage:
+    postgres:``'s), as their own ``from_config_value`` reads them."""
+    return {
+        "postgres_url": pg_url_from_config(config_value),
+        "should_autocreate_tables": config_value.get("should_autocreate_tables", True),
+        "token_provider": get_token_provider_from_config(config_value),
+    }
+
+
 class PooledPostgresEventLogStorage(PostgresEventLogStorage):
     """:class:`PostgresEventLogStorage` whose engine keeps one connection (``QueuePool``: one
     kept, up to :data:`PG_OVERFLOW` more at once), checked with a ping before use (a server
@@ -292,12 +302,7 @@ class PooledPostgresEventLogStorage(PostgresEventLogStorage):
     def from_config_value(
         cls, inst_data: ConfigurableClassData | None, config_value: Mapping[str, Any]
     ) -> PooledPostgresEventLogStorage:
-        return cls(
-            inst_data=inst_data,
-            postgres_url=pg_url_from_config(config_value),
-            should_autocreate_tables=config_value.get("should_autocreate_tables", True),
-            token_provider=get_token_provider_from_config(config_value),
-        )
+        return cls(inst_data=inst_data, **_pg_arguments(config_value))
 
     def dispose(self) -> None:
         super().dispose()
@@ -352,9 +357,4 @@ class PooledPostgresStorage(DagsterPostgresStorage):
     def from_config_value(
         cls, inst_data: ConfigurableClassData | None, config_value: Mapping[str, Any]
     ) -> PooledPostgresStorage:
-        return cls(
-            inst_data=inst_data,
-            postgres_url=pg_url_from_config(config_value),
-            should_autocreate_tables=config_value.get("should_autocreate_tables", True),
-            token_provider=get_token_provider_from_config(config_value),
-        )
+        return cls(inst_data=inst_data, **_pg_arguments(config_value))
